@@ -1,0 +1,11 @@
+# Writes ${OUT}: a C++ source holding every ${CRD_DIR}/*.yaml as a string.
+file(GLOB files ${CRD_DIR}/*.yaml)
+list(SORT files)
+set(body "// Generated from crds/ by api/embed_crds.cmake. Do not edit.\n#include <string>\n#include <vector>\nnamespace cenv {\nconst std::vector<std::string>& embedded_crds() {\n  static const std::vector<std::string> crds = {\n")
+foreach(f ${files})
+  file(READ ${f} content)
+  string(APPEND body "    R\"CENVCRD(${content})CENVCRD\",\n")
+endforeach()
+string(APPEND body "  };\n  return crds;\n}\n}  // namespace cenv\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

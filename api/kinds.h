@@ -1,0 +1,64 @@
+#pragma once
+// The kinds of cenv, loaded from the CRD-style YAML files in crds/ (embedded in the binary at
+// build time). A KindRegistry answers "what is `svc`?" and validates objects of each kind
+// against its OpenAPI v3 schema (valijson), after applying the schema's defaults.
+// A built KindRegistry is immutable and thread-safe.
+
+#include <boost/json.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/object.h"
+#include "api/status.h"
+
+namespace cenv {
+
+struct PrinterColumn {
+  std::string name;         // header, e.g. "Phase"
+  std::string type;         // string, integer, date, ...
+  std::string json_path;    // e.g. ".status.phase"
+  std::string description;
+  int priority = 0;         // > 0: only with -o wide
+};
+
+struct KindInfo {
+  std::string kind;      // "Service"
+  std::string plural;    // "services"
+  std::string singular;  // "service"
+  std::vector<std::string> short_names;  // {"svc"}
+  bool namespaced = true;
+  std::vector<PrinterColumn> columns;
+  boost::json::object schema;  // openAPIV3Schema of the version cenv.io/v1
+};
+
+class SchemaSet;  // compiled validators (private to kinds.cc)
+
+class KindRegistry {
+ public:
+  // Loads the CRDs compiled into the binary from crds/. Internal error if they are broken.
+  static Result<std::shared_ptr<const KindRegistry>> builtin();
+  // Loads from CRD YAML texts (one CRD per text); Invalid naming the text on error.
+  static Result<std::shared_ptr<const KindRegistry>> from_crds(
+      const std::vector<std::string>& crd_texts);
+
+  ~KindRegistry();
+
+  // Finds by kind, plural, singular or short name, case-insensitively; nullptr if unknown.
+  const KindInfo* find(std::string_view name) const;
+  const std::vector<KindInfo>& kinds() const { return kinds_; }
+
+  // Applies defaults from the schema (recursively, including inside list items), then
+  // validates the whole object; Invalid with every failing field path on failure.
+  // Unknown fields are errors ("spec.foo: unknown field"). apiVersion/kind must match.
+  Status default_and_validate(Object& obj) const;
+
+ private:
+  KindRegistry() = default;
+  std::vector<KindInfo> kinds_;
+  std::unique_ptr<SchemaSet> schemas_;
+};
+
+}  // namespace cenv

@@ -1,0 +1,91 @@
+#include "api/object.h"
+
+#include <cctype>
+#include <charconv>
+
+namespace cenv {
+
+namespace json = boost::json;
+
+std::string ObjectKey::to_string() const {
+  if (ns.empty()) return kind + "/" + name;
+  return kind + " " + ns + "/" + name;
+}
+
+Result<Object> Object::from_json(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return Status::Invalid("object is not valid JSON: " + ec.message());
+  if (!v.is_object()) return Status::Invalid("object is not a JSON object");
+  return Object(std::move(v.as_object()));
+}
+
+std::string_view Object::str_field(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_string()) return {};
+  const json::string& s = it->value().get_string();
+  return {s.data(), s.size()};
+}
+
+std::string_view Object::meta_str(std::string_view key) const {
+  const json::object* m = metadata_or_null();
+  return m ? str_field(*m, key) : std::string_view{};
+}
+
+static int64_t parse_int(std::string_view s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return (ec == std::errc() && p == s.data() + s.size()) ? v : 0;
+}
+
+int64_t Object::resource_version() const { return parse_int(meta_str("resourceVersion")); }
+
+int64_t Object::generation() const {
+  const json::object* m = metadata_or_null();
+  if (!m) return 0;
+  auto it = m->find("generation");
+  if (it == m->end() || !it->value().is_int64()) return 0;
+  return it->value().get_int64();
+}
+
+void Object::set_ns(std::string_view v) {
+  if (v.empty()) {
+    metadata().erase("namespace");
+  } else {
+    set_meta("namespace", v);
+  }
+}
+
+void Object::set_resource_version(int64_t rv) { set_meta("resourceVersion", std::to_string(rv)); }
+
+void Object::clear_resource_version() { metadata().erase("resourceVersion"); }
+
+const json::object* Object::labels() const {
+  const json::object* m = metadata_or_null();
+  if (!m) return nullptr;
+  auto it = m->find("labels");
+  return (it != m->end() && it->value().is_object()) ? &it->value().get_object() : nullptr;
+}
+
+void Object::set_meta(std::string_view key, std::string_view value) {
+  metadata()[key] = json::string(value);
+}
+
+json::object& Object::child(std::string_view key) {
+  json::value& v = json_[key];
+  if (!v.is_object()) v = json::object();
+  return v.get_object();
+}
+
+const json::object* Object::child_or_null(std::string_view key) const {
+  auto it = json_.find(key);
+  return (it != json_.end() && it->value().is_object()) ? &it->value().get_object() : nullptr;
+}
+
+std::string lower_kind(std::string_view kind) {
+  std::string out(kind);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace cenv
