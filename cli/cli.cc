@@ -1,4 +1,495 @@
 #include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "api/kinds.h"
+#include "cenv/v1/cenv.pb.h"
+#include "cli/api_client.h"
+#include "cli/controller_cmd.h"
+#include "cli/home.h"
+#include "cli/manifest_reader.h"
+#include "cli/printers.h"
+#include "controller/server/grpc_server.h"
+
 namespace cenv::cli {
-int run(int, char**) { return 0; }
+
+namespace {
+
+const char* reason(Code code) {
+  switch (code) {
+    case Code::kNotFound: return "NotFound";
+    case Code::kAlreadyExists: return "AlreadyExists";
+    case Code::kConflict: return "Conflict";
+    case Code::kInvalid: return "Invalid";
+    case Code::kUnauthenticated: return "Unauthorized";
+    case Code::kForbidden: return "Forbidden";
+    case Code::kFailedPrecondition: return "BadRequest";
+    case Code::kGone: return "Expired";
+    case Code::kUnavailable: return "ServiceUnavailable";
+    default: return "InternalError";
+  }
+}
+
+// Prints one error per line. Errors the server answered with read "Error from server (Reason):"
+// as kubectl's do; local errors and multi-line reports read "error: ...".
+void print_error(const Status& s) {
+  std::istringstream lines(s.message());
+  std::string line;
+  int count = 0;
+  bool server = s.code() != Code::kUnavailable && s.code() != Code::kInternal;
+  bool single = s.message().find('\n') == std::string::npos;
+  while (std::getline(lines, line)) {
+    if (server && single) {
+      std::cerr << "Error from server (" << reason(s.code()) << "): " << line << "\n";
+    } else {
+      std::cerr << "error: " << line << "\n";
+    }
+    ++count;
+  }
+  for (const auto& f : s.fields()) {
+    std::string text = f.path.empty() ? f.message : f.path + ": " + f.message;
+    if (s.message().find(text) == std::string::npos) std::cerr << "  " << text << "\n";
+  }
+  if (count == 0) std::cerr << "error: " << code_name(s.code()) << "\n";
+}
+
+const KindRegistry& registry() {
+  static std::shared_ptr<const KindRegistry> kinds = [] {
+    auto r = KindRegistry::builtin();
+    if (!r.ok()) {
+      std::cerr << "error: built-in kinds are broken: " << r.status().message() << "\n";
+      std::exit(2);
+    }
+    return r.value();
+  }();
+  return *kinds;
+}
+
+Result<const KindInfo*> resolve_kind(const std::string& name) {
+  const KindInfo* info = registry().find(name);
+  if (!info) {
+    return Status::NotFound("the server doesn't have a resource type \"" + name + "\"");
+  }
+  return info;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) {
+    if (!cur.empty()) out.push_back(cur);
+  }
+  return out;
+}
+
+struct GlobalOptions {
+  std::string ns;
+};
+
+// ---- apply ------------------------------------------------------------------------------
+
+struct ApplyFlags {
+  std::vector<std::string> files;
+  bool recursive = false;
+  std::string dry_run = "none";
+  std::string field_manager = "cenv";
+  std::string output;
+};
+
+int run_apply(const GlobalOptions& global, const ApplyFlags& flags) {
+  if (flags.dry_run != "none" && flags.dry_run != "client" && flags.dry_run != "server") {
+    print_error(Status::Invalid("--dry-run: Unsupported value: \"" + flags.dry_run +
+                                "\": supported values: \"none\", \"client\", \"server\""));
+    return 1;
+  }
+  auto format = parse_output_format(flags.output);
+  if (!format.ok()) {
+    print_error(format.status());
+    return 1;
+  }
+  if (format.value() == OutputFormat::kWide) {
+    print_error(Status::Invalid("--output: apply prints name, yaml or json"));
+    return 1;
+  }
+  auto manifests = read_manifests(flags.files, flags.recursive);
+  if (!manifests.ok()) {
+    std::cerr << "error: " << manifests.status().message() << "\n";
+    return 1;
+  }
+  v1::ApplyRequest req;
+  req.set_field_manager(flags.field_manager);
+  req.set_dry_run(flags.dry_run != "none");
+  for (auto& m : manifests.value()) {
+    if (!global.ns.empty() && m.object.ns().empty()) {
+      const KindInfo* info = registry().find(m.object.kind());
+      if (info && info->namespaced) m.object.set_ns(global.ns);
+    }
+    v1::ApplyObject* o = req.add_objects();
+    o->set_json(m.object.to_json());
+    o->set_source(m.source);
+  }
+  auto resp = ApiClient::local(Home::from_env())->apply(req);
+  if (!resp.ok()) {
+    print_error(resp.status());
+    return 1;
+  }
+  std::string suffix = flags.dry_run == "server"   ? " (server dry run)"
+                       : flags.dry_run == "client" ? " (dry run)"
+                                                   : "";
+  std::vector<Object> objects;
+  for (const auto& r : resp->results()) {
+    auto o = Object::from_json(r.json());
+    if (!o.ok()) continue;
+    if (flags.output.empty()) {
+      std::cout << object_ref(o.value()) << " " << r.action() << suffix << "\n";
+    } else if (format.value() == OutputFormat::kName) {
+      std::cout << object_ref(o.value()) << "\n";
+    }
+    objects.push_back(std::move(o.value()));
+  }
+  if (format.value() == OutputFormat::kYaml || format.value() == OutputFormat::kJson) {
+    print_objects(objects, objects.size() != 1, format.value(), std::cout);
+  }
+  return 0;
+}
+
+// ---- get --------------------------------------------------------------------------------
+
+struct GetFlags {
+  std::vector<std::string> args;
+  bool all_namespaces = false;
+  std::string selector;
+  std::string output;
+  bool no_headers = false;
+};
+
+int run_get(const GlobalOptions& global, const GetFlags& flags) {
+  auto format = parse_output_format(flags.output);
+  if (!format.ok()) {
+    print_error(format.status());
+    return 1;
+  }
+  if (flags.args.empty()) {
+    std::cerr << "error: you must specify the type of resource to get. Use \"cenv "
+                 "api-resources\" for a complete list of supported resources.\n";
+    return 1;
+  }
+  // (kind, names) in the order asked: "svc web db", "svc,env", "svc/web env/demo".
+  std::vector<std::pair<const KindInfo*, std::vector<std::string>>> requests;
+  bool slash_form = flags.args[0].find('/') != std::string::npos;
+  if (slash_form) {
+    for (const auto& a : flags.args) {
+      auto slash = a.find('/');
+      if (slash == std::string::npos) {
+        std::cerr << "error: there is no need to specify a resource type as a separate "
+                     "argument when passing arguments in resource/name form\n";
+        return 1;
+      }
+      auto info = resolve_kind(a.substr(0, slash));
+      if (!info.ok()) {
+        print_error(info.status());
+        return 1;
+      }
+      requests.push_back({info.value(), {a.substr(slash + 1)}});
+    }
+  } else {
+    std::vector<std::string> kinds = split(flags.args[0], ',');
+    if (kinds.size() == 1 && kinds[0] == "all") {
+      kinds.clear();
+      for (const auto& k : registry().kinds()) {
+        if (k.namespaced) kinds.push_back(k.kind);
+      }
+    }
+    std::vector<std::string> names(flags.args.begin() + 1, flags.args.end());
+    if (kinds.size() > 1 && !names.empty()) {
+      std::cerr << "error: names cannot be given with more than one resource type\n";
+      return 1;
+    }
+    for (const auto& k : kinds) {
+      auto info = resolve_kind(k);
+      if (!info.ok()) {
+        print_error(info.status());
+        return 1;
+      }
+      requests.push_back({info.value(), names});
+    }
+  }
+  bool multi_kind = requests.size() > 1 || flags.args[0] == "all";
+  std::string ns = flags.all_namespaces ? "" : (global.ns.empty() ? "default" : global.ns);
+  auto client = ApiClient::local(Home::from_env());
+  int rc = 0;
+  bool printed_table = false;
+  std::vector<Object> collected;  // for yaml/json/name
+  size_t named = 0;
+  auto now = std::chrono::system_clock::now();
+  for (const auto& [info, names] : requests) {
+    std::vector<Object> objects;
+    if (names.empty()) {
+      auto list = client->list(info->kind, info->namespaced ? ns : "", flags.selector);
+      if (!list.ok()) {
+        print_error(list.status());
+        return 1;
+      }
+      objects = std::move(list->first);
+    } else {
+      for (const auto& name : names) {
+        ++named;
+        auto obj = client->get(info->kind, info->namespaced ? ns : "", name);
+        if (!obj.ok()) {
+          print_error(obj.status());
+          rc = 1;
+          continue;
+        }
+        objects.push_back(std::move(obj.value()));
+      }
+    }
+    if (format.value() == OutputFormat::kTable || format.value() == OutputFormat::kWide) {
+      if (objects.empty()) continue;
+      if (printed_table) std::cout << "\n";
+      TableOptions options;
+      options.wide = format.value() == OutputFormat::kWide;
+      options.with_namespace = flags.all_namespaces;
+      options.with_kind_prefix = multi_kind;
+      options.headers = !flags.no_headers;
+      print_table(*info, objects, options, now, std::cout);
+      printed_table = true;
+    } else {
+      for (auto& o : objects) collected.push_back(std::move(o));
+    }
+  }
+  if (format.value() == OutputFormat::kName) {
+    for (const auto& o : collected) std::cout << object_ref(o) << "\n";
+  } else if (format.value() == OutputFormat::kYaml || format.value() == OutputFormat::kJson) {
+    bool single = named == 1 && requests.size() == 1 && collected.size() == 1;
+    if (!collected.empty() || !single) print_objects(collected, !single, format.value(), std::cout);
+  } else if (!printed_table && rc == 0) {
+    bool cluster_only = std::all_of(requests.begin(), requests.end(),
+                                    [](const auto& r) { return !r.first->namespaced; });
+    if (flags.all_namespaces || cluster_only) {
+      std::cerr << "No resources found\n";
+    } else {
+      std::cerr << "No resources found in " << ns << " namespace.\n";
+    }
+  }
+  return rc;
+}
+
+// ---- delete -----------------------------------------------------------------------------
+
+struct DeleteFlags {
+  std::vector<std::string> args;
+  std::vector<std::string> files;
+  bool recursive = false;
+  bool ignore_not_found = false;
+};
+
+int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
+  struct Target {
+    std::string kind, ns, name;
+    bool namespaced;
+  };
+  std::vector<Target> targets;
+  if (!flags.files.empty()) {
+    if (!flags.args.empty()) {
+      std::cerr << "error: names cannot be provided when a path is specified\n";
+      return 1;
+    }
+    auto manifests = read_manifests(flags.files, flags.recursive);
+    if (!manifests.ok()) {
+      std::cerr << "error: " << manifests.status().message() << "\n";
+      return 1;
+    }
+    for (const auto& m : manifests.value()) {
+      auto info = resolve_kind(std::string(m.object.kind()));
+      if (!info.ok()) {
+        std::cerr << "error: " << m.source << ": " << info.status().message() << "\n";
+        return 1;
+      }
+      std::string ns(m.object.ns());
+      if (ns.empty()) ns = global.ns.empty() ? "default" : global.ns;
+      targets.push_back({info.value()->kind, info.value()->namespaced ? ns : "",
+                         std::string(m.object.name()), info.value()->namespaced});
+    }
+    // Objects before the Environments that hold them, so each delete is reported once.
+    std::stable_sort(targets.begin(), targets.end(),
+                     [](const Target& a, const Target& b) { return a.namespaced > b.namespaced; });
+  } else {
+    if (flags.args.empty()) {
+      std::cerr << "error: you must provide one or more resources by argument or filename\n";
+      return 1;
+    }
+    std::string ns = global.ns.empty() ? "default" : global.ns;
+    auto add = [&](const std::string& kind, const std::string& name) -> bool {
+      auto info = resolve_kind(kind);
+      if (!info.ok()) {
+        print_error(info.status());
+        return false;
+      }
+      targets.push_back({info.value()->kind, info.value()->namespaced ? ns : "", name,
+                         info.value()->namespaced});
+      return true;
+    };
+    if (flags.args[0].find('/') != std::string::npos) {
+      for (const auto& a : flags.args) {
+        auto slash = a.find('/');
+        if (slash == std::string::npos || !add(a.substr(0, slash), a.substr(slash + 1))) return 1;
+      }
+    } else {
+      if (flags.args.size() < 2) {
+        std::cerr << "error: resource(s) were provided, but no name was specified\n";
+        return 1;
+      }
+      for (size_t i = 1; i < flags.args.size(); ++i) {
+        if (!add(flags.args[0], flags.args[i])) return 1;
+      }
+    }
+  }
+  auto client = ApiClient::local(Home::from_env());
+  int rc = 0;
+  for (const auto& t : targets) {
+    auto deleted = client->remove(t.kind, t.ns, t.name);
+    if (!deleted.ok()) {
+      if (deleted.status().code() == Code::kNotFound && flags.ignore_not_found) continue;
+      print_error(deleted.status());
+      rc = 1;
+      continue;
+    }
+    std::cout << lower_kind(t.kind) << " \"" << t.name << "\" deleted\n";
+  }
+  return rc;
+}
+
+// ---- small verbs --------------------------------------------------------------------------
+
+int run_version(bool client_only) {
+  std::cout << "Client Version: " << cenv_version_string() << "\n";
+  if (client_only) return 0;
+  ClientOptions options;
+  options.autostart = false;
+  options.timeout = std::chrono::seconds(5);
+  auto hello = ApiClient::local(Home::from_env(), options)->hello();
+  if (hello.ok()) {
+    std::cout << "Server Version: " << hello->server_version() << "\n";
+  } else {
+    std::cout << "Server Version: unavailable (no controller answers; `cenv controller start`)\n";
+  }
+  return 0;
+}
+
+int run_api_resources() {
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"}};
+  for (const auto& k : registry().kinds()) {
+    std::string shorts;
+    for (const auto& s : k.short_names) shorts += (shorts.empty() ? "" : ",") + s;
+    rows.push_back({k.plural, shorts, std::string(kApiVersion), k.namespaced ? "true" : "false",
+                    k.kind});
+  }
+  std::vector<size_t> w(5, 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  }
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      std::cout << r[i];
+      if (i + 1 < r.size()) std::cout << std::string(w[i] - r[i].size() + 3, ' ');
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"cenv: a Kubernetes-style declarative controller for containerized environments"};
+  app.name("cenv");
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalOptions global;
+  app.add_option("-n,--namespace", global.ns, "Namespace (Environment) to act in");
+
+  int rc = 0;
+
+  // controller
+  auto* controller = app.add_subcommand("controller", "Run or manage the local controller");
+  controller->require_subcommand(1);
+  ControllerRunOptions run_options;
+  auto* ctl_run = controller->add_subcommand("run", "Run the controller in the foreground");
+  ctl_run->add_option("--store", run_options.store,
+                      "Store: sqlite:PATH (default $CENV_HOME/cenv.db)");
+  ctl_run->add_option("--socket", run_options.socket,
+                      "Unix socket to serve on (default $CENV_HOME/run/controller.sock)");
+  ctl_run->add_option("--log-level", run_options.log_level,
+                      "trace, debug, info, warn or error (default info)");
+  ctl_run->callback([&] { rc = controller_run(Home::from_env(), run_options); });
+  controller->add_subcommand("start", "Start the local controller in the background")
+      ->callback([&] { rc = controller_start(Home::from_env()); });
+  controller->add_subcommand("stop", "Stop the local controller")
+      ->callback([&] { rc = controller_stop(Home::from_env()); });
+  controller->add_subcommand("status", "Show whether the local controller runs, and where")
+      ->callback([&] { rc = controller_status(Home::from_env()); });
+  int tail = -1;
+  auto* ctl_logs = controller->add_subcommand("logs", "Print the local controller's log");
+  ctl_logs->add_option("--tail", tail, "Lines from the end to show (default all)");
+  ctl_logs->callback([&] { rc = controller_logs(Home::from_env(), tail); });
+
+  // apply
+  ApplyFlags apply_flags;
+  auto* apply = app.add_subcommand("apply", "Apply manifests: create or update their objects");
+  apply->add_option("-f,--filename", apply_flags.files, "File, directory or - (stdin)")
+      ->required();
+  apply->add_flag("-R,--recursive", apply_flags.recursive, "Read directories recursively");
+  apply->add_option("--dry-run", apply_flags.dry_run, "none, client or server");
+  apply->add_option("--field-manager", apply_flags.field_manager, "Name of the applier");
+  apply->add_option("-o,--output", apply_flags.output, "name, yaml or json");
+  apply->callback([&] { rc = run_apply(global, apply_flags); });
+
+  // get
+  GetFlags get_flags;
+  auto* get = app.add_subcommand("get", "Display one or many objects");
+  get->add_option("resources", get_flags.args, "KIND [NAME...] | KIND/NAME... | KIND,KIND");
+  get->add_flag("-A,--all-namespaces", get_flags.all_namespaces, "List across all namespaces");
+  get->add_option("-l,--selector", get_flags.selector, "Label selector, e.g. app=web,tier!=db");
+  get->add_option("-o,--output", get_flags.output, "wide, yaml, json or name");
+  get->add_flag("--no-headers", get_flags.no_headers, "Omit the table header");
+  get->callback([&] { rc = run_get(global, get_flags); });
+
+  // delete
+  DeleteFlags delete_flags;
+  auto* del = app.add_subcommand("delete", "Delete objects by file or by kind and name");
+  del->add_option("resources", delete_flags.args, "KIND NAME... | KIND/NAME...");
+  del->add_option("-f,--filename", delete_flags.files, "File, directory or - (stdin)");
+  del->add_flag("-R,--recursive", delete_flags.recursive, "Read directories recursively");
+  del->add_flag("--ignore-not-found", delete_flags.ignore_not_found,
+                "Treat a missing object as deleted");
+  del->callback([&] { rc = run_delete(global, delete_flags); });
+
+  // version, api-resources
+  bool client_only = false;
+  auto* version = app.add_subcommand("version", "Print the client and server versions");
+  version->add_flag("--client", client_only, "Client version only");
+  version->callback([&] { rc = run_version(client_only); });
+  app.add_subcommand("api-resources", "List the kinds cenv serves")->callback([&] {
+    rc = run_api_resources();
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 1;
+  }
+  return rc;
+}
+
 }  // namespace cenv::cli

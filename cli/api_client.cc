@@ -1,0 +1,222 @@
+#include "cli/api_client.h"
+
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "api/grpc_status.h"
+#include "cenv/v1/cenv.grpc.pb.h"
+
+namespace cenv::cli {
+
+struct ApiClient::Connection {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Cenv::Stub> stub;
+};
+
+ApiClient::ApiClient(Home home, ClientOptions options)
+    : home_(std::move(home)), options_(options) {}
+ApiClient::~ApiClient() = default;
+
+std::unique_ptr<ApiClient> ApiClient::local(const Home& home, ClientOptions options) {
+  return std::unique_ptr<ApiClient>(new ApiClient(home, options));
+}
+
+ApiClient::Connection& ApiClient::connection() {
+  if (!conn_) {
+    conn_ = std::make_unique<Connection>();
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(256 << 20);
+    args.SetMaxSendMessageSize(256 << 20);
+    conn_->channel = grpc::CreateCustomChannel("unix:" + home_.socket().string(),
+                                               grpc::InsecureChannelCredentials(), args);
+    conn_->stub = v1::Cenv::NewStub(conn_->channel);
+  }
+  return *conn_;
+}
+
+namespace {
+
+std::string log_tail(const std::filesystem::path& log, size_t lines) {
+  std::ifstream in(log);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+    out += "\n  " + all[i];
+  }
+  return out;
+}
+
+bool answers(const Home& home, std::chrono::milliseconds deadline) {
+  auto channel =
+      grpc::CreateChannel("unix:" + home.socket().string(), grpc::InsecureChannelCredentials());
+  auto stub = v1::Cenv::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+  v1::HelloRequest req;
+  v1::HelloResponse resp;
+  return stub->Hello(&ctx, req, &resp).ok();
+}
+
+}  // namespace
+
+int running_controller_pid(const Home& home) {
+  std::ifstream in(home.pid_file());
+  int pid = 0;
+  if (!(in >> pid) || pid <= 0) return 0;
+  return kill(pid, 0) == 0 ? pid : 0;
+}
+
+Result<int> start_local_controller(const Home& home, std::chrono::seconds wait) {
+  CENV_RETURN_IF_ERROR(home.ensure());
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return Status::Internal("cannot find the cenv binary (/proc/self/exe)");
+  exe[n] = '\0';
+  pid_t pid = fork();
+  if (pid < 0) return Status::Internal("fork failed");
+  if (pid == 0) {
+    // The controller outlives this CLI: its own session, no terminal, output to the log.
+    setsid();
+    int devnull = open("/dev/null", O_RDONLY);
+    int log = open(home.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (devnull >= 0) dup2(devnull, 0);
+    if (log >= 0) {
+      dup2(log, 1);
+      dup2(log, 2);
+    }
+    close_range(3, ~0U, 0);
+    execl(exe, "cenv", "controller", "run", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      return Status::Unavailable("the local controller exited at start (log " +
+                                 home.log_file().string() + "):" +
+                                 log_tail(home.log_file(), 5));
+    }
+    if (answers(home, std::chrono::milliseconds(200))) return static_cast<int>(pid);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::Unavailable("the local controller did not answer within " +
+                             std::to_string(wait.count()) + "s (log " + home.log_file().string() +
+                             "):" + log_tail(home.log_file(), 5));
+}
+
+template <typename F>
+Status ApiClient::with_controller(F&& call) {
+  bool socket_exists = std::filesystem::exists(home_.socket());
+  if (socket_exists || !options_.autostart) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+    grpc::Status s = call(ctx, *connection().stub);
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || !options_.autostart) {
+      if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        return Status::Unavailable("cannot reach the local controller at " +
+                                   home_.socket().string() + " (is it running? `cenv controller "
+                                   "start`): " + s.error_message());
+      }
+      return from_grpc(s);
+    }
+  }
+  // Nobody answers: start the local controller, then try once more.
+  if (running_controller_pid(home_) == 0) {
+    auto pid = start_local_controller(home_, std::chrono::seconds(30));
+    if (!pid.ok()) return pid.status();
+    fprintf(stderr, "cenv: started the local controller (pid %d, log %s)\n", pid.value(),
+            home_.log_file().c_str());
+  } else if (!answers(home_, std::chrono::seconds(10))) {
+    return Status::Unavailable("the local controller (pid " +
+                               std::to_string(running_controller_pid(home_)) +
+                               ") does not answer on " + home_.socket().string());
+  }
+  conn_.reset();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  return from_grpc(call(ctx, *connection().stub));
+}
+
+Result<v1::HelloResponse> ApiClient::hello() {
+  v1::HelloRequest req;
+  req.set_client_version(std::string(CENV_VERSION) + " (" + CENV_GIT_COMMIT + ")");
+  v1::HelloResponse resp;
+  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
+    return stub.Hello(&ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  return resp;
+}
+
+Result<v1::ApplyResponse> ApiClient::apply(const v1::ApplyRequest& req) {
+  v1::ApplyResponse resp;
+  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
+    return stub.Apply(&ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  return resp;
+}
+
+Result<Object> ApiClient::get(const std::string& kind, const std::string& ns,
+                              const std::string& name) {
+  v1::GetRequest req;
+  req.set_kind(kind);
+  req.set_namespace_(ns);
+  req.set_name(name);
+  v1::ObjectResponse resp;
+  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
+    return stub.Get(&ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  return Object::from_json(resp.json());
+}
+
+Result<std::pair<std::vector<Object>, std::string>> ApiClient::list(const std::string& kind,
+                                                                    const std::string& ns,
+                                                                    const std::string& selector) {
+  v1::ListRequest req;
+  req.set_kind(kind);
+  req.set_namespace_(ns);
+  req.set_label_selector(selector);
+  v1::ListResponse resp;
+  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
+    return stub.List(&ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  std::vector<Object> items;
+  items.reserve(resp.items_size());
+  for (const auto& j : resp.items()) {
+    auto o = Object::from_json(j);
+    if (!o.ok()) return o.status();
+    items.push_back(std::move(o.value()));
+  }
+  return std::make_pair(std::move(items), resp.resource_version());
+}
+
+Result<std::vector<Object>> ApiClient::remove(const std::string& kind, const std::string& ns,
+                                              const std::string& name) {
+  v1::DeleteRequest req;
+  req.set_kind(kind);
+  req.set_namespace_(ns);
+  req.set_name(name);
+  v1::DeleteResponse resp;
+  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
+    return stub.Delete(&ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  std::vector<Object> out;
+  for (const auto& j : resp.deleted()) {
+    auto o = Object::from_json(j);
+    if (o.ok()) out.push_back(std::move(o.value()));
+  }
+  return out;
+}
+
+}  // namespace cenv::cli

@@ -1,0 +1,67 @@
+#pragma once
+// ApiClient: the CLI's connection to a controller. For the local context it talks over the
+// unix socket and starts a controller in the background when none answers (DESIGN section 1).
+// Every call has a deadline; errors come back as Status (gRPC codes mapped by api/grpc_status).
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/object.h"
+#include "api/status.h"
+#include "cli/home.h"
+
+namespace cenv::v1 {
+class ApplyRequest;
+class ApplyResponse;
+class HelloResponse;
+}  // namespace cenv::v1
+
+namespace cenv::cli {
+
+struct ClientOptions {
+  bool autostart = true;  // start a local controller when none answers (default on)
+  std::chrono::seconds timeout{60};  // per-call deadline (default 60 s)
+};
+
+class ApiClient {
+ public:
+  // Connects lazily: nothing is dialled until the first call.
+  static std::unique_ptr<ApiClient> local(const Home& home, ClientOptions options = {});
+  ~ApiClient();
+
+  Result<v1::HelloResponse> hello();
+  Result<v1::ApplyResponse> apply(const v1::ApplyRequest& request);
+  Result<Object> get(const std::string& kind, const std::string& ns, const std::string& name);
+  // Returns the items and the list's resourceVersion.
+  Result<std::pair<std::vector<Object>, std::string>> list(const std::string& kind,
+                                                           const std::string& ns,
+                                                           const std::string& selector);
+  // Returns every deleted object, the target first.
+  Result<std::vector<Object>> remove(const std::string& kind, const std::string& ns,
+                                     const std::string& name);
+
+ private:
+  ApiClient(Home home, ClientOptions options);
+  // Runs `call`; when the controller is not there and autostart is on, starts it and retries.
+  template <typename F>
+  Status with_controller(F&& call);
+
+  struct Connection;  // the gRPC channel and stub, dialled on first use
+  Connection& connection();
+
+  Home home_;
+  ClientOptions options_;
+  std::unique_ptr<Connection> conn_;
+};
+
+// Starts `cenv controller run` for `home` in the background (new session, output to the log
+// file) and waits until it answers, up to `wait`. Returns its pid. Unavailable with the log's
+// last lines when it does not come up.
+Result<int> start_local_controller(const Home& home, std::chrono::seconds wait);
+
+// Pid of the controller recorded in home's pid file if that process is alive, else 0.
+int running_controller_pid(const Home& home);
+
+}  // namespace cenv::cli

@@ -1,0 +1,160 @@
+#include "cli/controller_cmd.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "api/kinds.h"
+#include "cenv/v1/cenv.pb.h"
+#include "cli/api_client.h"
+#include "controller/server/api_service.h"
+#include "controller/server/grpc_server.h"
+#include "controller/store/sqlite_store.h"
+
+namespace cenv::cli {
+
+namespace {
+
+int fail(const Status& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  for (const auto& f : s.fields()) std::cerr << "  " << f.path << ": " << f.message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int controller_run(const Home& home, const ControllerRunOptions& options) {
+  // Block the stop signals in every thread (gRPC's included); the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("cenv"));
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  if (Status s = home.ensure(); !s.ok()) return fail(s);
+  // One controller per CENV_HOME: the lock is held for the life of the process.
+  int lock_fd = open(home.lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return fail(Status::FailedPrecondition("another controller is running for " +
+                                           home.root.string() + " (pid " +
+                                           std::to_string(running_controller_pid(home)) + ")"));
+  }
+
+  std::string db = options.store.empty() ? home.database().string() : options.store;
+  if (db.rfind("sqlite:", 0) == 0) db = db.substr(7);
+  SystemClock clock;
+  auto store = SqliteStore::open(db, clock);
+  if (!store.ok()) return fail(store.status().with_prefix("cannot open the store " + db));
+  auto kinds = KindRegistry::builtin();
+  if (!kinds.ok()) return fail(kinds.status());
+  ApiService api(*store.value(), kinds.value(), clock);
+  if (Status s = api.ensure_default_namespace(); !s.ok()) return fail(s);
+
+  GrpcServerOptions server_options;
+  server_options.unix_socket = options.socket.empty() ? home.socket().string() : options.socket;
+  server_options.store_description = "sqlite:" + db;
+  auto server = GrpcServer::start(api, server_options);
+  if (!server.ok()) return fail(server.status());
+  {
+    std::ofstream pid(home.pid_file(), std::ios::trunc);
+    pid << getpid() << "\n";
+  }
+  spdlog::info("cenv controller {} serving on unix:{} with store sqlite:{} (pid {})",
+               cenv_version_string(), server_options.unix_socket, db, getpid());
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server.value()->shutdown();
+  server.value()->wait();
+  std::error_code ec;
+  std::filesystem::remove(server_options.unix_socket, ec);
+  std::filesystem::remove(home.pid_file(), ec);
+  spdlog::info("stopped");
+  close(lock_fd);
+  return 0;
+}
+
+int controller_start(const Home& home) {
+  if (int pid = running_controller_pid(home); pid != 0) {
+    std::cout << "controller already running (pid " << pid << ")\n";
+    return 0;
+  }
+  auto pid = start_local_controller(home, std::chrono::seconds(30));
+  if (!pid.ok()) return fail(pid.status());
+  std::cout << "controller started (pid " << pid.value() << ", socket " << home.socket().string()
+            << ", log " << home.log_file().string() << ")\n";
+  return 0;
+}
+
+int controller_stop(const Home& home) {
+  int pid = running_controller_pid(home);
+  if (pid == 0) {
+    std::cout << "controller not running\n";
+    return 0;
+  }
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 200; ++i) {
+    if (kill(pid, 0) != 0) {
+      std::cout << "controller stopped (pid " << pid << ")\n";
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  std::cout << "controller killed after 10s (pid " << pid << ")\n";
+  return 0;
+}
+
+int controller_status(const Home& home) {
+  int pid = running_controller_pid(home);
+  if (pid == 0) {
+    std::cout << "controller not running (home " << home.root.string() << ")\n";
+    return 3;  // like `systemctl status`/LSB: not running
+  }
+  ClientOptions options;
+  options.autostart = false;
+  options.timeout = std::chrono::seconds(5);
+  auto hello = ApiClient::local(home, options)->hello();
+  if (!hello.ok()) {
+    std::cout << "controller pid " << pid << " is not answering: " << hello.status().message()
+              << "\n";
+    return 1;
+  }
+  std::cout << "controller running\n"
+            << "  pid:     " << hello->pid() << "\n"
+            << "  version: " << hello->server_version() << "\n"
+            << "  socket:  " << hello->socket() << "\n"
+            << "  store:   " << hello->store() << "\n"
+            << "  log:     " << home.log_file().string() << "\n";
+  return 0;
+}
+
+int controller_logs(const Home& home, int tail_lines) {
+  std::ifstream in(home.log_file());
+  if (!in) {
+    std::cerr << "error: no controller log at " << home.log_file().string() << "\n";
+    return 1;
+  }
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+  size_t from = (tail_lines >= 0 && lines.size() > static_cast<size_t>(tail_lines))
+                    ? lines.size() - static_cast<size_t>(tail_lines)
+                    : 0;
+  for (size_t i = from; i < lines.size(); ++i) std::cout << lines[i] << "\n";
+  return 0;
+}
+
+}  // namespace cenv::cli

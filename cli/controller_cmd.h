@@ -1,0 +1,23 @@
+#pragma once
+// `cenv controller run|start|stop|status|logs`: the local controller's lifecycle.
+
+#include <string>
+
+#include "cli/home.h"
+
+namespace cenv::cli {
+
+struct ControllerRunOptions {
+  std::string store;   // "sqlite:PATH" or a path; empty: $CENV_HOME/cenv.db
+  std::string socket;  // empty: $CENV_HOME/run/controller.sock
+  std::string log_level = "info";
+};
+
+// Runs the controller in the foreground until SIGINT/SIGTERM. Returns the exit code.
+int controller_run(const Home& home, const ControllerRunOptions& options);
+int controller_start(const Home& home);
+int controller_stop(const Home& home);
+int controller_status(const Home& home);
+int controller_logs(const Home& home, int tail_lines);
+
+}  // namespace cenv::cli

@@ -1,0 +1,26 @@
+#pragma once
+// Where the local controller keeps its files: $CENV_HOME (default ~/.cenv).
+
+#include <filesystem>
+#include <string>
+
+#include "api/status.h"
+
+namespace cenv::cli {
+
+struct Home {
+  std::filesystem::path root;
+
+  // $CENV_HOME, else $HOME/.cenv. Does not create anything.
+  static Home from_env();
+  // Creates root, run/ and logs/ with mode 0700; Internal on failure.
+  Status ensure() const;
+
+  std::filesystem::path socket() const { return root / "run" / "controller.sock"; }
+  std::filesystem::path pid_file() const { return root / "run" / "controller.pid"; }
+  std::filesystem::path lock_file() const { return root / "run" / "controller.lock"; }
+  std::filesystem::path log_file() const { return root / "logs" / "controller.log"; }
+  std::filesystem::path database() const { return root / "cenv.db"; }
+};
+
+}  // namespace cenv::cli

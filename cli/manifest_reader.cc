@@ -1,0 +1,103 @@
+#include "cli/manifest_reader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+
+namespace cenv::cli {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+bool is_manifest_file(const fs::path& p) {
+  auto ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+Status add_documents(const std::vector<Document>& docs, const std::string& path,
+                     std::vector<ManifestObject>* out) {
+  for (const Document& doc : docs) {
+    std::string source = path + " (document " + std::to_string(doc.index) + ")";
+    if (!doc.value.is_object()) {
+      return Status::Invalid(source + ": expected an object with apiVersion, kind, metadata "
+                                      "and spec, found " +
+                             (doc.value.is_array() ? std::string("a list") : "a scalar"));
+    }
+    const json::object& o = doc.value.get_object();
+    if (Object::str_field(o, "kind") == "List") {
+      auto items = o.find("items");
+      if (items == o.end() || !items->value().is_array()) {
+        return Status::Invalid(source + ": List: items: Required value");
+      }
+      size_t n = 0;
+      for (const json::value& item : items->value().get_array()) {
+        std::string item_source = source.substr(0, source.size() - 1) + ", item " +
+                                  std::to_string(n++) + ")";
+        if (!item.is_object()) return Status::Invalid(item_source + ": expected an object");
+        out->push_back({Object(item.get_object()), item_source});
+      }
+      continue;
+    }
+    out->push_back({Object(o), source});
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string>& paths,
+                                                   bool recursive, const ParseLimits& limits) {
+  std::vector<ManifestObject> out;
+  for (const std::string& path : paths) {
+    if (path == "-") {
+      std::string text;
+      char buf[65536];
+      while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+        text.append(buf, static_cast<size_t>(std::cin.gcount()));
+        if (text.size() > limits.max_bytes) {
+          return Status::Invalid("<stdin>: input is larger than the limit of " +
+                                 std::to_string(limits.max_bytes) + " bytes");
+        }
+      }
+      auto docs = parse_manifest(text, "<stdin>", limits);
+      if (!docs.ok()) return docs.status();
+      CENV_RETURN_IF_ERROR(add_documents(docs.value(), "<stdin>", &out));
+      continue;
+    }
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      std::vector<fs::path> files;
+      auto collect = [&](auto iterator) {
+        for (const auto& entry : iterator) {
+          if (entry.is_regular_file() && is_manifest_file(entry.path())) {
+            files.push_back(entry.path());
+          }
+        }
+      };
+      if (recursive) {
+        collect(fs::recursive_directory_iterator(path, ec));
+      } else {
+        collect(fs::directory_iterator(path, ec));
+      }
+      if (ec) return Status::Invalid(path + ": " + ec.message());
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) {
+        auto docs = read_manifest_file(f.string(), limits);
+        if (!docs.ok()) return docs.status();
+        CENV_RETURN_IF_ERROR(add_documents(docs.value(), f.string(), &out));
+      }
+      continue;
+    }
+    auto docs = read_manifest_file(path, limits);
+    if (!docs.ok()) return docs.status();
+    if (docs->empty()) return Status::Invalid(path + ": no objects in the file");
+    CENV_RETURN_IF_ERROR(add_documents(docs.value(), path, &out));
+  }
+  if (out.empty()) return Status::Invalid("no objects passed");
+  return out;
+}
+
+}  // namespace cenv::cli

@@ -1,0 +1,324 @@
+#include "controller/server/api_service.h"
+
+#include <map>
+#include <set>
+
+#include "api/names.h"
+
+namespace cenv {
+
+namespace json = boost::json;
+
+namespace {
+
+// Fields of metadata only the server sets; a manifest's values are ignored.
+constexpr std::string_view kServerOwnedMeta[] = {
+    "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+    "managedFields"};
+
+std::string describe(const Object& o) {
+  std::string out(o.kind());
+  out += " \"";
+  out += o.name();
+  out += '"';
+  if (!o.ns().empty()) {
+    out += " in namespace \"";
+    out += o.ns();
+    out += '"';
+  }
+  return out;
+}
+
+// The user-owned part of an object, the part apply compares and replaces.
+json::object desired_part(const json::object& o) {
+  json::object out;
+  for (std::string_view k : {"apiVersion", "kind", "spec"}) {
+    if (auto it = o.find(k); it != o.end()) out[k] = it->value();
+  }
+  if (auto it = o.find("metadata"); it != o.end() && it->value().is_object()) {
+    json::object meta;
+    for (std::string_view k : {"name", "namespace", "labels", "annotations", "finalizers",
+                               "ownerReferences"}) {
+      if (auto m = it->value().get_object().find(k); m != it->value().get_object().end()) {
+        meta[k] = m->value();
+      }
+    }
+    out["metadata"] = std::move(meta);
+  }
+  return out;
+}
+
+}  // namespace
+
+ApiService::ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock)
+    : store_(store), kinds_(std::move(kinds)), clock_(clock) {}
+
+Result<const KindInfo*> ApiService::resolve(std::string_view kind) const {
+  const KindInfo* info = kinds_->find(kind);
+  if (!info) {
+    return Status::NotFound("the server doesn't have a resource type \"" + std::string(kind) +
+                            "\"");
+  }
+  return info;
+}
+
+Status ApiService::ensure_default_namespace() {
+  Object env;
+  env.json()["apiVersion"] = kApiVersion;
+  env.json()["kind"] = "Environment";
+  env.set_name(kDefaultNamespace);
+  env.spec();
+  auto existing = store_.get(env.key());
+  if (existing.ok()) return Status::Ok();
+  if (existing.status().code() != Code::kNotFound) return existing.status();
+  CENV_RETURN_IF_ERROR(kinds_->default_and_validate(env));
+  auto created = store_.create(env);
+  if (!created.ok() && created.status().code() != Code::kAlreadyExists) return created.status();
+  return Status::Ok();
+}
+
+Status ApiService::normalize(Object& object, const KindInfo& info) const {
+  json::object& meta = object.metadata();
+  for (std::string_view k : kServerOwnedMeta) meta.erase(k);
+  if (info.namespaced) {
+    if (object.ns().empty()) object.set_ns(kDefaultNamespace);
+  } else if (auto it = meta.find("namespace");
+             it != meta.end() && it->value().is_string() && it->value().get_string().empty()) {
+    meta.erase(it);
+  }
+  std::vector<FieldError> errors;
+  validate_object_meta(object.json(), info.namespaced, &errors);
+  Status schema = kinds_->default_and_validate(object);
+  if (!schema.ok()) {
+    if (schema.fields().empty()) {
+      errors.push_back({"", schema.message()});
+    } else {
+      errors.insert(errors.end(), schema.fields().begin(), schema.fields().end());
+    }
+  }
+  if (!errors.empty()) {
+    return Status::Invalid(std::string(object.kind()) + " \"" + std::string(object.name()) +
+                               "\" is invalid",
+                           std::move(errors));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items,
+                                                    const ApplyOptions& options) {
+  std::vector<std::string> problems;
+  std::vector<FieldError> all_fields;
+  bool only_not_found = true;
+  auto problem = [&](const ApplyItem& item, const std::string& what, bool not_found = false) {
+    std::string line = item.source.empty() ? what : item.source + ": " + what;
+    problems.push_back(std::move(line));
+    if (!not_found) only_not_found = false;
+  };
+
+  std::vector<const KindInfo*> infos(items.size(), nullptr);
+  std::map<ObjectKey, size_t> seen;
+  std::set<std::string> namespaces_in_request;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Object& o = items[i].object;
+    if (o.api_version() != kApiVersion) {
+      problem(items[i], "apiVersion: Unsupported value: \"" + std::string(o.api_version()) +
+                            "\": supported values: \"" + std::string(kApiVersion) + "\"");
+      continue;
+    }
+    const KindInfo* info = kinds_->find(o.kind());
+    if (!info || info->kind != o.kind()) {
+      problem(items[i], "kind: Unsupported value: \"" + std::string(o.kind()) +
+                            "\": no such kind in " + std::string(kApiVersion));
+      continue;
+    }
+    infos[i] = info;
+    if (o.name().empty() && !o.generate_name().empty()) {
+      problem(items[i], describe(o) + ": metadata.name: Required value: apply cannot use "
+                                      "generateName; use a name");
+      continue;
+    }
+    Status s = normalize(o, *info);
+    if (!s.ok()) {
+      for (const auto& f : s.fields()) {
+        problem(items[i], describe(o) + ": " + (f.path.empty() ? "" : f.path + ": ") + f.message);
+        all_fields.push_back(f);
+      }
+      continue;
+    }
+    auto [it, inserted] = seen.emplace(o.key(), i);
+    if (!inserted) {
+      problem(items[i], describe(o) + ": duplicate object: also defined at " +
+                            items[it->second].source);
+      continue;
+    }
+    if (info->kind == "Environment") namespaces_in_request.insert(std::string(o.name()));
+  }
+  // Namespaces must be Environments that exist, or that this same apply creates.
+  std::map<std::string, bool> ns_exists;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!infos[i] || !infos[i]->namespaced) continue;
+    std::string ns(items[i].object.ns());
+    if (ns.empty() || namespaces_in_request.count(ns)) continue;
+    auto found = ns_exists.find(ns);
+    if (found == ns_exists.end()) {
+      auto env = store_.get({"Environment", "", ns});
+      if (!env.ok() && env.status().code() != Code::kNotFound) return env.status();
+      found = ns_exists.emplace(ns, env.ok()).first;
+    }
+    if (!found->second) {
+      problem(items[i], describe(items[i].object) + ": namespace \"" + ns +
+                            "\" not found: apply an Environment named \"" + ns + "\" first",
+              /*not_found=*/true);
+    }
+  }
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& p : problems) {
+      if (!message.empty()) message += '\n';
+      message += p;
+    }
+    if (only_not_found) return Status::NotFound(message);
+    return Status::Invalid(message, std::move(all_fields));
+  }
+
+  // Compare with what is stored and write every change in one transaction; a concurrent
+  // writer makes the precondition fail, and then the whole apply is recomputed.
+  for (int attempt = 0;; ++attempt) {
+    std::vector<ApplyOutcome> outcomes(items.size());
+    std::vector<Write> writes;
+    std::vector<size_t> write_index;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Object& desired = items[i].object;
+      auto existing = store_.get(desired.key());
+      if (!existing.ok() && existing.status().code() != Code::kNotFound) {
+        return existing.status();
+      }
+      if (!existing.ok()) {
+        outcomes[i] = {"created", desired};
+        writes.push_back({WriteOp::kCreate, desired});
+        write_index.push_back(i);
+        continue;
+      }
+      const Object& current = existing.value();
+      if (desired_part(current.json()) == desired_part(desired.json())) {
+        outcomes[i] = {"unchanged", current};
+        continue;
+      }
+      Object merged = current;
+      json::object& meta = merged.metadata();
+      const json::object* dmeta = desired.metadata_or_null();
+      for (std::string_view k : {"labels", "annotations", "finalizers", "ownerReferences"}) {
+        auto it = dmeta->find(k);
+        if (it != dmeta->end()) {
+          meta[k] = it->value();
+        } else {
+          meta.erase(k);
+        }
+      }
+      merged.json()["spec"] = desired.json().contains("spec") ? desired.json().at("spec")
+                                                               : json::value(json::object());
+      outcomes[i] = {"configured", merged};
+      writes.push_back({WriteOp::kUpdate, merged});
+      write_index.push_back(i);
+    }
+    if (options.dry_run || writes.empty()) return outcomes;
+    auto stored = store_.commit(writes);
+    if (stored.ok()) {
+      for (size_t w = 0; w < write_index.size(); ++w) {
+        outcomes[write_index[w]].object = std::move(stored.value()[w]);
+      }
+      return outcomes;
+    }
+    bool retryable = stored.status().code() == Code::kConflict ||
+                     stored.status().code() == Code::kAlreadyExists;
+    if (!retryable || attempt >= 4) return stored.status();
+  }
+}
+
+Result<Object> ApiService::get(std::string_view kind, std::string_view ns,
+                               std::string_view name) {
+  auto info = resolve(kind);
+  if (!info.ok()) return info.status();
+  ObjectKey key{info.value()->kind, "", std::string(name)};
+  if (info.value()->namespaced) key.ns = ns.empty() ? std::string(kDefaultNamespace) : ns;
+  auto obj = store_.get(key);
+  if (!obj.ok() && obj.status().code() == Code::kNotFound) {
+    return Status::NotFound(info.value()->plural + " \"" + std::string(name) + "\" not found" +
+                            (key.ns.empty() ? "" : " in namespace \"" + key.ns + "\""));
+  }
+  return obj;
+}
+
+Result<ObjectList> ApiService::list(std::string_view kind, std::string_view ns,
+                                    std::string_view label_selector) {
+  auto info = resolve(kind);
+  if (!info.ok()) return info.status();
+  auto selector = LabelSelector::parse(label_selector);
+  if (!selector.ok()) return selector.status();
+  ListOptions options;
+  options.kind = info.value()->kind;
+  if (info.value()->namespaced) options.ns = std::string(ns);
+  options.selector = std::move(selector.value());
+  return store_.list(options);
+}
+
+Result<Object> ApiService::update(Object object) {
+  auto info = resolve(object.kind());
+  if (!info.ok()) return info.status();
+  int64_t rv = object.resource_version();
+  CENV_RETURN_IF_ERROR(normalize(object, *info.value()));
+  if (rv != 0) object.set_resource_version(rv);
+  return store_.update(object);
+}
+
+Result<Object> ApiService::update_status(Object object) {
+  auto info = resolve(object.kind());
+  if (!info.ok()) return info.status();
+  if (info.value()->namespaced && object.ns().empty()) object.set_ns(kDefaultNamespace);
+  // Validate the status against the schema on a copy of the stored object, so that a status
+  // write cannot smuggle in an invalid status.
+  auto current = store_.get(object.key());
+  if (!current.ok()) return current.status();
+  Object check = current.value();
+  if (object.json().contains("status")) {
+    check.json()["status"] = object.json().at("status");
+  } else {
+    check.json().erase("status");
+  }
+  CENV_RETURN_IF_ERROR(kinds_->default_and_validate(check));
+  return store_.update_status(object);
+}
+
+Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::string_view ns,
+                                               std::string_view name, int64_t resource_version,
+                                               Propagation /*propagation*/) {
+  auto info = resolve(kind);
+  if (!info.ok()) return info.status();
+  auto target = get(info.value()->kind, ns, name);
+  if (!target.ok()) return target.status();
+  if (resource_version != 0 && target->resource_version() != resource_version) {
+    return Status::Conflict("Operation cannot be fulfilled on " + describe(target.value()) +
+                            ": the object has been modified; please apply your changes to the "
+                            "latest version and try again");
+  }
+  std::vector<Write> writes;
+  writes.push_back({WriteOp::kDelete, target.value()});
+  if (info.value()->kind == "Environment") {
+    if (name == kDefaultNamespace) {
+      return Status::Forbidden("Environment \"default\" may not be deleted");
+    }
+    // Cascade: everything in the namespace goes with its Environment, in the same transaction.
+    for (const KindInfo& k : kinds_->kinds()) {
+      if (!k.namespaced) continue;
+      ListOptions options;
+      options.kind = k.kind;
+      options.ns = std::string(name);
+      auto members = store_.list(options);
+      if (!members.ok()) return members.status();
+      for (auto& m : members->items) writes.push_back({WriteOp::kDelete, std::move(m)});
+    }
+  }
+  return store_.commit(writes);
+}
+
+}  // namespace cenv

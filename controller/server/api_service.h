@@ -1,0 +1,78 @@
+#pragma once
+// ApiService: the API's semantics, apart from any transport. The gRPC server is a thin adapter
+// over it, and tests drive it in process. It resolves kinds, validates every write against
+// crds/ (defaults first), enforces that namespaces are Environments, and writes through the
+// Store. Thread-safe (the Store is; ApiService holds no mutable state of its own).
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/clock.h"
+#include "api/kinds.h"
+#include "api/object.h"
+#include "api/status.h"
+#include "controller/store/store.h"
+
+namespace cenv {
+
+struct ApplyItem {
+  Object object;
+  std::string source;  // where the object came from, prefixed to its errors ("a.yaml, document 2")
+};
+
+struct ApplyOutcome {
+  std::string action;  // "created", "configured" or "unchanged"
+  Object object;       // as stored (or as it would be stored, on dry run)
+};
+
+struct ApplyOptions {
+  std::string field_manager = "cenv";  // who applies (recorded by server-side apply later)
+  bool dry_run = false;                // validate and compute, write nothing
+};
+
+enum class Propagation { kBackground, kForeground, kOrphan };
+
+class ApiService {
+ public:
+  ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock);
+
+  // Creates the Environment "default" when missing (namespace default always exists).
+  Status ensure_default_namespace();
+
+  // Applies every item in one transaction. Invalid (or NotFound for missing namespaces) with
+  // one line per problem, each naming source, object and field, when any item is bad; then
+  // nothing is written. Outcomes are in the order of `items`.
+  Result<std::vector<ApplyOutcome>> apply(std::vector<ApplyItem> items,
+                                          const ApplyOptions& options);
+
+  // `kind` may be a kind, plural, singular or short name. For namespaced kinds an empty
+  // namespace means "default" in get/update/remove and "all namespaces" in list.
+  Result<Object> get(std::string_view kind, std::string_view ns, std::string_view name);
+  Result<ObjectList> list(std::string_view kind, std::string_view ns,
+                          std::string_view label_selector);
+  // Replaces metadata and spec (validated; status ignored). Conflict on a stale resourceVersion.
+  Result<Object> update(Object object);
+  // Replaces status only. Conflict on a stale resourceVersion.
+  Result<Object> update_status(Object object);
+  // Deletes the object (an Environment takes everything in its namespace with it). Returns
+  // every deleted object, the target first. Forbidden for the Environment "default".
+  Result<std::vector<Object>> remove(std::string_view kind, std::string_view ns,
+                                     std::string_view name, int64_t resource_version,
+                                     Propagation propagation);
+
+  const KindRegistry& kinds() const { return *kinds_; }
+  Store& store() { return store_; }
+
+ private:
+  Result<const KindInfo*> resolve(std::string_view kind) const;
+  // Fills namespace defaults, strips server-owned fields, validates meta and schema.
+  Status normalize(Object& object, const KindInfo& info) const;
+
+  Store& store_;
+  std::shared_ptr<const KindRegistry> kinds_;
+  const Clock& clock_;
+};
+
+}  // namespace cenv

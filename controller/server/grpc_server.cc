@@ -1,0 +1,192 @@
+#include "controller/server/grpc_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "api/grpc_status.h"
+#include "cenv/v1/cenv.grpc.pb.h"
+
+namespace cenv {
+
+namespace v1 = ::cenv::v1;
+
+std::string cenv_version_string() {
+  return std::string(CENV_VERSION) + " (" + CENV_GIT_COMMIT + ")";
+}
+
+namespace {
+
+Propagation parse_propagation(const std::string& p) {
+  if (p == "foreground") return Propagation::kForeground;
+  if (p == "orphan") return Propagation::kOrphan;
+  return Propagation::kBackground;
+}
+
+int64_t parse_rv(const std::string& s) {
+  if (s.empty()) return 0;
+  try {
+    return std::stoll(s);
+  } catch (...) {
+    return -1;
+  }
+}
+
+// Logs the outcome of one call and maps it to gRPC.
+grpc::Status finish(const char* call, const Status& s,
+                    std::chrono::steady_clock::time_point start) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - start)
+                .count();
+  if (s.ok()) {
+    spdlog::debug("{} ok in {} us", call, us);
+  } else {
+    spdlog::info("{} failed ({}) in {} us: {}", call, code_name(s.code()), us,
+                 s.message().substr(0, 500));
+  }
+  return to_grpc(s);
+}
+
+}  // namespace
+
+class GrpcServer::Service final : public v1::Cenv::Service {
+ public:
+  Service(ApiService& api, const GrpcServerOptions& options) : api_(api), options_(options) {}
+
+  grpc::Status Hello(grpc::ServerContext*, const v1::HelloRequest*,
+                     v1::HelloResponse* resp) override {
+    resp->set_server_version(cenv_version_string());
+    resp->set_store(options_.store_description);
+    resp->set_pid(getpid());
+    resp->set_socket(options_.unix_socket);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest* req,
+                     v1::ApplyResponse* resp) override {
+    auto start = std::chrono::steady_clock::now();
+    std::vector<ApplyItem> items;
+    items.reserve(req->objects_size());
+    for (const auto& o : req->objects()) {
+      auto obj = Object::from_json(o.json());
+      if (!obj.ok()) return finish("Apply", obj.status().with_prefix(o.source()), start);
+      items.push_back({std::move(obj.value()), o.source()});
+    }
+    ApplyOptions options;
+    if (!req->field_manager().empty()) options.field_manager = req->field_manager();
+    options.dry_run = req->dry_run();
+    auto outcomes = api_.apply(std::move(items), options);
+    if (!outcomes.ok()) return finish("Apply", outcomes.status(), start);
+    for (const auto& out : outcomes.value()) {
+      v1::ApplyResult* r = resp->add_results();
+      r->set_kind(std::string(out.object.kind()));
+      r->set_namespace_(std::string(out.object.ns()));
+      r->set_name(std::string(out.object.name()));
+      r->set_action(out.action);
+      r->set_json(out.object.to_json());
+    }
+    return finish("Apply", Status::Ok(), start);
+  }
+
+  grpc::Status Get(grpc::ServerContext*, const v1::GetRequest* req,
+                   v1::ObjectResponse* resp) override {
+    auto start = std::chrono::steady_clock::now();
+    auto obj = api_.get(req->kind(), req->namespace_(), req->name());
+    if (obj.ok()) resp->set_json(obj->to_json());
+    return finish("Get", obj.status(), start);
+  }
+
+  grpc::Status List(grpc::ServerContext*, const v1::ListRequest* req,
+                    v1::ListResponse* resp) override {
+    auto start = std::chrono::steady_clock::now();
+    auto list = api_.list(req->kind(), req->namespace_(), req->label_selector());
+    if (list.ok()) {
+      for (const auto& item : list->items) resp->add_items(item.to_json());
+      resp->set_resource_version(std::to_string(list->revision));
+    }
+    return finish("List", list.status(), start);
+  }
+
+  grpc::Status Update(grpc::ServerContext*, const v1::WriteRequest* req,
+                      v1::ObjectResponse* resp) override {
+    auto start = std::chrono::steady_clock::now();
+    auto obj = Object::from_json(req->json());
+    if (!obj.ok()) return finish("Update", obj.status(), start);
+    auto stored = api_.update(std::move(obj.value()));
+    if (stored.ok()) resp->set_json(stored->to_json());
+    return finish("Update", stored.status(), start);
+  }
+
+  grpc::Status UpdateStatus(grpc::ServerContext*, const v1::WriteRequest* req,
+                            v1::ObjectResponse* resp) override {
+    auto start = std::chrono::steady_clock::now();
+    auto obj = Object::from_json(req->json());
+    if (!obj.ok()) return finish("UpdateStatus", obj.status(), start);
+    auto stored = api_.update_status(std::move(obj.value()));
+    if (stored.ok()) resp->set_json(stored->to_json());
+    return finish("UpdateStatus", stored.status(), start);
+  }
+
+  grpc::Status Delete(grpc::ServerContext*, const v1::DeleteRequest* req,
+                      v1::DeleteResponse* resp) override {
+    auto start = std::chrono::steady_clock::now();
+    int64_t rv = parse_rv(req->resource_version());
+    if (rv < 0) {
+      return finish("Delete", Status::Invalid("resourceVersion: must be an integer"), start);
+    }
+    auto deleted = api_.remove(req->kind(), req->namespace_(), req->name(), rv,
+                               parse_propagation(req->propagation()));
+    if (deleted.ok()) {
+      for (const auto& o : deleted.value()) resp->add_deleted(o.to_json());
+    }
+    return finish("Delete", deleted.status(), start);
+  }
+
+ private:
+  ApiService& api_;
+  const GrpcServerOptions& options_;
+};
+
+Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, GrpcServerOptions options) {
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  server->options_ = std::move(options);
+  server->service_ = std::make_unique<Service>(api, server->options_);
+  grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxSendMessageSize(64 << 20);
+  if (!server->options_.unix_socket.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(server->options_.unix_socket, ec);  // stale socket of a dead run
+    builder.AddListeningPort("unix:" + server->options_.unix_socket,
+                             grpc::InsecureServerCredentials());
+  }
+  builder.RegisterService(server->service_.get());
+  // Created under a restrictive umask so the socket is never reachable by others, not even
+  // for the instant before chmod.
+  mode_t old_mask = umask(0077);
+  server->server_ = builder.BuildAndStart();
+  umask(old_mask);
+  if (!server->server_) {
+    return Status::Unavailable("cannot listen on unix socket " + server->options_.unix_socket);
+  }
+  if (!server->options_.unix_socket.empty()) {
+    chmod(server->options_.unix_socket.c_str(), 0600);
+  }
+  return server;
+}
+
+GrpcServer::~GrpcServer() { shutdown(); }
+
+void GrpcServer::shutdown() {
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
+void GrpcServer::wait() {
+  if (server_) server_->Wait();
+}
+
+}  // namespace cenv

@@ -1,0 +1,45 @@
+#pragma once
+// GrpcServer: serves the cenv.v1.Cenv gRPC API (api/proto/cenv/v1) over ApiService, on the
+// local unix socket (mode 0600, no TLS) and, later, on TCP with mutual TLS.
+
+#include <memory>
+#include <string>
+
+#include "api/status.h"
+#include "controller/server/api_service.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace cenv {
+
+struct GrpcServerOptions {
+  std::string unix_socket;   // path of the local socket; empty: none
+  std::string store_description;  // shown by Hello ("sqlite:/home/u/.cenv/cenv.db")
+};
+
+class GrpcServer {
+ public:
+  // Starts serving; Unavailable when the socket cannot be bound. `api` must outlive the server.
+  static Result<std::unique_ptr<GrpcServer>> start(ApiService& api, GrpcServerOptions options);
+  ~GrpcServer();
+
+  // Stops accepting calls and cancels running ones; returns when all handlers are done.
+  // Thread-safe; idempotent.
+  void shutdown();
+  // Blocks until shutdown() completes.
+  void wait();
+
+ private:
+  class Service;
+  GrpcServer() = default;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  GrpcServerOptions options_;
+};
+
+// "0.1.0 (abc123def456)": the version of this binary.
+std::string cenv_version_string();
+
+}  // namespace cenv
