@@ -1,0 +1,217 @@
+// The CLI end to end, as a user runs it: apply, get, delete, controller lifecycle, and the
+// bad-input corpus of test/data/bad/.
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "test/e2e/cenv_runner.h"
+
+namespace cenv::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// A snapshot of every object of every kind, to show a failed apply changed nothing.
+std::string snapshot(const CenvRunner& cenv) {
+  auto r = cenv.run("get environments,modules,services,commandruns -A -o json");
+  REQUIRE(r.exit_code == 0);
+  return r.out;
+}
+
+TEST_CASE("apply creates, re-apply is unchanged, a change is configured", "[e2e]") {
+  CenvRunner cenv;
+  auto first = cenv.run("apply -f manifests/quickstart.yaml");
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(contains(first.out, "environment/demo created"));
+  CHECK(contains(first.out, "service/web created"));
+  CHECK(contains(first.out, "commandrun/hello created"));
+
+  auto again = cenv.run("apply -f manifests/quickstart.yaml");
+  REQUIRE(again.exit_code == 0);
+  CHECK(contains(again.out, "environment/demo unchanged"));
+  CHECK(contains(again.out, "service/web unchanged"));
+  CHECK(contains(again.out, "commandrun/hello unchanged"));
+
+  std::string changed = R"(apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: web, namespace: demo, labels: {app: web, tier: front}}
+spec:
+  command: ["httpd", "-f", "-p", "8081"]
+  ports: [{containerPort: 8081}]
+)";
+  auto configured = cenv.run("apply -f -", changed);
+  INFO(configured.err);
+  REQUIRE(configured.exit_code == 0);
+  CHECK(contains(configured.out, "service/web configured"));
+
+  auto yaml = cenv.run("get svc web -n demo -o yaml");
+  REQUIRE(yaml.exit_code == 0);
+  CHECK(contains(yaml.out, "containerPort: 8081"));
+  CHECK(contains(yaml.out, "protocol: TCP"));  // default from crds/
+  CHECK(contains(yaml.out, "generation: 2"));
+}
+
+TEST_CASE("get prints tables, names, json and selects by label", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+
+  auto table = cenv.run("get services -n demo");
+  REQUIRE(table.exit_code == 0);
+  CHECK(contains(table.out, "NAME"));
+  CHECK(contains(table.out, "AGE"));
+  CHECK(contains(table.out, "web"));
+
+  auto all = cenv.run("get svc -A");
+  REQUIRE(all.exit_code == 0);
+  CHECK(contains(all.out, "NAMESPACE"));
+  CHECK(contains(all.out, "demo"));
+
+  auto names = cenv.run("get svc,cr -n demo -o name");
+  REQUIRE(names.exit_code == 0);
+  CHECK(names.out == "service/web\ncommandrun/hello\n");
+
+  auto env = cenv.run("get env demo -o json");
+  REQUIRE(env.exit_code == 0);
+  auto v = boost::json::parse(env.out);
+  CHECK(v.at("metadata").at("name").as_string() == "demo");
+  CHECK(v.at("metadata").at("uid").as_string().size() == 36);
+
+  auto selected = cenv.run("get svc -n demo -l app=web -o name");
+  CHECK(selected.out == "service/web\n");
+  auto none = cenv.run("get svc -n demo -l app=db");
+  CHECK(none.exit_code == 0);
+  CHECK(contains(none.err, "No resources found in demo namespace."));
+
+  auto bad_selector = cenv.run("get svc -n demo -l 'app in (a'");
+  CHECK(bad_selector.exit_code != 0);
+  CHECK(contains(bad_selector.err, "app in (a"));
+
+  auto missing = cenv.run("get svc nope -n demo");
+  CHECK(missing.exit_code == 1);
+  CHECK(contains(missing.err, "Error from server (NotFound): services \"nope\" not found"));
+
+  auto unknown = cenv.run("get widgets");
+  CHECK(unknown.exit_code == 1);
+  CHECK(contains(unknown.err, "doesn't have a resource type \"widgets\""));
+}
+
+TEST_CASE("objects survive a controller restart", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  std::string before = snapshot(cenv);
+  auto stop = cenv.run("controller stop");
+  REQUIRE(stop.exit_code == 0);
+  CHECK(contains(stop.out, "stopped"));
+  CHECK(cenv.run("controller status").exit_code == 3);
+  // The next command starts the controller again on the same database.
+  std::string after = snapshot(cenv);
+  CHECK(after == before);
+  auto status = cenv.run("controller status");
+  CHECK(status.exit_code == 0);
+  CHECK(contains(status.out, "sqlite:"));
+  CHECK(contains(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
+}
+
+TEST_CASE("delete by name and by file; deleting an Environment deletes its objects", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  auto del = cenv.run("delete cr hello -n demo");
+  REQUIRE(del.exit_code == 0);
+  CHECK(del.out == "commandrun \"hello\" deleted\n");
+  CHECK(cenv.run("get cr hello -n demo").exit_code == 1);
+  CHECK(cenv.run("delete cr hello -n demo").exit_code == 1);
+  CHECK(cenv.run("delete cr hello -n demo --ignore-not-found").exit_code == 0);
+
+  auto env = cenv.run("delete environment demo");
+  REQUIRE(env.exit_code == 0);
+  auto left = cenv.run("get svc -A -o name");
+  CHECK(left.out.empty());
+  CHECK(cenv.run("delete env default").exit_code == 1);
+
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  auto by_file = cenv.run("delete -f manifests/quickstart.yaml");
+  INFO(by_file.err);
+  CHECK(by_file.exit_code == 0);
+  CHECK(contains(by_file.out, "service \"web\" deleted"));
+  CHECK(contains(by_file.out, "environment \"demo\" deleted"));
+}
+
+TEST_CASE("version and api-resources", "[e2e]") {
+  CenvRunner cenv;
+  auto v = cenv.run("version --client");
+  CHECK(v.exit_code == 0);
+  CHECK(contains(v.out, "Client Version: 0.1.0"));
+  auto res = cenv.run("api-resources");
+  CHECK(res.exit_code == 0);
+  CHECK(contains(res.out, "services"));
+  CHECK(contains(res.out, "svc"));
+  CHECK(contains(res.out, "false      Environment"));
+}
+
+// Every test/data/bad/NAME.yaml is applied; NAME.expected lists substrings the error must
+// contain (one per line). The exit code is non-zero and the store is unchanged.
+TEST_CASE("the bad-input corpus is rejected with clear errors and changes nothing", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  std::string before = snapshot(cenv);
+  std::vector<fs::path> cases;
+  for (const auto& e : fs::directory_iterator(fs::path(CENV_SOURCE_DIR) / "test/data/bad")) {
+    if (e.path().extension() == ".expected") cases.push_back(e.path());
+  }
+  std::sort(cases.begin(), cases.end());
+  REQUIRE(cases.size() >= 14);
+  for (const auto& expected : cases) {
+    fs::path manifest = expected;
+    manifest.replace_extension(".yaml");
+    std::string rel = fs::relative(manifest, CENV_SOURCE_DIR).string();
+    auto r = cenv.run("apply -f " + rel);
+    INFO("case " << rel << "\nstdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.out.empty());
+    std::ifstream in(expected);
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      INFO("expected: " << line);
+      CHECK(contains(r.err, line));
+    }
+  }
+  CHECK(snapshot(cenv) == before);
+}
+
+TEST_CASE("huge, missing and empty inputs are refused before parsing", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  std::string before = snapshot(cenv);
+
+  fs::path huge = cenv.home() / "huge.yaml";
+  {
+    std::ofstream out(huge);
+    std::string line = "# " + std::string(1022, 'x') + "\n";
+    for (int i = 0; i < 50 * 1024; ++i) out << line;  // 50 MiB
+  }
+  auto r = cenv.run("apply -f " + huge.string());
+  CHECK(r.exit_code != 0);
+  CHECK(contains(r.err, huge.string()));
+  CHECK(contains(r.err, "larger than the limit"));
+
+  auto missing = cenv.run("apply -f test/data/bad/does-not-exist.yaml");
+  CHECK(missing.exit_code != 0);
+  CHECK(contains(missing.err, "test/data/bad/does-not-exist.yaml"));
+
+  fs::path deep = cenv.home() / "deep.yaml";
+  std::ofstream(deep) << std::string(100000, '[') << std::string(100000, ']') << "\n";
+  auto d = cenv.run("apply -f " + deep.string());
+  CHECK(d.exit_code != 0);
+  CHECK(contains(d.err, deep.string()));
+
+  CHECK(snapshot(cenv) == before);
+}
+
+}  // namespace
+}  // namespace cenv::e2e
