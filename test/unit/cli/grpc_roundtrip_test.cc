@@ -1,0 +1,76 @@
+// The gRPC API in process: a GrpcServer on a temp unix socket, the CLI's ApiClient against it.
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
+#include <sys/stat.h>
+
+#include "cenv/v1/cenv.pb.h"
+#include "cli/api_client.h"
+#include "controller/server/grpc_server.h"
+#include "controller/store/sqlite_store.h"
+
+namespace cenv::cli {
+namespace {
+
+TEST_CASE("the API over the unix socket maps objects and errors", "[grpc]") {
+  Home home{std::filesystem::temp_directory_path() /
+            ("cenv-grpc-test-" + std::to_string(std::random_device{}()))};
+  REQUIRE(home.ensure().ok());
+  SystemClock clock;
+  auto store = SqliteStore::open(home.database().string(), clock);
+  REQUIRE(store.ok());
+  ApiService api(*store.value(), KindRegistry::builtin().value(), clock);
+  REQUIRE(api.ensure_default_namespace().ok());
+  auto server = GrpcServer::start(api, {home.socket().string(), "sqlite:test"});
+  REQUIRE(server.ok());
+
+  struct stat st {};
+  REQUIRE(stat(home.socket().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  ClientOptions options;
+  options.autostart = false;
+  auto client = ApiClient::local(home, options);
+  auto hello = client->hello();
+  REQUIRE(hello.ok());
+  CHECK(hello->store() == "sqlite:test");
+
+  v1::ApplyRequest req;
+  auto* o = req.add_objects();
+  o->set_json(R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"web"},)"
+              R"("spec":{"ports":[{"containerPort":80}]}})");
+  o->set_source("inline");
+  auto applied = client->apply(req);
+  REQUIRE(applied.ok());
+  CHECK(applied->results(0).action() == "created");
+
+  auto got = client->get("svc", "default", "web");
+  REQUIRE(got.ok());
+  CHECK(got->name() == "web");
+  auto missing = client->get("svc", "default", "nope");
+  CHECK(missing.status().code() == Code::kNotFound);
+
+  o->set_json(R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"web"},)"
+              R"("spec":{"ports":[{"containerPort":0}]}})");
+  auto invalid = client->apply(req);
+  CHECK(invalid.status().code() == Code::kInvalid);
+  CHECK(!invalid.status().fields().empty());
+
+  auto list = client->list("services", "", "");
+  REQUIRE(list.ok());
+  CHECK(list->first.size() == 1);
+  CHECK(list->second != "");
+
+  auto deleted = client->remove("svc", "default", "web");
+  REQUIRE(deleted.ok());
+  CHECK(client->get("svc", "default", "web").status().code() == Code::kNotFound);
+
+  server.value()->shutdown();
+  auto down = ApiClient::local(home, options)->hello();
+  CHECK(down.status().code() == Code::kUnavailable);
+  std::filesystem::remove_all(home.root);
+}
+
+}  // namespace
+}  // namespace cenv::cli
