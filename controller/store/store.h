@@ -74,7 +74,8 @@ class Store {
   // Events with revision > `after`, oldest first, at most `limit`. Gone when `after` is older
   // than the compacted history (the caller must relist).
   virtual Result<std::vector<WatchEvent>> events_since(int64_t after, size_t limit) = 0;
-  // Drops event history at or below `revision` (objects themselves are kept).
+  // Drops event history at or below `revision` (objects themselves are kept). A no-op when
+  // already compacted that far; Invalid when `revision` is newer than revision().
   virtual Status compact(int64_t revision) = 0;
   // The newest revision written (0 for an empty store).
   virtual Result<int64_t> revision() = 0;

@@ -1,0 +1,505 @@
+#include "controller/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+namespace cenv {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kRevisionKey = "revision";
+constexpr const char* kCompactedKey = "compacted_revision";
+
+// Schema version 1. Every statement is idempotent, so a half-applied migration (impossible
+// inside one transaction, but cheap to guard) re-runs cleanly.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS objects (
+  kind      TEXT    NOT NULL,
+  namespace TEXT    NOT NULL,
+  name      TEXT    NOT NULL,
+  uid       TEXT    NOT NULL,
+  revision  INTEGER NOT NULL,
+  labels    TEXT,
+  data      TEXT    NOT NULL,
+  PRIMARY KEY (kind, namespace, name)
+);
+CREATE TABLE IF NOT EXISTS events (
+  revision  INTEGER PRIMARY KEY,
+  type      TEXT    NOT NULL,
+  kind      TEXT    NOT NULL,
+  namespace TEXT    NOT NULL,
+  name      TEXT    NOT NULL,
+  data      TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', 0), ('compacted_revision', 0);
+PRAGMA user_version = 1;
+)sql";
+
+// The prepared statements, cached on the connection for its lifetime.
+enum Stmt : int {
+  kBeginWrite,
+  kBeginRead,
+  kCommit,
+  kRollback,
+  kGetMeta,
+  kSetMeta,
+  kGetObject,
+  kPutObject,
+  kDeleteObject,
+  kInsertEvent,
+  kListAll,
+  kListNamespace,
+  kEventsSince,
+  kDeleteEvents,
+  kStmtCount,
+};
+
+constexpr const char* kStmtSql[kStmtCount] = {
+    "BEGIN IMMEDIATE",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "SELECT value FROM meta WHERE key = ?1",
+    "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    "SELECT data FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
+    "INSERT INTO objects(kind, namespace, name, uid, revision, labels, data) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT(kind, namespace, name) DO UPDATE SET uid = excluded.uid, "
+    "revision = excluded.revision, labels = excluded.labels, data = excluded.data",
+    "DELETE FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
+    "INSERT INTO events(revision, type, kind, namespace, name, data) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    "SELECT labels, data FROM objects WHERE kind = ?1 ORDER BY namespace, name",
+    "SELECT labels, data FROM objects WHERE kind = ?1 AND namespace = ?2 ORDER BY name",
+    "SELECT revision, type, data FROM events WHERE revision > ?1 ORDER BY revision LIMIT ?2",
+    "DELETE FROM events WHERE revision <= ?1",
+};
+
+// One use of a cached statement: binds, steps, and on destruction resets it (so no read
+// lock outlives the call) and clears its bindings. Bound text must outlive the Use.
+class Use {
+ public:
+  explicit Use(sqlite3_stmt* s) : s_(s) {}
+  ~Use() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+
+  Use& text(int i, std::string_view v) {
+    keep(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
+    return *this;
+  }
+  Use& integer(int i, int64_t v) {
+    keep(sqlite3_bind_int64(s_, i, v));
+    return *this;
+  }
+  Use& null(int i) {
+    keep(sqlite3_bind_null(s_, i));
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code (a failed bind included).
+  int step() { return rc_ != SQLITE_OK ? rc_ : sqlite3_step(s_); }
+
+  int64_t column_int(int i) const { return sqlite3_column_int64(s_, i); }
+  bool column_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+  std::string_view column_text(int i) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, i));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s_, i)))
+             : std::string_view();
+  }
+
+ private:
+  void keep(int rc) {
+    if (rc_ == SQLITE_OK) rc_ = rc;
+  }
+  sqlite3_stmt* s_;
+  int rc_ = SQLITE_OK;
+};
+
+Result<EventType> parse_event_type(std::string_view s) {
+  if (s == "ADDED") return EventType::kAdded;
+  if (s == "MODIFIED") return EventType::kModified;
+  if (s == "DELETED") return EventType::kDeleted;
+  return Status::Internal("sqlite: unknown event type \"" + std::string(s) + "\" in events");
+}
+
+Result<Object> parse_stored(std::string_view data, const char* table) {
+  auto obj = Object::from_json(data);
+  if (!obj.ok()) {
+    return Status::Internal(std::string("sqlite: corrupt row in ") + table + ": " +
+                            obj.status().message());
+  }
+  return obj;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::string path, const Clock& clock, SqliteStoreOptions options)
+    : path_(std::move(path)), clock_(clock), options_(std::move(options)) {}
+
+SqliteStore::~SqliteStore() {
+  for (sqlite3_stmt* s : stmts_) sqlite3_finalize(s);
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                       const Clock& clock,
+                                                       SqliteStoreOptions options) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, clock, std::move(options)));
+  CENV_RETURN_IF_ERROR(store->init());
+  return store;
+}
+
+Status SqliteStore::error(int rc, const char* what) const {
+  std::string msg = std::string("sqlite: ") + what + ": " +
+                    (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(msg);
+  return Status::Internal(msg);
+}
+
+Status SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::Ok();
+  std::string msg = err ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  std::string text = "sqlite: " + std::string(sql).substr(0, 40) + ": " + msg;
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(text);
+  return Status::Internal(text);
+}
+
+Status SqliteStore::init() {
+  int rc = sqlite3_open_v2(path_.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    return Status::Unavailable("sqlite: cannot open " + path_ + ": " + msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<int64_t>(
+                                options_.busy_timeout.count(), 0,
+                                std::numeric_limits<int>::max())));
+  // WAL: readers never block the writer; NORMAL: no fsync per commit (a power loss may lose
+  // the last commits, never corrupt the file).
+  CENV_RETURN_IF_ERROR(exec("PRAGMA journal_mode = WAL"));
+  CENV_RETURN_IF_ERROR(exec("PRAGMA synchronous = NORMAL"));
+  CENV_RETURN_IF_ERROR(exec("PRAGMA foreign_keys = OFF"));
+  CENV_RETURN_IF_ERROR(migrate());
+
+  stmts_.assign(kStmtCount, nullptr);
+  for (int i = 0; i < kStmtCount; ++i) {
+    rc = sqlite3_prepare_v3(db_, kStmtSql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts_[i],
+                            nullptr);
+    if (rc != SQLITE_OK) return error(rc, kStmtSql[i]);
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::migrate() {
+  CENV_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  auto done = [&](Status s) {
+    if (!s.ok()) {
+      if (!sqlite3_get_autocommit(db_)) (void)exec("ROLLBACK");
+      return s;
+    }
+    return exec("COMMIT");
+  };
+  int version = 0;
+  {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &s, nullptr);
+    if (rc != SQLITE_OK) return done(error(rc, "PRAGMA user_version"));
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) return done(error(rc, "PRAGMA user_version"));
+  }
+  if (version > kSqliteSchemaVersion) {
+    return done(Status::FailedPrecondition(
+        "sqlite: " + path_ + " has schema version " + std::to_string(version) +
+        ", newer than this cenv supports (" + std::to_string(kSqliteSchemaVersion) +
+        "); upgrade cenv"));
+  }
+  if (version < 1) {
+    Status s = exec(kSchemaV1);
+    if (!s.ok()) return done(s);
+  }
+  // Later versions: `if (version < 2) exec(kSchemaV2)`, each ending in PRAGMA user_version.
+  return done(Status::Ok());
+}
+
+Status SqliteStore::run(int id) {
+  Use u(statement(id));
+  int rc = u.step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return error(rc, kStmtSql[id]);
+  return Status::Ok();
+}
+
+void SqliteStore::rollback() {
+  // Some errors (disk full, I/O) end the transaction inside SQLite already.
+  if (!sqlite3_get_autocommit(db_)) (void)run(kRollback);
+}
+
+Result<int64_t> SqliteStore::read_meta(const char* key) {
+  Use u(statement(kGetMeta));
+  u.text(1, key);
+  int rc = u.step();
+  if (rc == SQLITE_ROW) return u.column_int(0);
+  if (rc == SQLITE_DONE) return Status::Internal(std::string("sqlite: meta has no ") + key);
+  return error(rc, "read meta");
+}
+
+Status SqliteStore::write_meta(const char* key, int64_t value) {
+  Use u(statement(kSetMeta));
+  u.text(1, key).integer(2, value);
+  int rc = u.step();
+  return rc == SQLITE_DONE ? Status::Ok() : error(rc, "write meta");
+}
+
+Result<std::optional<Object>> SqliteStore::read_object(const ObjectKey& key) {
+  Use u(statement(kGetObject));
+  u.text(1, key.kind).text(2, key.ns).text(3, key.name);
+  int rc = u.step();
+  if (rc == SQLITE_DONE) return std::optional<Object>();
+  if (rc != SQLITE_ROW) return error(rc, "read object");
+  auto obj = parse_stored(u.column_text(0), "objects");
+  if (!obj.ok()) return obj.status();
+  return std::optional<Object>(std::move(obj).value());
+}
+
+Result<std::vector<Object>> SqliteStore::commit(std::span<const Write> writes) {
+  std::lock_guard lock(mu_);
+  if (writes.empty()) return std::vector<Object>();
+  CENV_RETURN_IF_ERROR(run(kBeginWrite));
+  auto result = commit_locked(writes);
+  if (!result.ok()) rollback();
+  return result;
+}
+
+Result<std::vector<Object>> SqliteStore::commit_locked(std::span<const Write> writes) {
+  auto start = read_meta(kRevisionKey);
+  if (!start.ok()) return start.status();
+  int64_t rev = *start;
+
+  std::vector<Object> out;
+  out.reserve(writes.size());
+  std::string data, labels;
+  for (const Write& w : writes) {
+    const ObjectKey key = w.object.key();
+    auto engine_error = [&](const Status& s) { return s.with_prefix(key.to_string()); };
+
+    auto stored = read_object(key);
+    if (!stored.ok()) return engine_error(stored.status());
+    auto outcome = apply_write(w, stored->has_value() ? &**stored : nullptr, rev + 1, clock_,
+                               options_.uid_generator);
+    if (!outcome.ok()) return outcome.status();  // names the object already
+    WriteOutcome& o = *outcome;
+    if (!o.changed) {
+      out.push_back(std::move(o.object));
+      continue;
+    }
+    ++rev;
+    data = o.object.to_json();
+
+    if (o.type == EventType::kDeleted) {
+      Use u(statement(kDeleteObject));
+      u.text(1, key.kind).text(2, key.ns).text(3, key.name);
+      int rc = u.step();
+      if (rc != SQLITE_DONE) return engine_error(error(rc, "delete object"));
+    } else {
+      Use u(statement(kPutObject));
+      u.text(1, key.kind).text(2, key.ns).text(3, key.name).text(4, o.object.uid());
+      u.integer(5, rev);
+      if (const json::object* l = o.object.labels()) {
+        labels = json::serialize(*l);
+        u.text(6, labels);
+      } else {
+        u.null(6);
+      }
+      u.text(7, data);
+      int rc = u.step();
+      if (rc != SQLITE_DONE) return engine_error(error(rc, "store object"));
+    }
+    {
+      Use u(statement(kInsertEvent));
+      u.integer(1, rev).text(2, event_type_name(o.type));
+      u.text(3, key.kind).text(4, key.ns).text(5, key.name).text(6, data);
+      int rc = u.step();
+      if (rc != SQLITE_DONE) return engine_error(error(rc, "append event"));
+    }
+    out.push_back(std::move(o.object));
+  }
+
+  if (rev != *start) {
+    CENV_RETURN_IF_ERROR(write_meta(kRevisionKey, rev));
+    CENV_RETURN_IF_ERROR(maybe_auto_compact(rev));
+  }
+  CENV_RETURN_IF_ERROR(run(kCommit));
+  return out;
+}
+
+Status SqliteStore::maybe_auto_compact(int64_t current) {
+  const int64_t keep = options_.auto_compact_keep;
+  if (keep <= 0) return Status::Ok();
+  auto compacted = read_meta(kCompactedKey);
+  if (!compacted.ok()) return compacted.status();
+  // Every revision above the compacted one has exactly one event row.
+  if (current - *compacted <= keep + keep / 10) return Status::Ok();
+  return compact_locked(current - keep, current);
+}
+
+Status SqliteStore::compact_locked(int64_t revision, int64_t current) {
+  if (revision > current) {
+    return Status::Invalid("cannot compact to revision " + std::to_string(revision) +
+                           ": newer than the current revision " + std::to_string(current));
+  }
+  auto compacted = read_meta(kCompactedKey);
+  if (!compacted.ok()) return compacted.status();
+  if (revision <= *compacted) return Status::Ok();
+  {
+    Use u(statement(kDeleteEvents));
+    u.integer(1, revision);
+    int rc = u.step();
+    if (rc != SQLITE_DONE) return error(rc, "delete events");
+  }
+  return write_meta(kCompactedKey, revision);
+}
+
+Status SqliteStore::compact(int64_t revision) {
+  std::lock_guard lock(mu_);
+  CENV_RETURN_IF_ERROR(run(kBeginWrite));
+  Status s = [&]() -> Status {
+    auto current = read_meta(kRevisionKey);
+    if (!current.ok()) return current.status();
+    CENV_RETURN_IF_ERROR(compact_locked(revision, *current));
+    return run(kCommit);
+  }();
+  if (!s.ok()) rollback();
+  return s;
+}
+
+Result<Object> SqliteStore::get(const ObjectKey& key) {
+  std::lock_guard lock(mu_);
+  auto obj = read_object(key);
+  if (!obj.ok()) return obj.status().with_prefix(key.to_string());
+  if (!obj->has_value()) {
+    std::string msg = key.kind + " \"" + key.name + "\" not found";
+    if (!key.ns.empty()) msg += " in namespace \"" + key.ns + "\"";
+    return Status::NotFound(std::move(msg));
+  }
+  return std::move(**obj);
+}
+
+Result<ObjectList> SqliteStore::list(const ListOptions& options) {
+  std::lock_guard lock(mu_);
+  // One read transaction, so the revision and the rows are the same snapshot.
+  CENV_RETURN_IF_ERROR(run(kBeginRead));
+  auto result = [&]() -> Result<ObjectList> {
+    ObjectList list;
+    auto rev = read_meta(kRevisionKey);
+    if (!rev.ok()) return rev.status();
+    list.revision = *rev;
+
+    Use u(statement(options.ns.empty() ? kListAll : kListNamespace));
+    u.text(1, options.kind);
+    if (!options.ns.empty()) u.text(2, options.ns);
+    const bool filter = !options.selector.empty();
+    int rc;
+    while ((rc = u.step()) == SQLITE_ROW) {
+      if (filter) {
+        // Decide on the small labels column before parsing the whole object.
+        if (u.column_null(0)) {
+          if (!options.selector.matches(nullptr)) continue;
+        } else {
+          boost::system::error_code ec;
+          json::value labels = json::parse(u.column_text(0), ec);
+          if (ec || !labels.is_object()) {
+            return Status::Internal("sqlite: corrupt labels in objects");
+          }
+          if (!options.selector.matches(&labels.get_object())) continue;
+        }
+      }
+      auto obj = parse_stored(u.column_text(1), "objects");
+      if (!obj.ok()) return obj.status();
+      list.items.push_back(std::move(obj).value());
+    }
+    if (rc != SQLITE_DONE) return error(rc, "list objects");
+    return list;
+  }();
+  if (!result.ok()) {
+    rollback();
+    return result;
+  }
+  CENV_RETURN_IF_ERROR(run(kCommit));
+  return result;
+}
+
+Result<std::vector<WatchEvent>> SqliteStore::events_since(int64_t after, size_t limit) {
+  if (after < 0) {
+    return Status::Invalid("resourceVersion " + std::to_string(after) + " must not be negative");
+  }
+  std::lock_guard lock(mu_);
+  CENV_RETURN_IF_ERROR(run(kBeginRead));
+  auto result = [&]() -> Result<std::vector<WatchEvent>> {
+    auto compacted = read_meta(kCompactedKey);
+    if (!compacted.ok()) return compacted.status();
+    if (after < *compacted) {
+      return Status::Gone("the requested resourceVersion " + std::to_string(after) +
+                          " is too old (compacted to " + std::to_string(*compacted) +
+                          "); relist");
+    }
+    std::vector<WatchEvent> events;
+    Use u(statement(kEventsSince));
+    u.integer(1, after);
+    u.integer(2, static_cast<int64_t>(
+                     std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max())));
+    int rc;
+    while ((rc = u.step()) == SQLITE_ROW) {
+      WatchEvent e;
+      e.revision = u.column_int(0);
+      auto type = parse_event_type(u.column_text(1));
+      if (!type.ok()) return type.status();
+      e.type = *type;
+      auto obj = parse_stored(u.column_text(2), "events");
+      if (!obj.ok()) return obj.status();
+      e.object = std::move(obj).value();
+      events.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return error(rc, "read events");
+    return events;
+  }();
+  if (!result.ok()) {
+    rollback();
+    return result;
+  }
+  CENV_RETURN_IF_ERROR(run(kCommit));
+  return result;
+}
+
+Result<int64_t> SqliteStore::revision() {
+  std::lock_guard lock(mu_);
+  return read_meta(kRevisionKey);
+}
+
+Result<int64_t> SqliteStore::compacted_revision() {
+  std::lock_guard lock(mu_);
+  return read_meta(kCompactedKey);
+}
+
+}  // namespace cenv

@@ -1,0 +1,107 @@
+#pragma once
+// SqliteStore: the Store engine on one SQLite file in WAL mode (DESIGN section 4), the default
+// for the local controller ($CENV_HOME/cenv.db).
+//
+// Tables (schema version in PRAGMA user_version, see kSqliteSchemaVersion):
+//   objects(kind, namespace, name, uid, revision, labels, data)  one row per stored object
+//   events(revision, type, kind, namespace, name, data)          the watch history
+//   meta(key, value)  "revision" (newest written) and "compacted_revision"
+// Cluster-scoped objects have namespace ''. `data` is the object's JSON text; `labels` the
+// JSON text of metadata.labels (NULL when it has none).
+//
+// Thread-safe: one connection guarded by a mutex serialises every call. Other processes may
+// open the same file; writers wait for each other up to busy_timeout.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/clock.h"
+#include "controller/store/store.h"
+#include "controller/store/write_semantics.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace cenv {
+
+inline constexpr int kSqliteSchemaVersion = 1;
+
+struct SqliteStoreOptions {
+  // How long a write waits for another process holding the database's write lock before it
+  // fails with Unavailable. Default 5 s.
+  std::chrono::milliseconds busy_timeout{5000};
+  // Keeps at least this many newest events: when the history grows past it by 10%, commit()
+  // compacts it back to this size in the same transaction. 0 disables auto-compaction.
+  // Default 100000.
+  int64_t auto_compact_keep = 100000;
+  // Makes metadata.uid for created objects that carry none. Empty (the default):
+  // random_uuid_v4(). Called under the store's lock.
+  UidGenerator uid_generator;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating when missing) the database at `path` and migrates its schema to
+  // kSqliteSchemaVersion. ":memory:" gives a private in-memory database (no WAL).
+  // Unavailable when the file cannot be opened or locked; FailedPrecondition when its schema
+  // is newer than this binary knows; Internal on other SQLite errors. `clock` must outlive
+  // the store.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, const Clock& clock,
+                                                   SqliteStoreOptions options = {});
+  ~SqliteStore() override;
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Store. Failures of the rules (write_semantics.h) are returned as apply_write() words
+  // them (each names its object); SQLite failures are Internal or Unavailable (database
+  // locked), prefixed with the failing object when one is being written.
+  Result<std::vector<Object>> commit(std::span<const Write> writes) override;
+  Result<Object> get(const ObjectKey& key) override;
+  Result<ObjectList> list(const ListOptions& options) override;
+  Result<std::vector<WatchEvent>> events_since(int64_t after, size_t limit) override;
+  // Invalid when `revision` is newer than revision(); a no-op when already compacted past it.
+  Status compact(int64_t revision) override;
+  Result<int64_t> revision() override;
+  Result<int64_t> compacted_revision() override;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteStore(std::string path, const Clock& clock, SqliteStoreOptions options);
+
+  Status init();
+  Status migrate();
+  Status exec(const char* sql);
+  // A Status for the connection's last error: Unavailable when the database is busy or
+  // locked, Internal otherwise; "sqlite: <what>: <message>".
+  Status error(int rc, const char* what) const;
+  // The cached prepared statement `id` (an index into sqlite_store.cc's statement table).
+  sqlite3_stmt* statement(int id) const { return stmts_[id]; }
+  // Runs a statement that returns no rows (BEGIN, COMMIT, ...).
+  Status run(int id);
+  // Ends a failed transaction; safe when SQLite has already rolled it back.
+  void rollback();
+
+  Result<int64_t> read_meta(const char* key);
+  Status write_meta(const char* key, int64_t value);
+  Result<std::optional<Object>> read_object(const ObjectKey& key);
+  Status compact_locked(int64_t revision, int64_t current);
+  Status maybe_auto_compact(int64_t current);
+  Result<std::vector<Object>> commit_locked(std::span<const Write> writes);
+
+  const std::string path_;
+  const Clock& clock_;
+  const SqliteStoreOptions options_;
+
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;                    // guarded by mu_
+  std::vector<sqlite3_stmt*> stmts_;      // guarded by mu_; owned, finalized by ~SqliteStore
+};
+
+}  // namespace cenv
