@@ -60,12 +60,14 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   auto kinds = KindRegistry::builtin();
   if (!kinds.ok()) return fail(kinds.status());
   ApiService api(*store.value(), kinds.value(), clock);
+  WatchHub hub(*store.value());
+  api.set_on_commit([&hub] { hub.notify(); });
   if (Status s = api.ensure_default_namespace(); !s.ok()) return fail(s);
 
   GrpcServerOptions server_options;
   server_options.unix_socket = options.socket.empty() ? home.socket().string() : options.socket;
   server_options.store_description = "sqlite:" + db;
-  auto server = GrpcServer::start(api, server_options);
+  auto server = GrpcServer::start(api, hub, server_options);
   if (!server.ok()) return fail(server.status());
   {
     std::ofstream pid(home.pid_file(), std::ios::trunc);

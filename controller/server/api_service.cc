@@ -62,6 +62,20 @@ Result<const KindInfo*> ApiService::resolve(std::string_view kind) const {
   return info;
 }
 
+Result<std::vector<Object>> ApiService::commit(std::vector<Write> writes) {
+  auto stored = store_.commit(writes);
+  if (stored.ok() && on_commit_) on_commit_();
+  return stored;
+}
+
+Result<Object> ApiService::commit_one(WriteOp op, Object object) {
+  std::vector<Write> writes;
+  writes.push_back({op, std::move(object)});
+  auto stored = commit(std::move(writes));
+  if (!stored.ok()) return stored.status();
+  return std::move(stored.value().front());
+}
+
 Status ApiService::ensure_default_namespace() {
   Object env;
   env.json()["apiVersion"] = kApiVersion;
@@ -72,7 +86,7 @@ Status ApiService::ensure_default_namespace() {
   if (existing.ok()) return Status::Ok();
   if (existing.status().code() != Code::kNotFound) return existing.status();
   CENV_RETURN_IF_ERROR(kinds_->default_and_validate(env));
-  auto created = store_.create(env);
+  auto created = commit_one(WriteOp::kCreate, env);
   if (!created.ok() && created.status().code() != Code::kAlreadyExists) return created.status();
   return Status::Ok();
 }
@@ -222,7 +236,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       write_index.push_back(i);
     }
     if (options.dry_run || writes.empty()) return outcomes;
-    auto stored = store_.commit(writes);
+    auto stored = commit(writes);
     if (stored.ok()) {
       for (size_t w = 0; w < write_index.size(); ++w) {
         outcomes[write_index[w]].object = std::move(stored.value()[w]);
@@ -268,7 +282,7 @@ Result<Object> ApiService::update(Object object) {
   int64_t rv = object.resource_version();
   CENV_RETURN_IF_ERROR(normalize(object, *info.value()));
   if (rv != 0) object.set_resource_version(rv);
-  return store_.update(object);
+  return commit_one(WriteOp::kUpdate, std::move(object));
 }
 
 Result<Object> ApiService::update_status(Object object) {
@@ -286,7 +300,7 @@ Result<Object> ApiService::update_status(Object object) {
     check.json().erase("status");
   }
   CENV_RETURN_IF_ERROR(kinds_->default_and_validate(check));
-  return store_.update_status(object);
+  return commit_one(WriteOp::kUpdateStatus, std::move(object));
 }
 
 Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::string_view ns,
@@ -318,7 +332,7 @@ Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::strin
       for (auto& m : members->items) writes.push_back({WriteOp::kDelete, std::move(m)});
     }
   }
-  return store_.commit(writes);
+  return commit(std::move(writes));
 }
 
 }  // namespace cenv

@@ -4,6 +4,7 @@
 // crds/ (defaults first), enforces that namespaces are Environments, and writes through the
 // Store. Thread-safe (the Store is; ApiService holds no mutable state of its own).
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -62,6 +63,9 @@ class ApiService {
                                      std::string_view name, int64_t resource_version,
                                      Propagation propagation);
 
+  // Called after every successful write (the watch hub's notify). Set before serving.
+  void set_on_commit(std::function<void()> on_commit) { on_commit_ = std::move(on_commit); }
+
   const KindRegistry& kinds() const { return *kinds_; }
   Store& store() { return store_; }
 
@@ -69,10 +73,14 @@ class ApiService {
   Result<const KindInfo*> resolve(std::string_view kind) const;
   // Fills namespace defaults, strips server-owned fields, validates meta and schema.
   Status normalize(Object& object, const KindInfo& info) const;
+  // store_.commit() followed by the commit hook.
+  Result<std::vector<Object>> commit(std::vector<Write> writes);
+  Result<Object> commit_one(WriteOp op, Object object);
 
   Store& store_;
   std::shared_ptr<const KindRegistry> kinds_;
   const Clock& clock_;
+  std::function<void()> on_commit_;
 };
 
 }  // namespace cenv

@@ -55,7 +55,8 @@ grpc::Status finish(const char* call, const Status& s,
 
 class GrpcServer::Service final : public v1::Cenv::Service {
  public:
-  Service(ApiService& api, const GrpcServerOptions& options) : api_(api), options_(options) {}
+  Service(ApiService& api, WatchHub& hub, const GrpcServerOptions& options)
+      : api_(api), hub_(hub), options_(options) {}
 
   grpc::Status Hello(grpc::ServerContext*, const v1::HelloRequest*,
                      v1::HelloResponse* resp) override {
@@ -147,14 +148,93 @@ class GrpcServer::Service final : public v1::Cenv::Service {
   }
 
  private:
+  grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                     grpc::ServerWriter<v1::WatchEvent>* writer) override {
+    auto start = std::chrono::steady_clock::now();
+    const KindInfo* info = api_.kinds().find(req->kind());
+    if (!info) {
+      return finish("Watch", Status::NotFound("the server doesn't have a resource type \"" +
+                                               req->kind() + "\""),
+                    start);
+    }
+    auto selector = LabelSelector::parse(req->label_selector());
+    if (!selector.ok()) return finish("Watch", selector.status(), start);
+    int64_t from = parse_rv(req->resource_version());
+    if (from < 0) {
+      return finish("Watch", Status::Invalid("resourceVersion: must be an integer"), start);
+    }
+    WatchFilter filter{info->kind, info->namespaced ? req->namespace_() : "",
+                       std::move(selector.value())};
+    // Registered first, so nothing committed from here on can be missed.
+    auto sub = hub_.subscribe(filter);
+    auto send = [&](const char* type, const Object& o, int64_t revision) {
+      v1::WatchEvent ev;
+      ev.set_type(type);
+      Object copy = o;
+      if (revision > 0) copy.set_resource_version(revision);
+      ev.set_json(copy.to_json());
+      return writer->Write(ev);
+    };
+    int64_t last = from;
+    if (from == 0 || req->send_initial_events()) {
+      // No version (or asked for): the current objects as ADDED, then changes after the list.
+      auto list = api_.list(info->kind, filter.ns, req->label_selector());
+      if (!list.ok()) return finish("Watch", list.status(), start);
+      if (from == 0 || req->send_initial_events()) {
+        for (const Object& o : list->items) {
+          if (!send("ADDED", o, 0)) return grpc::Status::OK;
+        }
+      }
+      if (from == 0) last = list->revision;
+    }
+    // Catch up from the store's history up to where the hub took over.
+    while (last < sub->start_revision()) {
+      auto events = api_.store().events_since(last, 1000);
+      if (!events.ok()) return finish("Watch", events.status(), start);
+      if (events->empty()) break;
+      for (const WatchEvent& e : events.value()) {
+        if (e.revision > sub->start_revision()) break;
+        last = e.revision;
+        if (filter.matches(e.object) && !send(event_type_name(e.type), e.object, e.revision)) {
+          return grpc::Status::OK;
+        }
+      }
+    }
+    auto quiet_since = std::chrono::steady_clock::now();
+    while (!ctx->IsCancelled()) {
+      auto events = sub->next(std::chrono::milliseconds(250));
+      if (!events.ok()) return finish("Watch", events.status(), start);
+      for (const WatchEvent& e : events.value()) {
+        if (e.revision <= last) continue;
+        last = e.revision;
+        if (!send(event_type_name(e.type), e.object, e.revision)) return grpc::Status::OK;
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (!events->empty()) {
+        quiet_since = now;
+      } else if (req->allow_bookmarks() && now - quiet_since >= options_.bookmark_interval) {
+        last = std::max(last, hub_.dispatched_revision());
+        Object mark;
+        mark.json()["apiVersion"] = kApiVersion;
+        mark.json()["kind"] = info->kind;
+        if (!send("BOOKMARK", mark, last)) return grpc::Status::OK;
+        quiet_since = now;
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
   ApiService& api_;
+  WatchHub& hub_;
   const GrpcServerOptions& options_;
 };
 
-Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, GrpcServerOptions options) {
+Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub& hub,
+                                                      GrpcServerOptions options) {
   std::unique_ptr<GrpcServer> server(new GrpcServer());
   server->options_ = std::move(options);
-  server->service_ = std::make_unique<Service>(api, server->options_);
+  server->service_ = std::make_unique<Service>(api, hub, server->options_);
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);

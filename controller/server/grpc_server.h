@@ -2,11 +2,13 @@
 // GrpcServer: serves the cenv.v1.Cenv gRPC API (api/proto/cenv/v1) over ApiService, on the
 // local unix socket (mode 0600, no TLS) and, later, on TCP with mutual TLS.
 
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "api/status.h"
 #include "controller/server/api_service.h"
+#include "controller/server/watch_hub.h"
 
 namespace grpc {
 class Server;
@@ -17,12 +19,16 @@ namespace cenv {
 struct GrpcServerOptions {
   std::string unix_socket;   // path of the local socket; empty: none
   std::string store_description;  // shown by Hello ("sqlite:/home/u/.cenv/cenv.db")
+  // A watch with allow_bookmarks gets a BOOKMARK after this long without events (default 5 s).
+  std::chrono::milliseconds bookmark_interval{5000};
 };
 
 class GrpcServer {
  public:
-  // Starts serving; Unavailable when the socket cannot be bound. `api` must outlive the server.
-  static Result<std::unique_ptr<GrpcServer>> start(ApiService& api, GrpcServerOptions options);
+  // Starts serving; Unavailable when the socket cannot be bound. `api` and `hub` must outlive
+  // the server.
+  static Result<std::unique_ptr<GrpcServer>> start(ApiService& api, WatchHub& hub,
+                                                   GrpcServerOptions options);
   ~GrpcServer();
 
   // Stops accepting calls and cancels running ones; returns when all handlers are done.

@@ -22,7 +22,12 @@ TEST_CASE("the API over the unix socket maps objects and errors", "[grpc]") {
   REQUIRE(store.ok());
   ApiService api(*store.value(), KindRegistry::builtin().value(), clock);
   REQUIRE(api.ensure_default_namespace().ok());
-  auto server = GrpcServer::start(api, {home.socket().string(), "sqlite:test"});
+  WatchHub hub(*store.value());
+  api.set_on_commit([&hub] { hub.notify(); });
+  GrpcServerOptions server_options;
+  server_options.unix_socket = home.socket().string();
+  server_options.store_description = "sqlite:test";
+  auto server = GrpcServer::start(api, hub, server_options);
   REQUIRE(server.ok());
 
   struct stat st {};

@@ -1,0 +1,142 @@
+#include "controller/server/watch_hub.h"
+
+#include <spdlog/spdlog.h>
+
+namespace cenv {
+
+bool WatchFilter::matches(const Object& o) const {
+  if (o.kind() != kind) return false;
+  if (!ns.empty() && o.ns() != ns) return false;
+  return selector.matches(o.labels());
+}
+
+Result<std::vector<WatchEvent>> WatchHub::Subscription::next(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return !queue_.empty() || gone_; });
+  if (gone_) {
+    return Status::Gone("the watch fell behind and was closed; relist and watch again");
+  }
+  std::vector<WatchEvent> out(std::make_move_iterator(queue_.begin()),
+                              std::make_move_iterator(queue_.end()));
+  queue_.clear();
+  return out;
+}
+
+WatchHub::WatchHub(Store& store, WatchHubOptions options) : store_(store), options_(options) {
+  auto rev = store_.revision();
+  dispatched_ = rev.ok() ? rev.value() : 0;
+  dispatcher_ = std::jthread([this](std::stop_token stop) { run(stop); });
+}
+
+WatchHub::~WatchHub() {
+  dispatcher_.request_stop();
+  cv_.notify_all();
+  dispatcher_.join();
+  std::lock_guard lock(mu_);
+  for (auto& weak : subscribers_) {
+    if (auto sub = weak.lock()) {
+      std::lock_guard sl(sub->mu_);
+      sub->gone_ = true;
+      sub->cv_.notify_all();
+    }
+  }
+}
+
+void WatchHub::notify() {
+  {
+    std::lock_guard lock(mu_);
+    pending_ = true;
+  }
+  cv_.notify_one();
+}
+
+std::shared_ptr<WatchHub::Subscription> WatchHub::subscribe(WatchFilter filter) {
+  auto sub = std::make_shared<Subscription>();
+  sub->filter_ = std::move(filter);
+  std::lock_guard lock(mu_);
+  sub->start_revision_ = dispatched_;
+  subscribers_.push_back(sub);
+  return sub;
+}
+
+size_t WatchHub::watcher_count() {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (auto& w : subscribers_) n += w.expired() ? 0 : 1;
+  return n;
+}
+
+int64_t WatchHub::dispatched_revision() {
+  std::lock_guard lock(mu_);
+  return dispatched_;
+}
+
+void WatchHub::run(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    int64_t from;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, stop, options_.poll_interval, [&] { return pending_; });
+      if (stop.stop_requested()) return;
+      pending_ = false;
+      from = dispatched_;
+    }
+    // Drain everything new, a batch at a time.
+    for (;;) {
+      auto events = store_.events_since(from, options_.batch);
+      if (!events.ok()) {
+        if (events.status().code() == Code::kGone) {
+          // History was compacted past us: every watcher must relist.
+          auto rev = store_.revision();
+          std::lock_guard lock(mu_);
+          for (auto& weak : subscribers_) {
+            if (auto sub = weak.lock()) {
+              std::lock_guard sl(sub->mu_);
+              sub->gone_ = true;
+              sub->cv_.notify_all();
+            }
+          }
+          if (rev.ok()) dispatched_ = rev.value();
+        } else {
+          spdlog::warn("watch dispatcher cannot read events: {}", events.status().message());
+        }
+        break;
+      }
+      if (events->empty()) break;
+      from = events->back().revision;
+      dispatch(events.value());
+      if (events->size() < options_.batch) break;
+    }
+  }
+}
+
+void WatchHub::dispatch(const std::vector<WatchEvent>& events) {
+  std::lock_guard lock(mu_);
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    auto sub = it->lock();
+    if (!sub) {
+      it = subscribers_.erase(it);
+      continue;
+    }
+    bool added = false;
+    {
+      std::lock_guard sl(sub->mu_);
+      for (const WatchEvent& e : events) {
+        if (e.revision <= sub->start_revision_ || sub->gone_) continue;
+        if (!sub->filter_.matches(e.object)) continue;
+        if (sub->queue_.size() >= options_.queue_limit) {
+          sub->gone_ = true;
+          sub->queue_.clear();
+          break;
+        }
+        sub->queue_.push_back(e);
+        added = true;
+      }
+      if (added || sub->gone_) sub->cv_.notify_all();
+    }
+    ++it;
+  }
+  dispatched_ = events.back().revision;
+}
+
+}  // namespace cenv

@@ -1,0 +1,89 @@
+#pragma once
+// WatchHub: fans the store's event history out to every watcher (DESIGN section 3, Watch).
+// One dispatcher thread reads each new event from the Store once and pushes it into the
+// bounded queue of every subscription whose filter matches; a subscription whose queue is full
+// is cut off ("gone") so that a slow watcher never makes the controller grow without bound.
+// Thread-safe.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/selector.h"
+#include "controller/store/store.h"
+
+namespace cenv {
+
+struct WatchFilter {
+  std::string kind;        // required
+  std::string ns;          // empty: every namespace
+  LabelSelector selector;  // empty: everything
+  bool matches(const Object& o) const;
+};
+
+struct WatchHubOptions {
+  // Events buffered for one watcher before it is cut off with Gone (default 10,000).
+  size_t queue_limit = 10'000;
+  // Longest wait between two reads of the store when nobody calls notify() (default 1 s).
+  std::chrono::milliseconds poll_interval{1000};
+  // Events read from the store per round (default 1,000).
+  size_t batch = 1'000;
+};
+
+class WatchHub {
+ public:
+  class Subscription {
+   public:
+    // Waits up to `timeout` for events; returns them oldest first (empty on timeout). Gone once
+    // the subscription was cut off for falling behind or the hub stopped.
+    Result<std::vector<WatchEvent>> next(std::chrono::milliseconds timeout);
+    // Events with revision > start_revision() arrive through next(); older ones must be read
+    // from the store's history by the caller.
+    int64_t start_revision() const { return start_revision_; }
+
+   private:
+    friend class WatchHub;
+    WatchFilter filter_;
+    int64_t start_revision_ = 0;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<WatchEvent> queue_;  // guarded by mu_
+    bool gone_ = false;             // guarded by mu_
+  };
+
+  WatchHub(Store& store, WatchHubOptions options = {});
+  ~WatchHub();
+  WatchHub(const WatchHub&) = delete;
+  WatchHub& operator=(const WatchHub&) = delete;
+
+  // Wakes the dispatcher: new events may be in the store. Cheap; call after every commit.
+  void notify();
+  // Registers a watcher. The subscription stays registered until the returned pointer and
+  // every copy of it are gone.
+  std::shared_ptr<Subscription> subscribe(WatchFilter filter);
+  // Watchers currently registered.
+  size_t watcher_count();
+  // Revision up to which events have been dispatched.
+  int64_t dispatched_revision();
+
+ private:
+  void run(std::stop_token stop);
+  void dispatch(const std::vector<WatchEvent>& events);
+
+  Store& store_;
+  WatchHubOptions options_;
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  bool pending_ = false;                                 // guarded by mu_
+  int64_t dispatched_ = 0;                               // guarded by mu_
+  std::list<std::weak_ptr<Subscription>> subscribers_;   // guarded by mu_
+  std::jthread dispatcher_;
+};
+
+}  // namespace cenv
