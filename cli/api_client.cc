@@ -219,4 +219,54 @@ Result<std::vector<Object>> ApiClient::remove(const std::string& kind, const std
   return out;
 }
 
+Status ApiClient::watch(const std::string& kind, const std::string& ns,
+                        const std::string& selector, std::string resource_version,
+                        const WatchHandler& on_event) {
+  auto reconnect_deadline = std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    v1::WatchRequest req;
+    req.set_kind(kind);
+    req.set_namespace_(ns);
+    req.set_label_selector(selector);
+    req.set_resource_version(resource_version);
+    req.set_allow_bookmarks(true);
+    // Make sure a controller is there (and start the local one if allowed) before streaming.
+    auto hi = hello();
+    if (!hi.ok()) {
+      if (std::chrono::steady_clock::now() > reconnect_deadline) return hi.status();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    grpc::ClientContext ctx;
+    auto reader = connection().stub->Watch(&ctx, req);
+    v1::WatchEvent ev;
+    bool stopped = false;
+    while (reader->Read(&ev)) {
+      auto obj = Object::from_json(ev.json());
+      if (!obj.ok()) continue;
+      if (obj->resource_version() > 0) resource_version = std::to_string(obj->resource_version());
+      if (!on_event(ev.type(), obj.value())) {
+        stopped = true;
+        ctx.TryCancel();
+        break;
+      }
+    }
+    grpc::Status s = reader->Finish();
+    if (stopped) return Status::Ok();
+    if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+      resource_version.clear();  // gone: relist
+      continue;
+    }
+    if (s.ok() || s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        s.error_code() == grpc::StatusCode::CANCELLED) {
+      // The controller went away (restart): resume from the last version seen, for a while.
+      reconnect_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      conn_.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    return from_grpc(s);
+  }
+}
+
 }  // namespace cenv::cli

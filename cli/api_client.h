@@ -4,6 +4,7 @@
 // Every call has a deadline; errors come back as Status (gRPC codes mapped by api/grpc_status).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,15 @@ class ApiClient {
   // Returns every deleted object, the target first.
   Result<std::vector<Object>> remove(const std::string& kind, const std::string& ns,
                                      const std::string& name);
+
+  // Receives one watch event ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"); return false to stop.
+  using WatchHandler = std::function<bool(const std::string& type, const Object& object)>;
+  // Watches `kind` from `resource_version` ("" = the current objects as ADDED first, then
+  // changes). Runs until `on_event` returns false (Ok) or an error the watch cannot survive.
+  // When the controller goes away the watch reconnects and resumes from the last version it
+  // saw, so nothing is lost or repeated; when that version is compacted ("gone") it relists.
+  Status watch(const std::string& kind, const std::string& ns, const std::string& selector,
+               std::string resource_version, const WatchHandler& on_event);
 
  private:
   ApiClient(Home home, ClientOptions options);

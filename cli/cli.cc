@@ -166,7 +166,56 @@ struct GetFlags {
   std::string selector;
   std::string output;
   bool no_headers = false;
+  bool watch = false;
+  bool watch_only = false;
 };
+
+// `get -w`: the current objects (unless --watch-only), then every change as it happens.
+int run_get_watch(const GetFlags& flags, const KindInfo& info, const std::vector<std::string>& names,
+                  const std::string& ns, OutputFormat format) {
+  auto client = ApiClient::local(Home::from_env());
+  bool header_printed = flags.no_headers;
+  bool initial = true;
+  Status s = client->watch(
+      info.kind, info.namespaced ? ns : "", flags.selector, "",
+      [&](const std::string& type, const Object& o) {
+        if (type == "BOOKMARK") {
+          initial = false;  // the first bookmark closes the initial list
+          return true;
+        }
+        if (initial && flags.watch_only) return true;
+        if (!names.empty() && std::find(names.begin(), names.end(), o.name()) == names.end()) {
+          return true;
+        }
+        switch (format) {
+          case OutputFormat::kName:
+            std::cout << object_ref(o) << "\n";
+            break;
+          case OutputFormat::kYaml:
+            std::cout << "---\n";
+            print_objects({o}, false, format, std::cout);
+            break;
+          case OutputFormat::kJson:
+            print_objects({o}, false, format, std::cout);
+            break;
+          default: {
+            TableOptions options;
+            options.wide = format == OutputFormat::kWide;
+            options.with_namespace = flags.all_namespaces;
+            options.headers = !header_printed;
+            header_printed = true;
+            print_table(info, {o}, options, std::chrono::system_clock::now(), std::cout);
+          }
+        }
+        std::cout.flush();
+        return true;
+      });
+  if (!s.ok()) {
+    print_error(s);
+    return 1;
+  }
+  return 0;
+}
 
 int run_get(const GlobalOptions& global, const GetFlags& flags) {
   auto format = parse_output_format(flags.output);
@@ -221,6 +270,13 @@ int run_get(const GlobalOptions& global, const GetFlags& flags) {
   }
   bool multi_kind = requests.size() > 1 || flags.args[0] == "all";
   std::string ns = flags.all_namespaces ? "" : (global.ns.empty() ? "default" : global.ns);
+  if (flags.watch || flags.watch_only) {
+    if (requests.size() != 1) {
+      std::cerr << "error: you may only watch one resource type at a time\n";
+      return 1;
+    }
+    return run_get_watch(flags, *requests[0].first, requests[0].second, ns, format.value());
+  }
   auto client = ApiClient::local(Home::from_env());
   int rc = 0;
   bool printed_table = false;
@@ -458,6 +514,8 @@ int run(int argc, char** argv) {
   get->add_option("-l,--selector", get_flags.selector, "Label selector, e.g. app=web,tier!=db");
   get->add_option("-o,--output", get_flags.output, "wide, yaml, json or name");
   get->add_flag("--no-headers", get_flags.no_headers, "Omit the table header");
+  get->add_flag("-w,--watch", get_flags.watch, "After listing, watch for changes");
+  get->add_flag("--watch-only", get_flags.watch_only, "Watch for changes without listing first");
   get->callback([&] { rc = run_get(global, get_flags); });
 
   // delete

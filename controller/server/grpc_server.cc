@@ -186,6 +186,13 @@ class GrpcServer::Service final : public v1::Cenv::Service {
         }
       }
       if (from == 0) last = list->revision;
+      if (req->allow_bookmarks()) {
+        // Tells the client where the list stands, so it resumes from there.
+        Object mark;
+        mark.json()["apiVersion"] = kApiVersion;
+        mark.json()["kind"] = info->kind;
+        if (!send("BOOKMARK", mark, std::max(last, list->revision))) return grpc::Status::OK;
+      }
     }
     // Catch up from the store's history up to where the hub took over.
     while (last < sub->start_revision()) {
