@@ -221,9 +221,11 @@ Result<std::vector<Object>> ApiClient::remove(const std::string& kind, const std
 
 Status ApiClient::watch(const std::string& kind, const std::string& ns,
                         const std::string& selector, std::string resource_version,
-                        const WatchHandler& on_event) {
+                        const WatchHandler& on_event,
+                        std::chrono::system_clock::time_point deadline) {
   auto reconnect_deadline = std::chrono::steady_clock::time_point::max();
   for (;;) {
+    if (std::chrono::system_clock::now() >= deadline) return Status::Unavailable("timed out");
     v1::WatchRequest req;
     req.set_kind(kind);
     req.set_namespace_(ns);
@@ -238,6 +240,7 @@ Status ApiClient::watch(const std::string& kind, const std::string& ns,
       continue;
     }
     grpc::ClientContext ctx;
+    if (deadline != std::chrono::system_clock::time_point::max()) ctx.set_deadline(deadline);
     auto reader = connection().stub->Watch(&ctx, req);
     v1::WatchEvent ev;
     bool stopped = false;
@@ -253,6 +256,9 @@ Status ApiClient::watch(const std::string& kind, const std::string& ns,
     }
     grpc::Status s = reader->Finish();
     if (stopped) return Status::Ok();
+    if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return Status::Unavailable("timed out");
+    }
     if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
       resource_version.clear();  // gone: relist
       continue;

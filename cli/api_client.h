@@ -49,8 +49,11 @@ class ApiClient {
   // changes). Runs until `on_event` returns false (Ok) or an error the watch cannot survive.
   // When the controller goes away the watch reconnects and resumes from the last version it
   // saw, so nothing is lost or repeated; when that version is compacted ("gone") it relists.
+  // Past `deadline` it returns Unavailable("timed out").
   Status watch(const std::string& kind, const std::string& ns, const std::string& selector,
-               std::string resource_version, const WatchHandler& on_event);
+               std::string resource_version, const WatchHandler& on_event,
+               std::chrono::system_clock::time_point deadline =
+                   std::chrono::system_clock::time_point::max());
 
  private:
   ApiClient(Home home, ClientOptions options);

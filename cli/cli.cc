@@ -9,7 +9,11 @@
 #include "api/kinds.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
+#include "cli/common.h"
 #include "cli/controller_cmd.h"
+#include "cli/describe_cmd.h"
+#include "cli/explain_cmd.h"
+#include "cli/wait_cmd.h"
 #include "cli/home.h"
 #include "cli/manifest_reader.h"
 #include "cli/printers.h"
@@ -18,74 +22,6 @@
 namespace cenv::cli {
 
 namespace {
-
-const char* reason(Code code) {
-  switch (code) {
-    case Code::kNotFound: return "NotFound";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kConflict: return "Conflict";
-    case Code::kInvalid: return "Invalid";
-    case Code::kUnauthenticated: return "Unauthorized";
-    case Code::kForbidden: return "Forbidden";
-    case Code::kFailedPrecondition: return "BadRequest";
-    case Code::kGone: return "Expired";
-    case Code::kUnavailable: return "ServiceUnavailable";
-    default: return "InternalError";
-  }
-}
-
-// Prints one error per line. Errors the server answered with read "Error from server (Reason):"
-// as kubectl's do; local errors and multi-line reports read "error: ...".
-void print_error(const Status& s) {
-  std::istringstream lines(s.message());
-  std::string line;
-  int count = 0;
-  bool server = s.code() != Code::kUnavailable && s.code() != Code::kInternal;
-  bool single = s.message().find('\n') == std::string::npos;
-  while (std::getline(lines, line)) {
-    if (server && single) {
-      std::cerr << "Error from server (" << reason(s.code()) << "): " << line << "\n";
-    } else {
-      std::cerr << "error: " << line << "\n";
-    }
-    ++count;
-  }
-  for (const auto& f : s.fields()) {
-    std::string text = f.path.empty() ? f.message : f.path + ": " + f.message;
-    if (s.message().find(text) == std::string::npos) std::cerr << "  " << text << "\n";
-  }
-  if (count == 0) std::cerr << "error: " << code_name(s.code()) << "\n";
-}
-
-const KindRegistry& registry() {
-  static std::shared_ptr<const KindRegistry> kinds = [] {
-    auto r = KindRegistry::builtin();
-    if (!r.ok()) {
-      std::cerr << "error: built-in kinds are broken: " << r.status().message() << "\n";
-      std::exit(2);
-    }
-    return r.value();
-  }();
-  return *kinds;
-}
-
-Result<const KindInfo*> resolve_kind(const std::string& name) {
-  const KindInfo* info = registry().find(name);
-  if (!info) {
-    return Status::NotFound("the server doesn't have a resource type \"" + name + "\"");
-  }
-  return info;
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) {
-    if (!cur.empty()) out.push_back(cur);
-  }
-  return out;
-}
 
 struct GlobalOptions {
   std::string ns;
@@ -104,16 +40,17 @@ struct ApplyFlags {
 int run_apply(const GlobalOptions& global, const ApplyFlags& flags) {
   if (flags.dry_run != "none" && flags.dry_run != "client" && flags.dry_run != "server") {
     print_error(Status::Invalid("--dry-run: Unsupported value: \"" + flags.dry_run +
-                                "\": supported values: \"none\", \"client\", \"server\""));
+                                "\": supported values: \"none\", \"client\", \"server\""),
+                false);
     return 1;
   }
   auto format = parse_output_format(flags.output);
   if (!format.ok()) {
-    print_error(format.status());
+    print_error(format.status(), /*from_server=*/false);
     return 1;
   }
   if (format.value() == OutputFormat::kWide) {
-    print_error(Status::Invalid("--output: apply prints name, yaml or json"));
+    print_error(Status::Invalid("--output: apply prints name, yaml or json"), false);
     return 1;
   }
   auto manifests = read_manifests(flags.files, flags.recursive);
@@ -220,7 +157,7 @@ int run_get_watch(const GetFlags& flags, const KindInfo& info, const std::vector
 int run_get(const GlobalOptions& global, const GetFlags& flags) {
   auto format = parse_output_format(flags.output);
   if (!format.ok()) {
-    print_error(format.status());
+    print_error(format.status(), /*from_server=*/false);
     return 1;
   }
   if (flags.args.empty()) {
@@ -241,7 +178,7 @@ int run_get(const GlobalOptions& global, const GetFlags& flags) {
       }
       auto info = resolve_kind(a.substr(0, slash));
       if (!info.ok()) {
-        print_error(info.status());
+        print_error(info.status(), /*from_server=*/false);
         return 1;
       }
       requests.push_back({info.value(), {a.substr(slash + 1)}});
@@ -262,7 +199,7 @@ int run_get(const GlobalOptions& global, const GetFlags& flags) {
     for (const auto& k : kinds) {
       auto info = resolve_kind(k);
       if (!info.ok()) {
-        print_error(info.status());
+        print_error(info.status(), /*from_server=*/false);
         return 1;
       }
       requests.push_back({info.value(), names});
@@ -375,34 +312,14 @@ int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
     std::stable_sort(targets.begin(), targets.end(),
                      [](const Target& a, const Target& b) { return a.namespaced > b.namespaced; });
   } else {
-    if (flags.args.empty()) {
-      std::cerr << "error: you must provide one or more resources by argument or filename\n";
+    auto refs = resolve_refs(flags.args);
+    if (!refs.ok()) {
+      print_error(refs.status(), /*from_server=*/false);
       return 1;
     }
     std::string ns = global.ns.empty() ? "default" : global.ns;
-    auto add = [&](const std::string& kind, const std::string& name) -> bool {
-      auto info = resolve_kind(kind);
-      if (!info.ok()) {
-        print_error(info.status());
-        return false;
-      }
-      targets.push_back({info.value()->kind, info.value()->namespaced ? ns : "", name,
-                         info.value()->namespaced});
-      return true;
-    };
-    if (flags.args[0].find('/') != std::string::npos) {
-      for (const auto& a : flags.args) {
-        auto slash = a.find('/');
-        if (slash == std::string::npos || !add(a.substr(0, slash), a.substr(slash + 1))) return 1;
-      }
-    } else {
-      if (flags.args.size() < 2) {
-        std::cerr << "error: resource(s) were provided, but no name was specified\n";
-        return 1;
-      }
-      for (size_t i = 1; i < flags.args.size(); ++i) {
-        if (!add(flags.args[0], flags.args[i])) return 1;
-      }
+    for (const auto& r : refs.value()) {
+      targets.push_back({r.kind->kind, r.kind->namespaced ? ns : "", r.name, r.kind->namespaced});
     }
   }
   auto client = ApiClient::local(Home::from_env());
@@ -416,6 +333,47 @@ int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
       continue;
     }
     std::cout << lower_kind(t.kind) << " \"" << t.name << "\" deleted\n";
+  }
+  return rc;
+}
+
+// ---- describe ----------------------------------------------------------------------------
+
+int run_describe(const GlobalOptions& global, const std::vector<std::string>& args) {
+  auto refs = resolve_refs(args);
+  if (!refs.ok()) {
+    print_error(refs.status(), false);
+    return 1;
+  }
+  std::string ns = global.ns.empty() ? "default" : global.ns;
+  auto client = ApiClient::local(Home::from_env());
+  const KindInfo* event_kind = registry().find("Event");
+  int rc = 0;
+  bool first = true;
+  for (const ObjectRef& ref : refs.value()) {
+    auto obj = client->get(ref.kind->kind, ref.kind->namespaced ? ns : "", ref.name);
+    if (!obj.ok()) {
+      print_error(obj.status());
+      rc = 1;
+      continue;
+    }
+    std::vector<Object> events;
+    if (event_kind) {
+      // Events about a cluster-scoped object live in the namespace "default".
+      std::string event_ns = ref.kind->namespaced ? ns : "default";
+      auto list = client->list(event_kind->kind, event_ns, "");
+      if (list.ok()) {
+        for (auto& e : list->first) {
+          auto it = e.json().find("involvedObject");
+          if (it == e.json().end() || !it->value().is_object()) continue;
+          const auto& inv = it->value().get_object();
+          if (Object::str_field(inv, "uid") == obj->uid()) events.push_back(std::move(e));
+        }
+      }
+    }
+    if (!first) std::cout << "\n\n";
+    first = false;
+    describe_object(obj.value(), events, std::chrono::system_clock::now(), std::cout);
   }
   return rc;
 }
@@ -527,6 +485,34 @@ int run(int argc, char** argv) {
   del->add_flag("--ignore-not-found", delete_flags.ignore_not_found,
                 "Treat a missing object as deleted");
   del->callback([&] { rc = run_delete(global, delete_flags); });
+
+  // wait
+  WaitFlags wait_flags;
+  auto* wait = app.add_subcommand("wait", "Wait until objects meet a condition");
+  wait->add_option("resources", wait_flags.args, "KIND NAME... | KIND/NAME...");
+  wait->add_option("--for", wait_flags.for_condition,
+                   "condition=NAME[=VALUE], delete, or jsonpath='{.path}'=VALUE");
+  wait->add_option("--timeout", wait_flags.timeout, "How long to wait (default 30s)");
+  wait->callback([&] { rc = run_wait(global.ns, wait_flags); });
+
+  // describe
+  std::vector<std::string> describe_args;
+  auto* describe = app.add_subcommand("describe", "Show an object in detail, with its events");
+  describe->add_option("resources", describe_args, "KIND NAME... | KIND/NAME...");
+  describe->callback([&] { rc = run_describe(global, describe_args); });
+
+  // explain
+  std::string explain_path;
+  bool explain_recursive = false;
+  auto* explain_cmd = app.add_subcommand("explain", "Document a kind's fields (from crds/)");
+  explain_cmd->add_option("field", explain_path, "KIND[.field.path], e.g. svc.spec.ports")
+      ->required();
+  explain_cmd->add_flag("--recursive", explain_recursive, "Print every nested field's name");
+  explain_cmd->callback([&] {
+    Status s = explain(registry(), explain_path, explain_recursive, std::cout);
+    if (!s.ok()) print_error(s, false);
+    rc = s.ok() ? 0 : 1;
+  });
 
   // version, api-resources
   bool client_only = false;

@@ -1,0 +1,219 @@
+#include "cli/wait_cmd.h"
+
+#include <iostream>
+
+#include "api/jsonpath.h"
+#include "cli/api_client.h"
+#include "cli/common.h"
+#include "cli/printers.h"
+
+namespace cenv::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+const json::object* find_condition(const Object& o, const std::string& type) {
+  const json::object* status = o.status_or_null();
+  if (!status) return nullptr;
+  auto it = status->find("conditions");
+  if (it == status->end() || !it->value().is_array()) return nullptr;
+  for (const json::value& c : it->value().get_array()) {
+    if (c.is_object() && Object::str_field(c.get_object(), "type") == type) {
+      return &c.get_object();
+    }
+  }
+  return nullptr;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+Result<WaitCondition> WaitCondition::parse(const std::string& text) {
+  WaitCondition c;
+  if (text == "delete") {
+    c.kind_ = Kind::kDelete;
+    return c;
+  }
+  auto split_value = [&](const std::string& rest) {
+    // The value follows the last '=' outside brackets and quotes (a JSONPath may hold '==').
+    int depth = 0;
+    char quote = 0;
+    size_t eq = std::string::npos;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      char ch = rest[i];
+      if (quote) {
+        if (ch == quote) quote = 0;
+      } else if (ch == '"' || ch == '\'') {
+        quote = ch;
+      } else if (ch == '[' || ch == '(' || ch == '{') {
+        ++depth;
+      } else if (ch == ']' || ch == ')' || ch == '}') {
+        --depth;
+      } else if (ch == '=' && depth == 0) {
+        eq = i;
+      }
+    }
+    if (eq == std::string::npos) {
+      c.name_ = rest;
+    } else {
+      c.name_ = rest.substr(0, eq);
+      c.value_ = rest.substr(eq + 1);
+      c.has_value_ = true;
+    }
+  };
+  if (text.rfind("condition=", 0) == 0) {
+    c.kind_ = Kind::kCondition;
+    split_value(text.substr(10));
+    if (!c.has_value_) {
+      c.value_ = "True";
+      c.has_value_ = true;
+    }
+    if (c.name_.empty()) return Status::Invalid("--for=condition=: a condition name is required");
+    return c;
+  }
+  if (text.rfind("jsonpath=", 0) == 0) {
+    c.kind_ = Kind::kJsonPath;
+    split_value(text.substr(9));
+    auto path = JsonPath::parse(c.name_);
+    if (!path.ok()) return Status::Invalid("--for=" + text + ": " + path.status().message());
+    return c;
+  }
+  return Status::Invalid("unrecognized condition: \"" + text +
+                         "\": use --for=condition=NAME[=VALUE], --for=delete or "
+                         "--for=jsonpath='{.path}'=VALUE");
+}
+
+bool WaitCondition::met(const Object* object) const {
+  if (kind_ == Kind::kDelete) return object == nullptr;
+  if (!object) return false;
+  if (kind_ == Kind::kCondition) {
+    const json::object* cond = find_condition(*object, name_);
+    if (!cond) return false;
+    // A condition about an older generation says nothing about the current spec.
+    auto og = cond->find("observedGeneration");
+    if (og != cond->end() && og->value().is_int64() &&
+        og->value().get_int64() < object->generation()) {
+      return false;
+    }
+    return iequals(Object::str_field(*cond, "status"), value_);
+  }
+  auto path = JsonPath::parse(name_);
+  if (!path.ok()) return false;
+  json::value root(object->json());
+  auto values = path->eval(root);
+  if (!has_value_) return !values.empty();
+  return !values.empty() && jsonpath_text(values) == value_;
+}
+
+std::string WaitCondition::describe() const {
+  switch (kind_) {
+    case Kind::kDelete: return "deletion";
+    case Kind::kCondition: return "condition " + name_ + "=" + value_;
+    case Kind::kJsonPath: return "jsonpath " + name_ + (has_value_ ? "=" + value_ : "");
+  }
+  return "";
+}
+
+std::string WaitCondition::current(const Object* object) const {
+  if (!object) return "not found";
+  if (kind_ == Kind::kDelete) return "still exists";
+  if (kind_ == Kind::kJsonPath) {
+    auto path = JsonPath::parse(name_);
+    json::value root(object->json());
+    std::string v = path.ok() ? jsonpath_text(path->eval(root)) : "";
+    return name_ + (v.empty() ? " is empty" : "=" + v);
+  }
+  const json::object* cond = find_condition(*object, name_);
+  std::string phase;
+  if (const json::object* st = object->status_or_null()) {
+    phase = std::string(Object::str_field(*st, "phase"));
+  }
+  if (!cond) return name_ + " not reported yet" + (phase.empty() ? "" : " (phase " + phase + ")");
+  std::string out = name_ + "=" + std::string(Object::str_field(*cond, "status"));
+  std::string_view reason = Object::str_field(*cond, "reason");
+  std::string_view message = Object::str_field(*cond, "message");
+  if (!reason.empty() || !message.empty()) {
+    out += " (" + std::string(reason) + (message.empty() ? "" : ": " + std::string(message)) + ")";
+  }
+  return out;
+}
+
+int run_wait(const std::string& ns_flag, const WaitFlags& flags) {
+  if (flags.for_condition.empty()) {
+    print_error(Status::Invalid("--for is required"), false);
+    return 1;
+  }
+  auto cond = WaitCondition::parse(flags.for_condition);
+  if (!cond.ok()) {
+    print_error(cond.status(), false);
+    return 1;
+  }
+  auto timeout = parse_duration(flags.timeout);
+  if (!timeout.ok()) {
+    print_error(timeout.status(), false);
+    return 1;
+  }
+  auto refs = resolve_refs(flags.args);
+  if (!refs.ok()) {
+    print_error(refs.status(), false);
+    return 1;
+  }
+  std::string ns = ns_flag.empty() ? "default" : ns_flag;
+  auto deadline = std::chrono::system_clock::now() + timeout.value();
+  auto client = ApiClient::local(Home::from_env());
+  int rc = 0;
+  for (const ObjectRef& ref : refs.value()) {
+    std::string target_ns = ref.kind->namespaced ? ns : "";
+    std::string ref_text = lower_kind(ref.kind->kind) + "/" + ref.name;
+    auto current = client->get(ref.kind->kind, target_ns, ref.name);
+    if (!current.ok() && current.status().code() != Code::kNotFound) {
+      print_error(current.status());
+      return 1;
+    }
+    if (!current.ok() && !cond->is_delete()) {
+      print_error(current.status());
+      rc = 1;
+      continue;
+    }
+    bool done = cond->met(current.ok() ? &current.value() : nullptr);
+    std::string last_state;
+    if (!done) {
+      Status s = client->watch(
+          ref.kind->kind, target_ns, "", "",
+          [&](const std::string& type, const Object& o) {
+            if (type == "BOOKMARK" || o.name() != ref.name) return true;
+            const Object* obj = type == "DELETED" ? nullptr : &o;
+            if (cond->met(obj)) {
+              done = true;
+              return false;
+            }
+            return true;
+          },
+          deadline);
+      if (!done) {
+        auto latest = client->get(ref.kind->kind, target_ns, ref.name);
+        const Object* obj = latest.ok() ? &latest.value() : nullptr;
+        if (s.ok() || s.message() == "timed out") {
+          std::cerr << "error: timed out waiting for the " << cond->describe() << " on "
+                    << ref.kind->plural << "/" << ref.name << " (now: " << cond->current(obj)
+                    << ")\n";
+        } else {
+          print_error(s);
+        }
+        rc = 1;
+        continue;
+      }
+    }
+    std::cout << ref_text << " condition met\n";
+  }
+  return rc;
+}
+
+}  // namespace cenv::cli
