@@ -1,0 +1,540 @@
+#include "api/field_manager.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace cenv {
+
+namespace json = boost::json;
+
+namespace {
+
+using PathSet = std::set<FieldPath>;
+
+// metadata is not in the CRD schemas; these are the parts of it that managers own.
+const json::object& metadata_schema() {
+  static const json::object schema = json::parse(R"({
+    "type": "object",
+    "properties": {
+      "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+      "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+      "finalizers": {"type": "array", "items": {"type": "string"},
+                     "x-kubernetes-list-type": "set"},
+      "ownerReferences": {"type": "array", "items": {"type": "object"},
+                          "x-kubernetes-list-type": "map",
+                          "x-kubernetes-list-map-keys": ["uid"]}
+    }
+  })").as_object();
+  return schema;
+}
+
+const json::object* member_schema(const json::object* schema, std::string_view key) {
+  if (!schema) return nullptr;
+  if (auto p = schema->find("properties"); p != schema->end() && p->value().is_object()) {
+    if (auto it = p->value().get_object().find(key);
+        it != p->value().get_object().end() && it->value().is_object()) {
+      return &it->value().get_object();
+    }
+  }
+  if (auto ap = schema->find("additionalProperties");
+      ap != schema->end() && ap->value().is_object()) {
+    return &ap->value().get_object();
+  }
+  return nullptr;
+}
+
+const json::object* items_schema(const json::object* schema) {
+  if (!schema) return nullptr;
+  auto it = schema->find("items");
+  return (it != schema->end() && it->value().is_object()) ? &it->value().get_object() : nullptr;
+}
+
+std::string_view list_type(const json::object* schema) {
+  if (!schema) return "atomic";
+  std::string_view t = Object::str_field(*schema, "x-kubernetes-list-type");
+  return t.empty() ? "atomic" : t;
+}
+
+std::vector<std::string> list_keys(const json::object* schema) {
+  std::vector<std::string> keys;
+  if (!schema) return keys;
+  auto it = schema->find("x-kubernetes-list-map-keys");
+  if (it == schema->end() || !it->value().is_array()) return keys;
+  for (const auto& k : it->value().get_array()) {
+    if (k.is_string()) keys.emplace_back(k.get_string());
+  }
+  return keys;
+}
+
+// "k:{...}" for a list-map item: its key fields, in key order.
+std::string item_key(const json::object& item, const std::vector<std::string>& keys) {
+  json::object k;
+  for (const auto& name : keys) {
+    if (auto it = item.find(name); it != item.end()) k[name] = it->value();
+  }
+  return "k:" + json::serialize(k);
+}
+
+// Member paths of `v` under `prefix` (leaves, and list-map items as wholes).
+void collect(const json::value& v, const json::object* schema, FieldPath& prefix, PathSet& out) {
+  if (v.is_object() && !v.get_object().empty()) {
+    for (const auto& kv : v.get_object()) {
+      prefix.push_back("f:" + std::string(kv.key()));
+      collect(kv.value(), member_schema(schema, kv.key()), prefix, out);
+      prefix.pop_back();
+    }
+    return;
+  }
+  if (v.is_array()) {
+    std::string_view type = list_type(schema);
+    if (type == "map") {
+      auto keys = list_keys(schema);
+      const json::object* item_schema = items_schema(schema);
+      for (const auto& item : v.get_array()) {
+        if (!item.is_object()) continue;
+        prefix.push_back(item_key(item.get_object(), keys));
+        out.insert(prefix);  // the item itself
+        for (const auto& kv : item.get_object()) {
+          prefix.push_back("f:" + std::string(kv.key()));
+          collect(kv.value(), member_schema(item_schema, kv.key()), prefix, out);
+          prefix.pop_back();
+        }
+        prefix.pop_back();
+      }
+      return;
+    }
+    if (type == "set") {
+      for (const auto& item : v.get_array()) {
+        prefix.push_back("v:" + json::serialize(item));
+        out.insert(prefix);
+        prefix.pop_back();
+      }
+      return;
+    }
+  }
+  out.insert(prefix);  // a scalar, an atomic list or an empty object
+}
+
+class Shape {
+ public:
+  explicit Shape(const KindInfo& kind) {
+    root_["type"] = "object";
+    json::object props;
+    props["metadata"] = metadata_schema();
+    if (const json::object* spec = member_schema(&kind.schema, "spec")) props["spec"] = *spec;
+    root_["properties"] = std::move(props);
+  }
+  const json::object* root() const { return &root_; }
+
+  // The parts of an object that managers own.
+  static json::value tracked(const json::object& o) {
+    json::object out;
+    if (auto it = o.find("spec"); it != o.end()) out["spec"] = it->value();
+    if (auto m = o.find("metadata"); m != o.end() && m->value().is_object()) {
+      json::object meta;
+      for (std::string_view k : {"labels", "annotations", "finalizers", "ownerReferences"}) {
+        if (auto it = m->value().get_object().find(k); it != m->value().get_object().end()) {
+          meta[k] = it->value();
+        }
+      }
+      if (!meta.empty()) out["metadata"] = std::move(meta);
+    }
+    return out;
+  }
+
+  PathSet paths(const json::object& o) const {
+    PathSet out;
+    FieldPath prefix;
+    json::value t = tracked(o);
+    if (!t.get_object().empty()) collect(t, &root_, prefix, out);
+    return out;
+  }
+
+ private:
+  json::object root_;
+};
+
+// Finds the value at `path` (nullptr when absent). For "k:" and "v:" elements the containing
+// array and index are reported through `array`/`index` when asked.
+const json::value* find(const json::value& root, const FieldPath& path) {
+  const json::value* cur = &root;
+  for (const std::string& el : path) {
+    if (el.starts_with("f:")) {
+      if (!cur->is_object()) return nullptr;
+      auto it = cur->get_object().find(std::string_view(el).substr(2));
+      if (it == cur->get_object().end()) return nullptr;
+      cur = &it->value();
+    } else if (el.starts_with("k:")) {
+      if (!cur->is_array()) return nullptr;
+      json::value key = json::parse(std::string_view(el).substr(2));
+      const json::value* found = nullptr;
+      for (const auto& item : cur->get_array()) {
+        if (!item.is_object()) continue;
+        bool match = true;
+        for (const auto& kv : key.get_object()) {
+          auto f = item.get_object().find(kv.key());
+          if (f == item.get_object().end() || f->value() != kv.value()) match = false;
+        }
+        if (match) {
+          found = &item;
+          break;
+        }
+      }
+      if (!found) return nullptr;
+      cur = found;
+    } else if (el.starts_with("v:")) {
+      if (!cur->is_array()) return nullptr;
+      json::value want = json::parse(std::string_view(el).substr(2));
+      auto it = std::find(cur->get_array().begin(), cur->get_array().end(), want);
+      if (it == cur->get_array().end()) return nullptr;
+      cur = &*it;
+    } else {
+      return nullptr;
+    }
+  }
+  return cur;
+}
+
+// Removes the value at `path`, then every object left empty on the way up (below the root's
+// own members such as spec).
+void remove(json::value& root, const FieldPath& path) {
+  if (path.empty()) return;
+  std::vector<json::value*> chain{&root};
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    FieldPath prefix(path.begin(), path.begin() + static_cast<long>(i) + 1);
+    const json::value* v = find(root, prefix);
+    if (!v) return;
+    chain.push_back(const_cast<json::value*>(v));
+  }
+  json::value* parent = chain.back();
+  const std::string& last = path.back();
+  if (last.starts_with("f:")) {
+    if (parent->is_object()) parent->get_object().erase(std::string_view(last).substr(2));
+  } else if (parent->is_array()) {
+    const json::value* target = find(root, path);
+    auto& arr = parent->get_array();
+    for (auto it = arr.begin(); it != arr.end(); ++it) {
+      if (&*it == target) {
+        arr.erase(it);
+        break;
+      }
+    }
+  }
+  // Prune containers emptied by the removal, but keep top-level members (spec, metadata).
+  for (size_t i = chain.size() - 1; i >= 2; --i) {
+    json::value* v = chain[i];
+    bool empty = (v->is_object() && v->get_object().empty());
+    if (!empty) break;
+    json::value* up = chain[i - 1];
+    const std::string& el = path[i - 1];
+    if (el.starts_with("f:") && up->is_object()) {
+      up->get_object().erase(std::string_view(el).substr(2));
+    } else {
+      break;
+    }
+  }
+}
+
+// Sets every value of `config` into `live`, merging objects and list-map items.
+void merge(json::value& live, const json::value& config, const json::object* schema) {
+  if (config.is_object() && live.is_object()) {
+    for (const auto& kv : config.get_object()) {
+      const json::object* sub = member_schema(schema, kv.key());
+      json::object& lo = live.get_object();
+      auto it = lo.find(kv.key());
+      if (it == lo.end()) {
+        lo[kv.key()] = kv.value();
+      } else {
+        merge(it->value(), kv.value(), sub);
+      }
+    }
+    return;
+  }
+  if (config.is_array() && live.is_array()) {
+    std::string_view type = list_type(schema);
+    if (type == "map") {
+      auto keys = list_keys(schema);
+      const json::object* item_schema = items_schema(schema);
+      json::array& la = live.get_array();
+      for (const auto& item : config.get_array()) {
+        if (!item.is_object()) continue;
+        std::string k = item_key(item.get_object(), keys);
+        auto match = std::find_if(la.begin(), la.end(), [&](const json::value& l) {
+          return l.is_object() && item_key(l.get_object(), keys) == k;
+        });
+        if (match == la.end()) {
+          la.push_back(item);
+        } else {
+          merge(*match, item, item_schema);
+        }
+      }
+      return;
+    }
+    if (type == "set") {
+      json::array& la = live.get_array();
+      for (const auto& item : config.get_array()) {
+        if (std::find(la.begin(), la.end(), item) == la.end()) la.push_back(item);
+      }
+      return;
+    }
+  }
+  live = config;
+}
+
+// managedFields <-> (manager, operation) -> paths.
+struct Entry {
+  std::string manager;
+  std::string operation;  // "Apply" or "Update"
+  std::string time;
+  PathSet paths;
+};
+
+void to_trie(const PathSet& paths, json::object& trie) {
+  for (const FieldPath& p : paths) {
+    json::object* node = &trie;
+    for (size_t i = 0; i < p.size(); ++i) {
+      json::value& child = (*node)[p[i]];
+      if (!child.is_object()) child = json::object();
+      node = &child.get_object();
+      if (i + 1 == p.size() && (p[i].starts_with("k:") || p[i].starts_with("v:"))) {
+        if (!node->empty() || p[i].starts_with("k:")) (*node)["."] = json::object();
+      }
+    }
+  }
+}
+
+void from_trie(const json::object& trie, FieldPath& prefix, PathSet& out) {
+  for (const auto& kv : trie) {
+    if (kv.key() == ".") {
+      out.insert(prefix);
+      continue;
+    }
+    prefix.push_back(std::string(kv.key()));
+    if (!kv.value().is_object() || kv.value().get_object().empty()) {
+      out.insert(prefix);
+    } else {
+      from_trie(kv.value().get_object(), prefix, out);
+    }
+    prefix.pop_back();
+  }
+}
+
+std::vector<Entry> read_entries(const json::object& o) {
+  std::vector<Entry> out;
+  auto m = o.find("metadata");
+  if (m == o.end() || !m->value().is_object()) return out;
+  auto mf = m->value().get_object().find("managedFields");
+  if (mf == m->value().get_object().end() || !mf->value().is_array()) return out;
+  for (const auto& e : mf->value().get_array()) {
+    if (!e.is_object()) continue;
+    const json::object& eo = e.get_object();
+    Entry entry{std::string(Object::str_field(eo, "manager")),
+                std::string(Object::str_field(eo, "operation")),
+                std::string(Object::str_field(eo, "time")),
+                {}};
+    if (auto f = eo.find("fieldsV1"); f != eo.end() && f->value().is_object()) {
+      FieldPath prefix;
+      from_trie(f->value().get_object(), prefix, entry.paths);
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+void write_entries(Object& o, const std::vector<Entry>& entries) {
+  json::array arr;
+  for (const Entry& e : entries) {
+    if (e.paths.empty()) continue;
+    json::object trie;
+    to_trie(e.paths, trie);
+    arr.push_back(json::object{{"manager", e.manager},
+                               {"operation", e.operation},
+                               {"apiVersion", kApiVersion},
+                               {"time", e.time},
+                               {"fieldsType", "FieldsV1"},
+                               {"fieldsV1", std::move(trie)}});
+  }
+  if (arr.empty()) {
+    o.metadata().erase("managedFields");
+  } else {
+    o.metadata()["managedFields"] = std::move(arr);
+  }
+}
+
+// True when `p` is `q` or lies inside it (q a prefix of p), or the other way round.
+bool overlaps(const FieldPath& p, const FieldPath& q) {
+  size_t n = std::min(p.size(), q.size());
+  return std::equal(p.begin(), p.begin() + static_cast<long>(n), q.begin());
+}
+
+}  // namespace
+
+std::string FieldManager::path_text(const FieldPath& path) {
+  std::string out;
+  for (const std::string& el : path) {
+    if (el.starts_with("f:")) {
+      out += "." + el.substr(2);
+    } else if (el.starts_with("k:")) {
+      json::value key = json::parse(std::string_view(el).substr(2));
+      std::string inner;
+      for (const auto& kv : key.get_object()) {
+        if (!inner.empty()) inner += ",";
+        inner += std::string(kv.key()) + "=" + json::serialize(kv.value());
+      }
+      out += "[" + inner + "]";
+    } else if (el.starts_with("v:")) {
+      out += "[" + el.substr(2) + "]";
+    }
+  }
+  return out;
+}
+
+Result<Object> FieldManager::apply(const Object* live, const Object& config,
+                                   const ApplyOptionsSsa& options) const {
+  Shape shape(kind_);
+  PathSet applied = shape.paths(config.json());
+  if (!live) {
+    Object out = config;
+    write_entries(out, {Entry{options.manager, "Apply", options.now, applied}});
+    return out;
+  }
+  std::vector<Entry> entries = read_entries(live->json());
+  json::value live_tracked = Shape::tracked(live->json());
+  json::value config_tracked = Shape::tracked(config.json());
+
+  // Conflicts: a field this apply sets to a new value while another manager owns it.
+  std::vector<std::pair<std::string, FieldPath>> conflicts;
+  std::set<FieldPath> taken;
+  for (Entry& e : entries) {
+    if (e.manager == options.manager && e.operation == "Apply") continue;
+    for (const FieldPath& p : e.paths) {
+      if (!applied.count(p)) continue;
+      const json::value* had = find(live_tracked, p);
+      const json::value* want = find(config_tracked, p);
+      bool same = had && want &&
+                  (p.back().starts_with("k:") || p.back().starts_with("v:") || *had == *want);
+      if (!same) {
+        conflicts.push_back({e.manager, p});
+        taken.insert(p);
+      }
+    }
+  }
+  if (!conflicts.empty() && !options.force) {
+    std::string msg = "Apply failed with " + std::to_string(conflicts.size()) + " conflict" +
+                      (conflicts.size() > 1 ? "s" : "") + ":";
+    for (const auto& [manager, path] : conflicts) {
+      msg += " conflict with \"" + manager + "\" using " + std::string(kApiVersion) + ": " +
+             path_text(path) + ";";
+    }
+    msg.pop_back();
+    msg += ". Re-run with --force-conflicts to take these fields over, or drop them from the "
+           "manifest to leave them to their manager";
+    return Status::Conflict(msg);
+  }
+  // Forced: the other managers lose the fields taken from them.
+  for (Entry& e : entries) {
+    if (e.manager == options.manager && e.operation == "Apply") continue;
+    for (const FieldPath& p : taken) e.paths.erase(p);
+  }
+
+  // Fields this manager applied before and dropped now go, unless someone else owns them.
+  PathSet previous;
+  auto mine = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) {
+    return e.manager == options.manager && e.operation == "Apply";
+  });
+  if (mine != entries.end()) previous = mine->paths;
+  PathSet others;
+  for (const Entry& e : entries) {
+    if (e.manager == options.manager && e.operation == "Apply") continue;
+    others.insert(e.paths.begin(), e.paths.end());
+  }
+  Object out = *live;
+  json::value merged = live_tracked;
+  for (const FieldPath& p : previous) {
+    if (applied.count(p)) continue;
+    bool owned = std::any_of(others.begin(), others.end(),
+                             [&](const FieldPath& q) { return overlaps(p, q); });
+    bool reapplied = std::any_of(applied.begin(), applied.end(),
+                                 [&](const FieldPath& q) { return overlaps(p, q); });
+    if (!owned && !reapplied) remove(merged, p);
+  }
+  merge(merged, config_tracked, shape.root());
+
+  // Write the tracked parts back.
+  json::object& mo = merged.get_object();
+  if (auto s = mo.find("spec"); s != mo.end()) {
+    out.json()["spec"] = s->value();
+  }
+  json::object& meta = out.metadata();
+  const json::object* merged_meta = nullptr;
+  if (auto m = mo.find("metadata"); m != mo.end() && m->value().is_object()) {
+    merged_meta = &m->value().get_object();
+  }
+  for (std::string_view k : {"labels", "annotations", "finalizers", "ownerReferences"}) {
+    const json::value* v = nullptr;
+    if (merged_meta) {
+      if (auto it = merged_meta->find(k); it != merged_meta->end()) v = &it->value();
+    }
+    bool empty = !v || (v->is_object() && v->get_object().empty()) ||
+                 (v->is_array() && v->get_array().empty());
+    if (empty) {
+      meta.erase(k);
+    } else {
+      meta[k] = *v;
+    }
+  }
+
+  bool object_changed = Shape::tracked(out.json()) != Shape::tracked(live->json());
+  if (mine == entries.end()) {
+    entries.push_back(Entry{options.manager, "Apply", options.now, applied});
+  } else if (mine->paths != applied || object_changed) {
+    mine->paths = applied;
+    mine->time = options.now;
+  }
+  write_entries(out, entries);
+  return out;
+}
+
+Object FieldManager::update(const Object& live, const Object& updated, const std::string& manager,
+                            const std::string& now) const {
+  Shape shape(kind_);
+  PathSet before = shape.paths(live.json());
+  PathSet after = shape.paths(updated.json());
+  json::value lt = Shape::tracked(live.json());
+  json::value ut = Shape::tracked(updated.json());
+  PathSet changed;
+  for (const FieldPath& p : after) {
+    const json::value* a = find(lt, p);
+    const json::value* b = find(ut, p);
+    if (!a || !b || *a != *b) changed.insert(p);
+  }
+  PathSet removed;
+  for (const FieldPath& p : before) {
+    if (!after.count(p)) removed.insert(p);
+  }
+  std::vector<Entry> entries = read_entries(live.json());
+  Entry* mine = nullptr;
+  for (Entry& e : entries) {
+    if (e.manager == manager && e.operation == "Update") {
+      mine = &e;
+      continue;
+    }
+    for (const FieldPath& p : changed) e.paths.erase(p);
+    for (const FieldPath& p : removed) e.paths.erase(p);
+  }
+  Object out = updated;
+  if (!changed.empty() || !removed.empty()) {
+    if (!mine) {
+      entries.push_back(Entry{manager, "Update", now, {}});
+      mine = &entries.back();
+    }
+    for (const FieldPath& p : removed) mine->paths.erase(p);
+    mine->paths.insert(changed.begin(), changed.end());
+    mine->time = now;
+  }
+  write_entries(out, entries);
+  return out;
+}
+
+}  // namespace cenv

@@ -1,0 +1,55 @@
+#pragma once
+// Server-side apply's field ownership (DESIGN section 3), after Kubernetes' structured merge:
+// every field of spec, metadata.labels, metadata.annotations, metadata.finalizers and
+// metadata.ownerReferences is owned by the field managers that set it, recorded in
+// metadata.managedFields as FieldsV1 tries ("f:spec": {"f:ports": {"k:{...}": {...}}}).
+// Lists whose schema says `x-kubernetes-list-type: map` merge item by item on
+// `x-kubernetes-list-map-keys`; `set` lists merge by value; other lists are atomic.
+// Pure functions of their arguments; thread-safe.
+
+#include <boost/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/kinds.h"
+#include "api/object.h"
+#include "api/status.h"
+
+namespace cenv {
+
+// One element of a field path: "f:name", "k:{\"name\":\"x\"}" or "v:\"x\"".
+using FieldPath = std::vector<std::string>;
+
+struct ApplyOptionsSsa {
+  std::string manager;  // who applies, e.g. "cenv"
+  bool force = false;   // take fields other managers own instead of failing with Conflict
+  std::string now;      // RFC 3339 time stamped on the manager's entry when it changes
+};
+
+class FieldManager {
+ public:
+  explicit FieldManager(const KindInfo& kind) : kind_(kind) {}
+
+  // Applies `config` (the manifest, defaulted and validated) onto `live` (nullptr when the
+  // object does not exist yet). Fields the manager applied before and has now dropped are
+  // removed unless another manager owns them; fields set by others are kept. Conflict, naming
+  // every conflicting field and its manager, when `config` changes a field another manager
+  // owns (unless options.force). Returns the merged object with managedFields updated.
+  Result<Object> apply(const Object* live, const Object& config,
+                       const ApplyOptionsSsa& options) const;
+
+  // Records a full-object update (edit, patch, Update) by `manager`: it takes ownership of
+  // every field it changed, and other managers lose those fields. Returns `updated` with
+  // managedFields set.
+  Object update(const Object& live, const Object& updated, const std::string& manager,
+                const std::string& now) const;
+
+  // ".spec.ports[containerPort=80,protocol=\"TCP\"].hostPort", for messages.
+  static std::string path_text(const FieldPath& path);
+
+ private:
+  const KindInfo& kind_;
+};
+
+}  // namespace cenv

@@ -1,0 +1,175 @@
+// Server-side apply's field ownership: merges, removals, conflicts and shared ownership.
+
+#include "api/field_manager.h"
+
+#include <catch2/catch.hpp>
+
+namespace cenv {
+namespace {
+
+namespace json = boost::json;
+
+KindInfo service_kind() {
+  KindInfo k;
+  k.kind = "Service";
+  k.plural = "services";
+  k.schema = json::parse(R"({"type": "object", "properties": {
+    "spec": {"type": "object", "properties": {
+      "image": {"type": "string"},
+      "command": {"type": "array", "items": {"type": "string"}},
+      "ports": {"type": "array", "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["containerPort"],
+                "items": {"type": "object", "properties": {
+                  "containerPort": {"type": "integer"}, "hostPort": {"type": "integer"}}}}}}}})")
+                 .as_object();
+  return k;
+}
+
+Object obj(const char* text) { return Object(json::parse(text).as_object()); }
+
+ApplyOptionsSsa as(const std::string& manager, bool force = false) {
+  return {manager, force, "2026-11-28T00:00:00Z"};
+}
+
+std::vector<std::string> managers(const Object& o) {
+  std::vector<std::string> out;
+  for (const auto& e : o.json().at("metadata").at("managedFields").as_array()) {
+    out.push_back(std::string(e.at("manager").as_string()) + "/" +
+                  std::string(e.at("operation").as_string()));
+  }
+  return out;
+}
+
+TEST_CASE("a first apply records the manager's fields", "[ssa]") {
+  KindInfo kind = service_kind();
+  FieldManager fm(kind);
+  auto r = fm.apply(nullptr, obj(R"({"kind":"Service","metadata":{"name":"web","labels":{"a":"1"}},
+                                      "spec":{"image":"x","ports":[{"containerPort":80}]}})"),
+                    as("cenv"));
+  REQUIRE(r.ok());
+  CHECK(managers(r.value()) == std::vector<std::string>{"cenv/Apply"});
+  const auto& fields = r->json().at("metadata").at("managedFields").at(0).at("fieldsV1");
+  CHECK(fields.at("f:spec").at("f:image").as_object().empty());
+  CHECK(fields.at("f:spec").at("f:ports").as_object().contains("k:{\"containerPort\":80}"));
+  CHECK(fields.at("f:metadata").at("f:labels").as_object().contains("f:a"));
+}
+
+TEST_CASE("a field dropped from the manifest is removed", "[ssa]") {
+  KindInfo kind = service_kind();
+  FieldManager fm(kind);
+  auto first = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},
+                                          "spec":{"image":"x","command":["a"]}})"),
+                        as("cenv"));
+  REQUIRE(first.ok());
+  auto second = fm.apply(&first.value(), obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
+                         as("cenv"));
+  REQUIRE(second.ok());
+  CHECK(!second->json().at("spec").as_object().contains("command"));
+  CHECK(second->json().at("spec").at("image") == "x");
+}
+
+TEST_CASE("a field set by another manager is kept when the applier does not mention it",
+          "[ssa]") {
+  KindInfo kind = service_kind();
+  FieldManager fm(kind);
+  Object live = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
+                         as("cenv"))
+                    .value();
+  Object edited = live;
+  edited.spec()["command"] = json::array{"sleep", "1"};
+  live = fm.update(live, edited, "cenv-edit", "t");
+  CHECK(managers(live) == std::vector<std::string>{"cenv/Apply", "cenv-edit/Update"});
+  auto again = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"y"}})"),
+                        as("cenv"));
+  REQUIRE(again.ok());
+  CHECK(again->json().at("spec").at("command").as_array().size() == 2);
+  CHECK(again->json().at("spec").at("image") == "y");
+}
+
+TEST_CASE("changing a field another manager owns is a conflict unless forced", "[ssa]") {
+  KindInfo kind = service_kind();
+  FieldManager fm(kind);
+  Object live = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
+                         as("cenv"))
+                    .value();
+  Object edited = live;
+  edited.spec()["image"] = "edited";
+  live = fm.update(live, edited, "cenv-edit", "t");
+
+  auto conflict = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"z"}})"),
+                           as("cenv"));
+  REQUIRE(!conflict.ok());
+  CHECK(conflict.status().code() == Code::kConflict);
+  CHECK_THAT(conflict.status().message(),
+             Catch::Contains("conflict with \"cenv-edit\" using cenv.io/v1: .spec.image"));
+
+  auto forced = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"z"}})"),
+                         as("cenv", true));
+  REQUIRE(forced.ok());
+  CHECK(forced->json().at("spec").at("image") == "z");
+  // cenv-edit lost its only field and so its entry.
+  CHECK(managers(forced.value()) == std::vector<std::string>{"cenv/Apply"});
+}
+
+TEST_CASE("applying the value another manager set shares the field without conflict", "[ssa]") {
+  KindInfo kind = service_kind();
+  FieldManager fm(kind);
+  Object live = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
+                         as("a"))
+                    .value();
+  auto shared = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
+                         as("b"));
+  REQUIRE(shared.ok());
+  CHECK(managers(shared.value()) == std::vector<std::string>{"a/Apply", "b/Apply"});
+  // a drops image: b still owns it, so it stays.
+  auto dropped = fm.apply(&shared.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"),
+                          as("a"));
+  REQUIRE(dropped.ok());
+  CHECK(dropped->json().at("spec").at("image") == "x");
+}
+
+TEST_CASE("list items merge by key across managers", "[ssa]") {
+  KindInfo kind = service_kind();
+  FieldManager fm(kind);
+  Object live = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},
+                                           "spec":{"ports":[{"containerPort":80}]}})"),
+                         as("a"))
+                    .value();
+  auto both = fm.apply(&live, obj(R"({"metadata":{"name":"web"},
+                                      "spec":{"ports":[{"containerPort":90,"hostPort":9090}]}})"),
+                       as("b"));
+  REQUIRE(both.ok());
+  CHECK(both->json().at("spec").at("ports").as_array().size() == 2);
+  auto a_drops = fm.apply(&both.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"),
+                          as("a"));
+  REQUIRE(a_drops.ok());
+  const auto& ports = a_drops->json().at("spec").at("ports").as_array();
+  REQUIRE(ports.size() == 1);
+  CHECK(ports.at(0).at("containerPort") == 90);
+}
+
+TEST_CASE("labels are owned key by key", "[ssa]") {
+  KindInfo kind = service_kind();
+  FieldManager fm(kind);
+  Object live = fm.apply(nullptr, obj(R"({"metadata":{"name":"web","labels":{"app":"web"}},
+                                           "spec":{}})"),
+                         as("a"))
+                    .value();
+  auto b = fm.apply(&live, obj(R"({"metadata":{"name":"web","labels":{"team":"x"}},"spec":{}})"),
+                    as("b"));
+  REQUIRE(b.ok());
+  CHECK(b->labels()->size() == 2);
+  auto a = fm.apply(&b.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"), as("a"));
+  REQUIRE(a.ok());
+  REQUIRE(a->labels() != nullptr);
+  CHECK(a->labels()->size() == 1);
+  CHECK(a->labels()->contains("team"));
+}
+
+TEST_CASE("path_text renders keys as kubectl does", "[ssa]") {
+  CHECK(FieldManager::path_text({"f:spec", "f:ports", "k:{\"containerPort\":80}", "f:hostPort"}) ==
+        ".spec.ports[containerPort=80].hostPort");
+}
+
+}  // namespace
+}  // namespace cenv
