@@ -1,0 +1,107 @@
+# cenv — build, test, run. `make help` lists the targets.
+# run/test/bench/test-asan call scripts/setup first (packages, dockerd, base images): it
+# is idempotent and takes well under a second when everything is present, which is what
+# a fresh CI machine needs instead of a stamp file.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+NPROC      := $(shell nproc 2>/dev/null || echo 2)
+BUILD_DIR  := build
+ASAN_DIR   := build-asan
+BUILD_TYPE := RelWithDebInfo
+CTEST_JOBS ?= 2
+# Our sources, for lint/format (generated code lives in the build dirs).
+SRC_DIRS   := api controller cli modules reconcilers test bench
+SRC_FILES   = $(shell find $(wildcard $(SRC_DIRS)) \( -name 'build*' -prune \) -o \
+                \( -name '*.cc' -o -name '*.h' \) -type f -print | sort)
+
+# $(call configure_and_build,DIR,EXTRA_CMAKE_ARGS): configure DIR once, then build it.
+define configure_and_build
+	@if [[ ! -f $(1)/build.ninja ]]; then \
+	  echo "cmake -S . -B $(1) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(2)"; \
+	  cmake -S . -B $(1) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(2); \
+	fi
+	cmake --build $(1) -j$(NPROC)
+endef
+
+.PHONY: all help setup build run test test-unit test-asan bench lint format clean
+
+all: build
+
+help:
+	@echo "make build      configure (once) and build into $(BUILD_DIR)/"
+	@echo "make run        setup, build, then scripts/quickstart (controller keeps running)"
+	@echo "make test       setup, build, all tests (unit, e2e, integration)"
+	@echo "make test-unit  build, unit tests only"
+	@echo "make test-asan  setup, build with ASan+UBSan into $(ASAN_DIR)/, all tests"
+	@echo "make bench      setup, build, every executable bench/*.sh"
+	@echo "make lint       clang-format check and clang-tidy over our sources"
+	@echo "make format     clang-format -i over our sources"
+	@echo "make setup      packages, dockerd, base images (scripts/setup)"
+	@echo "make clean      remove the build directories"
+
+setup:
+	@scripts/setup
+
+# Packages only (no dockerd, no images): building needs nothing more.
+build:
+	@scripts/setup --no-docker
+	$(call configure_and_build,$(BUILD_DIR),)
+
+run:
+	@scripts/setup
+	$(call configure_and_build,$(BUILD_DIR),)
+	scripts/quickstart
+
+test:
+	@scripts/setup
+	$(call configure_and_build,$(BUILD_DIR),)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j$(CTEST_JOBS)
+
+test-unit:
+	@scripts/setup --no-docker
+	$(call configure_and_build,$(BUILD_DIR),)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j$(CTEST_JOBS) -L unit
+
+# Sanitizer findings fail the test: UBSan halts on the first report (ASan always does).
+test-asan:
+	@scripts/setup
+	$(call configure_and_build,$(ASAN_DIR),-DCENV_SANITIZE=ON)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure --no-tests=error -j$(CTEST_JOBS)
+
+bench:
+	@scripts/setup
+	$(call configure_and_build,$(BUILD_DIR),)
+	@shopt -s nullglob; ran=0; failed=(); \
+	for b in bench/*.sh; do \
+	  [[ -x $$b ]] || continue; \
+	  ran=1; echo "== $$b"; \
+	  "./$$b" || failed+=("$$b"); \
+	done; \
+	if (( ! ran )); then echo "no benchmarks yet"; fi; \
+	if (( $${#failed[@]} )); then echo "failed: $${failed[*]}" >&2; exit 1; fi
+
+# clang-tidy needs compile_commands.json and the generated proto headers: build first.
+# Only headers under our folders are analysed (third-party and generated code is not).
+lint: build
+	@files=($(SRC_FILES)); \
+	echo "clang-format --dry-run --Werror ($${#files[@]} files)"; \
+	clang-format --dry-run --Werror "$${files[@]}"
+	@echo "clang-tidy ($(BUILD_DIR)/compile_commands.json, $(NPROC) jobs; this takes a while)"
+	@run-clang-tidy -p $(BUILD_DIR) -j $(NPROC) -quiet \
+	  -header-filter='^$(CURDIR)/($(subst $() ,|,$(SRC_DIRS)))/' \
+	  '^$(CURDIR)/($(subst $() ,|,$(SRC_DIRS)))/.*\.cc$$' \
+	  > $(BUILD_DIR)/clang-tidy.log 2>&1 || { \
+	  grep -E '(warning|error):' $(BUILD_DIR)/clang-tidy.log | sort -u; \
+	  echo "clang-tidy found problems (full output: $(BUILD_DIR)/clang-tidy.log)" >&2; exit 1; }
+	@echo "lint: clean"
+
+format:
+	@files=($(SRC_FILES)); clang-format -i "$${files[@]}"; echo "formatted $${#files[@]} files"
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)
