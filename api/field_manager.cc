@@ -222,9 +222,10 @@ void remove(json::value& root, const FieldPath& path) {
     }
   }
   // Prune containers emptied by the removal, but keep top-level members (spec, metadata).
-  for (size_t i = chain.size() - 1; i >= 2; --i) {
+  for (size_t i = chain.size() - 1; i >= 2; --i) {  // chain[i] is reached by path[i - 1]
     json::value* v = chain[i];
-    bool empty = (v->is_object() && v->get_object().empty());
+    bool empty = (v->is_object() && v->get_object().empty()) ||
+                 (v->is_array() && v->get_array().empty());
     if (!empty) break;
     json::value* up = chain[i - 1];
     const std::string& el = path[i - 1];
@@ -362,10 +363,9 @@ void write_entries(Object& o, const std::vector<Entry>& entries) {
   }
 }
 
-// True when `p` is `q` or lies inside it (q a prefix of p), or the other way round.
-bool overlaps(const FieldPath& p, const FieldPath& q) {
-  size_t n = std::min(p.size(), q.size());
-  return std::equal(p.begin(), p.begin() + static_cast<long>(n), q.begin());
+// True when `q` is `p` or lies inside it (p is a prefix of q).
+bool within(const FieldPath& p, const FieldPath& q) {
+  return q.size() >= p.size() && std::equal(p.begin(), p.end(), q.begin());
 }
 
 }  // namespace
@@ -453,10 +453,12 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
   json::value merged = live_tracked;
   for (const FieldPath& p : previous) {
     if (applied.count(p)) continue;
+    // Kept when another manager owns it or something inside it, or this apply still sets
+    // something inside it (a list item whose key fields alone remain, say).
     bool owned = std::any_of(others.begin(), others.end(),
-                             [&](const FieldPath& q) { return overlaps(p, q); });
+                             [&](const FieldPath& q) { return within(p, q); });
     bool reapplied = std::any_of(applied.begin(), applied.end(),
-                                 [&](const FieldPath& q) { return overlaps(p, q); });
+                                 [&](const FieldPath& q) { return within(p, q); });
     if (!owned && !reapplied) remove(merged, p);
   }
   merge(merged, config_tracked, shape.root());

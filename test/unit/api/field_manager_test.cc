@@ -146,6 +146,10 @@ TEST_CASE("list items merge by key across managers", "[ssa]") {
   const auto& ports = a_drops->json().at("spec").at("ports").as_array();
   REQUIRE(ports.size() == 1);
   CHECK(ports.at(0).at("containerPort") == 90);
+  auto b_drops = fm.apply(&a_drops.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"),
+                          as("b"));
+  REQUIRE(b_drops.ok());
+  CHECK(!b_drops->json().at("spec").as_object().contains("ports"));
 }
 
 TEST_CASE("labels are owned key by key", "[ssa]") {
