@@ -113,7 +113,8 @@ void collect(const json::value& v, const json::object* schema, FieldPath& prefix
       return;
     }
   }
-  out.insert(prefix);  // a scalar, an atomic list or an empty object
+  // A scalar or an atomic list. An empty object is not a member: `spec: {}` claims nothing.
+  if (!(v.is_object() && v.get_object().empty())) out.insert(prefix);
 }
 
 class Shape {
