@@ -58,7 +58,9 @@ class KindRegistry {
  private:
   KindRegistry() = default;
   std::vector<KindInfo> kinds_;
-  std::unique_ptr<SchemaSet> schemas_;
+  // Lower-cased kind, plural, singular and short names -> index into kinds_.
+  std::map<std::string, size_t, std::less<>> names_;
+  std::unique_ptr<SchemaSet> schemas_;  // one compiled schema per entry of kinds_
 };
 
 }  // namespace cenv
