@@ -1,0 +1,1327 @@
+#include "api/yaml_codec.h"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <istream>
+#include <limits>
+#include <new>
+#include <optional>
+#include <streambuf>
+#include <system_error>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace cenv {
+namespace {
+
+namespace json = boost::json;
+
+// ---------------------------------------------------------------------------------------------
+// Failures
+
+// A parse failure found below parse_manifest, which turns it into one Invalid Status. Thrown
+// only inside this file, through yaml-cpp's and Boost.JSON's parsers (both allow handlers to
+// throw), and never out of it.
+struct ParseFailure : std::exception {
+  std::string message;
+  int line = 0;               // 1-based; 0 when not tied to a line
+  int column = 0;             // 1-based; 0 when unknown
+  int document = 0;           // 1-based; set for per-document limits
+  bool line_unknown = false;  // a line applies but the reporter could not know it (JSON)
+
+  const char* what() const noexcept override { return message.c_str(); }
+};
+
+[[noreturn]] void fail_at_line(int line, std::string message) {
+  ParseFailure f;
+  f.message = std::move(message);
+  f.line = line;
+  f.line_unknown = line <= 0;
+  throw f;
+}
+
+std::string format_failure(std::string_view source, const ParseFailure& f) {
+  std::string out(source);
+  if (f.document > 0) {
+    out += ": document " + std::to_string(f.document);
+  } else if (f.line > 0) {
+    out += ": line " + std::to_string(f.line);
+    if (f.column > 0) out += ", column " + std::to_string(f.column);
+  }
+  out += ": ";
+  out += f.message;
+  return out;
+}
+
+// `s` as a JSON string literal, for messages that quote user text.
+std::string json_quoted(std::string_view s) { return json::serialize(json::string_view(s)); }
+
+// 1-based line of byte `offset` in `text`.
+int line_at(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  int line = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') ++line;
+  }
+  return line;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar typing: the YAML 1.2 core schema.
+
+bool is_null_plain(std::string_view s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+std::optional<bool> resolve_bool(std::string_view s) {
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  return std::nullopt;
+}
+
+// Value of digits too large for uint64, as a double.
+double big_magnitude(std::string_view digits, int base) {
+  double d = 0;
+  for (char c : digits) {
+    int digit = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+    d = d * base + digit;
+  }
+  return d;
+}
+
+// Decimal, 0x hex or 0o octal integer with an optional sign; int64 when it fits, else uint64,
+// else double.
+std::optional<json::value> resolve_int(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+    base = s[1] == 'x' ? 16 : 8;
+    s.remove_prefix(2);
+  }
+  if (s.empty()) return std::nullopt;
+  for (char c : s) {
+    bool ok = base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
+                         : (c >= '0' && c < '0' + base);
+    if (!ok) return std::nullopt;
+  }
+  uint64_t magnitude = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude, base);
+  if (ec == std::errc::result_out_of_range) {
+    double d = big_magnitude(s, base);
+    return json::value(negative ? -d : d);
+  }
+  constexpr uint64_t kInt64Max = std::numeric_limits<int64_t>::max();
+  if (!negative) {
+    if (magnitude <= kInt64Max) return json::value(static_cast<int64_t>(magnitude));
+    return json::value(magnitude);
+  }
+  if (magnitude <= kInt64Max) return json::value(-static_cast<int64_t>(magnitude));
+  if (magnitude == kInt64Max + 1) return json::value(std::numeric_limits<int64_t>::min());
+  return json::value(-static_cast<double>(magnitude));
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, [-+]?\.(inf|Inf|INF), \.(nan|NaN|NAN)
+std::optional<double> resolve_float(std::string_view s) {
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  std::string_view body = s;
+  bool negative = false;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  if (body == ".inf" || body == ".Inf" || body == ".INF") {
+    double inf = std::numeric_limits<double>::infinity();
+    return negative ? -inf : inf;
+  }
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t i = 0;
+  size_t int_digits = 0;
+  while (i < body.size() && is_digit(body[i])) ++i, ++int_digits;
+  size_t frac_digits = 0;
+  bool dot = i < body.size() && body[i] == '.';
+  if (dot) {
+    ++i;
+    while (i < body.size() && is_digit(body[i])) ++i, ++frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return std::nullopt;
+  bool exponent_negative = false;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    if (i < body.size() && (body[i] == '+' || body[i] == '-')) exponent_negative = body[i++] == '-';
+    size_t exp_digits = 0;
+    while (i < body.size() && is_digit(body[i])) ++i, ++exp_digits;
+    if (exp_digits == 0) return std::nullopt;
+  }
+  if (i != body.size()) return std::nullopt;
+  double d = 0;
+  auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), d);
+  if (ec == std::errc::result_out_of_range) {
+    d = exponent_negative ? 0.0 : std::numeric_limits<double>::infinity();
+  } else if (ec != std::errc() || ptr != body.data() + body.size()) {
+    return std::nullopt;
+  }
+  return negative ? -d : d;
+}
+
+// Type of an untagged plain scalar.
+json::value resolve_plain(std::string_view s) {
+  if (is_null_plain(s)) return nullptr;
+  if (auto b = resolve_bool(s)) return *b;
+  if (auto i = resolve_int(s)) return *i;
+  if (auto d = resolve_float(s)) return *d;
+  return json::string(s);
+}
+
+// Type of a scalar carrying `tag` (yaml-cpp: "?" plain, "!" quoted or block, else explicit).
+json::value resolve_tagged(const std::string& tag, const std::string& text, int line) {
+  if (tag == "?") return resolve_plain(text);
+  constexpr std::string_view kCoreTag = "tag:yaml.org,2002:";
+  if (std::string_view(tag).starts_with(kCoreTag)) {
+    std::string_view name = std::string_view(tag).substr(kCoreTag.size());
+    auto bad = [&]() {
+      fail_at_line(line, json_quoted(text) + " is not a valid !!" + std::string(name));
+    };
+    if (name == "null") {
+      if (!is_null_plain(text)) bad();
+      return nullptr;
+    }
+    if (name == "bool") {
+      if (auto b = resolve_bool(text)) return *b;
+      bad();
+    }
+    if (name == "int") {
+      if (auto i = resolve_int(text)) return *i;
+      bad();
+    }
+    if (name == "float") {
+      if (auto d = resolve_float(text)) return *d;
+      if (auto i = resolve_int(text)) return i->to_number<double>();
+      bad();
+    }
+  }
+  // "!" (quoted and block scalars), !!str, !!binary, !!timestamp and unknown tags: the text.
+  return json::string(text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TreeBuilder: turns parse events (from yaml-cpp or Boost.JSON) into one boost::json::value per
+// document, enforcing depth, node-count and scalar-size limits as the events arrive, resolving
+// aliases and merge keys ("<<"), and refusing duplicate keys.
+
+class TreeBuilder {
+ public:
+  TreeBuilder(const ParseLimits& limits, size_t* total_nodes)
+      : limits_(limits), total_nodes_(total_nodes) {}
+
+  void start_document(int index) {
+    stack_.clear();
+    anchors_.clear();
+    root_ = nullptr;
+    doc_nodes_ = 0;
+    index_ = index;
+    first_line_ = 0;
+  }
+  // The finished document (null when it was empty).
+  json::value take_root() { return std::move(root_); }
+  // Line of the document's first node; 0 when unknown.
+  int first_line() const { return first_line_; }
+
+  bool expecting_key() const {
+    return !stack_.empty() && stack_.back().is_map && !stack_.back().has_key;
+  }
+
+  void check_scalar_size(size_t size, int line) const {
+    if (size > limits_.max_scalar_bytes) {
+      fail_at_line(line, "a scalar of " + std::to_string(size) +
+                             " bytes is longer than the limit of " +
+                             std::to_string(limits_.max_scalar_bytes) + " bytes");
+    }
+  }
+
+  void begin_collection(bool is_map, int line, size_t anchor) {
+    if (expecting_key()) fail_at_line(line, "mapping keys must be scalars");
+    if (stack_.size() >= limits_.max_depth) {
+      fail_at_line(line, "nesting is deeper than the limit of " +
+                             std::to_string(limits_.max_depth) + " levels");
+    }
+    note_line(line);
+    size_t start = doc_nodes_;
+    add_nodes(1);
+    Frame f;
+    f.value = is_map ? json::value(json::object()) : json::value(json::array());
+    f.is_map = is_map;
+    f.anchor = anchor;
+    f.start_nodes = start;
+    f.line = line;
+    stack_.push_back(std::move(f));
+  }
+
+  void end_collection() {
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    if (f.anchor != 0) anchors_[f.anchor] = Anchored{f.value, doc_nodes_ - f.start_nodes, {}};
+    attach(std::move(f.value), f.line);
+  }
+
+  // A scalar; `text` is its source text, used when it is a mapping key. `plain` is true for an
+  // untagged plain scalar (only those can be the merge key "<<").
+  void scalar(json::value v, std::string_view text, int line, size_t anchor, bool plain) {
+    if (anchor != 0) anchors_[anchor] = Anchored{v, 1, std::string(text)};
+    if (expecting_key()) {
+      key(std::string(text), line, plain && text == "<<");
+      return;
+    }
+    note_line(line);
+    add_nodes(1);
+    attach(std::move(v), line);
+  }
+
+  void alias(size_t anchor, int line) {
+    auto it = anchors_.find(anchor);
+    // yaml-cpp rejects unknown names; an anchor still under construction is a recursive alias.
+    if (it == anchors_.end())
+      fail_at_line(line, "an alias cannot refer to a node that contains it");
+    const Anchored& a = it->second;
+    if (expecting_key()) {
+      if (!a.key_text) fail_at_line(line, "mapping keys must be scalars");
+      key(*a.key_text, line, false);
+      return;
+    }
+    note_line(line);
+    add_nodes(a.nodes);  // before copying: an alias bomb stops here
+    attach(json::value(a.value), line);
+  }
+
+  void key(std::string k, int line, bool merge) {
+    check_scalar_size(k.size(), line);
+    Frame& f = stack_.back();
+    f.has_key = true;
+    if (merge) {
+      f.merge_next = true;
+      return;
+    }
+    if (f.value.as_object().contains(k) && !f.merged.contains(k)) {
+      fail_at_line(line, "duplicate key " + json_quoted(k));
+    }
+    f.key = std::move(k);
+  }
+
+ private:
+  struct Frame {
+    json::value value;  // object or array under construction
+    bool is_map = false;
+    bool has_key = false;                    // maps: a key has been read, its value not yet
+    bool merge_next = false;                 // maps: the pending key is "<<"
+    std::string key;                         // maps: the pending key
+    std::unordered_set<std::string> merged;  // maps: keys that came from "<<" (overridable)
+    size_t anchor = 0;
+    size_t start_nodes = 0;
+    int line = 0;
+  };
+  struct Anchored {
+    json::value value;
+    size_t nodes = 0;
+    std::optional<std::string> key_text;  // scalars only
+  };
+
+  void note_line(int line) {
+    if (stack_.empty() && first_line_ == 0) first_line_ = line;
+  }
+
+  void add_nodes(size_t n) {
+    doc_nodes_ += n;
+    *total_nodes_ += n;
+    if (doc_nodes_ > limits_.max_nodes_per_document) {
+      ParseFailure f;
+      f.document = index_;
+      f.message = "expands to more than " + std::to_string(limits_.max_nodes_per_document) +
+                  " nodes (alias bomb?)";
+      throw f;
+    }
+    if (*total_nodes_ > limits_.max_total_nodes) {
+      ParseFailure f;
+      f.message =
+          "has more than " + std::to_string(limits_.max_total_nodes) + " nodes in all documents";
+      throw f;
+    }
+  }
+
+  void attach(json::value v, int line) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return;
+    }
+    Frame& f = stack_.back();
+    if (!f.is_map) {
+      f.value.as_array().push_back(std::move(v));
+      return;
+    }
+    f.has_key = false;
+    if (f.merge_next) {
+      f.merge_next = false;
+      merge(f, std::move(v), line);
+      return;
+    }
+    f.value.as_object().insert_or_assign(f.key, std::move(v));
+    if (!f.merged.empty()) f.merged.erase(f.key);
+  }
+
+  // "<<: *base" or "<<: [*a, *b]": keys of the current mapping win, then earlier mappings.
+  void merge(Frame& f, json::value v, int line) {
+    auto merge_one = [&f](json::object& src) {
+      json::object& dst = f.value.as_object();
+      for (auto& kv : src) {
+        if (dst.contains(kv.key())) continue;
+        f.merged.emplace(kv.key());
+        dst.emplace(kv.key(), std::move(kv.value()));
+      }
+    };
+    if (v.is_object()) {
+      merge_one(v.as_object());
+      return;
+    }
+    if (v.is_array()) {
+      bool all_maps = true;
+      for (auto& e : v.as_array()) all_maps = all_maps && e.is_object();
+      if (all_maps) {
+        for (auto& e : v.as_array()) merge_one(e.as_object());
+        return;
+      }
+    }
+    fail_at_line(line, "the merge key \"<<\" needs a mapping or a list of mappings");
+  }
+
+  const ParseLimits& limits_;
+  size_t* total_nodes_;
+  std::vector<Frame> stack_;
+  std::unordered_map<size_t, Anchored> anchors_;
+  json::value root_;
+  size_t doc_nodes_ = 0;
+  int index_ = 0;
+  int first_line_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// YAML through yaml-cpp's event parser (no yaml-cpp node tree: aliases are counted before they
+// are copied, and nesting is refused as it arrives, so yaml-cpp never recurses deeper than
+// max_depth + 1).
+
+int line_of(const YAML::Mark& mark) { return mark.is_null() ? 0 : mark.line + 1; }
+
+class YamlEventSink final : public YAML::EventHandler {
+ public:
+  explicit YamlEventSink(TreeBuilder* builder) : b_(builder) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    b_->scalar(nullptr, "null", line_of(mark), anchor, false);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    b_->alias(anchor, line_of(mark));
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    int line = line_of(mark);
+    b_->check_scalar_size(value.size(), line);
+    b_->scalar(resolve_tagged(tag, value, line), value, line, anchor, tag == "?");
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    b_->begin_collection(false, line_of(mark), anchor);
+  }
+  void OnSequenceEnd() override { b_->end_collection(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    b_->begin_collection(true, line_of(mark), anchor);
+  }
+  void OnMapEnd() override { b_->end_collection(); }
+
+ private:
+  TreeBuilder* b_;
+};
+
+// Read-only streambuf over a string_view, so that yaml-cpp reads the text without a copy.
+class ViewStreamBuf final : public std::streambuf {
+ public:
+  explicit ViewStreamBuf(std::string_view s) {
+    char* p = const_cast<char*>(s.data());  // the get area is never written
+    setg(p, p, p + s.size());
+  }
+};
+
+// yaml-cpp's scanner keeps every token of a flow collection that could still turn out to be a
+// mapping key ("[a, b]: c") until that collection closes: about 135 bytes of memory per byte of
+// input. Flow collections nested in flow collections, or starting a line or a list item, are
+// such candidates. This much text in them is refused before yaml-cpp sees it.
+constexpr size_t kMaxKeyCandidateFlowBytes = 256u << 10;
+
+// Pre-scan for flow collections ([...] and {...}): refuses flow nesting deeper than max_depth
+// (yaml-cpp would buffer the whole input before the depth check in TreeBuilder sees the first
+// event) and more than kMaxKeyCandidateFlowBytes of key-candidate flow text. It approximates
+// YAML's grammar from below — quoted scalars, comments and block scalars are skipped, and in
+// block context a bracket counts only where a node can start — so it refuses nothing that has
+// not at least that much nesting or flow text.
+class FlowScan {
+ public:
+  FlowScan(std::string_view text, const ParseLimits& limits) : t_(text), limits_(limits) {}
+
+  void run() {
+    while (i_ < t_.size()) {
+      if (depth_ == 0) {
+        block_step();
+      } else {
+        flow_step();
+      }
+    }
+  }
+
+ private:
+  bool blank_at(size_t i) const {
+    return i >= t_.size() || t_[i] == ' ' || t_[i] == '\t' || t_[i] == '\n' || t_[i] == '\r';
+  }
+
+  void skip_to_eol() {
+    while (i_ < t_.size() && t_[i_] != '\n') ++i_;
+  }
+
+  void skip_quoted() {
+    char q = t_[i_++];
+    while (i_ < t_.size()) {
+      char c = t_[i_];
+      if (c == '\n') ++line_;
+      if (q == '"' && c == '\\') {
+        if (i_ + 1 < t_.size() && t_[i_ + 1] == '\n') ++line_;
+        i_ += 2;
+        continue;
+      }
+      if (c == q) {
+        if (q == '\'' && i_ + 1 < t_.size() && t_[i_ + 1] == '\'') {
+          i_ += 2;
+          continue;
+        }
+        ++i_;
+        return;
+      }
+      ++i_;
+    }
+  }
+
+  // Skips a block scalar's header and every following line that is blank or indented more
+  // than the line holding the header.
+  void skip_block_scalar() {
+    skip_to_eol();
+    while (i_ < t_.size()) {
+      size_t next = i_ + 1;  // start of the next line
+      size_t j = next;
+      while (j < t_.size() && t_[j] == ' ') ++j;
+      bool blank = true;
+      for (size_t k = j; k < t_.size() && t_[k] != '\n'; ++k) {
+        if (t_[k] != ' ' && t_[k] != '\t' && t_[k] != '\r') {
+          blank = false;
+          break;
+        }
+      }
+      if (!blank && j - next <= line_indent_) break;
+      ++line_;
+      i_ = next;
+      skip_to_eol();
+    }
+  }
+
+  void block_step() {
+    if (at_line_start_) {
+      at_line_start_ = false;
+      size_t start = i_;
+      while (i_ < t_.size() && t_[i_] == ' ') ++i_;
+      line_indent_ = i_ - start;
+      node_start_ = true;
+      after_colon_ = false;
+      if (line_indent_ == 0 && (t_.substr(i_, 3) == "---" || t_.substr(i_, 3) == "...") &&
+          blank_at(i_ + 3)) {
+        i_ += 3;
+      }
+      return;
+    }
+    char c = t_[i_];
+    if (c == '\n') {
+      ++line_;
+      ++i_;
+      at_line_start_ = true;
+      return;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i_;
+      return;
+    }
+    if (c == '#' && (i_ == 0 || blank_at(i_ - 1))) {
+      skip_to_eol();
+      return;
+    }
+    if (!node_start_) {
+      if (c == ':' && blank_at(i_ + 1)) {
+        node_start_ = true;
+        after_colon_ = true;
+      }
+      ++i_;
+      return;
+    }
+    switch (c) {
+      case '[':
+      case '{':
+        depth_ = 1;
+        counted_ = !after_colon_;
+        outer_line_ = line_;
+        ++i_;
+        count(1);
+        return;
+      case '"':
+      case '\'':
+        skip_quoted();
+        node_start_ = false;
+        return;
+      case '|':
+      case '>':
+        skip_block_scalar();
+        return;
+      case '-':
+      case '?':
+      case ':':
+        if (blank_at(i_ + 1)) {
+          after_colon_ = c == ':';
+          ++i_;
+          return;
+        }
+        break;
+      case '&':
+      case '!':
+        while (!blank_at(i_)) ++i_;  // anchor or tag; a node may still start after it
+        return;
+      default:
+        break;
+    }
+    node_start_ = false;
+    ++i_;
+  }
+
+  void flow_step() {
+    char c = t_[i_];
+    size_t start = i_;
+    switch (c) {
+      case '\n':
+        ++line_;
+        ++i_;
+        break;
+      case '#':
+        if (blank_at(i_ - 1)) {
+          skip_to_eol();
+        } else {
+          ++i_;
+        }
+        break;
+      case '"':
+      case '\'': {
+        char prev = t_[i_ - 1];
+        if (blank_at(i_ - 1) || prev == '[' || prev == '{' || prev == ',' || prev == ':') {
+          skip_quoted();
+        } else {
+          ++i_;
+        }
+        break;
+      }
+      case '[':
+      case '{':
+        ++depth_;
+        if (depth_ > limits_.max_depth) {
+          fail_at_line(line_, "nesting is deeper than the limit of " +
+                                  std::to_string(limits_.max_depth) + " levels");
+        }
+        ++i_;
+        break;
+      case ']':
+      case '}':
+        --depth_;
+        ++i_;
+        if (depth_ == 0) {
+          node_start_ = false;
+          at_line_start_ = false;
+        }
+        break;
+      default:
+        ++i_;
+        break;
+    }
+    count(i_ - start);
+  }
+
+  void count(size_t n) {
+    if (!counted_ && depth_ < 2) return;
+    key_candidate_bytes_ += n;
+    if (key_candidate_bytes_ > kMaxKeyCandidateFlowBytes) {
+      fail_at_line(outer_line_,
+                   "more than " + std::to_string(kMaxKeyCandidateFlowBytes) +
+                       " bytes of nested flow-style YAML ([...] or {...}); write it in block "
+                       "style, or as a JSON file");
+    }
+  }
+
+  std::string_view t_;
+  const ParseLimits& limits_;
+  size_t i_ = 0;
+  int line_ = 1;
+  size_t depth_ = 0;
+  bool at_line_start_ = true;
+  size_t line_indent_ = 0;
+  bool node_start_ = true;
+  bool after_colon_ = false;
+  bool counted_ = false;  // the outermost open flow collection is a key candidate
+  int outer_line_ = 1;
+  size_t key_candidate_bytes_ = 0;
+};
+
+std::vector<Document> parse_yaml(std::string_view text, const ParseLimits& limits) {
+  FlowScan(text, limits).run();
+  ViewStreamBuf buf(text);
+  std::istream in(&buf);
+  YAML::Parser parser(in);
+  size_t total_nodes = 0;
+  TreeBuilder builder(limits, &total_nodes);
+  YamlEventSink sink(&builder);
+  std::vector<Document> docs;
+  for (int index = 1;; ++index) {
+    builder.start_document(index);
+    if (!parser.HandleNextDocument(sink)) break;
+    json::value root = builder.take_root();
+    if (root.is_null()) continue;
+    docs.push_back(Document{std::move(root), index, builder.first_line()});
+  }
+  return docs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON through Boost.JSON's SAX parser, into the same TreeBuilder.
+
+class JsonEventSink {
+ public:
+  // Names required by boost::json::basic_parser; sizes are limited by TreeBuilder instead.
+  static constexpr std::size_t max_object_size = std::size_t(-1);  // NOLINT
+  static constexpr std::size_t max_array_size = std::size_t(-1);   // NOLINT
+  static constexpr std::size_t max_key_size = std::size_t(-1);     // NOLINT
+  static constexpr std::size_t max_string_size = std::size_t(-1);  // NOLINT
+
+  explicit JsonEventSink(TreeBuilder* builder) : b_(builder) {}
+
+  // The limit failure that stopped the parse, if any.
+  const std::optional<ParseFailure>& failure() const { return failure_; }
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_array_begin(json::error_code& ec) {
+    return guard(ec, [&] { b_->begin_collection(false, 0, 0); });
+  }
+  bool on_array_end(std::size_t, json::error_code& ec) {
+    return guard(ec, [&] { b_->end_collection(); });
+  }
+  bool on_object_begin(json::error_code& ec) {
+    return guard(ec, [&] { b_->begin_collection(true, 0, 0); });
+  }
+  bool on_object_end(std::size_t, json::error_code& ec) {
+    return guard(ec, [&] { b_->end_collection(); });
+  }
+  bool on_string_part(json::string_view s, std::size_t n, json::error_code& ec) {
+    return guard(ec, [&] {
+      b_->check_scalar_size(n, 0);
+      buf_.append(s.data(), s.size());
+    });
+  }
+  bool on_string(json::string_view s, std::size_t n, json::error_code& ec) {
+    return guard(ec, [&] {
+      b_->check_scalar_size(n, 0);
+      buf_.append(s.data(), s.size());
+      b_->scalar(json::string(buf_), {}, 0, 0, false);
+      buf_.clear();
+    });
+  }
+  bool on_key_part(json::string_view s, std::size_t n, json::error_code& ec) {
+    return on_string_part(s, n, ec);
+  }
+  bool on_key(json::string_view s, std::size_t n, json::error_code& ec) {
+    return guard(ec, [&] {
+      b_->check_scalar_size(n, 0);
+      buf_.append(s.data(), s.size());
+      b_->key(std::move(buf_), 0, false);
+      buf_.clear();
+    });
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code& ec) {
+    return guard(ec, [&] { b_->scalar(i, {}, 0, 0, false); });
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code& ec) {
+    return guard(ec, [&] { b_->scalar(u, {}, 0, 0, false); });
+  }
+  bool on_double(double d, json::string_view, json::error_code& ec) {
+    return guard(ec, [&] { b_->scalar(d, {}, 0, 0, false); });
+  }
+  bool on_bool(bool b, json::error_code& ec) {
+    return guard(ec, [&] { b_->scalar(b, {}, 0, 0, false); });
+  }
+  bool on_null(json::error_code& ec) {
+    return guard(ec, [&] { b_->scalar(nullptr, {}, 0, 0, false); });
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  template <typename F>
+  bool guard(json::error_code& ec, F&& f) {
+    try {
+      f();
+      return true;
+    } catch (const ParseFailure& e) {
+      failure_ = e;
+      ec = json::error::exception;
+      return false;
+    }
+  }
+
+  TreeBuilder* b_;
+  std::string buf_;  // the string or key read so far
+  std::optional<ParseFailure> failure_;
+};
+
+// Parses `text` as one JSON value. Returns nullopt when it is not exactly one JSON value (the
+// caller then reads it as YAML, which also yields the error message with a position); throws
+// ParseFailure when a limit is exceeded.
+std::optional<std::vector<Document>> parse_json(std::string_view text, const ParseLimits& limits,
+                                                int first_line) {
+  size_t total_nodes = 0;
+  TreeBuilder builder(limits, &total_nodes);
+  builder.start_document(1);
+  json::parse_options opt;
+  opt.max_depth = limits.max_depth + 1;  // TreeBuilder reports the depth limit first
+  json::basic_parser<JsonEventSink> parser(opt, &builder);
+  json::error_code ec;
+  size_t used = parser.write_some(false, text.data(), text.size(), ec);
+  if (const auto& failure = parser.handler().failure()) {
+    ParseFailure f = *failure;
+    if (f.line_unknown) f.line = line_at(text, used);
+    throw f;
+  }
+  if (ec || !parser.done()) return std::nullopt;
+  for (size_t i = used; i < text.size(); ++i) {
+    char c = text[i];
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return std::nullopt;
+  }
+  std::vector<Document> docs;
+  docs.push_back(Document{builder.take_root(), 1, first_line});
+  return docs;
+}
+
+std::vector<Document> parse_text(std::string_view text, const ParseLimits& limits) {
+  size_t start = 0;
+  if (text.starts_with("\xEF\xBB\xBF")) start = 3;  // UTF-8 byte order mark
+  while (start < text.size() && (text[start] == ' ' || text[start] == '\t' || text[start] == '\n' ||
+                                 text[start] == '\r')) {
+    ++start;
+  }
+  if (start < text.size() && (text[start] == '{' || text[start] == '[')) {
+    std::string_view body = text.substr(text.starts_with("\xEF\xBB\xBF") ? 3 : 0);
+    if (auto docs = parse_json(body, limits, line_at(text, start))) return std::move(*docs);
+  }
+  return parse_yaml(text, limits);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing YAML
+
+// Decodes the UTF-8 sequence at s[i]; returns its length and sets *cp, or returns 0 when the
+// bytes are not valid UTF-8.
+size_t decode_utf8(std::string_view s, size_t i, char32_t* cp) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char b0 = byte(i);
+  size_t len = 0;
+  char32_t v = 0;
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
+  if ((b0 & 0xE0) == 0xC0) {
+    len = 2;
+    v = b0 & 0x1F;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3;
+    v = b0 & 0x0F;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4;
+    v = b0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (byte(i + k) & 0x3F);
+  }
+  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
+// Code points YAML cannot carry unescaped (C1 controls, line/paragraph separators, BOM,
+// non-characters).
+bool needs_escape(char32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
+}
+
+// Would YAML 1.1 readers (PyYAML, go-yaml v2) read this plain scalar as something other than a
+// string? Such strings are quoted too, so that the output means the same to them.
+bool looks_like_yaml11_scalar(std::string_view s) {
+  std::string lower;
+  for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "y" || lower == "n" || lower == "yes" || lower == "no" || lower == "on" ||
+      lower == "off") {
+    return true;
+  }
+  std::string_view body = lower;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
+  if (body.empty()) return false;
+  bool numeric_start = (body[0] >= '0' && body[0] <= '9') ||
+                       (body[0] == '.' && body.size() > 1 && body[1] >= '0' && body[1] <= '9');
+  if (!numeric_start) return false;
+  return body.find_first_not_of("0123456789abcdefox_.:+-tz") == std::string_view::npos;
+}
+
+// Can `s` be written as a plain scalar (as a value or a key, in block context) and read back as
+// the same string?
+bool plain_ok(std::string_view s) {
+  if (s.empty() || !resolve_plain(s).is_string() || looks_like_yaml11_scalar(s)) return false;
+  char first = s.front();
+  if (std::string_view("[]{},#&*!|>'\"%@`?:").find(first) != std::string_view::npos) return false;
+  if (first == '-' && (s.size() == 1 || s[1] == ' ')) return false;
+  if (s.starts_with("---") || s.starts_with("...") || s == "<<") return false;
+  if (s.front() == ' ' || s.back() == ' ' || s.back() == ':') return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == ':' && i + 1 < s.size() && s[i + 1] == ' ') return false;
+    if (c == '#' && s[i - 1] == ' ') return false;  // i > 0: a leading '#' was refused above
+    char32_t cp = 0;
+    size_t len = decode_utf8(s, i, &cp);
+    if (len == 0 || needs_escape(cp)) return false;
+    i += len - 1;
+  }
+  return true;
+}
+
+// Can `s` be written as a literal block scalar ("|") and read back unchanged?
+bool literal_ok(std::string_view s) {
+  size_t first_break = s.find('\n');
+  if (first_break == std::string_view::npos || first_break == 0) return false;
+  if (s.front() == ' ' || s.front() == '\t') return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\n') {
+      if (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t')) return false;  // trailing blanks
+      continue;
+    }
+    if (c == '\t' && (i == 0 || s[i - 1] == '\n')) return false;
+    if (c == '\t') continue;
+    char32_t cp = 0;
+    size_t len = decode_utf8(s, i, &cp);
+    if (len == 0 || needs_escape(cp)) return false;
+    i += len - 1;
+  }
+  return s.back() != ' ' && s.back() != '\t';
+}
+
+void append_double_quoted(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += '"';
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\0':
+        out += "\\0";
+        continue;
+      default:
+        break;
+    }
+    char32_t cp = 0;
+    size_t len = decode_utf8(s, i, &cp);
+    if (len == 0) {
+      out += c;  // not UTF-8: YAML cannot represent it; written as is
+      continue;
+    }
+    if (needs_escape(cp)) {
+      if (cp <= 0xFF) {
+        out += "\\x";
+        out += kHex[cp >> 4];
+        out += kHex[cp & 0xF];
+      } else {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 0xF];
+      }
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len - 1;
+  }
+  out += '"';
+}
+
+// Shortest text that reads back as the same double (and as a float, not an integer).
+std::string format_double(double d) {
+  if (std::isnan(d)) return ".nan";
+  if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
+  char buf[64];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  std::string s(buf, ptr);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+// Implicit keys are limited to 1024 characters; longer keys use the explicit "? key" form.
+constexpr size_t kMaxImplicitKey = 1000;
+
+class YamlWriter {
+ public:
+  std::string out;
+
+  void root(const json::value& v) {
+    if (is_block_collection(v)) {
+      if (v.is_object()) {
+        map(v.get_object(), 0, false);
+      } else {
+        seq(v.get_array(), 0, false);
+      }
+    } else if (v.is_string()) {
+      string_value(v.get_string(), 2);
+    } else {
+      out += inline_scalar(v);
+      out += '\n';
+    }
+  }
+
+ private:
+  enum class Context { kMapValue, kSeqItem };
+
+  static bool is_block_collection(const json::value& v) {
+    return (v.is_object() && !v.get_object().empty()) || (v.is_array() && !v.get_array().empty());
+  }
+
+  static std::string inline_scalar(const json::value& v) {
+    switch (v.kind()) {
+      case json::kind::null:
+        return "null";
+      case json::kind::bool_:
+        return v.get_bool() ? "true" : "false";
+      case json::kind::int64:
+        return std::to_string(v.get_int64());
+      case json::kind::uint64:
+        return std::to_string(v.get_uint64());
+      case json::kind::double_:
+        return format_double(v.get_double());
+      case json::kind::object:
+        return "{}";
+      case json::kind::array:
+        return "[]";
+      case json::kind::string:
+        break;
+    }
+    return {};
+  }
+
+  void indent(size_t n) { out.append(n, ' '); }
+
+  void map(const json::object& obj, size_t ind, bool first_inline) {
+    bool first = true;
+    for (const auto& kv : obj) {
+      if (!(first && first_inline)) indent(ind);
+      first = false;
+      std::string key;
+      if (plain_ok(kv.key())) {
+        key = kv.key();
+      } else {
+        append_double_quoted(key, kv.key());
+      }
+      if (key.size() > kMaxImplicitKey) {
+        out += "? ";
+        out += key;
+        out += '\n';
+        indent(ind);
+        out += ':';
+        explicit_value(kv.value(), ind);
+        continue;
+      }
+      out += key;
+      out += ':';
+      node(kv.value(), ind, Context::kMapValue);
+    }
+  }
+
+  // The value after an explicit key's ":"; a sequence is indented here (no compact form).
+  void explicit_value(const json::value& v, size_t ind) {
+    if (v.is_array() && !v.get_array().empty()) {
+      out += '\n';
+      seq(v.get_array(), ind + 2, false);
+      return;
+    }
+    node(v, ind, Context::kMapValue);
+  }
+
+  void seq(const json::array& arr, size_t ind, bool first_inline) {
+    bool first = true;
+    for (const auto& item : arr) {
+      if (!(first && first_inline)) indent(ind);
+      first = false;
+      out += "- ";
+      node(item, ind, Context::kSeqItem);
+    }
+  }
+
+  // Writes `v` after "key:" (kMapValue) or "- " (kSeqItem) of an entry at indentation `ind`.
+  void node(const json::value& v, size_t ind, Context ctx) {
+    if (v.is_object() && !v.get_object().empty()) {
+      if (ctx == Context::kMapValue) {
+        out += '\n';
+        map(v.get_object(), ind + 2, false);
+      } else {
+        map(v.get_object(), ind + 2, true);
+      }
+      return;
+    }
+    if (v.is_array() && !v.get_array().empty()) {
+      if (ctx == Context::kMapValue) {
+        out += '\n';
+        seq(v.get_array(), ind, false);  // kubectl style: "key:\n- item"
+      } else {
+        seq(v.get_array(), ind + 2, true);
+      }
+      return;
+    }
+    if (ctx == Context::kMapValue) out += ' ';
+    if (v.is_string()) {
+      string_value(v.get_string(), ind + 2);
+    } else {
+      out += inline_scalar(v);
+      out += '\n';
+    }
+  }
+
+  // A string value and its line break; block scalar lines are indented by `content_indent`.
+  void string_value(std::string_view s, size_t content_indent) {
+    if (literal_ok(s)) {
+      size_t body_end = s.find_last_not_of('\n') + 1;
+      size_t trailing = s.size() - body_end;
+      out += trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+";
+      out += '\n';
+      std::string_view body = s.substr(0, body_end);
+      size_t pos = 0;
+      while (pos <= body.size()) {
+        size_t end = body.find('\n', pos);
+        if (end == std::string_view::npos) end = body.size();
+        if (end > pos) {
+          indent(content_indent);
+          out.append(body.substr(pos, end - pos));
+        }
+        out += '\n';
+        pos = end + 1;
+      }
+      if (trailing > 1) out.append(trailing - 1, '\n');
+      return;
+    }
+    if (plain_ok(s)) {
+      out.append(s);
+    } else {
+      append_double_quoted(out, s);
+    }
+    out += '\n';
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Writing JSON
+
+void append_json_number(std::string& out, double d) {
+  // JSON has no infinities or NaN; written as Boost.JSON does.
+  if (std::isnan(d)) {
+    out += "null";
+  } else if (std::isinf(d)) {
+    out += d > 0 ? "1e99999" : "-1e99999";
+  } else {
+    out += format_double(d);
+  }
+}
+
+void append_json(std::string& out, const json::value& v, bool pretty, size_t ind) {
+  auto newline = [&](size_t n) {
+    if (!pretty) return;
+    out += '\n';
+    out.append(n, ' ');
+  };
+  switch (v.kind()) {
+    case json::kind::object: {
+      const json::object& obj = v.get_object();
+      if (obj.empty()) {
+        out += "{}";
+        return;
+      }
+      out += '{';
+      bool first = true;
+      for (const auto& kv : obj) {
+        if (!first) out += ',';
+        first = false;
+        newline(ind + 2);
+        out += json::serialize(kv.key());
+        out += pretty ? ": " : ":";
+        append_json(out, kv.value(), pretty, ind + 2);
+      }
+      newline(ind);
+      out += '}';
+      return;
+    }
+    case json::kind::array: {
+      const json::array& arr = v.get_array();
+      if (arr.empty()) {
+        out += "[]";
+        return;
+      }
+      out += '[';
+      bool first = true;
+      for (const auto& item : arr) {
+        if (!first) out += ',';
+        first = false;
+        newline(ind + 2);
+        append_json(out, item, pretty, ind + 2);
+      }
+      newline(ind);
+      out += ']';
+      return;
+    }
+    case json::kind::double_:
+      append_json_number(out, v.get_double());
+      return;
+    default:
+      out += json::serialize(v);
+      return;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<Document>> parse_manifest(std::string_view text, std::string_view source,
+                                             const ParseLimits& limits) {
+  std::string src(source);
+  if (text.size() > limits.max_bytes) {
+    return Status::Invalid(src + ": file is " + std::to_string(text.size()) +
+                           " bytes, larger than the limit of " + std::to_string(limits.max_bytes) +
+                           " bytes");
+  }
+  try {
+    return parse_text(text, limits);
+  } catch (const ParseFailure& f) {
+    return Status::Invalid(format_failure(src, f));
+  } catch (const YAML::DeepRecursion& e) {
+    ParseFailure f;
+    f.line = line_of(e.mark);
+    f.message = "nesting is too deep for the YAML parser";
+    return Status::Invalid(format_failure(src, f));
+  } catch (const YAML::Exception& e) {
+    ParseFailure f;
+    f.line = line_of(e.mark);
+    f.column = e.mark.is_null() ? 0 : e.mark.column + 1;
+    f.message = e.msg;
+    return Status::Invalid(format_failure(src, f));
+  } catch (const std::bad_alloc&) {
+    return Status::Invalid(src + ": out of memory while parsing");
+  } catch (const std::exception& e) {
+    return Status::Invalid(src + ": " + e.what());
+  }
+}
+
+Result<std::vector<Document>> read_manifest_file(const std::string& path,
+                                                 const ParseLimits& limits) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) {
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return Status::Invalid(path + ": " + ec.message());
+    }
+    return Status::NotFound(path + ": no such file");
+  }
+  if (fs::is_directory(st)) return Status::Invalid(path + ": is a directory, not a file");
+  if (fs::is_regular_file(st)) {
+    uintmax_t size = fs::file_size(path, ec);
+    if (!ec && size > limits.max_bytes) {
+      return Status::Invalid(path + ": file is " + std::to_string(size) +
+                             " bytes, larger than the limit of " +
+                             std::to_string(limits.max_bytes) + " bytes");
+    }
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status::Invalid(path + ": cannot open: " + std::generic_category().message(errno));
+  // Read at most one byte past the limit: the file may have grown, or be a pipe.
+  std::string text;
+  char chunk[64 * 1024];
+  while (in && text.size() <= limits.max_bytes) {
+    in.read(chunk, sizeof chunk);
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return Status::Invalid(path + ": read failed");
+  if (text.size() > limits.max_bytes) {
+    return Status::Invalid(path + ": file is larger than the limit of " +
+                           std::to_string(limits.max_bytes) + " bytes");
+  }
+  return parse_manifest(text, path, limits);
+}
+
+std::string to_yaml(const boost::json::value& v) {
+  YamlWriter w;
+  w.root(v);
+  return std::move(w.out);
+}
+
+std::string to_json_text(const boost::json::value& v, bool pretty) {
+  std::string out;
+  append_json(out, v, pretty, 0);
+  if (pretty) out += '\n';
+  return out;
+}
+
+}  // namespace cenv
