@@ -371,6 +371,10 @@ bool within(const FieldPath& p, const FieldPath& q) {
 
 }  // namespace
 
+json::value FieldManager::owned_view(const json::object& object) {
+  return Shape::tracked(object);
+}
+
 std::string FieldManager::path_text(const FieldPath& path) {
   std::string out;
   for (const std::string& el : path) {

@@ -45,6 +45,9 @@ class FieldManager {
   Object update(const Object& live, const Object& updated, const std::string& manager,
                 const std::string& now) const;
 
+  // The parts of an object that managers own (spec and the owned metadata), to compare.
+  static boost::json::value owned_view(const boost::json::object& object);
+
   // ".spec.ports[containerPort=80,protocol=\"TCP\"].hostPort", for messages.
   static std::string path_text(const FieldPath& path);
 

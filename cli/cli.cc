@@ -35,6 +35,10 @@ struct ApplyFlags {
   std::string dry_run = "none";
   std::string field_manager = "cenv";
   std::string output;
+  bool force_conflicts = false;
+  bool server_side = false;  // accepted for kubectl habits: every apply is server-side
+  std::string applyset;
+  bool prune = false;
 };
 
 int run_apply(const GlobalOptions& global, const ApplyFlags& flags) {
@@ -61,6 +65,15 @@ int run_apply(const GlobalOptions& global, const ApplyFlags& flags) {
   v1::ApplyRequest req;
   req.set_field_manager(flags.field_manager);
   req.set_dry_run(flags.dry_run != "none");
+  req.set_force(flags.force_conflicts);
+  req.set_applyset(flags.applyset);
+  req.set_prune(flags.prune);
+  if (flags.prune && flags.applyset.empty()) {
+    print_error(Status::Invalid("--prune needs --applyset=NAME: only members of that set are "
+                                "ever pruned"),
+                false);
+    return 1;
+  }
   for (auto& m : manifests.value()) {
     if (!global.ns.empty() && m.object.ns().empty()) {
       const KindInfo* info = registry().find(m.object.kind());
@@ -462,6 +475,13 @@ int run(int argc, char** argv) {
   apply->add_option("--dry-run", apply_flags.dry_run, "none, client or server");
   apply->add_option("--field-manager", apply_flags.field_manager, "Name of the applier");
   apply->add_option("-o,--output", apply_flags.output, "name, yaml or json");
+  apply->add_flag("--force-conflicts", apply_flags.force_conflicts,
+                  "Take over fields that other field managers own");
+  apply->add_flag("--server-side", apply_flags.server_side, "Accepted; apply is always server-side");
+  apply->add_option("--applyset", apply_flags.applyset,
+                    "Name of the apply set the objects belong to (labels them)");
+  apply->add_flag("--prune", apply_flags.prune,
+                  "Delete members of --applyset that these manifests no longer contain");
   apply->callback([&] { rc = run_apply(global, apply_flags); });
 
   // get

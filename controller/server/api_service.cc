@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "api/field_manager.h"
 #include "api/names.h"
 
 namespace cenv {
@@ -25,25 +26,6 @@ std::string describe(const Object& o) {
     out += " in namespace \"";
     out += o.ns();
     out += '"';
-  }
-  return out;
-}
-
-// The user-owned part of an object, the part apply compares and replaces.
-json::object desired_part(const json::object& o) {
-  json::object out;
-  for (std::string_view k : {"apiVersion", "kind", "spec"}) {
-    if (auto it = o.find(k); it != o.end()) out[k] = it->value();
-  }
-  if (auto it = o.find("metadata"); it != o.end() && it->value().is_object()) {
-    json::object meta;
-    for (std::string_view k : {"name", "namespace", "labels", "annotations", "finalizers",
-                               "ownerReferences"}) {
-      if (auto m = it->value().get_object().find(k); m != it->value().get_object().end()) {
-        meta[k] = m->value();
-      }
-    }
-    out["metadata"] = std::move(meta);
   }
   return out;
 }
@@ -146,6 +128,11 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       continue;
     }
     infos[i] = info;
+    if (!options.applyset.empty()) {
+      json::value& labels = o.metadata()["labels"];
+      if (!labels.is_object()) labels = json::object();
+      labels.get_object()[kApplySetLabel] = options.applyset;
+    }
     if (o.name().empty() && !o.generate_name().empty()) {
       problem(items[i], describe(o) + ": metadata.name: Required value: apply cannot use "
                                       "generateName; use a name");
@@ -201,52 +188,113 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     std::vector<ApplyOutcome> outcomes(items.size());
     std::vector<Write> writes;
     std::vector<size_t> write_index;
+    std::vector<std::string> conflicts;
+    std::string now = format_rfc3339(clock_.now());
+    ApplyOptionsSsa ssa{options.field_manager, options.force, now};
     for (size_t i = 0; i < items.size(); ++i) {
       const Object& desired = items[i].object;
+      FieldManager fields(*infos[i]);
       auto existing = store_.get(desired.key());
       if (!existing.ok() && existing.status().code() != Code::kNotFound) {
         return existing.status();
       }
       if (!existing.ok()) {
-        outcomes[i] = {"created", desired};
-        writes.push_back({WriteOp::kCreate, desired});
+        auto created = fields.apply(nullptr, desired, ssa);
+        if (!created.ok()) return created.status();
+        outcomes[i] = {"created", created.value()};
+        writes.push_back({WriteOp::kCreate, std::move(created.value())});
         write_index.push_back(i);
         continue;
       }
       const Object& current = existing.value();
-      if (desired_part(current.json()) == desired_part(desired.json())) {
+      auto merged = fields.apply(&current, desired, ssa);
+      if (!merged.ok()) {
+        conflicts.push_back(items[i].source + ": " + describe(desired) + ": " +
+                            merged.status().message());
+        continue;
+      }
+      // Fields removed from the manifest may leave a part that needs its defaults again.
+      Status valid = kinds_->default_and_validate(merged.value());
+      if (!valid.ok()) {
+        std::string line = items[i].source + ": " + describe(desired) + ": ";
+        for (const auto& f : valid.fields()) conflicts.push_back(line + f.path + ": " + f.message);
+        if (valid.fields().empty()) conflicts.push_back(line + valid.message());
+        continue;
+      }
+      if (merged->json() == current.json()) {
         outcomes[i] = {"unchanged", current};
         continue;
       }
-      Object merged = current;
-      json::object& meta = merged.metadata();
-      const json::object* dmeta = desired.metadata_or_null();
-      for (std::string_view k : {"labels", "annotations", "finalizers", "ownerReferences"}) {
-        auto it = dmeta->find(k);
-        if (it != dmeta->end()) {
-          meta[k] = it->value();
-        } else {
-          meta.erase(k);
-        }
-      }
-      merged.json()["spec"] = desired.json().contains("spec") ? desired.json().at("spec")
-                                                               : json::value(json::object());
-      outcomes[i] = {"configured", merged};
-      writes.push_back({WriteOp::kUpdate, merged});
+      // Only managedFields changed (another manager now shares fields): stored, yet unchanged.
+      bool changed =
+          FieldManager::owned_view(merged->json()) != FieldManager::owned_view(current.json());
+      outcomes[i] = {changed ? "configured" : "unchanged", merged.value()};
+      writes.push_back({WriteOp::kUpdate, std::move(merged.value())});
       write_index.push_back(i);
     }
-    if (options.dry_run || writes.empty()) return outcomes;
+    if (!conflicts.empty()) {
+      std::string message;
+      for (const auto& c : conflicts) message += (message.empty() ? "" : "\n") + c;
+      return Status::Conflict(message);
+    }
+    // Prune: members of the apply set that this apply no longer contains.
+    std::vector<ApplyOutcome> pruned;
+    if (!options.applyset.empty() && options.prune) {
+      auto selector = LabelSelector::parse(std::string(kApplySetLabel) + "=" + options.applyset);
+      if (!selector.ok()) return selector.status();
+      for (const KindInfo& k : kinds_->kinds()) {
+        ListOptions list_options;
+        list_options.kind = k.kind;
+        list_options.selector = selector.value();
+        auto members = store_.list(list_options);
+        if (!members.ok()) return members.status();
+        for (Object& m : members->items) {
+          if (seen.count(m.key())) continue;
+          auto doomed = deletion_writes(m);
+          if (!doomed.ok()) return doomed.status();
+          for (auto& w : doomed.value()) writes.push_back(std::move(w));
+          pruned.push_back({"pruned", std::move(m)});
+        }
+      }
+    }
+    if (options.dry_run || writes.empty()) {
+      for (auto& p : pruned) outcomes.push_back(std::move(p));
+      return outcomes;
+    }
     auto stored = commit(writes);
     if (stored.ok()) {
       for (size_t w = 0; w < write_index.size(); ++w) {
         outcomes[write_index[w]].object = std::move(stored.value()[w]);
       }
+      for (auto& p : pruned) outcomes.push_back(std::move(p));
       return outcomes;
     }
     bool retryable = stored.status().code() == Code::kConflict ||
-                     stored.status().code() == Code::kAlreadyExists;
+                     stored.status().code() == Code::kAlreadyExists ||
+                     stored.status().code() == Code::kNotFound;
     if (!retryable || attempt >= 4) return stored.status();
   }
+}
+
+Result<std::vector<Write>> ApiService::deletion_writes(const Object& target) {
+  std::vector<Write> writes;
+  writes.push_back({WriteOp::kDelete, target});
+  if (target.kind() == "Environment") {
+    if (target.name() == kDefaultNamespace) {
+      return Status::Forbidden("Environment \"default\" may not be deleted");
+    }
+    // Cascade: everything in the namespace goes with its Environment, in the same transaction.
+    for (const KindInfo& k : kinds_->kinds()) {
+      if (!k.namespaced) continue;
+      ListOptions options;
+      options.kind = k.kind;
+      options.ns = std::string(target.name());
+      auto members = store_.list(options);
+      if (!members.ok()) return members.status();
+      for (auto& m : members->items) writes.push_back({WriteOp::kDelete, std::move(m)});
+    }
+  }
+  return writes;
 }
 
 Result<Object> ApiService::get(std::string_view kind, std::string_view ns,
@@ -276,13 +324,25 @@ Result<ObjectList> ApiService::list(std::string_view kind, std::string_view ns,
   return store_.list(options);
 }
 
-Result<Object> ApiService::update(Object object) {
+Result<Object> ApiService::update(Object object, const std::string& field_manager) {
   auto info = resolve(object.kind());
   if (!info.ok()) return info.status();
   int64_t rv = object.resource_version();
   CENV_RETURN_IF_ERROR(normalize(object, *info.value()));
-  if (rv != 0) object.set_resource_version(rv);
-  return commit_one(WriteOp::kUpdate, std::move(object));
+  FieldManager fields(*info.value());
+  for (int attempt = 0;; ++attempt) {
+    auto current = store_.get(object.key());
+    if (!current.ok()) return current.status();
+    // Ownership follows the stored record, whatever managedFields the writer sent. Without a
+    // precondition from the writer, the version read here guards the ownership computed from it.
+    Object owned = fields.update(current.value(), object, field_manager,
+                                 format_rfc3339(clock_.now()));
+    owned.set_resource_version(rv != 0 ? rv : current->resource_version());
+    auto stored = commit_one(WriteOp::kUpdate, std::move(owned));
+    if (stored.ok() || rv != 0 || stored.status().code() != Code::kConflict || attempt >= 4) {
+      return stored;
+    }
+  }
 }
 
 Result<Object> ApiService::update_status(Object object) {
@@ -315,24 +375,9 @@ Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::strin
                             ": the object has been modified; please apply your changes to the "
                             "latest version and try again");
   }
-  std::vector<Write> writes;
-  writes.push_back({WriteOp::kDelete, target.value()});
-  if (info.value()->kind == "Environment") {
-    if (name == kDefaultNamespace) {
-      return Status::Forbidden("Environment \"default\" may not be deleted");
-    }
-    // Cascade: everything in the namespace goes with its Environment, in the same transaction.
-    for (const KindInfo& k : kinds_->kinds()) {
-      if (!k.namespaced) continue;
-      ListOptions options;
-      options.kind = k.kind;
-      options.ns = std::string(name);
-      auto members = store_.list(options);
-      if (!members.ok()) return members.status();
-      for (auto& m : members->items) writes.push_back({WriteOp::kDelete, std::move(m)});
-    }
-  }
-  return commit(std::move(writes));
+  auto writes = deletion_writes(target.value());
+  if (!writes.ok()) return writes.status();
+  return commit(std::move(writes.value()));
 }
 
 }  // namespace cenv

@@ -24,13 +24,19 @@ struct ApplyItem {
 };
 
 struct ApplyOutcome {
-  std::string action;  // "created", "configured" or "unchanged"
+  std::string action;  // "created", "configured", "unchanged" or "pruned"
   Object object;       // as stored (or as it would be stored, on dry run)
 };
 
+// The label that makes an object a member of an apply set (`cenv apply --applyset=NAME`).
+inline constexpr std::string_view kApplySetLabel = "applyset.cenv.io/part-of";
+
 struct ApplyOptions {
-  std::string field_manager = "cenv";  // who applies (recorded by server-side apply later)
+  std::string field_manager = "cenv";  // who applies: owner of the fields it sets
   bool dry_run = false;                // validate and compute, write nothing
+  bool force = false;                  // take over fields other managers own (no Conflict)
+  std::string applyset;                // label every object as a member of this set
+  bool prune = false;                  // delete members of `applyset` this apply lacks
 };
 
 enum class Propagation { kBackground, kForeground, kOrphan };
@@ -54,7 +60,8 @@ class ApiService {
   Result<ObjectList> list(std::string_view kind, std::string_view ns,
                           std::string_view label_selector);
   // Replaces metadata and spec (validated; status ignored). Conflict on a stale resourceVersion.
-  Result<Object> update(Object object);
+  // `field_manager` takes ownership of every field it changes.
+  Result<Object> update(Object object, const std::string& field_manager);
   // Replaces status only. Conflict on a stale resourceVersion.
   Result<Object> update_status(Object object);
   // Deletes the object (an Environment takes everything in its namespace with it). Returns
@@ -73,6 +80,8 @@ class ApiService {
   Result<const KindInfo*> resolve(std::string_view kind) const;
   // Fills namespace defaults, strips server-owned fields, validates meta and schema.
   Status normalize(Object& object, const KindInfo& info) const;
+  // The writes that delete `target`: itself and, for an Environment, its namespace's objects.
+  Result<std::vector<Write>> deletion_writes(const Object& target);
   // store_.commit() followed by the commit hook.
   Result<std::vector<Object>> commit(std::vector<Write> writes);
   Result<Object> commit_one(WriteOp op, Object object);

@@ -80,6 +80,12 @@ class GrpcServer::Service final : public v1::Cenv::Service {
     ApplyOptions options;
     if (!req->field_manager().empty()) options.field_manager = req->field_manager();
     options.dry_run = req->dry_run();
+    options.force = req->force();
+    options.applyset = req->applyset();
+    options.prune = req->prune();
+    if (options.prune && options.applyset.empty()) {
+      return finish("Apply", Status::Invalid("prune needs an applyset: --applyset=NAME"), start);
+    }
     auto outcomes = api_.apply(std::move(items), options);
     if (!outcomes.ok()) return finish("Apply", outcomes.status(), start);
     for (const auto& out : outcomes.value()) {
@@ -117,7 +123,8 @@ class GrpcServer::Service final : public v1::Cenv::Service {
     auto start = std::chrono::steady_clock::now();
     auto obj = Object::from_json(req->json());
     if (!obj.ok()) return finish("Update", obj.status(), start);
-    auto stored = api_.update(std::move(obj.value()));
+    auto stored = api_.update(std::move(obj.value()),
+                              req->field_manager().empty() ? "cenv" : req->field_manager());
     if (stored.ok()) resp->set_json(stored->to_json());
     return finish("Update", stored.status(), start);
   }
