@@ -314,7 +314,49 @@ json::value rewrite_for_valijson(const json::object& s, bool is_root) {
   return out;
 }
 
+// Hand-written matchers for the patterns the CRDs use most; std::regex is slow, and these run
+// for most strings of every object. Each must accept exactly what its regex accepts.
+using FastMatch = bool (*)(std::string_view);
+
+bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+bool match_dns_label(std::string_view s) {  // ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+  if (s.empty() || !is_lower_alnum(s.front()) || !is_lower_alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return is_lower_alnum(c) || c == '-'; });
+}
+
+bool match_c_identifier(std::string_view s) { return is_identifier(s); }  // ^[A-Za-z_][A-Za-z0-9_]*$
+
+bool match_absolute_path(std::string_view s) { return !s.empty() && s.front() == '/'; }  // ^/
+
+bool match_duration(std::string_view s) {  // ^([0-9]+(ms|s|m|h))+$
+  size_t i = 0;
+  if (s.empty()) return false;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == start || i == s.size()) return false;
+    if (s.substr(i, 2) == "ms") {
+      i += 2;
+    } else if (s[i] == 's' || s[i] == 'm' || s[i] == 'h') {
+      ++i;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+FastMatch fast_matcher(std::string_view pattern) {
+  if (pattern == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") return match_dns_label;
+  if (pattern == "^[A-Za-z_][A-Za-z0-9_]*$") return match_c_identifier;
+  if (pattern == "^/") return match_absolute_path;
+  if (pattern == "^([0-9]+(ms|s|m|h))+$") return match_duration;
+  return nullptr;
+}
+
 struct PatternCheck {
+  FastMatch fast = nullptr;  // used instead of `re` when set
   std::regex re;
   std::string text;     // the pattern as written
   std::string message;  // x-cenv-pattern-message, or "" for the default text
@@ -330,6 +372,9 @@ struct PatternCheck {
 using FieldGroups = std::vector<std::vector<std::string>>;
 
 struct SchemaWalk {
+  // Declared properties whose null value means "absent" (Kubernetes prunes nulls of fields that
+  // are not nullable before defaulting), so `image:` with no value is the same as no image.
+  std::vector<std::string> drop_null;
   std::vector<std::pair<std::string, json::value>> defaults;
   std::vector<std::pair<std::string, std::unique_ptr<SchemaWalk>>> properties;
   std::unique_ptr<SchemaWalk> items;
@@ -343,7 +388,7 @@ struct SchemaWalk {
   FieldGroups exclusive;                      // at most one group set
 
   bool empty() const {
-    return defaults.empty() && properties.empty() && !items && !values && !pattern &&
+    return drop_null.empty() && defaults.empty() && properties.empty() && !items && !values && !pattern &&
            !date_time && !key_pattern && key_max_length == 0 && one_of.empty() &&
            exclusive.empty();
   }
@@ -361,6 +406,7 @@ Result<std::unique_ptr<PatternCheck>> make_pattern(const json::object& s, const 
     return Status::Invalid(where + ": invalid pattern " + quote_string(check->text) + ": " +
                            e.what());
   }
+  check->fast = fast_matcher(check->text);
   check->message = std::string(string_member(s, "x-cenv-pattern-message"));
   const json::value* max = s.if_contains("maxLength");
   check->bounded = max && max->is_int64() && max->get_int64() >= 0;
@@ -397,6 +443,10 @@ Result<std::unique_ptr<SchemaWalk>> build_walk(const json::object& s, const std:
     for (const auto& kv : *props) {
       if (!kv.value().is_object()) continue;
       const json::object& ps = kv.value().get_object();
+      const json::value* nullable = ps.if_contains("nullable");
+      if (!nullable || !nullable->is_bool() || !nullable->get_bool()) {
+        node->drop_null.emplace_back(kv.key());
+      }
       if (const json::value* d = ps.if_contains("default")) {
         node->defaults.emplace_back(std::string(kv.key()), *d);
       }
@@ -479,10 +529,13 @@ class Walker {
     // Too long: maxLength (checked by valijson) already rejects it; without a maxLength, refuse
     // rather than run the regex on unbounded input.
     if (n > p.max_length) return p.bounded;
-    return std::regex_search(s.begin(), s.end(), p.re);
+    return p.fast ? p.fast(s) : std::regex_search(s.begin(), s.end(), p.re);
   }
 
   void walk_object(const SchemaWalk& node, json::object& o, std::string& path) {
+    for (const std::string& key : node.drop_null) {
+      if (const json::value* v = o.if_contains(key); v && v->is_null()) o.erase(key);
+    }
     for (const auto& [key, value] : node.defaults) {
       if (!o.contains(key)) o[key] = value;
     }
@@ -696,7 +749,15 @@ void convert_error(const valijson::ValidationResults::Error& e, const json::valu
       // "Expected number less than or equal to 5" -> "must be less than or equal to 5".
       bool less = d.starts_with("Expected number less than");
       bool or_equal = d.find("or equal") != std::string::npos;
-      std::string bound = count_limit(less ? "maximum" : "minimum");
+      const char* key = less ? "maximum" : "minimum";
+      if (!or_equal) {
+        // Draft 7 numeric exclusiveMaximum/exclusiveMinimum, or draft 4 style boolean flags.
+        const char* exclusive = less ? "exclusiveMaximum" : "exclusiveMinimum";
+        if (const json::value* x = s ? s->if_contains(exclusive) : nullptr; x && x->is_number()) {
+          key = exclusive;
+        }
+      }
+      std::string bound = count_limit(key);
       out.push_back({loc.path, std::string("must be ") + (less ? "less than " : "greater than ") +
                                    (or_equal ? "or equal to " : "") + bound});
     }
@@ -890,8 +951,9 @@ const KindInfo* KindRegistry::find(std::string_view name) const {
 Status KindRegistry::default_and_validate(Object& obj) const {
   std::vector<FieldError> errors;
   std::string_view kind = obj.kind();
+  std::string_view name = obj.name().empty() ? obj.generate_name() : obj.name();
   std::string title = (kind.empty() ? std::string("object") : std::string(kind)) + " \"" +
-                      std::string(obj.name()) + "\" is invalid";
+                      std::string(name) + "\" is invalid";
 
   const json::value* api_version = obj.json().if_contains("apiVersion");
   if (!api_version) {

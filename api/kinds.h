@@ -53,6 +53,16 @@ class KindRegistry {
   // Applies defaults from the schema (recursively, including inside list items), then
   // validates the whole object; Invalid with every failing field path on failure.
   // Unknown fields are errors ("spec.foo: unknown field"). apiVersion/kind must match.
+  // Declared fields set to null count as absent and are removed (as Kubernetes prunes them).
+  // `obj` keeps the defaults even when invalid. metadata is not checked here.
+  // Status: Invalid("<Kind> \"<name>\" is invalid"), fields sorted by path, e.g.
+  //   spec.ports[0].containerPort: must be between 1 and 65535
+  //   spec.ports[0].containerPort: Required value
+  //   spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", ...
+  //   spec.ports[0].containerPort: Invalid value: "string": expected integer
+  //   spec.volumes[0].mountPath: Invalid value: "data": must be an absolute path
+  //   spec.variables[my.key]: ...           (map keys that are not identifiers)
+  // Thread-safe.
   Status default_and_validate(Object& obj) const;
 
  private:
