@@ -258,6 +258,8 @@ TEST_CASE("invalid objects report Kubernetes-style field errors", "[kinds]") {
        {{"spec.ports[0].containerPort", "Invalid value: \"string\": expected integer"}}},
       {"wrong type of spec", R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"web"},"spec":[]})",
        {{"spec", "Invalid value: \"array\": expected object"}}},
+      {"integer above int64", svc + R"({"ports":[{"containerPort":18446744073709551615}]}})",
+       {{"spec.ports[0].containerPort", "Invalid value: 18446744073709551615: must be less than or equal to 9223372036854775807"}}},
       {"float for integer", cr + R"({"command":["x"],"timeoutSeconds":1.5}})",
        {{"spec.timeoutSeconds", "Invalid value: \"number\": expected integer"}}},
       {"bad enum", svc + R"({"restartPolicy":"Sometimes"}})",

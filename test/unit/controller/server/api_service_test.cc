@@ -181,9 +181,9 @@ TEST_CASE("update with a stale resourceVersion is a conflict", "[api]") {
   Object web = f.api->get("svc", "demo", "web").value();
   Object stale = web;
   web.spec()["command"] = boost::json::array{"true"};
-  REQUIRE(f.api->update(web).ok());
+  REQUIRE(f.api->update(web, "test").ok());
   stale.spec()["command"] = boost::json::array{"false"};
-  CHECK(f.api->update(stale).status().code() == Code::kConflict);
+  CHECK(f.api->update(stale, "test").status().code() == Code::kConflict);
 }
 
 TEST_CASE("update_status validates the status and keeps the spec", "[api]") {

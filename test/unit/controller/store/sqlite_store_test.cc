@@ -1,0 +1,196 @@
+#include "controller/store/sqlite_store.h"
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include "test/unit/controller/store/store_suite.h"
+
+namespace cenv {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FixedClock;
+using testing::must;
+using testing::service;
+using testing::suite_time;
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "cenv-store-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::unique_ptr<SqliteStore> open_sqlite(const fs::path& file, const Clock& clock,
+                                         SqliteStoreOptions options = {}) {
+  return testing::must(SqliteStore::open(file.string(), clock, std::move(options)));
+}
+
+// A database in its own temp dir; the dir goes when the last copy of the opener goes.
+testing::StoreOpener make_sqlite_database() {
+  auto dir = std::make_shared<TempDir>();
+  return [dir](const Clock& clock) -> std::unique_ptr<Store> {
+    return open_sqlite(dir->path() / "cenv.db", clock);
+  };
+}
+
+// Runs one SQL statement returning one text or integer value, on a separate connection.
+std::string query_text(const fs::path& file, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(file.string().c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(s, 0);
+    out = t ? reinterpret_cast<const char*>(t) : "";
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST_CASE("SqliteStore behaves as a Store", "[store][sqlite]") {
+  testing::run_store_suite(make_sqlite_database);
+}
+
+TEST_CASE("SqliteStore uses WAL and records its schema version", "[store][sqlite]") {
+  TempDir dir;
+  FixedClock clock(suite_time());
+  auto store = open_sqlite(dir.path() / "cenv.db", clock);
+  must(store->create(service("web")));
+  CHECK(query_text(dir.path() / "cenv.db", "PRAGMA journal_mode") == "wal");
+  CHECK(query_text(dir.path() / "cenv.db", "PRAGMA user_version") ==
+        std::to_string(kSqliteSchemaVersion));
+  CHECK(query_text(dir.path() / "cenv.db",
+                   "SELECT uid || ' ' || revision || ' ' || ifnull(labels, '-') FROM objects") ==
+        std::string(must(store->get(service("web").key())).uid()) + " 1 -");
+  CHECK(query_text(dir.path() / "cenv.db", "SELECT type FROM events") == "ADDED");
+}
+
+TEST_CASE("SqliteStore stores labels beside the object", "[store][sqlite]") {
+  TempDir dir;
+  FixedClock clock(suite_time());
+  auto store = open_sqlite(dir.path() / "cenv.db", clock);
+  must(store->create(service("web", R"({})", R"({"app":"web"})")));
+  CHECK(query_text(dir.path() / "cenv.db", "SELECT labels FROM objects") == R"({"app":"web"})");
+}
+
+TEST_CASE("SqliteStore opens an existing database again without migrating twice",
+          "[store][sqlite]") {
+  TempDir dir;
+  FixedClock clock(suite_time());
+  { must(open_sqlite(dir.path() / "cenv.db", clock)->create(service("web"))); }
+  auto store = open_sqlite(dir.path() / "cenv.db", clock);
+  CHECK(must(store->revision()) == 1);
+}
+
+TEST_CASE("SqliteStore refuses a database from a newer cenv", "[store][sqlite]") {
+  TempDir dir;
+  FixedClock clock(suite_time());
+  { open_sqlite(dir.path() / "cenv.db", clock); }
+  query_text(dir.path() / "cenv.db", "PRAGMA user_version = 99");
+  auto r = SqliteStore::open((dir.path() / "cenv.db").string(), clock);
+  REQUIRE(r.status().code() == Code::kFailedPrecondition);
+  CHECK_THAT(r.status().message(), Catch::Contains("schema version 99"));
+}
+
+TEST_CASE("SqliteStore reports a file it cannot open as Unavailable", "[store][sqlite]") {
+  TempDir dir;
+  FixedClock clock(suite_time());
+  auto r = SqliteStore::open((dir.path() / "missing-dir" / "cenv.db").string(), clock);
+  REQUIRE(r.status().code() == Code::kUnavailable);
+  CHECK_THAT(r.status().message(), Catch::Contains("missing-dir"));
+}
+
+TEST_CASE("SqliteStore works in memory", "[store][sqlite]") {
+  FixedClock clock(suite_time());
+  auto store = must(SqliteStore::open(":memory:", clock));
+  must(store->create(service("web")));
+  CHECK(must(store->get(service("web").key())).resource_version() == 1);
+}
+
+TEST_CASE("SqliteStore compacts history past auto_compact_keep plus 10%", "[store][sqlite]") {
+  TempDir dir;
+  FixedClock clock(suite_time());
+  SqliteStoreOptions options;
+  options.auto_compact_keep = 10;
+  auto store = open_sqlite(dir.path() / "cenv.db", clock, options);
+  for (int i = 0; i < 11; ++i) must(store->create(service("s" + std::to_string(i))));
+  CHECK(must(store->compacted_revision()) == 0);  // 11 events: within 10 + 10%
+  must(store->create(service("s11")));
+  CHECK(must(store->compacted_revision()) == 2);  // 12 events: back to the newest 10
+  CHECK(must(store->events_since(2, 100)).size() == 10);
+  CHECK(store->events_since(1, 100).status().code() == Code::kGone);
+}
+
+TEST_CASE("SqliteStore uses the injected uid generator", "[store][sqlite]") {
+  TempDir dir;
+  FixedClock clock(suite_time());
+  SqliteStoreOptions options;
+  int n = 0;
+  options.uid_generator = [&n] { return "uid-" + std::to_string(++n); };
+  auto store = open_sqlite(dir.path() / "cenv.db", clock, options);
+  CHECK(must(store->create(service("a"))).uid() == "uid-1");
+  CHECK(must(store->create(service("b"))).uid() == "uid-2");
+}
+
+TEST_CASE("SqliteStore creates 10,000 objects in one commit quickly", "[.bench][store][sqlite]") {
+  TempDir dir;
+  FixedClock clock(suite_time());
+  auto store = open_sqlite(dir.path() / "cenv.db", clock);
+  constexpr int kObjects = 10000;
+  std::vector<Write> writes;
+  writes.reserve(kObjects);
+  for (int i = 0; i < kObjects; ++i) {
+    writes.push_back(
+        {WriteOp::kCreate,
+         testing::make_object("Service", "default", "svc-" + std::to_string(i),
+                              R"({"image":"nginx:1.25","ports":[{"containerPort":80}]})",
+                              R"({"app":"web","tier":"front"})")});
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto out = must(store->commit(writes));
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(out.size() == kObjects);
+  WARN("10,000 creates in one commit: " << secs * 1000 << " ms = "
+                                        << static_cast<int64_t>(kObjects / secs) << " objects/s");
+
+  start = std::chrono::steady_clock::now();
+  auto list = must(store->list({"Service", "default", {}}));
+  secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(list.items.size() == kObjects);
+  WARN("list of 10,000: " << secs * 1000 << " ms");
+
+  start = std::chrono::steady_clock::now();
+  constexpr int kSingle = 2000;
+  for (int i = 0; i < kSingle; ++i) {
+    must(store->create(testing::make_object("Module", "default", "m-" + std::to_string(i))));
+  }
+  secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  WARN("2,000 single-object commits: " << static_cast<int64_t>(kSingle / secs) << " commits/s");
+}
+
+}  // namespace
+}  // namespace cenv
