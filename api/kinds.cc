@@ -739,7 +739,13 @@ void convert_error(const valijson::ValidationResults::Error& e, const json::valu
       }
     }
     std::string given = loc.value ? type_name(*loc.value) : "null";
-    out.push_back({loc.path, "Invalid value: \"" + given + "\": expected " + expected});
+    if (loc.value && loc.value->is_uint64() && expected.find("integer") != std::string::npos) {
+      // Above INT64_MAX: an integer, but not one cenv stores.
+      out.push_back({loc.path, "Invalid value: " + format_number(*loc.value) +
+                                   ": must be less than or equal to 9223372036854775807"});
+    } else {
+      out.push_back({loc.path, "Invalid value: \"" + given + "\": expected " + expected});
+    }
   } else if (d.starts_with("Expected number less than") ||
              d.starts_with("Expected number greater than")) {
     std::string both = bound_message(s);

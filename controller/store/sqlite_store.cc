@@ -1,11 +1,11 @@
 #include "controller/store/sqlite_store.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <limits>
 #include <string_view>
 #include <utility>
+
+#include <sqlite3.h>
 
 namespace cenv {
 
@@ -155,8 +155,7 @@ SqliteStore::~SqliteStore() {
   if (db_) sqlite3_close_v2(db_);
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
-                                                       const Clock& clock,
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, const Clock& clock,
                                                        SqliteStoreOptions options) {
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, clock, std::move(options)));
   CENV_RETURN_IF_ERROR(store->init());
@@ -164,8 +163,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
 }
 
 Status SqliteStore::error(int rc, const char* what) const {
-  std::string msg = std::string("sqlite: ") + what + ": " +
-                    (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  std::string msg =
+      std::string("sqlite: ") + what + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
   int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(msg);
   return Status::Internal(msg);
@@ -184,17 +183,16 @@ Status SqliteStore::exec(const char* sql) {
 }
 
 Status SqliteStore::init() {
-  int rc = sqlite3_open_v2(path_.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path_.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     return Status::Unavailable("sqlite: cannot open " + path_ + ": " + msg);
   }
   sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<int64_t>(
-                                options_.busy_timeout.count(), 0,
-                                std::numeric_limits<int>::max())));
+  sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<int64_t>(options_.busy_timeout.count(), 0,
+                                                                 std::numeric_limits<int>::max())));
   // WAL: readers never block the writer; NORMAL: no fsync per commit (a power loss may lose
   // the last commits, never corrupt the file).
   CENV_RETURN_IF_ERROR(exec("PRAGMA journal_mode = WAL"));
@@ -204,8 +202,7 @@ Status SqliteStore::init() {
 
   stmts_.assign(kStmtCount, nullptr);
   for (int i = 0; i < kStmtCount; ++i) {
-    rc = sqlite3_prepare_v3(db_, kStmtSql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts_[i],
-                            nullptr);
+    rc = sqlite3_prepare_v3(db_, kStmtSql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts_[i], nullptr);
     if (rc != SQLITE_OK) return error(rc, kStmtSql[i]);
   }
   return Status::Ok();
@@ -231,10 +228,10 @@ Status SqliteStore::migrate() {
     if (rc != SQLITE_ROW) return done(error(rc, "PRAGMA user_version"));
   }
   if (version > kSqliteSchemaVersion) {
-    return done(Status::FailedPrecondition(
-        "sqlite: " + path_ + " has schema version " + std::to_string(version) +
-        ", newer than this cenv supports (" + std::to_string(kSqliteSchemaVersion) +
-        "); upgrade cenv"));
+    return done(
+        Status::FailedPrecondition("sqlite: " + path_ + " has schema version " +
+                                   std::to_string(version) + ", newer than this cenv supports (" +
+                                   std::to_string(kSqliteSchemaVersion) + "); upgrade cenv"));
   }
   if (version < 1) {
     Status s = exec(kSchemaV1);
@@ -461,14 +458,13 @@ Result<std::vector<WatchEvent>> SqliteStore::events_since(int64_t after, size_t 
     if (!compacted.ok()) return compacted.status();
     if (after < *compacted) {
       return Status::Gone("the requested resourceVersion " + std::to_string(after) +
-                          " is too old (compacted to " + std::to_string(*compacted) +
-                          "); relist");
+                          " is too old (compacted to " + std::to_string(*compacted) + "); relist");
     }
     std::vector<WatchEvent> events;
     Use u(statement(kEventsSince));
     u.integer(1, after);
-    u.integer(2, static_cast<int64_t>(
-                     std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max())));
+    u.integer(2,
+              static_cast<int64_t>(std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max())));
     int rc;
     while ((rc = u.step()) == SQLITE_ROW) {
       WatchEvent e;

@@ -100,8 +100,8 @@ class SqliteStore final : public Store {
   const SqliteStoreOptions options_;
 
   std::mutex mu_;
-  sqlite3* db_ = nullptr;                    // guarded by mu_
-  std::vector<sqlite3_stmt*> stmts_;      // guarded by mu_; owned, finalized by ~SqliteStore
+  sqlite3* db_ = nullptr;             // guarded by mu_
+  std::vector<sqlite3_stmt*> stmts_;  // guarded by mu_; owned, finalized by ~SqliteStore
 };
 
 }  // namespace cenv

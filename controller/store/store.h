@@ -48,9 +48,9 @@ struct WatchEvent {
 };
 
 struct ListOptions {
-  std::string kind;         // required
-  std::string ns;           // empty: every namespace
-  LabelSelector selector;   // empty: everything
+  std::string kind;        // required
+  std::string ns;          // empty: every namespace
+  LabelSelector selector;  // empty: everything
 };
 
 struct ObjectList {

@@ -1,10 +1,10 @@
 #include "controller/store/write_semantics.h"
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+
+#include <openssl/rand.h>
 
 namespace cenv {
 
@@ -116,8 +116,9 @@ Result<WriteOutcome> apply_write(const Write& write, const Object* stored, int64
                                  const Clock& clock, const UidGenerator& new_uid) {
   const Object& obj = write.object;
   if (obj.kind().empty()) {
-    return Status::Invalid("object \"" + std::string(obj.name()) + "\" is invalid: kind: Required value",
-                           {{"kind", "Required value"}});
+    return Status::Invalid(
+        "object \"" + std::string(obj.name()) + "\" is invalid: kind: Required value",
+        {{"kind", "Required value"}});
   }
   if (obj.name().empty()) {
     return Status::Invalid(quoted(obj) + " is invalid: metadata.name: Required value",
@@ -129,8 +130,9 @@ Result<WriteOutcome> apply_write(const Write& write, const Object* stored, int64
       if (stored) return Status::AlreadyExists(quoted(obj) + " already exists" + in_namespace(obj));
       if (has_resource_version(obj)) {
         return Status::Invalid(
-            quoted(obj) + " is invalid: metadata.resourceVersion: resourceVersion should not be "
-                          "set on objects to be created",
+            quoted(obj) +
+                " is invalid: metadata.resourceVersion: resourceVersion should not be "
+                "set on objects to be created",
             {{"metadata.resourceVersion", "must not be set on create"}});
       }
       Object next = obj;
