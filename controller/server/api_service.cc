@@ -242,6 +242,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     if (!options.applyset.empty() && options.prune) {
       auto selector = LabelSelector::parse(std::string(kApplySetLabel) + "=" + options.applyset);
       if (!selector.ok()) return selector.status();
+      DeletionPlan plan(store_, *kinds_, now);
       for (const KindInfo& k : kinds_->kinds()) {
         ListOptions list_options;
         list_options.kind = k.kind;
@@ -250,12 +251,12 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
         if (!members.ok()) return members.status();
         for (Object& m : members->items) {
           if (seen.count(m.key())) continue;
-          auto doomed = deletion_writes(m);
-          if (!doomed.ok()) return doomed.status();
-          for (auto& w : doomed.value()) writes.push_back(std::move(w));
+          if (m.kind() == "Environment" && m.name() == kDefaultNamespace) continue;
+          CENV_RETURN_IF_ERROR(plan.remove(m, Propagation::kBackground));
           pruned.push_back({"pruned", std::move(m)});
         }
       }
+      for (Write& w : plan.writes()) writes.push_back(std::move(w));
     }
     if (options.dry_run || writes.empty()) {
       for (auto& p : pruned) outcomes.push_back(std::move(p));
@@ -274,27 +275,6 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
                      stored.status().code() == Code::kNotFound;
     if (!retryable || attempt >= 4) return stored.status();
   }
-}
-
-Result<std::vector<Write>> ApiService::deletion_writes(const Object& target) {
-  std::vector<Write> writes;
-  writes.push_back({WriteOp::kDelete, target});
-  if (target.kind() == "Environment") {
-    if (target.name() == kDefaultNamespace) {
-      return Status::Forbidden("Environment \"default\" may not be deleted");
-    }
-    // Cascade: everything in the namespace goes with its Environment, in the same transaction.
-    for (const KindInfo& k : kinds_->kinds()) {
-      if (!k.namespaced) continue;
-      ListOptions options;
-      options.kind = k.kind;
-      options.ns = std::string(target.name());
-      auto members = store_.list(options);
-      if (!members.ok()) return members.status();
-      for (auto& m : members->items) writes.push_back({WriteOp::kDelete, std::move(m)});
-    }
-  }
-  return writes;
 }
 
 Result<Object> ApiService::get(std::string_view kind, std::string_view ns,
@@ -335,10 +315,27 @@ Result<Object> ApiService::update(Object object, const std::string& field_manage
     if (!current.ok()) return current.status();
     // Ownership follows the stored record, whatever managedFields the writer sent. Without a
     // precondition from the writer, the version read here guards the ownership computed from it.
-    Object owned = fields.update(current.value(), object, field_manager,
-                                 format_rfc3339(clock_.now()));
+    std::string now = format_rfc3339(clock_.now());
+    Object owned = fields.update(current.value(), object, field_manager, now);
     owned.set_resource_version(rv != 0 ? rv : current->resource_version());
-    auto stored = commit_one(WriteOp::kUpdate, std::move(owned));
+    Result<Object> stored = Status::Internal("unset");
+    if (is_terminating(current.value())) {
+      // deletionTimestamp is the server's; an update cannot take it away. Losing the last
+      // finalizer completes the deletion (and whatever waited for it).
+      owned.metadata()["deletionTimestamp"] = current->metadata().at("deletionTimestamp");
+      DeletionPlan plan(store_, *kinds_, now);
+      auto released = plan.finish_if_released(owned);
+      if (!released.ok()) return released.status();
+      if (released.value()) {
+        auto done = commit(plan.writes());
+        if (done.ok()) return owned;
+        stored = done.status();
+      } else {
+        stored = commit_one(WriteOp::kUpdate, std::move(owned));
+      }
+    } else {
+      stored = commit_one(WriteOp::kUpdate, std::move(owned));
+    }
     if (stored.ok() || rv != 0 || stored.status().code() != Code::kConflict || attempt >= 4) {
       return stored;
     }
@@ -365,19 +362,48 @@ Result<Object> ApiService::update_status(Object object) {
 
 Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::string_view ns,
                                                std::string_view name, int64_t resource_version,
-                                               Propagation /*propagation*/) {
+                                               Propagation propagation) {
   auto info = resolve(kind);
   if (!info.ok()) return info.status();
-  auto target = get(info.value()->kind, ns, name);
-  if (!target.ok()) return target.status();
-  if (resource_version != 0 && target->resource_version() != resource_version) {
-    return Status::Conflict("Operation cannot be fulfilled on " + describe(target.value()) +
-                            ": the object has been modified; please apply your changes to the "
-                            "latest version and try again");
+  if (info.value()->kind == "Environment" && name == kDefaultNamespace) {
+    return Status::Forbidden("Environment \"default\" may not be deleted");
   }
-  auto writes = deletion_writes(target.value());
-  if (!writes.ok()) return writes.status();
-  return commit(std::move(writes.value()));
+  for (int attempt = 0;; ++attempt) {
+    auto target = get(info.value()->kind, ns, name);
+    if (!target.ok()) return target.status();
+    if (resource_version != 0 && target->resource_version() != resource_version) {
+      return Status::Conflict("Operation cannot be fulfilled on " + describe(target.value()) +
+                              ": the object has been modified; please apply your changes to the "
+                              "latest version and try again");
+    }
+    DeletionPlan plan(store_, *kinds_, format_rfc3339(clock_.now()));
+    CENV_RETURN_IF_ERROR(plan.remove(target.value(), propagation));
+    std::vector<Write> writes = plan.writes();
+    if (!writes.empty()) {
+      auto stored = commit(std::move(writes));
+      if (!stored.ok()) {
+        if (stored.status().code() == Code::kConflict && attempt < 4) continue;
+        return stored.status();
+      }
+    }
+    // The target first, then what went with it, then what is left terminating.
+    std::vector<Object> out;
+    auto is_target = [&](const Object& o) { return o.key() == target->key(); };
+    for (const Object& o : plan.removed()) {
+      if (is_target(o)) out.insert(out.begin(), o);
+    }
+    for (const Object& o : plan.terminating()) {
+      if (is_target(o)) out.insert(out.begin(), o);
+    }
+    if (out.empty()) out.push_back(target.value());  // already terminating: nothing new
+    for (const Object& o : plan.removed()) {
+      if (!is_target(o)) out.push_back(o);
+    }
+    for (const Object& o : plan.terminating()) {
+      if (!is_target(o)) out.push_back(o);
+    }
+    return out;
+  }
 }
 
 }  // namespace cenv

@@ -14,6 +14,7 @@
 #include "api/kinds.h"
 #include "api/object.h"
 #include "api/status.h"
+#include "controller/server/deletion_plan.h"
 #include "controller/store/store.h"
 
 namespace cenv {
@@ -39,8 +40,6 @@ struct ApplyOptions {
   bool prune = false;                  // delete members of `applyset` this apply lacks
 };
 
-enum class Propagation { kBackground, kForeground, kOrphan };
-
 class ApiService {
  public:
   ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock);
@@ -64,8 +63,9 @@ class ApiService {
   Result<Object> update(Object object, const std::string& field_manager);
   // Replaces status only. Conflict on a stale resourceVersion.
   Result<Object> update_status(Object object);
-  // Deletes the object (an Environment takes everything in its namespace with it). Returns
-  // every deleted object, the target first. Forbidden for the Environment "default".
+  // Deletes the object with its dependents (DeletionPlan: finalizers, ownerReferences,
+  // propagation; an Environment takes its namespace). Returns every object removed or left
+  // terminating, the target first. Forbidden for the Environment "default".
   Result<std::vector<Object>> remove(std::string_view kind, std::string_view ns,
                                      std::string_view name, int64_t resource_version,
                                      Propagation propagation);
@@ -80,8 +80,6 @@ class ApiService {
   Result<const KindInfo*> resolve(std::string_view kind) const;
   // Fills namespace defaults, strips server-owned fields, validates meta and schema.
   Status normalize(Object& object, const KindInfo& info) const;
-  // The writes that delete `target`: itself and, for an Environment, its namespace's objects.
-  Result<std::vector<Write>> deletion_writes(const Object& target);
   // store_.commit() followed by the commit hook.
   Result<std::vector<Object>> commit(std::vector<Write> writes);
   Result<Object> commit_one(WriteOp op, Object object);

@@ -214,3 +214,148 @@ TEST_CASE("deleting an Environment deletes its namespace; default is protected",
 
 }  // namespace
 }  // namespace cenv
+
+namespace cenv {
+namespace {
+
+// Applies one Service in "demo" (the Environment comes with it) and returns it as stored.
+Object apply_service(Fixture& f, const std::string& name, const std::string& extra_meta = "") {
+  auto r = f.api->apply(f.items(R"(
+apiVersion: cenv.io/v1
+kind: Environment
+metadata: {name: demo}
+spec: {}
+---
+apiVersion: cenv.io/v1
+kind: Service
+metadata:
+  name: )" + name + R"(
+  namespace: demo
+)" + extra_meta + R"(
+spec: {}
+)"),
+                        {});
+  REQUIRE(r.ok());
+  return r->at(1).object;
+}
+
+std::string owner_ref(const Object& owner) {
+  return "  ownerReferences: [{apiVersion: cenv.io/v1, kind: " + std::string(owner.kind()) +
+         ", name: " + std::string(owner.name()) + ", uid: " + std::string(owner.uid()) + "}]\n";
+}
+
+Object without_finalizers(Object o) {
+  o.metadata().erase("finalizers");
+  return o;
+}
+
+TEST_CASE("an object with finalizers is only marked; losing them completes the delete",
+          "[api][delete]") {
+  Fixture f;
+  apply_service(f, "web", "  finalizers: [example.com/wait]\n");
+  auto deleted = f.api->remove("svc", "demo", "web", 0, Propagation::kBackground);
+  REQUIRE(deleted.ok());
+  auto marked = f.api->get("svc", "demo", "web");
+  REQUIRE(marked.ok());
+  CHECK(is_terminating(marked.value()));
+  REQUIRE(f.api->update(without_finalizers(marked.value()), "controller").ok());
+  CHECK(f.api->get("svc", "demo", "web").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("background deletion takes dependents along; orphan releases them", "[api][delete]") {
+  Fixture f;
+  Object owner = apply_service(f, "owner");
+  apply_service(f, "child", owner_ref(owner));
+  SECTION("background") {
+    REQUIRE(f.api->remove("svc", "demo", "owner", 0, Propagation::kBackground).ok());
+    CHECK(f.api->get("svc", "demo", "child").status().code() == Code::kNotFound);
+  }
+  SECTION("orphan") {
+    REQUIRE(f.api->remove("svc", "demo", "owner", 0, Propagation::kOrphan).ok());
+    auto child = f.api->get("svc", "demo", "child");
+    REQUIRE(child.ok());
+    CHECK(!child->metadata().contains("ownerReferences"));
+  }
+}
+
+TEST_CASE("foreground deletion waits for dependents with finalizers", "[api][delete]") {
+  Fixture f;
+  Object owner = apply_service(f, "owner");
+  apply_service(f, "child", owner_ref(owner) + "  finalizers: [example.com/wait]\n");
+  REQUIRE(f.api->remove("svc", "demo", "owner", 0, Propagation::kForeground).ok());
+  auto waiting = f.api->get("svc", "demo", "owner");
+  REQUIRE(waiting.ok());
+  CHECK(is_terminating(waiting.value()));
+  CHECK(has_finalizer_named(waiting.value(), kForegroundFinalizer));
+  auto child = f.api->get("svc", "demo", "child");
+  REQUIRE(child.ok());
+  CHECK(is_terminating(child.value()));
+  // The child's controller finishes its cleanup: both go.
+  REQUIRE(f.api->update(without_finalizers(child.value()), "controller").ok());
+  CHECK(f.api->get("svc", "demo", "child").status().code() == Code::kNotFound);
+  CHECK(f.api->get("svc", "demo", "owner").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("an Environment waits for the objects of its namespace", "[api][delete]") {
+  Fixture f;
+  apply_service(f, "web", "  finalizers: [example.com/wait]\n");
+  REQUIRE(f.api->remove("env", "", "demo", 0, Propagation::kBackground).ok());
+  auto env = f.api->get("env", "", "demo");
+  REQUIRE(env.ok());
+  CHECK(has_finalizer_named(env.value(), kNamespaceFinalizer));
+  auto web = f.api->get("svc", "demo", "web");
+  REQUIRE(web.ok());
+  REQUIRE(f.api->update(without_finalizers(web.value()), "controller").ok());
+  CHECK(f.api->get("env", "", "demo").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("prune deletes the members of the apply set that the apply no longer has",
+          "[api][prune]") {
+  Fixture f;
+  ApplyOptions options;
+  options.applyset = "demo-set";
+  options.prune = true;
+  REQUIRE(f.api->apply(f.items(kEnvAndService), options).ok());
+  // Not a member: must survive the prune.
+  REQUIRE(f.api->apply(f.items(R"(
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: other, namespace: demo}
+spec: {}
+)"),
+                       {})
+              .ok());
+  std::string only_env = std::string(kEnvAndService).substr(0, std::string(kEnvAndService).find("---"));
+  auto r = f.api->apply(f.items(only_env), options);
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 2);
+  CHECK(r->at(1).action == "pruned");
+  CHECK(f.api->get("svc", "demo", "web").status().code() == Code::kNotFound);
+  CHECK(f.api->get("svc", "demo", "other").ok());
+}
+
+TEST_CASE("apply keeps fields another manager set and reports conflicts", "[api][ssa]") {
+  Fixture f;
+  REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
+  Object web = f.api->get("svc", "demo", "web").value();
+  web.spec()["command"] = boost::json::array{"sleep", "9"};
+  REQUIRE(f.api->update(web, "cenv-edit").ok());
+  auto again = f.api->apply(f.items(kEnvAndService), {});
+  REQUIRE(again.ok());
+  CHECK(again->at(1).action == "unchanged");
+  CHECK(f.api->get("svc", "demo", "web")->json().at("spec").at("command").as_array().size() == 2);
+
+  std::string takes = std::string(kEnvAndService) + "  command: [\"true\"]\n";
+  auto conflict = f.api->apply(f.items(takes), {});
+  REQUIRE(!conflict.ok());
+  CHECK(conflict.status().code() == Code::kConflict);
+  CHECK_THAT(conflict.status().message(), Catch::Contains("\"cenv-edit\""));
+  ApplyOptions force;
+  force.force = true;
+  auto forced = f.api->apply(f.items(takes), force);
+  REQUIRE(forced.ok());
+  CHECK(forced->at(1).action == "configured");
+}
+
+}  // namespace
+}  // namespace cenv
