@@ -200,12 +200,26 @@ Result<std::pair<std::vector<Object>, std::string>> ApiClient::list(const std::s
   return std::make_pair(std::move(items), resp.resource_version());
 }
 
+Result<Object> ApiClient::update(const Object& object, const std::string& field_manager) {
+  v1::WriteRequest req;
+  req.set_json(object.to_json());
+  req.set_field_manager(field_manager);
+  v1::ObjectResponse resp;
+  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
+    return stub.Update(&ctx, req, &resp);
+  });
+  if (!s.ok()) return s;
+  return Object::from_json(resp.json());
+}
+
 Result<std::vector<Object>> ApiClient::remove(const std::string& kind, const std::string& ns,
-                                              const std::string& name) {
+                                              const std::string& name,
+                                              const std::string& propagation) {
   v1::DeleteRequest req;
   req.set_kind(kind);
   req.set_namespace_(ns);
   req.set_name(name);
+  req.set_propagation(propagation);
   v1::DeleteResponse resp;
   Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
     return stub.Delete(&ctx, req, &resp);

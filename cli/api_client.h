@@ -39,9 +39,13 @@ class ApiClient {
   Result<std::pair<std::vector<Object>, std::string>> list(const std::string& kind,
                                                            const std::string& ns,
                                                            const std::string& selector);
-  // Returns every deleted object, the target first.
+  // Returns every object deleted or left terminating, the target first. `propagation`:
+  // "background" (default), "foreground" or "orphan".
   Result<std::vector<Object>> remove(const std::string& kind, const std::string& ns,
-                                     const std::string& name);
+                                     const std::string& name,
+                                     const std::string& propagation = "background");
+  // Replaces an object (edit, patch) as `field_manager`; Conflict on a stale resourceVersion.
+  Result<Object> update(const Object& object, const std::string& field_manager);
 
   // Receives one watch event ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"); return false to stop.
   using WatchHandler = std::function<bool(const std::string& type, const Object& object)>;

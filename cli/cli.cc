@@ -12,6 +12,8 @@
 #include "cli/common.h"
 #include "cli/controller_cmd.h"
 #include "cli/describe_cmd.h"
+#include "cli/diff_cmd.h"
+#include "cli/update_cmds.h"
 #include "cli/explain_cmd.h"
 #include "cli/wait_cmd.h"
 #include "cli/home.h"
@@ -118,7 +120,14 @@ struct GetFlags {
   bool no_headers = false;
   bool watch = false;
   bool watch_only = false;
+  bool show_managed_fields = false;
 };
+
+// kubectl hides metadata.managedFields unless asked.
+Object for_output(Object o, const GetFlags& flags) {
+  if (!flags.show_managed_fields) o.metadata().erase("managedFields");
+  return o;
+}
 
 // `get -w`: the current objects (unless --watch-only), then every change as it happens.
 int run_get_watch(const GetFlags& flags, const KindInfo& info, const std::vector<std::string>& names,
@@ -143,10 +152,10 @@ int run_get_watch(const GetFlags& flags, const KindInfo& info, const std::vector
             break;
           case OutputFormat::kYaml:
             std::cout << "---\n";
-            print_objects({o}, false, format, std::cout);
+            print_objects({for_output(o, flags)}, false, format, std::cout);
             break;
           case OutputFormat::kJson:
-            print_objects({o}, false, format, std::cout);
+            print_objects({for_output(o, flags)}, false, format, std::cout);
             break;
           default: {
             TableOptions options;
@@ -265,7 +274,7 @@ int run_get(const GlobalOptions& global, const GetFlags& flags) {
       print_table(*info, objects, options, now, std::cout);
       printed_table = true;
     } else {
-      for (auto& o : objects) collected.push_back(std::move(o));
+      for (auto& o : objects) collected.push_back(for_output(std::move(o), flags));
     }
   }
   if (format.value() == OutputFormat::kName) {
@@ -292,6 +301,9 @@ struct DeleteFlags {
   std::vector<std::string> files;
   bool recursive = false;
   bool ignore_not_found = false;
+  std::string cascade = "background";
+  bool wait = true;
+  std::string timeout = "60s";
 };
 
 int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
@@ -335,10 +347,24 @@ int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
       targets.push_back({r.kind->kind, r.kind->namespaced ? ns : "", r.name, r.kind->namespaced});
     }
   }
+  if (flags.cascade != "background" && flags.cascade != "foreground" &&
+      flags.cascade != "orphan") {
+    print_error(Status::Invalid("--cascade: Unsupported value: \"" + flags.cascade +
+                                "\": supported values: \"background\", \"foreground\", "
+                                "\"orphan\""),
+                false);
+    return 1;
+  }
+  auto timeout = parse_duration(flags.timeout);
+  if (!timeout.ok()) {
+    print_error(timeout.status(), false);
+    return 1;
+  }
   auto client = ApiClient::local(Home::from_env());
   int rc = 0;
+  std::vector<const Target*> waiting;
   for (const auto& t : targets) {
-    auto deleted = client->remove(t.kind, t.ns, t.name);
+    auto deleted = client->remove(t.kind, t.ns, t.name, flags.cascade);
     if (!deleted.ok()) {
       if (deleted.status().code() == Code::kNotFound && flags.ignore_not_found) continue;
       print_error(deleted.status());
@@ -346,6 +372,38 @@ int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
       continue;
     }
     std::cout << lower_kind(t.kind) << " \"" << t.name << "\" deleted\n";
+    if (!deleted->empty() && deleted->front().metadata().contains("deletionTimestamp")) {
+      waiting.push_back(&t);
+    }
+  }
+  // Like kubectl, wait until objects held by finalizers are really gone.
+  if (flags.wait && !waiting.empty()) {
+    auto deadline = std::chrono::system_clock::now() + timeout.value();
+    WaitCondition gone = WaitCondition::parse("delete").value();
+    for (const Target* t : waiting) {
+      std::cerr << "waiting for " << lower_kind(t->kind) << " \"" << t->name
+                << "\" to be finalized...\n";
+      bool done = false;
+      Status s = client->watch(
+          t->kind, t->ns, "", "",
+          [&](const std::string& type, const Object& o) {
+            if (type == "DELETED" && o.name() == t->name) {
+              done = true;
+              return false;
+            }
+            return true;
+          },
+          deadline);
+      if (!done) {
+        auto still = client->get(t->kind, t->ns, t->name);
+        done = !still.ok() && still.status().code() == Code::kNotFound;
+      }
+      if (!done) {
+        std::cerr << "error: timed out waiting for " << lower_kind(t->kind) << " \"" << t->name
+                  << "\" to be deleted: finalizers remain (" << s.message() << ")\n";
+        rc = 1;
+      }
+    }
   }
   return rc;
 }
@@ -493,6 +551,8 @@ int run(int argc, char** argv) {
   get->add_option("-o,--output", get_flags.output, "wide, yaml, json or name");
   get->add_flag("--no-headers", get_flags.no_headers, "Omit the table header");
   get->add_flag("-w,--watch", get_flags.watch, "After listing, watch for changes");
+  get->add_flag("--show-managed-fields", get_flags.show_managed_fields,
+                "Keep metadata.managedFields in yaml/json output");
   get->add_flag("--watch-only", get_flags.watch_only, "Watch for changes without listing first");
   get->callback([&] { rc = run_get(global, get_flags); });
 
@@ -504,7 +564,36 @@ int run(int argc, char** argv) {
   del->add_flag("-R,--recursive", delete_flags.recursive, "Read directories recursively");
   del->add_flag("--ignore-not-found", delete_flags.ignore_not_found,
                 "Treat a missing object as deleted");
+  del->add_option("--cascade", delete_flags.cascade,
+                  "background (default), foreground or orphan: what happens to dependents");
+  del->add_flag("--wait,!--no-wait", delete_flags.wait,
+                "Wait until objects held by finalizers are gone (default true)");
+  del->add_option("--timeout", delete_flags.timeout, "How long --wait waits (default 60s)");
   del->callback([&] { rc = run_delete(global, delete_flags); });
+
+  // diff
+  DiffFlags diff_flags;
+  auto* diff = app.add_subcommand("diff", "Show what apply would change (exit 1 when it would)");
+  diff->add_option("-f,--filename", diff_flags.files, "File, directory or - (stdin)")->required();
+  diff->add_flag("-R,--recursive", diff_flags.recursive, "Read directories recursively");
+  diff->add_option("--field-manager", diff_flags.field_manager, "Name of the applier");
+  diff->add_flag("--force-conflicts", diff_flags.force_conflicts, "As apply --force-conflicts");
+  diff->callback([&] { rc = run_diff(global.ns, diff_flags); });
+
+  // patch, edit
+  PatchFlags patch_flags;
+  auto* patch = app.add_subcommand("patch", "Change fields of a live object");
+  patch->add_option("resources", patch_flags.args, "KIND NAME | KIND/NAME");
+  patch->add_option("-p,--patch", patch_flags.patch, "The patch, JSON or YAML")->required();
+  patch->add_option("--type", patch_flags.type, "merge (default) or json (RFC 6902)");
+  patch->add_option("--field-manager", patch_flags.field_manager, "Who patches");
+  patch->callback([&] { rc = run_patch(global.ns, patch_flags); });
+  EditFlags edit_flags;
+  auto* edit = app.add_subcommand("edit", "Edit a live object in $EDITOR");
+  edit->add_option("resources", edit_flags.args, "KIND NAME | KIND/NAME");
+  edit->add_option("-o,--output", edit_flags.output, "yaml (default) or json");
+  edit->add_option("--field-manager", edit_flags.field_manager, "Who edits");
+  edit->callback([&] { rc = run_edit(global.ns, edit_flags); });
 
   // wait
   WaitFlags wait_flags;

@@ -146,6 +146,14 @@ class GrpcServer::Service final : public v1::Cenv::Service {
     if (rv < 0) {
       return finish("Delete", Status::Invalid("resourceVersion: must be an integer"), start);
     }
+    const std::string& p = req->propagation();
+    if (!p.empty() && p != "background" && p != "foreground" && p != "orphan") {
+      return finish("Delete",
+                    Status::Invalid("propagation: Unsupported value: \"" + p +
+                                    "\": supported values: \"background\", \"foreground\", "
+                                    "\"orphan\""),
+                    start);
+    }
     auto deleted = api_.remove(req->kind(), req->namespace_(), req->name(), rv,
                                parse_propagation(req->propagation()));
     if (deleted.ok()) {

@@ -1,0 +1,19 @@
+#pragma once
+// `cenv diff -f FILE`: what `cenv apply` would change, as a unified diff, like `kubectl diff`:
+// exit 0 when nothing would change, 1 when something would, >1 on error.
+
+#include <string>
+#include <vector>
+
+namespace cenv::cli {
+
+struct DiffFlags {
+  std::vector<std::string> files;
+  bool recursive = false;
+  std::string field_manager = "cenv";
+  bool force_conflicts = false;
+};
+
+int run_diff(const std::string& ns, const DiffFlags& flags);
+
+}  // namespace cenv::cli
