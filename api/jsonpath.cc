@@ -22,10 +22,10 @@ struct Filter {
 struct JsonPath::Step {
   enum class Kind { kField, kWildcard, kIndex, kSlice, kFilter };
   Kind kind = Kind::kField;
-  bool recursive = false;  // `..`: apply to the node and every descendant
-  std::string name;        // kField
-  int64_t index = 0;       // kIndex
-  std::optional<int64_t> start, end;  // kSlice
+  bool recursive = false;                // `..`: apply to the node and every descendant
+  std::string name;                      // kField
+  int64_t index = 0;                     // kIndex
+  std::optional<int64_t> start, end;     // kSlice
   std::shared_ptr<const Filter> filter;  // kFilter
 };
 
@@ -310,13 +310,20 @@ bool compare(const json::value& a, Filter::Op op, const json::value& b) {
     equal = a == b;
   }
   switch (op) {
-    case Filter::Op::kEq: return equal;
-    case Filter::Op::kNe: return !equal;
-    case Filter::Op::kLt: return ordered && cmp < 0;
-    case Filter::Op::kLe: return ordered && cmp <= 0;
-    case Filter::Op::kGt: return ordered && cmp > 0;
-    case Filter::Op::kGe: return ordered && cmp >= 0;
-    case Filter::Op::kExists: return true;
+    case Filter::Op::kEq:
+      return equal;
+    case Filter::Op::kNe:
+      return !equal;
+    case Filter::Op::kLt:
+      return ordered && cmp < 0;
+    case Filter::Op::kLe:
+      return ordered && cmp <= 0;
+    case Filter::Op::kGt:
+      return ordered && cmp > 0;
+    case Filter::Op::kGe:
+      return ordered && cmp >= 0;
+    case Filter::Op::kExists:
+      return true;
   }
   return false;
 }
@@ -436,17 +443,23 @@ std::vector<const json::value*> JsonPath::eval(const json::value& root) const {
 
 std::string jsonpath_text(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return std::string(v.get_string());
-    case json::kind::int64: return std::to_string(v.get_int64());
-    case json::kind::uint64: return std::to_string(v.get_uint64());
+    case json::kind::string:
+      return std::string(v.get_string());
+    case json::kind::int64:
+      return std::to_string(v.get_int64());
+    case json::kind::uint64:
+      return std::to_string(v.get_uint64());
     case json::kind::double_: {
       char buf[64];
       auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
       return ec == std::errc() ? std::string(buf, p) : json::serialize(v);
     }
-    case json::kind::bool_: return v.get_bool() ? "true" : "false";
-    case json::kind::null: return "null";
-    default: return json::serialize(v);
+    case json::kind::bool_:
+      return v.get_bool() ? "true" : "false";
+    case json::kind::null:
+      return "null";
+    default:
+      return json::serialize(v);
   }
 }
 

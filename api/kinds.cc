@@ -62,7 +62,8 @@ bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
   auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
   if (!alpha(s[0])) return false;
-  return std::all_of(s.begin() + 1, s.end(), [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+  return std::all_of(s.begin() + 1, s.end(),
+                     [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
 }
 
 // Appends a member to a field path: "spec" + "ports" = "spec.ports"; keys that are not
@@ -120,14 +121,21 @@ std::string format_number(const json::value& v) {
 
 const char* type_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return "string";
+    case json::kind::string:
+      return "string";
     case json::kind::int64:
-    case json::kind::uint64: return "integer";
-    case json::kind::double_: return "number";
-    case json::kind::bool_: return "boolean";
-    case json::kind::object: return "object";
-    case json::kind::array: return "array";
-    case json::kind::null: return "null";
+    case json::kind::uint64:
+      return "integer";
+    case json::kind::double_:
+      return "number";
+    case json::kind::bool_:
+      return "boolean";
+    case json::kind::object:
+      return "object";
+    case json::kind::array:
+      return "array";
+    case json::kind::null:
+      return "null";
   }
   return "unknown";
 }
@@ -209,14 +217,16 @@ json::value yaml_scalar(const YAML::Node& n) {
   const char* b = s.data();
   const char* e = s.data() + s.size();
   const char* digits_begin = (b != e && (*b == '-' || *b == '+')) ? b + 1 : b;
-  if (digits_begin != e && std::all_of(digits_begin, e, [](char c) { return c >= '0' && c <= '9'; })) {
+  if (digits_begin != e &&
+      std::all_of(digits_begin, e, [](char c) { return c >= '0' && c <= '9'; })) {
     int64_t i = 0;
     auto [p, ec] = std::from_chars(*b == '+' ? b + 1 : b, e, i);
     if (ec == std::errc() && p == e) return i;
   }
-  bool numeric_chars = digits_begin != e && std::all_of(digits_begin, e, [](char c) {
-    return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+';
-  });
+  bool numeric_chars =
+      digits_begin != e && std::all_of(digits_begin, e, [](char c) {
+        return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+';
+      });
   bool has_digit = std::any_of(digits_begin, e, [](char c) { return c >= '0' && c <= '9'; });
   if (numeric_chars && has_digit) {
     double d = 0;
@@ -227,11 +237,14 @@ json::value yaml_scalar(const YAML::Node& n) {
 }
 
 Result<json::value> yaml_to_json(const YAML::Node& n, int depth) {
-  if (depth > kMaxCrdDepth) return Status::Invalid("nested deeper than " + std::to_string(kMaxCrdDepth));
+  if (depth > kMaxCrdDepth)
+    return Status::Invalid("nested deeper than " + std::to_string(kMaxCrdDepth));
   switch (n.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: return json::value(nullptr);
-    case YAML::NodeType::Scalar: return yaml_scalar(n);
+    case YAML::NodeType::Null:
+      return json::value(nullptr);
+    case YAML::NodeType::Scalar:
+      return yaml_scalar(n);
     case YAML::NodeType::Sequence: {
       json::array a;
       a.reserve(n.size());
@@ -331,7 +344,9 @@ bool match_dns_label(std::string_view s) {  // ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
   return std::all_of(s.begin(), s.end(), [](char c) { return is_lower_alnum(c) || c == '-'; });
 }
 
-bool match_c_identifier(std::string_view s) { return is_identifier(s); }  // ^[A-Za-z_][A-Za-z0-9_]*$
+bool match_c_identifier(std::string_view s) {
+  return is_identifier(s);
+}  // ^[A-Za-z_][A-Za-z0-9_]*$
 
 bool match_absolute_path(std::string_view s) { return !s.empty() && s.front() == '/'; }  // ^/
 
@@ -384,7 +399,7 @@ struct SchemaWalk {
   std::vector<std::pair<std::string, json::value>> defaults;
   std::vector<std::pair<std::string, std::unique_ptr<SchemaWalk>>> properties;
   std::unique_ptr<SchemaWalk> items;
-  std::unique_ptr<SchemaWalk> values;       // additionalProperties (map values)
+  std::unique_ptr<SchemaWalk> values;           // additionalProperties (map values)
   std::set<std::string, std::less<>> declared;  // property names, when `values` is set
   std::unique_ptr<PatternCheck> pattern;
   bool date_time = false;
@@ -394,13 +409,14 @@ struct SchemaWalk {
   FieldGroups exclusive;                      // at most one group set
 
   bool empty() const {
-    return drop_null.empty() && defaults.empty() && properties.empty() && !items && !values && !pattern &&
-           !date_time && !key_pattern && key_max_length == 0 && one_of.empty() &&
+    return drop_null.empty() && defaults.empty() && properties.empty() && !items && !values &&
+           !pattern && !date_time && !key_pattern && key_max_length == 0 && one_of.empty() &&
            exclusive.empty();
   }
 };
 
-Result<std::unique_ptr<PatternCheck>> make_pattern(const json::object& s, const std::string& where) {
+Result<std::unique_ptr<PatternCheck>> make_pattern(const json::object& s,
+                                                   const std::string& where) {
   const json::value* p = s.if_contains("pattern");
   if (!p) return std::unique_ptr<PatternCheck>();
   if (!p->is_string()) return Status::Invalid(where + ": pattern is not a string");
@@ -420,12 +436,14 @@ Result<std::unique_ptr<PatternCheck>> make_pattern(const json::object& s, const 
   return check;
 }
 
-Result<FieldGroups> field_groups(const json::object& s, std::string_view key, const std::string& where) {
+Result<FieldGroups> field_groups(const json::object& s, std::string_view key,
+                                 const std::string& where) {
   FieldGroups groups;
   const json::value* v = s.if_contains(key);
   if (!v) return groups;
   auto bad = [&] {
-    return Status::Invalid(where + ": " + std::string(key) + " must be a list of lists of field names");
+    return Status::Invalid(where + ": " + std::string(key) +
+                           " must be a list of lists of field names");
   };
   if (!v->is_array()) return bad();
   for (const json::value& g : v->get_array()) {
@@ -526,7 +544,8 @@ class Walker {
       errors_.push_back({path, node.pattern->failure(s)});
     }
     if (node.date_time && !is_date_time(s)) {
-      errors_.push_back({path, "Invalid value: " + quote_string(s) + ": must be an RFC 3339 date-time"});
+      errors_.push_back(
+          {path, "Invalid value: " + quote_string(s) + ": must be an RFC 3339 date-time"});
     }
   }
 
@@ -610,7 +629,7 @@ class Walker {
 
 struct Location {
   std::string path;
-  const json::value* value = nullptr;   // the instance at path, nullptr if absent
+  const json::value* value = nullptr;    // the instance at path, nullptr if absent
   const json::object* schema = nullptr;  // the (rewritten) schema at path, nullptr if unknown
 };
 
@@ -633,12 +652,12 @@ Location locate(const std::vector<std::string>& context, const json::value& root
     }
     if (loc.value && loc.value->is_array()) {
       size_t index = 0;
-      auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), index);
+      bool parsed =
+          std::from_chars(token.data(), token.data() + token.size(), index).ec == std::errc();
       append_index(loc.path, index);
       const json::array& a = loc.value->get_array();
-      loc.value = (ec == std::errc() && index < a.size()) ? &a[index] : nullptr;
+      loc.value = (parsed && index < a.size()) ? &a[index] : nullptr;
       loc.schema = object_member(loc.schema, "items");
-      (void)p;
     } else {
       append_key(loc.path, token);
       loc.value = (loc.value && loc.value->is_object()) ? loc.value->get_object().if_contains(token)
@@ -708,8 +727,8 @@ void convert_error(const valijson::ValidationResults::Error& e, const json::valu
   } else if (d.starts_with("Missing dependency")) {
     std::string missing = quoted_name(d);
     std::string because;
-    if (const json::object* deps = object_member(s, "dependencies"); deps && loc.value &&
-                                                                     loc.value->is_object()) {
+    if (const json::object* deps = object_member(s, "dependencies");
+        deps && loc.value && loc.value->is_object()) {
       for (const auto& kv : *deps) {
         if (!loc.value->get_object().contains(kv.key()) || !kv.value().is_array()) continue;
         for (const json::value& n : kv.value().get_array()) {
@@ -945,8 +964,10 @@ Result<std::shared_ptr<const KindRegistry>> KindRegistry::from_crds(
       std::string key = to_lower(n);
       auto [it, inserted] = reg->names_.emplace(key, index);
       if (!inserted && it->second != index) {
-        return Status::Invalid(label + ": name \"" + n + "\" is already used by kind " +
-                               reg->kinds_[it->second].kind);
+        std::string message = label;
+        message += ": name \"" + n + "\" is already used by kind ";
+        message += reg->kinds_[it->second].kind;
+        return Status::Invalid(std::move(message));
       }
     }
     reg->kinds_.push_back(std::move(*info));
@@ -972,7 +993,8 @@ Status KindRegistry::default_and_validate(Object& obj) const {
     errors.push_back({"apiVersion", "Required value"});
   } else if (!api_version->is_string() || api_version->get_string() != kApiVersion) {
     errors.push_back({"apiVersion", "Unsupported value: " + quote_value(*api_version) +
-                                        ": supported values: \"" + std::string(kApiVersion) + "\""});
+                                        ": supported values: \"" + std::string(kApiVersion) +
+                                        "\""});
   }
   size_t index = kinds_.size();
   for (size_t i = 0; i < kinds_.size(); ++i) {
@@ -1019,7 +1041,8 @@ Status KindRegistry::default_and_validate(Object& obj) const {
   if (!valid) {
     valijson::ValidationResults::Error e;
     while (results.popError(e)) convert_error(e, doc, compiled.schema, errors);
-    if (errors.empty()) errors.push_back({"", "does not match the schema of " + kinds_[index].kind});
+    if (errors.empty())
+      errors.push_back({"", "does not match the schema of " + kinds_[index].kind});
   }
   if (errors.empty()) return Status::Ok();
   std::stable_sort(errors.begin(), errors.end(),

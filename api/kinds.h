@@ -17,17 +17,17 @@
 namespace cenv {
 
 struct PrinterColumn {
-  std::string name;         // header, e.g. "Phase"
-  std::string type;         // string, integer, date, ...
-  std::string json_path;    // e.g. ".status.phase"
+  std::string name;       // header, e.g. "Phase"
+  std::string type;       // string, integer, date, ...
+  std::string json_path;  // e.g. ".status.phase"
   std::string description;
-  int priority = 0;         // > 0: only with -o wide
+  int priority = 0;  // > 0: only with -o wide
 };
 
 struct KindInfo {
-  std::string kind;      // "Service"
-  std::string plural;    // "services"
-  std::string singular;  // "service"
+  std::string kind;                      // "Service"
+  std::string plural;                    // "services"
+  std::string singular;                  // "service"
   std::vector<std::string> short_names;  // {"svc"}
   bool namespaced = true;
   std::vector<PrinterColumn> columns;

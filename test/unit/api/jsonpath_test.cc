@@ -1,7 +1,6 @@
 #include "api/jsonpath.h"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 namespace cenv {
@@ -81,13 +80,18 @@ struct ErrorRow {
 
 TEST_CASE("JSONPath parse errors name the position", "[jsonpath]") {
   auto row = GENERATE(values<ErrorRow>({
-      {"status.phase", "invalid JSONPath \"status.phase\": unexpected 's', expected '.' or '[' at position 0"},
+      {"status.phase",
+       "invalid JSONPath \"status.phase\": unexpected 's', expected '.' or '[' at position 0"},
       {".spec.ports[0", "invalid JSONPath \".spec.ports[0\": unterminated '[' at position 11"},
-      {".spec.ports[x]", "invalid JSONPath \".spec.ports[x]\": unexpected 'x' in brackets at position 12"},
+      {".spec.ports[x]",
+       "invalid JSONPath \".spec.ports[x]\": unexpected 'x' in brackets at position 12"},
       {"{.status.phase", "invalid JSONPath \"{.status.phase\": unterminated '{' at position 0"},
       {".a..", "invalid JSONPath \".a..\": expected a field name after '..' at position 4"},
-      {".a[?(@.b=)]", "invalid JSONPath \".a[?(@.b=)]\": expected a comparison operator or ')' at position 8"},
-      {".a[?(@.b==)]", "invalid JSONPath \".a[?(@.b==)]\": expected a string, number, true, false or null at position 10"},
+      {".a[?(@.b=)]",
+       "invalid JSONPath \".a[?(@.b=)]\": expected a comparison operator or ')' at position 8"},
+      {".a[?(@.b==)]",
+       "invalid JSONPath \".a[?(@.b==)]\": expected a string, number, true, false or null at "
+       "position 10"},
       {".a[?(@.b=='x)]", "invalid JSONPath \".a[?(@.b=='x)]\": unterminated string at position 10"},
       {".a[?(x)]", "invalid JSONPath \".a[?(x)]\": expected '@', found 'x' at position 5"},
       {".a.[0]", "invalid JSONPath \".a.[0]\": unexpected '[' after '.' at position 3"},
@@ -106,7 +110,7 @@ TEST_CASE("jsonpath_text renders single values", "[jsonpath]") {
   CHECK(jsonpath_text(json::value(2.0)) == "2");
   CHECK(jsonpath_text(json::value(true)) == "true");
   CHECK(jsonpath_text(json::parse(R"([1,"x"])")) == R"([1,"x"])");
-  CHECK(jsonpath_text(std::vector<const json::value*>{}) == "");
+  CHECK(jsonpath_text(std::vector<const json::value*>{}).empty());
 }
 
 }  // namespace
