@@ -1,0 +1,141 @@
+#include "controller/runtime/work_queue.h"
+
+#include <algorithm>
+
+namespace cenv {
+
+WorkQueue::WorkQueue(const SteadyClock& clock, WorkQueueOptions options)
+    : clock_(clock),
+      options_(options),
+      backoff_(options.base_delay, options.max_delay),
+      bucket_(options.qps, options.burst, clock.now()) {}
+
+WorkQueue::~WorkQueue() { shutdown(); }
+
+void WorkQueue::add(const Request& key) {
+  std::lock_guard lock(mu_);
+  add_locked(key);
+}
+
+void WorkQueue::add_locked(const Request& key) {
+  if (shutting_down_) return;
+  if (!dirty_.insert(key).second) return;  // already queued, or queued again after done()
+  if (processing_.count(key)) return;      // done() queues it
+  queue_.push_back(key);
+  cv_.notify_one();
+}
+
+void WorkQueue::add_after(const Request& key, SteadyClock::duration delay) {
+  std::lock_guard lock(mu_);
+  add_after_locked(key, delay);
+}
+
+void WorkQueue::add_after_locked(const Request& key, SteadyClock::duration delay) {
+  if (shutting_down_) return;
+  if (delay <= SteadyClock::duration::zero()) {
+    add_locked(key);
+    return;
+  }
+  SteadyClock::time_point at = clock_.now() + delay;
+  auto [it, inserted] = waiting_.emplace(key, at);
+  if (!inserted) {
+    if (it->second <= at) return;
+    by_time_.erase({it->second, key});
+    it->second = at;
+  }
+  by_time_.emplace(at, key);
+  // A getter may be sleeping until a later deadline (or none): let it recompute.
+  cv_.notify_all();
+}
+
+void WorkQueue::add_rate_limited(const Request& key) {
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return;
+  SteadyClock::duration delay = std::max(backoff_.next(key), bucket_.take(clock_.now()));
+  add_after_locked(key, delay);
+}
+
+void WorkQueue::forget(const Request& key) {
+  std::lock_guard lock(mu_);
+  backoff_.forget(key);
+}
+
+int64_t WorkQueue::num_requeues(const Request& key) {
+  std::lock_guard lock(mu_);
+  return backoff_.failures(key);
+}
+
+void WorkQueue::promote_locked(SteadyClock::time_point now) {
+  while (!by_time_.empty() && by_time_.begin()->first <= now) {
+    Request key = by_time_.begin()->second;
+    by_time_.erase(by_time_.begin());
+    waiting_.erase(key);
+    add_locked(key);
+  }
+}
+
+std::optional<Request> WorkQueue::get() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (shutting_down_) return std::nullopt;
+    promote_locked(clock_.now());
+    if (!queue_.empty()) {
+      Request key = std::move(queue_.front());
+      queue_.pop_front();
+      dirty_.erase(key);
+      processing_.insert(key);
+      if (!queue_.empty()) cv_.notify_one();  // more ready work for another worker
+      return key;
+    }
+    if (by_time_.empty()) {
+      cv_.wait(lock);
+    } else {
+      clock_.wait_until(lock, cv_, by_time_.begin()->first);
+    }
+  }
+}
+
+void WorkQueue::done(const Request& key) {
+  std::lock_guard lock(mu_);
+  processing_.erase(key);
+  if (dirty_.count(key) && !shutting_down_) {
+    queue_.push_back(key);
+    cv_.notify_one();
+  }
+}
+
+size_t WorkQueue::len() {
+  std::lock_guard lock(mu_);
+  promote_locked(clock_.now());
+  return queue_.size();
+}
+
+size_t WorkQueue::waiting() {
+  std::lock_guard lock(mu_);
+  promote_locked(clock_.now());
+  return waiting_.size();
+}
+
+size_t WorkQueue::processing() {
+  std::lock_guard lock(mu_);
+  return processing_.size();
+}
+
+bool WorkQueue::idle() {
+  std::lock_guard lock(mu_);
+  promote_locked(clock_.now());
+  return queue_.empty() && processing_.empty() && waiting_.empty();
+}
+
+void WorkQueue::shutdown() {
+  std::lock_guard lock(mu_);
+  shutting_down_ = true;
+  cv_.notify_all();
+}
+
+bool WorkQueue::shutting_down() {
+  std::lock_guard lock(mu_);
+  return shutting_down_;
+}
+
+}  // namespace cenv
