@@ -510,6 +510,8 @@ int run(int argc, char** argv) {
                       "Store: sqlite:PATH (default $CENV_HOME/cenv.db)");
   ctl_run->add_option("--socket", run_options.socket,
                       "Unix socket to serve on (default $CENV_HOME/run/controller.sock)");
+  ctl_run->add_option("--http-address", run_options.http_address,
+                      "HOST:PORT for /healthz, /readyz and /metrics (default 127.0.0.1:0)");
   ctl_run->add_option("--log-level", run_options.log_level,
                       "trace, debug, info, warn or error (default info)");
   ctl_run->callback([&] { rc = controller_run(Home::from_env(), run_options); });

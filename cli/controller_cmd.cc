@@ -17,6 +17,8 @@
 #include "cli/api_client.h"
 #include "controller/server/api_service.h"
 #include "controller/server/grpc_server.h"
+#include "controller/server/http_server.h"
+#include "controller/server/metrics.h"
 #include "controller/store/sqlite_store.h"
 
 namespace cenv::cli {
@@ -64,17 +66,47 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   api.set_on_commit([&hub] { hub.notify(); });
   if (Status s = api.ensure_default_namespace(); !s.ok()) return fail(s);
 
+  Metrics metrics;
+  Store& store_ref = *store.value();
+  metrics.add_gauge("cenv_store_revision", "The store's newest revision.", [&store_ref] {
+    auto rev = store_ref.revision();
+    return rev.ok() ? static_cast<double>(rev.value()) : -1.0;
+  });
+  metrics.add_gauge("cenv_watchers", "Watches currently open.",
+                    [&hub] { return static_cast<double>(hub.watcher_count()); });
+  HttpServerOptions http_options;
+  auto colon = options.http_address.rfind(':');
+  http_options.address = options.http_address.substr(0, colon);
+  try {
+    http_options.port =
+        colon == std::string::npos
+            ? 0
+            : static_cast<unsigned short>(std::stoul(options.http_address.substr(colon + 1)));
+  } catch (...) {
+    return fail(Status::Invalid("--http-address: expected HOST:PORT, got \"" +
+                                options.http_address + "\""));
+  }
+  http_options.ready = [&store_ref]() -> Status {
+    auto rev = store_ref.revision();
+    return rev.ok() ? Status::Ok() : rev.status();
+  };
+  auto http = HttpServer::start(metrics, http_options);
+  if (!http.ok()) return fail(http.status());
+  std::string http_address = http_options.address + ":" + std::to_string(http.value()->port());
+  std::ofstream(home.http_address_file(), std::ios::trunc) << http_address << "\n";
+
   GrpcServerOptions server_options;
   server_options.unix_socket = options.socket.empty() ? home.socket().string() : options.socket;
   server_options.store_description = "sqlite:" + db;
+  server_options.metrics = &metrics;
   auto server = GrpcServer::start(api, hub, server_options);
   if (!server.ok()) return fail(server.status());
   {
     std::ofstream pid(home.pid_file(), std::ios::trunc);
     pid << getpid() << "\n";
   }
-  spdlog::info("cenv controller {} serving on unix:{} with store sqlite:{} (pid {})",
-               cenv_version_string(), server_options.unix_socket, db, getpid());
+  spdlog::info("cenv controller {} serving on unix:{} with store sqlite:{} (pid {}); http on {}",
+               cenv_version_string(), server_options.unix_socket, db, getpid(), http_address);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -84,6 +116,7 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   std::error_code ec;
   std::filesystem::remove(server_options.unix_socket, ec);
   std::filesystem::remove(home.pid_file(), ec);
+  std::filesystem::remove(home.http_address_file(), ec);
   spdlog::info("stopped");
   close(lock_fd);
   return 0;
@@ -140,6 +173,13 @@ int controller_status(const Home& home) {
             << "  version: " << hello->server_version() << "\n"
             << "  socket:  " << hello->socket() << "\n"
             << "  store:   " << hello->store() << "\n"
+            << "  http:    " <<
+      [&] {
+        std::ifstream in(home.http_address_file());
+        std::string addr;
+        std::getline(in, addr);
+        return addr.empty() ? std::string("-") : "http://" + addr;
+      }() << "\n"
             << "  log:     " << home.log_file().string() << "\n";
   return 0;
 }

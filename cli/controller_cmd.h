@@ -11,6 +11,7 @@ struct ControllerRunOptions {
   std::string store;   // "sqlite:PATH" or a path; empty: $CENV_HOME/cenv.db
   std::string socket;  // empty: $CENV_HOME/run/controller.sock
   std::string log_level = "info";
+  std::string http_address = "127.0.0.1:0";  // /healthz, /readyz, /metrics; port 0: any free
 };
 
 // Runs the controller in the foreground until SIGINT/SIGTERM. Returns the exit code.

@@ -19,6 +19,8 @@ struct Home {
   std::filesystem::path socket() const { return root / "run" / "controller.sock"; }
   std::filesystem::path pid_file() const { return root / "run" / "controller.pid"; }
   std::filesystem::path lock_file() const { return root / "run" / "controller.lock"; }
+  // The controller's HTTP address (/healthz, /readyz, /metrics), "127.0.0.1:PORT".
+  std::filesystem::path http_address_file() const { return root / "run" / "http.addr"; }
   std::filesystem::path log_file() const { return root / "logs" / "controller.log"; }
   std::filesystem::path database() const { return root / "cenv.db"; }
 };

@@ -36,21 +36,6 @@ int64_t parse_rv(const std::string& s) {
   }
 }
 
-// Logs the outcome of one call and maps it to gRPC.
-grpc::Status finish(const char* call, const Status& s,
-                    std::chrono::steady_clock::time_point start) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - start)
-                .count();
-  if (s.ok()) {
-    spdlog::debug("{} ok in {} us", call, us);
-  } else {
-    spdlog::info("{} failed ({}) in {} us: {}", call, code_name(s.code()), us,
-                 s.message().substr(0, 500));
-  }
-  return to_grpc(s);
-}
-
 }  // namespace
 
 class GrpcServer::Service final : public v1::Cenv::Service {
@@ -58,13 +43,29 @@ class GrpcServer::Service final : public v1::Cenv::Service {
   Service(ApiService& api, WatchHub& hub, const GrpcServerOptions& options)
       : api_(api), hub_(hub), options_(options) {}
 
+  // Logs and counts the outcome of one call and maps it to gRPC.
+  grpc::Status finish(const char* call, const Status& s,
+                      std::chrono::steady_clock::time_point start) {
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    if (options_.metrics) options_.metrics->observe_call(call, s.code(), elapsed);
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    if (s.ok()) {
+      spdlog::debug("{} ok in {} us", call, us);
+    } else {
+      spdlog::info("{} failed ({}) in {} us: {}", call, code_name(s.code()), us,
+                   s.message().substr(0, 500));
+    }
+    return to_grpc(s);
+  }
+
   grpc::Status Hello(grpc::ServerContext*, const v1::HelloRequest*,
                      v1::HelloResponse* resp) override {
+    auto start = std::chrono::steady_clock::now();
     resp->set_server_version(cenv_version_string());
     resp->set_store(options_.store_description);
     resp->set_pid(getpid());
     resp->set_socket(options_.unix_socket);
-    return grpc::Status::OK;
+    return finish("Hello", Status::Ok(), start);
   }
 
   grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest* req,
@@ -168,9 +169,10 @@ class GrpcServer::Service final : public v1::Cenv::Service {
     auto start = std::chrono::steady_clock::now();
     const KindInfo* info = api_.kinds().find(req->kind());
     if (!info) {
-      return finish("Watch", Status::NotFound("the server doesn't have a resource type \"" +
-                                               req->kind() + "\""),
-                    start);
+      return finish(
+          "Watch",
+          Status::NotFound("the server doesn't have a resource type \"" + req->kind() + "\""),
+          start);
     }
     auto selector = LabelSelector::parse(req->label_selector());
     if (!selector.ok()) return finish("Watch", selector.status(), start);

@@ -8,6 +8,7 @@
 
 #include "api/status.h"
 #include "controller/server/api_service.h"
+#include "controller/server/metrics.h"
 #include "controller/server/watch_hub.h"
 
 namespace grpc {
@@ -19,6 +20,8 @@ namespace cenv {
 struct GrpcServerOptions {
   std::string unix_socket;   // path of the local socket; empty: none
   std::string store_description;  // shown by Hello ("sqlite:/home/u/.cenv/cenv.db")
+  // Where call counts and latencies go; nullptr: nowhere (default).
+  Metrics* metrics = nullptr;
   // A watch with allow_bookmarks gets a BOOKMARK after this long without events (default 5 s).
   std::chrono::milliseconds bookmark_interval{5000};
 };

@@ -1,0 +1,39 @@
+#pragma once
+// HttpServer: the controller's plain HTTP endpoints (Boost.Beast), on a second port:
+// GET /healthz (the process answers), /readyz (the store answers), /metrics (Prometheus text).
+// One thread serves every connection asynchronously; requests and bodies are bounded.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "api/status.h"
+#include "controller/server/metrics.h"
+
+namespace cenv {
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";  // listen address (default loopback only)
+  unsigned short port = 0;             // 0: any free port (see HttpServer::port())
+  // Ready check for /readyz: Ok when the controller can serve; the message is shown otherwise.
+  std::function<Status()> ready;
+};
+
+class HttpServer {
+ public:
+  // Binds and starts serving; Unavailable when the address cannot be bound. `metrics` must
+  // outlive the server.
+  static Result<std::unique_ptr<HttpServer>> start(Metrics& metrics, HttpServerOptions options);
+  ~HttpServer();  // stops and joins
+
+  unsigned short port() const { return port_; }
+
+ private:
+  struct Impl;
+  HttpServer() = default;
+  std::unique_ptr<Impl> impl_;
+  unsigned short port_ = 0;
+};
+
+}  // namespace cenv
