@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Throughput of `cenv apply -f` for 10,000 small objects (one Environment + 9,999 Services,
+# two labels and one port each) in one YAML file: each run on a fresh CENV_HOME with a fresh
+# controller, wall clock of the first apply (all created) and of a re-apply (all unchanged).
+# Median over BENCH_RUNS runs (default 5). Targets: >= 5,000 objects/s on SQLite, >= 2,000 on
+# PostgreSQL (that part runs when `cenv controller run --store postgres://...` is available;
+# it starts a private PostgreSQL 15 from /usr/lib/postgresql/15/bin on a free port).
+#
+#   CENV_BIN=build-bench/cli/cenv bench/apply_10k.sh
+#   BENCH_RUNS=3 BENCH_OBJECTS=10000 BENCH_PG=0 bench/apply_10k.sh   # BENCH_PG=0: SQLite only
+set -euo pipefail
+source "$(dirname "$0")/common.bash"
+
+RUNS="${BENCH_RUNS:-5}"
+OBJECTS="${BENCH_OBJECTS:-10000}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+NS=bench10k
+MANIFEST="$BENCH_TMP/objects.yaml"
+gen_services "$MANIFEST" "$NS" "$OBJECTS"
+
+# count_actions FILE ACTION: lines of apply output ending in ACTION.
+count_actions() { grep -c " $2\$" "$1" || true; }
+
+# timed_apply HOME EXPECTED_ACTION: applies MANIFEST, checks every object got the action,
+# prints the wall time in seconds.
+timed_apply() {
+  local home="$1" want="$2" out="$BENCH_TMP/apply.out" t0 t1 n
+  t0=$(now_ns)
+  CENV_HOME="$home" "$CENV_BIN" apply -f "$MANIFEST" >"$out"
+  t1=$(now_ns)
+  n=$(count_actions "$out" "$want")
+  if ((n != OBJECTS)); then
+    echo "error: expected $OBJECTS objects $want, got $n; output starts:" >&2
+    head -5 "$out" >&2
+    return 1
+  fi
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+}
+
+# run_engine LABEL TARGET START_FN: BENCH_RUNS runs; START_FN HOME RUN starts the controller.
+run_engine() {
+  local label="$1" target="$2" start_fn="$3" first=() again=() i home t
+  for ((i = 1; i <= RUNS; i++)); do
+    home=$(new_home "$label-$i")
+    "$start_fn" "$home" "$i"
+    t=$(timed_apply "$home" created)
+    first+=("$t")
+    t=$(timed_apply "$home" unchanged)
+    again+=("$t")
+    echo "  $label run $i: apply ${first[-1]} s, re-apply ${again[-1]} s (load $(loadavg))" >&2
+    stop_controller "$home"
+  done
+  local m1 m2 r1 r2
+  m1=$(printf '%s\n' "${first[@]}" | median)
+  m2=$(printf '%s\n' "${again[@]}" | median)
+  r1=$(awk -v n="$OBJECTS" -v t="$m1" 'BEGIN { printf "%.0f", n / t }')
+  r2=$(awk -v n="$OBJECTS" -v t="$m2" 'BEGIN { printf "%.0f", n / t }')
+  {
+    printf '%-10s %-20s %10s %12s %10s %s\n' "$label" "apply (created)" "$m1" "$r1" \
+      ">= $target" "$(verdict "$r1" '>=' "$target")"
+    printf '%-10s %-20s %10s %12s %10s %s\n' "$label" "re-apply (unchanged)" "$m2" "$r2" "-" ""
+    echo "  [$label runs, apply s: ${first[*]}; re-apply s: ${again[*]}]"
+  } >>"$RESULTS"
+}
+
+start_sqlite() { start_controller "$1"; }
+
+# --- PostgreSQL: a private server, one fresh database per run --------------------------------
+PG_DIR="" PG_PORT="" PG_AS=()
+pg_supported() {
+  "$CENV_BIN" controller run --help 2>&1 | grep -qi 'postgres'
+}
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+pg_stop() {
+  if [[ -n "$PG_DIR" && -f "$PG_DIR/data/postmaster.pid" ]]; then
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  [[ -n "$PG_DIR" ]] && rm -rf "$PG_DIR"
+}
+pg_start() {
+  PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/cenv-bench-pg.XXXXXX")"
+  BENCH_CLEANUPS+=(pg_stop)
+  if ((EUID == 0)); then
+    chown postgres: "$PG_DIR"
+    PG_AS=(runuser -u postgres --)
+  fi
+  PG_PORT=$(free_port)
+  "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust >"$PG_DIR/initdb.log"
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null
+}
+start_postgres_controller() {
+  local home="$1" run="$2" db="bench_$2"
+  "${PG_AS[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"
+  mkdir -p "$home/logs"
+  CENV_HOME="$home" setsid "$CENV_BIN" controller run \
+    --store "postgres://postgres@127.0.0.1:$PG_PORT/$db" >"$home/logs/controller.log" 2>&1 &
+  mkdir -p "$home/run"
+  echo $! >"$home/run/bench-run.pid"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if CENV_HOME="$home" "$CENV_BIN" controller status 2>/dev/null | grep -q 'store: *postgres'; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "error: controller on PostgreSQL did not come up; log:" >&2
+  tail -20 "$home/logs/controller.log" >&2
+  return 1
+}
+
+echo "apply_10k: $OBJECTS objects ($(wc -c <"$MANIFEST") bytes of YAML), $RUNS runs per engine"
+echo "$(machine_line)"
+RESULTS="$BENCH_TMP/results.txt"
+printf '%-10s %-20s %10s %12s %10s %s\n' engine phase "median s" "objects/s" target "" >"$RESULTS"
+run_engine sqlite 5000 start_sqlite
+if [[ "${BENCH_PG:-1}" == 0 ]]; then
+  PG_NOTE="PostgreSQL: skipped (BENCH_PG=0)"
+elif ! pg_supported; then
+  PG_NOTE="PostgreSQL: not run: PostgreSQL store not selectable yet (cenv controller run --help names no postgres store)"
+elif [[ ! -x "$PG_BIN/postgres" ]]; then
+  PG_NOTE="PostgreSQL: not run: no server at $PG_BIN"
+else
+  pg_start
+  PG_NOTE="PostgreSQL: private server $PG_BIN on 127.0.0.1:$PG_PORT (default settings, fsync on)"
+  run_engine postgres 2000 start_postgres_controller
+fi
+echo
+cat "$RESULTS"
+echo "$PG_NOTE"
+echo "load average at end: $(loadavg)"

@@ -1,0 +1,104 @@
+# Shared by the bench/*.sh scripts (sourced, not run; not executable so `make bench` skips it).
+# Gives: REPO, CENV_BIN (absolute), BENCH_TMP (removed on exit), new_home, start_controller,
+# stop_controller, gen_services, median/percentile helpers, and machine_line. Every controller
+# started through start_controller (or registered with register_home) is stopped on exit.
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CENV_BIN="${CENV_BIN:-$REPO/build/cli/cenv}"
+[[ "$CENV_BIN" = /* ]] || CENV_BIN="$PWD/$CENV_BIN"
+if [[ ! -x "$CENV_BIN" ]]; then
+  echo "error: no cenv binary at $CENV_BIN (build it, or set CENV_BIN)" >&2
+  exit 1
+fi
+
+BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/cenv-bench.XXXXXX")"
+BENCH_HOMES=()
+# Extra cleanup steps (function names) a script adds; run before the temp dir goes.
+BENCH_CLEANUPS=()
+
+bench_cleanup() {
+  local rc=$?
+  set +e
+  local home pid
+  for home in "${BENCH_HOMES[@]}"; do
+    CENV_HOME="$home" "$CENV_BIN" controller stop >/dev/null 2>&1
+    # A controller started with `controller run &` that never wrote its pid file.
+    if [[ -f "$home/run/bench-run.pid" ]]; then
+      pid="$(cat "$home/run/bench-run.pid")"
+      kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    fi
+  done
+  local fn
+  for fn in "${BENCH_CLEANUPS[@]}"; do "$fn"; done
+  rm -rf "$BENCH_TMP"
+  exit "$rc"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# new_home NAME: prints a fresh CENV_HOME path under BENCH_TMP, registered for cleanup.
+new_home() {
+  local home="$BENCH_TMP/$1"
+  rm -rf "$home"
+  mkdir -p "$home"
+  BENCH_HOMES+=("$home")
+  echo "$home"
+}
+
+# start_controller HOME: starts the local controller for HOME in the background (the way the
+# CLI autostarts it) and waits until it answers.
+start_controller() {
+  CENV_HOME="$1" "$CENV_BIN" controller start >/dev/null
+}
+
+stop_controller() {
+  CENV_HOME="$1" "$CENV_BIN" controller stop >/dev/null 2>&1 || true
+}
+
+# controller_pid HOME: the pid `cenv controller status` reports.
+controller_pid() {
+  CENV_HOME="$1" "$CENV_BIN" controller status | awk '$1 == "pid:" { print $2 }'
+}
+
+# gen_services FILE NS COUNT: one Environment NS plus COUNT-1 Services in it, each with two
+# labels and one port, as one multi-document YAML file.
+gen_services() {
+  local file="$1" ns="$2" count="$3"
+  awk -v ns="$ns" -v n="$((count - 1))" 'BEGIN {
+    printf "apiVersion: cenv.io/v1\nkind: Environment\nmetadata:\n  name: %s\n", ns
+    printf "  labels:\n    bench: \"true\"\nspec:\n  baseImage: cenv/base:bookworm\n"
+    for (i = 1; i <= n; i++) {
+      printf "---\napiVersion: cenv.io/v1\nkind: Service\nmetadata:\n"
+      printf "  name: svc-%05d\n  namespace: %s\n", i, ns
+      printf "  labels:\n    app: svc-%05d\n    tier: t%d\n", i, i % 10
+      printf "spec:\n  ports:\n    - containerPort: %d\n", 8000 + i % 1000
+    }
+  }' >"$file"
+}
+
+# now_ns: wall clock in nanoseconds.
+now_ns() { date +%s%N; }
+
+# median of the numbers on stdin (one per line).
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# percentile P: nearest-rank percentile of the numbers on stdin.
+percentile() {
+  sort -g | awk -v p="$1" '{ a[NR] = $1 } END { r = int((p / 100) * NR + 0.999999); if (r < 1) r = 1; print a[r] }'
+}
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# machine_line: what the numbers were measured on.
+machine_line() {
+  local cpu mem
+  cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  mem="$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "machine: $(nproc) cpus, $cpu, $mem RAM; load average $(loadavg); cenv: $CENV_BIN"
+}
+
+# verdict VALUE OP TARGET: "ok" or "MISSED" (OP is <= or >=); never fails the script.
+verdict() {
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    ok = (op == "<=") ? (v <= t) : (v >= t); print ok ? "ok" : "MISSED" }'
+}
