@@ -156,7 +156,7 @@ TEST_CASE("SqliteStore uses the injected uid generator", "[store][sqlite]") {
   CHECK(must(store->create(service("b"))).uid() == "uid-2");
 }
 
-TEST_CASE("SqliteStore creates 10,000 objects in one commit quickly", "[.bench][store][sqlite]") {
+TEST_CASE("SqliteStore creates 10,000 objects in one commit quickly", "[.bench]") {
   TempDir dir;
   FixedClock clock(suite_time());
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
