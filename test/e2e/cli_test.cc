@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <fstream>
 
 #include "test/e2e/cenv_runner.h"
@@ -214,6 +215,124 @@ TEST_CASE("huge, missing and empty inputs are refused before parsing", "[e2e]") 
   CHECK(contains(d.err, deep.string()));
 
   CHECK(snapshot(cenv) == before);
+}
+
+TEST_CASE("diff exits 0 without changes and 1 with a unified diff", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  auto same = cenv.run("diff -f manifests/quickstart.yaml");
+  CHECK(same.exit_code == 0);
+  CHECK(same.out.empty());
+  std::string changed = R"(apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: web, namespace: demo, labels: {app: web}}
+spec:
+  command: ["httpd", "-f", "-p", "9090"]
+)";
+  auto diff = cenv.run("diff -f -", changed);
+  CHECK(diff.exit_code == 1);
+  CHECK(contains(diff.out, "+  - \"9090\""));
+  CHECK(contains(diff.out, "-  - \"8080\""));
+  // Nothing was written.
+  CHECK(cenv.run("diff -f manifests/quickstart.yaml").exit_code == 0);
+}
+
+TEST_CASE("patch and apply share fields; a conflict names the other manager", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  auto patched = cenv.run("patch svc web -n demo -p '{\"spec\":{\"args\":[\"-v\"]}}'");
+  INFO(patched.err);
+  REQUIRE(patched.exit_code == 0);
+  CHECK(patched.out == "service/web patched\n");
+  CHECK(contains(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
+  auto yaml = cenv.run("get svc web -n demo -o yaml");
+  CHECK(contains(yaml.out, "- -v"));
+  CHECK(!contains(yaml.out, "managedFields"));
+
+  auto json_patch = cenv.run(
+      "patch svc web -n demo --type json -p "
+      "'[{\"op\":\"replace\",\"path\":\"/spec/restartPolicy\",\"value\":\"Never\"}]'");
+  REQUIRE(json_patch.exit_code == 0);
+  auto conflict = cenv.run("apply -f -", R"(apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec: {restartPolicy: OnFailure}
+)");
+  CHECK(conflict.exit_code == 1);
+  CHECK(contains(conflict.err, "conflict with \"cenv-patch\""));
+  CHECK(contains(conflict.err, ".spec.restartPolicy"));
+}
+
+TEST_CASE("wait meets jsonpath conditions and times out clearly", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  auto met = cenv.run("wait svc/web -n demo --for=jsonpath='{.spec.restartPolicy}'=Always");
+  CHECK(met.exit_code == 0);
+  CHECK(met.out == "service/web condition met\n");
+  auto late = cenv.run("wait svc/web -n demo --for=condition=Ready --timeout=1s");
+  CHECK(late.exit_code == 1);
+  CHECK(contains(late.err, "timed out waiting for the condition Ready=True on services/web"));
+  auto bad = cenv.run("wait svc/web -n demo --for=readiness");
+  CHECK(bad.exit_code == 1);
+  CHECK(contains(bad.err, "unrecognized condition"));
+  auto bad_path = cenv.run("wait svc/web -n demo --for=jsonpath='{.spec['");
+  CHECK(bad_path.exit_code == 1);
+  CHECK(contains(bad_path.err, "invalid JSONPath"));
+}
+
+TEST_CASE("delete waits on finalizers; removing them completes it", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  REQUIRE(cenv.run("patch svc web -n demo -p '{\"metadata\":{\"finalizers\":[\"example.com/x\"]}}'")
+              .exit_code == 0);
+  auto del = cenv.run("delete svc web -n demo --timeout=1s");
+  CHECK(del.exit_code == 1);
+  CHECK(contains(del.out, "service \"web\" deleted"));
+  CHECK(contains(del.err, "finalizers remain"));
+  auto marked = cenv.run("get svc web -n demo -o yaml");
+  CHECK(contains(marked.out, "deletionTimestamp"));
+  REQUIRE(cenv.run("patch svc web -n demo --type json -p '[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'")
+              .exit_code == 0);
+  CHECK(cenv.run("get svc web -n demo").exit_code == 1);
+}
+
+TEST_CASE("explain prints field documentation from crds", "[e2e]") {
+  CenvRunner cenv;
+  auto r = cenv.run("explain svc.spec.ports");
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "KIND:     Service"));
+  CHECK(contains(r.out, "containerPort"));
+  CHECK(contains(r.out, "-required-"));
+  auto missing = cenv.run("explain svc.spec.nope");
+  CHECK(missing.exit_code == 1);
+  CHECK(contains(missing.err, "\"nope\" does not exist"));
+}
+
+TEST_CASE("get -w prints the list, then each change", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  fs::path out = cenv.home() / "watch.out";
+  std::string cmd = "CENV_HOME='" + cenv.home().string() + "' '" CENV_BINARY
+                    "' get svc -n demo -w -o name > '" + out.string() + "' 2>&1 & echo $!";
+  FILE* p = popen(cmd.c_str(), "r");
+  int pid = 0;
+  REQUIRE(fscanf(p, "%d", &pid) == 1);
+  pclose(p);
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 500; ++i) {
+      if (contains(CenvRunner::slurp(out), text)) return true;
+      usleep(20'000);
+    }
+    return false;
+  };
+  CHECK(wait_for("service/web\n"));
+  REQUIRE(cenv.run("apply -f -", R"(apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: db, namespace: demo}
+spec: {}
+)").exit_code == 0);
+  CHECK(wait_for("service/db\n"));
+  kill(pid, SIGTERM);
 }
 
 }  // namespace
