@@ -21,45 +21,65 @@ gen_services "$MANIFEST" "$NS" "$OBJECTS"
 # count_actions FILE ACTION: lines of apply output ending in ACTION.
 count_actions() { grep -c " $2\$" "$1" || true; }
 
+# cpu_ticks PID: user + system CPU of PID so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK="$(getconf CLK_TCK)"
+
 # timed_apply HOME EXPECTED_ACTION: applies MANIFEST, checks every object got the action,
-# prints the wall time in seconds.
+# prints "WALL CLIENT_CPU CONTROLLER_CPU" in seconds (CPU: user + system).
 timed_apply() {
-  local home="$1" want="$2" out="$BENCH_TMP/apply.out" t0 t1 n
-  t0=$(now_ns)
-  CENV_HOME="$home" "$CENV_BIN" apply -f "$MANIFEST" >"$out"
-  t1=$(now_ns)
+  local home="$1" want="$2" out="$BENCH_TMP/apply.out" pid c0 c1 n
+  pid=$(controller_pid "$home")
+  c0=$(cpu_ticks "$pid")
+  local TIMEFORMAT="%3R %3U %3S"
+  { time CENV_HOME="$home" "$CENV_BIN" apply -f "$MANIFEST" >"$out" 2>"$out.err"; } \
+    2>"$BENCH_TMP/time.out" || { cat "$out.err" >&2; return 1; }
+  c1=$(cpu_ticks "$pid")
   n=$(count_actions "$out" "$want")
   if ((n != OBJECTS)); then
     echo "error: expected $OBJECTS objects $want, got $n; output starts:" >&2
     head -5 "$out" >&2
     return 1
   fi
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+  awk -v c="$((c1 - c0))" -v tick="$TICK" '{ printf "%.3f %.3f %.3f\n", $1, $2 + $3, c / tick }' \
+    "$BENCH_TMP/time.out"
+}
+
+# row LABEL PHASE TARGET WALLS CLIENT_CPUS CONTROLLER_CPUS: a result row from the medians.
+row() {
+  local m c s r cpu shown="-" v=""
+  m=$(tr ' ' '\n' <<<"$4" | median)
+  c=$(tr ' ' '\n' <<<"$5" | median)
+  s=$(tr ' ' '\n' <<<"$6" | median)
+  r=$(awk -v n="$OBJECTS" -v t="$m" 'BEGIN { printf "%.0f", n / t }')
+  cpu=$(awk -v n="$OBJECTS" -v a="$c" -v b="$s" 'BEGIN { printf "%.0f", n / (a + b) }')
+  if [[ "$3" != - ]]; then
+    shown=">= $3"
+    v="$(verdict "$r" '>=' "$3")"
+  fi
+  printf '%-9s %-21s %8s %10s %9s %9s %11s %10s %s\n' "$1" "$2" "$m" "$r" "$c" "$s" "$cpu" \
+    "$shown" "$v"
 }
 
 # run_engine LABEL TARGET START_FN: BENCH_RUNS runs; START_FN HOME RUN starts the controller.
 run_engine() {
-  local label="$1" target="$2" start_fn="$3" first=() again=() i home t
+  local label="$1" target="$2" start_fn="$3" i home a b c
+  local w1=() c1=() s1=() w2=() c2=() s2=()
   for ((i = 1; i <= RUNS; i++)); do
     home=$(new_home "$label-$i")
     "$start_fn" "$home" "$i"
-    t=$(timed_apply "$home" created)
-    first+=("$t")
-    t=$(timed_apply "$home" unchanged)
-    again+=("$t")
-    echo "  $label run $i: apply ${first[-1]} s, re-apply ${again[-1]} s (load $(loadavg))" >&2
+    read -r a b c <<<"$(timed_apply "$home" created)"
+    w1+=("$a") c1+=("$b") s1+=("$c")
+    read -r a b c <<<"$(timed_apply "$home" unchanged)"
+    w2+=("$a") c2+=("$b") s2+=("$c")
+    echo "  $label run $i: apply ${w1[-1]} s (cpu client ${c1[-1]} s, controller ${s1[-1]} s)," \
+      "re-apply ${w2[-1]} s (cpu ${c2[-1]} s + ${s2[-1]} s); load $(loadavg)" >&2
     stop_controller "$home"
   done
-  local m1 m2 r1 r2
-  m1=$(printf '%s\n' "${first[@]}" | median)
-  m2=$(printf '%s\n' "${again[@]}" | median)
-  r1=$(awk -v n="$OBJECTS" -v t="$m1" 'BEGIN { printf "%.0f", n / t }')
-  r2=$(awk -v n="$OBJECTS" -v t="$m2" 'BEGIN { printf "%.0f", n / t }')
   {
-    printf '%-10s %-20s %10s %12s %10s %s\n' "$label" "apply (created)" "$m1" "$r1" \
-      ">= $target" "$(verdict "$r1" '>=' "$target")"
-    printf '%-10s %-20s %10s %12s %10s %s\n' "$label" "re-apply (unchanged)" "$m2" "$r2" "-" ""
-    echo "  [$label runs, apply s: ${first[*]}; re-apply s: ${again[*]}]"
+    row "$label" "apply (all created)" "$target" "${w1[*]}" "${c1[*]}" "${s1[*]}"
+    row "$label" "re-apply (unchanged)" - "${w2[*]}" "${c2[*]}" "${s2[*]}"
+    echo "  [$label wall s, apply: ${w1[*]}; re-apply: ${w2[*]}]"
   } >>"$RESULTS"
 }
 
@@ -114,7 +134,8 @@ start_postgres_controller() {
 echo "apply_10k: $OBJECTS objects ($(wc -c <"$MANIFEST") bytes of YAML), $RUNS runs per engine"
 echo "$(machine_line)"
 RESULTS="$BENCH_TMP/results.txt"
-printf '%-10s %-20s %10s %12s %10s %s\n' engine phase "median s" "objects/s" target "" >"$RESULTS"
+printf '%-9s %-21s %8s %10s %9s %9s %11s %10s\n' engine phase "wall s" "objects/s" \
+  "cli cpu" "ctl cpu" "obj/cpu-s" target >"$RESULTS"
 run_engine sqlite 5000 start_sqlite
 if [[ "${BENCH_PG:-1}" == 0 ]]; then
   PG_NOTE="PostgreSQL: skipped (BENCH_PG=0)"
