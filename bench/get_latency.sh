@@ -2,7 +2,8 @@
 # Latency of `cenv get` against a running controller holding 1,000 objects in one namespace
 # (an Environment + 999 Services): `cenv get svc NAME -n NS` and `cenv get svc -n NS` (a list
 # of 999 rows), each BENCH_RUNS times (default 200, at least 100) with hyperfine (no shell,
-# 10 warm-up runs). Reports median, p95 (nearest rank) and max. Target: get median <= 15 ms.
+# 10 warm-up runs). Reports median, p95 (nearest rank), max and the client's mean CPU time
+# (user + system). Target: get median <= 15 ms.
 #
 #   CENV_BIN=build-bench/cli/cenv bench/get_latency.sh
 set -euo pipefail
@@ -35,18 +36,19 @@ measure() {
     cat "$BENCH_TMP/hyperfine.err" >&2
     return 1
   }
-  local times med p95 max
+  local times med p95 max cpu
   times=$(jq -r '.results[0].times[] * 1000' "$json")
   med=$(median <<<"$times")
   p95=$(percentile 95 <<<"$times")
   max=$(sort -g <<<"$times" | tail -1)
+  cpu=$(jq -r '(.results[0].user + .results[0].system) * 1000' "$json")
   local shown="-" v=""
   if [[ "$target" != - ]]; then
     shown="<= $target ms"
     v="$(verdict "$med" '<=' "$target")"
   fi
-  ROWS+=("$(printf '%-28s %10.2f %10.2f %10.2f %12s %s' "$label" "$med" "$p95" "$max" \
-    "$shown" "$v")")
+  ROWS+=("$(printf '%-28s %10.2f %10.2f %10.2f %10.2f %12s %s' "$label" "$med" "$p95" "$max" \
+    "$cpu" "$shown" "$v")")
 }
 
 measure "get svc NAME -n NS" 15 "$CENV_BIN" get svc "$name" -n "$NS"
@@ -54,6 +56,7 @@ measure "get svc -n NS ($rows rows)" - "$CENV_BIN" get svc -n "$NS"
 measure "version --client (no RPC)" - "$CENV_BIN" version --client
 
 echo
-printf '%-28s %10s %10s %10s %12s\n' command "median ms" "p95 ms" "max ms" "target (med)"
+printf '%-28s %10s %10s %10s %10s %12s\n' command "median ms" "p95 ms" "max ms" "cpu ms" \
+  "target (med)"
 printf '%s\n' "${ROWS[@]}"
 echo "load average at end: $(loadavg)"
