@@ -23,7 +23,8 @@ echo "$(machine_line)"
 field() { awk -v f="$1:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
 ROWS=()
 sample() {
-  ROWS+=("$(printf '%-32s %10s %10s' "$1" "$(field VmRSS)" "$(field VmHWM)")")
+  ROWS+=("$(printf '%-32s %10s %10s %10s %10s' "$1" "$(field VmRSS)" "$(field VmHWM)" \
+    "$(field RssAnon)" "$(field RssFile)")")
 }
 
 sample "idle, empty store"
@@ -38,7 +39,7 @@ sample "after get svc -A"
 db=$(du -sm "$home" | cut -f1)
 
 echo
-printf '%-32s %10s %10s\n' state "VmRSS MB" "VmHWM MB"
+printf '%-32s %10s %10s %10s %10s\n' state "VmRSS MB" "VmHWM MB" "anon MB" "file MB"
 printf '%s\n' "${ROWS[@]}"
 echo "target: VmRSS after apply <= 150 MB: $after_apply MB $(verdict "$after_apply" '<=' 150)"
 echo "CENV_HOME on disk: ${db} MB; load average at end: $(loadavg)"
