@@ -66,7 +66,8 @@ run_engine() {
   local label="$1" target="$2" start_fn="$3" i home a b c
   local w1=() c1=() s1=() w2=() c2=() s2=()
   for ((i = 1; i <= RUNS; i++)); do
-    home=$(new_home "$label-$i")
+    new_home "$label-$i"
+    home="$HOME_DIR"
     "$start_fn" "$home" "$i"
     read -r a b c <<<"$(timed_apply "$home" created)"
     w1+=("$a") c1+=("$b") s1+=("$c")
@@ -117,8 +118,7 @@ start_postgres_controller() {
   mkdir -p "$home/logs"
   CENV_HOME="$home" setsid "$CENV_BIN" controller run \
     --store "postgres://postgres@127.0.0.1:$PG_PORT/$db" >"$home/logs/controller.log" 2>&1 &
-  mkdir -p "$home/run"
-  echo $! >"$home/run/bench-run.pid"
+  BENCH_PIDS+=("$!")
   local i
   for ((i = 0; i < 300; i++)); do
     if CENV_HOME="$home" "$CENV_BIN" controller status 2>/dev/null | grep -q 'store: *postgres'; then

@@ -13,6 +13,7 @@ fi
 
 BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/cenv-bench.XXXXXX")"
 BENCH_HOMES=()
+BENCH_PIDS=()  # controllers started here, killed on exit if `controller stop` missed them
 # Extra cleanup steps (function names) a script adds; run before the temp dir goes.
 BENCH_CLEANUPS=()
 
@@ -22,10 +23,10 @@ bench_cleanup() {
   local home pid
   for home in "${BENCH_HOMES[@]}"; do
     CENV_HOME="$home" "$CENV_BIN" controller stop >/dev/null 2>&1
-    # A controller started with `controller run &` that never wrote its pid file.
-    if [[ -f "$home/run/bench-run.pid" ]]; then
-      pid="$(cat "$home/run/bench-run.pid")"
-      kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  done
+  for pid in "${BENCH_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null && grep -q controller "/proc/$pid/cmdline" 2>/dev/null; then
+      kill "$pid" 2>/dev/null
     fi
   done
   local fn
@@ -36,19 +37,26 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# new_home NAME: prints a fresh CENV_HOME path under BENCH_TMP, registered for cleanup.
+# new_home NAME: sets HOME_DIR to a fresh CENV_HOME under BENCH_TMP, registered for cleanup.
+# (Not printed: a $(new_home) subshell could not register it.)
 new_home() {
-  local home="$BENCH_TMP/$1"
-  rm -rf "$home"
-  mkdir -p "$home"
-  BENCH_HOMES+=("$home")
-  echo "$home"
+  HOME_DIR="$BENCH_TMP/$1"
+  rm -rf "$HOME_DIR"
+  mkdir -p "$HOME_DIR"
+  BENCH_HOMES+=("$HOME_DIR")
 }
 
 # start_controller HOME: starts the local controller for HOME in the background (the way the
 # CLI autostarts it) and waits until it answers.
 start_controller() {
   CENV_HOME="$1" "$CENV_BIN" controller start >/dev/null
+  # The pid file may land just after the controller first answers.
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -s "$1/run/controller.pid" ]] && break
+    sleep 0.05
+  done
+  BENCH_PIDS+=("$(cat "$1/run/controller.pid")")
 }
 
 stop_controller() {

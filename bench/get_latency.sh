@@ -14,7 +14,8 @@ OBJECTS="${BENCH_OBJECTS:-1000}"
 NS=benchget
 command -v hyperfine >/dev/null || { echo "error: hyperfine is not installed" >&2; exit 1; }
 
-home=$(new_home get)
+new_home get
+home="$HOME_DIR"
 export CENV_HOME="$home"
 start_controller "$home"
 gen_services "$BENCH_TMP/objects.yaml" "$NS" "$OBJECTS"

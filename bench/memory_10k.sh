@@ -10,7 +10,8 @@ source "$(dirname "$0")/common.bash"
 
 OBJECTS="${BENCH_OBJECTS:-10000}"
 NS=benchmem
-home=$(new_home mem)
+new_home mem
+home="$HOME_DIR"
 export CENV_HOME="$home"
 start_controller "$home"
 pid=$(controller_pid "$home")

@@ -17,7 +17,8 @@ if [[ ! -x "$FANOUT_BIN" ]]; then
   exit 1
 fi
 
-home=$(new_home watch)
+new_home watch
+home="$HOME_DIR"
 export CENV_HOME="$home"
 start_controller "$home"
 echo "watch_fanout: controller pid $(controller_pid "$home"), $FANOUT_BIN"
