@@ -507,7 +507,7 @@ int run(int argc, char** argv) {
   ControllerRunOptions run_options;
   auto* ctl_run = controller->add_subcommand("run", "Run the controller in the foreground");
   ctl_run->add_option("--store", run_options.store,
-                      "Store: sqlite:PATH (default $CENV_HOME/cenv.db)");
+                      "Store: sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default $CENV_HOME/cenv.db)");
   ctl_run->add_option("--socket", run_options.socket,
                       "Unix socket to serve on (default $CENV_HOME/run/controller.sock)");
   ctl_run->add_option("--http-address", run_options.http_address,

@@ -19,7 +19,7 @@
 #include "controller/server/grpc_server.h"
 #include "controller/server/http_server.h"
 #include "controller/server/metrics.h"
-#include "controller/store/sqlite_store.h"
+#include "controller/store/open_store.h"
 
 namespace cenv::cli {
 
@@ -54,11 +54,11 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
                                            std::to_string(running_controller_pid(home)) + ")"));
   }
 
-  std::string db = options.store.empty() ? home.database().string() : options.store;
-  if (db.rfind("sqlite:", 0) == 0) db = db.substr(7);
+  std::string url = options.store.empty() ? "sqlite:" + home.database().string() : options.store;
+  std::string shown_url = describe_store_url(url);  // never shows a password
   SystemClock clock;
-  auto store = SqliteStore::open(db, clock);
-  if (!store.ok()) return fail(store.status().with_prefix("cannot open the store " + db));
+  auto store = open_store(url, clock);
+  if (!store.ok()) return fail(store.status().with_prefix("cannot open the store " + shown_url));
   auto kinds = KindRegistry::builtin();
   if (!kinds.ok()) return fail(kinds.status());
   ApiService api(*store.value(), kinds.value(), clock);
@@ -97,7 +97,7 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
 
   GrpcServerOptions server_options;
   server_options.unix_socket = options.socket.empty() ? home.socket().string() : options.socket;
-  server_options.store_description = "sqlite:" + db;
+  server_options.store_description = shown_url;
   server_options.metrics = &metrics;
   auto server = GrpcServer::start(api, hub, server_options);
   if (!server.ok()) return fail(server.status());
@@ -105,8 +105,9 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
     std::ofstream pid(home.pid_file(), std::ios::trunc);
     pid << getpid() << "\n";
   }
-  spdlog::info("cenv controller {} serving on unix:{} with store sqlite:{} (pid {}); http on {}",
-               cenv_version_string(), server_options.unix_socket, db, getpid(), http_address);
+  spdlog::info("cenv controller {} serving on unix:{} with store {} (pid {}); http on {}",
+               cenv_version_string(), server_options.unix_socket, shown_url, getpid(),
+               http_address);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

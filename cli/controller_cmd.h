@@ -8,7 +8,7 @@
 namespace cenv::cli {
 
 struct ControllerRunOptions {
-  std::string store;   // "sqlite:PATH" or a path; empty: $CENV_HOME/cenv.db
+  std::string store;   // "sqlite:PATH", a path or "postgres://…"; empty: $CENV_HOME/cenv.db
   std::string socket;  // empty: $CENV_HOME/run/controller.sock
   std::string log_level = "info";
   std::string http_address = "127.0.0.1:0";  // /healthz, /readyz, /metrics; port 0: any free
