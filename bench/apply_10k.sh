@@ -9,6 +9,7 @@
 #   CENV_BIN=build-bench/cli/cenv bench/apply_10k.sh
 #   BENCH_RUNS=3 BENCH_OBJECTS=10000 BENCH_PG=0 bench/apply_10k.sh   # BENCH_PG=0: SQLite only
 set -euo pipefail
+# shellcheck source=bench/common.bash
 source "$(dirname "$0")/common.bash"
 
 RUNS="${BENCH_RUNS:-5}"
@@ -113,7 +114,7 @@ pg_start() {
     -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null
 }
 start_postgres_controller() {
-  local home="$1" run="$2" db="bench_$2"
+  local home="$1" db="bench_$2"
   "${PG_AS[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db"
   mkdir -p "$home/logs"
   CENV_HOME="$home" setsid "$CENV_BIN" controller run \
@@ -132,7 +133,7 @@ start_postgres_controller() {
 }
 
 echo "apply_10k: $OBJECTS objects ($(wc -c <"$MANIFEST") bytes of YAML), $RUNS runs per engine"
-echo "$(machine_line)"
+machine_line
 RESULTS="$BENCH_TMP/results.txt"
 printf '%-9s %-21s %8s %10s %9s %9s %11s %10s\n' engine phase "wall s" "objects/s" \
   "cli cpu" "ctl cpu" "obj/cpu-s" target >"$RESULTS"

@@ -7,6 +7,7 @@
 #
 #   CENV_BIN=build-bench/cli/cenv bench/get_latency.sh
 set -euo pipefail
+# shellcheck source=bench/common.bash
 source "$(dirname "$0")/common.bash"
 
 RUNS="${BENCH_RUNS:-200}"
@@ -25,7 +26,7 @@ name=$(printf 'svc-%05d' $(((OBJECTS - 1) / 2)))
 rows=$("$CENV_BIN" get svc -n "$NS" --no-headers | wc -l)
 
 echo "get_latency: controller pid $(controller_pid "$home"), $rows services in $NS, $RUNS runs each"
-echo "$(machine_line)"
+machine_line
 
 # measure LABEL TARGET_MS COMMAND...: one hyperfine series; prints a result row.
 ROWS=()

@@ -6,6 +6,7 @@
 #
 #   CENV_BIN=build-bench/cli/cenv bench/memory_10k.sh
 set -euo pipefail
+# shellcheck source=bench/common.bash
 source "$(dirname "$0")/common.bash"
 
 OBJECTS="${BENCH_OBJECTS:-10000}"
@@ -18,7 +19,7 @@ pid=$(controller_pid "$home")
 gen_services "$BENCH_TMP/objects.yaml" "$NS" "$OBJECTS"
 
 echo "memory_10k: controller pid $pid, $OBJECTS objects"
-echo "$(machine_line)"
+machine_line
 
 # field NAME: the kB value of NAME in the controller's /proc status, in MB (MiB).
 field() { awk -v f="$1:" '$1 == f { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }

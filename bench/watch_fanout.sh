@@ -8,6 +8,7 @@
 #   CENV_BIN=build-bench/cli/cenv bench/watch_fanout.sh [extra watch_fanout flags]
 #   WATCH_FANOUT_BIN=... BENCH_WATCHERS=100 BENCH_UPDATES=1000 bench/watch_fanout.sh
 set -euo pipefail
+# shellcheck source=bench/common.bash
 source "$(dirname "$0")/common.bash"
 
 FANOUT_BIN="${WATCH_FANOUT_BIN:-$(dirname "$(dirname "$CENV_BIN")")/bench/watch_fanout}"
@@ -22,7 +23,7 @@ home="$HOME_DIR"
 export CENV_HOME="$home"
 start_controller "$home"
 echo "watch_fanout: controller pid $(controller_pid "$home"), $FANOUT_BIN"
-echo "$(machine_line)"
+machine_line
 echo
 out="$BENCH_TMP/fanout.out"
 rc=0
