@@ -18,7 +18,12 @@ Informer::~Informer() { stop(); }
 void Informer::start() {
   std::lock_guard lock(sync_mu_);
   if (thread_.joinable()) return;
-  thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+  thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+}
+
+void Informer::request_stop() {
+  std::lock_guard lock(sync_mu_);
+  if (thread_.joinable()) thread_.request_stop();
 }
 
 void Informer::stop() {
@@ -41,7 +46,7 @@ void Informer::add_handler(EventHandler handler) {
   handlers_.push_back(std::move(handler));
 }
 
-bool Informer::wait_for_sync(std::stop_token stop, std::chrono::milliseconds timeout) const {
+bool Informer::wait_for_sync(const std::stop_token& stop, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(sync_mu_);
   sync_cv_.wait_for(lock, stop, timeout, [&] { return synced_.load(); });
   return synced_.load();
@@ -110,15 +115,15 @@ void Informer::erase_locked(const ObjectKey& key) {
   objects_.erase(it);
 }
 
-void Informer::sleep(std::stop_token stop, std::chrono::milliseconds d) {
+void Informer::sleep(const std::stop_token& stop, std::chrono::milliseconds d) {
   std::mutex mu;
   std::condition_variable_any cv;
   std::unique_lock lock(mu);
   cv.wait_for(lock, stop, d, [] { return false; });
 }
 
-void Informer::run(std::stop_token stop) {
-  SteadyClock::time_point next_resync = clock_.now() + options_.resync_period;
+void Informer::run(const std::stop_token& stop) {
+  SteadyClock::TimePoint next_resync = clock_.now() + options_.resync_period;
   while (!stop.stop_requested()) {
     auto listed = source_.list(kind_);
     list_count_++;

@@ -73,14 +73,17 @@ class Informer {
 
   // Starts the informer's thread (a no-op when running). An informer is started at most once.
   void start();
-  // Stops the thread and waits for it; handlers are not called afterwards. Idempotent.
+  // Asks the thread to stop, without waiting (so many informers stop in parallel).
+  void request_stop();
+  // Stops the thread and waits for it (at most about poll_interval); handlers are not called
+  // afterwards. Idempotent.
   void stop();
 
   // True once the first list is in the cache and its objects were handed to the handlers.
   bool has_synced() const { return synced_.load(); }
   // Waits until has_synced(), `stop` is requested or `timeout` passes (real time); returns
   // has_synced().
-  bool wait_for_sync(std::stop_token stop, std::chrono::milliseconds timeout) const;
+  bool wait_for_sync(const std::stop_token& stop, std::chrono::milliseconds timeout) const;
 
   // Cache reads; nullptr / empty when absent. `ns` is empty for cluster-scoped kinds.
   ObjectPtr get(std::string_view ns, std::string_view name) const;
@@ -98,14 +101,14 @@ class Informer {
   uint64_t list_count() const { return list_count_.load(); }
 
  private:
-  void run(std::stop_token stop);
+  void run(const std::stop_token& stop);
   // Replaces the cache with a fresh list and tells the handlers what differs.
   void replace(std::vector<Object> items, int64_t revision);
   void apply(std::vector<WatchEvent> events);
   void resync();
   void insert_locked(ObjectPtr obj);
   void erase_locked(const ObjectKey& key);
-  void sleep(std::stop_token stop, std::chrono::milliseconds d);
+  void sleep(const std::stop_token& stop, std::chrono::milliseconds d);
 
   const std::string kind_;
   EventSource& source_;

@@ -39,7 +39,7 @@ void InformerCache::start() {
   for (auto& [kind, inf] : informers_) inf->start();
 }
 
-bool InformerCache::wait_for_sync(std::stop_token stop, std::chrono::milliseconds timeout) {
+bool InformerCache::wait_for_sync(const std::stop_token& stop, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (Informer* inf : informers()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -55,7 +55,9 @@ void InformerCache::stop() {
     started_ = false;
   }
   // Informers are never removed, so the pointers outlive the lock.
-  for (Informer* inf : informers()) inf->stop();
+  std::vector<Informer*> all = informers();
+  for (Informer* inf : all) inf->request_stop();
+  for (Informer* inf : all) inf->stop();
 }
 
 }  // namespace cenv

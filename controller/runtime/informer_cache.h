@@ -38,7 +38,7 @@ class InformerCache {
   void start();
   // Waits (real time) until every informer has synced, `stop` is requested or `timeout`
   // passes; returns whether all synced.
-  bool wait_for_sync(std::stop_token stop, std::chrono::milliseconds timeout);
+  bool wait_for_sync(const std::stop_token& stop, std::chrono::milliseconds timeout);
   // Stops every informer (joining their threads). Idempotent.
   void stop();
 

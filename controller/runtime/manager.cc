@@ -17,7 +17,7 @@ void Manager::add_runnable(std::unique_ptr<Runnable> runnable) {
 }
 
 void Manager::run_locked(Runnable& runnable) {
-  threads_.emplace_back([&runnable](std::stop_token stop) { runnable.start(stop); });
+  threads_.emplace_back([&runnable](std::stop_token stop) { runnable.start(std::move(stop)); });
 }
 
 Status Manager::start() {

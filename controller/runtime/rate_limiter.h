@@ -20,7 +20,7 @@ class ExponentialBackoff {
       : base_(base), max_(max) {}
 
   // Records one more failure of `key` and returns how long to wait before retrying it.
-  SteadyClock::duration next(const Request& key);
+  SteadyClock::Duration next(const Request& key);
   // Forgets the failures of `key` (its next failure waits `base` again).
   void forget(const Request& key) { failures_.erase(key); }
   // Consecutive failures recorded for `key`.
@@ -40,20 +40,20 @@ class ExponentialBackoff {
 // paid in order, as Go's rate.Limiter reservations are. qps <= 0 disables the limit.
 class TokenBucket {
  public:
-  TokenBucket(double qps, int64_t burst, SteadyClock::time_point now)
+  TokenBucket(double qps, int64_t burst, SteadyClock::TimePoint now)
       : qps_(qps),
         burst_(burst < 1 ? 1 : burst),
         tokens_(static_cast<double>(burst_)),
         last_(now) {}
 
   // Takes one token at time `now`; returns the wait until that token is available.
-  SteadyClock::duration take(SteadyClock::time_point now);
+  SteadyClock::Duration take(SteadyClock::TimePoint now);
 
  private:
   double qps_;
   int64_t burst_;
   double tokens_;  // may be negative: tokens promised to waiting callers
-  SteadyClock::time_point last_;
+  SteadyClock::TimePoint last_;
 };
 
 }  // namespace cenv

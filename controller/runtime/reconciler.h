@@ -22,7 +22,7 @@ struct Request {
   std::string ns;
   std::string name;
 
-  auto operator<=>(const Request&) const = default;
+  auto operator<=>(const Request&) const = default;  // NOLINT(modernize-use-nullptr)
   bool operator==(const Request&) const = default;
 
   ObjectKey key() const { return {kind, ns, name}; }

@@ -5,7 +5,7 @@
 
 namespace cenv {
 
-void wait_for_stop(std::stop_token stop) {
+void wait_for_stop(const std::stop_token& stop) {
   std::mutex mu;
   std::condition_variable_any cv;
   std::unique_lock lock(mu);

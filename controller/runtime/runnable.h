@@ -15,6 +15,6 @@ class Runnable {
 };
 
 // Blocks until `stop` is requested.
-void wait_for_stop(std::stop_token stop);
+void wait_for_stop(const std::stop_token& stop);
 
 }  // namespace cenv

@@ -4,7 +4,7 @@
 
 namespace cenv {
 
-SteadyClock::time_point FakeSteadyClock::now() const {
+SteadyClock::TimePoint FakeSteadyClock::now() const {
   std::lock_guard lock(mu_);
   return now_;
 }
@@ -15,7 +15,7 @@ size_t FakeSteadyClock::waiters() const {
 }
 
 void FakeSteadyClock::wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                                 time_point deadline) const {
+                                 TimePoint deadline) const {
   std::list<Waiter>::iterator self;
   {
     std::lock_guard g(mu_);
@@ -27,7 +27,7 @@ void FakeSteadyClock::wait_until(std::unique_lock<std::mutex>& lock, std::condit
   waiters_.erase(self);
 }
 
-void FakeSteadyClock::advance(duration d) {
+void FakeSteadyClock::advance(Duration d) {
   // Lock order is caller's mutex, then mu_ (wait_until). advance() holds mu_ and so may only
   // try the waiters' mutexes: a waiter whose mutex is busy is either about to wait (it holds
   // its mutex from the deadline check until cv.wait releases it) or about to unregister, so

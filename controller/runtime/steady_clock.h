@@ -12,25 +12,25 @@ namespace cenv {
 
 class SteadyClock {
  public:
-  using duration = std::chrono::steady_clock::duration;
-  using time_point = std::chrono::steady_clock::time_point;
+  using Duration = std::chrono::steady_clock::duration;
+  using TimePoint = std::chrono::steady_clock::time_point;
 
   virtual ~SteadyClock() = default;
   // The current time on this clock. Thread-safe.
-  virtual time_point now() const = 0;
+  virtual TimePoint now() const = 0;
   // Blocks on `cv` (which releases `lock` while waiting, as condition_variable::wait does)
   // until it is notified or `deadline` has passed on this clock; may also wake spuriously, so
   // callers loop and re-check their state. `lock` must hold the mutex `cv` is used with.
   virtual void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                          time_point deadline) const = 0;
+                          TimePoint deadline) const = 0;
 };
 
 // std::chrono::steady_clock.
 class MonotonicClock final : public SteadyClock {
  public:
-  time_point now() const override { return std::chrono::steady_clock::now(); }
+  TimePoint now() const override { return std::chrono::steady_clock::now(); }
   void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                  time_point deadline) const override {
+                  TimePoint deadline) const override {
     cv.wait_until(lock, deadline);
   }
 };
@@ -41,13 +41,13 @@ class MonotonicClock final : public SteadyClock {
 class FakeSteadyClock final : public SteadyClock {
  public:
   // Starts at an arbitrary fixed point (steady_clock's epoch + 1 h).
-  FakeSteadyClock() : now_(time_point{} + std::chrono::hours(1)) {}
+  FakeSteadyClock() : now_(TimePoint{} + std::chrono::hours(1)) {}
 
-  time_point now() const override;
+  TimePoint now() const override;
   void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                  time_point deadline) const override;
+                  TimePoint deadline) const override;
   // Moves time forward by `d` and wakes every waiter.
-  void advance(duration d);
+  void advance(Duration d);
   // Threads currently blocked in wait_until(), for tests that must know a waiter is parked.
   size_t waiters() const;
 
@@ -57,7 +57,7 @@ class FakeSteadyClock final : public SteadyClock {
     std::condition_variable* cv;
   };
   mutable std::mutex mu_;
-  time_point now_;                     // guarded by mu_
+  TimePoint now_;                      // guarded by mu_
   mutable std::list<Waiter> waiters_;  // guarded by mu_
 };
 

@@ -25,18 +25,18 @@ void WorkQueue::add_locked(const Request& key) {
   cv_.notify_one();
 }
 
-void WorkQueue::add_after(const Request& key, SteadyClock::duration delay) {
+void WorkQueue::add_after(const Request& key, SteadyClock::Duration delay) {
   std::lock_guard lock(mu_);
   add_after_locked(key, delay);
 }
 
-void WorkQueue::add_after_locked(const Request& key, SteadyClock::duration delay) {
+void WorkQueue::add_after_locked(const Request& key, SteadyClock::Duration delay) {
   if (shutting_down_) return;
-  if (delay <= SteadyClock::duration::zero()) {
+  if (delay <= SteadyClock::Duration::zero()) {
     add_locked(key);
     return;
   }
-  SteadyClock::time_point at = clock_.now() + delay;
+  SteadyClock::TimePoint at = clock_.now() + delay;
   auto [it, inserted] = waiting_.emplace(key, at);
   if (!inserted) {
     if (it->second <= at) return;
@@ -51,7 +51,7 @@ void WorkQueue::add_after_locked(const Request& key, SteadyClock::duration delay
 void WorkQueue::add_rate_limited(const Request& key) {
   std::lock_guard lock(mu_);
   if (shutting_down_) return;
-  SteadyClock::duration delay = std::max(backoff_.next(key), bucket_.take(clock_.now()));
+  SteadyClock::Duration delay = std::max(backoff_.next(key), bucket_.take(clock_.now()));
   add_after_locked(key, delay);
 }
 
@@ -65,7 +65,7 @@ int64_t WorkQueue::num_requeues(const Request& key) {
   return backoff_.failures(key);
 }
 
-void WorkQueue::promote_locked(SteadyClock::time_point now) {
+void WorkQueue::promote_locked(SteadyClock::TimePoint now) {
   while (!by_time_.empty() && by_time_.begin()->first <= now) {
     Request key = by_time_.begin()->second;
     by_time_.erase(by_time_.begin());

@@ -52,7 +52,7 @@ class WorkQueue {
   void add(const Request& key);
   // Adds `key` once `delay` has passed (at once when delay <= 0). A key already waiting keeps
   // the earlier of its two times.
-  void add_after(const Request& key, SteadyClock::duration delay);
+  void add_after(const Request& key, SteadyClock::Duration delay);
   // Adds `key` after the longer of its back-off (base_delay * 2^failures, at most max_delay)
   // and the token bucket's wait; counts one more failure of `key`.
   void add_rate_limited(const Request& key);
@@ -83,22 +83,22 @@ class WorkQueue {
 
  private:
   void add_locked(const Request& key);
-  void add_after_locked(const Request& key, SteadyClock::duration delay);
+  void add_after_locked(const Request& key, SteadyClock::Duration delay);
   // Moves the delayed keys whose time has come to the ready queue.
-  void promote_locked(SteadyClock::time_point now);
+  void promote_locked(SteadyClock::TimePoint now);
 
   const SteadyClock& clock_;
   const WorkQueueOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Request> queue_;                           // guarded by mu_; ready, in order
-  std::unordered_set<Request> dirty_;                   // guarded by mu_; need processing
-  std::unordered_set<Request> processing_;              // guarded by mu_
-  std::map<Request, SteadyClock::time_point> waiting_;  // guarded by mu_
-  std::set<std::pair<SteadyClock::time_point, Request>> by_time_;  // guarded by mu_
-  ExponentialBackoff backoff_;                                     // guarded by mu_
-  TokenBucket bucket_;                                             // guarded by mu_
-  bool shutting_down_ = false;                                     // guarded by mu_
+  std::deque<Request> queue_;                                     // guarded by mu_; ready, in order
+  std::unordered_set<Request> dirty_;                             // guarded by mu_; need processing
+  std::unordered_set<Request> processing_;                        // guarded by mu_
+  std::map<Request, SteadyClock::TimePoint> waiting_;             // guarded by mu_
+  std::set<std::pair<SteadyClock::TimePoint, Request>> by_time_;  // guarded by mu_
+  ExponentialBackoff backoff_;                                    // guarded by mu_
+  TokenBucket bucket_;                                            // guarded by mu_
+  bool shutting_down_ = false;                                    // guarded by mu_
 };
 
 }  // namespace cenv

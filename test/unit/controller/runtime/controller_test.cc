@@ -118,6 +118,7 @@ TEST_CASE("controller: each change is reconciled once, and a key never by two wo
 
   // A storm of external events for the same keys from several threads.
   std::vector<std::thread> storm;
+  storm.reserve(4);
   for (int t = 0; t < 4; ++t) {
     storm.emplace_back([&] {
       for (int n = 0; n < 500; ++n) c.enqueue(svc("s" + std::to_string(n % kKeys)));

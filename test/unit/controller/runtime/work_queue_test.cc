@@ -171,6 +171,7 @@ TEST_CASE("work queue: shutdown unblocks get and ignores later adds", "[runtime]
   WorkQueue q(clock);
   std::atomic<int> returned{0};
   std::vector<std::thread> getters;
+  getters.reserve(3);
   for (int i = 0; i < 3; ++i) {
     getters.emplace_back([&] {
       if (!q.get()) returned++;
@@ -193,6 +194,7 @@ TEST_CASE("work queue: many threads adding never hand one key to two workers at 
   std::atomic<bool> overlap{false};
   std::atomic<int> handled{0};
   std::vector<std::thread> workers;
+  workers.reserve(4);
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&] {
       while (auto k = q.get()) {
@@ -206,6 +208,7 @@ TEST_CASE("work queue: many threads adding never hand one key to two workers at 
     });
   }
   std::vector<std::thread> adders;
+  adders.reserve(4);
   for (int a = 0; a < 4; ++a) {
     adders.emplace_back([&] {
       for (int n = 0; n < 2000; ++n) q.add(key(std::to_string(n % kKeys)));
