@@ -72,7 +72,8 @@ enum Stmt : int {
   kSetMeta,
   kGetObject,
   kGetObjects,
-  kPutObjects,
+  kInsertObjects,
+  kUpdateObjects,
   kDeleteObjects,
   kInsertEvents,
   kList,
@@ -93,11 +94,16 @@ constexpr const char* kStmtSql[kStmtCount] = {
     "JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(kind, namespace, name) "
     "ON o.kind = k.kind COLLATE \"C\" AND o.namespace = k.namespace COLLATE \"C\" "
     "AND o.name = k.name COLLATE \"C\"",
+    // commit() knows which keys exist (it holds the lock), so a plain INSERT or UPDATE
+    // does, without the cost of an upsert.
     "INSERT INTO objects(kind, namespace, name, uid, revision, labels, data) "
     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
-    "$6::text[], $7::text[]) "
-    "ON CONFLICT (kind, namespace, name) DO UPDATE SET uid = excluded.uid, "
-    "revision = excluded.revision, labels = excluded.labels, data = excluded.data",
+    "$6::text[], $7::text[])",
+    "UPDATE objects o SET uid = k.uid, revision = k.revision, labels = k.labels, data = k.data "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], "
+    "$7::text[]) AS k(kind, namespace, name, uid, revision, labels, data) "
+    "WHERE o.kind = k.kind COLLATE \"C\" AND o.namespace = k.namespace COLLATE \"C\" "
+    "AND o.name = k.name COLLATE \"C\"",
     "DELETE FROM objects o "
     "USING unnest($1::text[], $2::text[], $3::text[]) AS k(kind, namespace, name) "
     "WHERE o.kind = k.kind COLLATE \"C\" AND o.namespace = k.namespace COLLATE \"C\" "
@@ -824,9 +830,11 @@ namespace {
 
 // Where one key of a commit stands as the writes are applied in memory.
 struct KeyState {
-  std::optional<Object> object;  // as stored now; nullopt when absent
-  std::string data;              // object's JSON text when `touched`
-  bool touched = false;          // written by this commit
+  std::optional<Object> loaded;    // as stored before the commit; nullopt when absent
+  const Object* current = nullptr;  // as it stands now: &*loaded, an element of the
+                                    // commit's results, or nullptr when absent
+  size_t event = 0;                 // when touched and present: the event holding its JSON
+  bool touched = false;             // written by this commit
 };
 
 struct EventRow {
@@ -877,10 +885,12 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
     for (int i = 0, n = PQntuples(objs); i < n; ++i) {
       ObjectKey key{std::string(column(objs, i, 0)), std::string(column(objs, i, 1)),
                     std::string(column(objs, i, 2))};
+      auto it = state.find(key);
+      if (it == state.end()) continue;
       auto obj = parse_stored(column(objs, i, 3), "objects");
       if (!obj.ok()) return obj.status();
-      auto it = state.find(key);
-      if (it != state.end()) it->second.object = std::move(obj).value();
+      it->second.loaded = std::move(obj).value();
+      it->second.current = &*it->second.loaded;
     }
   }
   // From here on the transaction is open and holds the lock; a failure rolls it back
@@ -888,13 +898,13 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
 
   int64_t rev = start;
   std::vector<Object> out;
-  out.reserve(writes.size());
+  out.reserve(writes.size());  // never reallocates: KeyState::current points into it
   std::vector<EventRow> events;
+  events.reserve(writes.size());
   for (const Write& w : writes) {
     auto it = state.find(w.object.key());
     KeyState& ks = it->second;
-    auto outcome = apply_write(w, ks.object ? &*ks.object : nullptr, rev + 1, clock_,
-                               options_.uid_generator);
+    auto outcome = apply_write(w, ks.current, rev + 1, clock_, options_.uid_generator);
     if (!outcome.ok()) return outcome.status();  // names the object already
     WriteOutcome& o = *outcome;
     if (!o.changed) {
@@ -902,17 +912,15 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
       continue;
     }
     ++rev;
-    std::string data = o.object.to_json();
     ks.touched = true;
-    if (o.type == EventType::kDeleted) {
-      ks.object.reset();
-      ks.data.clear();
-    } else {
-      ks.object = o.object;
-      ks.data = data;
-    }
-    events.push_back({rev, o.type, &it->first, std::move(data)});
+    events.push_back({rev, o.type, &it->first, o.object.to_json()});
     out.push_back(std::move(o.object));
+    if (o.type == EventType::kDeleted) {
+      ks.current = nullptr;
+    } else {
+      ks.current = &out.back();
+      ks.event = events.size() - 1;
+    }
   }
 
   std::vector<Call> calls;
@@ -937,40 +945,49 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
                                     .binary(std::move(names).take())
                                     .binary(std::move(data).take())));
     }
-    // Objects: only the final state of each key the batch wrote.
-    std::vector<std::pair<const ObjectKey*, const KeyState*>> puts, deletes;
+    // Objects: the final state of each key the batch wrote, by what happened to the row.
+    using Row = std::pair<const ObjectKey*, const KeyState*>;
+    std::vector<Row> inserts, updates, deletes;
     for (const auto& [key, ks] : state) {
       if (!ks.touched) continue;
-      (ks.object ? puts : deletes).emplace_back(&key, &ks);
+      if (ks.current) {
+        (ks.loaded ? updates : inserts).emplace_back(&key, &ks);
+      } else if (ks.loaded) {
+        deletes.emplace_back(&key, &ks);
+      }  // created and deleted within the batch: no row
     }
     std::string labels;
-    for (size_t from = 0; from < puts.size(); from += kRowsPerStatement) {
-      ArrayParam kinds(kTextOid), namespaces(kTextOid), names(kTextOid), uids(kTextOid),
-          revs(kInt8Oid), label_col(kTextOid), data(kTextOid);
-      for (size_t i = from, to = std::min(puts.size(), from + kRowsPerStatement); i < to; ++i) {
-        const auto& [key, ks] = puts[i];
-        kinds.text(key->kind);
-        namespaces.text(key->ns);
-        names.text(key->name);
-        uids.text(ks->object->uid());
-        revs.int64(ks->object->resource_version());
-        if (const json::object* l = ks->object->labels()) {
-          labels = json::serialize(*l);
-          label_col.text(labels);
-        } else {
-          label_col.null();
+    auto store_rows = [&](int stmt, const std::vector<Row>& rows) {
+      for (size_t from = 0; from < rows.size(); from += kRowsPerStatement) {
+        ArrayParam kinds(kTextOid), namespaces(kTextOid), names(kTextOid), uids(kTextOid),
+            revs(kInt8Oid), label_col(kTextOid), data(kTextOid);
+        for (size_t i = from, to = std::min(rows.size(), from + kRowsPerStatement); i < to; ++i) {
+          const auto& [key, ks] = rows[i];
+          kinds.text(key->kind);
+          namespaces.text(key->ns);
+          names.text(key->name);
+          uids.text(ks->current->uid());
+          revs.int64(ks->current->resource_version());
+          if (const json::object* l = ks->current->labels()) {
+            labels = json::serialize(*l);
+            label_col.text(labels);
+          } else {
+            label_col.null();
+          }
+          data.text(events[ks->event].data);
         }
-        data.text(ks->data);
+        calls.push_back(std::move(Call::prepared(stmt)
+                                      .binary(std::move(kinds).take())
+                                      .binary(std::move(namespaces).take())
+                                      .binary(std::move(names).take())
+                                      .binary(std::move(uids).take())
+                                      .binary(std::move(revs).take())
+                                      .binary(std::move(label_col).take())
+                                      .binary(std::move(data).take())));
       }
-      calls.push_back(std::move(Call::prepared(kPutObjects)
-                                    .binary(std::move(kinds).take())
-                                    .binary(std::move(namespaces).take())
-                                    .binary(std::move(names).take())
-                                    .binary(std::move(uids).take())
-                                    .binary(std::move(revs).take())
-                                    .binary(std::move(label_col).take())
-                                    .binary(std::move(data).take())));
-    }
+    };
+    store_rows(kInsertObjects, inserts);
+    store_rows(kUpdateObjects, updates);
     for (size_t from = 0; from < deletes.size(); from += kRowsPerStatement) {
       ArrayParam kinds(kTextOid), namespaces(kTextOid), names(kTextOid);
       for (size_t i = from, to = std::min(deletes.size(), from + kRowsPerStatement); i < to;
