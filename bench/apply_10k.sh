@@ -25,62 +25,69 @@ count_actions() { grep -c " $2\$" "$1" || true; }
 # cpu_ticks PID: user + system CPU of PID so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICK="$(getconf CLK_TCK)"
+# db_cpu_ticks: CPU of the database server processes so far (0 for SQLite, which is in-process).
+DB_CPU_FN=no_db_cpu
+no_db_cpu() { echo 0; }
 
 # timed_apply HOME EXPECTED_ACTION: applies MANIFEST, checks every object got the action,
-# prints "WALL CLIENT_CPU CONTROLLER_CPU" in seconds (CPU: user + system).
+# prints "WALL CLIENT_CPU CONTROLLER_CPU DB_CPU" in seconds (CPU: user + system).
 timed_apply() {
-  local home="$1" want="$2" out="$BENCH_TMP/apply.out" pid c0 c1 n
+  local home="$1" want="$2" out="$BENCH_TMP/apply.out" pid c0 c1 d0 d1 n
   pid=$(controller_pid "$home")
   c0=$(cpu_ticks "$pid")
+  d0=$("$DB_CPU_FN")
   local TIMEFORMAT="%3R %3U %3S"
   { time CENV_HOME="$home" "$CENV_BIN" apply -f "$MANIFEST" >"$out" 2>"$out.err"; } \
     2>"$BENCH_TMP/time.out" || { cat "$out.err" >&2; return 1; }
   c1=$(cpu_ticks "$pid")
+  d1=$("$DB_CPU_FN")
   n=$(count_actions "$out" "$want")
   if ((n != OBJECTS)); then
     echo "error: expected $OBJECTS objects $want, got $n; output starts:" >&2
     head -5 "$out" >&2
     return 1
   fi
-  awk -v c="$((c1 - c0))" -v tick="$TICK" '{ printf "%.3f %.3f %.3f\n", $1, $2 + $3, c / tick }' \
-    "$BENCH_TMP/time.out"
+  awk -v c="$((c1 - c0))" -v d="$((d1 - d0))" -v tick="$TICK" \
+    '{ printf "%.3f %.3f %.3f %.3f\n", $1, $2 + $3, c / tick, d / tick }' "$BENCH_TMP/time.out"
 }
 
-# row LABEL PHASE TARGET WALLS CLIENT_CPUS CONTROLLER_CPUS: a result row from the medians.
+# row LABEL PHASE TARGET WALLS CLIENT_CPUS CONTROLLER_CPUS DB_CPUS: a row of the medians.
 row() {
-  local m c s r cpu shown="-" v=""
+  local m c s d r cpu shown="-" v=""
   m=$(tr ' ' '\n' <<<"$4" | median)
   c=$(tr ' ' '\n' <<<"$5" | median)
   s=$(tr ' ' '\n' <<<"$6" | median)
+  d=$(tr ' ' '\n' <<<"$7" | median)
   r=$(awk -v n="$OBJECTS" -v t="$m" 'BEGIN { printf "%.0f", n / t }')
-  cpu=$(awk -v n="$OBJECTS" -v a="$c" -v b="$s" 'BEGIN { printf "%.0f", n / (a + b) }')
+  cpu=$(awk -v n="$OBJECTS" -v a="$c" -v b="$s" -v d="$d" 'BEGIN { printf "%.0f", n / (a + b + d) }')
   if [[ "$3" != - ]]; then
     shown=">= $3"
     v="$(verdict "$r" '>=' "$3")"
   fi
-  printf '%-9s %-21s %8s %10s %9s %9s %11s %10s %s\n' "$1" "$2" "$m" "$r" "$c" "$s" "$cpu" \
-    "$shown" "$v"
+  printf '%-9s %-21s %8s %10s %8s %8s %8s %10s %10s %s\n' "$1" "$2" "$m" "$r" "$c" "$s" "$d" \
+    "$cpu" "$shown" "$v"
 }
 
 # run_engine LABEL TARGET START_FN: BENCH_RUNS runs; START_FN HOME RUN starts the controller.
 run_engine() {
-  local label="$1" target="$2" start_fn="$3" i home a b c
-  local w1=() c1=() s1=() w2=() c2=() s2=()
+  local label="$1" target="$2" start_fn="$3" i home a b c d
+  local w1=() c1=() s1=() d1=() w2=() c2=() s2=() d2=()
   for ((i = 1; i <= RUNS; i++)); do
     new_home "$label-$i"
     home="$HOME_DIR"
     "$start_fn" "$home" "$i"
-    read -r a b c <<<"$(timed_apply "$home" created)"
-    w1+=("$a") c1+=("$b") s1+=("$c")
-    read -r a b c <<<"$(timed_apply "$home" unchanged)"
-    w2+=("$a") c2+=("$b") s2+=("$c")
-    echo "  $label run $i: apply ${w1[-1]} s (cpu client ${c1[-1]} s, controller ${s1[-1]} s)," \
-      "re-apply ${w2[-1]} s (cpu ${c2[-1]} s + ${s2[-1]} s); load $(loadavg)" >&2
+    read -r a b c d <<<"$(timed_apply "$home" created)"
+    w1+=("$a") c1+=("$b") s1+=("$c") d1+=("$d")
+    read -r a b c d <<<"$(timed_apply "$home" unchanged)"
+    w2+=("$a") c2+=("$b") s2+=("$c") d2+=("$d")
+    echo "  $label run $i: apply ${w1[-1]} s (cpu: client ${c1[-1]} s, controller ${s1[-1]} s," \
+      "db ${d1[-1]} s), re-apply ${w2[-1]} s (cpu ${c2[-1]} + ${s2[-1]} + ${d2[-1]} s);" \
+      "load $(loadavg)" >&2
     stop_controller "$home"
   done
   {
-    row "$label" "apply (all created)" "$target" "${w1[*]}" "${c1[*]}" "${s1[*]}"
-    row "$label" "re-apply (unchanged)" - "${w2[*]}" "${c2[*]}" "${s2[*]}"
+    row "$label" "apply (all created)" "$target" "${w1[*]}" "${c1[*]}" "${s1[*]}" "${d1[*]}"
+    row "$label" "re-apply (unchanged)" - "${w2[*]}" "${c2[*]}" "${s2[*]}" "${d2[*]}"
     echo "  [$label wall s, apply: ${w1[*]}; re-apply: ${w2[*]}]"
   } >>"$RESULTS"
 }
@@ -91,6 +98,15 @@ start_sqlite() { start_controller "$1"; }
 PG_DIR="" PG_PORT="" PG_AS=()
 pg_supported() {
   "$CENV_BIN" controller run --help 2>&1 | grep -qi 'postgres'
+}
+# pg_cpu_ticks: CPU of the postmaster and its children (the backends) so far, in ticks.
+pg_cpu_ticks() {
+  local pm p total=0
+  pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+  for p in "$pm" $(pgrep -P "$pm"); do
+    total=$((total + $(cpu_ticks "$p" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
 }
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -135,8 +151,8 @@ start_postgres_controller() {
 echo "apply_10k: $OBJECTS objects ($(wc -c <"$MANIFEST") bytes of YAML), $RUNS runs per engine"
 machine_line
 RESULTS="$BENCH_TMP/results.txt"
-printf '%-9s %-21s %8s %10s %9s %9s %11s %10s\n' engine phase "wall s" "objects/s" \
-  "cli cpu" "ctl cpu" "obj/cpu-s" target >"$RESULTS"
+printf '%-9s %-21s %8s %10s %8s %8s %8s %10s %10s\n' engine phase "wall s" "objects/s" \
+  "cli cpu" "ctl cpu" "db cpu" "obj/cpu-s" target >"$RESULTS"
 run_engine sqlite 5000 start_sqlite
 if [[ "${BENCH_PG:-1}" == 0 ]]; then
   PG_NOTE="PostgreSQL: skipped (BENCH_PG=0)"
@@ -147,6 +163,7 @@ elif [[ ! -x "$PG_BIN/postgres" ]]; then
 else
   pg_start
   PG_NOTE="PostgreSQL: private server $PG_BIN on 127.0.0.1:$PG_PORT (default settings, fsync on)"
+  DB_CPU_FN=pg_cpu_ticks
   run_engine postgres 2000 start_postgres_controller
 fi
 echo
