@@ -1,11 +1,11 @@
 #include "controller/store/sqlite_store.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <limits>
 #include <string_view>
 #include <utility>
-
-#include <sqlite3.h>
 
 namespace cenv {
 

@@ -1,10 +1,10 @@
 #include "controller/store/write_semantics.h"
 
+#include <openssl/rand.h>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
-
-#include <openssl/rand.h>
 
 namespace cenv {
 

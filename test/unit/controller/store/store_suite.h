@@ -11,6 +11,7 @@
 // section gets a new, empty database. Run one with `-c "<section name>"`.
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -18,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "api/clock.h"
 #include "api/object.h"
