@@ -23,12 +23,16 @@ void Manager::run_locked(Runnable& runnable) {
 Status Manager::start() {
   {
     std::lock_guard lock(mu_);
-    if (started_ || stopped_) return Status::FailedPrecondition("the manager was started before");
+    if (started_ || stopped_) {
+      return Status::FailedPrecondition("the manager was already started or stopped");
+    }
     started_ = true;
   }
   cache_.start();
   if (!cache_.wait_for_sync(stopping_.get_token(), options_.sync_timeout)) {
-    if (stopping_.stop_requested()) return Status::Ok();
+    if (stopping_.stop_requested()) {
+      return Status::Unavailable("the manager was stopped while its informers were syncing");
+    }
     std::string waiting;
     for (Informer* inf : cache_.informers()) {
       if (inf->has_synced()) continue;
@@ -38,7 +42,7 @@ Status Manager::start() {
                                std::to_string(options_.sync_timeout.count()) + " ms: " + waiting);
   }
   std::lock_guard lock(mu_);
-  if (stopped_) return Status::Ok();
+  if (stopped_) return Status::Unavailable("the manager was stopped while starting");
   for (auto& r : runnables_) run_locked(*r);
   spdlog::debug("manager: {} informers synced, {} runnables started", cache_.informers().size(),
                 runnables_.size());

@@ -50,7 +50,8 @@ class Manager {
 
   // Starts the informers and waits until all have synced, then every runnable. Unavailable
   // (naming the informers still listing) when they do not sync within sync_timeout; the
-  // informers keep trying, and stop() is still required. FailedPrecondition when called twice.
+  // informers keep trying, and stop() is still required. Unavailable too when stop() cut the
+  // start short; FailedPrecondition when called twice or after stop().
   Status start();
   // Stops the runnables, then the informers; returns when every thread has been joined.
   // Idempotent. A stopped manager is not started again.

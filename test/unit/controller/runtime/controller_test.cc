@@ -346,5 +346,22 @@ TEST_CASE("manager: runs runnables after its informers synced and stops them all
   manager.stop();  // idempotent
 }
 
+TEST_CASE("manager: start fails, naming the kind, when an informer cannot list",
+          "[runtime][manager]") {
+  ApiFixture f;
+  MonotonicClock clock;
+  ManagerOptions options = fast_manager();
+  options.sync_timeout = std::chrono::milliseconds(50);
+  Manager manager(*f.source, clock, options);
+  manager.cache().informer("Environment");
+  manager.cache().informer("Widget");  // no such kind: its list keeps failing
+  auto& never = manager.add(std::make_unique<FlagRunnable>());
+  Status started = manager.start();
+  CHECK(started.code() == Code::kUnavailable);
+  CHECK_THAT(started.message(), Catch::Matches(".*: Widget"));
+  CHECK_FALSE(never.running);
+  manager.stop();
+}
+
 }  // namespace
 }  // namespace cenv
