@@ -344,13 +344,21 @@ bool is_secret_key(std::string_view key) {
 // scheme://user:password@host... → scheme://user:***@host...; then password query parameters.
 std::string redact_uri(const std::string& url, size_t authority) {
   std::string out = url.substr(0, authority);
-  // As libpq: the user info is what precedes an '@' before the first '/'. Take the last '@'
-  // there, so a password with a raw '@' is masked whole.
-  size_t slash = url.find('/', authority);
-  size_t region_end = slash == std::string::npos ? url.size() : slash;
-  size_t at = url.rfind('@', region_end == 0 ? 0 : region_end - 1);
+  // libpq takes the user info from before an '@' ahead of the first '/'. A password with a
+  // raw '/', '?' or '@' (which a URI should percent-encode) still counts as one here: the
+  // user info ends at the last '@' before the first '/', or before the first '?' when that is
+  // later, so such a password is masked whole.
+  auto last_at_before = [&](char stop) {
+    size_t end = std::min(url.find(stop, authority), url.size());
+    size_t at = end > authority ? url.rfind('@', end - 1) : std::string::npos;
+    return at != std::string::npos && at >= authority ? at : std::string::npos;
+  };
+  size_t at = last_at_before('/');
+  if (size_t q = last_at_before('?'); q != std::string::npos && (at == std::string::npos || q > at)) {
+    at = q;
+  }
   size_t rest = authority;
-  if (at != std::string::npos && at >= authority && at < region_end) {
+  if (at != std::string::npos) {
     std::string_view userinfo(url.data() + authority, at - authority);
     size_t colon = userinfo.find(':');
     if (colon == std::string_view::npos) {
