@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/grpc_status.h"
+#include "api/version.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 
 namespace cenv::cli {
@@ -146,7 +147,7 @@ Status ApiClient::with_controller(F&& call) {
 
 Result<v1::HelloResponse> ApiClient::hello() {
   v1::HelloRequest req;
-  req.set_client_version(std::string(CENV_VERSION) + " (" + CENV_GIT_COMMIT + ")");
+  req.set_client_version(std::string(CENV_VERSION) + " (" + std::string(api::git_commit()) + ")");
   v1::HelloResponse resp;
   Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
     return stub.Hello(&ctx, req, &resp);

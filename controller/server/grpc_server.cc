@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "api/grpc_status.h"
+#include "api/version.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 
 namespace cenv {
@@ -16,7 +17,7 @@ namespace cenv {
 namespace v1 = ::cenv::v1;
 
 std::string cenv_version_string() {
-  return std::string(CENV_VERSION) + " (" + CENV_GIT_COMMIT + ")";
+  return std::string(CENV_VERSION) + " (" + std::string(api::git_commit()) + ")";
 }
 
 namespace {

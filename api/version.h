@@ -1,0 +1,11 @@
+#pragma once
+
+#include <string_view>
+
+namespace cenv::api {
+
+// The git commit the binary was built from ("unknown" outside a checkout). Lives in a
+// generated translation unit so that a new commit rebuilds one file, not the whole tree.
+std::string_view git_commit();
+
+}  // namespace cenv::api
