@@ -13,6 +13,7 @@
 #include "cli/controller_cmd.h"
 #include "cli/describe_cmd.h"
 #include "cli/diff_cmd.h"
+#include "cli/events_cmd.h"
 #include "cli/update_cmds.h"
 #include "cli/explain_cmd.h"
 #include "cli/wait_cmd.h"
@@ -210,7 +211,8 @@ int run_get(const GlobalOptions& global, const GetFlags& flags) {
     if (kinds.size() == 1 && kinds[0] == "all") {
       kinds.clear();
       for (const auto& k : registry().kinds()) {
-        if (k.namespaced) kinds.push_back(k.kind);
+        // As kubectl's "all", Events are not part of it (`cenv events` shows them).
+        if (k.namespaced && k.kind != "Event") kinds.push_back(k.kind);
       }
     }
     std::vector<std::string> names(flags.args.begin() + 1, flags.args.end());
@@ -611,6 +613,16 @@ int run(int argc, char** argv) {
   auto* describe = app.add_subcommand("describe", "Show an object in detail, with its events");
   describe->add_option("resources", describe_args, "KIND NAME... | KIND/NAME...");
   describe->callback([&] { rc = run_describe(global, describe_args); });
+
+  // events
+  EventsFlags events_flags;
+  auto* events = app.add_subcommand("events", "List events, oldest first (what happened to objects)");
+  events->add_flag("-A,--all-namespaces", events_flags.all_namespaces,
+                   "Events of every namespace");
+  events->add_option("--for", events_flags.for_object, "Only events about KIND/NAME");
+  events->add_flag("-w,--watch", events_flags.watch, "After listing, print events as they happen");
+  events->add_flag("--no-headers", events_flags.no_headers, "Omit the table header");
+  events->callback([&] { rc = run_events(global.ns, events_flags); });
 
   // explain
   std::string explain_path;

@@ -15,6 +15,8 @@
 #include "api/kinds.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
+#include "controller/runtime/api_client.h"
+#include "controller/runtime/event_recorder.h"
 #include "controller/server/api_service.h"
 #include "controller/server/grpc_server.h"
 #include "controller/server/http_server.h"
@@ -65,6 +67,15 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   WatchHub hub(*store.value());
   api.set_on_commit([&hub] { hub.notify(); });
   if (Status s = api.ensure_default_namespace(); !s.ok()) return fail(s);
+  // Events about the API's own transitions (deletions waiting for finalizers).
+  ApiServiceClient event_client(api);
+  EventRecorder events(event_client, clock);
+  api.set_on_event([&events](const Object& about, std::string_view type, std::string_view reason,
+                             std::string_view message) {
+    events.record(about, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal,
+                  reason, message);
+  });
+
 
   Metrics metrics;
   Store& store_ref = *store.value();

@@ -71,12 +71,15 @@ void print_table(const KindInfo& kind, const std::vector<Object>& objects,
     if (options.with_namespace && kind.namespaced) row.emplace_back(o.ns());
     row.push_back(options.with_kind_prefix ? object_ref(o) : std::string(o.name()));
     json::value root(o.json());
-    for (const JsonPath& p : paths) {
+    for (size_t i = 0; i < paths.size(); ++i) {
       std::string cell;
-      for (const json::value* v : p.eval(root)) {
+      for (const json::value* v : paths[i].eval(root)) {
         if (!cell.empty()) cell += ",";
         cell += jsonpath_text(*v);
       }
+      // As kubectl, a date column shows how long ago it was.
+      std::chrono::system_clock::time_point at;
+      if (columns[i]->type == "date" && parse_rfc3339(cell, &at)) cell = human_age(now - at);
       row.push_back(cell.empty() ? "<none>" : cell);
     }
     std::chrono::system_clock::time_point created;

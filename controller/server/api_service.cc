@@ -277,6 +277,37 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
   }
 }
 
+void ApiService::tell_waiting(const std::vector<Object>& terminating) const {
+  if (!on_event_) return;
+  for (const Object& o : terminating) {
+    std::string pending;
+    const json::object* meta = o.metadata_or_null();
+    if (auto it = meta ? meta->find("finalizers") : nullptr;
+        meta && it != meta->end() && it->value().is_array()) {
+      for (const auto& f : it->value().get_array()) {
+        if (!f.is_string() || f.get_string() == kForegroundFinalizer ||
+            f.get_string() == kNamespaceFinalizer) {
+          continue;
+        }
+        pending += pending.empty() ? "" : ", ";
+        pending += f.get_string();
+      }
+    }
+    if (!pending.empty()) {
+      on_event_(o, "Normal", "FinalizersPending", "deletion waits for finalizers: " + pending);
+    }
+    if (has_finalizer_named(o, kForegroundFinalizer)) {
+      on_event_(o, "Normal", "WaitingForDependents",
+                "foreground deletion waits until its dependents are deleted");
+    }
+    if (has_finalizer_named(o, kNamespaceFinalizer)) {
+      on_event_(o, "Normal", "NamespaceTerminating",
+                "deletion waits until the objects of namespace \"" + std::string(o.name()) +
+                    "\" are finalized");
+    }
+  }
+}
+
 Result<Object> ApiService::get(std::string_view kind, std::string_view ns,
                                std::string_view name) {
   auto info = resolve(kind);
@@ -380,11 +411,20 @@ Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::strin
     CENV_RETURN_IF_ERROR(plan.remove(target.value(), propagation));
     std::vector<Write> writes = plan.writes();
     if (!writes.empty()) {
+      std::vector<WriteOp> ops;
+      for (const Write& w : writes) ops.push_back(w.op);
       auto stored = commit(std::move(writes));
       if (!stored.ok()) {
         if (stored.status().code() == Code::kConflict && attempt < 4) continue;
         return stored.status();
       }
+      std::vector<Object> waiting;  // left terminating (deletes return the object as it was)
+      for (size_t i = 0; i < ops.size(); ++i) {
+        if (ops[i] != WriteOp::kDelete && is_terminating(stored.value()[i])) {
+          waiting.push_back(std::move(stored.value()[i]));
+        }
+      }
+      tell_waiting(waiting);
     }
     // The target first, then what went with it, then what is left terminating.
     std::vector<Object> out;

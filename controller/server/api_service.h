@@ -73,6 +73,14 @@ class ApiService {
   // Called after every successful write (the watch hub's notify). Set before serving.
   void set_on_commit(std::function<void()> on_commit) { on_commit_ = std::move(on_commit); }
 
+  // Told of notable transitions of the API's own (a deletion left waiting for finalizers or
+  // dependents), to be recorded as Events: the object as stored, type "Normal" or
+  // "Warning", a CamelCase reason and a message. Must not fail; called after the commit,
+  // outside any lock. Set before serving; unset: nothing is told.
+  using EventHook = std::function<void(const Object& about, std::string_view type,
+                                       std::string_view reason, std::string_view message)>;
+  void set_on_event(EventHook on_event) { on_event_ = std::move(on_event); }
+
   const KindRegistry& kinds() const { return *kinds_; }
   Store& store() { return store_; }
 
@@ -87,7 +95,11 @@ class ApiService {
   Store& store_;
   std::shared_ptr<const KindRegistry> kinds_;
   const Clock& clock_;
+  // Records why each terminating object of a committed deletion still waits.
+  void tell_waiting(const std::vector<Object>& terminating) const;
+
   std::function<void()> on_commit_;
+  EventHook on_event_;
 };
 
 }  // namespace cenv

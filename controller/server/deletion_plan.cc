@@ -158,7 +158,26 @@ Status DeletionPlan::finish(Object owner, std::string_view finalizer) {
   if (!is_terminating(owner) || !has_finalizer_named(owner, finalizer)) return Status::Ok();
   auto kids = children(owner);
   if (!kids.ok()) return kids.status();
-  if (!kids->empty()) return Status::Ok();
+  if (owner.kind() == "Environment") {
+    // Removing a kid below finishes this owner again (release): the outer call decides.
+    if (!finishing_.insert(owner.key()).second) return Status::Ok();
+    struct Done {
+      std::set<ObjectKey>& set;
+      ObjectKey key;
+      ~Done() { set.erase(key); }
+    } done{finishing_, owner.key()};
+    // As Kubernetes' namespace controller: what came into the namespace after its deletion
+    // began (Events recorded about the deletion, say) goes too, and only objects still
+    // held by their own finalizers keep the Environment waiting.
+    for (const Object& kid : kids.value()) {
+      CENV_RETURN_IF_ERROR(remove(kid, Propagation::kBackground));
+    }
+    for (const Object& kid : kids.value()) {
+      if (!removing(kid.key())) return Status::Ok();
+    }
+  } else if (!kids->empty()) {
+    return Status::Ok();
+  }
   drop_finalizer(owner, finalizer);
   if (finalizer_count(owner) == 0) {
     mark_removed(owner);

@@ -62,6 +62,7 @@ class DeletionPlan {
   std::map<ObjectKey, Object> updates_;
   std::set<ObjectKey> removed_;
   std::vector<Object> removed_order_;
+  std::set<ObjectKey> finishing_;  // Environments whose finish() is on the stack
 };
 
 // Helpers on metadata.finalizers.

@@ -1,0 +1,236 @@
+#include "controller/runtime/event_recorder.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "api/selector.h"
+
+namespace cenv {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kEventKind = "Event";
+// Longest prefix of the object's name kept in an event's name: 52 + '-' + 10 hex digits = 63.
+constexpr size_t kNamePrefix = 52;
+// Longest message stored (the CRD's bound); longer ones are cut.
+constexpr size_t kMaxMessage = 1024;
+// How often a conflicting concurrent increment is retried.
+constexpr int kWriteAttempts = 4;
+
+std::string_view type_name(EventSeverity t) { return t == EventSeverity::kWarning ? "Warning" : "Normal"; }
+
+// FNV-1a, 64 bits: stable across builds and runs, unlike std::hash.
+uint64_t fnv1a(std::initializer_list<std::string_view> parts) {
+  uint64_t h = 14695981039346656037ULL;
+  for (std::string_view p : parts) {
+    for (unsigned char c : p) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;  // separator, so ("ab","c") and ("a","bc") differ
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+int64_t count_of(const Object& e) {
+  auto it = e.json().find("count");
+  if (it == e.json().end()) return 1;
+  if (it->value().is_int64()) return it->value().get_int64();
+  if (it->value().is_uint64()) return static_cast<int64_t>(it->value().get_uint64());
+  return 1;
+}
+
+std::string_view last_seen(const Object& e) { return Object::str_field(e.json(), "lastTimestamp"); }
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+EventRecorder::EventRecorder(Client& client, const Clock& clock, EventRecorderOptions options)
+    : client_(client), clock_(clock), options_(std::move(options)) {
+  last_sweep_ = steady_ns();
+  if (options_.sweep_interval.count() > 0) {
+    sweeper_ = std::jthread([this](std::stop_token stop) { sweep_loop(stop); });
+  }
+}
+
+EventRecorder::~EventRecorder() {
+  if (sweeper_.joinable()) {
+    sweeper_.request_stop();
+    wake_.notify_all();
+    sweeper_.join();
+  }
+}
+
+std::string EventRecorder::event_name(const Object& object, std::string_view type,
+                                      std::string_view reason, std::string_view message,
+                                      std::string_view component) {
+  std::string prefix(object.name().substr(0, kNamePrefix));
+  while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
+  uint64_t h = fnv1a({object.kind(), object.ns(), object.name(), object.uid(), type, reason,
+                      message, component});
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return (prefix.empty() ? std::string("event") : prefix) + "-" + std::string(hex, 10);
+}
+
+void EventRecorder::record(const Object& object, EventSeverity type, std::string_view reason,
+                           std::string_view message) {
+  if (object.kind() == kEventKind) return;
+  try {
+    Status s = write(object, type_name(type), reason, message.substr(0, kMaxMessage));
+    if (!s.ok()) {
+      spdlog::debug("event {} about {} dropped: {}", reason, object.key().to_string(),
+                    s.message());
+    }
+    maybe_expire();
+  } catch (const std::exception& e) {
+    // Recording is best effort: nothing a recorder meets may reach its caller.
+    spdlog::warn("event {} about {} dropped: {}", reason, object.key().to_string(), e.what());
+  }
+}
+
+Status EventRecorder::write(const Object& object, std::string_view type, std::string_view reason,
+                            std::string_view message) {
+  // Events about cluster-scoped objects live in "default", as Kubernetes does.
+  std::string ns = object.ns().empty() ? std::string(kDefaultNamespace) : std::string(object.ns());
+  std::string name = event_name(object, type, reason, message, options_.component);
+  std::string now = format_rfc3339(clock_.now());
+  ObjectKey key{std::string(kEventKind), ns, name};
+  for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
+    auto existing = client_.get(key);
+    if (existing.ok()) {
+      Object e = existing.value();
+      e.json()["count"] = count_of(e) + 1;
+      e.json()["lastTimestamp"] = now;
+      auto updated = client_.update(e);  // carries resourceVersion: a racing increment conflicts
+      if (updated.ok()) return Status::Ok();
+      if (updated.status().code() != Code::kConflict &&
+          updated.status().code() != Code::kNotFound) {
+        return updated.status();
+      }
+      continue;
+    }
+    if (existing.status().code() != Code::kNotFound) return existing.status();
+    Object e;
+    e.json()["apiVersion"] = kApiVersion;
+    e.json()["kind"] = kEventKind;
+    e.set_name(name);
+    e.set_ns(ns);
+    if (!object.uid().empty()) {
+      json::object labels;
+      labels[kEventInvolvedUidLabel] = object.uid();
+      e.metadata()["labels"] = std::move(labels);
+    }
+    json::object involved;
+    involved["apiVersion"] = object.api_version().empty() ? json::string(kApiVersion)
+                                                           : json::string(object.api_version());
+    involved["kind"] = object.kind();
+    if (!object.ns().empty()) involved["namespace"] = object.ns();
+    involved["name"] = object.name();
+    if (!object.uid().empty()) involved["uid"] = object.uid();
+    if (object.resource_version() > 0) {
+      involved["resourceVersion"] = std::to_string(object.resource_version());
+    }
+    e.json()["involvedObject"] = std::move(involved);
+    e.json()["reason"] = reason;
+    e.json()["message"] = message;
+    e.json()["type"] = type;
+    e.json()["count"] = 1;
+    e.json()["firstTimestamp"] = now;
+    e.json()["lastTimestamp"] = now;
+    e.json()["source"] = json::object{{"component", options_.component}};
+    e.json()["reportingController"] = options_.component;
+    auto created = client_.create(e);
+    if (created.ok()) {
+      if (!object.uid().empty()) trim(ns, object.uid());
+      return Status::Ok();
+    }
+    if (created.status().code() != Code::kAlreadyExists) return created.status();
+    // Someone recorded the same event meanwhile: count on theirs.
+  }
+  return Status::Conflict("event " + name + " kept changing under " +
+                          std::to_string(kWriteAttempts) + " attempts to count it");
+}
+
+void EventRecorder::trim(const std::string& ns, std::string_view uid) {
+  auto selector = LabelSelector::parse(std::string(kEventInvolvedUidLabel) + "=" +
+                                       std::string(uid));
+  if (!selector.ok()) return;
+  auto list = client_.list(kEventKind, ns, selector.value());
+  if (!list.ok() || list->items.size() <= options_.max_per_object) return;
+  std::vector<Object>& events = list->items;
+  std::stable_sort(events.begin(), events.end(), [](const Object& a, const Object& b) {
+    return last_seen(a) < last_seen(b);
+  });
+  size_t excess = events.size() - options_.max_per_object;
+  for (size_t i = 0; i < excess; ++i) {
+    Status s = client_.remove(events[i].key(), DeleteOptions{});
+    if (!s.ok() && s.code() != Code::kNotFound) {
+      spdlog::debug("cannot trim event {}: {}", events[i].key().to_string(), s.message());
+    }
+  }
+}
+
+size_t EventRecorder::expire() {
+  auto list = client_.list(kEventKind, "", LabelSelector{});
+  if (!list.ok()) {
+    spdlog::debug("cannot list events to expire: {}", list.status().message());
+    return 0;
+  }
+  auto cutoff = clock_.now() - options_.ttl;
+  size_t removed = 0;
+  for (const Object& e : list->items) {
+    std::chrono::system_clock::time_point seen;
+    // An event without a readable lastTimestamp is not ours to judge; keep it.
+    if (!parse_rfc3339(last_seen(e), &seen) || seen >= cutoff) continue;
+    Status s = client_.remove(e.key(), DeleteOptions{});
+    if (s.ok()) {
+      ++removed;
+    } else if (s.code() != Code::kNotFound) {
+      spdlog::debug("cannot expire event {}: {}", e.key().to_string(), s.message());
+    }
+  }
+  return removed;
+}
+
+void EventRecorder::maybe_expire() {
+  if (options_.sweep_interval.count() <= 0) return;
+  int64_t now = steady_ns();
+  int64_t last = last_sweep_.load();
+  int64_t interval = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.sweep_interval)
+                         .count();
+  if (now - last < interval) return;
+  // One caller wins the sweep; the others go on.
+  if (last_sweep_.compare_exchange_strong(last, now)) expire();
+}
+
+void EventRecorder::sweep_loop(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, stop, options_.sweep_interval, [] { return false; });
+    }
+    if (stop.stop_requested()) return;
+    last_sweep_ = steady_ns();
+    try {
+      expire();
+    } catch (const std::exception& e) {
+      spdlog::warn("event sweep failed: {}", e.what());
+    }
+  }
+}
+
+}  // namespace cenv
