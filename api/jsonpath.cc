@@ -441,6 +441,22 @@ std::vector<const json::value*> JsonPath::eval(const json::value& root) const {
   return out;
 }
 
+std::vector<std::string> JsonPath::schema_path() const {
+  std::vector<std::string> out;
+  if (!steps_) return out;
+  for (const Step& step : *steps_) {
+    if (step.recursive) break;
+    if (step.kind == Step::Kind::kField) {
+      out.push_back(step.name);
+    } else if (step.kind == Step::Kind::kWildcard) {
+      break;  // `.*` on an object: every member, no one field to check
+    } else {
+      out.push_back("[]");
+    }
+  }
+  return out;
+}
+
 std::string jsonpath_text(const json::value& v) {
   switch (v.kind()) {
     case json::kind::string:

@@ -32,6 +32,11 @@ class JsonPath {
   // The expression as given to parse().
   const std::string& text() const { return text_; }
 
+  // The path's leading steps as schema elements, to check field names against a schema: a
+  // field step gives its name, an index, slice, wildcard or filter step gives "[]" (into the
+  // items of a list). Ends before the first recursive step (`..`) or wildcard over members.
+  std::vector<std::string> schema_path() const;
+
   struct Step;  // one parsed step (defined in jsonpath.cc)
 
  private:

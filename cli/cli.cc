@@ -9,6 +9,7 @@
 #include "api/kinds.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
+#include "cli/apply_cmd.h"
 #include "cli/common.h"
 #include "cli/controller_cmd.h"
 #include "cli/describe_cmd.h"
@@ -29,87 +30,6 @@ namespace {
 struct GlobalOptions {
   std::string ns;
 };
-
-// ---- apply ------------------------------------------------------------------------------
-
-struct ApplyFlags {
-  std::vector<std::string> files;
-  bool recursive = false;
-  std::string dry_run = "none";
-  std::string field_manager = "cenv";
-  std::string output;
-  bool force_conflicts = false;
-  bool server_side = false;  // accepted for kubectl habits: every apply is server-side
-  std::string applyset;
-  bool prune = false;
-};
-
-int run_apply(const GlobalOptions& global, const ApplyFlags& flags) {
-  if (flags.dry_run != "none" && flags.dry_run != "client" && flags.dry_run != "server") {
-    print_error(Status::Invalid("--dry-run: Unsupported value: \"" + flags.dry_run +
-                                "\": supported values: \"none\", \"client\", \"server\""),
-                false);
-    return 1;
-  }
-  auto format = parse_output_format(flags.output);
-  if (!format.ok()) {
-    print_error(format.status(), /*from_server=*/false);
-    return 1;
-  }
-  if (format.value() == OutputFormat::kWide) {
-    print_error(Status::Invalid("--output: apply prints name, yaml or json"), false);
-    return 1;
-  }
-  auto manifests = read_manifests(flags.files, flags.recursive);
-  if (!manifests.ok()) {
-    std::cerr << "error: " << manifests.status().message() << "\n";
-    return 1;
-  }
-  v1::ApplyRequest req;
-  req.set_field_manager(flags.field_manager);
-  req.set_dry_run(flags.dry_run != "none");
-  req.set_force(flags.force_conflicts);
-  req.set_applyset(flags.applyset);
-  req.set_prune(flags.prune);
-  if (flags.prune && flags.applyset.empty()) {
-    print_error(Status::Invalid("--prune needs --applyset=NAME: only members of that set are "
-                                "ever pruned"),
-                false);
-    return 1;
-  }
-  for (auto& m : manifests.value()) {
-    if (!global.ns.empty() && m.object.ns().empty()) {
-      const KindInfo* info = registry().find(m.object.kind());
-      if (info && info->namespaced) m.object.set_ns(global.ns);
-    }
-    v1::ApplyObject* o = req.add_objects();
-    o->set_json(m.object.to_json());
-    o->set_source(m.source);
-  }
-  auto resp = ApiClient::local(Home::from_env())->apply(req);
-  if (!resp.ok()) {
-    print_error(resp.status());
-    return 1;
-  }
-  std::string suffix = flags.dry_run == "server"   ? " (server dry run)"
-                       : flags.dry_run == "client" ? " (dry run)"
-                                                   : "";
-  std::vector<Object> objects;
-  for (const auto& r : resp->results()) {
-    auto o = Object::from_json(r.json());
-    if (!o.ok()) continue;
-    if (flags.output.empty()) {
-      std::cout << object_ref(o.value()) << " " << r.action() << suffix << "\n";
-    } else if (format.value() == OutputFormat::kName) {
-      std::cout << object_ref(o.value()) << "\n";
-    }
-    objects.push_back(std::move(o.value()));
-  }
-  if (format.value() == OutputFormat::kYaml || format.value() == OutputFormat::kJson) {
-    print_objects(objects, objects.size() != 1, format.value(), std::cout);
-  }
-  return 0;
-}
 
 // ---- get --------------------------------------------------------------------------------
 
@@ -534,7 +454,9 @@ int run(int argc, char** argv) {
   apply->add_option("-f,--filename", apply_flags.files, "File, directory or - (stdin)")
       ->required();
   apply->add_flag("-R,--recursive", apply_flags.recursive, "Read directories recursively");
-  apply->add_option("--dry-run", apply_flags.dry_run, "none, client or server");
+  apply->add_option("--dry-run", apply_flags.dry_run,
+                    "none; client: validate and default here, send nothing; server: the "
+                    "controller computes the result and stores nothing");
   apply->add_option("--field-manager", apply_flags.field_manager, "Name of the applier");
   apply->add_option("-o,--output", apply_flags.output, "name, yaml or json");
   apply->add_flag("--force-conflicts", apply_flags.force_conflicts,
@@ -544,7 +466,10 @@ int run(int argc, char** argv) {
                     "Name of the apply set the objects belong to (labels them)");
   apply->add_flag("--prune", apply_flags.prune,
                   "Delete members of --applyset that these manifests no longer contain");
-  apply->callback([&] { rc = run_apply(global, apply_flags); });
+  apply->add_flag("--wait", apply_flags.wait,
+                  "Wait until every applied object is Ready (a CommandRun: Complete or Failed)");
+  apply->add_option("--timeout", apply_flags.timeout, "How long --wait waits (default 5m)");
+  apply->callback([&] { rc = run_apply(global.ns, apply_flags); });
 
   // get
   GetFlags get_flags;

@@ -1,5 +1,6 @@
 #include "cli/wait_cmd.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "api/jsonpath.h"
@@ -90,6 +91,41 @@ Result<WaitCondition> WaitCondition::parse(const std::string& text) {
                          "--for=jsonpath='{.path}'=VALUE");
 }
 
+Status WaitCondition::check_fields(const KindInfo& kind) const {
+  if (kind_ != Kind::kJsonPath) return Status::Ok();
+  auto path = JsonPath::parse(name_);
+  if (!path.ok()) return path.status();
+  const json::object* schema = &kind.schema;
+  std::string walked;   // "status.conditions[].status", for the message
+  std::string dotted;   // "status.conditions.status", as `cenv explain` takes it
+  for (const std::string& el : path->schema_path()) {
+    if (el == "[]") {
+      const json::value* items = schema->if_contains("items");
+      if (!items || !items->is_object()) return Status::Ok();
+      schema = &items->get_object();
+      walked += "[]";
+      continue;
+    }
+    const json::value* props = schema->if_contains("properties");
+    // Free-form parts (metadata, maps) have no declared properties: nothing to check there.
+    if (!props || !props->is_object() || schema->contains("additionalProperties") ||
+        schema->contains("x-kubernetes-preserve-unknown-fields")) {
+      return Status::Ok();
+    }
+    const json::value* field = props->get_object().if_contains(el);
+    if (!field || !field->is_object()) {
+      std::string where = lower_kind(kind.kind) + (dotted.empty() ? "" : "." + dotted);
+      return Status::Invalid("--for=jsonpath: field \"" + walked + (walked.empty() ? "" : ".") +
+                             el + "\" does not exist in " + kind.kind + " (`cenv explain " +
+                             where + "` lists the fields)");
+    }
+    walked += (walked.empty() ? "" : ".") + el;
+    dotted += (dotted.empty() ? "" : ".") + el;
+    schema = &field->get_object();
+  }
+  return Status::Ok();
+}
+
 bool WaitCondition::met(const Object* object) const {
   if (kind_ == Kind::kDelete) return object == nullptr;
   if (!object) return false;
@@ -145,6 +181,50 @@ std::string WaitCondition::current(const Object* object) const {
   return out;
 }
 
+Result<WaitOutcome> wait_for_object(ApiClient& client, const std::string& kind,
+                                    const std::string& ns, const std::string& name,
+                                    const std::vector<WaitCondition>& any_of,
+                                    std::chrono::system_clock::time_point deadline,
+                                    const std::function<void(const std::string&)>& on_progress) {
+  WaitOutcome outcome;
+  bool awaits_delete = std::any_of(any_of.begin(), any_of.end(),
+                                   [](const WaitCondition& c) { return c.is_delete(); });
+  // Checks `obj` (nullptr: gone); reports a changed state; true when a condition is met.
+  auto check = [&](const Object* obj) {
+    for (size_t i = 0; i < any_of.size(); ++i) {
+      if (any_of[i].met(obj)) {
+        outcome.met = true;
+        outcome.met_index = i;
+        return true;
+      }
+    }
+    std::string state = any_of.empty() ? "" : any_of.front().current(obj);
+    if (state != outcome.state) {
+      outcome.state = state;
+      if (on_progress) on_progress(state);
+    }
+    return false;
+  };
+  auto current = client.get(kind, ns, name);
+  if (!current.ok() && current.status().code() != Code::kNotFound) return current.status();
+  if (!current.ok() && !awaits_delete) return current.status();
+  if (check(current.ok() ? &current.value() : nullptr)) return outcome;
+  Status s = client.watch(
+      kind, ns, "", "",
+      [&](const std::string& type, const Object& o) {
+        if (type == "BOOKMARK" || o.name() != name) return true;
+        return !check(type == "DELETED" ? nullptr : &o);
+      },
+      deadline);
+  if (outcome.met) return outcome;
+  if (!s.ok() && s.message() != "timed out") return s;
+  // The deadline passed: one last look, so the state reported is the latest.
+  auto latest = client.get(kind, ns, name);
+  if (!latest.ok() && latest.status().code() != Code::kNotFound) return outcome;
+  check(latest.ok() ? &latest.value() : nullptr);
+  return outcome;
+}
+
 int run_wait(const std::string& ns_flag, const WaitFlags& flags) {
   if (flags.for_condition.empty()) {
     print_error(Status::Invalid("--for is required"), false);
@@ -165,53 +245,33 @@ int run_wait(const std::string& ns_flag, const WaitFlags& flags) {
     print_error(refs.status(), false);
     return 1;
   }
+  for (const ObjectRef& ref : refs.value()) {
+    if (Status s = cond->check_fields(*ref.kind); !s.ok()) {
+      print_error(s, false);
+      return 1;
+    }
+  }
   std::string ns = ns_flag.empty() ? "default" : ns_flag;
   auto deadline = std::chrono::system_clock::now() + timeout.value();
   auto client = ApiClient::local(Home::from_env());
   int rc = 0;
   for (const ObjectRef& ref : refs.value()) {
     std::string target_ns = ref.kind->namespaced ? ns : "";
-    std::string ref_text = lower_kind(ref.kind->kind) + "/" + ref.name;
-    auto current = client->get(ref.kind->kind, target_ns, ref.name);
-    if (!current.ok() && current.status().code() != Code::kNotFound) {
-      print_error(current.status());
-      return 1;
-    }
-    if (!current.ok() && !cond->is_delete()) {
-      print_error(current.status());
+    auto outcome = wait_for_object(*client, ref.kind->kind, target_ns, ref.name, {cond.value()},
+                                   deadline, nullptr);
+    if (!outcome.ok()) {
+      print_error(outcome.status());
+      if (outcome.status().code() != Code::kNotFound) return 1;
       rc = 1;
       continue;
     }
-    bool done = cond->met(current.ok() ? &current.value() : nullptr);
-    std::string last_state;
-    if (!done) {
-      Status s = client->watch(
-          ref.kind->kind, target_ns, "", "",
-          [&](const std::string& type, const Object& o) {
-            if (type == "BOOKMARK" || o.name() != ref.name) return true;
-            const Object* obj = type == "DELETED" ? nullptr : &o;
-            if (cond->met(obj)) {
-              done = true;
-              return false;
-            }
-            return true;
-          },
-          deadline);
-      if (!done) {
-        auto latest = client->get(ref.kind->kind, target_ns, ref.name);
-        const Object* obj = latest.ok() ? &latest.value() : nullptr;
-        if (s.ok() || s.message() == "timed out") {
-          std::cerr << "error: timed out waiting for the " << cond->describe() << " on "
-                    << ref.kind->plural << "/" << ref.name << " (now: " << cond->current(obj)
-                    << ")\n";
-        } else {
-          print_error(s);
-        }
-        rc = 1;
-        continue;
-      }
+    if (!outcome->met) {
+      std::cerr << "error: timed out waiting for the " << cond->describe() << " on "
+                << ref.kind->plural << "/" << ref.name << " (now: " << outcome->state << ")\n";
+      rc = 1;
+      continue;
     }
-    std::cout << ref_text << " condition met\n";
+    std::cout << lower_kind(ref.kind->kind) << "/" << ref.name << " condition met\n";
   }
   return rc;
 }

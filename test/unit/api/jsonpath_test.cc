@@ -115,3 +115,34 @@ TEST_CASE("jsonpath_text renders single values", "[jsonpath]") {
 
 }  // namespace
 }  // namespace cenv
+
+namespace cenv {
+namespace {
+
+TEST_CASE("jsonpath: schema_path names fields and list items up to a recursive step",
+          "[jsonpath]") {
+  struct Row {
+    std::string expr;
+    std::vector<std::string> path;
+  };
+  const std::vector<Row> rows = {
+      {"{.status.phase}", {"status", "phase"}},
+      {".spec.ports[0].containerPort", {"spec", "ports", "[]", "containerPort"}},
+      {"{.status.conditions[?(@.type==\"Ready\")].status}",
+       {"status", "conditions", "[]", "status"}},
+      {"{.spec.ports[1:2].hostPort}", {"spec", "ports", "[]", "hostPort"}},
+      {"{.metadata.labels['app.kubernetes.io/name']}",
+       {"metadata", "labels", "app.kubernetes.io/name"}},
+      {"{.spec..name}", {"spec"}},
+      {"{.spec.*.x}", {"spec"}},
+  };
+  for (const Row& r : rows) {
+    INFO(r.expr);
+    auto p = JsonPath::parse(r.expr);
+    REQUIRE(p.ok());
+    CHECK(p->schema_path() == r.path);
+  }
+}
+
+}  // namespace
+}  // namespace cenv

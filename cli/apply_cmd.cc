@@ -1,0 +1,272 @@
+#include "cli/apply_cmd.h"
+
+#include <iostream>
+
+#include "api/names.h"
+#include "cenv/v1/cenv.pb.h"
+#include "cli/api_client.h"
+#include "cli/common.h"
+#include "cli/manifest_reader.h"
+#include "cli/printers.h"
+#include "cli/wait_cmd.h"
+
+namespace cenv::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+// Fields of metadata only the server sets; a manifest's values are ignored (as the server does).
+constexpr std::string_view kServerOwnedMeta[] = {
+    "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+    "managedFields"};
+
+std::string describe(const Object& o) {
+  std::string out = std::string(o.kind()) + " \"" + std::string(o.name()) + "\"";
+  if (!o.ns().empty()) out += " in namespace \"" + std::string(o.ns()) + "\"";
+  return out;
+}
+
+// The parts of an object an apply sets, to tell "configured" from "unchanged" on a client dry
+// run: spec, labels and annotations of the manifest against the live object's.
+bool applies_changes(const Object& desired, const Object& live) {
+  static const json::object kEmpty;
+  const json::object* ds = desired.spec_or_null();
+  const json::object* ls = live.spec_or_null();
+  if ((ds ? *ds : kEmpty) != (ls ? *ls : kEmpty)) return true;
+  for (std::string_view key : {"labels", "annotations"}) {
+    const json::object* dm = desired.metadata_or_null();
+    const json::object* lm = live.metadata_or_null();
+    const json::value* d = dm ? dm->if_contains(key) : nullptr;
+    const json::value* l = lm ? lm->if_contains(key) : nullptr;
+    if (!d || !d->is_object()) continue;
+    if (!l || !l->is_object()) return !d->get_object().empty();
+    for (const auto& kv : d->get_object()) {
+      const json::value* lv = l->get_object().if_contains(kv.key());
+      if (!lv || *lv != kv.value()) return true;
+    }
+  }
+  return false;
+}
+
+// --dry-run=client: what the server's validation would say, computed here; then, when a
+// controller answers (none is started for this), whether each object would be created or
+// changed. Nothing is written.
+int apply_client_dry_run(std::vector<ManifestObject>& manifests, const ApplyFlags& flags,
+                         OutputFormat format) {
+  std::vector<std::string> problems;
+  for (ManifestObject& m : manifests) {
+    Object& o = m.object;
+    const KindInfo* info = registry().find(o.kind());
+    std::string where = m.source.empty() ? "" : m.source + ": ";
+    if (o.api_version() != kApiVersion) {
+      problems.push_back(where + "apiVersion: Unsupported value: \"" +
+                         std::string(o.api_version()) + "\": supported values: \"" +
+                         std::string(kApiVersion) + "\"");
+      continue;
+    }
+    if (!info || info->kind != o.kind()) {
+      problems.push_back(where + "kind: Unsupported value: \"" + std::string(o.kind()) +
+                         "\": no such kind in " + std::string(kApiVersion));
+      continue;
+    }
+    json::object& meta = o.metadata();
+    for (std::string_view k : kServerOwnedMeta) meta.erase(k);
+    if (!flags.applyset.empty()) {
+      json::value& labels = meta["labels"];
+      if (!labels.is_object()) labels = json::object();
+      labels.get_object()["applyset.cenv.io/part-of"] = flags.applyset;
+    }
+    if (info->namespaced && o.ns().empty()) o.set_ns(kDefaultNamespace);
+    std::vector<FieldError> errors;
+    validate_object_meta(o.json(), info->namespaced, &errors);
+    Status schema = registry().default_and_validate(o);
+    if (!schema.ok()) {
+      if (schema.fields().empty()) errors.push_back({"", schema.message()});
+      errors.insert(errors.end(), schema.fields().begin(), schema.fields().end());
+    }
+    for (const FieldError& f : errors) {
+      problems.push_back(where + describe(o) + ": " + (f.path.empty() ? "" : f.path + ": ") +
+                         f.message);
+    }
+  }
+  if (!problems.empty()) {
+    for (const auto& p : problems) std::cerr << "error: " << p << "\n";
+    return 1;
+  }
+  ClientOptions options;
+  options.autostart = false;  // a dry run starts nothing
+  options.timeout = std::chrono::seconds(10);
+  auto client = ApiClient::local(Home::from_env(), options);
+  bool reachable = true;
+  std::vector<Object> objects;
+  for (ManifestObject& m : manifests) {
+    std::string action = "created";
+    if (reachable) {
+      auto live = client->get(std::string(m.object.kind()), std::string(m.object.ns()),
+                              std::string(m.object.name()));
+      if (live.ok()) {
+        action = applies_changes(m.object, live.value()) ? "configured" : "unchanged";
+      } else if (live.status().code() == Code::kUnavailable) {
+        reachable = false;  // no controller: validated only
+      } else if (live.status().code() != Code::kNotFound) {
+        print_error(live.status());
+        return 1;
+      }
+    }
+    if (!reachable) action = "validated";
+    if (flags.output.empty()) {
+      std::cout << object_ref(m.object) << " " << action << " (dry run)\n";
+    } else if (format == OutputFormat::kName) {
+      std::cout << object_ref(m.object) << "\n";
+    }
+    objects.push_back(m.object);
+  }
+  if (format == OutputFormat::kYaml || format == OutputFormat::kJson) {
+    print_objects(objects, objects.size() != 1, format, std::cout);
+  }
+  return 0;
+}
+
+// --wait: every applied object until it is Ready (a CommandRun until Complete or Failed),
+// printing what it still waits for whenever that changes.
+int wait_until_ready(const std::vector<Object>& objects, const ApplyFlags& flags) {
+  auto timeout = parse_duration(flags.timeout);
+  if (!timeout.ok()) {
+    print_error(timeout.status(), false);
+    return 1;
+  }
+  auto deadline = std::chrono::system_clock::now() + timeout.value();
+  auto client = ApiClient::local(Home::from_env());
+  static const WaitCondition kReady = WaitCondition::parse("condition=Ready").value();
+  static const WaitCondition kComplete = WaitCondition::parse("condition=Complete").value();
+  static const WaitCondition kFailed = WaitCondition::parse("condition=Failed").value();
+  int rc = 0;
+  std::vector<std::string> late;
+  for (const Object& o : objects) {
+    if (o.kind() == "Event") continue;  // a record, with nothing to become ready
+    bool run = o.kind() == "CommandRun";
+    std::vector<WaitCondition> any_of =
+        run ? std::vector<WaitCondition>{kComplete, kFailed} : std::vector<WaitCondition>{kReady};
+    std::string ref = object_ref(o);
+    auto outcome = wait_for_object(
+        *client, std::string(o.kind()), std::string(o.ns()), std::string(o.name()), any_of,
+        deadline, [&](const std::string& state) {
+          if (std::chrono::system_clock::now() < deadline) {
+            std::cerr << "waiting for " << ref << ": " << state << "\n";
+          }
+        });
+    if (!outcome.ok()) {
+      print_error(outcome.status());
+      rc = 1;
+      continue;
+    }
+    if (!outcome->met) {
+      late.push_back(ref + " (" + outcome->state + ")");
+      continue;
+    }
+    if (run && outcome->met_index == 1) {
+      std::cerr << "error: " << ref << " failed\n";
+      rc = 1;
+      continue;
+    }
+    std::cout << ref << (run ? " complete" : " ready") << "\n";
+  }
+  if (!late.empty()) {
+    std::cerr << "error: timed out after " << flags.timeout << " waiting for " << late.size()
+              << (late.size() == 1 ? " object" : " objects") << " to be ready:\n";
+    for (const auto& l : late) std::cerr << "  " << l << "\n";
+    rc = 1;
+  }
+  return rc;
+}
+
+}  // namespace
+
+int run_apply(const std::string& ns, const ApplyFlags& flags) {
+  if (flags.dry_run != "none" && flags.dry_run != "client" && flags.dry_run != "server") {
+    print_error(Status::Invalid("--dry-run: Unsupported value: \"" + flags.dry_run +
+                                "\": supported values: \"none\", \"client\", \"server\""),
+                false);
+    return 1;
+  }
+  if (flags.wait && flags.dry_run != "none") {
+    print_error(Status::Invalid("--wait cannot be used with --dry-run: nothing is applied"),
+                false);
+    return 1;
+  }
+  auto format = parse_output_format(flags.output);
+  if (!format.ok()) {
+    print_error(format.status(), /*from_server=*/false);
+    return 1;
+  }
+  if (format.value() == OutputFormat::kWide) {
+    print_error(Status::Invalid("--output: apply prints name, yaml or json"), false);
+    return 1;
+  }
+  if (flags.prune && flags.applyset.empty()) {
+    print_error(Status::Invalid("--prune needs --applyset=NAME: only members of that set are "
+                                "ever pruned"),
+                false);
+    return 1;
+  }
+  if (flags.wait) {
+    auto timeout = parse_duration(flags.timeout);
+    if (!timeout.ok()) {
+      print_error(timeout.status().with_prefix("--timeout"), false);
+      return 1;
+    }
+  }
+  auto manifests = read_manifests(flags.files, flags.recursive);
+  if (!manifests.ok()) {
+    std::cerr << "error: " << manifests.status().message() << "\n";
+    return 1;
+  }
+  for (auto& m : manifests.value()) {
+    if (!ns.empty() && m.object.ns().empty()) {
+      const KindInfo* info = registry().find(m.object.kind());
+      if (info && info->namespaced) m.object.set_ns(ns);
+    }
+  }
+  if (flags.dry_run == "client") {
+    return apply_client_dry_run(manifests.value(), flags, format.value());
+  }
+  v1::ApplyRequest req;
+  req.set_field_manager(flags.field_manager);
+  req.set_dry_run(flags.dry_run == "server");
+  req.set_force(flags.force_conflicts);
+  req.set_applyset(flags.applyset);
+  req.set_prune(flags.prune);
+  for (auto& m : manifests.value()) {
+    v1::ApplyObject* o = req.add_objects();
+    o->set_json(m.object.to_json());
+    o->set_source(m.source);
+  }
+  auto resp = ApiClient::local(Home::from_env())->apply(req);
+  if (!resp.ok()) {
+    print_error(resp.status());
+    return 1;
+  }
+  std::string suffix = flags.dry_run == "server" ? " (server dry run)" : "";
+  std::vector<Object> objects;
+  std::vector<Object> to_wait;
+  for (const auto& r : resp->results()) {
+    auto o = Object::from_json(r.json());
+    if (!o.ok()) continue;
+    if (flags.output.empty()) {
+      std::cout << object_ref(o.value()) << " " << r.action() << suffix << "\n";
+    } else if (format.value() == OutputFormat::kName) {
+      std::cout << object_ref(o.value()) << "\n";
+    }
+    if (flags.wait && r.action() != "pruned") to_wait.push_back(o.value());
+    objects.push_back(std::move(o.value()));
+  }
+  if (format.value() == OutputFormat::kYaml || format.value() == OutputFormat::kJson) {
+    print_objects(objects, objects.size() != 1, format.value(), std::cout);
+  }
+  std::cout.flush();
+  if (flags.wait) return wait_until_ready(to_wait, flags);
+  return 0;
+}
+
+}  // namespace cenv::cli
