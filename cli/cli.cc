@@ -12,6 +12,7 @@
 #include "cli/apply_cmd.h"
 #include "cli/common.h"
 #include "cli/controller_cmd.h"
+#include "cli/db_cmd.h"
 #include "cli/describe_cmd.h"
 #include "cli/diff_cmd.h"
 #include "cli/events_cmd.h"
@@ -447,6 +448,28 @@ int run(int argc, char** argv) {
   auto* ctl_logs = controller->add_subcommand("logs", "Print the local controller's log");
   ctl_logs->add_option("--tail", tail, "Lines from the end to show (default all)");
   ctl_logs->callback([&] { rc = controller_logs(Home::from_env(), tail); });
+
+  // db
+  auto* db = app.add_subcommand("db", "Run PostgreSQL as the controller's store (or stop it)");
+  db->require_subcommand(1);
+  DbStartOptions db_start_options;
+  int db_timeout_seconds = 300;
+  auto* db_start_cmd = db->add_subcommand(
+      "start", "Run PostgreSQL as a Service, wait until Ready, move the store onto it");
+  db_start_cmd->add_option("--image", db_start_options.image,
+                           "PostgreSQL image (default cenv/postgres:15)");
+  db_start_cmd->add_option("--timeout", db_timeout_seconds,
+                           "Seconds to wait for PostgreSQL to be Ready (default 300)");
+  db_start_cmd->callback([&] {
+    db_start_options.timeout = std::chrono::seconds(db_timeout_seconds);
+    rc = db_start(Home::from_env(), db_start_options);
+  });
+  db->add_subcommand("stop", "Move the store back to SQLite and stop PostgreSQL (data kept)")
+      ->callback([&] { rc = db_stop(Home::from_env()); });
+  db->add_subcommand("rm", "Stop PostgreSQL and delete its data volume")
+      ->callback([&] { rc = db_rm(Home::from_env()); });
+  db->add_subcommand("status", "Show the store in use and the state of PostgreSQL")
+      ->callback([&] { rc = db_status(Home::from_env()); });
 
   // apply
   ApplyFlags apply_flags;

@@ -15,6 +15,7 @@
 #include "api/kinds.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
+#include "cli/db_cmd.h"
 #include "controller/runtime/api_client.h"
 #include "controller/runtime/event_recorder.h"
 #include "controller/server/api_service.h"
@@ -56,10 +57,11 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
                                            std::to_string(running_controller_pid(home)) + ")"));
   }
 
-  std::string url = options.store.empty() ? "sqlite:" + home.database().string() : options.store;
+  // --store, else what `cenv db start` recorded, else SQLite in CENV_HOME.
+  std::string url = options.store.empty() ? default_store_url(home) : options.store;
   std::string shown_url = describe_store_url(url);  // never shows a password
   SystemClock clock;
-  auto store = open_store(url, clock);
+  auto store = open_controller_store(home, url, clock, std::chrono::seconds(60));
   if (!store.ok()) return fail(store.status().with_prefix("cannot open the store " + shown_url));
   auto kinds = KindRegistry::builtin();
   if (!kinds.ok()) return fail(kinds.status());

@@ -1,0 +1,434 @@
+#include "cli/db_cmd.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "api/kinds.h"
+#include "api/yaml_codec.h"
+#include "cenv/v1/cenv.pb.h"
+#include "cli/api_client.h"
+#include "cli/controller_cmd.h"
+#include "controller/docker/engine_docker_client.h"
+#include "controller/store/copy_store.h"
+#include "controller/store/open_store.h"
+
+namespace cenv {
+// manifests/system/postgres.yaml, compiled in by cli/CMakeLists.txt.
+const char* system_postgres_manifest();
+}  // namespace cenv
+
+namespace cenv::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSystemNamespace = "cenv-system";
+constexpr const char* kServiceName = "postgres";
+// DESIGN section 6 names: container cenv-<namespace>-<name>, volume cenv-<ns>-<svc>-<vol>.
+constexpr const char* kContainerName = "cenv-cenv-system-postgres";
+constexpr const char* kVolumeName = "cenv-cenv-system-postgres-data";
+constexpr const char* kFieldManager = "cenv-db";
+
+fs::path db_dir(const Home& home) { return home.root / "db"; }
+fs::path password_file(const Home& home) { return db_dir(home) / "password"; }
+fs::path port_file(const Home& home) { return db_dir(home) / "port"; }
+fs::path url_file(const Home& home) { return db_dir(home) / "store.url"; }
+
+int fail(const Status& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  for (const auto& f : s.fields()) std::cerr << "  " << f.path << ": " << f.message << "\n";
+  return 1;
+}
+
+Result<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read " + path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// Writes `text` to `path` with mode 0600 (it may hold a password), atomically.
+Status write_private_file(const fs::path& path, const std::string& text) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  fs::permissions(path.parent_path(), fs::perms::owner_all, ec);
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return Status::Internal("cannot write " + tmp.string());
+    fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, ec);
+    out << text << "\n";
+    if (!out.flush()) return Status::Internal("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::Internal("cannot write " + path.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+std::string random_hex(size_t bytes) {
+  std::vector<unsigned char> b(bytes);
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
+    std::cerr << "cenv: OpenSSL RAND_bytes failed\n";
+    std::abort();
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : b) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0x0f]);
+  }
+  return out;
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+Result<int> free_loopback_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Internal("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return Status::Internal("cannot find a free port on 127.0.0.1");
+  }
+  close(fd);
+  return static_cast<int>(ntohs(addr.sin_port));
+}
+
+// The saved value of `path`, or a new one from `make` saved there.
+template <typename Make>
+Result<std::string> saved_or_new(const fs::path& path, Make make) {
+  if (auto saved = read_file(path); saved.ok() && !saved.value().empty()) return saved;
+  auto value = make();
+  if (!value.ok()) return value.status();
+  CENV_RETURN_IF_ERROR(write_private_file(path, value.value()));
+  return value;
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+std::string postgres_url(const std::string& password, const std::string& port) {
+  return "postgres://cenv:" + password + "@127.0.0.1:" + port + "/cenv?connect_timeout=5";
+}
+
+// The URL `cenv db start` recorded, or "" when the controller is on SQLite.
+std::string recorded_url(const Home& home) {
+  auto url = read_file(url_file(home));
+  return url.ok() ? url.value() : "";
+}
+
+std::string sqlite_url(const Home& home) { return "sqlite:" + home.database().string(); }
+
+const boost::json::object* ready_condition(const Object& obj) {
+  const auto* status = obj.json().if_contains("status");
+  if (!status || !status->is_object()) return nullptr;
+  const auto* conds = status->as_object().if_contains("conditions");
+  if (!conds || !conds->is_array()) return nullptr;
+  for (const auto& c : conds->as_array()) {
+    if (!c.is_object()) continue;
+    const auto* type = c.as_object().if_contains("type");
+    if (type && type->is_string() && type->get_string() == "Ready") return &c.as_object();
+  }
+  return nullptr;
+}
+
+std::string field(const boost::json::object* o, std::string_view key) {
+  if (!o) return "";
+  const auto* v = o->if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : "";
+}
+
+std::string phase_of(const Object& obj) {
+  const auto* status = obj.json().if_contains("status");
+  if (!status || !status->is_object()) return "";
+  return field(&status->as_object(), "phase");
+}
+
+// Waits until the system Service is Ready, printing each new state it passes through.
+Status wait_service_ready(ApiClient& client, std::chrono::seconds timeout) {
+  std::string last;
+  bool ready = false;
+  auto deadline = std::chrono::system_clock::now() + timeout;
+  Status s = client.watch(
+      "Service", kSystemNamespace, "", "",
+      [&](const std::string& type, const Object& obj) {
+        if (obj.name() != kServiceName || type == "BOOKMARK") return true;
+        const auto* cond = ready_condition(obj);
+        if (field(cond, "status") == "True") {
+          ready = true;
+          return false;
+        }
+        std::string state = phase_of(obj);
+        if (state.empty()) state = "Pending";
+        if (std::string reason = field(cond, "reason"); !reason.empty()) state += ", " + reason;
+        if (std::string msg = field(cond, "message"); !msg.empty()) state += ": " + msg;
+        if (state != last) {
+          std::cout << "waiting for service " << kSystemNamespace << "/" << kServiceName << " ("
+                    << state << ")\n"
+                    << std::flush;
+          last = state;
+        }
+        return true;
+      },
+      deadline);
+  if (ready) return Status::Ok();
+  if (!s.ok()) {
+    return Status::Unavailable("service " + std::string(kSystemNamespace) + "/" + kServiceName +
+                               " is not Ready after " + std::to_string(timeout.count()) + "s" +
+                               (last.empty() ? "" : " (last seen: " + last + ")") + ": " +
+                               s.message());
+  }
+  return Status::Unavailable("the watch of service " + std::string(kSystemNamespace) + "/" +
+                             kServiceName + " ended before it was Ready");
+}
+
+// The kinds to copy, cluster-scoped first (Environments are the namespaces of the others).
+Result<std::vector<std::string>> kinds_to_copy() {
+  auto kinds = KindRegistry::builtin();
+  if (!kinds.ok()) return kinds.status();
+  std::vector<std::string> out;
+  for (const auto& k : kinds.value()->kinds()) {
+    if (!k.namespaced) out.push_back(k.kind);
+  }
+  for (const auto& k : kinds.value()->kinds()) {
+    if (k.namespaced) out.push_back(k.kind);
+  }
+  return out;
+}
+
+// Stops the controller, copies `from_url` into `to_url`, and records `next_url` (empty:
+// SQLite) before starting it again. Prints what it did.
+Status switch_store(const Home& home, const std::string& from_url, const std::string& to_url,
+                    const std::string& next_url) {
+  if (running_controller_pid(home) != 0) {
+    std::cout << "stopping the controller to switch its store\n";
+    controller_stop(home);
+  }
+  SystemClock clock;
+  auto from = open_store(from_url, clock);
+  if (!from.ok()) return from.status().with_prefix("cannot open " + describe_store_url(from_url));
+  auto to = open_store(to_url, clock);
+  if (!to.ok()) return to.status().with_prefix("cannot open " + describe_store_url(to_url));
+  auto kinds = kinds_to_copy();
+  if (!kinds.ok()) return kinds.status();
+  auto report = copy_store(*from.value(), *to.value(), kinds.value());
+  if (!report.ok()) return report.status();
+  std::cout << "copied " << report.value().copied << " objects from "
+            << describe_store_url(from_url) << " to " << describe_store_url(to_url) << "\n";
+  from.value().reset();
+  to.value().reset();
+  std::error_code ec;
+  if (next_url.empty()) {
+    fs::remove(url_file(home), ec);
+  } else {
+    CENV_RETURN_IF_ERROR(write_private_file(url_file(home), next_url));
+  }
+  auto pid = start_local_controller(home, std::chrono::seconds(60));
+  if (!pid.ok()) return pid.status().with_prefix("the controller did not start on the new store");
+  std::cout << "controller restarted on " << describe_store_url(next_url.empty() ? sqlite_url(home) : next_url)
+            << " (pid " << pid.value() << ")\n";
+  return Status::Ok();
+}
+
+Status apply_system_manifest(ApiClient& client, const std::string& image, const std::string& port,
+                             const std::string& password) {
+  std::string text = system_postgres_manifest();
+  text = replace_all(std::move(text), "@IMAGE@", image);
+  text = replace_all(std::move(text), "@PORT@", port);
+  text = replace_all(std::move(text), "@PASSWORD@", password);
+  auto docs = parse_manifest(text, "manifests/system/postgres.yaml");
+  if (!docs.ok()) return docs.status();
+  v1::ApplyRequest req;
+  req.set_field_manager(kFieldManager);
+  for (const auto& doc : docs.value()) {
+    auto* o = req.add_objects();
+    o->set_json(boost::json::serialize(doc.value));
+    o->set_source("manifests/system/postgres.yaml (document " + std::to_string(doc.index) + ")");
+  }
+  auto resp = client.apply(req);
+  if (!resp.ok()) return resp.status();
+  for (const auto& r : resp.value().results()) {
+    std::cout << (r.kind() == "Environment" ? "environment/" : "service/") << r.name() << " "
+              << r.action() << "\n";
+  }
+  return Status::Ok();
+}
+
+// Deletes the system Environment (and with it the Service and its container; the volume
+// stays) and waits until it is gone.
+Status delete_system_environment(const Home& home) {
+  auto client = ApiClient::local(home);
+  auto deleted = client->remove("Environment", "", kSystemNamespace, "foreground");
+  if (!deleted.ok()) {
+    if (deleted.status().code() == Code::kNotFound) return Status::Ok();
+    return deleted.status();
+  }
+  std::cout << "environment/" << kSystemNamespace << " deleted\n";
+  bool gone = false;
+  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(120);
+  Status s = client->watch(
+      "Environment", "", "", "",
+      [&](const std::string& type, const Object& obj) {
+        if (obj.name() == kSystemNamespace && type == "DELETED") {
+          gone = true;
+          return false;
+        }
+        return true;
+      },
+      deadline);
+  // The initial list shows it as ADDED while it still terminates; absent from the list means gone.
+  if (!gone) {
+    auto still = client->get("Environment", "", kSystemNamespace);
+    if (!still.ok() && still.status().code() == Code::kNotFound) return Status::Ok();
+    return Status::Unavailable("environment/" + std::string(kSystemNamespace) +
+                               " is still being deleted: " + s.message());
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<docker::EngineDockerClient>> docker_client() {
+  return docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
+}
+
+}  // namespace
+
+std::string default_store_url(const Home& home) {
+  std::string url = recorded_url(home);
+  return url.empty() ? sqlite_url(home) : url;
+}
+
+Result<std::unique_ptr<Store>> open_controller_store(const Home& home, const std::string& url,
+                                                     const Clock& clock,
+                                                     std::chrono::seconds wait) {
+  auto store = open_store(url, clock);
+  if (store.ok() || url != recorded_url(home)) return store;
+  // The system database is down: start its container (labelled by the Service that made it;
+  // the controller adopts it once it runs) and retry until it answers.
+  auto docker = docker_client();
+  if (!docker.ok()) return store;
+  Status started = docker.value()->start_container(kContainerName);
+  if (!started.ok() && started.code() != Code::kConflict) {
+    return store.status().with_prefix("the system database " + std::string(kContainerName) +
+                                      " cannot be started (" + started.message() + ")");
+  }
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    store = open_store(url, clock);
+    if (store.ok()) return store;
+  }
+  return store;
+}
+
+int db_start(const Home& home, const DbStartOptions& options) {
+  if (Status s = home.ensure(); !s.ok()) return fail(s);
+  auto password = saved_or_new(password_file(home), []() -> Result<std::string> { return random_hex(24); });
+  if (!password.ok()) return fail(password.status());
+  auto port = saved_or_new(port_file(home), []() -> Result<std::string> {
+    auto p = free_loopback_port();
+    if (!p.ok()) return p.status();
+    return std::to_string(p.value());
+  });
+  if (!port.ok()) return fail(port.status());
+  std::string url = postgres_url(password.value(), port.value());
+  if (recorded_url(home) == url) {
+    auto client = ApiClient::local(home);
+    if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);
+    std::cout << "the controller already uses " << describe_store_url(url) << "\n";
+    return 0;
+  }
+  {
+    auto client = ApiClient::local(home);
+    if (Status s = apply_system_manifest(*client, options.image, port.value(), password.value());
+        !s.ok()) {
+      return fail(s);
+    }
+    if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);
+  }
+  // Ready means pg_isready answers inside the container; the published port follows at once,
+  // but give the store a few tries before giving up.
+  SystemClock clock;
+  Status reachable = Status::Ok();
+  for (int i = 0; i < 20; ++i) {
+    auto probe = open_store(url, clock);
+    reachable = probe.status();
+    if (probe.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (!reachable.ok()) return fail(reachable.with_prefix("PostgreSQL is Ready but not reachable"));
+  if (Status s = switch_store(home, sqlite_url(home), url, url); !s.ok()) return fail(s);
+  std::cout << "the controller's store is now " << describe_store_url(url) << "\n";
+  return 0;
+}
+
+int db_stop(const Home& home) {
+  std::string url = recorded_url(home);
+  if (url.empty()) {
+    std::cout << "the controller already uses " << describe_store_url(sqlite_url(home)) << "\n";
+  } else if (Status s = switch_store(home, url, sqlite_url(home), ""); !s.ok()) {
+    return fail(s);
+  }
+  if (Status s = delete_system_environment(home); !s.ok()) return fail(s);
+  std::cout << "PostgreSQL stopped; its data stays in volume " << kVolumeName << "\n";
+  return 0;
+}
+
+int db_rm(const Home& home) {
+  if (int rc = db_stop(home); rc != 0) return rc;
+  auto docker = docker_client();
+  if (!docker.ok()) return fail(docker.status());
+  Status removed = docker.value()->remove_volume(kVolumeName);
+  if (!removed.ok() && removed.code() != Code::kNotFound) return fail(removed);
+  std::error_code ec;
+  fs::remove(password_file(home), ec);
+  fs::remove(port_file(home), ec);
+  std::cout << "volume " << kVolumeName << " removed\n";
+  return 0;
+}
+
+int db_status(const Home& home) {
+  std::string url = recorded_url(home);
+  std::cout << "store:    " << describe_store_url(url.empty() ? sqlite_url(home) : url) << "\n";
+  auto client = ApiClient::local(home, ClientOptions{.autostart = false, .timeout = std::chrono::seconds(10)});
+  auto svc = client->get("Service", kSystemNamespace, kServiceName);
+  if (!svc.ok()) {
+    if (svc.status().code() == Code::kNotFound) {
+      std::cout << "postgres: not running (cenv db start runs it)\n";
+      return url.empty() ? 0 : 1;
+    }
+    return fail(svc.status());
+  }
+  const auto* cond = ready_condition(svc.value());
+  std::string port = read_file(port_file(home)).ok() ? read_file(port_file(home)).value() : "?";
+  std::cout << "postgres: service " << kSystemNamespace << "/" << kServiceName << ", phase "
+            << (phase_of(svc.value()).empty() ? "Pending" : phase_of(svc.value())) << ", Ready "
+            << (field(cond, "status").empty() ? "Unknown" : field(cond, "status"))
+            << ", 127.0.0.1:" << port << ", volume " << kVolumeName << "\n";
+  return 0;
+}
+
+}  // namespace cenv::cli
