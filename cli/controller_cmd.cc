@@ -23,6 +23,7 @@
 #include "controller/server/http_server.h"
 #include "controller/server/metrics.h"
 #include "controller/store/open_store.h"
+#include "reconcilers/setup.h"
 
 namespace cenv::cli {
 
@@ -78,7 +79,6 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
                   reason, message);
   });
 
-
   Metrics metrics;
   Store& store_ref = *store.value();
   metrics.add_gauge("cenv_store_revision", "The store's newest revision.", [&store_ref] {
@@ -118,6 +118,15 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
     std::ofstream pid(home.pid_file(), std::ios::trunc);
     pid << getpid() << "\n";
   }
+  // The controllers. Docker is reached lazily: without dockerd the API still serves and the
+  // objects say DockerUnavailable until it answers.
+  auto docker = DockerConnection::from_environment();
+  auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock);
+  if (!reconcilers.ok()) {
+    server.value()->shutdown();
+    server.value()->wait();
+    return fail(reconcilers.status().with_prefix("cannot start the controllers"));
+  }
   spdlog::info("cenv controller {} serving on unix:{} with store {} (pid {}); http on {}",
                cenv_version_string(), server_options.unix_socket, shown_url, getpid(),
                http_address);
@@ -125,6 +134,7 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  reconcilers.value()->stop();
   server.value()->shutdown();
   server.value()->wait();
   std::error_code ec;

@@ -1,0 +1,42 @@
+#pragma once
+// ContainerWorkloads: Workloads as plain Docker containers on one host (DESIGN section 6).
+// A workload is the container cenv-<namespace>-<name>, labelled io.cenv.* (docker_names.h)
+// with io.cenv.spec-hash, run with an init process (so a shell or busybox as PID 1 still
+// stops on SIGTERM), joined to its network under its aliases; its volumes are the named
+// volumes cenv-<namespace>-<service>-<volume>, which outlive it. Thread-safe.
+
+#include <chrono>
+
+#include "reconcilers/docker_connection.h"
+#include "reconcilers/workloads.h"
+
+namespace cenv {
+
+struct ContainerWorkloadsOptions {
+  // Grace period between SIGTERM and SIGKILL when a container is removed. Default 10 s.
+  int stop_timeout_seconds = 10;
+  // Labels added to every container and volume (tests label theirs with their run id).
+  // Default none.
+  docker::Labels extra_labels{};
+};
+
+class ContainerWorkloads final : public Workloads {
+ public:
+  // `docker` must outlive this.
+  explicit ContainerWorkloads(DockerConnection& docker, ContainerWorkloadsOptions options = {});
+
+  Result<std::vector<Workload>> find(const WorkloadOwner& owner) override;
+  Result<std::string> create(const WorkloadSpec& spec) override;
+  Status start(const std::string& id) override;
+  Status remove(const std::string& id) override;
+  Status remove_volumes(const WorkloadOwner& owner) override;
+  Status ensure_image(const std::string& image) override;
+  Result<int> exec(const std::string& id, const std::vector<std::string>& cmd,
+                   std::chrono::milliseconds timeout) override;
+
+ private:
+  DockerConnection& docker_;
+  const ContainerWorkloadsOptions options_;
+};
+
+}  // namespace cenv

@@ -1,0 +1,42 @@
+#pragma once
+// EnvironmentReconciler (DESIGN sections 2 and 6): keeps an Environment's Docker network
+// (spec.network, else cenv-<name>) and checks its base image is present (pulled when a
+// registry answers), then publishes status.image (the base image, until Modules build on it),
+// status.phase and the conditions NetworkReady, ImageReady and Ready. The finalizer
+// cenv.io/cleanup removes the network cenv created once the Environment is deleted (after its
+// Services' containers left it); a network cenv did not create (no io.cenv labels) is used but
+// never removed. Docker down: conditions say so and the key is retried with back-off.
+
+#include "api/clock.h"
+#include "controller/runtime/client.h"
+#include "controller/runtime/informer.h"
+#include "controller/runtime/reconciler.h"
+#include "reconcilers/docker_connection.h"
+
+namespace cenv {
+
+struct EnvironmentReconcilerOptions {
+  // Labels added to every network created (tests label theirs with their run id). Default none.
+  docker::Labels extra_labels;
+};
+
+class EnvironmentReconciler final : public Reconciler {
+ public:
+  // `environments` is the Environment informer (reads); writes go through `client`. Every
+  // reference must outlive the reconciler.
+  EnvironmentReconciler(Informer& environments, Client& client, DockerConnection& docker,
+                        const Clock& clock, EnvironmentReconcilerOptions options = {});
+
+  ReconcileResult reconcile(const Request& req) override;
+
+ private:
+  ReconcileResult finalize(const Object& env);
+
+  Informer& environments_;
+  Client& client_;
+  DockerConnection& docker_;
+  const Clock& clock_;
+  const EnvironmentReconcilerOptions options_;
+};
+
+}  // namespace cenv

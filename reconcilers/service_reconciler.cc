@@ -1,0 +1,507 @@
+#include "reconcilers/service_reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "controller/runtime/finalizers.h"
+#include "controller/runtime/status_util.h"
+#include "reconcilers/docker_names.h"
+#include "reconcilers/service_spec.h"
+
+namespace cenv {
+
+namespace json = boost::json;
+
+// What one reconcile found, written to status.
+struct ServiceReconciler::Outcome {
+  std::string phase = "Pending";
+  bool ready = false;
+  std::string reason;   // of the Ready condition
+  std::string message;  // of the Ready condition
+  // Healthy condition; empty status leaves it as it was.
+  std::string healthy_status;
+  std::string healthy_reason;
+  std::string healthy_message;
+  std::optional<Workload> workload;  // the current one, if any
+  bool clear_workload = false;       // no workload exists: clear containerID and endpoints
+  int added_restarts = 0;
+  // A container was created for a Service that had one (status.containerID) and did not
+  // replace it: it vanished outside cenv, which counts as a restart. Judged against the
+  // status being written, so a stale cache does not lose the count.
+  bool created_after_loss = false;
+  ReconcileResult result = ReconcileResult::done();
+};
+
+namespace {
+
+const char* reason_for(const Status& s) {
+  switch (s.code()) {
+    case Code::kUnavailable:
+      return "DockerUnavailable";
+    case Code::kNotFound:
+      return "ImageNotFound";
+    case Code::kFailedPrecondition:
+      return "ImagePullFailed";
+    case Code::kAlreadyExists:
+      return "NameConflict";
+    default:
+      break;
+  }
+  const std::string& m = s.message();
+  if (m.find("port is already allocated") != std::string::npos ||
+      m.find("address already in use") != std::string::npos) {
+    return "PortInUse";
+  }
+  if (m.find("executable file not found") != std::string::npos ||
+      m.find("no such file or directory") != std::string::npos) {
+    return "BadCommand";
+  }
+  return "StartFailed";
+}
+
+bool parse_time(const std::string& text, std::chrono::system_clock::time_point* out) {
+  return !text.empty() && !text.starts_with("0001-") && parse_rfc3339(text, out);
+}
+
+std::vector<std::string> depends_on(const Object& svc) {
+  std::vector<std::string> out;
+  const json::object* spec = svc.spec_or_null();
+  if (spec == nullptr) return out;
+  if (auto* a = spec->if_contains("dependsOn"); a && a->is_array()) {
+    for (const json::value& v : a->get_array()) {
+      if (v.is_string()) out.emplace_back(v.get_string());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ServiceReconciler::ServiceReconciler(Informer& services, Informer& environments, Client& client,
+                                     Workloads& workloads, HealthProber& prober,
+                                     const Clock& clock, ServiceReconcilerOptions options)
+    : services_(services),
+      environments_(environments),
+      client_(client),
+      workloads_(workloads),
+      prober_(prober),
+      clock_(clock),
+      options_(options) {}
+
+MapFunc ServiceReconciler::services_in_environment(Informer& services) {
+  return [&services](const Object& env) {
+    std::vector<Request> out;
+    for (const ObjectPtr& s : services.list(env.name())) out.push_back(Request::from(*s));
+    return out;
+  };
+}
+
+MapFunc ServiceReconciler::dependents(Informer& services) {
+  return [&services](const Object& svc) {
+    std::vector<Request> out;
+    for (const ObjectPtr& s : services.list(svc.ns())) {
+      auto deps = depends_on(*s);
+      if (std::find(deps.begin(), deps.end(), svc.name()) != deps.end()) {
+        out.push_back(Request::from(*s));
+      }
+    }
+    return out;
+  };
+}
+
+std::string ServiceReconciler::dependency_cycle(const Object& svc) {
+  // Depth-first from svc; a path back to svc is the cycle to report.
+  std::string ns(svc.ns()), start(svc.name());
+  std::vector<std::string> path{start};
+  std::set<std::string> seen;
+  std::function<bool(const std::string&)> visit = [&](const std::string& name) -> bool {
+    ObjectPtr o = name == start ? nullptr : services_.get(ns, name);
+    std::vector<std::string> deps = name == start ? depends_on(svc) : o ? depends_on(*o)
+                                                                       : std::vector<std::string>{};
+    for (const std::string& d : deps) {
+      if (d == start) {
+        path.push_back(d);
+        return true;
+      }
+      if (!seen.insert(d).second) continue;
+      path.push_back(d);
+      if (visit(d)) return true;
+      path.pop_back();
+    }
+    return false;
+  };
+  if (!visit(start)) return "";
+  std::string text;
+  for (const std::string& p : path) text += (text.empty() ? "" : " -> ") + p;
+  return text;
+}
+
+std::string ServiceReconciler::unready_dependencies(const Object& svc,
+                                                    const std::vector<std::string>& deps) {
+  std::string waiting;
+  for (const std::string& d : deps) {
+    ObjectPtr o = services_.get(svc.ns(), d);
+    std::string why = !o                                ? d + " (not found)"
+                      : !is_condition_true(*o, "Ready") ? d + " (not Ready)"
+                                                        : "";
+    if (!why.empty()) waiting += (waiting.empty() ? "" : ", ") + why;
+  }
+  return waiting;
+}
+
+std::chrono::milliseconds ServiceReconciler::crash_backoff(const Request& key,
+                                                           const Workload& w) {
+  std::chrono::system_clock::time_point started, finished;
+  bool crashed = parse_time(w.started_at, &started) && parse_time(w.finished_at, &finished) &&
+                 finished - started < options_.crash_window;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  CrashState& c = crashes_[key];
+  if (c.finished_at != w.finished_at) {  // a new exit: count it once
+    c.finished_at = w.finished_at;
+    c.crashes = crashed ? c.crashes + 1 : 0;
+    std::chrono::milliseconds delay{0};
+    if (c.crashes >= 2) {
+      delay = options_.crash_backoff;
+      for (int i = 2; i < c.crashes && delay < options_.max_crash_backoff; ++i) delay *= 2;
+      delay = std::min(delay, options_.max_crash_backoff);
+    }
+    c.not_before = now + delay;
+  }
+  if (c.not_before <= now) return std::chrono::milliseconds(0);
+  return std::chrono::ceil<std::chrono::milliseconds>(c.not_before - now);
+}
+
+ReconcileResult ServiceReconciler::finalize(const Object& svc) {
+  Request key = Request::from(svc);
+  prober_.forget(key);
+  if (!has_finalizer(svc, kCleanupFinalizer)) return ReconcileResult::done();
+  WorkloadOwner owner{"Service", std::string(svc.ns()), std::string(svc.name()),
+                      std::string(svc.uid())};
+  auto found = workloads_.find(owner);
+  if (!found.ok()) return ReconcileResult::failed(found.status());
+  for (const Workload& w : found.value()) {
+    if (Status s = workloads_.remove(w.id); !s.ok()) return ReconcileResult::failed(s);
+    spdlog::info("Service {}/{}: removed container {}", svc.ns(), svc.name(), w.id.substr(0, 12));
+  }
+  const json::object* meta = svc.metadata_or_null();
+  const json::value* ann = meta ? meta->if_contains("annotations") : nullptr;
+  if (ann && ann->is_object() &&
+      Object::str_field(ann->get_object(), kPurgeVolumesAnnotation) == "true") {
+    if (Status s = workloads_.remove_volumes(owner); !s.ok()) return ReconcileResult::failed(s);
+  }
+  {
+    std::lock_guard lock(mu_);
+    crashes_.erase(key);
+  }
+  Object updated = svc;
+  remove_finalizer(updated, kCleanupFinalizer);
+  auto written = client_.update(updated);
+  if (!written.ok() && written.status().code() != Code::kNotFound) {
+    return ReconcileResult::failed(written.status());
+  }
+  return ReconcileResult::done();
+}
+
+ReconcileResult ServiceReconciler::reconcile(const Request& req) {
+  ObjectPtr cached = services_.get(req.ns, req.name);
+  if (!cached) {
+    // Gone without its cleanup having run (its finalizer removed by hand): remove what is left.
+    prober_.forget(req);
+    {
+      std::lock_guard lock(mu_);
+      crashes_.erase(req);
+    }
+    auto found = workloads_.find({"Service", req.ns, req.name, ""});
+    if (!found.ok()) return ReconcileResult::failed(found.status());
+    for (const Workload& w : found.value()) {
+      if (Status s = workloads_.remove(w.id); !s.ok()) return ReconcileResult::failed(s);
+    }
+    return ReconcileResult::done();
+  }
+  const Object& svc = *cached;
+  if (is_being_deleted(svc)) return finalize(svc);
+  if (!has_finalizer(svc, kCleanupFinalizer)) {
+    Object updated = svc;
+    add_finalizer(updated, kCleanupFinalizer);
+    auto written = client_.update(updated);
+    return written.ok() ? ReconcileResult::done() : ReconcileResult::failed(written.status());
+  }
+
+  Outcome out;
+  auto wait = [&](std::string reason, std::string message) {
+    out.phase = "Pending";
+    out.reason = std::move(reason);
+    out.message = std::move(message);
+    return write_status(svc, out);
+  };
+  auto fail = [&](const Status& s, std::string phase = "Failed") {
+    out.phase = std::move(phase);
+    out.reason = reason_for(s);
+    out.message = s.message();
+    out.result = ReconcileResult::failed(
+        s.with_prefix("Service " + std::string(svc.ns()) + "/" + std::string(svc.name())));
+    return write_status(svc, out);
+  };
+
+  auto spec = parse_service_spec(svc);
+  if (!spec.ok()) {
+    out.phase = "Failed";
+    out.reason = "InvalidSpec";
+    out.message = spec.status().message();
+    return write_status(svc, out);
+  }
+  ObjectPtr env = environments_.get("", svc.ns());
+  if (!env) return wait("WaitingForEnvironment", "Environment " + req.ns + " does not exist");
+  std::string image = spec->image;
+  if (image.empty()) {
+    const json::object* st = env->status_or_null();
+    image = st ? std::string(Object::str_field(*st, "image")) : "";
+    if (image.empty()) {
+      auto ready = get_condition(*env, "Ready");
+      return wait("WaitingForImage", "Environment " + req.ns + " has no image yet" +
+                                         (ready ? ": " + ready->message : ""));
+    }
+  }
+  auto desired = service_workload(svc, *env, image);
+  if (!desired.ok()) {
+    out.phase = "Failed";
+    out.reason = "InvalidSpec";
+    out.message = desired.status().message();
+    return write_status(svc, out);
+  }
+  if (std::string cycle = dependency_cycle(svc); !cycle.empty()) {
+    out.phase = "Pending";
+    out.reason = "DependencyCycle";
+    out.message = "dependsOn forms a cycle: " + cycle;
+    return write_status(svc, out);
+  }
+
+  std::string who = req.ns + "/" + req.name;
+  WorkloadOwner owner = desired->owner;
+  auto found = workloads_.find(owner);
+  if (!found.ok()) return fail(found.status(), "Pending");
+
+  // Keep one workload of this Service: the newest with the desired hash, else the newest.
+  std::optional<Workload> current;
+  std::vector<Workload> extra;
+  for (const Workload& w : found.value()) {
+    if (w.uid != owner.uid) {
+      extra.push_back(w);  // left by an earlier Service of this name
+    } else if (!current || w.spec_hash == desired->spec_hash ||
+               current->spec_hash != desired->spec_hash) {
+      if (current) extra.push_back(*current);
+      current = w;
+    } else {
+      extra.push_back(w);
+    }
+  }
+  for (const Workload& w : extra) {
+    if (Status s = workloads_.remove(w.id); !s.ok()) return fail(s, "Pending");
+    spdlog::info("Service {}: removed stale container {}", who, w.id.substr(0, 12));
+  }
+  bool replaced = false;
+  if (current && current->spec_hash != desired->spec_hash) {
+    if (Status s = workloads_.remove(current->id); !s.ok()) return fail(s, "Pending");
+    spdlog::info("Service {}: spec changed, replacing container {}", who,
+                 current->id.substr(0, 12));
+    prober_.forget(req);
+    current.reset();
+    replaced = true;
+  }
+
+  bool changed_workload = false;
+  if (!current) {
+    std::string waiting = unready_dependencies(svc, spec->depends_on);
+    if (!waiting.empty()) {
+      out.clear_workload = true;
+      return wait("WaitingForDependencies", "waiting for " + waiting);
+    }
+    if (Status s = workloads_.ensure_image(image); !s.ok()) {
+      out.clear_workload = true;
+      return fail(s, s.code() == Code::kUnavailable ? "Pending" : "Failed");
+    }
+    auto id = workloads_.create(desired.value());
+    if (!id.ok()) {
+      Status s = id.status();
+      if (s.code() == Code::kAlreadyExists) {
+        s = Status::AlreadyExists("a container named " + container_name(req.ns, req.name) +
+                                  " exists that cenv does not manage (it has no io.cenv "
+                                  "labels); remove or rename it: " +
+                                  s.message());
+      }
+      out.clear_workload = true;
+      return fail(s);
+    }
+    spdlog::info("Service {}: created container {} from {}", who, id->substr(0, 12), image);
+    out.created_after_loss = !replaced;
+    changed_workload = true;
+  } else if (!current->running && current->state != "restarting" &&
+             current->state != "paused" && current->state != "removing") {
+    std::chrono::system_clock::time_point started;
+    bool ever_started = parse_time(current->started_at, &started);
+    if (ever_started && current->state != "created") {
+      bool restart = spec->restart_policy == RestartPolicy::kAlways ||
+                     (spec->restart_policy == RestartPolicy::kOnFailure &&
+                      current->exit_code != 0);
+      if (!restart) {
+        prober_.forget(req);
+        out.workload = current;
+        out.phase = current->exit_code == 0 ? "Stopped" : "Failed";
+        out.reason = current->exit_code == 0 ? "Completed" : "Exited";
+        out.message = "container exited with code " + std::to_string(current->exit_code);
+        return write_status(svc, out);
+      }
+      if (auto delay = crash_backoff(req, *current); delay.count() > 0) {
+        out.workload = current;
+        out.phase = "Failed";
+        out.reason = "CrashLoopBackOff";
+        out.message = "container exited with code " + std::to_string(current->exit_code) +
+                      "; restarting in " + std::to_string((delay.count() + 999) / 1000) + "s";
+        out.result = ReconcileResult::after(delay);
+        return write_status(svc, out);
+      }
+    }
+    if (Status s = workloads_.start(current->id); !s.ok()) {
+      out.workload = current;
+      return fail(s);
+    }
+    if (ever_started && current->state != "created") {
+      out.added_restarts = 1;
+      spdlog::info("Service {}: restarted container {} (exit code {})", who,
+                   current->id.substr(0, 12), current->exit_code);
+    }
+    changed_workload = true;
+  }
+
+  if (changed_workload) {
+    auto again = workloads_.find(owner);
+    if (!again.ok()) return fail(again.status(), "Pending");
+    current.reset();
+    for (const Workload& w : again.value()) {
+      if (w.uid == owner.uid && w.spec_hash == desired->spec_hash) current = w;
+    }
+    if (!current) {
+      out.phase = "Pending";
+      out.reason = "Starting";
+      out.message = "container is being created";
+      out.result = ReconcileResult::after(std::chrono::milliseconds(200));
+      return write_status(svc, out);
+    }
+  }
+  out.workload = current;
+  if (!current->running) {
+    // restarting, paused or removing: Docker is moving it; look again shortly.
+    out.phase = "Starting";
+    out.reason = "NotRunning";
+    out.message = "container is " + current->state;
+    out.result = ReconcileResult::after(std::chrono::milliseconds(500));
+    return write_status(svc, out);
+  }
+
+  if (!spec->health_check) {
+    prober_.forget(req);
+    out.phase = "Ready";
+    out.ready = true;
+    out.reason = "Running";
+    out.message = "container is running (no health check)";
+    out.healthy_status = kConditionTrue;
+    out.healthy_reason = "NoHealthCheck";
+    out.healthy_message = "no health check: healthy while running";
+    return write_status(svc, out);
+  }
+  HealthState health = prober_.observe(
+      req, {current->id, current->started_at, current->address, *spec->health_check});
+  switch (health.health) {
+    case Health::kHealthy:
+      out.phase = "Ready";
+      out.ready = true;
+      out.reason = "Healthy";
+      out.message = "container is running and healthy";
+      out.healthy_status = kConditionTrue;
+      out.healthy_reason = "HealthCheckPassed";
+      break;
+    case Health::kUnknown:
+      out.phase = "Starting";
+      out.reason = "Starting";
+      out.message = "waiting for the first health check to pass";
+      out.healthy_status = kConditionUnknown;
+      out.healthy_reason = "Starting";
+      break;
+    case Health::kUnhealthy:
+      out.phase = "Running";
+      out.reason = "Unhealthy";
+      out.message = "container is running but unhealthy: " + health.message;
+      out.healthy_status = kConditionFalse;
+      out.healthy_reason = "HealthCheckFailed";
+      break;
+  }
+  out.healthy_message = health.message.empty() ? out.message : health.message;
+  return write_status(svc, out);
+}
+
+ReconcileResult ServiceReconciler::write_status(const Object& svc, const Outcome& out) {
+  // A stale cache (our own last write not seen yet) conflicts: build on the stored object,
+  // so a counted restart is not lost.
+  Object base = svc;
+  for (int attempt = 0;; ++attempt) {
+    Object next = base;
+    apply_outcome(next, out);
+    if (next == base) return out.result;
+    auto written = client_.update_status(next);
+    if (written.ok()) return out.result;
+    if (written.status().code() != Code::kConflict || attempt >= 2) {
+      return ReconcileResult::failed(written.status());
+    }
+    auto fresh = client_.get(svc.key());
+    if (!fresh.ok()) return ReconcileResult::failed(fresh.status());
+    base = std::move(fresh.value());
+  }
+}
+
+void ServiceReconciler::apply_outcome(Object& next, const Outcome& out) const {
+  const int64_t gen = next.generation();
+  const auto now = clock_.now();
+  json::object& status = next.status();
+  int64_t restarts = 0;
+  if (auto* r = status.if_contains("restarts"); r && r->is_number()) {
+    restarts = r->to_number<int64_t>();
+  }
+  restarts += out.added_restarts;
+  if (out.created_after_loss && out.workload) {
+    std::string_view last_id = Object::str_field(status, "containerID");
+    if (!last_id.empty() && last_id != out.workload->id) ++restarts;
+  }
+  status["restarts"] = restarts;
+  status["phase"] = out.phase;
+  if (out.workload) {
+    status["containerID"] = out.workload->id;
+    json::array endpoints;
+    for (const std::string& e : out.workload->endpoints) endpoints.emplace_back(e);
+    if (endpoints.empty()) {
+      status.erase("endpoints");
+    } else {
+      status["endpoints"] = std::move(endpoints);
+    }
+  } else if (out.clear_workload) {
+    status.erase("containerID");
+    status.erase("endpoints");
+  }
+  set_condition(next, "Ready", out.ready ? kConditionTrue : kConditionFalse, out.reason,
+                out.message, gen, now);
+  if (!out.healthy_status.empty()) {
+    set_condition(next, "Healthy", out.healthy_status, out.healthy_reason, out.healthy_message,
+                  gen, now);
+  } else if (!out.ready) {
+    // Not running: nothing is checked.
+    if (auto h = get_condition(next, "Healthy"); h && h->status == kConditionTrue) {
+      set_condition(next, "Healthy", kConditionUnknown, "NotRunning", out.message, gen, now);
+    }
+  }
+  set_observed_generation(next);
+}
+
+}  // namespace cenv

@@ -1,0 +1,93 @@
+#pragma once
+// ServiceReconciler (DESIGN sections 2, 5 and 6): keeps one workload (container) per Service
+// equal to its spec, through the Workloads seam.
+//  * Image: spec.image, else the Environment's status.image (it waits while that is empty).
+//  * Identity: the workload carries the Service's uid and spec hash; one whose hash differs is
+//    replaced, duplicates and workloads of an earlier Service of the same name are removed,
+//    and after a controller restart the existing workload is adopted (found by label).
+//  * dependsOn: a Service is first started only once every dependency is Ready; a cycle is
+//    reported as the condition Ready=False, reason DependencyCycle.
+//  * restartPolicy (decided by cenv, not Docker): an exited workload is started again
+//    (Always; OnFailure when it failed) and status.restarts counts it; a workload that keeps
+//    exiting within kCrashWindow of its start is restarted with exponential back-off.
+//  * Health: spec.healthCheck results from the HealthProber set the Healthy condition;
+//    Ready = running and healthy (running, without a health check).
+//  * Delete: the finalizer cenv.io/cleanup removes the workload; named volumes are kept unless
+//    the Service carries the annotation cenv.io/purge-volumes: "true".
+//  * Failures (missing image, port taken, bad command, Docker down) become Ready=False with a
+//    reason and Docker's message, and the key is retried with back-off.
+// Thread-safe: different keys are reconciled in parallel.
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "api/clock.h"
+#include "controller/runtime/client.h"
+#include "controller/runtime/controller.h"
+#include "controller/runtime/informer.h"
+#include "controller/runtime/reconciler.h"
+#include "reconcilers/health_prober.h"
+#include "reconcilers/workloads.h"
+
+namespace cenv {
+
+// Annotation asking the Service's deletion to remove its named volumes too.
+inline constexpr std::string_view kPurgeVolumesAnnotation = "cenv.io/purge-volumes";
+
+struct ServiceReconcilerOptions {
+  // A workload that exits sooner than this after starting counts as crashing. Default 10 s.
+  std::chrono::milliseconds crash_window{10'000};
+  // Back-off before restarting a crashing workload: 0 after its first crash, then
+  // crash_backoff doubling up to max_crash_backoff. Defaults 1 s and 5 min.
+  std::chrono::milliseconds crash_backoff{1'000};
+  std::chrono::milliseconds max_crash_backoff{300'000};
+};
+
+class ServiceReconciler final : public Reconciler {
+ public:
+  // Reads Services and Environments from their informers, writes through `client`. Every
+  // reference must outlive the reconciler.
+  ServiceReconciler(Informer& services, Informer& environments, Client& client,
+                    Workloads& workloads, HealthProber& prober, const Clock& clock,
+                    ServiceReconcilerOptions options = {});
+
+  ReconcileResult reconcile(const Request& req) override;
+
+  // For Controller::watches: an Environment maps to every Service in it.
+  static MapFunc services_in_environment(Informer& services);
+  // For Controller::watches: a Service maps to the Services of its namespace that depend on it.
+  static MapFunc dependents(Informer& services);
+
+ private:
+  struct Outcome;
+  struct CrashState {
+    std::string finished_at;  // of the last exit counted
+    int crashes = 0;
+    std::chrono::steady_clock::time_point not_before{};
+  };
+
+  ReconcileResult finalize(const Object& svc);
+  // Writes `outcome` into the status of `svc` (unless unchanged) and returns its result.
+  ReconcileResult write_status(const Object& svc, const Outcome& outcome);
+  void apply_outcome(Object& next, const Outcome& outcome) const;
+  // A dependsOn cycle through `svc`, as "a -> b -> a", or "".
+  std::string dependency_cycle(const Object& svc);
+  // Why `svc` may not start yet ("" when every dependency is Ready).
+  std::string unready_dependencies(const Object& svc, const std::vector<std::string>& deps);
+  // Back-off left before restarting `workload` of `key`; counts the exit once.
+  std::chrono::milliseconds crash_backoff(const Request& key, const Workload& workload);
+
+  Informer& services_;
+  Informer& environments_;
+  Client& client_;
+  Workloads& workloads_;
+  HealthProber& prober_;
+  const Clock& clock_;
+  const ServiceReconcilerOptions options_;
+  std::mutex mu_;
+  std::map<Request, CrashState> crashes_;  // guarded by mu_
+};
+
+}  // namespace cenv

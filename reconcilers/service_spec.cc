@@ -1,0 +1,221 @@
+#include "reconcilers/service_spec.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <map>
+
+#include "reconcilers/docker_names.h"
+
+namespace cenv {
+
+namespace json = boost::json;
+
+namespace {
+
+std::vector<std::string> strings(const json::object& o, std::string_view key) {
+  std::vector<std::string> out;
+  if (auto* a = o.if_contains(key); a && a->is_array()) {
+    for (const json::value& v : a->get_array()) {
+      if (v.is_string()) out.emplace_back(v.get_string());
+    }
+  }
+  return out;
+}
+
+int64_t integer(const json::object& o, std::string_view key, int64_t fallback) {
+  auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->get_int64() : v && v->is_uint64() ? int64_t(v->get_uint64())
+                                                                    : fallback;
+}
+
+Status duration_field(const json::object& o, std::string_view key, std::string_view path,
+                      std::chrono::milliseconds* out) {
+  std::string_view text = Object::str_field(o, key);
+  if (text.empty()) return Status::Ok();
+  auto d = parse_duration(text);
+  if (!d.ok()) {
+    std::string p = std::string(path) + "." + std::string(key);
+    return Status::Invalid(p + ": " + d.status().message(), {{p, d.status().message()}});
+  }
+  *out = d.value();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  if (text.empty()) return Status::Invalid("empty duration");
+  std::chrono::milliseconds total{0};
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    int64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > 1'000'000'000) return Status::Invalid("duration too long: \"" + std::string(text) + "\"");
+      n = n * 10 + (text[i++] - '0');
+    }
+    if (i == start) break;
+    if (text.substr(i, 2) == "ms") {
+      total += std::chrono::milliseconds(n);
+      i += 2;
+    } else if (i < text.size() && text[i] == 's') {
+      total += std::chrono::seconds(n);
+      ++i;
+    } else if (i < text.size() && text[i] == 'm') {
+      total += std::chrono::minutes(n);
+      ++i;
+    } else if (i < text.size() && text[i] == 'h') {
+      total += std::chrono::hours(n);
+      ++i;
+    } else {
+      i = start;  // a number without a unit
+      break;
+    }
+  }
+  if (i != text.size() || i == 0) {
+    return Status::Invalid("must be a duration such as 500ms, 10s, 1m30s or 2h, got \"" +
+                           std::string(text) + "\"");
+  }
+  return total;
+}
+
+Result<ServiceSpec> parse_service_spec(const Object& service) {
+  ServiceSpec out;
+  const json::object* spec = service.spec_or_null();
+  if (spec == nullptr) return out;
+  out.image = std::string(Object::str_field(*spec, "image"));
+  out.depends_on = strings(*spec, "dependsOn");
+  std::string_view policy = Object::str_field(*spec, "restartPolicy");
+  if (policy == "OnFailure") out.restart_policy = RestartPolicy::kOnFailure;
+  if (policy == "Never") out.restart_policy = RestartPolicy::kNever;
+  if (auto* hc = spec->if_contains("healthCheck"); hc && hc->is_object()) {
+    const json::object& h = hc->get_object();
+    HealthCheckSpec check;
+    check.exec = strings(h, "exec");
+    check.tcp_port = static_cast<uint16_t>(integer(h, "tcpPort", 0));
+    check.retries = static_cast<int>(integer(h, "retries", 3));
+    CENV_RETURN_IF_ERROR(duration_field(h, "interval", "spec.healthCheck", &check.interval));
+    CENV_RETURN_IF_ERROR(duration_field(h, "timeout", "spec.healthCheck", &check.timeout));
+    CENV_RETURN_IF_ERROR(
+        duration_field(h, "startPeriod", "spec.healthCheck", &check.start_period));
+    if (check.interval.count() <= 0) check.interval = std::chrono::seconds(10);
+    if (check.timeout.count() <= 0) check.timeout = std::chrono::seconds(5);
+    if (check.retries < 1) check.retries = 1;
+    if (!check.exec.empty() || check.tcp_port != 0) out.health_check = check;
+  }
+  return out;
+}
+
+std::string environment_network(const Object& environment) {
+  const json::object* spec = environment.spec_or_null();
+  std::string_view network = spec ? Object::str_field(*spec, "network") : "";
+  return network.empty() ? default_network_name(environment.name()) : std::string(network);
+}
+
+Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
+                                      const std::string& image) {
+  static const json::object kEmpty;
+  const json::object* spec = service.spec_or_null();
+  if (spec == nullptr) spec = &kEmpty;
+  const json::object* env_spec = environment.spec_or_null();
+  if (env_spec == nullptr) env_spec = &kEmpty;
+
+  WorkloadSpec w;
+  w.owner = {std::string(service.kind()), std::string(service.ns()), std::string(service.name()),
+             std::string(service.uid())};
+  w.image = image;
+  w.command = strings(*spec, "command");
+  w.args = strings(*spec, "args");
+
+  // The Environment's variables, then the Service's env over them (same name: the Service's).
+  std::map<std::string, std::string> vars;
+  if (auto* v = env_spec->if_contains("variables"); v && v->is_object()) {
+    for (const auto& kv : v->get_object()) {
+      if (kv.value().is_string()) vars[std::string(kv.key())] = std::string(kv.value().get_string());
+    }
+  }
+  if (auto* e = spec->if_contains("env"); e && e->is_array()) {
+    for (const json::value& item : e->get_array()) {
+      if (!item.is_object()) continue;
+      vars[std::string(Object::str_field(item.get_object(), "name"))] =
+          std::string(Object::str_field(item.get_object(), "value"));
+    }
+  }
+  if (auto* e = spec->if_contains("secretEnv"); e && e->is_array()) {
+    const json::object* secrets = nullptr;
+    if (auto* s = env_spec->if_contains("secrets"); s && s->is_object()) secrets = &s->get_object();
+    size_t i = 0;
+    for (const json::value& item : e->get_array()) {
+      if (!item.is_object()) continue;
+      std::string_view key = Object::str_field(item.get_object(), "secretKey");
+      const json::value* value = secrets ? secrets->if_contains(key) : nullptr;
+      if (value == nullptr || !value->is_string()) {
+        std::string path = "spec.secretEnv[" + std::to_string(i) + "].secretKey";
+        std::string msg = "Environment " + std::string(environment.name()) +
+                          " has no secret \"" + std::string(key) + "\"";
+        return Status::Invalid(path + ": " + msg, {{path, msg}});
+      }
+      vars[std::string(Object::str_field(item.get_object(), "name"))] =
+          std::string(value->get_string());
+      ++i;
+    }
+  }
+  for (const auto& [k, v] : vars) w.env.push_back(k + "=" + v);
+
+  if (auto* p = spec->if_contains("ports"); p && p->is_array()) {
+    for (const json::value& item : p->get_array()) {
+      if (!item.is_object()) continue;
+      const json::object& o = item.get_object();
+      WorkloadPort port;
+      port.container_port = static_cast<uint16_t>(integer(o, "containerPort", 0));
+      if (o.contains("hostPort")) port.host_port = static_cast<uint16_t>(integer(o, "hostPort", 0));
+      port.host_ip = std::string(Object::str_field(o, "hostIP"));
+      port.protocol = Object::str_field(o, "protocol") == "UDP" ? "udp" : "tcp";
+      w.ports.push_back(port);
+    }
+  }
+  if (auto* v = spec->if_contains("volumes"); v && v->is_array()) {
+    for (const json::value& item : v->get_array()) {
+      if (!item.is_object()) continue;
+      w.volumes.push_back({std::string(Object::str_field(item.get_object(), "name")),
+                           std::string(Object::str_field(item.get_object(), "mountPath"))});
+    }
+  }
+  w.network = environment_network(environment);
+  w.aliases = {std::string(service.name())};
+  w.spec_hash = workload_hash(w);
+  return w;
+}
+
+std::string workload_hash(const WorkloadSpec& spec) {
+  auto arr = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& s : v) a.emplace_back(s);
+    return a;
+  };
+  json::array ports;
+  for (const WorkloadPort& p : spec.ports) {
+    ports.push_back(json::object{{"c", p.container_port},
+                                 {"h", p.host_port ? json::value(*p.host_port) : json::value()},
+                                 {"ip", p.host_ip},
+                                 {"p", p.protocol}});
+  }
+  json::array vols;
+  for (const WorkloadVolume& v : spec.volumes) vols.push_back(json::array{json::value(v.name), json::value(v.mount_path)});
+  json::object doc{{"image", spec.image},   {"command", arr(spec.command)},
+                   {"args", arr(spec.args)}, {"env", arr(spec.env)},
+                   {"ports", ports},         {"volumes", vols},
+                   {"network", spec.network}, {"aliases", arr(spec.aliases)},
+                   {"uid", spec.owner.uid}};
+  std::string text = json::serialize(doc);
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace cenv

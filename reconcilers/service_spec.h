@@ -1,0 +1,59 @@
+#pragma once
+// ServiceSpec: a Service's spec (crds/service.yaml) read into typed fields, and the
+// WorkloadSpec it runs as once its Environment is known: image (spec.image or the
+// Environment's status.image), the Environment's variables overridden by spec.env, secretEnv
+// from the Environment's secrets, ports, volumes, network and alias, and the spec hash that
+// says when a running container no longer matches. Pure functions; thread-safe.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/object.h"
+#include "api/status.h"
+#include "reconcilers/workloads.h"
+
+namespace cenv {
+
+struct HealthCheckSpec {
+  std::vector<std::string> exec{};  // healthy when it exits 0 ...
+  uint16_t tcp_port = 0;            // ... or when a TCP connection to this port succeeds
+  std::chrono::milliseconds interval{10'000};
+  std::chrono::milliseconds timeout{5'000};
+  int retries = 3;
+  std::chrono::milliseconds start_period{0};
+  bool operator==(const HealthCheckSpec&) const = default;
+};
+
+enum class RestartPolicy { kAlways, kOnFailure, kNever };
+
+struct ServiceSpec {
+  std::string image;  // empty: the Environment's image
+  std::optional<HealthCheckSpec> health_check;
+  RestartPolicy restart_policy = RestartPolicy::kAlways;
+  std::vector<std::string> depends_on;
+};
+
+// Reads the typed fields of `service` (already validated against its CRD, so only durations
+// can still be bad). Invalid, naming the field, otherwise.
+Result<ServiceSpec> parse_service_spec(const Object& service);
+
+// The workload `service` runs as in `environment`, on `image`, with its spec_hash set.
+// Invalid when a secretEnv names a secret the Environment does not have.
+Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
+                                      const std::string& image);
+
+// The Docker network of `environment`: spec.network, else cenv-<name>.
+std::string environment_network(const Object& environment);
+
+// "1m30s", "500ms", "2h" (the CRDs' duration pattern). Invalid otherwise.
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// A stable hash (16 hex digits) of everything in `spec` that shapes the container, spec_hash
+// excepted.
+std::string workload_hash(const WorkloadSpec& spec);
+
+}  // namespace cenv

@@ -1,0 +1,93 @@
+#include "reconcilers/setup.h"
+
+#include "controller/runtime/garbage_collector.h"
+#include "reconcilers/environment_reconciler.h"
+#include "reconcilers/service_reconciler.h"
+
+namespace cenv {
+
+ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& docker,
+                             const Clock& clock, ReconcilerSetOptions options)
+    : options_(std::move(options)),
+      docker_(docker),
+      clock_(clock),
+      source_(api, hub),
+      client_(api),
+      workloads_(docker, [this] {
+        ContainerWorkloadsOptions o = options_.workloads;
+        o.extra_labels.insert(options_.docker_labels.begin(), options_.docker_labels.end());
+        return o;
+      }()),
+      manager_(std::make_unique<Manager>(source_, steady_, options_.manager)) {
+  std::vector<std::string> kinds;
+  for (const KindInfo& k : api.kinds().kinds()) kinds.push_back(k.kind);
+  manager_->add(std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_));
+  docker_events_ = &manager_->add(std::make_unique<DockerEventSource>(docker_, options_.docker_events));
+  prober_ = &manager_->add(std::make_unique<HealthProber>(
+      workloads_, options_.health,
+      options_.tcp_dialer ? options_.tcp_dialer : HealthProber::TcpDialer(HealthProber::dial_tcp)));
+  add_controllers();
+}
+
+void ReconcilerSet::add_controllers() {
+  InformerCache& cache = manager_->cache();
+  Informer& environments = cache.informer("Environment");
+  Informer& services = cache.informer("Service");
+
+  // Environment: network, base image, status.image.
+  auto& env_reconciler =
+      own(std::make_unique<EnvironmentReconciler>(environments, client_, docker_, clock_,
+                                                  EnvironmentReconcilerOptions{options_.docker_labels}));
+  add_controller("Environment", env_reconciler, options_.environment_workers);
+
+  // Service: one container each, through the Workloads seam; health from the prober.
+  auto& svc_reconciler = own(std::make_unique<ServiceReconciler>(
+      services, environments, client_, workloads_, *prober_, clock_));
+  Controller& svc = add_controller("Service", svc_reconciler, options_.service_workers);
+  svc.watches("Environment", ServiceReconciler::services_in_environment(services));
+  svc.watches("Service", ServiceReconciler::dependents(services));
+  prober_->set_on_change([&svc](const Request& req) { svc.enqueue(req); });
+
+  // Further kinds (CommandRun, Module) add their block here.
+}
+
+Controller& ReconcilerSet::add_controller(const std::string& kind, Reconciler& reconciler,
+                                          int workers) {
+  ControllerOptions options;
+  options.workers = workers;
+  options.queue = options_.queue;
+  Controller& c = manager_->add(std::make_unique<Controller>(
+      lower_kind(kind), kind, reconciler, manager_->cache(), steady_, options));
+  controllers_[kind] = &c;
+  Informer& informer = manager_->cache().informer(kind);
+  docker_events_->route(
+      kind, [&c](const Request& req) { c.enqueue(req); },
+      [&c, &informer] {
+        for (const ObjectPtr& o : informer.list()) c.enqueue(Request::from(*o));
+      });
+  return c;
+}
+
+Result<std::unique_ptr<ReconcilerSet>> ReconcilerSet::start(ApiService& api, WatchHub& hub,
+                                                            DockerConnection& docker,
+                                                            const Clock& clock,
+                                                            ReconcilerSetOptions options) {
+  std::unique_ptr<ReconcilerSet> set(
+      new ReconcilerSet(api, hub, docker, clock, std::move(options)));
+  if (Status s = set->manager_->start(); !s.ok()) {
+    set->stop();
+    return s;
+  }
+  return set;
+}
+
+ReconcilerSet::~ReconcilerSet() { stop(); }
+
+void ReconcilerSet::stop() { manager_->stop(); }
+
+Controller* ReconcilerSet::controller(std::string_view kind) {
+  auto it = controllers_.find(kind);
+  return it == controllers_.end() ? nullptr : it->second;
+}
+
+}  // namespace cenv

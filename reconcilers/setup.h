@@ -1,0 +1,97 @@
+#pragma once
+// ReconcilerSet: every controller of `cenv controller run`, assembled in one place (DESIGN
+// sections 5 and 8): a Manager on the in-process API (ApiEventSource + ApiServiceClient), the
+// GarbageCollector, the Environment and Service controllers, the HealthProber and Docker's
+// event stream. Docker is reached lazily through a DockerConnection, so the set starts (and
+// the API serves) while dockerd is down; reconcilers then report DockerUnavailable and retry.
+//
+// Adding a kind's controller is one block in setup.cc's add_controllers(): own its
+// reconciler, add its controller, route its Docker events.
+
+#include <memory>
+
+#include "api/clock.h"
+#include "api/status.h"
+#include "controller/runtime/api_client.h"
+#include "controller/runtime/api_event_source.h"
+#include "controller/runtime/controller.h"
+#include "controller/runtime/manager.h"
+#include "controller/runtime/steady_clock.h"
+#include "controller/server/api_service.h"
+#include "controller/server/watch_hub.h"
+#include "reconcilers/container_workloads.h"
+#include "reconcilers/docker_connection.h"
+#include "reconcilers/docker_event_source.h"
+#include "reconcilers/health_prober.h"
+
+namespace cenv {
+
+struct ReconcilerSetOptions {
+  // Workers of each controller. Defaults: 2 Environment, 8 Service (containers start in
+  // parallel).
+  int environment_workers = 2;
+  int service_workers = 8;
+  // Informer, sync and queue options (manager.h, controller.h for their defaults).
+  ManagerOptions manager;
+  WorkQueueOptions queue;
+  HealthProberOptions health;
+  // How tcpPort health checks connect; empty (default): a real TCP connect.
+  HealthProber::TcpDialer tcp_dialer;
+  DockerEventSourceOptions docker_events;
+  ContainerWorkloadsOptions workloads;
+  // Labels added to everything the controllers create in Docker (tests label theirs with
+  // their run id). Default none.
+  docker::Labels docker_labels;
+};
+
+class ReconcilerSet {
+ public:
+  // Builds every controller on `api` and `hub`, reaching Docker through `docker`, and starts
+  // them; returns once the informers have synced. Unavailable when they do not sync within
+  // options.manager.sync_timeout. Every reference must outlive the set.
+  static Result<std::unique_ptr<ReconcilerSet>> start(ApiService& api, WatchHub& hub,
+                                                      DockerConnection& docker,
+                                                      const Clock& clock,
+                                                      ReconcilerSetOptions options = {});
+  ~ReconcilerSet();  // stop()
+  ReconcilerSet(const ReconcilerSet&) = delete;
+  ReconcilerSet& operator=(const ReconcilerSet&) = delete;
+
+  // Stops every controller and joins their threads. Idempotent.
+  void stop();
+
+  Manager& manager() { return *manager_; }
+  Client& client() { return client_; }
+  // The controller of `kind` ("Service"), or nullptr.
+  Controller* controller(std::string_view kind);
+
+ private:
+  ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& docker, const Clock& clock,
+                ReconcilerSetOptions options);
+  void add_controllers();
+  // Takes ownership of a reconciler for the set's life.
+  template <typename R>
+  R& own(std::unique_ptr<R> reconciler) {
+    R& ref = *reconciler;
+    reconcilers_.push_back(std::move(reconciler));
+    return ref;
+  }
+  // Adds the controller of `kind` to the manager; its Docker events are routed to it.
+  Controller& add_controller(const std::string& kind, Reconciler& reconciler, int workers);
+
+  const ReconcilerSetOptions options_;
+  DockerConnection& docker_;
+  const Clock& clock_;
+  MonotonicClock steady_;
+  ApiEventSource source_;
+  ApiServiceClient client_;
+  ContainerWorkloads workloads_;
+  std::vector<std::unique_ptr<Reconciler>> reconcilers_;
+  std::map<std::string, Controller*, std::less<>> controllers_;
+  DockerEventSource* docker_events_ = nullptr;  // owned by manager_
+  HealthProber* prober_ = nullptr;              // owned by manager_
+  // Last: stopped and destroyed before what its runnables use.
+  std::unique_ptr<Manager> manager_;
+};
+
+}  // namespace cenv

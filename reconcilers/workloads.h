@@ -1,0 +1,96 @@
+#pragma once
+// Workloads: the seam the Service reconciler runs its containers through (DESIGN section 6,
+// "Beyond one machine"). ContainerWorkloads runs plain Docker containers on one host; a later
+// implementation may run Docker Swarm services. A workload is found by its owner's labels,
+// never by name alone, so whatever carries no cenv labels is never touched.
+// Implementations are thread-safe.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/status.h"
+
+namespace cenv {
+
+// The API object a workload belongs to.
+struct WorkloadOwner {
+  std::string kind;  // "Service"
+  std::string ns;
+  std::string name;
+  std::string uid;
+};
+
+struct WorkloadPort {
+  uint16_t container_port = 0;
+  std::optional<uint16_t> host_port{};  // empty: not published; 0: any free host port
+  std::string host_ip{};                // empty: every address
+  std::string protocol = "tcp";         // tcp or udp
+};
+
+struct WorkloadVolume {
+  std::string name{};        // the Service's volume name (spec.volumes[].name)
+  std::string mount_path{};  // absolute path in the container
+};
+
+// Everything a workload is made from. `spec_hash` identifies it: a workload whose hash differs
+// from the desired one is replaced.
+struct WorkloadSpec {
+  WorkloadOwner owner{};
+  std::string image{};
+  std::vector<std::string> command{};  // empty: the image's entrypoint
+  std::vector<std::string> args{};     // empty: the image's command
+  std::vector<std::string> env{};      // "KEY=VALUE"
+  std::vector<WorkloadPort> ports{};
+  std::vector<WorkloadVolume> volumes{};
+  std::string network{};               // joined with `aliases` as DNS names
+  std::vector<std::string> aliases{};
+  std::string spec_hash{};
+};
+
+// What a workload is doing now.
+struct Workload {
+  std::string id;
+  std::string uid;        // of the owner it was created for
+  std::string spec_hash;  // of the spec it was created from
+  std::string state;      // created, running, restarting, paused, exited, dead, removing
+  bool running = false;
+  int exit_code = 0;
+  std::string error;        // the runtime's error starting it, if any
+  std::string created;      // RFC 3339
+  std::string started_at;   // RFC 3339; "0001-01-01T00:00:00Z" when never started
+  std::string finished_at;  // RFC 3339; likewise when it never exited
+  std::string address;      // IPv4 on its network while running, else empty
+  std::vector<std::string> endpoints;  // published ports, "host:port/protocol"
+};
+
+class Workloads {
+ public:
+  virtual ~Workloads() = default;
+
+  // The workloads labelled as `owner`'s (kind, namespace, name; any uid), oldest first.
+  // Unavailable when the runtime cannot be reached.
+  virtual Result<std::vector<Workload>> find(const WorkloadOwner& owner) = 0;
+  // Creates the workload (and its volumes) and starts it; returns its id. NotFound when the
+  // image is missing, AlreadyExists when its name is taken by something else; when the start
+  // fails the workload is left created (find() reports it) and the start's error returned.
+  virtual Result<std::string> create(const WorkloadSpec& spec) = 0;
+  // Starts a created or exited workload. Ok when already running.
+  virtual Status start(const std::string& id) = 0;
+  // Stops and removes the workload (never its named volumes). Ok when already gone.
+  virtual Status remove(const std::string& id) = 0;
+  // Removes the named volumes labelled as `owner`'s (kind, namespace, name).
+  virtual Status remove_volumes(const WorkloadOwner& owner) = 0;
+  // Makes `image` present: Ok when it is, else pulls it. NotFound (the registry has no such
+  // image) or FailedPrecondition (no registry answered) with the runtime's message when it
+  // cannot; Unavailable only when the runtime itself cannot be reached.
+  virtual Status ensure_image(const std::string& image) = 0;
+  // Runs `cmd` in the running workload and returns its exit code. Unavailable when it did not
+  // finish within `timeout` (it is then left to finish on its own).
+  virtual Result<int> exec(const std::string& id, const std::vector<std::string>& cmd,
+                           std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace cenv

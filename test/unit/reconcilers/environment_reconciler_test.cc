@@ -1,0 +1,106 @@
+// EnvironmentReconciler against FakeDockerClient: network, base image, status, finalizer.
+
+#include "reconcilers/environment_reconciler.h"
+
+#include <catch2/catch.hpp>
+
+#include "test/unit/reconcilers/reconciler_bed.h"
+
+namespace cenv {
+namespace {
+
+using testing::eventually;
+using testing::ReconcilerBed;
+using testing::spec_of;
+
+TEST_CASE("environment: creates its labelled network and publishes the base image",
+          "[reconcilers][environment]") {
+  ReconcilerBed bed;
+  Object env = bed.environment("dev");
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  Object got = bed.get("Environment", "", "dev");
+  CHECK(bed.status_field(got, "image") == testing::kBaseImage);
+  CHECK(bed.status_field(got, "phase") == "Ready");
+  CHECK(bed.condition_is("Environment", "", "dev", "NetworkReady", "True"));
+  CHECK(bed.condition_is("Environment", "", "dev", "ImageReady", "True"));
+  CHECK(has_finalizer(got, kCleanupFinalizer));
+  CHECK(get_condition(got, "Ready")->observed_generation == got.generation());
+  auto net = bed.docker.inspect_network("cenv-dev");
+  REQUIRE(net.ok());
+  CHECK(label_value(net->labels, kLabelManaged) == "true");
+  CHECK(label_value(net->labels, kLabelKind) == "Environment");
+  CHECK(label_value(net->labels, kLabelName) == "dev");
+  CHECK(label_value(net->labels, kLabelUid) == env.uid());
+}
+
+TEST_CASE("environment: spec.network names the network", "[reconcilers][environment]") {
+  ReconcilerBed bed;
+  bed.environment("dev", spec_of(R"({"network": "shared-net"})"));
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  CHECK(bed.docker.inspect_network("shared-net").ok());
+  CHECK_FALSE(bed.docker.inspect_network("cenv-dev").ok());
+}
+
+TEST_CASE("environment: a missing base image without a registry is a clear condition, retried",
+          "[reconcilers][environment]") {
+  ReconcilerBed bed;
+  bed.environment("dev", spec_of(R"({"baseImage": "example/missing:1"})"));
+  REQUIRE(eventually([&] {
+    return bed.condition_is("Environment", "", "dev", "ImageReady", "False", "ImagePullFailed");
+  }));
+  Object got = bed.get("Environment", "", "dev");
+  CHECK(bed.status_field(got, "phase") == "Failed");
+  CHECK(bed.status_field(got, "image").empty());
+  auto ready = get_condition(got, "Ready");
+  REQUIRE(ready);
+  CHECK(ready->status == "False");
+  CHECK(ready->message.find("example/missing:1") != std::string::npos);
+  // Loading the image (as scripts/bootstrap-images does) is noticed by the retries.
+  bed.docker.add_image(testing::image("example/missing:1"));
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+}
+
+TEST_CASE("environment: pulls a missing base image when a registry answers",
+          "[reconcilers][environment]") {
+  ReconcilerBed bed;
+  bed.docker.set_registry_reachable(true);
+  bed.docker.add_pullable_image("example/pullable:2", testing::image("example/pullable:2"));
+  bed.environment("dev", spec_of(R"({"baseImage": "example/pullable:2"})"));
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  CHECK(bed.docker.inspect_image("example/pullable:2").ok());
+}
+
+TEST_CASE("environment: Docker down is reported and recovered from", "[reconcilers][environment]") {
+  ReconcilerBed bed;
+  bed.docker.fail_next("inspect_network", Status::Unavailable("docker is not running"), 10);
+  bed.environment("dev");
+  REQUIRE(eventually([&] {
+    return bed.condition_is("Environment", "", "dev", "NetworkReady", "False",
+                            "DockerUnavailable");
+  }));
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+}
+
+TEST_CASE("environment: deleting it removes its network, then the object",
+          "[reconcilers][environment]") {
+  ReconcilerBed bed;
+  bed.environment("dev");
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  REQUIRE(bed.f.client->remove({"Environment", "", "dev"}, {}).ok());
+  REQUIRE(eventually([&] { return bed.get("Environment", "", "dev").name().empty(); }));
+  CHECK(bed.docker.inspect_network("cenv-dev").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("environment: a network cenv did not create is used but never removed",
+          "[reconcilers][environment]") {
+  ReconcilerBed bed;
+  REQUIRE(bed.docker.create_network({.name = "users-net"}).ok());
+  bed.environment("dev", spec_of(R"({"network": "users-net"})"));
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  REQUIRE(bed.f.client->remove({"Environment", "", "dev"}, {}).ok());
+  REQUIRE(eventually([&] { return bed.get("Environment", "", "dev").name().empty(); }));
+  CHECK(bed.docker.inspect_network("users-net").ok());
+}
+
+}  // namespace
+}  // namespace cenv
