@@ -65,10 +65,11 @@ TEST_CASE("builtin registry loads every kind with its names and scope", "[kinds]
       {"Module", "modules", "module", "mod", true},
       {"Service", "services", "service", "svc", true},
       {"CommandRun", "commandruns", "commandrun", "cr", true},
+      {"Event", "events", "event", "ev", true},
   }));
   CAPTURE(row.kind);
   auto reg = registry();
-  REQUIRE(reg->kinds().size() == 4);
+  REQUIRE(reg->kinds().size() == 5);
   for (const std::string& name : {row.kind, row.plural, row.singular, row.short_name,
                                   to_upper(row.short_name), std::string(lower_kind(row.kind))}) {
     CAPTURE(name);
@@ -300,12 +301,12 @@ TEST_CASE("invalid objects report Kubernetes-style field errors", "[kinds]") {
        R"({"apiVersion":"cenv.io/v1","kind":"Pod","metadata":{"name":"p"},"spec":{}})",
        {{"kind",
          "Unsupported value: \"Pod\": supported values: \"CommandRun\", \"Environment\", "
-         "\"Module\", \"Service\""}}},
+         "\"Event\", \"Module\", \"Service\""}}},
       {"kind must be exact",
        R"({"apiVersion":"cenv.io/v1","kind":"svc","metadata":{"name":"p"},"spec":{}})",
        {{"kind",
          "Unsupported value: \"svc\": supported values: \"CommandRun\", \"Environment\", "
-         "\"Module\", \"Service\""}}},
+         "\"Event\", \"Module\", \"Service\""}}},
       {"missing kind",
        R"({"apiVersion":"cenv.io/v1","metadata":{"name":"p"},"spec":{}})",
        {{"kind", "Required value"}}},
