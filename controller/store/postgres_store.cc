@@ -28,6 +28,7 @@ constexpr const char* kCompactedKey = "compacted_revision";
 // Type OIDs of the binary array parameters (fixed in PostgreSQL's catalog, pg_type.dat).
 constexpr uint32_t kInt8Oid = 20;
 constexpr uint32_t kTextOid = 25;
+constexpr uint32_t kByteaOid = 17;
 
 // Rows per INSERT/DELETE statement of a commit: large enough that a 10,000-object commit is a
 // handful of statements, small enough that no parameter grows past a few megabytes.
@@ -65,6 +66,23 @@ DELETE FROM schema_version;
 INSERT INTO schema_version(version) VALUES (1);
 )sql";
 
+// Schema version 2: CommandRun output in chunks (store.h, LogChunk), as SqliteStore's.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS log_chunks (
+  uid         TEXT   NOT NULL,
+  seq         BIGINT NOT NULL,
+  byte_offset BIGINT NOT NULL,
+  stream      BIGINT NOT NULL,
+  attempt     BIGINT NOT NULL,
+  time_ns     BIGINT NOT NULL,
+  data        BYTEA  NOT NULL,
+  PRIMARY KEY (uid, seq)
+);
+CREATE INDEX IF NOT EXISTS log_chunks_by_offset ON log_chunks(uid, byte_offset);
+DELETE FROM schema_version;
+INSERT INTO schema_version(version) VALUES (2);
+)sql";
+
 // The prepared statements, prepared on every connection (named "cenv_<index>").
 enum Stmt : int {
   kGetMeta,
@@ -80,6 +98,11 @@ enum Stmt : int {
   kListNamespace,
   kEventsSince,
   kDeleteEvents,
+  kAppendLog,
+  kReadLog,
+  kLogSummary,
+  kDeleteLog,
+  kDeleteLogs,
   kStmtCount,
 };
 
@@ -124,6 +147,25 @@ constexpr const char* kStmtSql[kStmtCount] = {
     "ORDER BY revision LIMIT $2) e ON true "
     "WHERE m.key = 'compacted_revision' ORDER BY e.revision",
     "DELETE FROM events WHERE revision <= $1",
+    // One statement: the chunks go after the log's last one ($2, $3 are relative to it).
+    "WITH tail AS (SELECT "
+    "coalesce((SELECT seq + 1 FROM log_chunks WHERE uid = $1 ORDER BY seq DESC LIMIT 1), 0) "
+    "AS seq, coalesce((SELECT byte_offset + octet_length(data) FROM log_chunks WHERE uid = $1 "
+    "ORDER BY seq DESC LIMIT 1), 0) AS off) "
+    "INSERT INTO log_chunks(uid, seq, byte_offset, stream, attempt, time_ns, data) "
+    "SELECT $1, tail.seq + k.s, tail.off + k.o, k.st, k.a, k.t, k.d FROM tail, "
+    "unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], "
+    "$7::bytea[]) AS k(s, o, st, a, t, d) "
+    "RETURNING byte_offset + octet_length(data)",
+    // From the chunk holding byte $2 (the last starting at or before it) to about $3 bytes on.
+    "SELECT seq, byte_offset, stream, attempt, time_ns, data FROM log_chunks "
+    "WHERE uid = $1 AND byte_offset >= coalesce((SELECT max(byte_offset) FROM log_chunks "
+    "WHERE uid = $1 AND byte_offset <= $2), 0) AND byte_offset < $2::bigint + $3::bigint "
+    "ORDER BY byte_offset",
+    "SELECT attempt, stream, count(*), sum(octet_length(data)) FROM log_chunks WHERE uid = $1 "
+    "GROUP BY attempt, stream ORDER BY attempt, stream",
+    "DELETE FROM log_chunks WHERE uid = $1",
+    "DELETE FROM log_chunks WHERE uid = ANY($1::text[])",
 };
 
 std::string statement_name(int id) { return "cenv_" + std::to_string(id); }
@@ -189,6 +231,27 @@ Result<Object> parse_stored(std::string_view data, const char* table) {
 
 std::string_view column(const PGresult* r, int row, int col) {
   return std::string_view(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
+}
+
+// A bytea column in text format ("\\x" and two hex digits per byte) as its bytes.
+Result<std::string> decode_bytea(std::string_view text) {
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) {
+    return Status::Internal("postgres: bytea column is not in hex format");
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.resize((text.size() - 2) / 2);
+  for (size_t i = 2, j = 0; i < text.size(); i += 2, ++j) {
+    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) return Status::Internal("postgres: bad hex digit in a bytea column");
+    out[j] = static_cast<char>(hi * 16 + lo);
+  }
+  return out;
 }
 
 // A one-dimensional array parameter in PostgreSQL's binary format (array_recv): header
@@ -760,7 +823,8 @@ Status PostgresStore::migrate(Connection& c) {
           "); upgrade cenv");
     }
     if (*version < 1) CENV_RETURN_IF_ERROR(c.exec(kSchemaV1, "create the schema"));
-    // Later versions: `if (*version < 2) exec(kSchemaV2)`, each setting schema_version.
+    if (*version < 2) CENV_RETURN_IF_ERROR(c.exec(kSchemaV2, "add the log table"));
+    // Later versions: `if (*version < 3) exec(kSchemaV3)`, each setting schema_version.
     return c.exec("COMMIT", "commit the migration");
   }();
   if (!s.ok()) c.rollback_if_open();
@@ -1008,6 +1072,13 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
                                     .binary(std::move(kinds).take())
                                     .binary(std::move(namespaces).take())
                                     .binary(std::move(names).take())));
+      // Their logs go with them.
+      ArrayParam uids(kTextOid);
+      for (size_t i = from, to = std::min(deletes.size(), from + kRowsPerStatement); i < to;
+           ++i) {
+        uids.text(deletes[i].second->loaded->uid());
+      }
+      calls.push_back(std::move(Call::prepared(kDeleteLogs).binary(std::move(uids).take())));
     }
     calls.push_back(
         std::move(Call::prepared(kSetMeta).text(kRevisionKey).text(std::to_string(rev))));
@@ -1195,6 +1266,147 @@ Result<int64_t> PostgresStore::read_meta(const char* key) {
 }
 
 Result<int64_t> PostgresStore::revision() { return read_meta(kRevisionKey); }
+
+Result<int64_t> PostgresStore::append_log(const std::string& uid,
+                                          std::span<const LogPiece> pieces) {
+  CENV_RETURN_IF_ERROR(check_log_pieces(uid, pieces));
+  if (pieces.empty()) {
+    auto summary = log_summary(uid);
+    if (!summary.ok()) return summary.status();
+    return summary->bytes;
+  }
+  ArrayParam seqs(kInt8Oid), offsets(kInt8Oid), streams(kInt8Oid), attempts(kInt8Oid),
+      times(kInt8Oid), data(kByteaOid);
+  int64_t offset = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const LogPiece& p = pieces[i];
+    seqs.int64(static_cast<int64_t>(i));
+    offsets.int64(offset);
+    streams.int64(static_cast<int64_t>(p.stream));
+    attempts.int64(p.attempt);
+    times.int64(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(p.time.time_since_epoch()).count());
+    data.text(p.data);  // a bytea element's binary form is its bytes
+    offset += static_cast<int64_t>(p.data.size());
+  }
+  Call call = std::move(Call::prepared(kAppendLog)
+                            .text(uid)
+                            .binary(std::move(seqs).take())
+                            .binary(std::move(offsets).take())
+                            .binary(std::move(streams).take())
+                            .binary(std::move(attempts).take())
+                            .binary(std::move(times).take())
+                            .binary(std::move(data).take()));
+  auto r = with_connection<int64_t>([&](Connection& c, bool& retry_safe) -> Result<int64_t> {
+    // One statement in its own transaction: a lost connection leaves it unknown whether the
+    // chunks were stored, so it is not retried.
+    retry_safe = false;
+    std::vector<Call> calls;
+    calls.push_back(call);
+    auto results = c.pipeline(calls);
+    if (!results.ok()) return results.status();
+    const PGresult* res = (*results)[0].get();
+    int64_t end = 0;
+    for (int i = 0, n = PQntuples(res); i < n; ++i) {
+      auto v = parse_int(PQgetvalue(res, i, 0), "log chunk end");
+      if (!v.ok()) return v.status();
+      end = std::max(end, *v);
+    }
+    return end;
+  });
+  if (!r.ok()) return r.status().with_prefix("log of " + uid);
+  return r;
+}
+
+Result<std::vector<LogChunk>> PostgresStore::read_log(const std::string& uid, int64_t offset,
+                                                      size_t max_bytes) {
+  auto r = with_connection<std::vector<LogChunk>>(
+      [&](Connection& c, bool&) -> Result<std::vector<LogChunk>> {
+        std::vector<Call> calls;
+        const int64_t limit = static_cast<int64_t>(
+            std::min<uint64_t>(std::max<size_t>(max_bytes, 1), std::numeric_limits<int32_t>::max()));
+        calls.push_back(std::move(Call::prepared(kReadLog)
+                                      .text(uid)
+                                      .text(std::to_string(offset))
+                                      .text(std::to_string(limit))));
+        auto results = c.pipeline(calls);
+        if (!results.ok()) return results.status();
+        const PGresult* res = (*results)[0].get();
+        std::vector<LogChunk> out;
+        for (int i = 0, n = PQntuples(res); i < n; ++i) {
+          LogChunk chunk;
+          auto seq = parse_int(PQgetvalue(res, i, 0), "log seq");
+          auto off = parse_int(PQgetvalue(res, i, 1), "log byte_offset");
+          auto stream = parse_int(PQgetvalue(res, i, 2), "log stream");
+          auto attempt = parse_int(PQgetvalue(res, i, 3), "log attempt");
+          auto time = parse_int(PQgetvalue(res, i, 4), "log time_ns");
+          for (const auto* v : {&seq, &off, &stream, &attempt, &time}) {
+            if (!v->ok()) return v->status();
+          }
+          auto data = decode_bytea(column(res, i, 5));
+          if (!data.ok()) return data.status();
+          chunk.seq = *seq;
+          chunk.offset = *off;
+          chunk.stream = *stream == 2 ? LogStream::kStderr : LogStream::kStdout;
+          chunk.attempt = static_cast<int>(*attempt);
+          chunk.time = std::chrono::system_clock::time_point(
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                  std::chrono::nanoseconds(*time)));
+          chunk.data = std::move(data).value();
+          if (chunk.end() <= offset) continue;
+          if (chunk.offset < offset) {
+            chunk.data.erase(0, static_cast<size_t>(offset - chunk.offset));
+            chunk.offset = offset;
+          }
+          out.push_back(std::move(chunk));
+        }
+        return out;
+      });
+  if (!r.ok()) return r.status().with_prefix("log of " + uid);
+  return r;
+}
+
+Result<LogSummary> PostgresStore::log_summary(const std::string& uid) {
+  auto r = with_connection<LogSummary>([&](Connection& c, bool&) -> Result<LogSummary> {
+    std::vector<Call> calls;
+    calls.push_back(std::move(Call::prepared(kLogSummary).text(uid)));
+    auto results = c.pipeline(calls);
+    if (!results.ok()) return results.status();
+    const PGresult* res = (*results)[0].get();
+    LogSummary summary;
+    for (int i = 0, n = PQntuples(res); i < n; ++i) {
+      auto attempt = parse_int(PQgetvalue(res, i, 0), "log attempt");
+      auto stream = parse_int(PQgetvalue(res, i, 1), "log stream");
+      auto count = parse_int(PQgetvalue(res, i, 2), "log chunk count");
+      auto bytes = parse_int(PQgetvalue(res, i, 3), "log bytes");
+      for (const auto* v : {&attempt, &stream, &count, &bytes}) {
+        if (!v->ok()) return v->status();
+      }
+      LogSummary::Part part;
+      part.attempt = static_cast<int>(*attempt);
+      part.stream = *stream == 2 ? LogStream::kStderr : LogStream::kStdout;
+      part.bytes = *bytes;
+      summary.chunks += *count;
+      summary.bytes += *bytes;
+      summary.parts.push_back(part);
+    }
+    return summary;
+  });
+  if (!r.ok()) return r.status().with_prefix("log of " + uid);
+  return r;
+}
+
+Status PostgresStore::delete_log(const std::string& uid) {
+  auto r = with_connection<bool>([&](Connection& c, bool& retry_safe) -> Result<bool> {
+    retry_safe = true;  // idempotent
+    std::vector<Call> calls;
+    calls.push_back(std::move(Call::prepared(kDeleteLog).text(uid)));
+    auto results = c.pipeline(calls);
+    if (!results.ok()) return results.status();
+    return true;
+  });
+  return r.ok() ? Status::Ok() : r.status().with_prefix("log of " + uid);
+}
 
 Result<int64_t> PostgresStore::compacted_revision() { return read_meta(kCompactedKey); }
 

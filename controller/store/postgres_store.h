@@ -8,6 +8,7 @@
 //   objects(kind, namespace, name, uid, revision, labels, data)  one row per stored object
 //   events(revision, type, kind, namespace, name, data)          the watch history
 //   meta(key, value)  "revision" (newest written) and "compacted_revision"
+//   log_chunks(uid, seq, byte_offset, stream, attempt, time_ns, data)  objects' output (v2)
 // Text columns that order or identify objects use the "C" collation, so lists come back in
 // byte order whatever the database's locale. Cluster-scoped objects have namespace ''.
 //
@@ -34,7 +35,7 @@
 
 namespace cenv {
 
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 struct PostgresStoreOptions {
   // Connections in the pool: at most this many calls run at once, the rest wait. Opened
@@ -92,6 +93,11 @@ class PostgresStore final : public Store {
   Status compact(int64_t revision) override;
   Result<int64_t> revision() override;
   Result<int64_t> compacted_revision() override;
+  Result<int64_t> append_log(const std::string& uid, std::span<const LogPiece> pieces) override;
+  Result<std::vector<LogChunk>> read_log(const std::string& uid, int64_t offset,
+                                         size_t max_bytes) override;
+  Result<LogSummary> log_summary(const std::string& uid) override;
+  Status delete_log(const std::string& uid) override;
 
   // The URL the store was opened with, password masked (redacted_url()).
   const std::string& url() const { return redacted_url_; }

@@ -45,6 +45,23 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', 0), ('compacted_revis
 PRAGMA user_version = 1;
 )sql";
 
+// Schema version 2: CommandRun output in chunks (store.h, LogChunk). `byte_offset` is the
+// chunk's position in the object's whole log; `time_ns` Unix nanoseconds.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS log_chunks (
+  uid         TEXT    NOT NULL,
+  seq         INTEGER NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  stream      INTEGER NOT NULL,
+  attempt     INTEGER NOT NULL,
+  time_ns     INTEGER NOT NULL,
+  data        BLOB    NOT NULL,
+  PRIMARY KEY (uid, seq)
+);
+CREATE INDEX IF NOT EXISTS log_chunks_by_offset ON log_chunks(uid, byte_offset);
+PRAGMA user_version = 2;
+)sql";
+
 // The prepared statements, cached on the connection for its lifetime.
 enum Stmt : int {
   kBeginWrite,
@@ -61,6 +78,11 @@ enum Stmt : int {
   kListNamespace,
   kEventsSince,
   kDeleteEvents,
+  kLogTail,
+  kInsertLog,
+  kReadLog,
+  kLogSummary,
+  kDeleteLog,
   kStmtCount,
 };
 
@@ -84,6 +106,17 @@ constexpr const char* kStmtSql[kStmtCount] = {
     "SELECT labels, data FROM objects WHERE kind = ?1 AND namespace = ?2 ORDER BY name",
     "SELECT revision, type, data FROM events WHERE revision > ?1 ORDER BY revision LIMIT ?2",
     "DELETE FROM events WHERE revision <= ?1",
+    "SELECT seq, byte_offset + length(data) FROM log_chunks WHERE uid = ?1 "
+    "ORDER BY seq DESC LIMIT 1",
+    "INSERT INTO log_chunks(uid, seq, byte_offset, stream, attempt, time_ns, data) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    // From the chunk holding byte ?2 (the last starting at or before it) on.
+    "SELECT seq, byte_offset, stream, attempt, time_ns, data FROM log_chunks "
+    "WHERE uid = ?1 AND byte_offset >= coalesce((SELECT max(byte_offset) FROM log_chunks "
+    "WHERE uid = ?1 AND byte_offset <= ?2), 0) ORDER BY byte_offset",
+    "SELECT attempt, stream, count(*), sum(length(data)) FROM log_chunks WHERE uid = ?1 "
+    "GROUP BY attempt, stream ORDER BY attempt, stream",
+    "DELETE FROM log_chunks WHERE uid = ?1",
 };
 
 // One use of a cached statement: binds, steps, and on destruction resets it (so no read
@@ -106,6 +139,10 @@ class Use {
     keep(sqlite3_bind_int64(s_, i, v));
     return *this;
   }
+  Use& blob(int i, std::string_view v) {
+    keep(sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_STATIC));
+    return *this;
+  }
   Use& null(int i) {
     keep(sqlite3_bind_null(s_, i));
     return *this;
@@ -115,6 +152,11 @@ class Use {
 
   int64_t column_int(int i) const { return sqlite3_column_int64(s_, i); }
   bool column_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+  std::string_view column_blob(int i) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, i));
+    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s_, i)))
+             : std::string_view();
+  }
   std::string_view column_text(int i) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, i));
     return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s_, i)))
@@ -237,7 +279,11 @@ Status SqliteStore::migrate() {
     Status s = exec(kSchemaV1);
     if (!s.ok()) return done(s);
   }
-  // Later versions: `if (version < 2) exec(kSchemaV2)`, each ending in PRAGMA user_version.
+  if (version < 2) {
+    Status s = exec(kSchemaV2);
+    if (!s.ok()) return done(s);
+  }
+  // Later versions: `if (version < 3) exec(kSchemaV3)`, each ending in PRAGMA user_version.
   return done(Status::Ok());
 }
 
@@ -319,6 +365,11 @@ Result<std::vector<Object>> SqliteStore::commit_locked(std::span<const Write> wr
       u.text(1, key.kind).text(2, key.ns).text(3, key.name);
       int rc = u.step();
       if (rc != SQLITE_DONE) return engine_error(error(rc, "delete object"));
+      // The object's log goes with it.
+      Use logs(statement(kDeleteLog));
+      logs.text(1, o.object.uid());
+      rc = logs.step();
+      if (rc != SQLITE_DONE) return engine_error(error(rc, "delete log"));
     } else {
       Use u(statement(kPutObject));
       u.text(1, key.kind).text(2, key.ns).text(3, key.name).text(4, o.object.uid());
@@ -496,6 +547,107 @@ Result<int64_t> SqliteStore::revision() {
 Result<int64_t> SqliteStore::compacted_revision() {
   std::lock_guard lock(mu_);
   return read_meta(kCompactedKey);
+}
+
+Result<int64_t> SqliteStore::append_log(const std::string& uid,
+                                        std::span<const LogPiece> pieces) {
+  CENV_RETURN_IF_ERROR(check_log_pieces(uid, pieces));
+  std::lock_guard lock(mu_);
+  CENV_RETURN_IF_ERROR(run(kBeginWrite));
+  auto result = [&]() -> Result<int64_t> {
+    int64_t seq = 0, offset = 0;
+    {
+      Use u(statement(kLogTail));
+      u.text(1, uid);
+      int rc = u.step();
+      if (rc == SQLITE_ROW) {
+        seq = u.column_int(0) + 1;
+        offset = u.column_int(1);
+      } else if (rc != SQLITE_DONE) {
+        return error(rc, "read the log's end");
+      }
+    }
+    for (const LogPiece& p : pieces) {
+      Use u(statement(kInsertLog));
+      u.text(1, uid).integer(2, seq).integer(3, offset).integer(4, static_cast<int>(p.stream));
+      u.integer(5, p.attempt);
+      u.integer(6, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       p.time.time_since_epoch())
+                       .count());
+      u.blob(7, p.data);
+      int rc = u.step();
+      if (rc != SQLITE_DONE) return error(rc, "append log");
+      ++seq;
+      offset += static_cast<int64_t>(p.data.size());
+    }
+    CENV_RETURN_IF_ERROR(run(kCommit));
+    return offset;
+  }();
+  if (!result.ok()) {
+    rollback();
+    return result.status().with_prefix("log of " + uid);
+  }
+  return result;
+}
+
+Result<std::vector<LogChunk>> SqliteStore::read_log(const std::string& uid, int64_t offset,
+                                                    size_t max_bytes) {
+  std::lock_guard lock(mu_);
+  std::vector<LogChunk> out;
+  Use u(statement(kReadLog));
+  u.text(1, uid).integer(2, offset);
+  size_t bytes = 0;
+  int rc;
+  while ((rc = u.step()) == SQLITE_ROW) {
+    LogChunk c;
+    c.seq = u.column_int(0);
+    c.offset = u.column_int(1);
+    c.stream = u.column_int(2) == 2 ? LogStream::kStderr : LogStream::kStdout;
+    c.attempt = static_cast<int>(u.column_int(3));
+    c.time = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds(u.column_int(4))));
+    std::string_view data = u.column_blob(5);
+    if (c.offset + static_cast<int64_t>(data.size()) <= offset) continue;  // ends before
+    if (c.offset < offset) {
+      data.remove_prefix(static_cast<size_t>(offset - c.offset));
+      c.offset = offset;
+    }
+    c.data.assign(data);
+    bytes += c.data.size();
+    out.push_back(std::move(c));
+    if (bytes >= max_bytes) break;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error(rc, "read log").with_prefix("log of " + uid);
+  return out;
+}
+
+Result<LogSummary> SqliteStore::log_summary(const std::string& uid) {
+  std::lock_guard lock(mu_);
+  LogSummary summary;
+  Use u(statement(kLogSummary));
+  u.text(1, uid);
+  int rc;
+  while ((rc = u.step()) == SQLITE_ROW) {
+    LogSummary::Part part;
+    part.attempt = static_cast<int>(u.column_int(0));
+    part.stream = u.column_int(1) == 2 ? LogStream::kStderr : LogStream::kStdout;
+    part.bytes = u.column_int(3);
+    summary.chunks += u.column_int(2);
+    summary.bytes += part.bytes;
+    summary.parts.push_back(part);
+  }
+  if (rc != SQLITE_DONE) return error(rc, "summarise log").with_prefix("log of " + uid);
+  return summary;
+}
+
+Status SqliteStore::delete_log(const std::string& uid) {
+  std::lock_guard lock(mu_);
+  Use u(statement(kDeleteLog));
+  u.text(1, uid);
+  int rc = u.step();
+  if (rc != SQLITE_DONE) return error(rc, "delete log").with_prefix("log of " + uid);
+  return Status::Ok();
 }
 
 }  // namespace cenv

@@ -6,6 +6,7 @@
 //   objects(kind, namespace, name, uid, revision, labels, data)  one row per stored object
 //   events(revision, type, kind, namespace, name, data)          the watch history
 //   meta(key, value)  "revision" (newest written) and "compacted_revision"
+//   log_chunks(uid, seq, byte_offset, stream, attempt, time_ns, data)  objects' output (v2)
 // Cluster-scoped objects have namespace ''. `data` is the object's JSON text; `labels` the
 // JSON text of metadata.labels (NULL when it has none).
 //
@@ -29,7 +30,7 @@ struct sqlite3_stmt;
 
 namespace cenv {
 
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 struct SqliteStoreOptions {
   // How long a write waits for another process holding the database's write lock before it
@@ -69,6 +70,11 @@ class SqliteStore final : public Store {
   Status compact(int64_t revision) override;
   Result<int64_t> revision() override;
   Result<int64_t> compacted_revision() override;
+  Result<int64_t> append_log(const std::string& uid, std::span<const LogPiece> pieces) override;
+  Result<std::vector<LogChunk>> read_log(const std::string& uid, int64_t offset,
+                                         size_t max_bytes) override;
+  Result<LogSummary> log_summary(const std::string& uid) override;
+  Status delete_log(const std::string& uid) override;
 
   const std::string& path() const { return path_; }
 

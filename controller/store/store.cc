@@ -14,6 +14,28 @@ const char* event_type_name(EventType t) {
   return "UNKNOWN";
 }
 
+const char* log_stream_name(LogStream s) {
+  return s == LogStream::kStderr ? "stderr" : "stdout";
+}
+
+int64_t LogSummary::bytes_of(int attempt, LogStream stream) const {
+  for (const Part& p : parts) {
+    if (p.attempt == attempt && p.stream == stream) return p.bytes;
+  }
+  return 0;
+}
+
+Status check_log_pieces(const std::string& uid, std::span<const LogPiece> pieces) {
+  if (uid.empty()) return Status::Invalid("append_log: the object uid is empty");
+  for (const LogPiece& p : pieces) {
+    if (p.data.empty()) return Status::Invalid("append_log: empty chunk for " + uid);
+    if (p.stream != LogStream::kStdout && p.stream != LogStream::kStderr) {
+      return Status::Invalid("append_log: unknown stream for " + uid);
+    }
+  }
+  return Status::Ok();
+}
+
 static Result<Object> commit_one(Store& store, WriteOp op, const Object& obj) {
   Write w{op, obj};
   auto r = store.commit(std::span<const Write>(&w, 1));

@@ -5,6 +5,7 @@
 // Engines: SqliteStore (default), PostgresStore (later). No engine type appears here.
 // All methods are thread-safe.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -58,6 +59,50 @@ struct ObjectList {
   int64_t revision = 0;       // the store revision the list was read at
 };
 
+// ---- output of CommandRuns (DESIGN section 4) ----
+
+enum class LogStream { kStdout = 1, kStderr = 2 };
+const char* log_stream_name(LogStream s);  // "stdout", "stderr"
+
+// Output to append to an object's log: one stream's bytes (not aligned to lines).
+struct LogPiece {
+  LogStream stream = LogStream::kStdout;
+  int attempt = 0;  // which attempt of the run produced it (1-based; 0: not tied to one)
+  std::chrono::system_clock::time_point time{};  // when it was read
+  std::string data;                              // must not be empty
+};
+
+// A stored piece of an object's log. An object's chunks are numbered from 0 without gaps
+// (seq); `offset` is the position of the chunk's first byte in the whole log (both streams
+// together, in append order), so a reader resumes from a byte offset.
+struct LogChunk {
+  int64_t seq = 0;
+  int64_t offset = 0;
+  LogStream stream = LogStream::kStdout;
+  int attempt = 0;
+  std::chrono::system_clock::time_point time{};
+  std::string data;
+  int64_t end() const { return offset + static_cast<int64_t>(data.size()); }
+};
+
+// What is stored of an object's log.
+struct LogSummary {
+  int64_t chunks = 0;  // the next seq
+  int64_t bytes = 0;   // the next offset
+  struct Part {
+    int attempt = 0;
+    LogStream stream = LogStream::kStdout;
+    int64_t bytes = 0;
+  };
+  std::vector<Part> parts;  // bytes per (attempt, stream), ordered by attempt then stream
+
+  // Bytes stored for `attempt` and `stream` (0 when none).
+  int64_t bytes_of(int attempt, LogStream stream) const;
+};
+
+// Invalid when `uid` is empty or a piece is empty or of no known stream; for engines.
+Status check_log_pieces(const std::string& uid, std::span<const LogPiece> pieces);
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -82,6 +127,23 @@ class Store {
   // The oldest revision still in the event history minus one: events_since(x) is Gone for
   // x < compacted_revision().
   virtual Result<int64_t> compacted_revision() = 0;
+
+  // Logs, keyed by the owning object's uid. Deleting the object (commit) deletes its log in
+  // the same transaction. An object's log has one writer at a time (its reconciler); readers
+  // may read while it appends.
+  //
+  // Appends `pieces` in one transaction as the next chunks of `uid`'s log and returns the
+  // log's size in bytes after it. Invalid for an empty piece or uid.
+  virtual Result<int64_t> append_log(const std::string& uid, std::span<const LogPiece> pieces) = 0;
+  // Chunks of `uid`'s log from byte `offset` on, in order, about `max_bytes` at most (always
+  // at least one chunk when there is output past `offset`). The first chunk is cut to start
+  // exactly at `offset`. Empty when nothing is stored past `offset` (or no such log).
+  virtual Result<std::vector<LogChunk>> read_log(const std::string& uid, int64_t offset,
+                                                 size_t max_bytes) = 0;
+  // The summary of `uid`'s log (all zero when there is none).
+  virtual Result<LogSummary> log_summary(const std::string& uid) = 0;
+  // Deletes `uid`'s log; Ok when there is none.
+  virtual Status delete_log(const std::string& uid) = 0;
 
   // Convenience wrappers over commit() for one write.
   Result<Object> create(const Object& obj);

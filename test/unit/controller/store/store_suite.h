@@ -136,7 +136,7 @@ inline void run_store_suite(const StoreDatabaseFactory& new_database) {
     CHECK(must(store->get(in.key())) == out);
 
     Object other = must(store->create(service("api")));
-    CHECK(other.uid() != out.uid());
+    CHECK(std::string(other.uid()) != out.uid());
     CHECK(other.resource_version() == 2);
 
     Object with_uid = service("db");
@@ -462,6 +462,149 @@ inline void run_store_suite(const StoreDatabaseFactory& new_database) {
     must_ok(store->compact(5));
     CHECK(must(store->events_since(5, 100)).empty());
     CHECK(must(store->create(service("f"))).resource_version() == 6);
+  }
+
+  SECTION("logs append in order, with offsets, and read back from any offset") {
+    const std::string uid(must(store->create(service("job"))).uid());
+    auto at = [](int s) { return suite_time() + std::chrono::seconds(s); };
+    std::vector<LogPiece> first = {{LogStream::kStdout, 1, at(1), "hello "},
+                                   {LogStream::kStderr, 1, at(2), "oops\n"}};
+    CHECK(must(store->append_log(uid, first)) == 11);
+    std::vector<LogPiece> second = {{LogStream::kStdout, 1, at(3), "world\n"}};
+    CHECK(must(store->append_log(uid, second)) == 17);
+
+    auto all = must(store->read_log(uid, 0, 1 << 20));
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].seq == 0);
+    CHECK(all[0].offset == 0);
+    CHECK(all[0].stream == LogStream::kStdout);
+    CHECK(all[0].data == "hello ");
+    CHECK(all[0].time == at(1));
+    CHECK(all[1].seq == 1);
+    CHECK(all[1].offset == 6);
+    CHECK(all[1].stream == LogStream::kStderr);
+    CHECK(all[1].attempt == 1);
+    CHECK(all[2].seq == 2);
+    CHECK(all[2].offset == 11);
+    CHECK(all[2].data == "world\n");
+
+    // From the middle of a chunk: that chunk is cut to start at the offset.
+    auto tail = must(store->read_log(uid, 8, 1 << 20));
+    REQUIRE(tail.size() == 2);
+    CHECK(tail[0].offset == 8);
+    CHECK(tail[0].data == "ps\n");
+    CHECK(tail[0].stream == LogStream::kStderr);
+    CHECK(tail[1].data == "world\n");
+    CHECK(must(store->read_log(uid, 17, 1 << 20)).empty());
+    CHECK(must(store->read_log(uid, 100, 1 << 20)).empty());
+    // max_bytes bounds the answer but always returns at least one chunk.
+    CHECK(must(store->read_log(uid, 0, 1)).size() == 1);
+    CHECK(must(store->read_log("no-such-uid", 0, 1 << 20)).empty());
+  }
+
+  SECTION("logs keep any bytes, and empty pieces or uids are refused") {
+    const std::string uid(must(store->create(service("job"))).uid());
+    std::string bytes;
+    for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+    bytes += std::string(300000, '\0');  // bigger than a page, a packet and a SQLite cell
+    std::vector<LogPiece> pieces = {{LogStream::kStdout, 1, suite_time(), bytes}};
+    CHECK(must(store->append_log(uid, pieces)) == static_cast<int64_t>(bytes.size()));
+    std::string read;
+    for (int64_t offset = 0;;) {
+      auto chunks = must(store->read_log(uid, offset, 4096));
+      if (chunks.empty()) break;
+      for (const LogChunk& c : chunks) {
+        CHECK(c.offset == offset);
+        read += c.data;
+        offset = c.end();
+      }
+    }
+    CHECK(read == bytes);
+
+    std::vector<LogPiece> empty = {{LogStream::kStdout, 1, suite_time(), ""}};
+    CHECK(store->append_log(uid, empty).status().code() == Code::kInvalid);
+    CHECK(store->append_log("", pieces).status().code() == Code::kInvalid);
+  }
+
+  SECTION("log_summary counts bytes per attempt and stream") {
+    const std::string uid(must(store->create(service("job"))).uid());
+    std::vector<LogPiece> pieces = {{LogStream::kStdout, 1, suite_time(), "aaa"},
+                                    {LogStream::kStderr, 1, suite_time(), "bb"},
+                                    {LogStream::kStdout, 1, suite_time(), "c"},
+                                    {LogStream::kStdout, 2, suite_time(), "dddd"}};
+    must(store->append_log(uid, pieces));
+    LogSummary summary = must(store->log_summary(uid));
+    CHECK(summary.chunks == 4);
+    CHECK(summary.bytes == 10);
+    CHECK(summary.bytes_of(1, LogStream::kStdout) == 4);
+    CHECK(summary.bytes_of(1, LogStream::kStderr) == 2);
+    CHECK(summary.bytes_of(2, LogStream::kStdout) == 4);
+    CHECK(summary.bytes_of(2, LogStream::kStderr) == 0);
+    LogSummary none = must(store->log_summary("no-such-uid"));
+    CHECK(none.chunks == 0);
+    CHECK(none.bytes == 0);
+  }
+
+  SECTION("deleting an object deletes its log, and only its log") {
+    Object job = must(store->create(service("job")));
+    Object other = must(store->create(service("other")));
+    std::vector<LogPiece> pieces = {{LogStream::kStdout, 1, suite_time(), "output"}};
+    must(store->append_log(std::string(job.uid()), pieces));
+    must(store->append_log(std::string(other.uid()), pieces));
+    must(store->remove(job));
+    CHECK(must(store->read_log(std::string(job.uid()), 0, 1 << 20)).empty());
+    CHECK(must(store->log_summary(std::string(job.uid()))).bytes == 0);
+    CHECK(must(store->read_log(std::string(other.uid()), 0, 1 << 20)).size() == 1);
+
+    must_ok(store->delete_log(std::string(other.uid())));
+    CHECK(must(store->read_log(std::string(other.uid()), 0, 1 << 20)).empty());
+    must_ok(store->delete_log(std::string(other.uid())));  // none left: still Ok
+  }
+
+  SECTION("logs survive a restart and continue where they ended") {
+    const std::string uid(must(store->create(service("job"))).uid());
+    std::vector<LogPiece> pieces = {{LogStream::kStdout, 1, suite_time(), "before\n"}};
+    must(store->append_log(uid, pieces));
+    store.reset();
+    store = open(clock);
+    pieces[0].data = "after\n";
+    CHECK(must(store->append_log(uid, pieces)) == 13);
+    auto chunks = must(store->read_log(uid, 0, 1 << 20));
+    REQUIRE(chunks.size() == 2);
+    CHECK(chunks[1].seq == 1);
+    CHECK(chunks[1].offset == 7);
+  }
+
+  SECTION("a reader following a log while it is written sees every byte once, in order") {
+    const std::string uid(must(store->create(service("job"))).uid());
+    constexpr int kPieces = 400;
+    std::string written;
+    for (int i = 0; i < kPieces; ++i) written += "line " + std::to_string(i) + "\n";
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+      for (int i = 0; i < kPieces; ++i) {
+        std::vector<LogPiece> p = {{i % 3 == 0 ? LogStream::kStderr : LogStream::kStdout, 1,
+                                    suite_time(), "line " + std::to_string(i) + "\n"}};
+        auto r = store->append_log(uid, p);
+        if (!r.ok()) break;
+      }
+      done = true;
+    });
+    std::string read;
+    int64_t offset = 0;
+    // Small reads, so the reader keeps resuming from an offset as a reconnecting follower does.
+    for (;;) {
+      bool finished = done.load();
+      auto chunks = must(store->read_log(uid, offset, 64));
+      for (const LogChunk& c : chunks) {
+        REQUIRE(c.offset == offset);
+        read += c.data;
+        offset = c.end();
+      }
+      if (chunks.empty() && finished) break;
+    }
+    writer.join();
+    CHECK(read == written);
   }
 
   SECTION("concurrent read-modify-write updates lose nothing") {
