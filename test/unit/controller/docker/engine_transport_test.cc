@@ -149,9 +149,13 @@ TEST_CASE("EngineTransport replaces a connection the daemon closed while idle") 
     ::shutdown(fd, SHUT_RDWR);  // one request per connection, without saying so
   });
   auto t = transport_to(server);
+  // GET: whether the client sees the close before writing (the connection is not reused) or
+  // only when reading (a reused idempotent request is retried once), every call succeeds.
+  // A POST is not retried after it was written, as Go's net/http does not; the server's
+  // close racing the next write makes that case timing-dependent, so it is not tested here.
   for (int i = 0; i < 5; ++i) {
     INFO("request " << i);
-    REQUIRE(t->roundtrip(EngineRequest(HttpMethod::kPost, "/v1.41/containers/x/start"), 5s).ok());
+    REQUIRE(t->roundtrip(EngineRequest(HttpMethod::kGet, "/v1.41/containers/x/json"), 5s).ok());
   }
   CHECK(server.accepted() == 5);
 }
