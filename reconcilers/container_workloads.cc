@@ -134,6 +134,7 @@ Status ContainerWorkloads::remove_volumes(const WorkloadOwner& owner) {
   auto vols = d.value()->list_volumes(owner_label_filters(owner.kind, owner.ns, owner.name));
   if (!vols.ok()) return vols.status();
   for (const docker::VolumeInfo& v : vols.value()) {
+    if (label_value(v.labels, kLabelUid) != owner.uid) continue;  // another object's
     Status s = d.value()->remove_volume(v.name);
     if (!s.ok() && s.code() != Code::kNotFound) return s.with_prefix("volume " + v.name);
   }

@@ -41,10 +41,11 @@ ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
   if (!d.ok()) return ReconcileResult::failed(d.status());
   std::string network = environment_network(env);
   auto info = d.value()->inspect_network(network);
-  // Only a network cenv created for this Environment's name; never a user's own.
+  // Only the network cenv created for this very Environment (its uid); never a user's own,
+  // nor one another controller sharing dockerd created for its Environment of this name.
   if (info.ok() && label_value(info->labels, kLabelManaged) == "true" &&
       label_value(info->labels, kLabelKind) == "Environment" &&
-      label_value(info->labels, kLabelName) == env.name()) {
+      label_value(info->labels, kLabelUid) == env.uid()) {
     if (!info->containers.empty()) {
       // Its Services are still being deleted; their containers leave the network first.
       return ReconcileResult::after(kNetworkBusyRetry);

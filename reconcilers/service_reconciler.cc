@@ -184,6 +184,7 @@ ReconcileResult ServiceReconciler::finalize(const Object& svc) {
   auto found = workloads_.find(owner);
   if (!found.ok()) return ReconcileResult::failed(found.status());
   for (const Workload& w : found.value()) {
+    if (w.uid != owner.uid) continue;  // not this object's
     if (Status s = workloads_.remove(w.id); !s.ok()) return ReconcileResult::failed(s);
     spdlog::info("Service {}/{}: removed container {}", svc.ns(), svc.name(), w.id.substr(0, 12));
   }
@@ -209,17 +210,12 @@ ReconcileResult ServiceReconciler::finalize(const Object& svc) {
 ReconcileResult ServiceReconciler::reconcile(const Request& req) {
   ObjectPtr cached = services_.get(req.ns, req.name);
   if (!cached) {
-    // Gone without its cleanup having run (its finalizer removed by hand): remove what is left.
+    // Deleted (its finalizer already removed the workload), or not this controller's: several
+    // controllers (CENV_HOMEs) may share one dockerd, and each sees every io.cenv container's
+    // events. A workload is only ever touched through the object it carries the uid of.
     prober_.forget(req);
-    {
-      std::lock_guard lock(mu_);
-      crashes_.erase(req);
-    }
-    auto found = workloads_.find({"Service", req.ns, req.name, ""});
-    if (!found.ok()) return ReconcileResult::failed(found.status());
-    for (const Workload& w : found.value()) {
-      if (Status s = workloads_.remove(w.id); !s.ok()) return ReconcileResult::failed(s);
-    }
+    std::lock_guard lock(mu_);
+    crashes_.erase(req);
     return ReconcileResult::done();
   }
   const Object& svc = *cached;
@@ -286,11 +282,13 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
   if (!found.ok()) return fail(found.status(), "Pending");
 
   // Keep one workload of this Service: the newest with the desired hash, else the newest.
+  // Workloads of another uid (an earlier Service of this name, or another controller's) are
+  // never touched; one holding the name shows as NameConflict when creating.
   std::optional<Workload> current;
   std::vector<Workload> extra;
   for (const Workload& w : found.value()) {
     if (w.uid != owner.uid) {
-      extra.push_back(w);  // left by an earlier Service of this name
+      continue;
     } else if (!current || w.spec_hash == desired->spec_hash ||
                current->spec_hash != desired->spec_hash) {
       if (current) extra.push_back(*current);
@@ -301,7 +299,7 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
   }
   for (const Workload& w : extra) {
     if (Status s = workloads_.remove(w.id); !s.ok()) return fail(s, "Pending");
-    spdlog::info("Service {}: removed stale container {}", who, w.id.substr(0, 12));
+    spdlog::info("Service {}: removed duplicate container {}", who, w.id.substr(0, 12));
   }
   bool replaced = false;
   if (current && current->spec_hash != desired->spec_hash) {
@@ -329,8 +327,9 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
       Status s = id.status();
       if (s.code() == Code::kAlreadyExists) {
         s = Status::AlreadyExists("a container named " + container_name(req.ns, req.name) +
-                                  " exists that cenv does not manage (it has no io.cenv "
-                                  "labels); remove or rename it: " +
+                                  " exists that this Service does not own (no io.cenv labels, "
+                                  "or those of another Service object or controller); remove "
+                                  "or rename it: " +
                                   s.message());
       }
       out.clear_workload = true;

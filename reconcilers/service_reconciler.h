@@ -3,8 +3,10 @@
 // equal to its spec, through the Workloads seam.
 //  * Image: spec.image, else the Environment's status.image (it waits while that is empty).
 //  * Identity: the workload carries the Service's uid and spec hash; one whose hash differs is
-//    replaced, duplicates and workloads of an earlier Service of the same name are removed,
-//    and after a controller restart the existing workload is adopted (found by label).
+//    replaced, duplicates are removed, and after a controller restart the existing workload
+//    is adopted (found by label). A container without the Service's uid (unlabelled, or of
+//    another object or another controller sharing dockerd) is never touched: holding the
+//    name, it shows as Ready=False, reason NameConflict.
 //  * dependsOn: a Service is first started only once every dependency is Ready; a cycle is
 //    reported as the condition Ready=False, reason DependencyCycle.
 //  * restartPolicy (decided by cenv, not Docker): an exited workload is started again

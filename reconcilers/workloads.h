@@ -81,7 +81,7 @@ class Workloads {
   virtual Status start(const std::string& id) = 0;
   // Stops and removes the workload (never its named volumes). Ok when already gone.
   virtual Status remove(const std::string& id) = 0;
-  // Removes the named volumes labelled as `owner`'s (kind, namespace, name).
+  // Removes the named volumes labelled as `owner`'s (kind, namespace, name and uid).
   virtual Status remove_volumes(const WorkloadOwner& owner) = 0;
   // Makes `image` present: Ok when it is, else pulls it. NotFound (the registry has no such
   // image) or FailedPrecondition (no registry answered) with the runtime's message when it
