@@ -145,6 +145,11 @@ Status ApiClient::with_controller(F&& call) {
   return from_grpc(call(ctx, *connection().stub));
 }
 
+std::shared_ptr<grpc::Channel> ApiClient::channel() {
+  conn_.reset();
+  return connection().channel;
+}
+
 Result<v1::HelloResponse> ApiClient::hello() {
   v1::HelloRequest req;
   req.set_client_version(std::string(CENV_VERSION) + " (" + std::string(api::git_commit()) + ")");

@@ -13,6 +13,10 @@
 #include "api/status.h"
 #include "cli/home.h"
 
+namespace grpc {
+class Channel;
+}
+
 namespace cenv::v1 {
 class ApplyRequest;
 class ApplyResponse;
@@ -58,6 +62,10 @@ class ApiClient {
                std::string resource_version, const WatchHandler& on_event,
                std::chrono::system_clock::time_point deadline =
                    std::chrono::system_clock::time_point::max());
+
+  // A fresh channel to the controller, for verbs that drive streaming calls themselves (logs,
+  // run). Call hello() first, so a local controller is started when none answers.
+  std::shared_ptr<grpc::Channel> channel();
 
  private:
   ApiClient(Home home, ClientOptions options);

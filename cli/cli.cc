@@ -18,6 +18,8 @@
 #include "cli/events_cmd.h"
 #include "cli/update_cmds.h"
 #include "cli/explain_cmd.h"
+#include "cli/logs_cmd.h"
+#include "cli/run_cmd.h"
 #include "cli/wait_cmd.h"
 #include "cli/home.h"
 #include "cli/manifest_reader.h"
@@ -555,6 +557,27 @@ int run(int argc, char** argv) {
                    "condition=NAME[=VALUE], delete, or jsonpath='{.path}'=VALUE");
   wait->add_option("--timeout", wait_flags.timeout, "How long to wait (default 30s)");
   wait->callback([&] { rc = run_wait(global.ns, wait_flags); });
+
+  // logs, run
+  LogsFlags logs_flags;
+  auto* logs = app.add_subcommand("logs", "Print the output of a CommandRun or a Service");
+  logs->add_option("resource", logs_flags.args, "cr/NAME | svc/NAME | NAME (a CommandRun)");
+  logs->add_flag("-f,--follow", logs_flags.follow, "Stream new output until the run ends");
+  logs->add_option("--since-bytes", logs_flags.since_bytes, "Start at this byte of the output");
+  logs->add_flag("--timestamps", logs_flags.timestamps, "Prefix lines with the time they were read");
+  logs->callback([&] { rc = run_logs(global.ns, logs_flags); });
+  RunFlags run_flags;
+  auto* run_verb = app.add_subcommand("run", "Run a command in an environment, streaming its output");
+  run_verb->add_option("--image", run_flags.image, "Image to run in (default: the runtime image)");
+  run_verb->add_option("--service", run_flags.service, "Run inside this Service's container");
+  run_verb->add_flag("--rm", run_flags.rm, "Delete the CommandRun when it has finished");
+  run_verb->add_flag("-i,--stdin", run_flags.interactive, "Send this terminal's stdin to it");
+  run_verb->add_option("--name", run_flags.name, "Name of the CommandRun (default run-XXXXX)");
+  run_verb->add_option("--timeout", run_flags.timeout_seconds, "Seconds before it is killed");
+  run_verb->add_option("-e,--env", run_flags.env, "NAME=VALUE environment variable (repeatable)");
+  run_verb->add_option("-w,--workdir", run_flags.working_dir, "Absolute working directory");
+  run_verb->add_option("command", run_flags.command, "-- CMD [ARGS...]");
+  run_verb->callback([&] { rc = run_run(global.ns, run_flags); });
 
   // describe
   std::vector<std::string> describe_args;

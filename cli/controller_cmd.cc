@@ -112,16 +112,23 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   server_options.unix_socket = options.socket.empty() ? home.socket().string() : options.socket;
   server_options.store_description = shown_url;
   server_options.metrics = &metrics;
+  // Docker is reached lazily: without dockerd the API still serves and the objects say
+  // DockerUnavailable until it answers.
+  auto docker = DockerConnection::from_environment();
+  // CommandRun output: stored through the LogHub, served by Logs and Stdin.
+  LogHub log_hub(*store.value());
+  LogsService logs(api, log_hub, [&docker] { return docker->client(); });
+  server_options.logs = &logs;
   auto server = GrpcServer::start(api, hub, server_options);
   if (!server.ok()) return fail(server.status());
   {
     std::ofstream pid(home.pid_file(), std::ios::trunc);
     pid << getpid() << "\n";
   }
-  // The controllers. Docker is reached lazily: without dockerd the API still serves and the
-  // objects say DockerUnavailable until it answers.
-  auto docker = DockerConnection::from_environment();
-  auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock);
+  // The controllers.
+  ReconcilerSetOptions set_options;
+  set_options.logs = &log_hub;
+  auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, set_options);
   if (!reconcilers.ok()) {
     server.value()->shutdown();
     server.value()->wait();

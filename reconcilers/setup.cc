@@ -1,6 +1,7 @@
 #include "reconcilers/setup.h"
 
 #include "controller/runtime/garbage_collector.h"
+#include "reconcilers/commandrun.h"
 #include "reconcilers/environment_reconciler.h"
 #include "reconcilers/service_reconciler.h"
 
@@ -48,7 +49,19 @@ void ReconcilerSet::add_controllers() {
   svc.watches("Service", ServiceReconciler::dependents(services));
   prober_->set_on_change([&svc](const Request& req) { svc.enqueue(req); });
 
-  // Further kinds (CommandRun, Module) add their block here.
+  // CommandRun: each attempt on a thread of its own, its output into the store through the
+  // LogHub; the stopper detaches the attempts before the controllers go.
+  if (options_.logs) {
+    CommandRunReconcilerOptions cr_options = CommandRunReconcilerOptions::from_environment();
+    cr_options.extra_labels.insert(options_.docker_labels.begin(), options_.docker_labels.end());
+    auto& cr_reconciler = own(std::make_unique<CommandRunReconciler>(
+        client_, docker_, *options_.logs, clock_, std::move(cr_options)));
+    Controller& cr = add_controller("CommandRun", cr_reconciler, options_.commandrun_workers);
+    cr_reconciler.set_notify([&cr](const Request& req) { cr.enqueue(req); });
+    manager_->add(cr_reconciler.stopper());
+  }
+
+  // Further kinds (Module) add their block here.
 }
 
 Controller& ReconcilerSet::add_controller(const std::string& kind, Reconciler& reconciler,

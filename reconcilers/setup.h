@@ -18,6 +18,7 @@
 #include "controller/runtime/manager.h"
 #include "controller/runtime/steady_clock.h"
 #include "controller/server/api_service.h"
+#include "controller/server/logs_service.h"
 #include "controller/server/watch_hub.h"
 #include "reconcilers/container_workloads.h"
 #include "reconcilers/docker_connection.h"
@@ -42,6 +43,12 @@ struct ReconcilerSetOptions {
   // Labels added to everything the controllers create in Docker (tests label theirs with
   // their run id). Default none.
   docker::Labels docker_labels;
+  // Where CommandRun output goes (and Logs reads it); nullptr (default): no CommandRun
+  // controller. Must outlive the set.
+  LogHub* logs = nullptr;
+  // Workers of the CommandRun controller (each attempt runs on a thread of its own; workers
+  // only start and conclude attempts). Default 4.
+  int commandrun_workers = 4;
 };
 
 class ReconcilerSet {

@@ -164,6 +164,56 @@ class GrpcServer::Service final : public v1::Cenv::Service {
     return finish("Delete", deleted.status(), start);
   }
 
+  grpc::Status Logs(grpc::ServerContext* ctx, const v1::LogsRequest* req,
+                    grpc::ServerWriter<v1::LogFrame>* writer) override {
+    auto start = std::chrono::steady_clock::now();
+    if (!options_.logs) return finish("Logs", Status::Unavailable("logs are not served"), start);
+    LogsQuery query{req->kind(), req->namespace_(), req->name(), req->follow(),
+                    req->since_bytes()};
+    const bool timestamps = req->timestamps();
+    Status s = options_.logs->stream(
+        query,
+        [&](const LogFrame& f) {
+          v1::LogFrame out;
+          out.set_stream(log_stream_name(f.stream));
+          if (timestamps || f.end) {
+            out.set_timestamp_unix_nano(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            f.time.time_since_epoch())
+                                            .count());
+          }
+          out.set_data(f.data);
+          out.set_offset(f.offset);
+          out.set_end(f.end);
+          out.set_exit_code(f.exit_code);
+          out.set_phase(f.phase);
+          return writer->Write(out);
+        },
+        [ctx] { return ctx->IsCancelled(); });
+    return finish("Logs", s, start);
+  }
+
+  grpc::Status Stdin(grpc::ServerContext*, grpc::ServerReader<v1::StdinChunk>* reader,
+                     v1::StdinResponse* resp) override {
+    auto start = std::chrono::steady_clock::now();
+    if (!options_.logs) return finish("Stdin", Status::Unavailable("stdin is not served"), start);
+    v1::StdinChunk chunk;
+    if (!reader->Read(&chunk)) return finish("Stdin", Status::Invalid("stdin: no run named"), start);
+    auto pipe = options_.logs->stdin_pipe(chunk.namespace_(), chunk.name());
+    if (!pipe.ok()) return finish("Stdin", pipe.status(), start);
+    int64_t bytes = 0;
+    do {
+      if (!chunk.data().empty()) {
+        (*pipe)->write(chunk.data());
+        bytes += static_cast<int64_t>(chunk.data().size());
+      }
+      if (chunk.eof()) break;
+    } while (reader->Read(&chunk));
+    // End of input, whether the client said so or went away.
+    (*pipe)->close();
+    resp->set_bytes(bytes);
+    return finish("Stdin", Status::Ok(), start);
+  }
+
  private:
   grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                      grpc::ServerWriter<v1::WatchEvent>* writer) override {

@@ -8,6 +8,7 @@
 
 #include "api/status.h"
 #include "controller/server/api_service.h"
+#include "controller/server/logs_service.h"
 #include "controller/server/metrics.h"
 #include "controller/server/watch_hub.h"
 
@@ -24,6 +25,8 @@ struct GrpcServerOptions {
   Metrics* metrics = nullptr;
   // A watch with allow_bookmarks gets a BOOKMARK after this long without events (default 5 s).
   std::chrono::milliseconds bookmark_interval{5000};
+  // Serves Logs and Stdin; nullptr (default): they answer UNAVAILABLE. Must outlive the server.
+  LogsService* logs = nullptr;
 };
 
 class GrpcServer {

@@ -1,0 +1,218 @@
+#include "cli/run_cmd.h"
+
+#include <grpcpp/grpcpp.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "api/grpc_status.h"
+#include "cenv/v1/cenv.grpc.pb.h"
+#include "cli/api_client.h"
+#include "cli/common.h"
+#include "cli/logs_cmd.h"
+#include "controller/runtime/status_util.h"
+
+namespace cenv::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string random_suffix() {
+  static constexpr char kChars[] = "bcdfghjklmnpqrstvwxz2456789";  // as Kubernetes' generateName
+  std::random_device rd;
+  std::string s;
+  for (int i = 0; i < 5; ++i) s.push_back(kChars[rd() % (sizeof kChars - 1)]);
+  return s;
+}
+
+Object run_object(const std::string& ns, const std::string& name, const RunFlags& flags) {
+  Object o;
+  o.json()["apiVersion"] = kApiVersion;
+  o.json()["kind"] = "CommandRun";
+  o.set_name(name);
+  o.set_ns(ns);
+  o.metadata()["labels"] = json::object{{"cenv.io/created-by", "cenv-run"}};
+  json::object& spec = o.spec();
+  json::array cmd;
+  for (const auto& a : flags.command) cmd.emplace_back(a);
+  spec["command"] = std::move(cmd);
+  if (!flags.image.empty()) spec["image"] = flags.image;
+  if (!flags.service.empty()) spec["service"] = flags.service;
+  if (flags.interactive) spec["stdin"] = true;
+  if (flags.timeout_seconds > 0) spec["timeoutSeconds"] = flags.timeout_seconds;
+  if (!flags.working_dir.empty()) spec["workingDir"] = flags.working_dir;
+  if (!flags.env.empty()) {
+    json::array env;
+    for (const auto& e : flags.env) {
+      auto eq = e.find('=');
+      json::object v{{"name", e.substr(0, eq)}};
+      if (eq != std::string::npos) v["value"] = e.substr(eq + 1);
+      env.emplace_back(std::move(v));
+    }
+    spec["env"] = std::move(env);
+  }
+  return o;
+}
+
+// Sends this process's stdin to the run until EOF (then closes the command's stdin).
+void feed_stdin(ApiClient& client, const std::string& ns, const std::string& name,
+                StreamCanceller& canceller) {
+  auto stub = v1::Cenv::NewStub(client.channel());
+  grpc::ClientContext ctx;
+  canceller.set_context(&ctx);
+  v1::StdinResponse resp;
+  auto writer = stub->Stdin(&ctx, &resp);
+  v1::StdinChunk first;
+  first.set_namespace_(ns);
+  first.set_name(name);
+  bool ok = writer->Write(first);
+  char buf[64 << 10];
+  while (ok && !canceller.cancelled()) {
+    // Polled, so the command's end (cancel) stops the reading without closing our stdin.
+    pollfd p{0, POLLIN, 0};
+    int ready = poll(&p, 1, 100);
+    if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    v1::StdinChunk chunk;
+    if (n <= 0) {
+      chunk.set_eof(true);
+      writer->Write(chunk);
+      break;
+    }
+    chunk.set_data(buf, static_cast<size_t>(n));
+    ok = writer->Write(chunk);
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  canceller.set_context(nullptr);
+  if (!s.ok() && !canceller.cancelled()) {
+    print_error(from_grpc(s).with_prefix("stdin"));
+  }
+}
+
+}  // namespace
+
+int run_run(const std::string& ns_flag, const RunFlags& flags) {
+  if (flags.command.empty()) {
+    print_error(Status::Invalid("cenv run needs a command: cenv run [flags] -- CMD [ARGS...]"),
+                false);
+    return 1;
+  }
+  if (!flags.image.empty() && !flags.service.empty()) {
+    print_error(Status::Invalid("--image and --service exclude each other"), false);
+    return 1;
+  }
+  const std::string ns = ns_flag.empty() ? "default" : ns_flag;
+
+  // Ctrl-C and SIGTERM are taken by a thread of ours (blocked everywhere else, gRPC's threads
+  // included, which inherit this mask).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  Home home = Home::from_env();
+  auto client = ApiClient::local(home);
+  std::string name = flags.name;
+  Result<v1::ApplyResponse> applied = Status::Internal("not applied");
+  for (int tries = 0; tries < 5; ++tries) {
+    if (flags.name.empty()) {
+      name = "run-" + random_suffix();
+      // The server's apply takes no generateName: pick a free name here.
+      auto existing = client->get("CommandRun", ns, name);
+      if (existing.ok()) continue;
+      if (existing.status().code() != Code::kNotFound) {
+        print_error(existing.status());
+        return 1;
+      }
+    }
+    v1::ApplyRequest req;
+    auto* item = req.add_objects();
+    item->set_json(run_object(ns, name, flags).to_json());
+    item->set_source("cenv run");
+    req.set_field_manager("cenv-run");
+    applied = client->apply(req);
+    break;
+  }
+  if (!applied.ok()) {
+    print_error(applied.status());
+    return 1;
+  }
+  if (applied->results_size() == 1 && applied->results(0).action() != "created") {
+    print_error(Status::AlreadyExists("CommandRun \"" + name + "\" already exists in namespace \"" +
+                                      ns + "\""),
+                false);
+    return 1;
+  }
+
+  StreamCanceller logs_cancel, stdin_cancel;
+  std::atomic<bool> interrupted{false};
+  std::atomic<bool> finished{false};
+  std::jthread signals([&](std::stop_token stop) {
+    timespec poll{0, 100 * 1000 * 1000};
+    while (!stop.stop_requested()) {
+      int sig = sigtimedwait(&stop_signals, nullptr, &poll);
+      if (sig <= 0) continue;
+      if (finished) return;
+      interrupted = true;
+      fprintf(stderr, "cenv: cancelling CommandRun %s\n", name.c_str());
+      auto other = ApiClient::local(home, {.autostart = false});
+      auto removed = other->remove("CommandRun", ns, name);
+      if (!removed.ok() && removed.status().code() != Code::kNotFound) {
+        print_error(removed.status());
+      }
+      logs_cancel.cancel();
+      stdin_cancel.cancel();
+      return;
+    }
+  });
+  std::thread input;
+  std::unique_ptr<ApiClient> stdin_client;
+  if (flags.interactive) {
+    stdin_client = ApiClient::local(home);
+    input = std::thread([&] { feed_stdin(*stdin_client, ns, name, stdin_cancel); });
+  }
+
+  LogsTarget target{"CommandRun", ns, name, /*follow=*/true, 0, false};
+  auto end = stream_logs(*client, target, stdout, stderr, &logs_cancel);
+  finished = true;
+  signals.request_stop();
+  if (input.joinable()) {
+    stdin_cancel.cancel();  // the command ended: stop reading our stdin
+    input.join();
+  }
+  if (interrupted) return 130;
+  if (!end.ok()) {
+    print_error(end.status());
+    return 1;
+  }
+  int code = end->exit_code;
+  if (end->phase != "Succeeded") {
+    // Say why, unless the command's own exit code says it all.
+    auto run = client->get("CommandRun", ns, name);
+    if (run.ok()) {
+      auto failed = get_condition(*run, "Failed");
+      if (failed && failed->reason != "NonZeroExit") {
+        std::cerr << "error: CommandRun " << name << " " << end->phase << " ("
+                  << failed->reason << "): " << failed->message << "\n";
+      }
+    }
+    if (end->phase == "Cancelled") code = 130;
+    if (code <= 0) code = 1;
+  }
+  if (flags.rm) {
+    auto removed = client->remove("CommandRun", ns, name);
+    if (!removed.ok() && removed.status().code() != Code::kNotFound) print_error(removed.status());
+  }
+  return code;
+}
+
+}  // namespace cenv::cli

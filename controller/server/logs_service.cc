@@ -1,0 +1,260 @@
+#include "controller/server/logs_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <stop_token>
+#include <thread>
+#include <utility>
+
+namespace cenv {
+
+namespace json = boost::json;
+
+bool is_finished_run_phase(std::string_view phase) {
+  return phase == "Succeeded" || phase == "Failed" || phase == "Cancelled";
+}
+
+// ---------------------------------------------------------------------------------------------
+// LogHub
+
+Result<int64_t> LogHub::append(const std::string& uid, std::span<const LogPiece> pieces) {
+  auto r = store_.append_log(uid, pieces);
+  if (r.ok()) notify(uid);
+  return r;
+}
+
+void LogHub::notify(const std::string& uid) {
+  {
+    std::lock_guard lock(mu_);
+    ++generations_[uid];
+  }
+  changed_.notify_all();
+}
+
+uint64_t LogHub::generation(const std::string& uid) {
+  std::lock_guard lock(mu_);
+  auto it = generations_.find(uid);
+  return it == generations_.end() ? 0 : it->second;
+}
+
+uint64_t LogHub::wait(const std::string& uid, uint64_t seen, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  auto current = [&] {
+    auto it = generations_.find(uid);
+    return it == generations_.end() ? uint64_t{0} : it->second;
+  };
+  changed_.wait_for(lock, timeout, [&] { return current() != seen; });
+  return current();
+}
+
+std::shared_ptr<docker::StdinPipe> LogHub::stdin_pipe(const std::string& uid) {
+  std::lock_guard lock(mu_);
+  auto& pipe = stdin_[uid];
+  if (!pipe) pipe = std::make_shared<docker::StdinPipe>();
+  return pipe;
+}
+
+void LogHub::release(const std::string& uid) {
+  std::lock_guard lock(mu_);
+  stdin_.erase(uid);
+  // The run is over: its readers re-check it on the next notify, and no writer bumps the
+  // counter again, so the entry can go too (a waiter holding `seen` wakes on its timeout).
+  generations_.erase(uid);
+}
+
+// ---------------------------------------------------------------------------------------------
+// LogsService
+
+namespace {
+
+std::string run_phase(const Object& run) {
+  const json::object* status = run.status_or_null();
+  return status ? std::string(Object::str_field(*status, "phase")) : std::string();
+}
+
+int run_exit_code(const Object& run) {
+  const json::object* status = run.status_or_null();
+  if (!status) return 0;
+  auto it = status->find("exitCode");
+  return it != status->end() && it->value().is_int64() ? static_cast<int>(it->value().as_int64())
+                                                        : 0;
+}
+
+}  // namespace
+
+LogsService::LogsService(ApiService& api, LogHub& hub, DockerProvider docker,
+                         LogsServiceOptions options)
+    : api_(api), hub_(hub), docker_(std::move(docker)), options_(options) {}
+
+Status LogsService::stream(const LogsQuery& query, const LogFrameSink& sink,
+                           const std::function<bool()>& cancelled) {
+  if (query.since_bytes < 0) return Status::Invalid("sinceBytes: must not be negative");
+  const KindInfo* info = api_.kinds().find(query.kind);
+  if (!info) {
+    return Status::NotFound("the server doesn't have a resource type \"" + query.kind + "\"");
+  }
+  if (info->kind != "CommandRun" && info->kind != "Service") {
+    return Status::Invalid("logs: " + info->kind +
+                           " has no output; logs are kept for CommandRun and Service");
+  }
+  auto obj = api_.get(info->kind, query.ns, query.name);
+  if (!obj.ok()) return obj.status();
+  if (info->kind == "Service") return stream_service(*obj, query, sink, cancelled);
+  return stream_run(*obj, query, sink, cancelled);
+}
+
+Status LogsService::stream_run(const Object& run, const LogsQuery& query,
+                               const LogFrameSink& sink, const std::function<bool()>& cancelled) {
+  const std::string uid(run.uid());
+  const std::string ns(run.ns()), name(run.name());
+  Store& store = hub_.store();
+  int64_t offset = query.since_bytes;
+  // Sends everything stored past `offset`; false when the reader is gone.
+  auto drain = [&](bool* sent_any) -> Result<bool> {
+    *sent_any = false;
+    for (;;) {
+      auto chunks = store.read_log(uid, offset, options_.read_bytes);
+      if (!chunks.ok()) return chunks.status();
+      if (chunks->empty()) return true;
+      *sent_any = true;
+      for (LogChunk& c : *chunks) {
+        LogFrame f;
+        f.stream = c.stream;
+        f.time = c.time;
+        f.offset = c.offset;
+        offset = c.end();
+        f.data = std::move(c.data);
+        if (!sink(f)) return false;
+      }
+      if (cancelled()) return false;
+    }
+  };
+  auto finish = [&](const Object& done) {
+    LogFrame f;
+    f.end = true;
+    f.offset = offset;
+    f.phase = run_phase(done);
+    f.exit_code = run_exit_code(done);
+    sink(f);
+    return Status::Ok();
+  };
+
+  Object current = run;
+  for (;;) {
+    // Taken before reading: an append after the read bumps it, so the wait below returns.
+    uint64_t seen = hub_.generation(uid);
+    bool sent_any = false;
+    auto more = drain(&sent_any);
+    if (!more.ok()) return more.status();
+    if (!*more) return Status::Ok();
+    if (is_finished_run_phase(run_phase(current))) {
+      // The reconciler stores all output before it writes the final phase; everything read
+      // after seeing that phase is complete.
+      bool again = false;
+      auto rest = drain(&again);
+      if (!rest.ok()) return rest.status();
+      if (!*rest) return Status::Ok();
+      return finish(current);
+    }
+    if (!query.follow) return Status::Ok();
+    if (!sent_any) {
+      if (cancelled()) return Status::Ok();
+      hub_.wait(uid, seen, options_.poll_interval);
+      if (cancelled()) return Status::Ok();
+    }
+    auto latest = api_.get("CommandRun", ns, name);
+    if (!latest.ok() || latest->uid() != uid) {
+      // Deleted (its log with it), or replaced by a new run of the same name: nothing more.
+      if (latest.ok() || latest.status().code() == Code::kNotFound) return Status::Ok();
+      return latest.status();
+    }
+    current = std::move(latest).value();
+  }
+}
+
+Status LogsService::stream_service(const Object& service, const LogsQuery& query,
+                                   const LogFrameSink& sink,
+                                   const std::function<bool()>& cancelled) {
+  if (!docker_) return Status::Unavailable("logs: this controller has no Docker connection");
+  auto client = docker_();
+  if (!client.ok()) return client.status();
+  docker::DockerClient* docker = *client;
+  const std::string container =
+      "cenv-" + std::string(service.ns()) + "-" + std::string(service.name());
+  auto info = docker->inspect_container(container);
+  if (!info.ok()) {
+    if (info.status().code() == Code::kNotFound) {
+      return Status::NotFound("Service \"" + std::string(service.name()) + "\" in namespace \"" +
+                              std::string(service.ns()) + "\" has no container (" + container +
+                              "); is it running?");
+    }
+    return info.status();
+  }
+  if (info->labels["io.cenv.uid"] != service.uid()) {
+    return Status::NotFound("container " + container + " does not belong to Service \"" +
+                            std::string(service.name()) + "\" (uid " +
+                            std::string(service.uid()) + ")");
+  }
+  std::stop_source stop;
+  // Docker's follow blocks until output arrives; this turns the caller's cancel into a stop.
+  std::jthread watchdog([&](std::stop_token own) {
+    while (!own.stop_requested()) {
+      if (cancelled()) {
+        stop.request_stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  int64_t position = 0;
+  docker::LogsOptions options;
+  options.follow = query.follow;
+  bool reader_gone = false;
+  Status s = docker->container_logs(
+      info->id, options,
+      [&](docker::StreamKind kind, std::string_view bytes) {
+        const int64_t end = position + static_cast<int64_t>(bytes.size());
+        if (end <= query.since_bytes) {
+          position = end;
+          return true;
+        }
+        if (position < query.since_bytes) {
+          bytes.remove_prefix(static_cast<size_t>(query.since_bytes - position));
+          position = query.since_bytes;
+        }
+        LogFrame f;
+        f.stream = kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout;
+        f.time = std::chrono::system_clock::now();
+        f.offset = position;
+        f.data.assign(bytes);
+        position = end;
+        if (!sink(f)) {
+          reader_gone = true;
+          return false;
+        }
+        return true;
+      },
+      stop.get_token());
+  watchdog.request_stop();
+  if (reader_gone || stop.stop_requested()) return Status::Ok();
+  return s;
+}
+
+Result<std::shared_ptr<docker::StdinPipe>> LogsService::stdin_pipe(const std::string& ns,
+                                                                   const std::string& name) {
+  auto run = api_.get("CommandRun", ns, name);
+  if (!run.ok()) return run.status();
+  const json::object* spec = run->spec_or_null();
+  auto it = spec ? spec->find("stdin") : nullptr;
+  if (!spec || it == spec->end() || !it->value().is_bool() || !it->value().as_bool()) {
+    return Status::FailedPrecondition("CommandRun \"" + name +
+                                      "\" was not created with spec.stdin: true (cenv run -i)");
+  }
+  if (is_finished_run_phase(run_phase(*run))) {
+    return Status::FailedPrecondition("CommandRun \"" + name + "\" has finished (" +
+                                      run_phase(*run) + ")");
+  }
+  return hub_.stdin_pipe(std::string(run->uid()));
+}
+
+}  // namespace cenv

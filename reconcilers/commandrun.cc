@@ -1,0 +1,903 @@
+#include "reconcilers/commandrun.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <optional>
+#include <stop_token>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "controller/runtime/finalizers.h"
+#include "controller/runtime/status_util.h"
+#include "reconcilers/docker_names.h"
+
+namespace cenv {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kPending = "Pending";
+constexpr std::string_view kRunning = "Running";
+constexpr std::string_view kSucceeded = "Succeeded";
+constexpr std::string_view kFailed = "Failed";
+constexpr std::string_view kCancelled = "Cancelled";
+
+std::string str(const json::object* o, std::string_view key) {
+  return o ? std::string(Object::str_field(*o, key)) : std::string();
+}
+
+std::optional<int64_t> int_field(const json::object* o, std::string_view key) {
+  if (!o) return std::nullopt;
+  auto it = o->find(key);
+  if (it == o->end() || !it->value().is_int64()) return std::nullopt;
+  return it->value().as_int64();
+}
+
+std::string phase_of(const Object& run) { return str(run.status_or_null(), "phase"); }
+
+std::vector<std::string> strings(const json::object* o, std::string_view key) {
+  std::vector<std::string> out;
+  if (!o) return out;
+  auto it = o->find(key);
+  if (it == o->end() || !it->value().is_array()) return out;
+  for (const auto& v : it->value().as_array()) {
+    if (v.is_string()) out.emplace_back(v.as_string());
+  }
+  return out;
+}
+
+// "cenv-<ns>-<name>.<attempt>": the dot keeps it apart from every Service's container name.
+std::string attempt_container_name(const Object& run, int attempt) {
+  return container_name(run.ns(), run.name()) + "." + std::to_string(attempt);
+}
+
+std::string spec_hash(const Object& run) {
+  const json::object* spec = run.spec_or_null();
+  size_t h = std::hash<std::string>{}(spec ? json::serialize(*spec) : std::string());
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016zx", h);
+  return buf;
+}
+
+}  // namespace
+
+// Where and how an attempt runs, resolved from the run, its Environment and its Service.
+struct CommandRunReconciler::Target {
+  bool exec = false;
+  std::string container;  // exec: the Service's container id
+  std::string image;      // new container: the image
+  std::vector<std::string> command;
+  std::vector<std::string> env;
+  std::string working_dir;
+  bool stdin = false;
+  std::optional<std::chrono::seconds> timeout;
+};
+
+// One attempt of a run, on its own thread: start (or re-attach to) the container, follow its
+// output into the store, wait for the exit code, then notify.
+struct CommandRunReconciler::AttemptOutcome {
+  int exit_code = -1;
+  std::string reason;   // for a failure: NonZeroExit, DeadlineExceeded, StartError, ...
+  std::string message;  // for a failure: what happened, for the Failed condition
+  bool cancelled = false;
+  bool detached = false;  // the controller stopped watching; the attempt may go on
+  int64_t log_bytes = 0;
+};
+
+class CommandRunReconciler::Attempt {
+ public:
+  using Outcome = AttemptOutcome;
+
+  Attempt(std::string uid, Request request, int number, docker::DockerClient& docker,
+          LogHub& logs, const Clock& clock, RunOutputOptions output_options)
+      : uid_(std::move(uid)),
+        request_(std::move(request)),
+        number_(number),
+        docker_(docker),
+        logs_(logs),
+        clock_(clock),
+        output_options_(output_options) {}
+
+  ~Attempt() { join(); }
+
+  // Starts the thread: a new container from `spec`, a re-attach to `container_id`, or an exec.
+  void start_container(docker::ContainerSpec spec, std::string container_id, const Target& target,
+                       std::function<void(const Request&)> notify) {
+    thread_ = std::jthread([this, spec = std::move(spec), id = std::move(container_id), target,
+                            notify = std::move(notify)](std::stop_token stop) mutable {
+      Outcome o = target.exec ? run_exec(target, stop) : run_container(spec, id, target, stop);
+      {
+        std::lock_guard lock(mu_);
+        outcome_ = o;
+        done_ = true;
+      }
+      done_cv_.notify_all();
+      logs_.notify(uid_);
+      if (!o.detached && notify) notify(request_);
+    });
+  }
+
+  // Kills the attempt (deleting the run): the container, or stops following an exec.
+  void cancel() {
+    std::string id;
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+      id = container_id_;
+    }
+    if (!id.empty()) (void)docker_.kill_container(id);
+    exec_stop_.request_stop();
+  }
+  // Stops watching without killing (controller shutdown).
+  void detach() {
+    detached_ = true;
+    thread_.request_stop();
+    exec_stop_.request_stop();
+  }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool done() {
+    std::lock_guard lock(mu_);
+    return done_;
+  }
+  Outcome outcome() {
+    std::lock_guard lock(mu_);
+    return outcome_;
+  }
+  int number() const { return number_; }
+
+ private:
+  // Kills the container once `timeout` has passed since `started`, unless stopped first.
+  std::jthread deadline_watch(std::chrono::system_clock::time_point started,
+                              std::chrono::seconds timeout) {
+    return std::jthread([this, started, timeout](std::stop_token stop) {
+      std::mutex m;
+      std::condition_variable_any cv;
+      std::unique_lock lock(m);
+      auto remaining = started + timeout - std::chrono::system_clock::now();
+      if (remaining > std::chrono::system_clock::duration::zero() &&
+          cv.wait_for(lock, stop, remaining, [] { return false; })) {
+        return;
+      }
+      if (stop.stop_requested()) return;
+      timed_out_ = true;
+      std::string id;
+      {
+        std::lock_guard l(mu_);
+        id = container_id_;
+      }
+      if (!id.empty()) (void)docker_.kill_container(id);
+      exec_stop_.request_stop();
+    });
+  }
+
+  Outcome run_container(const docker::ContainerSpec& spec, std::string id, const Target& target,
+                        std::stop_token stop) {
+    Outcome o;
+    int64_t skip_out = 0, skip_err = 0;
+    const bool reattach = !id.empty();
+    if (id.empty()) {
+      auto created = docker_.create_container(spec);
+      if (!created.ok()) {
+        o.reason = created.status().code() == Code::kNotFound ? "ImageNotFound" : "CreateError";
+        o.message = "cannot create the container: " + created.status().message();
+        o.exit_code = 125;
+        return o;
+      }
+      id = *created;
+    } else {
+      // Re-attach: the store may hold part of this attempt's output already.
+      auto summary = logs_.store().log_summary(uid_);
+      if (!summary.ok()) {
+        o.detached = true;  // try again on the next reconcile
+        return o;
+      }
+      skip_out = summary->bytes_of(number_, LogStream::kStdout);
+      skip_err = summary->bytes_of(number_, LogStream::kStderr);
+    }
+    {
+      std::lock_guard lock(mu_);
+      container_id_ = id;
+      if (cancelled_) (void)docker_.kill_container(id);
+    }
+    RunOutput output(logs_, uid_, number_, skip_out, skip_err, clock_, output_options_);
+
+    // stdin: attached before the start, so no input is lost; it runs until the container ends.
+    std::jthread stdin_thread;
+    if (target.stdin) {
+      auto pipe = logs_.stdin_pipe(uid_);
+      std::promise<void> attached;
+      auto attached_future = attached.get_future();
+      stdin_thread = std::jthread([this, id, pipe, &attached](std::stop_token st) {
+        docker::AttachOptions a;
+        a.stream = true;
+        a.show_stdout = false;
+        a.show_stderr = false;
+        a.stdin_pipe = pipe;
+        bool signalled = false;
+        a.on_attached = [&] {
+          signalled = true;
+          attached.set_value();
+        };
+        (void)docker_.attach_container(
+            id, a, [](docker::StreamKind, std::string_view) { return true; }, st);
+        if (!signalled) attached.set_value();
+      });
+      attached_future.wait();
+    }
+
+    // A re-attached container that ran already is never started again (that would run the
+    // command twice); one created but never started (the controller stopped in between) is.
+    bool never_started = true;
+    if (reattach) {
+      auto info = docker_.inspect_container(id);
+      never_started = info.ok() && info->state.status == "created";
+    }
+    Status started = never_started ? docker_.start_container(id) : Status::Ok();
+    if (!started.ok()) {
+      stdin_thread.request_stop();
+      o.reason = "StartError";
+      o.message = "cannot start the command: " + started.message();
+      // As `docker run` does: 127 when the command is not found, 126 when it cannot run.
+      const std::string& m = started.message();
+      o.exit_code = m.find("not found") != std::string::npos ||
+                            m.find("no such file") != std::string::npos
+                        ? 127
+                        : 126;
+      (void)output.close();
+      o.log_bytes = output.log_bytes();
+      return o;
+    }
+    std::jthread deadline;
+    if (target.timeout) {
+      auto since = std::chrono::system_clock::now();
+      auto info = docker_.inspect_container(id);
+      std::chrono::system_clock::time_point t;
+      if (info.ok() && parse_rfc3339(info->state.started_at, &t)) since = t;
+      deadline = deadline_watch(since, *target.timeout);
+    }
+
+    // Follows until the container's output ends (it exited), or a detach.
+    Status followed = docker_.container_logs(
+        id, {.follow = true},
+        [&](docker::StreamKind kind, std::string_view bytes) {
+          return output.write(
+              kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout,
+              bytes);
+        },
+        stop);
+    if (stop.stop_requested() || detached_) {
+      output.abandon();
+      o.detached = true;
+      return o;
+    }
+    auto waited = docker_.wait_container(id, docker::WaitCondition::kNotRunning, stop);
+    deadline.request_stop();
+    stdin_thread.request_stop();
+    Status stored = output.close();
+    o.log_bytes = output.log_bytes();
+    if (stop.stop_requested() || detached_) {
+      o.detached = true;
+      return o;
+    }
+    if (!stored.ok()) {
+      o.reason = "OutputLost";
+      o.message = "cannot store the output: " + stored.message();
+      return o;
+    }
+    if (!followed.ok()) {
+      spdlog::warn("CommandRun {}: following the output ended early: {}", request_.to_string(),
+                   followed.message());
+    }
+    if (!waited.ok()) {
+      o.reason = "ContainerLost";
+      o.message = "cannot get the exit code: " + waited.status().message();
+      return o;
+    }
+    o.exit_code = waited->exit_code;
+    finish(o);
+    return o;
+  }
+
+  Outcome run_exec(const Target& target, std::stop_token stop) {
+    Outcome o;
+    docker::ExecSpec spec;
+    spec.cmd = target.command;
+    spec.env = target.env;
+    spec.working_dir = target.working_dir;
+    spec.attach_stdin = target.stdin;
+    auto exec = docker_.create_exec(target.container, spec);
+    if (!exec.ok()) {
+      o.reason = "ExecError";
+      o.message = "cannot exec in the Service's container: " + exec.status().message();
+      o.exit_code = 126;
+      return o;
+    }
+    RunOutput output(logs_, uid_, number_, 0, 0, clock_, output_options_);
+    std::jthread deadline;
+    if (target.timeout) deadline = deadline_watch(std::chrono::system_clock::now(), *target.timeout);
+    // Stops following on cancel, timeout or detach.
+    std::stop_callback forward(stop, [this] { exec_stop_.request_stop(); });
+    docker::ExecStartOptions start;
+    if (target.stdin) start.stdin_pipe = logs_.stdin_pipe(uid_);
+    Status s = docker_.start_exec(
+        *exec, start,
+        [&](docker::StreamKind kind, std::string_view bytes) {
+          return output.write(
+              kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout,
+              bytes);
+        },
+        exec_stop_.get_token());
+    deadline.request_stop();
+    if (detached_) {
+      output.abandon();
+      o.detached = true;
+      return o;
+    }
+    Status stored = output.close();
+    o.log_bytes = output.log_bytes();
+    if (!stored.ok()) {
+      o.reason = "OutputLost";
+      o.message = "cannot store the output: " + stored.message();
+      return o;
+    }
+    if (exec_stop_.stop_requested()) {
+      // Cancelled or timed out: Docker has no call to kill an exec'd process; the Service's
+      // container keeps it. Report it as killed.
+      o.exit_code = 137;
+      finish(o);
+      return o;
+    }
+    if (!s.ok()) {
+      o.reason = "ExecError";
+      o.message = "the exec failed: " + s.message();
+      return o;
+    }
+    auto info = docker_.inspect_exec(*exec);
+    if (!info.ok() || !info->exit_code) {
+      o.reason = "ExecError";
+      o.message = "cannot get the exit code of the exec";
+      return o;
+    }
+    o.exit_code = *info->exit_code;
+    finish(o);
+    return o;
+  }
+
+  // Names the outcome of an attempt that ran to an exit code.
+  void finish(Outcome& o) {
+    bool cancelled;
+    {
+      std::lock_guard lock(mu_);
+      cancelled = cancelled_;
+    }
+    if (cancelled) {
+      o.cancelled = true;
+      o.reason = "Cancelled";
+      o.message = "the CommandRun was deleted while it ran";
+    } else if (timed_out_) {
+      o.reason = "DeadlineExceeded";
+      o.message = "attempt " + std::to_string(number_) + " ran longer than timeoutSeconds";
+    } else if (o.exit_code != 0) {
+      o.reason = "NonZeroExit";
+      o.message = "attempt " + std::to_string(number_) + " exited with code " +
+                  std::to_string(o.exit_code);
+    }
+  }
+
+  const std::string uid_;
+  const Request request_;
+  const int number_;
+  docker::DockerClient& docker_;
+  LogHub& logs_;
+  const Clock& clock_;
+  const RunOutputOptions output_options_;
+
+  std::atomic<bool> timed_out_{false};
+  std::atomic<bool> detached_{false};
+  std::stop_source exec_stop_;
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  std::string container_id_;  // guarded by mu_
+  bool cancelled_ = false;     // guarded by mu_
+  bool done_ = false;          // guarded by mu_
+  Outcome outcome_;            // guarded by mu_
+  std::jthread thread_;
+};
+
+CommandRunReconcilerOptions CommandRunReconcilerOptions::from_environment() {
+  CommandRunReconcilerOptions options;
+  const char* labels = std::getenv("CENV_CONTAINER_LABELS");
+  std::string_view rest = labels ? labels : "";
+  while (!rest.empty()) {
+    std::string_view item = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    options.extra_labels[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
+  }
+  return options;
+}
+
+CommandRunReconciler::CommandRunReconciler(Client& client, DockerConnection& docker,
+                                           LogHub& logs, const Clock& clock,
+                                           CommandRunReconcilerOptions options)
+    : client_(client), docker_(docker), logs_(logs), clock_(clock), options_(std::move(options)) {}
+
+CommandRunReconciler::~CommandRunReconciler() { stop(); }
+
+void CommandRunReconciler::set_notify(std::function<void(const Request&)> notify) {
+  std::lock_guard lock(mu_);
+  notify_ = std::move(notify);
+}
+
+void CommandRunReconciler::stop() {
+  std::map<std::string, std::shared_ptr<Attempt>> attempts;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    attempts.swap(attempts_);
+  }
+  for (auto& [uid, a] : attempts) a->detach();
+  for (auto& [uid, a] : attempts) a->join();
+}
+
+std::unique_ptr<Runnable> CommandRunReconciler::stopper() {
+  class Stopper final : public Runnable {
+   public:
+    explicit Stopper(CommandRunReconciler& r) : r_(r) {}
+    void start(std::stop_token stop) override {
+      wait_for_stop(stop);
+      r_.stop();
+    }
+
+   private:
+    CommandRunReconciler& r_;
+  };
+  return std::make_unique<Stopper>(*this);
+}
+
+std::shared_ptr<CommandRunReconciler::Attempt> CommandRunReconciler::find(const std::string& uid) {
+  std::lock_guard lock(mu_);
+  auto it = attempts_.find(uid);
+  return it == attempts_.end() ? nullptr : it->second;
+}
+
+Result<Object> CommandRunReconciler::write_status(Object run) {
+  set_observed_generation(run);
+  return client_.update_status(run);
+}
+
+Status CommandRunReconciler::remove_containers(const std::string& uid,
+                                               docker::DockerClient& docker) {
+  auto list = docker.list_containers(
+      {.all = true,
+       .label_filters = {std::string(kLabelManaged) + "=true",
+                         std::string(kLabelUid) + "=" + uid}});
+  if (!list.ok()) return list.status();
+  for (const auto& c : *list) {
+    Status s = docker.remove_container(c.id, {.force = true});
+    if (!s.ok() && s.code() != Code::kNotFound) return s;
+  }
+  return Status::Ok();
+}
+
+ReconcileResult CommandRunReconciler::reconcile(const Request& req) {
+  auto got = client_.get(req.key());
+  if (!got.ok()) {
+    if (got.status().code() == Code::kNotFound) return ReconcileResult::done();
+    return ReconcileResult::failed(got.status());
+  }
+  Object run = std::move(got).value();
+  if (is_being_deleted(run)) return finalize(std::move(run));
+  if (!has_finalizer(run, kCleanupFinalizer)) {
+    add_finalizer(run, kCleanupFinalizer);
+    auto updated = client_.update(run);
+    if (!updated.ok()) return ReconcileResult::failed(updated.status());
+    run = std::move(updated).value();
+  }
+  const std::string phase = phase_of(run);
+  if (phase == kSucceeded || phase == kFailed || phase == kCancelled) return finished(run);
+
+  const std::string uid(run.uid());
+  if (auto attempt = find(uid)) {
+    if (!attempt->done()) return ReconcileResult::done();  // it notifies when it ends
+    return conclude(std::move(run), attempt);
+  }
+  auto docker = docker_.client();
+  if (!docker.ok()) return ReconcileResult::failed(docker.status());
+  if (phase == kRunning) return adopt(std::move(run), **docker);
+  const int attempts = static_cast<int>(int_field(run.status_or_null(), "attempts").value_or(0));
+  return start_attempt(std::move(run), attempts + 1, **docker);
+}
+
+// A Running run without an attempt in memory: the controller restarted (or the attempt's
+// thread could not read the store). Re-attach to the attempt's container when there is one.
+ReconcileResult CommandRunReconciler::adopt(Object run, docker::DockerClient& docker) {
+  const std::string uid(run.uid());
+  const int number = static_cast<int>(int_field(run.status_or_null(), "attempts").value_or(0));
+  const bool exec = !str(run.spec_or_null(), "service").empty();
+  if (number > 0 && !exec) {
+    auto list = docker.list_containers(
+        {.all = true,
+         .label_filters = {std::string(kLabelManaged) + "=true",
+                           std::string(kLabelUid) + "=" + uid,
+                           std::string(kLabelAttempt) + "=" + std::to_string(number)}});
+    if (!list.ok()) return ReconcileResult::failed(list.status());
+    if (!list->empty()) {
+      auto target = resolve(run, docker);
+      Target t = target.ok() ? *target : Target{};
+      t.exec = false;
+      if (!target.ok()) {
+        // The target no longer resolves (an Environment changed): the container still
+        // runs what it was given; only timeout and stdin matter here.
+        auto timeout = int_field(run.spec_or_null(), "timeoutSeconds");
+        if (timeout) t.timeout = std::chrono::seconds(*timeout);
+      }
+      t.stdin = false;  // stdin cannot be re-attached with its earlier input
+      spdlog::info("CommandRun {}: re-attaching to attempt {} (container {})",
+                   Request::from(run).to_string(), number, list->front().id.substr(0, 12));
+      auto attempt = std::make_shared<Attempt>(uid, Request::from(run), number, docker, logs_,
+                                               clock_, options_.output);
+      std::function<void(const Request&)> notify;
+      {
+        std::lock_guard lock(mu_);
+        if (stopped_) return ReconcileResult::done();
+        notify = notify_;
+        attempts_[uid] = attempt;
+      }
+      attempt->start_container({}, list->front().id, t, notify);
+      return ReconcileResult::done();
+    }
+    // No container: it was never created (the controller stopped right after recording the
+    // attempt) when nothing of it is stored; start that attempt again then.
+    auto summary = logs_.store().log_summary(uid);
+    if (!summary.ok()) return ReconcileResult::failed(summary.status());
+    if (summary->bytes_of(number, LogStream::kStdout) == 0 &&
+        summary->bytes_of(number, LogStream::kStderr) == 0) {
+      return start_attempt(std::move(run), number, docker);
+    }
+  }
+  if (number == 0) return start_attempt(std::move(run), 1, docker);
+  Attempt::Outcome o;
+  o.reason = "Lost";
+  o.message = exec ? "the controller restarted during the exec; Docker keeps no output of an "
+                     "exec, so the attempt cannot be followed again"
+                   : "the container of attempt " + std::to_string(number) + " is gone";
+  auto summary = logs_.store().log_summary(uid);
+  o.log_bytes = summary.ok() ? summary->bytes : 0;
+  return record(std::move(run), number, o, docker);
+}
+
+Result<CommandRunReconciler::Target> CommandRunReconciler::resolve(const Object& run,
+                                                                  docker::DockerClient& docker) {
+  const json::object* spec = run.spec_or_null();
+  Target t;
+  t.command = strings(spec, "command");
+  const std::string module = str(spec, "module");
+  if (!module.empty()) {
+    // A module command: spec.commands of the Module's status, as resolved by its reconciler.
+    auto m = client_.get({"Module", std::string(run.ns()), module});
+    if (!m.ok()) {
+      return Status::FailedPrecondition("waiting for Module \"" + module +
+                                        "\": " + m.status().message());
+    }
+    const json::object* commands = nullptr;
+    if (const json::object* st = m->status_or_null()) {
+      auto it = st->find("commands");
+      if (it != st->end() && it->value().is_object()) commands = &it->value().as_object();
+    }
+    const std::string name = str(spec, "moduleCommand");
+    auto it = commands ? commands->find(name) : nullptr;
+    if (!commands || it == commands->end() || !it->value().is_object()) {
+      return Status::FailedPrecondition("waiting for Module \"" + module +
+                                        "\" to publish its command \"" + name + "\"");
+    }
+    t.command = strings(&it->value().as_object(), "command");
+  }
+  for (auto& a : strings(spec, "args")) t.command.push_back(std::move(a));
+  if (t.command.empty()) return Status::Invalid("spec.command: Required value: nothing to run");
+
+  auto env = client_.get({"Environment", "", std::string(run.ns())});
+  if (!env.ok()) return Status::FailedPrecondition("waiting for Environment \"" +
+                                                   std::string(run.ns()) + "\": " +
+                                                   env.status().message());
+  const json::object* env_spec = env->spec_or_null();
+  // Environment variables first; the run's env overrides them by name.
+  std::map<std::string, std::string> vars;
+  if (env_spec) {
+    auto it = env_spec->find("variables");
+    if (it != env_spec->end() && it->value().is_object()) {
+      for (const auto& [k, v] : it->value().as_object()) {
+        if (v.is_string()) vars[std::string(k)] = std::string(v.as_string());
+      }
+    }
+  }
+  auto list_of = [&](std::string_view key) -> const json::array* {
+    auto it = spec ? spec->find(key) : nullptr;
+    return spec && it != spec->end() && it->value().is_array() ? &it->value().as_array()
+                                                                 : nullptr;
+  };
+  if (const json::array* e = list_of("env")) {
+    for (const auto& item : *e) {
+      if (!item.is_object()) continue;
+      vars[str(&item.as_object(), "name")] = str(&item.as_object(), "value");
+    }
+  }
+  if (const json::array* e = list_of("secretEnv")) {
+    const json::object* secrets = nullptr;
+    if (env_spec) {
+      auto it = env_spec->find("secrets");
+      if (it != env_spec->end() && it->value().is_object()) secrets = &it->value().as_object();
+    }
+    for (const auto& item : *e) {
+      if (!item.is_object()) continue;
+      const std::string key = str(&item.as_object(), "secretKey");
+      auto it = secrets ? secrets->find(key) : nullptr;
+      if (!secrets || it == secrets->end() || !it->value().is_string()) {
+        return Status::Invalid("spec.secretEnv: secret \"" + key +
+                               "\" is not in the Environment's spec.secrets");
+      }
+      vars[str(&item.as_object(), "name")] = std::string(it->value().as_string());
+    }
+  }
+  for (const auto& [k, v] : vars) t.env.push_back(k + "=" + v);
+  t.working_dir = str(spec, "workingDir");
+  if (auto timeout = int_field(spec, "timeoutSeconds")) t.timeout = std::chrono::seconds(*timeout);
+  auto stdin_it = spec ? spec->find("stdin") : nullptr;
+  t.stdin = spec && stdin_it != spec->end() && stdin_it->value().is_bool() &&
+            stdin_it->value().as_bool();
+
+  const std::string service = str(spec, "service");
+  if (!service.empty()) {
+    auto svc = client_.get({"Service", std::string(run.ns()), service});
+    if (!svc.ok()) {
+      if (svc.status().code() == Code::kNotFound) {
+        return Status::NotFound("spec.service: Service \"" + service +
+                                "\" does not exist in namespace \"" + std::string(run.ns()) +
+                                "\"");
+      }
+      return svc.status();
+    }
+    auto info = docker.inspect_container(container_name(run.ns(), service));
+    if (!info.ok() || !info->state.running ||
+        label_value(info->labels, kLabelUid) != svc->uid()) {
+      return Status::FailedPrecondition("waiting for the container of Service \"" + service +
+                                        "\" to run");
+    }
+    t.exec = true;
+    t.container = info->id;
+    return t;
+  }
+  t.image = str(spec, "image");
+  if (!t.image.empty()) return t;  // missing: the create fails, naming it
+  t.image = str(env->status_or_null(), "image");
+  if (t.image.empty()) t.image = str(env_spec, "baseImage");
+  if (t.image.empty()) {
+    return Status::FailedPrecondition("waiting for Environment \"" + std::string(run.ns()) +
+                                      "\" to build its runtime image");
+  }
+  // The runtime image may still be building (or pulling): wait for it rather than fail.
+  auto image = docker.inspect_image(t.image);
+  if (!image.ok()) {
+    if (image.status().code() == Code::kNotFound) {
+      return Status::FailedPrecondition("waiting for the runtime image " + t.image +
+                                        " of Environment \"" + std::string(run.ns()) +
+                                        "\" to be built");
+    }
+    return image.status();
+  }
+  return t;
+}
+
+ReconcileResult CommandRunReconciler::start_attempt(Object run, int number,
+                                                    docker::DockerClient& docker) {
+  const std::string uid(run.uid());
+  auto now = clock_.now();
+  const int64_t gen = run.generation();
+  auto target = resolve(run, docker);
+  if (!target.ok()) {
+    const Status& s = target.status();
+    if (s.code() == Code::kFailedPrecondition || s.code() == Code::kUnavailable) {
+      // Waits: Pending with the reason, looked at again shortly.
+      run.status()["phase"] = std::string(kPending);
+      set_condition(run, "Ready", kConditionFalse, "Waiting", s.message(), gen, now);
+      auto written = write_status(run);
+      if (!written.ok()) return ReconcileResult::failed(written.status());
+      return ReconcileResult::after(options_.wait_interval);
+    }
+    // Cannot ever run: fail now, clearly.
+    json::object& status = run.status();
+    status["phase"] = std::string(kFailed);
+    status["completionTime"] = format_rfc3339(now);
+    const std::string reason = s.code() == Code::kNotFound ? "ServiceNotFound" : "InvalidSpec";
+    set_condition(run, "Failed", kConditionTrue, reason, s.message(), gen, now);
+    set_condition(run, "Complete", kConditionFalse, reason, s.message(), gen, now);
+    set_condition(run, "Ready", kConditionFalse, reason, s.message(), gen, now);
+    auto written = write_status(run);
+    if (!written.ok()) return ReconcileResult::failed(written.status());
+    logs_.notify(uid);
+    return finished(*written);
+  }
+  // Containers of earlier attempts go; their output is stored.
+  if (number > 1) {
+    if (Status s = remove_containers(uid, docker); !s.ok()) return ReconcileResult::failed(s);
+  }
+  // Recorded before the container exists, so a restart finds the attempt it belongs to.
+  json::object& status = run.status();
+  status["phase"] = std::string(kRunning);
+  status["attempts"] = number;
+  if (!status.contains("startTime")) status["startTime"] = format_rfc3339(now);
+  set_condition(run, "Ready", kConditionFalse, "Running",
+                "attempt " + std::to_string(number) + " is running", gen, now);
+  auto written = write_status(run);
+  if (!written.ok()) return ReconcileResult::failed(written.status());
+  run = std::move(written).value();
+
+  docker::ContainerSpec spec;
+  if (!target->exec) {
+    spec.name = attempt_container_name(run, number);
+    spec.image = target->image;
+    spec.cmd = target->command;
+    spec.env = target->env;
+    spec.working_dir = target->working_dir;
+    spec.labels = owner_labels("CommandRun", run.ns(), run.name(), uid);
+    spec.labels[std::string(kLabelSpecHash)] = spec_hash(run);
+    spec.labels[std::string(kLabelAttempt)] = std::to_string(number);
+    for (const auto& [k, v] : options_.extra_labels) spec.labels[k] = v;
+    spec.open_stdin = target->stdin;
+    spec.stdin_once = target->stdin;
+    auto env = client_.get({"Environment", "", std::string(run.ns())});
+    if (env.ok()) {
+      std::string network = str(env->spec_or_null(), "network");
+      if (network.empty()) network = default_network_name(run.ns());
+      // Joins the Environment's network when it exists (Services are reachable by name).
+      if (docker.inspect_network(network).ok()) spec.network = network;
+    }
+    // A leftover of this very attempt (created, then the controller stopped before starting
+    // it) would block the name.
+    (void)docker.remove_container(spec.name, {.force = true});
+  }
+  auto attempt = std::make_shared<Attempt>(uid, Request::from(run), number, docker, logs_, clock_,
+                                           options_.output);
+  std::function<void(const Request&)> notify;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return ReconcileResult::done();
+    notify = notify_;
+    attempts_[uid] = attempt;
+  }
+  attempt->start_container(std::move(spec), "", *target, notify);
+  return ReconcileResult::done();
+}
+
+// An attempt ended: record it, then retry, succeed or fail.
+ReconcileResult CommandRunReconciler::conclude(Object run, const std::shared_ptr<Attempt>& attempt) {
+  const std::string uid(run.uid());
+  attempt->join();
+  Attempt::Outcome o = attempt->outcome();
+  {
+    std::lock_guard lock(mu_);
+    attempts_.erase(uid);
+  }
+  if (o.detached) return ReconcileResult::after(options_.wait_interval);  // adopt() next
+  auto docker = docker_.client();
+  if (!docker.ok()) return ReconcileResult::failed(docker.status());
+  return record(std::move(run), attempt->number(), o, **docker);
+}
+
+ReconcileResult CommandRunReconciler::record(Object run, int number, const AttemptOutcome& o,
+                                             docker::DockerClient& docker) {
+  const std::string uid(run.uid());
+  auto now = clock_.now();
+  const int64_t gen = run.generation();
+  json::object& status = run.status();
+  status["exitCode"] = o.exit_code;
+  status["logBytes"] = o.log_bytes;
+  if (o.reason.empty()) {
+    status["phase"] = std::string(kSucceeded);
+    status["completionTime"] = format_rfc3339(now);
+    const std::string msg = "attempt " + std::to_string(number) + " exited with code 0";
+    set_condition(run, "Complete", kConditionTrue, "Succeeded", msg, gen, now);
+    set_condition(run, "Failed", kConditionFalse, "Succeeded", msg, gen, now);
+    set_condition(run, "Ready", kConditionTrue, "Succeeded", msg, gen, now);
+  } else if (!o.cancelled &&
+             number <= int_field(run.spec_or_null(), "backoffLimit").value_or(0)) {
+    spdlog::info("CommandRun {}: {}; retrying (attempt {})", Request::from(run).to_string(),
+                 o.message, number + 1);
+    auto written = write_status(run);
+    if (!written.ok()) return ReconcileResult::failed(written.status());
+    return start_attempt(std::move(written).value(), number + 1, docker);
+  } else {
+    status["phase"] = std::string(o.cancelled ? kCancelled : kFailed);
+    status["completionTime"] = format_rfc3339(now);
+    set_condition(run, "Failed", kConditionTrue, o.reason, o.message, gen, now);
+    set_condition(run, "Complete", kConditionFalse, o.reason, o.message, gen, now);
+    set_condition(run, "Ready", kConditionFalse, o.reason, o.message, gen, now);
+  }
+  auto written = write_status(run);
+  if (!written.ok()) return ReconcileResult::failed(written.status());
+  logs_.notify(uid);
+  if (is_being_deleted(*written)) return finalize(std::move(written).value());
+  return finished(*written);
+}
+
+// A finished run: its containers go (the output is stored), its stdin pipe too; deleted
+// ttlSecondsAfterFinished after completion.
+ReconcileResult CommandRunReconciler::finished(const Object& run) {
+  const std::string uid(run.uid());
+  logs_.release(uid);
+  auto docker = docker_.client();
+  if (docker.ok()) {
+    if (Status s = remove_containers(uid, **docker); !s.ok()) return ReconcileResult::failed(s);
+  }
+  auto ttl = int_field(run.spec_or_null(), "ttlSecondsAfterFinished");
+  if (!ttl) return ReconcileResult::done();
+  std::chrono::system_clock::time_point completed;
+  if (!parse_rfc3339(str(run.status_or_null(), "completionTime"), &completed)) {
+    return ReconcileResult::done();
+  }
+  auto expires = completed + std::chrono::seconds(*ttl);
+  auto now = clock_.now();
+  if (now < expires) {
+    return ReconcileResult::after(
+        std::chrono::duration_cast<std::chrono::milliseconds>(expires - now) +
+        std::chrono::milliseconds(10));
+  }
+  DeleteOptions options;
+  options.resource_version = run.resource_version();
+  Status s = client_.remove(run.key(), options);
+  if (!s.ok() && s.code() != Code::kNotFound) return ReconcileResult::failed(s);
+  return ReconcileResult::done();
+}
+
+// Deleting: kill a running attempt, record Cancelled, remove the containers, then the
+// finalizer (the API server then removes the object and its log).
+ReconcileResult CommandRunReconciler::finalize(Object run) {
+  const std::string uid(run.uid());
+  if (!has_finalizer(run, kCleanupFinalizer)) return ReconcileResult::done();
+  if (auto attempt = find(uid)) {
+    if (!attempt->done()) {
+      attempt->cancel();
+      return ReconcileResult::done();  // the attempt notifies when it has ended
+    }
+    return conclude(std::move(run), attempt);
+  }
+  auto docker = docker_.client();
+  if (!docker.ok()) return ReconcileResult::failed(docker.status());
+  const std::string phase = phase_of(run);
+  if (phase == kRunning) {
+    // Running but not followed (a restart): kill whatever runs for it.
+    auto now = clock_.now();
+    const int64_t gen = run.generation();
+    run.status()["phase"] = std::string(kCancelled);
+    run.status()["completionTime"] = format_rfc3339(now);
+    const std::string msg = "the CommandRun was deleted while it ran";
+    set_condition(run, "Failed", kConditionTrue, "Cancelled", msg, gen, now);
+    set_condition(run, "Complete", kConditionFalse, "Cancelled", msg, gen, now);
+    set_condition(run, "Ready", kConditionFalse, "Cancelled", msg, gen, now);
+    auto written = write_status(run);
+    if (!written.ok()) return ReconcileResult::failed(written.status());
+    run = std::move(written).value();
+  }
+  if (Status s = remove_containers(uid, **docker); !s.ok()) return ReconcileResult::failed(s);
+  logs_.notify(uid);  // followers see the end
+  logs_.release(uid);
+  remove_finalizer(run, kCleanupFinalizer);
+  auto updated = client_.update(run);
+  if (!updated.ok() && updated.status().code() != Code::kNotFound) {
+    return ReconcileResult::failed(updated.status());
+  }
+  return ReconcileResult::done();
+}
+
+}  // namespace cenv

@@ -1,0 +1,379 @@
+// CommandRuns against the real dockerd (DESIGN sections 2-4): the CommandRun reconciler under
+// a Manager, on a real API and SQLite store, output read back through LogsService as the Logs
+// call serves it. Every container carries io.cenv.test-run=<this process's id> and is removed
+// by label when each test ends, even when an assertion fails.
+
+#include <openssl/sha.h>
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "api/kinds.h"
+#include "controller/docker/engine_docker_client.h"
+#include "controller/runtime/api_client.h"
+#include "controller/runtime/api_event_source.h"
+#include "controller/runtime/controller.h"
+#include "controller/runtime/manager.h"
+#include "controller/runtime/status_util.h"
+#include "controller/server/api_service.h"
+#include "controller/server/logs_service.h"
+#include "controller/server/watch_hub.h"
+#include "controller/store/sqlite_store.h"
+#include "reconcilers/commandrun.h"
+
+namespace cenv {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kRunLabel = "io.cenv.test-run";
+
+const std::string& run_id() {
+  static const std::string id = [] {
+    std::random_device rd;
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%08x%04x", rd(), rd() & 0xffff);
+    return std::string(buf);
+  }();
+  return id;
+}
+
+docker::DockerClient& engine() {
+  static std::unique_ptr<docker::EngineDockerClient> client = [] {
+    auto c = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
+    if (!c.ok()) {
+      FAIL("integration tests need dockerd (scripts/start-dockerd): " << c.status().to_string());
+    }
+    return std::move(*c);
+  }();
+  return *client;
+}
+
+// A controller in this process: API + store + watch hub + the CommandRun controller.
+class Controller {
+ public:
+  Controller() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cenv-cr-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    dir_ = tmpl;
+    store_ = SqliteStore::open((dir_ / "cenv.db").string(), clock_).value();
+    api_ = std::make_unique<ApiService>(*store_, KindRegistry::builtin().value(), clock_);
+    hub_ = std::make_unique<WatchHub>(*store_);
+    api_->set_on_commit([this] { hub_->notify(); });
+    REQUIRE(api_->ensure_default_namespace().ok());
+    logs_ = std::make_unique<LogHub>(*store_);
+    logs_service_ = std::make_unique<LogsService>(
+        *api_, *logs_, []() -> Result<docker::DockerClient*> { return &engine(); });
+    source_ = std::make_unique<ApiEventSource>(*api_, *hub_);
+    client_ = std::make_unique<ApiServiceClient>(*api_);
+    connection_ = std::make_unique<DockerConnection>(engine());
+    Object env;
+    env.json()["apiVersion"] = kApiVersion;
+    env.json()["kind"] = "Environment";
+    env.set_name("it");
+    env.spec() = json::object{{"baseImage", "cenv/base:bookworm"},
+                              {"variables", json::object{{"FROM_ENV", "yes"}}}};
+    REQUIRE(client_->create(env).ok());
+    start();
+  }
+  ~Controller() {
+    stop();
+    // Remove everything this test run created.
+    auto list = engine().list_containers(
+        {.all = true, .label_filters = {std::string(kRunLabel) + "=" + run_id()}});
+    if (list.ok()) {
+      for (const auto& c : *list) (void)engine().remove_container(c.id, {.force = true});
+    }
+    client_.reset();
+    source_.reset();
+    logs_service_.reset();
+    logs_.reset();
+    hub_.reset();
+    api_.reset();
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // Starts the CommandRun controller (again, after stop(): a controller restart).
+  void start() {
+    CommandRunReconcilerOptions options;
+    options.extra_labels[kRunLabel] = run_id();
+    options.wait_interval = 200ms;
+    reconciler_ = std::make_unique<CommandRunReconciler>(*client_, *connection_, *logs_, clock_,
+                                                         options);
+    manager_ = std::make_unique<Manager>(*source_, steady_);
+    auto& ctl = manager_->add(std::make_unique<cenv::Controller>(
+        "commandrun", "CommandRun", *reconciler_, manager_->cache(), steady_));
+    reconciler_->set_notify([&ctl](const Request& r) { ctl.enqueue(r); });
+    REQUIRE(manager_->start().ok());
+  }
+  void stop() {
+    if (manager_) manager_->stop();
+    if (reconciler_) reconciler_->stop();
+    manager_.reset();
+    reconciler_.reset();
+  }
+
+  Object run(const std::string& name, std::vector<std::string> cmd, json::object spec = {}) {
+    Object o;
+    o.json()["apiVersion"] = kApiVersion;
+    o.json()["kind"] = "CommandRun";
+    o.set_name(name);
+    o.set_ns("it");
+    json::array a;
+    for (auto& s : cmd) a.emplace_back(s);
+    spec["command"] = std::move(a);
+    o.spec() = std::move(spec);
+    auto created = client_->create(o);
+    INFO(created.status().to_string());
+    REQUIRE(created.ok());
+    return *created;
+  }
+
+  Result<Object> get(const std::string& name) { return client_->get({"CommandRun", "it", name}); }
+  Status remove(const std::string& name) { return client_->remove({"CommandRun", "it", name}, {}); }
+
+  static std::string phase(const Object& o) {
+    return o.status_or_null() ? std::string(Object::str_field(*o.status_or_null(), "phase")) : "";
+  }
+
+  // Waits (up to `limit`) until the run's phase is `want`; returns the object.
+  Object wait_phase(const std::string& name, const std::string& want,
+                    std::chrono::seconds limit = 60s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      auto o = get(name);
+      if (o.ok() && phase(*o) == want) return *o;
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL("CommandRun " << name << " never reached " << want << ": "
+                           << (o.ok() ? o->to_json() : o.status().to_string()));
+      }
+      if (o.ok()) logs_->wait(std::string(o->uid()), logs_->generation(std::string(o->uid())),
+                              100ms);
+      else std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  struct Output {
+    std::string out, err, both;
+    bool ended = false;
+    int exit_code = 0;
+    std::string phase;
+  };
+  // Reads the run's output as Logs serves it.
+  Output logs(const std::string& name, bool follow, int64_t since = 0) {
+    Output o;
+    LogsQuery q{"cr", "it", name, follow, since};
+    Status s = logs_service_->stream(
+        q,
+        [&](const LogFrame& f) {
+          if (f.end) {
+            o.ended = true;
+            o.exit_code = f.exit_code;
+            o.phase = f.phase;
+            return true;
+          }
+          (f.stream == LogStream::kStderr ? o.err : o.out) += f.data;
+          o.both += f.data;
+          return true;
+        },
+        [] { return false; });
+    INFO(s.to_string());
+    REQUIRE(s.ok());
+    return o;
+  }
+
+  std::vector<docker::ContainerSummary> containers_of(const Object& run) {
+    auto list = engine().list_containers(
+        {.all = true, .label_filters = {"io.cenv.uid=" + std::string(run.uid())}});
+    REQUIRE(list.ok());
+    return *list;
+  }
+
+  LogHub& hub() { return *logs_; }
+  Store& store() { return *store_; }
+
+ private:
+  std::filesystem::path dir_;
+  SystemClock clock_;
+  MonotonicClock steady_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<ApiService> api_;
+  std::unique_ptr<WatchHub> hub_;
+  std::unique_ptr<LogHub> logs_;
+  std::unique_ptr<LogsService> logs_service_;
+  std::unique_ptr<ApiEventSource> source_;
+  std::unique_ptr<ApiServiceClient> client_;
+  std::unique_ptr<DockerConnection> connection_;
+  std::unique_ptr<CommandRunReconciler> reconciler_;
+  std::unique_ptr<Manager> manager_;
+};
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  std::string hex;
+  char b[3];
+  for (unsigned char c : md) {
+    std::snprintf(b, sizeof b, "%02x", c);
+    hex += b;
+  }
+  return hex;
+}
+
+TEST_CASE("CommandRun exit codes pass through, and output outlives the container",
+          "[integration][commandrun]") {
+  Controller c;
+  c.run("ok", {"sh", "-c", "echo hello $FROM_ENV"});
+  c.run("bad", {"sh", "-c", "echo failing >&2; exit 7"});
+  Object ok = c.wait_phase("ok", "Succeeded");
+  Object bad = c.wait_phase("bad", "Failed");
+  CHECK(ok.status().at("exitCode").as_int64() == 0);
+  CHECK(bad.status().at("exitCode").as_int64() == 7);
+  CHECK(is_condition_true(ok, "Complete"));
+  CHECK(is_condition_true(bad, "Failed"));
+  // The containers go once the run has finished; the output is served from the store,
+  // ending with the exit code.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!c.containers_of(ok).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(c.containers_of(ok).empty());
+  auto out = c.logs("ok", false);
+  CHECK(out.out == "hello yes\n");
+  CHECK(out.ended);
+  CHECK(out.exit_code == 0);
+  CHECK(out.phase == "Succeeded");
+  auto err = c.logs("bad", true);  // follow on a finished run ends at once
+  CHECK(err.err == "failing\n");
+  CHECK(err.ended);
+  CHECK(err.exit_code == 7);
+}
+
+TEST_CASE("CommandRun keeps each stream's order when stdout and stderr interleave",
+          "[integration][commandrun]") {
+  Controller c;
+  c.run("mixed", {"sh", "-c", "i=0; while [ $i -lt 300 ]; do echo out$i; echo err$i >&2; "
+                              "i=$((i+1)); done"});
+  c.wait_phase("mixed", "Succeeded");
+  auto o = c.logs("mixed", false);
+  std::string want_out, want_err;
+  for (int i = 0; i < 300; ++i) {
+    want_out += "out" + std::to_string(i) + "\n";
+    want_err += "err" + std::to_string(i) + "\n";
+  }
+  CHECK(o.out == want_out);
+  CHECK(o.err == want_err);
+}
+
+TEST_CASE("CommandRun stores 10 MB of output completely", "[integration][commandrun]") {
+  Controller c;
+  // base64 text: Docker's json-file log keeps text lines exactly (not arbitrary bytes).
+  c.run("big", {"sh", "-c",
+                "head -c 7700000 /dev/urandom | base64 > /tmp/f; cat /tmp/f; "
+                "sha256sum /tmp/f >&2"});
+  // Follow from the start while it runs, as `cenv logs -f` does.
+  auto followed = std::async(std::launch::async, [&] {
+    c.wait_phase("big", "Running");
+    return c.logs("big", true);
+  });
+  Object done = c.wait_phase("big", "Succeeded", 180s);
+  auto o = followed.get();
+  REQUIRE(o.out.size() > 10'000'000);
+  CHECK(o.ended);
+  CHECK(o.err.substr(0, 64) == sha256_hex(o.out));
+  CHECK(done.status().at("logBytes").as_int64() == static_cast<int64_t>(o.both.size()));
+  // A reader resuming from an offset gets exactly the rest.
+  auto rest = c.logs("big", false, 5'000'000);
+  CHECK(rest.both == o.both.substr(5'000'000));
+}
+
+TEST_CASE("CommandRun is killed after timeoutSeconds", "[integration][commandrun]") {
+  Controller c;
+  c.run("slow", {"sh", "-c", "echo started; sleep 300"}, {{"timeoutSeconds", 1}});
+  Object done = c.wait_phase("slow", "Failed");
+  auto failed = get_condition(done, "Failed");
+  REQUIRE(failed);
+  CHECK(failed->reason == "DeadlineExceeded");
+  CHECK(c.logs("slow", false).out == "started\n");
+}
+
+TEST_CASE("CommandRun retries a failed attempt backoffLimit times", "[integration][commandrun]") {
+  Controller c;
+  c.run("retry", {"sh", "-c", "echo try; exit 2"}, {{"backoffLimit", 2}});
+  Object done = c.wait_phase("retry", "Failed");
+  CHECK(done.status().at("attempts").as_int64() == 3);
+  CHECK(done.status().at("exitCode").as_int64() == 2);
+  CHECK(c.logs("retry", false).out == "try\ntry\ntry\n");
+}
+
+TEST_CASE("Deleting a running CommandRun kills its container", "[integration][commandrun]") {
+  Controller c;
+  Object run = c.run("cancel", {"sh", "-c", "echo running; sleep 300"});
+  c.wait_phase("cancel", "Running");
+  REQUIRE(!c.containers_of(run).empty());
+  // Deleting (as `cenv delete` or Ctrl-C in `cenv run` does) only marks it; the finalizer
+  // kills the container, and then the run and its log go.
+  REQUIRE(c.remove("cancel").ok());
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (c.get("cancel").ok()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(c.containers_of(run).empty());
+  CHECK(c.store().log_summary(std::string(run.uid())).value().bytes == 0);
+}
+
+TEST_CASE("A command missing from the image fails clearly with code 127",
+          "[integration][commandrun]") {
+  Controller c;
+  c.run("missing", {"no-such-command", "--flag"});
+  Object done = c.wait_phase("missing", "Failed");
+  auto failed = get_condition(done, "Failed");
+  REQUIRE(failed);
+  CHECK(failed->reason == "StartError");
+  CHECK_THAT(failed->message, Catch::Contains("no-such-command"));
+  CHECK(done.status().at("exitCode").as_int64() == 127);
+}
+
+TEST_CASE("A restarted controller re-attaches to a running CommandRun without losing or "
+          "repeating output",
+          "[integration][commandrun]") {
+  Controller c;
+  Object run = c.run("reattach", {"sh", "-c",
+                                  "echo before; echo warn >&2; "
+                                  "while [ ! -f /tmp/go ]; do sleep 0.1; done; echo after"});
+  c.wait_phase("reattach", "Running");
+  const std::string uid(run.uid());
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (c.store().log_summary(uid).value().bytes < 12) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    c.hub().wait(uid, c.hub().generation(uid), 100ms);
+  }
+  c.stop();  // the controller goes away; the container keeps running
+  auto containers = c.containers_of(run);
+  REQUIRE(containers.size() == 1);
+  auto exec = engine().create_exec(containers[0].id, {.cmd = {"touch", "/tmp/go"}});
+  REQUIRE(exec.ok());
+  REQUIRE(engine().start_exec(*exec, {}, [](docker::StreamKind, std::string_view) { return true; })
+              .ok());
+  c.start();
+  Object done = c.wait_phase("reattach", "Succeeded");
+  CHECK(done.status().at("attempts").as_int64() == 1);
+  auto o = c.logs("reattach", false);
+  CHECK(o.out == "before\nafter\n");
+  CHECK(o.err == "warn\n");
+}
+
+}  // namespace
+}  // namespace cenv

@@ -1,0 +1,308 @@
+#include "reconcilers/commandrun.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "controller/docker/fake_docker_client.h"
+#include "controller/runtime/finalizers.h"
+#include "controller/runtime/status_util.h"
+#include "test/unit/controller/runtime/runtime_fixture.h"
+
+namespace cenv {
+namespace {
+
+namespace json = boost::json;
+using docker::FakeDockerClient;
+
+docker::ImageInfo image(const std::string& tag) {
+  docker::ImageInfo i;
+  i.tags = {tag};
+  return i;
+}
+
+// The reconciler on a real API (SQLite) and a fake Docker. reconcile() is driven by the
+// test: again after each notify (an attempt ended) or requeue, until a condition holds.
+struct Bed {
+  testing::ApiFixture api;
+  SystemClock clock;
+  FakeDockerClient docker{&clock};
+  DockerConnection connection{docker};
+  LogHub logs{*api.store};
+  std::unique_ptr<CommandRunReconciler> reconciler;
+
+  std::mutex mu;
+  std::condition_variable notified_cv;
+  int notified = 0;  // guarded by mu
+
+  Bed() {
+    docker.add_image(image("cenv/base:bookworm"));
+    json::object env_spec{{"baseImage", "cenv/base:bookworm"},
+                          {"variables", json::object{{"GREETING", "hi"}, {"MODE", "env"}}},
+                          {"secrets", json::object{{"TOKEN", "s3cret"}}}};
+    api.create("Environment", "", "dev", env_spec);
+    make_reconciler();
+  }
+
+  void make_reconciler() {
+    CommandRunReconcilerOptions options;
+    options.wait_interval = std::chrono::milliseconds(20);
+    reconciler = std::make_unique<CommandRunReconciler>(*api.client, connection, logs, clock,
+                                                        options);
+    reconciler->set_notify([this](const Request&) {
+      std::lock_guard lock(mu);
+      ++notified;
+      notified_cv.notify_all();
+    });
+  }
+
+  Object run(const std::string& name, json::object spec) {
+    return api.create("CommandRun", "dev", name, std::move(spec));
+  }
+
+  Result<Object> get(const std::string& name) {
+    return api.client->get({"CommandRun", "dev", name});
+  }
+
+  // Reconciles `name` until `done(object or nullptr when gone)` holds; fails after 10 s.
+  void drive(const std::string& name, const std::function<bool(const Object*)>& done) {
+    const Request req{"CommandRun", "dev", name};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      int seen;
+      {
+        std::lock_guard lock(mu);
+        seen = notified;
+      }
+      ReconcileResult r = reconciler->reconcile(req);
+      INFO(r.error.to_string());
+      auto obj = get(name);
+      if (done(obj.ok() ? &*obj : nullptr)) return;
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL("condition not met in 10 s; object: " << (obj.ok() ? obj->to_json() : "gone"));
+      }
+      std::unique_lock lock(mu);
+      notified_cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return notified != seen; });
+    }
+  }
+
+  static std::string phase(const Object* o) {
+    if (!o || !o->status_or_null()) return "";
+    return std::string(Object::str_field(*o->status_or_null(), "phase"));
+  }
+
+  std::string stored_output(const Object& o, LogStream only, bool filter = true) {
+    auto chunks = api.store->read_log(std::string(o.uid()), 0, 1 << 30);
+    REQUIRE(chunks.ok());
+    std::string out;
+    for (const auto& c : *chunks) {
+      if (!filter || c.stream == only) out += c.data;
+    }
+    return out;
+  }
+};
+
+json::object command(std::initializer_list<const char*> args, json::object extra = {}) {
+  json::array a;
+  for (const char* s : args) a.emplace_back(s);
+  extra["command"] = std::move(a);
+  return extra;
+}
+
+TEST_CASE("CommandRun runs in the environment's image with its variables, env and secrets",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  docker::ContainerInfo seen;
+  bed.docker.set_start_behavior([&](const docker::ContainerInfo& c) {
+    seen = c;
+    return FakeDockerClient::Exit{0, "out\n", "err\n"};
+  });
+  json::array env{json::object{{"name", "MODE"}, {"value", "run"}}};
+  json::array secret_env{json::object{{"name", "API_TOKEN"}, {"secretKey", "TOKEN"}}};
+  bed.run("hello", command({"sh", "-c", "echo out"}, {{"env", env},
+                                                       {"secretEnv", secret_env},
+                                                       {"workingDir", "/tmp"}}));
+  bed.drive("hello", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
+
+  Object done = bed.get("hello").value();
+  const json::object& st = done.status();
+  CHECK(st.at("exitCode").as_int64() == 0);
+  CHECK(st.at("attempts").as_int64() == 1);
+  CHECK(st.at("logBytes").as_int64() == 8);
+  CHECK(st.contains("startTime"));
+  CHECK(st.contains("completionTime"));
+  CHECK(is_condition_true(done, "Complete"));
+  CHECK(is_condition_true(done, "Ready"));
+  CHECK_FALSE(is_condition_true(done, "Failed"));
+  CHECK(has_finalizer(done, kCleanupFinalizer));
+
+  CHECK(seen.image == "cenv/base:bookworm");
+  CHECK(seen.cmd == std::vector<std::string>{"sh", "-c", "echo out"});
+  CHECK(seen.working_dir == "/tmp");
+  CHECK(seen.name == "cenv-dev-hello.1");
+  auto has_env = [&](const std::string& kv) {
+    return std::find(seen.env.begin(), seen.env.end(), kv) != seen.env.end();
+  };
+  CHECK(has_env("GREETING=hi"));
+  CHECK(has_env("MODE=run"));  // the run's env wins over the Environment's variables
+  CHECK_FALSE(has_env("MODE=env"));
+  CHECK(has_env("API_TOKEN=s3cret"));
+  CHECK(seen.labels["io.cenv.managed"] == "true");
+  CHECK(seen.labels["io.cenv.kind"] == "CommandRun");
+  CHECK(seen.labels["io.cenv.namespace"] == "dev");
+  CHECK(seen.labels["io.cenv.name"] == "hello");
+  CHECK(seen.labels["io.cenv.uid"] == done.uid());
+  CHECK(seen.labels["io.cenv.attempt"] == "1");
+  CHECK_FALSE(seen.labels["io.cenv.spec-hash"].empty());
+
+  CHECK(bed.stored_output(done, LogStream::kStdout) == "out\n");
+  CHECK(bed.stored_output(done, LogStream::kStderr) == "err\n");
+  // The finished run's container is removed; its output stays in the store.
+  auto left = bed.docker.list_containers({.all = true});
+  REQUIRE(left.ok());
+  CHECK(left->empty());
+}
+
+TEST_CASE("CommandRun retries a failing command backoffLimit times, then fails with its code",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  int starts = 0;
+  bed.docker.set_start_behavior([&](const docker::ContainerInfo&) {
+    ++starts;
+    return FakeDockerClient::Exit{3, "try " + std::to_string(starts) + "\n", ""};
+  });
+  bed.run("flaky", command({"false"}, {{"backoffLimit", 2}}));
+  bed.drive("flaky", [](const Object* o) { return Bed::phase(o) == "Failed"; });
+  Object done = bed.get("flaky").value();
+  CHECK(starts == 3);
+  CHECK(done.status().at("attempts").as_int64() == 3);
+  CHECK(done.status().at("exitCode").as_int64() == 3);
+  auto failed = get_condition(done, "Failed");
+  REQUIRE(failed);
+  CHECK(failed->status == "True");
+  CHECK(failed->reason == "NonZeroExit");
+  CHECK_FALSE(is_condition_true(done, "Complete"));
+  // Every attempt's output is kept, in order.
+  CHECK(bed.stored_output(done, LogStream::kStdout) == "try 1\ntry 2\ntry 3\n");
+}
+
+TEST_CASE("CommandRun waits Pending while its environment's image is not built yet",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  bed.api.create("Environment", "", "bare", {{"baseImage", "cenv/later:1"}});
+  bed.docker.set_start_behavior(
+      [](const docker::ContainerInfo&) { return FakeDockerClient::Exit{0, "", ""}; });
+  bed.api.create("CommandRun", "bare", "early", command({"true"}));
+  const Request req{"CommandRun", "bare", "early"};
+  ReconcileResult r = bed.reconciler->reconcile(req);
+  CHECK(r.error.ok());
+  CHECK(r.requeue_after > std::chrono::milliseconds(0));
+  Object waiting = bed.api.client->get({"CommandRun", "bare", "early"}).value();
+  CHECK(Bed::phase(&waiting) == "Pending");
+  auto ready = get_condition(waiting, "Ready");
+  REQUIRE(ready);
+  CHECK(ready->reason == "Waiting");
+  CHECK_THAT(ready->message, Catch::Contains("cenv/later:1"));
+  CHECK(bed.docker.call_count("create_container") == 0);
+
+  // Once the image is there, the run goes on.
+  bed.docker.add_image(image("cenv/later:1"));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string phase;
+  while (phase != "Succeeded" && std::chrono::steady_clock::now() < deadline) {
+    (void)bed.reconciler->reconcile(req);
+    Object o = bed.api.client->get({"CommandRun", "bare", "early"}).value();
+    phase = Bed::phase(&o);
+    std::unique_lock lock(bed.mu);
+    bed.notified_cv.wait_for(lock, std::chrono::milliseconds(20));
+  }
+  CHECK(phase == "Succeeded");
+}
+
+TEST_CASE("CommandRun with a missing service fails at once, saying which",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  bed.run("exec", command({"true"}, {{"service", "nope"}}));
+  bed.drive("exec", [](const Object* o) { return Bed::phase(o) == "Failed"; });
+  auto failed = get_condition(bed.get("exec").value(), "Failed");
+  REQUIRE(failed);
+  CHECK(failed->reason == "ServiceNotFound");
+  CHECK_THAT(failed->message, Catch::Contains("\"nope\""));
+}
+
+TEST_CASE("Deleting a running CommandRun kills it, then lets it go",
+          "[reconcilers][commandrun]") {
+  Bed bed;  // the default start behavior keeps containers running
+  bed.run("forever", command({"sleep", "1000"}));
+  bed.drive("forever", [](const Object* o) { return Bed::phase(o) == "Running"; });
+  REQUIRE(bed.api.client->remove({"CommandRun", "dev", "forever"}, {}).ok());
+  bed.drive("forever", [](const Object* o) { return o == nullptr; });
+  CHECK(bed.docker.call_count("kill_container") >= 1);
+  auto left = bed.docker.list_containers({.all = true});
+  REQUIRE(left.ok());
+  CHECK(left->empty());
+}
+
+TEST_CASE("CommandRun times out after timeoutSeconds", "[reconcilers][commandrun]") {
+  Bed bed;
+  bed.run("slow", command({"sleep", "1000"}, {{"timeoutSeconds", 1}}));
+  bed.drive("slow", [](const Object* o) { return Bed::phase(o) == "Failed"; });
+  auto failed = get_condition(bed.get("slow").value(), "Failed");
+  REQUIRE(failed);
+  CHECK(failed->reason == "DeadlineExceeded");
+}
+
+TEST_CASE("A restarted reconciler re-attaches to the running container without losing or "
+          "repeating output",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  bed.run("long", command({"sh", "-c", "work"}));
+  bed.drive("long", [](const Object* o) { return Bed::phase(o) == "Running"; });
+  // The attempt's thread creates the container after the status says Running.
+  auto containers = bed.docker.list_containers({.all = true});
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       containers.ok() && containers->empty() && std::chrono::steady_clock::now() < until;
+       containers = bed.docker.list_containers({.all = true})) {
+    std::unique_lock lock(bed.mu);
+    bed.notified_cv.wait_for(lock, std::chrono::milliseconds(10));
+  }
+  REQUIRE(containers.ok());
+  REQUIRE(containers->size() == 1);
+  const std::string id = containers->front().id;
+  const std::string uid(bed.get("long").value().uid());
+  REQUIRE(bed.docker.append_output(id, docker::StreamKind::kStdout, "one\n").ok());
+  REQUIRE(bed.docker.append_output(id, docker::StreamKind::kStderr, "warn\n").ok());
+  // Wait until the first reconciler has stored it, then stop it (a controller restart).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (bed.api.store->log_summary(uid).value().bytes < 9 &&
+         std::chrono::steady_clock::now() < deadline) {
+    bed.logs.wait(uid, bed.logs.generation(uid), std::chrono::milliseconds(50));
+  }
+  bed.reconciler->stop();
+  REQUIRE(bed.docker.append_output(id, docker::StreamKind::kStdout, "two\n").ok());
+
+  bed.make_reconciler();
+  bed.drive("long", [](const Object* o) { return Bed::phase(o) == "Running"; });
+  REQUIRE(bed.docker.exit_container(id, 0).ok());
+  bed.drive("long", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
+  Object done = bed.get("long").value();
+  CHECK(done.status().at("attempts").as_int64() == 1);  // not started again
+  CHECK(bed.docker.call_count("create_container") == 1);
+  CHECK(bed.stored_output(done, LogStream::kStdout) == "one\ntwo\n");
+  CHECK(bed.stored_output(done, LogStream::kStderr) == "warn\n");
+}
+
+TEST_CASE("A finished CommandRun is deleted ttlSecondsAfterFinished later",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  bed.docker.set_start_behavior(
+      [](const docker::ContainerInfo&) { return FakeDockerClient::Exit{0, "x", ""}; });
+  bed.run("brief", command({"true"}, {{"ttlSecondsAfterFinished", 0}}));
+  bed.drive("brief", [](const Object* o) { return o == nullptr; });
+}
+
+}  // namespace
+}  // namespace cenv
