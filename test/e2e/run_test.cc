@@ -1,0 +1,140 @@
+// `cenv run`, `cenv logs`, `cenv get cr` and `cenv wait cr/...` end to end, as a user runs
+// them, against the real dockerd. The controller these tests start labels every container it
+// creates with io.cenv.test-run=<this process's id> (CENV_CONTAINER_LABELS); each test removes
+// whatever carries it when it ends.
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+#include <string>
+
+#include "test/e2e/cenv_runner.h"
+
+namespace cenv::e2e {
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Labels the containers of controllers started from here, and removes them at the end.
+class LabelledContainers {
+ public:
+  LabelledContainers() {
+    std::random_device rd;
+    id_ = std::to_string(rd()) + std::to_string(rd());
+    setenv("CENV_CONTAINER_LABELS", ("io.cenv.test-run=" + id_).c_str(), 1);
+  }
+  ~LabelledContainers() {
+    std::string cmd = "ids=$(docker ps -aq --filter label=io.cenv.test-run=" + id_ +
+                      "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1";
+    (void)std::system(cmd.c_str());
+  }
+  // How many containers carry this test's label.
+  int count() const {
+    CenvRunner probe;  // only for its temp dir
+    std::string out = (probe.home() / "count").string();
+    std::string cmd = "docker ps -aq --filter label=io.cenv.test-run=" + id_ + " | wc -l > '" +
+                      out + "'";
+    if (std::system(cmd.c_str()) != 0) return -1;
+    return std::stoi(CenvRunner::slurp(out));
+  }
+
+ private:
+  std::string id_;
+};
+
+// The name of the only CommandRun in namespace default.
+std::string only_run(const CenvRunner& cenv) {
+  auto r = cenv.run("get cr -o name");
+  REQUIRE(r.exit_code == 0);
+  std::string name = r.out.substr(r.out.find('/') + 1);
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+  REQUIRE(!name.empty());
+  REQUIRE(!contains(name, "\n"));
+  return name;
+}
+
+TEST_CASE("cenv run separates stdout and stderr and exits with the command's code",
+          "[e2e][run]") {
+  LabelledContainers labels;
+  CenvRunner cenv;
+  REQUIRE(cenv.run("controller start").exit_code == 0);
+  auto r = cenv.run("run -- sh -c 'echo out; echo err >&2; exit 3'");
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(r.out == "out\n");
+  CHECK(r.err == "err\n");
+
+  // The run stays, with its output, after its container is gone.
+  std::string name = only_run(cenv);
+  auto logs = cenv.run("logs cr/" + name);
+  CHECK(logs.exit_code == 0);
+  CHECK(logs.out == "out\n");
+  CHECK(logs.err == "err\n");
+  // The two streams' order relative to each other is Docker's; each stream's is kept. Two
+  // bytes in, the first two bytes of whichever stream came first are skipped.
+  auto tail = cenv.run("logs cr/" + name + " --since-bytes 2");
+  CHECK(tail.out.size() + tail.err.size() == 6);
+  CHECK(std::string("out\n").ends_with(tail.out));
+  CHECK(std::string("err\n").ends_with(tail.err));
+  auto stamped = cenv.run("logs " + name + " --timestamps");
+  CHECK(contains(stamped.out, "Z out\n"));
+  auto table = cenv.run("get cr");
+  INFO(table.out);
+  CHECK(contains(table.out, "PHASE"));
+  CHECK(contains(table.out, "EXIT"));
+  CHECK(contains(table.out, "ATTEMPTS"));
+  CHECK(contains(table.out, "Failed"));
+  auto waited = cenv.run("wait cr/" + name + " --for=condition=Failed --timeout=60s");
+  CHECK(waited.exit_code == 0);
+  CHECK(labels.count() == 0);  // the finished run's container was removed
+}
+
+TEST_CASE("cenv run --rm succeeds, deletes the run, and -i feeds stdin", "[e2e][run]") {
+  LabelledContainers labels;
+  CenvRunner cenv;
+  REQUIRE(cenv.run("controller start").exit_code == 0);
+  auto r = cenv.run("run --rm -i -- sh -c 'tr a-z A-Z'", "hello stdin\n");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "HELLO STDIN\n");
+  auto left = cenv.run("get cr -o name");
+  CHECK(left.out.empty());
+  auto waited = cenv.run("run --name done -- true");
+  CHECK(waited.exit_code == 0);
+  CHECK(cenv.run("wait cr/done --for=condition=Complete --timeout=60s").exit_code == 0);
+}
+
+TEST_CASE("cenv run says clearly what is wrong with bad input", "[e2e][run]") {
+  LabelledContainers labels;
+  CenvRunner cenv;
+  REQUIRE(cenv.run("controller start").exit_code == 0);
+
+  auto empty = cenv.run("run --");
+  CHECK(empty.exit_code == 1);
+  CHECK(contains(empty.err, "needs a command"));
+
+  auto missing = cenv.run("run -- no-such-command");
+  INFO(missing.err);
+  CHECK(missing.exit_code == 127);
+  CHECK(contains(missing.err, "no-such-command"));
+
+  auto service = cenv.run("run --service nope -- true");
+  INFO(service.err);
+  CHECK(service.exit_code == 1);
+  CHECK(contains(service.err, "ServiceNotFound"));
+  CHECK(contains(service.err, "\"nope\""));
+
+  auto ns = cenv.run("run -n nowhere -- true");
+  CHECK(ns.exit_code == 1);
+  CHECK(contains(ns.err, "nowhere"));
+
+  auto logs = cenv.run("logs cr/absent");
+  CHECK(logs.exit_code == 1);
+  CHECK(contains(logs.err, "absent"));
+}
+
+}  // namespace
+}  // namespace cenv::e2e
