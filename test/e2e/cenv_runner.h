@@ -1,6 +1,9 @@
 #pragma once
 // Drives the `cenv` binary as a user does, with a private CENV_HOME per test, and stops the
-// controller that the test's commands started when the test ends.
+// controller that the test's commands started when the test ends. The controller labels
+// everything it creates in Docker with cenv.test.run=<this runner's id>
+// ($CENV_CONTAINER_LABELS); the runner removes those containers, networks and volumes at the
+// end, and nothing else.
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,12 +28,13 @@ class CenvRunner {
  public:
   CenvRunner() {
     std::random_device rd;
-    home_ = std::filesystem::temp_directory_path() /
-            ("cenv-e2e-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
+    id_ = "e2e-" + std::to_string(getpid()) + "-" + std::to_string(rd());
+    home_ = std::filesystem::temp_directory_path() / ("cenv-" + id_);
     std::filesystem::create_directories(home_);
   }
   ~CenvRunner() {
     run("controller stop");
+    remove_docker_objects();
     std::error_code ec;
     std::filesystem::remove_all(home_, ec);
   }
@@ -41,9 +45,10 @@ class CenvRunner {
   RunResult run(const std::string& args, const std::string& stdin_text = "") const {
     std::filesystem::path out = home_ / "stdout", err = home_ / "stderr", in = home_ / "stdin";
     std::ofstream(in) << stdin_text;
-    std::string cmd = "cd '" CENV_SOURCE_DIR "' && CENV_HOME='" + home_.string() + "' '" +
-                      CENV_BINARY "' " + args + " <'" + in.string() + "' >'" + out.string() +
-                      "' 2>'" + err.string() + "'";
+    std::string cmd = "cd '" CENV_SOURCE_DIR "' && CENV_HOME='" + home_.string() +
+                      "' CENV_CONTAINER_LABELS='" + label() + "' '" CENV_BINARY "' " + args +
+                      " <'" + in.string() + "' >'" + out.string() + "' 2>'" + err.string() +
+                      "'";
     int status = std::system(cmd.c_str());
     RunResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -53,6 +58,19 @@ class CenvRunner {
   }
 
   const std::filesystem::path& home() const { return home_; }
+  // The label on every Docker object this runner's controller creates: "cenv.test.run=ID".
+  std::string label() const { return "cenv.test.run=" + id_; }
+
+  // Removes the containers, networks and volumes carrying label() (when Docker is there).
+  void remove_docker_objects() const {
+    std::string f = "--filter label=" + label();
+    std::string cmd = "command -v docker >/dev/null 2>&1 || exit 0; "
+                      "docker ps -aq " + f + " | xargs -r docker rm -f; "
+                      "docker network ls -q " + f + " | xargs -r docker network rm; "
+                      "docker volume ls -q " + f + " | xargs -r docker volume rm -f";
+    cmd = "( " + cmd + " ) >/dev/null 2>&1";
+    [[maybe_unused]] int rc = std::system(cmd.c_str());
+  }
 
   static std::string slurp(const std::filesystem::path& p) {
     std::ifstream f(p, std::ios::binary);
@@ -62,6 +80,7 @@ class CenvRunner {
   }
 
  private:
+  std::string id_;
   std::filesystem::path home_;
 };
 

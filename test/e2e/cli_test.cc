@@ -17,11 +17,24 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// A snapshot of every object of every kind, to show a failed apply changed nothing.
+// A snapshot of what users write in every object of every kind (identity, labels,
+// annotations, generation, spec), to show a failed apply changed nothing. Status, finalizers
+// and resourceVersion are left out: the controllers write those on their own meanwhile.
 std::string snapshot(const CenvRunner& cenv) {
   auto r = cenv.run("get environments,modules,services,commandruns -A -o json");
   REQUIRE(r.exit_code == 0);
-  return r.out;
+  boost::json::array out;
+  const boost::json::value list = boost::json::parse(r.out);
+  for (const auto& item : list.at("items").as_array()) {
+    const auto& meta = item.at("metadata").as_object();
+    boost::json::object kept{{"kind", item.at("kind")}};
+    for (const char* key : {"name", "namespace", "uid", "labels", "annotations", "generation"}) {
+      if (const auto* v = meta.if_contains(key)) kept[key] = *v;
+    }
+    if (const auto* spec = item.as_object().if_contains("spec")) kept["spec"] = *spec;
+    out.push_back(std::move(kept));
+  }
+  return boost::json::serialize(out);
 }
 
 TEST_CASE("apply creates, re-apply is unchanged, a change is configured", "[e2e]") {
