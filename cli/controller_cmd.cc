@@ -126,7 +126,7 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
     pid << getpid() << "\n";
   }
   // The controllers.
-  ReconcilerSetOptions set_options;
+  ReconcilerSetOptions set_options = ReconcilerSetOptions::from_environment();
   set_options.logs = &log_hub;
   auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, set_options);
   if (!reconcilers.ok()) {

@@ -1,11 +1,28 @@
 #include "reconcilers/setup.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "controller/runtime/garbage_collector.h"
 #include "reconcilers/commandrun.h"
 #include "reconcilers/environment_reconciler.h"
 #include "reconcilers/service_reconciler.h"
 
 namespace cenv {
+
+ReconcilerSetOptions ReconcilerSetOptions::from_environment() {
+  ReconcilerSetOptions options;
+  const char* labels = std::getenv("CENV_CONTAINER_LABELS");
+  std::string_view rest = labels ? labels : "";
+  while (!rest.empty()) {
+    std::string_view item = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    options.docker_labels[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
+  }
+  return options;
+}
 
 ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& docker,
                              const Clock& clock, ReconcilerSetOptions options)

@@ -49,6 +49,10 @@ struct ReconcilerSetOptions {
   // Workers of the CommandRun controller (each attempt runs on a thread of its own; workers
   // only start and conclude attempts). Default 4.
   int commandrun_workers = 4;
+
+  // Defaults, with docker_labels from $CENV_CONTAINER_LABELS ("k=v,k2=v2"; entries without
+  // '=' are ignored), which tests set so the controllers they start label what they create.
+  static ReconcilerSetOptions from_environment();
 };
 
 class ReconcilerSet {

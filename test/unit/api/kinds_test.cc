@@ -95,12 +95,14 @@ TEST_CASE("printer columns come from the CRDs", "[kinds]") {
   auto reg = registry();
   const KindInfo* svc = reg->find("svc");
   REQUIRE(svc);
-  REQUIRE(svc->columns.size() == 5);
+  REQUIRE(svc->columns.size() == 8);
   CHECK(svc->columns[0].name == "Image");
   CHECK(svc->columns[0].priority == 1);
-  CHECK(svc->columns[2].name == "Health");
-  CHECK(svc->columns[2].json_path == R"(.status.conditions[?(@.type=="Healthy")].status)");
-  CHECK(svc->columns[3].type == "integer");
+  CHECK(svc->columns[2].name == "Ready");
+  CHECK(svc->columns[3].name == "Health");
+  CHECK(svc->columns[3].json_path == R"(.status.conditions[?(@.type=="Healthy")].status)");
+  CHECK(svc->columns[4].type == "integer");
+  CHECK(svc->columns[5].json_path == ".status.endpoints[*]");
   const KindInfo* cr = reg->find("cr");
   REQUIRE(cr);
   REQUIRE(cr->columns.size() == 3);
