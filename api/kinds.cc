@@ -6,13 +6,12 @@
 
 #include "api/kinds.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -31,18 +30,18 @@
 #include <valijson/validator.hpp>
 #pragma GCC diagnostic pop
 
+#include "api/crd_yaml.h"
 #include "api/jsonpath.h"
 
 namespace cenv {
 
-// Generated from crds/ by api/embed_crds.cmake.
-const std::vector<std::string>& embedded_crds();
+// Generated from crds/ by api/tools/embed_crds.cc: each CRD converted to JSON.
+const std::vector<std::string>& embedded_crds_json();
 
 namespace json = boost::json;
 
 namespace {
 
-constexpr int kMaxCrdDepth = 64;
 // A pattern is never matched against a string longer than this many characters when the
 // schema has no maxLength (std::regex recurses per character).
 constexpr uint64_t kMaxPatternInput = 4096;
@@ -198,75 +197,6 @@ bool is_date_time(std::string_view s) {
   int oh, om;
   return i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && digits(s, i + 1, 2, oh) &&
          s[i + 3] == ':' && digits(s, i + 4, 2, om) && oh <= 23 && om <= 59;
-}
-
-// ---------------------------------------------------------------------------------------------
-// YAML (trusted CRD text) to JSON.
-
-bool plain_null(const std::string& s) {
-  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
-}
-
-json::value yaml_scalar(const YAML::Node& n) {
-  const std::string& s = n.Scalar();
-  // Quoted scalars carry the non-specific tag "!"; only plain ones are typed.
-  if (n.Tag() != "?") return json::string(s);
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  if (plain_null(s)) return nullptr;
-  const char* b = s.data();
-  const char* e = s.data() + s.size();
-  const char* digits_begin = (b != e && (*b == '-' || *b == '+')) ? b + 1 : b;
-  if (digits_begin != e &&
-      std::all_of(digits_begin, e, [](char c) { return c >= '0' && c <= '9'; })) {
-    int64_t i = 0;
-    auto [p, ec] = std::from_chars(*b == '+' ? b + 1 : b, e, i);
-    if (ec == std::errc() && p == e) return i;
-  }
-  bool numeric_chars =
-      digits_begin != e && std::all_of(digits_begin, e, [](char c) {
-        return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+';
-      });
-  bool has_digit = std::any_of(digits_begin, e, [](char c) { return c >= '0' && c <= '9'; });
-  if (numeric_chars && has_digit) {
-    double d = 0;
-    auto [p, ec] = std::from_chars(*b == '+' ? b + 1 : b, e, d);
-    if (ec == std::errc() && p == e) return d;
-  }
-  return json::string(s);
-}
-
-Result<json::value> yaml_to_json(const YAML::Node& n, int depth) {
-  if (depth > kMaxCrdDepth)
-    return Status::Invalid("nested deeper than " + std::to_string(kMaxCrdDepth));
-  switch (n.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return json::value(nullptr);
-    case YAML::NodeType::Scalar:
-      return yaml_scalar(n);
-    case YAML::NodeType::Sequence: {
-      json::array a;
-      a.reserve(n.size());
-      for (const YAML::Node& item : n) {
-        Result<json::value> v = yaml_to_json(item, depth + 1);
-        if (!v.ok()) return v.status();
-        a.push_back(std::move(*v));
-      }
-      return json::value(std::move(a));
-    }
-    case YAML::NodeType::Map: {
-      json::object o;
-      for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) return Status::Invalid("map key is not a scalar");
-        Result<json::value> v = yaml_to_json(kv.second, depth + 1);
-        if (!v.ok()) return v.status();
-        o[kv.first.Scalar()] = std::move(*v);
-      }
-      return json::value(std::move(o));
-    }
-  }
-  return json::value(nullptr);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -819,11 +749,6 @@ struct CompiledKind {
   std::unique_ptr<SchemaWalk> walk;  // nullptr when there is nothing to default or check
 };
 
-class SchemaSet {
- public:
-  std::vector<std::unique_ptr<CompiledKind>> kinds;  // parallel to KindRegistry::kinds_
-};
-
 namespace {
 
 Result<std::unique_ptr<CompiledKind>> compile_kind(const KindInfo& info) {
@@ -842,6 +767,41 @@ Result<std::unique_ptr<CompiledKind>> compile_kind(const KindInfo& info) {
   c->walk = std::move(*walk);
   return c;
 }
+
+}  // namespace
+
+// The compiled validators, one per kind, each compiled on first use (compiling every pattern
+// of every kind costs milliseconds that a CLI resolving "svc" should not pay).
+class SchemaSet {
+ public:
+  explicit SchemaSet(size_t n) : slots_(n) {}
+
+  // The compiled schema of kinds_[index], compiling it on first use; nullptr with `error` set
+  // when it does not compile. Thread-safe.
+  const CompiledKind* get(size_t index, const KindInfo& info, Status* error) {
+    Slot& slot = slots_[index];
+    std::call_once(slot.once, [&] {
+      auto compiled = compile_kind(info);
+      if (compiled.ok()) {
+        slot.compiled = std::move(compiled.value());
+      } else {
+        slot.error = compiled.status();
+      }
+    });
+    if (!slot.compiled) *error = slot.error;
+    return slot.compiled.get();
+  }
+
+ private:
+  struct Slot {
+    std::once_flag once;
+    std::unique_ptr<CompiledKind> compiled;  // set once by `once`
+    Status error;                             // set once by `once` when compiling failed
+  };
+  std::vector<Slot> slots_;  // parallel to KindRegistry::kinds_
+};
+
+namespace {
 
 // Reads one CRD; errors name the field of the CRD that is wrong.
 Result<KindInfo> parse_crd(const json::object& crd) {
@@ -922,10 +882,19 @@ Result<KindInfo> parse_crd(const json::object& crd) {
 KindRegistry::~KindRegistry() = default;
 
 Result<std::shared_ptr<const KindRegistry>> KindRegistry::builtin() {
-  // Immutable once built; C++ guarantees thread-safe initialisation.
+  // Immutable once built; C++ guarantees thread-safe initialisation. The CRDs were converted
+  // to JSON at build time (api/tools/embed_crds.cc) and their schemas compile on first use, so
+  // resolving a kind name costs a JSON parse, not a YAML parse and a regex compile per pattern.
   static const Result<std::shared_ptr<const KindRegistry>> kBuiltin =
       []() -> Result<std::shared_ptr<const KindRegistry>> {
-    auto r = from_crds(embedded_crds());
+    std::vector<json::value> docs;
+    for (const std::string& text : embedded_crds_json()) {
+      boost::system::error_code ec;
+      json::value doc = json::parse(text, ec);
+      if (ec) return Status::Internal("built-in CRDs are broken: " + ec.message());
+      docs.push_back(std::move(doc));
+    }
+    auto r = from_documents(std::move(docs), /*compile_now=*/false);
     if (!r.ok()) return Status::Internal("built-in CRDs are broken: " + r.status().to_string());
     return r;
   }();
@@ -934,19 +903,21 @@ Result<std::shared_ptr<const KindRegistry>> KindRegistry::builtin() {
 
 Result<std::shared_ptr<const KindRegistry>> KindRegistry::from_crds(
     const std::vector<std::string>& crd_texts) {
-  std::shared_ptr<KindRegistry> reg(new KindRegistry());
-  reg->schemas_ = std::make_unique<SchemaSet>();
+  std::vector<json::value> docs;
   for (size_t i = 0; i < crd_texts.size(); ++i) {
+    Result<json::value> converted = crd_yaml_to_json(crd_texts[i]);
+    if (!converted.ok()) return converted.status().with_prefix("CRD #" + std::to_string(i + 1));
+    docs.push_back(std::move(converted.value()));
+  }
+  return from_documents(std::move(docs), /*compile_now=*/true);
+}
+
+Result<std::shared_ptr<const KindRegistry>> KindRegistry::from_documents(
+    std::vector<json::value> docs, bool compile_now) {
+  std::shared_ptr<KindRegistry> reg(new KindRegistry());
+  for (size_t i = 0; i < docs.size(); ++i) {
     std::string label = "CRD #" + std::to_string(i + 1);
-    json::value doc;
-    try {
-      YAML::Node node = YAML::Load(crd_texts[i]);
-      Result<json::value> v = yaml_to_json(node, 0);
-      if (!v.ok()) return v.status().with_prefix(label);
-      doc = std::move(*v);
-    } catch (const YAML::Exception& e) {
-      return Status::Invalid(label + ": invalid YAML: " + e.what());
-    }
+    json::value& doc = docs[i];
     if (!doc.is_object()) return Status::Invalid(label + ": not a YAML mapping");
     if (const json::object* meta = object_member(&doc.get_object(), "metadata")) {
       std::string_view name = string_member(*meta, "name");
@@ -954,8 +925,10 @@ Result<std::shared_ptr<const KindRegistry>> KindRegistry::from_crds(
     }
     Result<KindInfo> info = parse_crd(doc.get_object());
     if (!info.ok()) return info.status().with_prefix(label);
-    Result<std::unique_ptr<CompiledKind>> compiled = compile_kind(*info);
-    if (!compiled.ok()) return compiled.status().with_prefix(label);
+    if (compile_now) {
+      Result<std::unique_ptr<CompiledKind>> compiled = compile_kind(*info);
+      if (!compiled.ok()) return compiled.status().with_prefix(label);
+    }
 
     size_t index = reg->kinds_.size();
     std::vector<std::string> names = {info->kind, info->plural, info->singular};
@@ -971,8 +944,8 @@ Result<std::shared_ptr<const KindRegistry>> KindRegistry::from_crds(
       }
     }
     reg->kinds_.push_back(std::move(*info));
-    reg->schemas_->kinds.push_back(std::move(*compiled));
   }
+  reg->schemas_ = std::make_unique<SchemaSet>(reg->kinds_.size());
   return std::shared_ptr<const KindRegistry>(std::move(reg));
 }
 
@@ -1013,7 +986,13 @@ Status KindRegistry::default_and_validate(Object& obj) const {
                                   ": supported values: " + supported});
   }
   if (index == kinds_.size()) return Status::Invalid(title, std::move(errors));
-  const CompiledKind& compiled = *schemas_->kinds[index];
+  Status compile_error;
+  const CompiledKind* compiled_kind = schemas_->get(index, kinds_[index], &compile_error);
+  if (!compiled_kind) {
+    return Status::Internal("schema of " + kinds_[index].kind + " does not compile: " +
+                            compile_error.message());
+  }
+  const CompiledKind& compiled = *compiled_kind;
 
   // Work on a json::value that owns the object's storage (a move, not a copy), as the valijson
   // adapter wants a value; the object gets its storage back on every path out.

@@ -38,9 +38,12 @@ class SchemaSet;  // compiled validators (private to kinds.cc)
 
 class KindRegistry {
  public:
-  // Loads the CRDs compiled into the binary from crds/. Internal error if they are broken.
+  // Loads the CRDs compiled into the binary from crds/ (embedded as JSON at build time). Their
+  // schemas compile on first use: an Internal error then names a schema that does not compile
+  // (crds/ are tested, so this does not happen in a released binary).
   static Result<std::shared_ptr<const KindRegistry>> builtin();
-  // Loads from CRD YAML texts (one CRD per text); Invalid naming the text on error.
+  // Loads from CRD YAML texts (one CRD per text), compiling every schema at once; Invalid
+  // naming the text on error.
   static Result<std::shared_ptr<const KindRegistry>> from_crds(
       const std::vector<std::string>& crd_texts);
 
@@ -67,10 +70,13 @@ class KindRegistry {
 
  private:
   KindRegistry() = default;
+  // Reads parsed CRDs; `compile_now` compiles every schema here (else on first use).
+  static Result<std::shared_ptr<const KindRegistry>> from_documents(
+      std::vector<boost::json::value> docs, bool compile_now);
   std::vector<KindInfo> kinds_;
   // Lower-cased kind, plural, singular and short names -> index into kinds_.
   std::map<std::string, size_t, std::less<>> names_;
-  std::unique_ptr<SchemaSet> schemas_;  // one compiled schema per entry of kinds_
+  std::unique_ptr<SchemaSet> schemas_;  // one lazily compiled schema per entry of kinds_
 };
 
 }  // namespace cenv
