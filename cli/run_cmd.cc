@@ -201,8 +201,8 @@ int run_run(const std::string& ns_flag, const RunFlags& flags) {
     if (run.ok()) {
       auto failed = get_condition(*run, "Failed");
       if (failed && failed->reason != "NonZeroExit") {
-        std::cerr << "error: CommandRun " << name << " " << end->phase << " ("
-                  << failed->reason << "): " << failed->message << "\n";
+        std::cerr << "error: CommandRun " << name << " " << end->phase << " (" << failed->reason
+                  << "): " << failed->message << "\n";
       }
     }
     if (end->phase == "Cancelled") code = 130;

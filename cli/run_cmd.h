@@ -14,8 +14,8 @@ struct RunFlags {
   std::string service;  // run inside this Service's container (docker exec)
   bool rm = false;
   bool interactive = false;
-  std::string name;      // empty: run-XXXXX
-  int timeout_seconds = 0;  // 0: no limit
+  std::string name;              // empty: run-XXXXX
+  int timeout_seconds = 0;       // 0: no limit
   std::vector<std::string> env;  // NAME=VALUE
   std::string working_dir;
   std::vector<std::string> command;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <optional>
@@ -96,8 +96,8 @@ class CommandRunReconciler::Attempt {
  public:
   using Outcome = AttemptOutcome;
 
-  Attempt(std::string uid, Request request, int number, docker::DockerClient& docker,
-          LogHub& logs, const Clock& clock, RunOutputOptions output_options)
+  Attempt(std::string uid, Request request, int number, docker::DockerClient& docker, LogHub& logs,
+          const Clock& clock, RunOutputOptions output_options)
       : uid_(std::move(uid)),
         request_(std::move(request)),
         number_(number),
@@ -249,10 +249,10 @@ class CommandRunReconciler::Attempt {
       o.message = "cannot start the command: " + started.message();
       // As `docker run` does: 127 when the command is not found, 126 when it cannot run.
       const std::string& m = started.message();
-      o.exit_code = m.find("not found") != std::string::npos ||
-                            m.find("no such file") != std::string::npos
-                        ? 127
-                        : 126;
+      o.exit_code =
+          m.find("not found") != std::string::npos || m.find("no such file") != std::string::npos
+              ? 127
+              : 126;
       (void)output.close();
       o.log_bytes = output.log_bytes();
       return o;
@@ -271,8 +271,7 @@ class CommandRunReconciler::Attempt {
         id, {.follow = true},
         [&](docker::StreamKind kind, std::string_view bytes) {
           return output.write(
-              kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout,
-              bytes);
+              kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout, bytes);
         },
         stop);
     if (stop.stop_requested() || detached_) {
@@ -324,7 +323,8 @@ class CommandRunReconciler::Attempt {
     }
     RunOutput output(logs_, uid_, number_, 0, 0, clock_, output_options_);
     std::jthread deadline;
-    if (target.timeout) deadline = deadline_watch(std::chrono::system_clock::now(), *target.timeout);
+    if (target.timeout)
+      deadline = deadline_watch(std::chrono::system_clock::now(), *target.timeout);
     // Stops following on cancel, timeout or detach.
     std::stop_callback forward(stop, [this] { exec_stop_.request_stop(); });
     docker::ExecStartOptions start;
@@ -333,8 +333,7 @@ class CommandRunReconciler::Attempt {
         *exec, start,
         [&](docker::StreamKind kind, std::string_view bytes) {
           return output.write(
-              kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout,
-              bytes);
+              kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout, bytes);
         },
         exec_stop_.get_token());
     deadline.request_stop();
@@ -389,8 +388,8 @@ class CommandRunReconciler::Attempt {
       o.message = "attempt " + std::to_string(number_) + " ran longer than timeoutSeconds";
     } else if (o.exit_code != 0) {
       o.reason = "NonZeroExit";
-      o.message = "attempt " + std::to_string(number_) + " exited with code " +
-                  std::to_string(o.exit_code);
+      o.message =
+          "attempt " + std::to_string(number_) + " exited with code " + std::to_string(o.exit_code);
     }
   }
 
@@ -408,9 +407,9 @@ class CommandRunReconciler::Attempt {
   std::mutex mu_;
   std::condition_variable done_cv_;
   std::string container_id_;  // guarded by mu_
-  bool cancelled_ = false;     // guarded by mu_
-  bool done_ = false;          // guarded by mu_
-  Outcome outcome_;            // guarded by mu_
+  bool cancelled_ = false;    // guarded by mu_
+  bool done_ = false;         // guarded by mu_
+  Outcome outcome_;           // guarded by mu_
   std::jthread thread_;
 };
 
@@ -428,9 +427,8 @@ CommandRunReconcilerOptions CommandRunReconcilerOptions::from_environment() {
   return options;
 }
 
-CommandRunReconciler::CommandRunReconciler(Client& client, DockerConnection& docker,
-                                           LogHub& logs, const Clock& clock,
-                                           CommandRunReconcilerOptions options)
+CommandRunReconciler::CommandRunReconciler(Client& client, DockerConnection& docker, LogHub& logs,
+                                           const Clock& clock, CommandRunReconcilerOptions options)
     : client_(client), docker_(docker), logs_(logs), clock_(clock), options_(std::move(options)) {}
 
 CommandRunReconciler::~CommandRunReconciler() { stop(); }
@@ -479,10 +477,9 @@ Result<Object> CommandRunReconciler::write_status(Object run) {
 
 Status CommandRunReconciler::remove_containers(const std::string& uid,
                                                docker::DockerClient& docker) {
-  auto list = docker.list_containers(
-      {.all = true,
-       .label_filters = {std::string(kLabelManaged) + "=true",
-                         std::string(kLabelUid) + "=" + uid}});
+  auto list = docker.list_containers({.all = true,
+                                      .label_filters = {std::string(kLabelManaged) + "=true",
+                                                        std::string(kLabelUid) + "=" + uid}});
   if (!list.ok()) return list.status();
   for (const auto& c : *list) {
     Status s = docker.remove_container(c.id, {.force = true});
@@ -529,8 +526,7 @@ ReconcileResult CommandRunReconciler::adopt(Object run, docker::DockerClient& do
   if (number > 0 && !exec) {
     auto list = docker.list_containers(
         {.all = true,
-         .label_filters = {std::string(kLabelManaged) + "=true",
-                           std::string(kLabelUid) + "=" + uid,
+         .label_filters = {std::string(kLabelManaged) + "=true", std::string(kLabelUid) + "=" + uid,
                            std::string(kLabelAttempt) + "=" + std::to_string(number)}});
     if (!list.ok()) return ReconcileResult::failed(list.status());
     if (!list->empty()) {
@@ -579,7 +575,7 @@ ReconcileResult CommandRunReconciler::adopt(Object run, docker::DockerClient& do
 }
 
 Result<CommandRunReconciler::Target> CommandRunReconciler::resolve(const Object& run,
-                                                                  docker::DockerClient& docker) {
+                                                                   docker::DockerClient& docker) {
   const json::object* spec = run.spec_or_null();
   Target t;
   t.command = strings(spec, "command");
@@ -608,9 +604,9 @@ Result<CommandRunReconciler::Target> CommandRunReconciler::resolve(const Object&
   if (t.command.empty()) return Status::Invalid("spec.command: Required value: nothing to run");
 
   auto env = client_.get({"Environment", "", std::string(run.ns())});
-  if (!env.ok()) return Status::FailedPrecondition("waiting for Environment \"" +
-                                                   std::string(run.ns()) + "\": " +
-                                                   env.status().message());
+  if (!env.ok())
+    return Status::FailedPrecondition("waiting for Environment \"" + std::string(run.ns()) +
+                                      "\": " + env.status().message());
   const json::object* env_spec = env->spec_or_null();
   // Environment variables first; the run's env overrides them by name.
   std::map<std::string, std::string> vars;
@@ -624,8 +620,7 @@ Result<CommandRunReconciler::Target> CommandRunReconciler::resolve(const Object&
   }
   auto list_of = [&](std::string_view key) -> const json::array* {
     auto it = spec ? spec->find(key) : nullptr;
-    return spec && it != spec->end() && it->value().is_array() ? &it->value().as_array()
-                                                                 : nullptr;
+    return spec && it != spec->end() && it->value().is_array() ? &it->value().as_array() : nullptr;
   };
   if (const json::array* e = list_of("env")) {
     for (const auto& item : *e) {
@@ -654,8 +649,8 @@ Result<CommandRunReconciler::Target> CommandRunReconciler::resolve(const Object&
   t.working_dir = str(spec, "workingDir");
   if (auto timeout = int_field(spec, "timeoutSeconds")) t.timeout = std::chrono::seconds(*timeout);
   auto stdin_it = spec ? spec->find("stdin") : nullptr;
-  t.stdin = spec && stdin_it != spec->end() && stdin_it->value().is_bool() &&
-            stdin_it->value().as_bool();
+  t.stdin =
+      spec && stdin_it != spec->end() && stdin_it->value().is_bool() && stdin_it->value().as_bool();
 
   const std::string service = str(spec, "service");
   if (!service.empty()) {
@@ -663,14 +658,12 @@ Result<CommandRunReconciler::Target> CommandRunReconciler::resolve(const Object&
     if (!svc.ok()) {
       if (svc.status().code() == Code::kNotFound) {
         return Status::NotFound("spec.service: Service \"" + service +
-                                "\" does not exist in namespace \"" + std::string(run.ns()) +
-                                "\"");
+                                "\" does not exist in namespace \"" + std::string(run.ns()) + "\"");
       }
       return svc.status();
     }
     auto info = docker.inspect_container(container_name(run.ns(), service));
-    if (!info.ok() || !info->state.running ||
-        label_value(info->labels, kLabelUid) != svc->uid()) {
+    if (!info.ok() || !info->state.running || label_value(info->labels, kLabelUid) != svc->uid()) {
       return Status::FailedPrecondition("waiting for the container of Service \"" + service +
                                         "\" to run");
     }
@@ -781,7 +774,8 @@ ReconcileResult CommandRunReconciler::start_attempt(Object run, int number,
 }
 
 // An attempt ended: record it, then retry, succeed or fail.
-ReconcileResult CommandRunReconciler::conclude(Object run, const std::shared_ptr<Attempt>& attempt) {
+ReconcileResult CommandRunReconciler::conclude(Object run,
+                                               const std::shared_ptr<Attempt>& attempt) {
   const std::string uid(run.uid());
   attempt->join();
   Attempt::Outcome o = attempt->outcome();
@@ -810,8 +804,7 @@ ReconcileResult CommandRunReconciler::record(Object run, int number, const Attem
     set_condition(run, "Complete", kConditionTrue, "Succeeded", msg, gen, now);
     set_condition(run, "Failed", kConditionFalse, "Succeeded", msg, gen, now);
     set_condition(run, "Ready", kConditionTrue, "Succeeded", msg, gen, now);
-  } else if (!o.cancelled &&
-             number <= int_field(run.spec_or_null(), "backoffLimit").value_or(0)) {
+  } else if (!o.cancelled && number <= int_field(run.spec_or_null(), "backoffLimit").value_or(0)) {
     spdlog::info("CommandRun {}: {}; retrying (attempt {})", Request::from(run).to_string(),
                  o.message, number + 1);
     auto written = write_status(run);

@@ -77,7 +77,7 @@ int run_exit_code(const Object& run) {
   if (!status) return 0;
   auto it = status->find("exitCode");
   return it != status->end() && it->value().is_int64() ? static_cast<int>(it->value().as_int64())
-                                                        : 0;
+                                                       : 0;
 }
 
 }  // namespace
@@ -103,8 +103,8 @@ Status LogsService::stream(const LogsQuery& query, const LogFrameSink& sink,
   return stream_run(*obj, query, sink, cancelled);
 }
 
-Status LogsService::stream_run(const Object& run, const LogsQuery& query,
-                               const LogFrameSink& sink, const std::function<bool()>& cancelled) {
+Status LogsService::stream_run(const Object& run, const LogsQuery& query, const LogFrameSink& sink,
+                               const std::function<bool()>& cancelled) {
   const std::string uid(run.uid());
   const std::string ns(run.ns()), name(run.name());
   Store& store = hub_.store();
@@ -192,8 +192,8 @@ Status LogsService::stream_service(const Object& service, const LogsQuery& query
   }
   if (info->labels["io.cenv.uid"] != service.uid()) {
     return Status::NotFound("container " + container + " does not belong to Service \"" +
-                            std::string(service.name()) + "\" (uid " +
-                            std::string(service.uid()) + ")");
+                            std::string(service.name()) + "\" (uid " + std::string(service.uid()) +
+                            ")");
   }
   std::stop_source stop;
   // Docker's follow blocks until output arrives; this turns the caller's cancel into a stop.

@@ -100,8 +100,7 @@ class LogsService {
  public:
   // `docker` may be empty: Service logs are then Unavailable. Every reference must outlive
   // the service.
-  LogsService(ApiService& api, LogHub& hub, DockerProvider docker,
-              LogsServiceOptions options = {});
+  LogsService(ApiService& api, LogHub& hub, DockerProvider docker, LogsServiceOptions options = {});
 
   // Streams the output `query` names into `sink` until it is all sent (or, with follow, the
   // run has ended), the sink returns false or `cancelled()` turns true (all Ok). NotFound for

@@ -35,8 +35,8 @@ class LabelledContainers {
   int count() const {
     CenvRunner probe;  // only for its temp dir
     std::string out = (probe.home() / "count").string();
-    std::string cmd = "docker ps -aq --filter label=io.cenv.test-run=" + id_ + " | wc -l > '" +
-                      out + "'";
+    std::string cmd =
+        "docker ps -aq --filter label=io.cenv.test-run=" + id_ + " | wc -l > '" + out + "'";
     if (std::system(cmd.c_str()) != 0) return -1;
     return std::stoi(CenvRunner::slurp(out));
   }
@@ -56,8 +56,7 @@ std::string only_run(const CenvRunner& cenv) {
   return name;
 }
 
-TEST_CASE("cenv run separates stdout and stderr and exits with the command's code",
-          "[e2e][run]") {
+TEST_CASE("cenv run separates stdout and stderr and exits with the command's code", "[e2e][run]") {
   LabelledContainers labels;
   CenvRunner cenv;
   REQUIRE(cenv.run("controller start").exit_code == 0);

@@ -3,6 +3,8 @@
 // call serves it. Every container carries io.cenv.test-run=<this process's id> and is removed
 // by label when each test ends, even when an assertion fails.
 
+#include "reconcilers/commandrun.h"
+
 #include <openssl/sha.h>
 #include <stdlib.h>
 
@@ -27,7 +29,6 @@
 #include "controller/server/logs_service.h"
 #include "controller/server/watch_hub.h"
 #include "controller/store/sqlite_store.h"
-#include "reconcilers/commandrun.h"
 
 namespace cenv {
 namespace {
@@ -109,8 +110,8 @@ class Controller {
     CommandRunReconcilerOptions options;
     options.extra_labels[kRunLabel] = run_id();
     options.wait_interval = 200ms;
-    reconciler_ = std::make_unique<CommandRunReconciler>(*client_, *connection_, *logs_, clock_,
-                                                         options);
+    reconciler_ =
+        std::make_unique<CommandRunReconciler>(*client_, *connection_, *logs_, clock_, options);
     manager_ = std::make_unique<Manager>(*source_, steady_);
     auto& ctl = manager_->add(std::make_unique<cenv::Controller>(
         "commandrun", "CommandRun", *reconciler_, manager_->cache(), steady_));
@@ -158,9 +159,10 @@ class Controller {
         FAIL("CommandRun " << name << " never reached " << want << ": "
                            << (o.ok() ? o->to_json() : o.status().to_string()));
       }
-      if (o.ok()) logs_->wait(std::string(o->uid()), logs_->generation(std::string(o->uid())),
-                              100ms);
-      else std::this_thread::sleep_for(50ms);
+      if (o.ok())
+        logs_->wait(std::string(o->uid()), logs_->generation(std::string(o->uid())), 100ms);
+      else
+        std::this_thread::sleep_for(50ms);
     }
   }
 
@@ -263,8 +265,9 @@ TEST_CASE("CommandRun exit codes pass through, and output outlives the container
 TEST_CASE("CommandRun keeps each stream's order when stdout and stderr interleave",
           "[integration][commandrun]") {
   Controller c;
-  c.run("mixed", {"sh", "-c", "i=0; while [ $i -lt 300 ]; do echo out$i; echo err$i >&2; "
-                              "i=$((i+1)); done"});
+  c.run("mixed", {"sh", "-c",
+                  "i=0; while [ $i -lt 300 ]; do echo out$i; echo err$i >&2; "
+                  "i=$((i+1)); done"});
   c.wait_phase("mixed", "Succeeded");
   auto o = c.logs("mixed", false);
   std::string want_out, want_err;
@@ -346,9 +349,10 @@ TEST_CASE("A command missing from the image fails clearly with code 127",
   CHECK(done.status().at("exitCode").as_int64() == 127);
 }
 
-TEST_CASE("A restarted controller re-attaches to a running CommandRun without losing or "
-          "repeating output",
-          "[integration][commandrun]") {
+TEST_CASE(
+    "A restarted controller re-attaches to a running CommandRun without losing or "
+    "repeating output",
+    "[integration][commandrun]") {
   Controller c;
   Object run = c.run("reattach", {"sh", "-c",
                                   "echo before; echo warn >&2; "
@@ -365,7 +369,8 @@ TEST_CASE("A restarted controller re-attaches to a running CommandRun without lo
   REQUIRE(containers.size() == 1);
   auto exec = engine().create_exec(containers[0].id, {.cmd = {"touch", "/tmp/go"}});
   REQUIRE(exec.ok());
-  REQUIRE(engine().start_exec(*exec, {}, [](docker::StreamKind, std::string_view) { return true; })
+  REQUIRE(engine()
+              .start_exec(*exec, {}, [](docker::StreamKind, std::string_view) { return true; })
               .ok());
   c.start();
   Object done = c.wait_phase("reattach", "Succeeded");

@@ -50,8 +50,8 @@ struct Bed {
   void make_reconciler() {
     CommandRunReconcilerOptions options;
     options.wait_interval = std::chrono::milliseconds(20);
-    reconciler = std::make_unique<CommandRunReconciler>(*api.client, connection, logs, clock,
-                                                        options);
+    reconciler =
+        std::make_unique<CommandRunReconciler>(*api.client, connection, logs, clock, options);
     reconciler->set_notify([this](const Request&) {
       std::lock_guard lock(mu);
       ++notified;
@@ -122,9 +122,8 @@ TEST_CASE("CommandRun runs in the environment's image with its variables, env an
   });
   json::array env{json::object{{"name", "MODE"}, {"value", "run"}}};
   json::array secret_env{json::object{{"name", "API_TOKEN"}, {"secretKey", "TOKEN"}}};
-  bed.run("hello", command({"sh", "-c", "echo out"}, {{"env", env},
-                                                       {"secretEnv", secret_env},
-                                                       {"workingDir", "/tmp"}}));
+  bed.run("hello", command({"sh", "-c", "echo out"},
+                           {{"env", env}, {"secretEnv", secret_env}, {"workingDir", "/tmp"}}));
   bed.drive("hello", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
 
   Object done = bed.get("hello").value();
@@ -193,8 +192,9 @@ TEST_CASE("CommandRun waits Pending while its environment's image is not built y
           "[reconcilers][commandrun]") {
   Bed bed;
   bed.api.create("Environment", "", "bare", {{"baseImage", "cenv/later:1"}});
-  bed.docker.set_start_behavior(
-      [](const docker::ContainerInfo&) { return FakeDockerClient::Exit{0, "", ""}; });
+  bed.docker.set_start_behavior([](const docker::ContainerInfo&) {
+    return FakeDockerClient::Exit{0, "", ""};
+  });
   bed.api.create("CommandRun", "bare", "early", command({"true"}));
   const Request req{"CommandRun", "bare", "early"};
   ReconcileResult r = bed.reconciler->reconcile(req);
@@ -233,8 +233,7 @@ TEST_CASE("CommandRun with a missing service fails at once, saying which",
   CHECK_THAT(failed->message, Catch::Contains("\"nope\""));
 }
 
-TEST_CASE("Deleting a running CommandRun kills it, then lets it go",
-          "[reconcilers][commandrun]") {
+TEST_CASE("Deleting a running CommandRun kills it, then lets it go", "[reconcilers][commandrun]") {
   Bed bed;  // the default start behavior keeps containers running
   bed.run("forever", command({"sleep", "1000"}));
   bed.drive("forever", [](const Object* o) { return Bed::phase(o) == "Running"; });
@@ -255,9 +254,10 @@ TEST_CASE("CommandRun times out after timeoutSeconds", "[reconcilers][commandrun
   CHECK(failed->reason == "DeadlineExceeded");
 }
 
-TEST_CASE("A restarted reconciler re-attaches to the running container without losing or "
-          "repeating output",
-          "[reconcilers][commandrun]") {
+TEST_CASE(
+    "A restarted reconciler re-attaches to the running container without losing or "
+    "repeating output",
+    "[reconcilers][commandrun]") {
   Bed bed;
   bed.run("long", command({"sh", "-c", "work"}));
   bed.drive("long", [](const Object* o) { return Bed::phase(o) == "Running"; });
@@ -298,8 +298,9 @@ TEST_CASE("A restarted reconciler re-attaches to the running container without l
 TEST_CASE("A finished CommandRun is deleted ttlSecondsAfterFinished later",
           "[reconcilers][commandrun]") {
   Bed bed;
-  bed.docker.set_start_behavior(
-      [](const docker::ContainerInfo&) { return FakeDockerClient::Exit{0, "x", ""}; });
+  bed.docker.set_start_behavior([](const docker::ContainerInfo&) {
+    return FakeDockerClient::Exit{0, "x", ""};
+  });
   bed.run("brief", command({"true"}, {{"ttlSecondsAfterFinished", 0}}));
   bed.drive("brief", [](const Object* o) { return o == nullptr; });
 }
