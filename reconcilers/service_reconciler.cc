@@ -175,6 +175,11 @@ std::chrono::milliseconds ServiceReconciler::crash_backoff(const Request& key,
   return std::chrono::ceil<std::chrono::milliseconds>(c.not_before - now);
 }
 
+void ServiceReconciler::event(const Object& svc, EventSeverity type, std::string_view reason,
+                              std::string_view message) {
+  if (options_.events != nullptr) options_.events->record(svc, type, reason, message);
+}
+
 ReconcileResult ServiceReconciler::finalize(const Object& svc) {
   Request key = Request::from(svc);
   prober_.forget(key);
@@ -238,6 +243,7 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     out.phase = std::move(phase);
     out.reason = reason_for(s);
     out.message = s.message();
+    event(svc, EventSeverity::kWarning, out.reason, out.message);
     out.result = ReconcileResult::failed(
         s.with_prefix("Service " + std::string(svc.ns()) + "/" + std::string(svc.name())));
     return write_status(svc, out);
@@ -306,6 +312,8 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     if (Status s = workloads_.remove(current->id); !s.ok()) return fail(s, "Pending");
     spdlog::info("Service {}: spec changed, replacing container {}", who,
                  current->id.substr(0, 12));
+    event(svc, EventSeverity::kNormal, "Replaced",
+          "spec changed: removed container " + current->id.substr(0, 12));
     prober_.forget(req);
     current.reset();
     replaced = true;
@@ -336,6 +344,9 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
       return fail(s);
     }
     spdlog::info("Service {}: created container {} from {}", who, id->substr(0, 12), image);
+    event(svc, EventSeverity::kNormal, "Created",
+          "created container " + container_name(req.ns, req.name) + " (" + id->substr(0, 12) +
+              ") from " + image);
     out.created_after_loss = !replaced;
     changed_workload = true;
   } else if (!current->running && current->state != "restarting" &&
@@ -358,6 +369,9 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
         out.workload = current;
         out.phase = "Failed";
         out.reason = "CrashLoopBackOff";
+        event(svc, EventSeverity::kWarning, "BackOff",
+              "back-off restarting container that exited with code " +
+                  std::to_string(current->exit_code));
         out.message = "container exited with code " + std::to_string(current->exit_code) +
                       "; restarting in " + std::to_string((delay.count() + 999) / 1000) + "s";
         out.result = ReconcileResult::after(delay);
@@ -372,6 +386,9 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
       out.added_restarts = 1;
       spdlog::info("Service {}: restarted container {} (exit code {})", who,
                    current->id.substr(0, 12), current->exit_code);
+      event(svc, EventSeverity::kNormal, "Restarted",
+            "restarted container " + current->id.substr(0, 12) + " after it exited with code " +
+                std::to_string(current->exit_code));
     }
     changed_workload = true;
   }
@@ -431,6 +448,9 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
       out.healthy_reason = "Starting";
       break;
     case Health::kUnhealthy:
+      if (auto h = get_condition(svc, "Healthy"); !h || h->status != kConditionFalse) {
+        event(svc, EventSeverity::kWarning, "Unhealthy", health.message);
+      }
       out.phase = "Running";
       out.reason = "Unhealthy";
       out.message = "container is running but unhealthy: " + health.message;

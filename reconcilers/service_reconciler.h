@@ -28,6 +28,7 @@
 #include "api/clock.h"
 #include "controller/runtime/client.h"
 #include "controller/runtime/controller.h"
+#include "controller/runtime/event_recorder.h"
 #include "controller/runtime/informer.h"
 #include "controller/runtime/reconciler.h"
 #include "reconcilers/health_prober.h"
@@ -45,6 +46,9 @@ struct ServiceReconcilerOptions {
   // crash_backoff doubling up to max_crash_backoff. Defaults 1 s and 5 min.
   std::chrono::milliseconds crash_backoff{1'000};
   std::chrono::milliseconds max_crash_backoff{300'000};
+  // Where Events (Created, Replaced, Restarted, Unhealthy, failures) are recorded; nullptr
+  // (default): none. Must outlive the reconciler.
+  EventRecorder* events = nullptr;
 };
 
 class ServiceReconciler final : public Reconciler {
@@ -78,6 +82,9 @@ class ServiceReconciler final : public Reconciler {
   std::string dependency_cycle(const Object& svc);
   // Why `svc` may not start yet ("" when every dependency is Ready).
   std::string unready_dependencies(const Object& svc, const std::vector<std::string>& deps);
+  // Records an Event about `svc` when an EventRecorder was given.
+  void event(const Object& svc, EventSeverity type, std::string_view reason,
+             std::string_view message);
   // Back-off left before restarting `workload` of `key`; counts the exit once.
   std::chrono::milliseconds crash_backoff(const Request& key, const Workload& workload);
 

@@ -31,6 +31,7 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
       clock_(clock),
       source_(api, hub),
       client_(api),
+      events_(client_, clock),
       workloads_(docker, [this] {
         ContainerWorkloadsOptions o = options_.workloads;
         o.extra_labels.insert(options_.docker_labels.begin(), options_.docker_labels.end());
@@ -59,8 +60,10 @@ void ReconcilerSet::add_controllers() {
   add_controller("Environment", env_reconciler, options_.environment_workers);
 
   // Service: one container each, through the Workloads seam; health from the prober.
+  ServiceReconcilerOptions svc_options;
+  svc_options.events = &events_;
   auto& svc_reconciler = own(std::make_unique<ServiceReconciler>(
-      services, environments, client_, workloads_, *prober_, clock_));
+      services, environments, client_, workloads_, *prober_, clock_, svc_options));
   Controller& svc = add_controller("Service", svc_reconciler, options_.service_workers);
   svc.watches("Environment", ServiceReconciler::services_in_environment(services));
   svc.watches("Service", ServiceReconciler::dependents(services));

@@ -15,6 +15,7 @@
 #include "controller/runtime/api_client.h"
 #include "controller/runtime/api_event_source.h"
 #include "controller/runtime/controller.h"
+#include "controller/runtime/event_recorder.h"
 #include "controller/runtime/manager.h"
 #include "controller/runtime/steady_clock.h"
 #include "controller/server/api_service.h"
@@ -96,6 +97,7 @@ class ReconcilerSet {
   MonotonicClock steady_;
   ApiEventSource source_;
   ApiServiceClient client_;
+  EventRecorder events_;
   ContainerWorkloads workloads_;
   std::vector<std::unique_ptr<Reconciler>> reconcilers_;
   std::map<std::string, Controller*, std::less<>> controllers_;

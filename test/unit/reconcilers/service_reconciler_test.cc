@@ -4,6 +4,7 @@
 #include "reconcilers/service_reconciler.h"
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "controller/runtime/finalizers.h"
 #include "test/unit/reconcilers/reconciler_bed.h"
@@ -55,6 +56,29 @@ TEST_CASE("service: runs a labelled container on the environment's image and net
   CHECK(bed.restarts(got) == 0);
   CHECK(has_finalizer(got, kCleanupFinalizer));
   CHECK(bed.condition_is("Service", "dev", "web", "Healthy", "True", "NoHealthCheck"));
+}
+
+TEST_CASE("service: records Events for what it does", "[reconcilers][service]") {
+  ReconcilerBed bed;
+  ready_env(bed);
+  bed.service("dev", "web", spec_of(R"({"args": ["1"]})"));
+  REQUIRE(eventually([&] { return bed.ready("dev", "web"); }));
+  Object changed = bed.get("Service", "dev", "web");
+  changed.spec()["args"] = boost::json::array{"2"};
+  REQUIRE(bed.f.client->update(changed).ok());
+  auto reasons = [&] {
+    std::set<std::string> out;
+    auto l = bed.f.client->list("Event", "dev", {});
+    if (!l.ok()) return out;
+    for (const Object& e : l->items) {
+      if (Object::str_field(e.json().at("involvedObject").as_object(), "name") == "web") {
+        out.insert(std::string(Object::str_field(e.json(), "reason")));
+      }
+    }
+    return out;
+  };
+  REQUIRE(eventually([&] { return reasons().count("Replaced") == 1; }));
+  CHECK(reasons().count("Created") == 1);
 }
 
 TEST_CASE("service: waits while the environment has no image", "[reconcilers][service]") {
