@@ -1,7 +1,7 @@
 // watch_fanout: commit-to-delivery latency of Watch with many watchers (run by
 // bench/watch_fanout.sh). Connects to a running controller over its unix socket, opens
-// --watchers concurrent Watch streams on kind Service in one namespace, then writes --updates
-// updates of one Service (Update RPC, one label changed each time: bench-seq=N) one after the
+// --watchers concurrent Watch streams on kind Event in one namespace, then writes --updates
+// updates of one Event (Update RPC, one label changed each time: bench-seq=N) one after the
 // other. Each write carries its send time in an annotation; each watcher timestamps every
 // event as soon as Read() returns. Checks that every watcher saw every update exactly once, in
 // order, with the revision the write returned; prints the latency distribution.
@@ -105,7 +105,7 @@ void print_row(const char* what, std::vector<double> v) {
 
 int main(int argc, char** argv) {
   Options opt;
-  CLI::App app{"Watch fan-out latency: N watchers, M sequential updates of one Service."};
+  CLI::App app{"Watch fan-out latency: N watchers, M sequential updates of one Event."};
   app.add_option("--watchers", opt.watchers, "concurrent Watch streams")->capture_default_str();
   app.add_option("--updates", opt.updates, "updates to write")->capture_default_str();
   app.add_option("--channels", opt.channels, "gRPC connections (0: one per watcher)")
@@ -133,11 +133,16 @@ int main(int argc, char** argv) {
                    {"kind", "Environment"},
                    {"metadata", {{"name", opt.ns}}},
                    {"spec", {{"baseImage", "cenv/base:bookworm"}}}};
+  // The probe is an Event: no controller writes to Events, so every change the watchers see
+  // is one of ours (a Service would also get its reconciler's status and finalizer writes).
   json::object probe{
       {"apiVersion", "cenv.io/v1"},
-      {"kind", "Service"},
+      {"kind", "Event"},
       {"metadata", {{"name", "probe"}, {"namespace", opt.ns}, {"labels", {{"bench-seq", "0"}}}}},
-      {"spec", {{"ports", json::array{json::object{{"containerPort", 8080}}}}}}};
+      {"involvedObject", {{"kind", "Environment"}, {"name", opt.ns}}},
+      {"reason", "BenchProbe"},
+      {"message", "watch fan-out probe"},
+      {"type", "Normal"}};
   apply.add_objects()->set_json(json::serialize(env));
   apply.add_objects()->set_json(json::serialize(probe));
   v1::ApplyResponse applied;
@@ -172,7 +177,7 @@ int main(int argc, char** argv) {
     v1::Cenv::Stub& stub = *stubs[static_cast<size_t>(i % nchannels)];
     w.thread = std::thread([&, &w = w, &stub = stub] {
       v1::WatchRequest req;
-      req.set_kind("Service");
+      req.set_kind("Event");
       req.set_namespace_(opt.ns);
       req.set_allow_bookmarks(true);
       auto reader = stub.Watch(w.ctx.get(), req);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Watch fan-out: 100 concurrent Watch streams on kind Service, 1,000 sequential updates of one
-# Service, commit-to-delivery latency per (watcher, event) and a check that every watcher got
+# Watch fan-out: 100 concurrent Watch streams on kind Event, 1,000 sequential updates of one
+# Event (a kind no controller writes), commit-to-delivery latency per (watcher, event) and a check that every watcher got
 # every event once and in order. Runs bench/watch_fanout (the C++ client, built with the
 # project: `ninja -C BUILD watch_fanout`) against a fresh controller on a temp CENV_HOME.
 # Target: p99 commit-to-delivery <= 10 ms (judged on send->delivery, the upper bound).

@@ -277,12 +277,20 @@ class GrpcServer::Service final : public v1::Cenv::Service {
     }
     auto quiet_since = std::chrono::steady_clock::now();
     while (!ctx->IsCancelled()) {
-      auto events = sub->next(std::chrono::milliseconds(250));
+      // Events come shared with every other watcher and serialized once (SharedWatchEvent);
+      // all but the last of a batch are buffered, so a burst costs one flush, not one each.
+      auto events = sub->next_shared(std::chrono::milliseconds(250));
       if (!events.ok()) return finish("Watch", events.status(), start);
-      for (const WatchEvent& e : events.value()) {
+      for (size_t i = 0; i < events->size(); ++i) {
+        const WatchEvent& e = (*events)[i]->event();
         if (e.revision <= last) continue;
         last = e.revision;
-        if (!send(event_type_name(e.type), e.object, e.revision)) return grpc::Status::OK;
+        v1::WatchEvent ev;
+        ev.set_type(event_type_name(e.type));
+        ev.set_json((*events)[i]->json());
+        grpc::WriteOptions write_options;
+        if (i + 1 < events->size()) write_options.set_buffer_hint();
+        if (!writer->Write(ev, write_options)) return grpc::Status::OK;
       }
       auto now = std::chrono::steady_clock::now();
       if (!events->empty()) {

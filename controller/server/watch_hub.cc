@@ -10,15 +10,34 @@ bool WatchFilter::matches(const Object& o) const {
   return selector.matches(o.labels());
 }
 
-Result<std::vector<WatchEvent>> WatchHub::Subscription::next(std::chrono::milliseconds timeout) {
+const std::string& SharedWatchEvent::json() const {
+  std::call_once(once_, [this] {
+    Object copy = event_.object;
+    if (event_.revision > 0) copy.set_resource_version(event_.revision);
+    json_ = copy.to_json();
+  });
+  return json_;
+}
+
+Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> WatchHub::Subscription::next_shared(
+    std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, timeout, [&] { return !queue_.empty() || gone_; });
   if (gone_) {
     return Status::Gone("the watch fell behind and was closed; relist and watch again");
   }
-  std::vector<WatchEvent> out(std::make_move_iterator(queue_.begin()),
-                              std::make_move_iterator(queue_.end()));
+  std::vector<std::shared_ptr<const SharedWatchEvent>> out(
+      std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
   queue_.clear();
+  return out;
+}
+
+Result<std::vector<WatchEvent>> WatchHub::Subscription::next(std::chrono::milliseconds timeout) {
+  auto shared = next_shared(timeout);
+  if (!shared.ok()) return shared.status();
+  std::vector<WatchEvent> out;
+  out.reserve(shared->size());
+  for (const auto& e : shared.value()) out.push_back(e->event());
   return out;
 }
 
@@ -111,32 +130,43 @@ void WatchHub::run(std::stop_token stop) {
 }
 
 void WatchHub::dispatch(const std::vector<WatchEvent>& events) {
-  std::lock_guard lock(mu_);
-  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
-    auto sub = it->lock();
-    if (!sub) {
-      it = subscribers_.erase(it);
-      continue;
-    }
-    bool added = false;
-    {
-      std::lock_guard sl(sub->mu_);
-      for (const WatchEvent& e : events) {
-        if (e.revision <= sub->start_revision_ || sub->gone_) continue;
-        if (!sub->filter_.matches(e.object)) continue;
-        if (sub->queue_.size() >= options_.queue_limit) {
-          sub->gone_ = true;
-          sub->queue_.clear();
-          break;
-        }
-        sub->queue_.push_back(e);
-        added = true;
+  // Each event is wrapped once and shared by every subscription it matches.
+  std::vector<std::shared_ptr<const SharedWatchEvent>> shared;
+  shared.reserve(events.size());
+  for (const WatchEvent& e : events) shared.push_back(std::make_shared<const SharedWatchEvent>(e));
+  std::vector<std::shared_ptr<Subscription>> woken;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+      auto sub = it->lock();
+      if (!sub) {
+        it = subscribers_.erase(it);
+        continue;
       }
-      if (added || sub->gone_) sub->cv_.notify_all();
+      bool wake = false;
+      {
+        std::lock_guard sl(sub->mu_);
+        for (const auto& e : shared) {
+          const WatchEvent& ev = e->event();
+          if (ev.revision <= sub->start_revision_ || sub->gone_) continue;
+          if (!sub->filter_.matches(ev.object)) continue;
+          if (sub->queue_.size() >= options_.queue_limit) {
+            sub->gone_ = true;
+            sub->queue_.clear();
+            break;
+          }
+          sub->queue_.push_back(e);
+          wake = true;
+        }
+        wake = wake || sub->gone_;
+      }
+      if (wake) woken.push_back(std::move(sub));
+      ++it;
     }
-    ++it;
+    dispatched_ = events.back().revision;
   }
-  dispatched_ = events.back().revision;
+  // Woken outside every lock, so that a watcher runs at once instead of blocking on ours.
+  for (const auto& sub : woken) sub->cv_.notify_all();
 }
 
 }  // namespace cenv

@@ -36,12 +36,32 @@ struct WatchHubOptions {
   size_t batch = 1'000;
 };
 
+// One event as the hub hands it to every watcher: read from the store once, shared (never
+// copied) by all the subscriptions it matches, and serialized to JSON at most once.
+// Immutable apart from the lazily computed JSON; thread-safe.
+class SharedWatchEvent {
+ public:
+  explicit SharedWatchEvent(WatchEvent event) : event_(std::move(event)) {}
+  const WatchEvent& event() const { return event_; }
+  // The object as JSON with metadata.resourceVersion set to the event's revision (for a
+  // DELETED event, the revision of the deletion), serialized on the first call only.
+  const std::string& json() const;
+
+ private:
+  WatchEvent event_;
+  mutable std::once_flag once_;
+  mutable std::string json_;  // written once under once_
+};
+
 class WatchHub {
  public:
   class Subscription {
    public:
     // Waits up to `timeout` for events; returns them oldest first (empty on timeout). Gone once
     // the subscription was cut off for falling behind or the hub stopped.
+    Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> next_shared(
+        std::chrono::milliseconds timeout);
+    // As next_shared(), with each event copied out (for consumers that keep the objects).
     Result<std::vector<WatchEvent>> next(std::chrono::milliseconds timeout);
     // Events with revision > start_revision() arrive through next(); older ones must be read
     // from the store's history by the caller.
@@ -53,7 +73,7 @@ class WatchHub {
     int64_t start_revision_ = 0;
     std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<WatchEvent> queue_;  // guarded by mu_
+    std::deque<std::shared_ptr<const SharedWatchEvent>> queue_;  // guarded by mu_
     bool gone_ = false;             // guarded by mu_
   };
 
