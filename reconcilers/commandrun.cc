@@ -507,7 +507,16 @@ ReconcileResult CommandRunReconciler::reconcile(const Request& req) {
 
   const std::string uid(run.uid());
   if (auto attempt = find(uid)) {
-    if (!attempt->done()) return ReconcileResult::done();  // it notifies when it ends
+    if (!attempt->done()) {
+      // It notifies when it ends; meanwhile status.logBytes follows the stored output.
+      auto summary = logs_.store().log_summary(uid);
+      if (summary.ok() && int_field(run.status_or_null(), "logBytes") != summary->bytes) {
+        run.status()["logBytes"] = summary->bytes;
+        auto written = write_status(run);
+        if (!written.ok()) return ReconcileResult::failed(written.status());
+      }
+      return ReconcileResult::after(options_.log_bytes_interval);
+    }
     return conclude(std::move(run), attempt);
   }
   auto docker = docker_.client();

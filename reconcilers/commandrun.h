@@ -11,8 +11,8 @@
 //    the container (container "cenv-<ns>-<name>.<attempt>", labels io.cenv.* with the run's
 //    uid and io.cenv.attempt), follows its output into the store through RunOutput, waits for
 //    the exit code and enqueues the run again. status: phase Pending → Running →
-//    Succeeded / Failed / Cancelled, attempts, exitCode, startTime, completionTime, logBytes,
-//    conditions Complete, Failed, Ready.
+//    Succeeded / Failed / Cancelled, attempts, exitCode, startTime, completionTime, logBytes
+//    (refreshed every log_bytes_interval while running), conditions Complete, Failed, Ready.
 //  * timeoutSeconds kills an attempt (a failure, reason DeadlineExceeded); a failed attempt
 //    is retried until backoffLimit retries are spent.
 //  * Finalizer cenv.io/cleanup: deleting a running CommandRun kills it, marks it Cancelled,
@@ -51,6 +51,8 @@ struct CommandRunReconcilerOptions {
   docker::Labels extra_labels;
   // How often a run waiting for its image, Service or Module looks again. Default 2 s.
   std::chrono::milliseconds wait_interval{2000};
+  // How often status.logBytes of a running run is brought up to date. Default 1 s.
+  std::chrono::milliseconds log_bytes_interval{1000};
   // Output buffering (run_output.h for the defaults).
   RunOutputOptions output;
 
