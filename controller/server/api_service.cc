@@ -191,14 +191,17 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     std::vector<std::string> conflicts;
     std::string now = format_rfc3339(clock_.now());
     ApplyOptionsSsa ssa{options.field_manager, options.force, now};
+    // Every stored counterpart in one read (one round trip on PostgreSQL, not one per object).
+    std::vector<ObjectKey> keys;
+    keys.reserve(items.size());
+    for (const ApplyItem& item : items) keys.push_back(item.object.key());
+    auto stored_items = store_.get_many(keys);
+    if (!stored_items.ok()) return stored_items.status();
     for (size_t i = 0; i < items.size(); ++i) {
       const Object& desired = items[i].object;
       FieldManager fields(*infos[i]);
-      auto existing = store_.get(desired.key());
-      if (!existing.ok() && existing.status().code() != Code::kNotFound) {
-        return existing.status();
-      }
-      if (!existing.ok()) {
+      std::optional<Object>& existing = stored_items.value()[i];
+      if (!existing) {
         auto created = fields.apply(nullptr, desired, ssa);
         if (!created.ok()) return created.status();
         outcomes[i] = {"created", created.value()};
@@ -206,7 +209,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
         write_index.push_back(i);
         continue;
       }
-      const Object& current = existing.value();
+      const Object& current = *existing;
       auto merged = fields.apply(&current, desired, ssa);
       if (!merged.ok()) {
         conflicts.push_back(items[i].source + ": " + describe(desired) + ": " +

@@ -1168,6 +1168,52 @@ Result<Object> PostgresStore::get(const ObjectKey& key) {
   return std::move(**r);
 }
 
+Result<std::vector<std::optional<Object>>> PostgresStore::get_many(
+    std::span<const ObjectKey> keys) {
+  std::map<ObjectKey, size_t> index;  // first position of each key (a key may repeat)
+  for (size_t i = 0; i < keys.size(); ++i) index.try_emplace(keys[i], i);
+  auto found = with_connection<std::map<ObjectKey, Object>>(
+      [&](Connection& c, bool& retry_safe) -> Result<std::map<ObjectKey, Object>> {
+        retry_safe = true;  // a read
+        ArrayParam kinds(kTextOid), namespaces(kTextOid), names(kTextOid);
+        for (const auto& [key, unused] : index) {
+          kinds.text(key.kind);
+          namespaces.text(key.ns);
+          names.text(key.name);
+        }
+        std::vector<Call> calls;
+        calls.push_back(std::move(Call::prepared(kGetObjects)
+                                      .binary(std::move(kinds).take())
+                                      .binary(std::move(namespaces).take())
+                                      .binary(std::move(names).take())));
+        auto results = c.pipeline(calls);
+        if (!results.ok()) return results.status();
+        const PGresult* objs = (*results)[0].get();
+        std::map<ObjectKey, Object> out;
+        for (int i = 0, n = PQntuples(objs); i < n; ++i) {
+          ObjectKey key{std::string(column(objs, i, 0)), std::string(column(objs, i, 1)),
+                        std::string(column(objs, i, 2))};
+          auto obj = parse_stored(column(objs, i, 3), "objects");
+          if (!obj.ok()) return obj.status();
+          out.emplace(std::move(key), std::move(obj).value());
+        }
+        return out;
+      });
+  if (!found.ok()) return found.status();
+  std::vector<std::optional<Object>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto it = found->find(keys[i]);
+    if (it == found->end()) continue;
+    size_t first = index.at(keys[i]);
+    if (first == i) {
+      out[i] = std::move(it->second);
+    } else {
+      out[i] = out[first];  // a repeated key: the same object again
+    }
+  }
+  return out;
+}
+
 Result<ObjectList> PostgresStore::list(const ListOptions& options) {
   return with_connection<ObjectList>([&](Connection& c, bool&) -> Result<ObjectList> {
     std::vector<Call> calls;

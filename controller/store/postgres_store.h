@@ -87,6 +87,8 @@ class PostgresStore final : public Store {
   // Internal. Messages start with "postgres: ".
   Result<std::vector<Object>> commit(std::span<const Write> writes) override;
   Result<Object> get(const ObjectKey& key) override;
+  // One SELECT joining the keys as arrays: one round trip for any number of keys.
+  Result<std::vector<std::optional<Object>>> get_many(std::span<const ObjectKey> keys) override;
   Result<ObjectList> list(const ListOptions& options) override;
   Result<std::vector<WatchEvent>> events_since(int64_t after, size_t limit) override;
   // Invalid when `revision` is newer than revision(); a no-op when already compacted past it.

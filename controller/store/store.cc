@@ -50,4 +50,20 @@ Result<Object> Store::update_status(const Object& obj) {
 }
 Result<Object> Store::remove(const Object& obj) { return commit_one(*this, WriteOp::kDelete, obj); }
 
+Result<std::vector<std::optional<Object>>> Store::get_many(std::span<const ObjectKey> keys) {
+  std::vector<std::optional<Object>> out;
+  out.reserve(keys.size());
+  for (const ObjectKey& key : keys) {
+    auto obj = get(key);
+    if (obj.ok()) {
+      out.emplace_back(std::move(obj).value());
+    } else if (obj.status().code() == Code::kNotFound) {
+      out.emplace_back(std::nullopt);
+    } else {
+      return obj.status();
+    }
+  }
+  return out;
+}
+
 }  // namespace cenv

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -114,6 +115,10 @@ class Store {
 
   // NotFound when absent.
   virtual Result<Object> get(const ObjectKey& key) = 0;
+  // The stored objects of `keys`, in their order, nullopt for each key that is absent: one
+  // read where the engine can (PostgreSQL: one round trip instead of one per key). Errors as
+  // get() has them, other than NotFound. This default calls get() per key.
+  virtual Result<std::vector<std::optional<Object>>> get_many(std::span<const ObjectKey> keys);
   virtual Result<ObjectList> list(const ListOptions& options) = 0;
 
   // Events with revision > `after`, oldest first, at most `limit`. Gone when `after` is older

@@ -170,6 +170,27 @@ inline void run_store_suite(const StoreDatabaseFactory& new_database) {
     CHECK(store->get({"Module", "default", "web"}).status().code() == Code::kNotFound);
   }
 
+  SECTION("get_many returns each key's object in order, nullopt for the absent ones") {
+    Object web = must(store->create(service("web")));
+    Object db = must(store->create(service("db")));
+    std::vector<ObjectKey> keys = {{"Service", "default", "db"},
+                                   {"Service", "default", "missing"},
+                                   {"Service", "default", "web"},
+                                   {"Service", "other", "web"},
+                                   {"Service", "default", "db"}};
+    auto got = must(store->get_many(keys));
+    REQUIRE(got.size() == 5);
+    REQUIRE(got[0].has_value());
+    CHECK(*got[0] == db);
+    CHECK_FALSE(got[1].has_value());
+    REQUIRE(got[2].has_value());
+    CHECK(*got[2] == web);
+    CHECK_FALSE(got[3].has_value());
+    REQUIRE(got[4].has_value());
+    CHECK(*got[4] == db);
+    CHECK(must(store->get_many({})).empty());
+  }
+
   SECTION("a write without a name or kind is Invalid") {
     CHECK(store->create(service("")).status().code() == Code::kInvalid);
     CHECK(store->create(make_object("", "default", "web")).status().code() == Code::kInvalid);
