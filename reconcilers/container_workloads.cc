@@ -46,7 +46,7 @@ Workload to_workload(const docker::ContainerInfo& c) {
 }  // namespace
 
 ContainerWorkloads::ContainerWorkloads(DockerConnection& docker, ContainerWorkloadsOptions options)
-    : docker_(docker), options_(options) {}
+    : docker_(docker), options_(std::move(options)) {}
 
 Result<std::vector<Workload>> ContainerWorkloads::find(const WorkloadOwner& owner) {
   auto d = docker_.client();
@@ -150,9 +150,9 @@ Status ContainerWorkloads::ensure_image(const std::string& image) {
   Status pulled = d.value()->pull_image(image);
   if (!pulled.ok()) {
     // Unavailable is kept for Docker itself being unreachable.
-    return Status(pulled.code() == Code::kNotFound ? Code::kNotFound : Code::kFailedPrecondition,
-                  "image " + image + " is not present locally and could not be pulled: " +
-                      pulled.message());
+    return Status(
+        pulled.code() == Code::kNotFound ? Code::kNotFound : Code::kFailedPrecondition,
+        "image " + image + " is not present locally and could not be pulled: " + pulled.message());
   }
   return Status::Ok();
 }
@@ -168,7 +168,7 @@ Result<int> ContainerWorkloads::exec(const std::string& id, const std::vector<st
   std::mutex mu;
   std::condition_variable_any cv;
   bool finished = false;
-  std::jthread watchdog([&](std::stop_token) {
+  std::jthread watchdog([&](const std::stop_token&) {
     std::unique_lock lock(mu);
     if (!cv.wait_for(lock, timeout, [&] { return finished; })) cut.request_stop();
   });

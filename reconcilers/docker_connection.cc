@@ -13,14 +13,13 @@ DockerConnection::DockerConnection(docker::DockerClient& client)
     : retry_interval_(0), client_(&client) {}
 
 std::unique_ptr<DockerConnection> DockerConnection::from_environment() {
-  return std::make_unique<DockerConnection>(
-      []() -> Result<std::unique_ptr<docker::DockerClient>> {
-        auto c = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
-        if (!c.ok()) return c.status();
-        spdlog::info("connected to docker at {} (API {})", c.value()->endpoint(),
-                     c.value()->api_version());
-        return std::unique_ptr<docker::DockerClient>(std::move(c.value()));
-      });
+  return std::make_unique<DockerConnection>([]() -> Result<std::unique_ptr<docker::DockerClient>> {
+    auto c = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
+    if (!c.ok()) return c.status();
+    spdlog::info("connected to docker at {} (API {})", c.value()->endpoint(),
+                 c.value()->api_version());
+    return std::unique_ptr<docker::DockerClient>(std::move(c.value()));
+  });
 }
 
 Result<docker::DockerClient*> DockerConnection::client() {

@@ -38,9 +38,9 @@ class DockerConnection {
   const Connect connect_;
   const std::chrono::milliseconds retry_interval_;
   std::mutex mu_;
-  docker::DockerClient* client_ = nullptr;        // guarded by mu_
-  std::unique_ptr<docker::DockerClient> owned_;   // guarded by mu_
-  Status last_error_;                             // guarded by mu_
+  docker::DockerClient* client_ = nullptr;            // guarded by mu_
+  std::unique_ptr<docker::DockerClient> owned_;       // guarded by mu_
+  Status last_error_;                                 // guarded by mu_
   std::chrono::steady_clock::time_point last_try_{};  // guarded by mu_
 };
 

@@ -28,8 +28,7 @@ void sleep_for(const std::stop_token& stop, std::chrono::milliseconds d) {
 DockerEventSource::DockerEventSource(DockerConnection& docker, DockerEventSourceOptions options)
     : docker_(docker), options_(options) {}
 
-void DockerEventSource::route(const std::string& kind,
-                              std::function<void(const Request&)> enqueue,
+void DockerEventSource::route(const std::string& kind, std::function<void(const Request&)> enqueue,
                               std::function<void()> resync) {
   std::lock_guard lock(mu_);
   routes_[kind] = {std::move(enqueue), std::move(resync)};
@@ -51,8 +50,8 @@ void DockerEventSource::start(std::stop_token stop) {
       options.types = {"container"};
       options.label_filters = {std::string(kLabelManaged) + "=true"};
       // exec_* events (health checks) carry no news about the container itself.
-      options.actions = {"create", "start", "restart", "die", "kill", "stop", "destroy",
-                         "pause", "unpause", "rename", "oom", "update"};
+      options.actions = {"create",  "start", "restart", "die",    "kill", "stop",
+                         "destroy", "pause", "unpause", "rename", "oom",  "update"};
       options.on_subscribed = [&] {
         std::vector<std::function<void()>> resyncs;
         {

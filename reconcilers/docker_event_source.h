@@ -54,7 +54,7 @@ class DockerEventSource : public Runnable {
   const DockerEventSourceOptions options_;
   mutable std::mutex mu_;
   std::map<std::string, Route, std::less<>> routes_;  // guarded by mu_
-  uint64_t subscriptions_ = 0;                       // guarded by mu_
+  uint64_t subscriptions_ = 0;                        // guarded by mu_
 };
 
 }  // namespace cenv

@@ -143,9 +143,9 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
                     "image " + image + " is present", gen, now);
     } else {
       if (failure.ok()) failure = image_status;
-      std::string reason = !pulled                                     ? "DockerUnavailable"
-                           : image_status.code() == Code::kNotFound      ? "ImageNotFound"
-                                                                         : "ImagePullFailed";
+      std::string reason = !pulled                                  ? "DockerUnavailable"
+                           : image_status.code() == Code::kNotFound ? "ImageNotFound"
+                                                                    : "ImagePullFailed";
       set_condition(next, "ImageReady", kConditionFalse, reason,
                     "image " + image +
                         " is not present locally and could not be pulled (load it with "
@@ -176,8 +176,7 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
     if (!written.ok()) return ReconcileResult::failed(written.status());
   }
   if (!failure.ok()) {
-    return ReconcileResult::failed(
-        failure.with_prefix("Environment " + std::string(env.name())));
+    return ReconcileResult::failed(failure.with_prefix("Environment " + std::string(env.name())));
   }
   return ReconcileResult::done();
 }

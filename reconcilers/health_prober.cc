@@ -133,8 +133,8 @@ Status HealthProber::check(const ProbeTarget& target) {
   if (target.address.empty()) return Status::Unavailable("the container has no address");
   Status s = dialer_(target.address, c.tcp_port, c.timeout);
   if (!s.ok()) {
-    return Status(s.code(), "tcp " + target.address + ":" + std::to_string(c.tcp_port) + ": " +
-                                s.message());
+    return Status(s.code(),
+                  "tcp " + target.address + ":" + std::to_string(c.tcp_port) + ": " + s.message());
   }
   return Status::Ok();
 }

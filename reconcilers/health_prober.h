@@ -33,8 +33,8 @@ enum class Health { kUnknown, kHealthy, kUnhealthy };
 
 struct HealthState {
   Health health = Health::kUnknown;
-  std::string message;            // the last check's result, e.g. "tcp 172.18.0.2:80: ok"
-  int consecutive_failures = 0;   // counted failures since the last success
+  std::string message;           // the last check's result, e.g. "tcp 172.18.0.2:80: ok"
+  int consecutive_failures = 0;  // counted failures since the last success
 };
 
 // What to probe: a running workload and its check.
@@ -79,8 +79,7 @@ class HealthProber : public Runnable {
   // Runs the checks until `stop` is requested.
   void start(std::stop_token stop) override;
 
-  static Status dial_tcp(const std::string& host, uint16_t port,
-                         std::chrono::milliseconds timeout);
+  static Status dial_tcp(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
 
  private:
   using Clock = std::chrono::steady_clock;

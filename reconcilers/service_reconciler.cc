@@ -81,8 +81,8 @@ std::vector<std::string> depends_on(const Object& svc) {
 }  // namespace
 
 ServiceReconciler::ServiceReconciler(Informer& services, Informer& environments, Client& client,
-                                     Workloads& workloads, HealthProber& prober,
-                                     const Clock& clock, ServiceReconcilerOptions options)
+                                     Workloads& workloads, HealthProber& prober, const Clock& clock,
+                                     ServiceReconcilerOptions options)
     : services_(services),
       environments_(environments),
       client_(client),
@@ -119,8 +119,9 @@ std::string ServiceReconciler::dependency_cycle(const Object& svc) {
   std::set<std::string> seen;
   std::function<bool(const std::string&)> visit = [&](const std::string& name) -> bool {
     ObjectPtr o = name == start ? nullptr : services_.get(ns, name);
-    std::vector<std::string> deps = name == start ? depends_on(svc) : o ? depends_on(*o)
-                                                                       : std::vector<std::string>{};
+    std::vector<std::string> deps = name == start ? depends_on(svc)
+                                    : o           ? depends_on(*o)
+                                                  : std::vector<std::string>{};
     for (const std::string& d : deps) {
       if (d == start) {
         path.push_back(d);
@@ -152,8 +153,7 @@ std::string ServiceReconciler::unready_dependencies(const Object& svc,
   return waiting;
 }
 
-std::chrono::milliseconds ServiceReconciler::crash_backoff(const Request& key,
-                                                           const Workload& w) {
+std::chrono::milliseconds ServiceReconciler::crash_backoff(const Request& key, const Workload& w) {
   std::chrono::system_clock::time_point started, finished;
   bool crashed = parse_time(w.started_at, &started) && parse_time(w.finished_at, &finished) &&
                  finished - started < options_.crash_window;
@@ -293,10 +293,9 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
   std::optional<Workload> current;
   std::vector<Workload> extra;
   for (const Workload& w : found.value()) {
-    if (w.uid != owner.uid) {
-      continue;
-    } else if (!current || w.spec_hash == desired->spec_hash ||
-               current->spec_hash != desired->spec_hash) {
+    if (w.uid != owner.uid) continue;
+    if (!current || w.spec_hash == desired->spec_hash ||
+        current->spec_hash != desired->spec_hash) {
       if (current) extra.push_back(*current);
       current = w;
     } else {
@@ -349,14 +348,13 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
               ") from " + image);
     out.created_after_loss = !replaced;
     changed_workload = true;
-  } else if (!current->running && current->state != "restarting" &&
-             current->state != "paused" && current->state != "removing") {
+  } else if (!current->running && current->state != "restarting" && current->state != "paused" &&
+             current->state != "removing") {
     std::chrono::system_clock::time_point started;
     bool ever_started = parse_time(current->started_at, &started);
     if (ever_started && current->state != "created") {
       bool restart = spec->restart_policy == RestartPolicy::kAlways ||
-                     (spec->restart_policy == RestartPolicy::kOnFailure &&
-                      current->exit_code != 0);
+                     (spec->restart_policy == RestartPolicy::kOnFailure && current->exit_code != 0);
       if (!restart) {
         prober_.forget(req);
         out.workload = current;
@@ -512,8 +510,8 @@ void ServiceReconciler::apply_outcome(Object& next, const Outcome& out) const {
   set_condition(next, "Ready", out.ready ? kConditionTrue : kConditionFalse, out.reason,
                 out.message, gen, now);
   if (!out.healthy_status.empty()) {
-    set_condition(next, "Healthy", out.healthy_status, out.healthy_reason, out.healthy_message,
-                  gen, now);
+    set_condition(next, "Healthy", out.healthy_status, out.healthy_reason, out.healthy_message, gen,
+                  now);
   } else if (!out.ready) {
     // Not running: nothing is checked.
     if (auto h = get_condition(next, "Healthy"); h && h->status == kConditionTrue) {

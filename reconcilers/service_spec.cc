@@ -24,8 +24,9 @@ std::vector<std::string> strings(const json::object& o, std::string_view key) {
 
 int64_t integer(const json::object& o, std::string_view key, int64_t fallback) {
   auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->get_int64() : v && v->is_uint64() ? int64_t(v->get_uint64())
-                                                                    : fallback;
+  return v && v->is_int64()    ? v->get_int64()
+         : v && v->is_uint64() ? int64_t(v->get_uint64())
+                               : fallback;
 }
 
 Status duration_field(const json::object& o, std::string_view key, std::string_view path,
@@ -51,7 +52,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     size_t start = i;
     int64_t n = 0;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (n > 1'000'000'000) return Status::Invalid("duration too long: \"" + std::string(text) + "\"");
+      if (n > 1'000'000'000)
+        return Status::Invalid("duration too long: \"" + std::string(text) + "\"");
       n = n * 10 + (text[i++] - '0');
     }
     if (i == start) break;
@@ -96,8 +98,7 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
     check.retries = static_cast<int>(integer(h, "retries", 3));
     CENV_RETURN_IF_ERROR(duration_field(h, "interval", "spec.healthCheck", &check.interval));
     CENV_RETURN_IF_ERROR(duration_field(h, "timeout", "spec.healthCheck", &check.timeout));
-    CENV_RETURN_IF_ERROR(
-        duration_field(h, "startPeriod", "spec.healthCheck", &check.start_period));
+    CENV_RETURN_IF_ERROR(duration_field(h, "startPeriod", "spec.healthCheck", &check.start_period));
     if (check.interval.count() <= 0) check.interval = std::chrono::seconds(10);
     if (check.timeout.count() <= 0) check.timeout = std::chrono::seconds(5);
     if (check.retries < 1) check.retries = 1;
@@ -131,7 +132,8 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
   std::map<std::string, std::string> vars;
   if (auto* v = env_spec->if_contains("variables"); v && v->is_object()) {
     for (const auto& kv : v->get_object()) {
-      if (kv.value().is_string()) vars[std::string(kv.key())] = std::string(kv.value().get_string());
+      if (kv.value().is_string())
+        vars[std::string(kv.key())] = std::string(kv.value().get_string());
     }
   }
   if (auto* e = spec->if_contains("env"); e && e->is_array()) {
@@ -144,23 +146,28 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
   if (auto* e = spec->if_contains("secretEnv"); e && e->is_array()) {
     const json::object* secrets = nullptr;
     if (auto* s = env_spec->if_contains("secrets"); s && s->is_object()) secrets = &s->get_object();
-    size_t i = 0;
-    for (const json::value& item : e->get_array()) {
+    const json::array& items = e->get_array();
+    for (size_t i = 0; i < items.size(); ++i) {
+      const json::value& item = items[i];
       if (!item.is_object()) continue;
       std::string_view key = Object::str_field(item.get_object(), "secretKey");
       const json::value* value = secrets ? secrets->if_contains(key) : nullptr;
       if (value == nullptr || !value->is_string()) {
         std::string path = "spec.secretEnv[" + std::to_string(i) + "].secretKey";
-        std::string msg = "Environment " + std::string(environment.name()) +
-                          " has no secret \"" + std::string(key) + "\"";
+        std::string msg = "Environment " + std::string(environment.name()) + " has no secret \"" +
+                          std::string(key) + "\"";
         return Status::Invalid(path + ": " + msg, {{path, msg}});
       }
       vars[std::string(Object::str_field(item.get_object(), "name"))] =
           std::string(value->get_string());
-      ++i;
     }
   }
-  for (const auto& [k, v] : vars) w.env.push_back(k + "=" + v);
+  for (const auto& [k, v] : vars) {
+    std::string entry = k;
+    entry += '=';
+    entry += v;
+    w.env.push_back(std::move(entry));
+  }
 
   if (auto* p = spec->if_contains("ports"); p && p->is_array()) {
     for (const json::value& item : p->get_array()) {
@@ -201,10 +208,11 @@ std::string workload_hash(const WorkloadSpec& spec) {
                                  {"p", p.protocol}});
   }
   json::array vols;
-  for (const WorkloadVolume& v : spec.volumes) vols.push_back(json::array{json::value(v.name), json::value(v.mount_path)});
-  json::object doc{{"image", spec.image},   {"command", arr(spec.command)},
-                   {"args", arr(spec.args)}, {"env", arr(spec.env)},
-                   {"ports", ports},         {"volumes", vols},
+  for (const WorkloadVolume& v : spec.volumes)
+    vols.push_back(json::array{json::value(v.name), json::value(v.mount_path)});
+  json::object doc{{"image", spec.image},     {"command", arr(spec.command)},
+                   {"args", arr(spec.args)},  {"env", arr(spec.env)},
+                   {"ports", ports},          {"volumes", vols},
                    {"network", spec.network}, {"aliases", arr(spec.aliases)},
                    {"uid", spec.owner.uid}};
   std::string text = json::serialize(doc);

@@ -32,16 +32,19 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
       source_(api, hub),
       client_(api),
       events_(client_, clock),
-      workloads_(docker, [this] {
-        ContainerWorkloadsOptions o = options_.workloads;
-        o.extra_labels.insert(options_.docker_labels.begin(), options_.docker_labels.end());
-        return o;
-      }()),
+      workloads_(docker,
+                 [this] {
+                   ContainerWorkloadsOptions o = options_.workloads;
+                   o.extra_labels.insert(options_.docker_labels.begin(),
+                                         options_.docker_labels.end());
+                   return o;
+                 }()),
       manager_(std::make_unique<Manager>(source_, steady_, options_.manager)) {
   std::vector<std::string> kinds;
   for (const KindInfo& k : api.kinds().kinds()) kinds.push_back(k.kind);
   manager_->add(std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_));
-  docker_events_ = &manager_->add(std::make_unique<DockerEventSource>(docker_, options_.docker_events));
+  docker_events_ =
+      &manager_->add(std::make_unique<DockerEventSource>(docker_, options_.docker_events));
   prober_ = &manager_->add(std::make_unique<HealthProber>(
       workloads_, options_.health,
       options_.tcp_dialer ? options_.tcp_dialer : HealthProber::TcpDialer(HealthProber::dial_tcp)));
@@ -54,9 +57,9 @@ void ReconcilerSet::add_controllers() {
   Informer& services = cache.informer("Service");
 
   // Environment: network, base image, status.image.
-  auto& env_reconciler =
-      own(std::make_unique<EnvironmentReconciler>(environments, client_, docker_, clock_,
-                                                  EnvironmentReconcilerOptions{options_.docker_labels}));
+  auto& env_reconciler = own(std::make_unique<EnvironmentReconciler>(
+      environments, client_, docker_, clock_,
+      EnvironmentReconcilerOptions{options_.docker_labels}));
   add_controller("Environment", env_reconciler, options_.environment_workers);
 
   // Service: one container each, through the Workloads seam; health from the prober.
@@ -89,8 +92,8 @@ Controller& ReconcilerSet::add_controller(const std::string& kind, Reconciler& r
   ControllerOptions options;
   options.workers = workers;
   options.queue = options_.queue;
-  Controller& c = manager_->add(std::make_unique<Controller>(
-      lower_kind(kind), kind, reconciler, manager_->cache(), steady_, options));
+  Controller& c = manager_->add(std::make_unique<Controller>(lower_kind(kind), kind, reconciler,
+                                                             manager_->cache(), steady_, options));
   controllers_[kind] = &c;
   Informer& informer = manager_->cache().informer(kind);
   docker_events_->route(

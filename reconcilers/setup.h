@@ -62,8 +62,7 @@ class ReconcilerSet {
   // them; returns once the informers have synced. Unavailable when they do not sync within
   // options.manager.sync_timeout. Every reference must outlive the set.
   static Result<std::unique_ptr<ReconcilerSet>> start(ApiService& api, WatchHub& hub,
-                                                      DockerConnection& docker,
-                                                      const Clock& clock,
+                                                      DockerConnection& docker, const Clock& clock,
                                                       ReconcilerSetOptions options = {});
   ~ReconcilerSet();  // stop()
   ReconcilerSet(const ReconcilerSet&) = delete;

@@ -45,7 +45,7 @@ struct WorkloadSpec {
   std::vector<std::string> env{};      // "KEY=VALUE"
   std::vector<WorkloadPort> ports{};
   std::vector<WorkloadVolume> volumes{};
-  std::string network{};               // joined with `aliases` as DNS names
+  std::string network{};  // joined with `aliases` as DNS names
   std::vector<std::string> aliases{};
   std::string spec_hash{};
 };
@@ -58,11 +58,11 @@ struct Workload {
   std::string state;      // created, running, restarting, paused, exited, dead, removing
   bool running = false;
   int exit_code = 0;
-  std::string error;        // the runtime's error starting it, if any
-  std::string created;      // RFC 3339
-  std::string started_at;   // RFC 3339; "0001-01-01T00:00:00Z" when never started
-  std::string finished_at;  // RFC 3339; likewise when it never exited
-  std::string address;      // IPv4 on its network while running, else empty
+  std::string error;                   // the runtime's error starting it, if any
+  std::string created;                 // RFC 3339
+  std::string started_at;              // RFC 3339; "0001-01-01T00:00:00Z" when never started
+  std::string finished_at;             // RFC 3339; likewise when it never exited
+  std::string address;                 // IPv4 on its network while running, else empty
   std::vector<std::string> endpoints;  // published ports, "host:port/protocol"
 };
 

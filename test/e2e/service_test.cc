@@ -40,9 +40,13 @@ struct NamespaceCleanup {
   std::string ns;
   std::string filter() const { return "--filter label=io.cenv.namespace=" + ns; }
   ~NamespaceCleanup() {
-    shell("docker ps -aq " + filter() + " | xargs -r docker rm -f >/dev/null 2>&1; "
-          "docker network ls -q " + filter() + " | xargs -r docker network rm >/dev/null 2>&1; "
-          "docker volume ls -q " + filter() + " | xargs -r docker volume rm -f >/dev/null 2>&1");
+    shell("docker ps -aq " + filter() +
+          " | xargs -r docker rm -f >/dev/null 2>&1; "
+          "docker network ls -q " +
+          filter() +
+          " | xargs -r docker network rm >/dev/null 2>&1; "
+          "docker volume ls -q " +
+          filter() + " | xargs -r docker volume rm -f >/dev/null 2>&1");
   }
   std::string container_ids() const { return shell("docker ps -aq --no-trunc " + filter()); }
 };

@@ -57,9 +57,7 @@ class DockerCleanup {
   std::string run_label() const { return std::string(kTestRunLabel) + "=" + run_id_; }
 
  private:
-  std::vector<std::string> filters() const {
-    return {run_label(), "io.cenv.namespace=" + ns_};
-  }
+  std::vector<std::string> filters() const { return {run_label(), "io.cenv.namespace=" + ns_}; }
   docker::DockerClient& docker_;
   const std::string run_id_;
   const std::string ns_;

@@ -93,7 +93,8 @@ TEST_CASE("integration: a Service runs, is healthy, is replaced on change and re
           "[integration][reconcilers]") {
   Bed bed;
   boost::json::object spec = httpd(8080);
-  spec["volumes"] = boost::json::array{boost::json::object{{"name", "data"}, {"mountPath", "/data"}}};
+  spec["volumes"] =
+      boost::json::array{boost::json::object{{"name", "data"}, {"mountPath", "/data"}}};
   bed.f.create("Service", bed.ns, "web", spec);
   REQUIRE(bed.wait_ready("web"));
   auto list = bed.containers("web");
@@ -135,9 +136,10 @@ TEST_CASE("integration: dependsOn starts a Service only after its dependency is 
           "[integration][reconcilers]") {
   Bed bed;
   // db listens only after 2 s: until then it is not Ready, and app must not exist.
-  boost::json::object db{{"command", boost::json::array{"busybox", "sh", "-c"}},
-                         {"args", boost::json::array{"sleep 2; exec busybox httpd -f -p 5432"}},
-                         {"healthCheck", boost::json::object{{"tcpPort", 5432}, {"interval", "1s"}}}};
+  boost::json::object db{
+      {"command", boost::json::array{"busybox", "sh", "-c"}},
+      {"args", boost::json::array{"sleep 2; exec busybox httpd -f -p 5432"}},
+      {"healthCheck", boost::json::object{{"tcpPort", 5432}, {"interval", "1s"}}}};
   boost::json::object app = httpd(8080);
   app["dependsOn"] = boost::json::array{"db"};
   bed.f.create("Service", bed.ns, "app", app);
@@ -164,7 +166,9 @@ TEST_CASE("integration: a container removed or killed outside cenv is repaired",
   REQUIRE(eventually([&] { return bed.restarts("web") == 1 && bed.ready("web"); },
                      std::chrono::seconds(60)));
   WARN("killed container Ready again after "
-       << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+       << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                t0)
+              .count()
        << " ms");
 
   REQUIRE(bed.docker->remove_container(id, {.force = true}).ok());
@@ -176,13 +180,16 @@ TEST_CASE("integration: a container removed or killed outside cenv is repaired",
       },
       std::chrono::seconds(60)));
   WARN("removed container Ready again after "
-       << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+       << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                t0)
+              .count()
        << " ms");
 }
 
-TEST_CASE("integration: an unlabelled container is never touched; deleting the Environment "
-          "cleans up",
-          "[integration][reconcilers]") {
+TEST_CASE(
+    "integration: an unlabelled container is never touched; deleting the Environment "
+    "cleans up",
+    "[integration][reconcilers]") {
   Bed bed;
   docker::ContainerSpec theirs;
   theirs.name = "cenv-" + bed.ns + "-web";

@@ -50,10 +50,15 @@ TEST_CASE("docker events: a managed container's event reaches its owner's route"
           "[reconcilers][events]") {
   docker::FakeDockerClient docker;
   DockerConnection connection(docker);
-  DockerEventSource source(connection, {std::chrono::milliseconds(5), std::chrono::milliseconds(20)});
+  DockerEventSource source(connection,
+                           {std::chrono::milliseconds(5), std::chrono::milliseconds(20)});
   Recorder services, runs;
-  source.route("Service", [&](const Request& r) { services.add(r); },
-               [&] { std::lock_guard lock(services.mu); ++services.resyncs; });
+  source.route(
+      "Service", [&](const Request& r) { services.add(r); },
+      [&] {
+        std::lock_guard lock(services.mu);
+        ++services.resyncs;
+      });
   source.route("CommandRun", [&](const Request& r) { runs.add(r); });
   std::jthread thread([&](std::stop_token stop) { source.start(stop); });
   REQUIRE(eventually([&] { return source.subscriptions() == 1; }));
@@ -62,9 +67,9 @@ TEST_CASE("docker events: a managed container's event reaches its owner's route"
   docker.push_event(container_event("die", owner_labels("Service", "dev", "web", "u1")));
   docker.push_event(container_event("destroy", owner_labels("CommandRun", "dev", "job", "u2")));
   // Not cenv's (no io.cenv.managed), and an exec (health checks): both ignored.
-  docker.push_event(container_event("die", {{"io.cenv.kind", "Service"},
-                                            {"io.cenv.namespace", "dev"},
-                                            {"io.cenv.name", "theirs"}}));
+  docker.push_event(container_event(
+      "die",
+      {{"io.cenv.kind", "Service"}, {"io.cenv.namespace", "dev"}, {"io.cenv.name", "theirs"}}));
   docker.push_event(
       container_event("exec_start: sh", owner_labels("Service", "dev", "probe", "u3")));
   docker.push_event(container_event("start", owner_labels("Service", "dev", "last", "u4")));
@@ -80,10 +85,15 @@ TEST_CASE("docker events: a broken stream is subscribed again and the routes res
   docker::FakeDockerClient docker;
   docker.fail_next("events", Status::Unavailable("docker is not running"), 3);
   DockerConnection connection(docker);
-  DockerEventSource source(connection, {std::chrono::milliseconds(5), std::chrono::milliseconds(20)});
+  DockerEventSource source(connection,
+                           {std::chrono::milliseconds(5), std::chrono::milliseconds(20)});
   Recorder services;
-  source.route("Service", [&](const Request& r) { services.add(r); },
-               [&] { std::lock_guard lock(services.mu); ++services.resyncs; });
+  source.route(
+      "Service", [&](const Request& r) { services.add(r); },
+      [&] {
+        std::lock_guard lock(services.mu);
+        ++services.resyncs;
+      });
   std::jthread thread([&](std::stop_token stop) { source.start(stop); });
   REQUIRE(eventually([&] { return source.subscriptions() == 1; }));
   CHECK(docker.call_count("events") == 4);  // three refused, then subscribed

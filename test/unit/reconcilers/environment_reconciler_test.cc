@@ -75,8 +75,7 @@ TEST_CASE("environment: Docker down is reported and recovered from", "[reconcile
   bed.docker.fail_next("inspect_network", Status::Unavailable("docker is not running"), 10);
   bed.environment("dev");
   REQUIRE(eventually([&] {
-    return bed.condition_is("Environment", "", "dev", "NetworkReady", "False",
-                            "DockerUnavailable");
+    return bed.condition_is("Environment", "", "dev", "NetworkReady", "False", "DockerUnavailable");
   }));
   REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
 }

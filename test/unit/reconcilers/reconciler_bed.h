@@ -48,10 +48,9 @@ struct ReconcilerBed {
     return o;
   }
   void start() {
-    auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall,
-                                  options([this] { return tcp_ok.load()
-                                                              ? Status::Ok()
-                                                              : Status::Unavailable("refused"); }));
+    auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, options([this] {
+      return tcp_ok.load() ? Status::Ok() : Status::Unavailable("refused");
+    }));
     INFO(s.status().to_string());
     REQUIRE(s.ok());
     set = std::move(s.value());
@@ -82,8 +81,7 @@ struct ReconcilerBed {
     return r && r->is_number() ? r->to_number<int64_t>() : -1;
   }
   bool condition_is(const std::string& kind, const std::string& ns, const std::string& name,
-                    std::string_view type, std::string_view status,
-                    std::string_view reason = {}) {
+                    std::string_view type, std::string_view status, std::string_view reason = {}) {
     auto c = get_condition(get(kind, ns, name), type);
     return c && c->status == status && (reason.empty() || c->reason == reason);
   }
@@ -91,8 +89,7 @@ struct ReconcilerBed {
     return condition_is("Service", ns, name, "Ready", kConditionTrue);
   }
   // Containers cenv created for Service ns/name.
-  std::vector<docker::ContainerSummary> containers(const std::string& ns,
-                                                   const std::string& name) {
+  std::vector<docker::ContainerSummary> containers(const std::string& ns, const std::string& name) {
     auto l = docker.list_containers(
         {.all = true, .label_filters = owner_label_filters("Service", ns, name)});
     REQUIRE(l.ok());

@@ -111,8 +111,7 @@ TEST_CASE("service: a spec change replaces the container; the same spec is left 
     return l.size() == 1 && l[0].id != first && bed.ready("dev", "web") &&
            bed.status_field(bed.get("Service", "dev", "web"), "containerID") == l[0].id;
   }));
-  CHECK(bed.container(bed.containers("dev", "web")[0].id).cmd ==
-        std::vector<std::string>{"two"});
+  CHECK(bed.container(bed.containers("dev", "web")[0].id).cmd == std::vector<std::string>{"two"});
   CHECK(bed.restarts(bed.get("Service", "dev", "web")) == 0);
   CHECK(bed.docker.call_count("create_container") == creates + 1);
 
@@ -157,15 +156,15 @@ TEST_CASE("service: restartPolicy Never leaves an exited container stopped",
   CHECK(bed.restarts(bed.get("Service", "dev", "ok")) == 0);
 }
 
-TEST_CASE("service: a crashing container is restarted with back-off",
-          "[reconcilers][service]") {
+TEST_CASE("service: a crashing container is restarted with back-off", "[reconcilers][service]") {
   ReconcilerBed bed;
   ready_env(bed);
-  bed.docker.set_start_behavior([](const docker::ContainerInfo& c)
-                                    -> std::optional<docker::FakeDockerClient::Exit> {
-    if (label_value(c.labels, kLabelName) == "crash") return docker::FakeDockerClient::Exit{1, "", ""};
-    return std::nullopt;
-  });
+  bed.docker.set_start_behavior(
+      [](const docker::ContainerInfo& c) -> std::optional<docker::FakeDockerClient::Exit> {
+        if (label_value(c.labels, kLabelName) == "crash")
+          return docker::FakeDockerClient::Exit{1, "", ""};
+        return std::nullopt;
+      });
   bed.service("dev", "crash");
   REQUIRE(eventually([&] {
     return bed.condition_is("Service", "dev", "crash", "Ready", "False", "CrashLoopBackOff");
@@ -206,9 +205,8 @@ TEST_CASE("service: tcpPort health drives Healthy and Ready", "[reconcilers][ser
   REQUIRE(eventually([&] { return bed.ready("dev", "web"); }));
   CHECK(bed.condition_is("Service", "dev", "web", "Healthy", "True"));
   bed.tcp_ok = false;
-  REQUIRE(eventually([&] {
-    return bed.condition_is("Service", "dev", "web", "Ready", "False", "Unhealthy");
-  }));
+  REQUIRE(eventually(
+      [&] { return bed.condition_is("Service", "dev", "web", "Ready", "False", "Unhealthy"); }));
 }
 
 TEST_CASE("service: failures in startPeriod do not count", "[reconcilers][service]") {
@@ -217,9 +215,8 @@ TEST_CASE("service: failures in startPeriod do not count", "[reconcilers][servic
   ready_env(bed);
   bed.service("dev", "web", spec_of(R"({"healthCheck": {"tcpPort": 80, "interval": "20ms",
                                         "retries": 1, "startPeriod": "1h"}})"));
-  REQUIRE(eventually([&] {
-    return bed.condition_is("Service", "dev", "web", "Healthy", "Unknown", "Starting");
-  }));
+  REQUIRE(eventually(
+      [&] { return bed.condition_is("Service", "dev", "web", "Healthy", "Unknown", "Starting"); }));
   // Many failed checks later it is still only Starting.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   CHECK(bed.condition_is("Service", "dev", "web", "Healthy", "Unknown", "Starting"));
@@ -229,11 +226,11 @@ TEST_CASE("service: failures in startPeriod do not count", "[reconcilers][servic
 TEST_CASE("service: exec health check runs in the container", "[reconcilers][service]") {
   ReconcilerBed bed;
   std::atomic<int> code{1};
-  bed.docker.set_exec_behavior([&](const docker::ContainerInfo&, const docker::ExecSpec& spec,
-                                   const std::string&) {
-    return docker::FakeDockerClient::Exit{
-        spec.cmd == std::vector<std::string>{"check"} ? code.load() : 99, "", ""};
-  });
+  bed.docker.set_exec_behavior(
+      [&](const docker::ContainerInfo&, const docker::ExecSpec& spec, const std::string&) {
+        return docker::FakeDockerClient::Exit{
+            spec.cmd == std::vector<std::string>{"check"} ? code.load() : 99, "", ""};
+      });
   ready_env(bed);
   bed.service("dev", "web", spec_of(R"({"healthCheck": {"exec": ["check"], "interval": "20ms",
                                         "retries": 1}})"));
@@ -284,8 +281,8 @@ TEST_CASE("service: deleting it removes its container and keeps its volumes unle
   ReconcilerBed bed;
   ready_env(bed);
   bed.service("dev", "db", spec_of(R"({"volumes": [{"name": "data", "mountPath": "/data"}]})"));
-  Object purged = bed.service("dev", "tmp",
-                              spec_of(R"({"volumes": [{"name": "data", "mountPath": "/d"}]})"));
+  Object purged =
+      bed.service("dev", "tmp", spec_of(R"({"volumes": [{"name": "data", "mountPath": "/d"}]})"));
   REQUIRE(eventually([&] { return bed.ready("dev", "db") && bed.ready("dev", "tmp"); }));
   CHECK(bed.docker.inspect_volume("cenv-dev-db-data").ok());
   Object annotate = bed.get("Service", "dev", "tmp");
@@ -344,9 +341,8 @@ TEST_CASE("service: never touches an unlabelled container holding its name",
   auto theirs = bed.docker.create_container({.name = "cenv-dev-web", .image = testing::kBaseImage});
   REQUIRE(theirs.ok());
   bed.service("dev", "web");
-  REQUIRE(eventually([&] {
-    return bed.condition_is("Service", "dev", "web", "Ready", "False", "NameConflict");
-  }));
+  REQUIRE(eventually(
+      [&] { return bed.condition_is("Service", "dev", "web", "Ready", "False", "NameConflict"); }));
   CHECK(get_condition(bed.get("Service", "dev", "web"), "Ready")->message.find("cenv-dev-web") !=
         std::string::npos);
   CHECK(bed.docker.inspect_container(theirs.value()).ok());

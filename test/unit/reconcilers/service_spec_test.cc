@@ -85,8 +85,8 @@ TEST_CASE("service_workload: variables, env, secrets, ports, volumes and network
   CHECK(w->spec_hash == workload_hash(w.value()));
 
   SECTION("a missing secret is Invalid with its field path") {
-    Object bad = make("Service", "dev", "web",
-                      R"({"secretEnv": [{"name": "A", "secretKey": "NOPE"}]})");
+    Object bad =
+        make("Service", "dev", "web", R"({"secretEnv": [{"name": "A", "secretKey": "NOPE"}]})");
     auto r = service_workload(bad, env, "img:1");
     REQUIRE_FALSE(r.ok());
     REQUIRE(r.status().fields().size() == 1);
