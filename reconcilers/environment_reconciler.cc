@@ -178,7 +178,9 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
   if (!failure.ok()) {
     return ReconcileResult::failed(failure.with_prefix("Environment " + std::string(env.name())));
   }
-  return ReconcileResult::done();
+  // Look again now and then: a network removed outside cenv is not in Docker's container
+  // events, and Services cannot start without it.
+  return ReconcileResult::after(options_.recheck_interval);
 }
 
 }  // namespace cenv

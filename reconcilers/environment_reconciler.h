@@ -7,6 +7,8 @@
 // Services' containers left it); a network cenv did not create (no io.cenv labels) is used but
 // never removed. Docker down: conditions say so and the key is retried with back-off.
 
+#include <chrono>
+
 #include "api/clock.h"
 #include "controller/runtime/client.h"
 #include "controller/runtime/informer.h"
@@ -18,6 +20,8 @@ namespace cenv {
 struct EnvironmentReconcilerOptions {
   // Labels added to every network created (tests label theirs with their run id). Default none.
   docker::Labels extra_labels;
+  // How often a Ready Environment checks its network and image again. Default 30 s.
+  std::chrono::milliseconds recheck_interval{30'000};
 };
 
 class EnvironmentReconciler final : public Reconciler {

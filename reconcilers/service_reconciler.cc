@@ -42,7 +42,8 @@ const char* reason_for(const Status& s) {
     case Code::kUnavailable:
       return "DockerUnavailable";
     case Code::kNotFound:
-      return "ImageNotFound";
+      return s.message().find("network") != std::string::npos ? "NetworkNotFound"
+                                                               : "ImageNotFound";
     case Code::kFailedPrecondition:
       return "ImagePullFailed";
     case Code::kAlreadyExists:

@@ -57,9 +57,11 @@ void ReconcilerSet::add_controllers() {
   Informer& services = cache.informer("Service");
 
   // Environment: network, base image, status.image.
+  EnvironmentReconcilerOptions env_options;
+  env_options.extra_labels = options_.docker_labels;
+  env_options.recheck_interval = options_.environment_recheck;
   auto& env_reconciler = own(std::make_unique<EnvironmentReconciler>(
-      environments, client_, docker_, clock_,
-      EnvironmentReconcilerOptions{options_.docker_labels}));
+      environments, client_, docker_, clock_, env_options));
   add_controller("Environment", env_reconciler, options_.environment_workers);
 
   // Service: one container each, through the Workloads seam; health from the prober.

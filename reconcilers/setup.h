@@ -33,6 +33,8 @@ struct ReconcilerSetOptions {
   // parallel).
   int environment_workers = 2;
   int service_workers = 8;
+  // How often a Ready Environment checks its network and image again. Default 30 s.
+  std::chrono::milliseconds environment_recheck{30'000};
   // Informer, sync and queue options (manager.h, controller.h for their defaults).
   ManagerOptions manager;
   WorkQueueOptions queue;

@@ -13,6 +13,12 @@ using testing::eventually;
 using testing::ReconcilerBed;
 using testing::spec_of;
 
+ReconcilerSetOptions fast_recheck() {
+  ReconcilerSetOptions o = ReconcilerBed::default_options();
+  o.environment_recheck = std::chrono::milliseconds(20);
+  return o;
+}
+
 TEST_CASE("environment: creates its labelled network and publishes the base image",
           "[reconcilers][environment]") {
   ReconcilerBed bed;
@@ -31,6 +37,20 @@ TEST_CASE("environment: creates its labelled network and publishes the base imag
   CHECK(label_value(net->labels, kLabelKind) == "Environment");
   CHECK(label_value(net->labels, kLabelName) == "dev");
   CHECK(label_value(net->labels, kLabelUid) == env.uid());
+}
+
+TEST_CASE("environment: a network removed outside cenv is created again",
+          "[reconcilers][environment]") {
+  ReconcilerBed bed(fast_recheck());
+  bed.environment("dev");
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  auto first = bed.docker.inspect_network("cenv-dev");
+  REQUIRE(first.ok());
+  REQUIRE(bed.docker.remove_network("cenv-dev").ok());
+  REQUIRE(eventually([&] {
+    auto again = bed.docker.inspect_network("cenv-dev");
+    return again.ok() && again->id != first->id;
+  }));
 }
 
 TEST_CASE("environment: spec.network names the network", "[reconcilers][environment]") {

@@ -27,14 +27,16 @@ inline docker::ImageInfo image(const std::string& tag) {
 }
 
 struct ReconcilerBed {
-  ReconcilerBed() : connection(docker) {
+  explicit ReconcilerBed(ReconcilerSetOptions options = default_options())
+      : connection(docker), options_(std::move(options)) {
     docker.add_image(testing::image(kBaseImage));
     docker.set_registry_reachable(false);
     start();
   }
   ~ReconcilerBed() { stop(); }
 
-  static ReconcilerSetOptions options(std::function<Status()> dial) {
+  // Fast informers, retries, probes and reconnects, so tests wait little.
+  static ReconcilerSetOptions default_options() {
     ReconcilerSetOptions o;
     o.manager.informers.poll_interval = std::chrono::milliseconds(10);
     o.queue.max_delay = std::chrono::milliseconds(200);
@@ -42,15 +44,15 @@ struct ReconcilerBed {
     o.docker_events.min_backoff = std::chrono::milliseconds(10);
     o.docker_events.max_backoff = std::chrono::milliseconds(50);
     o.workloads.stop_timeout_seconds = 0;
-    o.tcp_dialer = [dial](const std::string&, uint16_t, std::chrono::milliseconds) {
-      return dial();
-    };
     return o;
   }
   void start() {
-    auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, options([this] {
-      return tcp_ok.load() ? Status::Ok() : Status::Unavailable("refused");
-    }));
+    ReconcilerSetOptions o = options_;
+    // tcpPort checks succeed while tcp_ok is set.
+    o.tcp_dialer = [this](const std::string&, uint16_t, std::chrono::milliseconds) {
+      return tcp_ok.load() ? Status::Ok() : Status::Unavailable("connection refused");
+    };
+    auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
     INFO(s.status().to_string());
     REQUIRE(s.ok());
     set = std::move(s.value());
@@ -108,6 +110,7 @@ struct ReconcilerBed {
   docker::FakeDockerClient docker;
   DockerConnection connection;
   std::atomic<bool> tcp_ok{true};
+  const ReconcilerSetOptions options_;
   std::unique_ptr<ReconcilerSet> set;
 };
 
