@@ -123,6 +123,7 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   server_options.unix_socket = options.socket.empty() ? home.socket().string() : options.socket;
   server_options.store_description = shown_url;
   server_options.metrics = &metrics;
+  server_options.after_call = [&heap_trimmer] { heap_trimmer.notify(); };
   // Docker is reached lazily: without dockerd the API still serves and the objects say
   // DockerUnavailable until it answers.
   auto docker = DockerConnection::from_environment();

@@ -49,6 +49,7 @@ class GrpcServer::Service final : public v1::Cenv::Service {
                       std::chrono::steady_clock::time_point start) {
     auto elapsed = std::chrono::steady_clock::now() - start;
     if (options_.metrics) options_.metrics->observe_call(call, s.code(), elapsed);
+    if (options_.after_call) options_.after_call();
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
     if (s.ok()) {
       spdlog::debug("{} ok in {} us", call, us);

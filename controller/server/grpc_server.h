@@ -3,6 +3,7 @@
 // local unix socket (mode 0600, no TLS) and, later, on TCP with mutual TLS.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,9 @@ struct GrpcServerOptions {
   std::chrono::milliseconds bookmark_interval{5000};
   // Serves Logs and Stdin; nullptr (default): they answer UNAVAILABLE. Must outlive the server.
   LogsService* logs = nullptr;
+  // Called when any call finishes (the controller's HeapTrimmer: a large request, even one
+  // that wrote nothing, leaves freed heap behind); empty (default): nothing. Thread-safe.
+  std::function<void()> after_call;
 };
 
 class GrpcServer {
