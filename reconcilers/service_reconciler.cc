@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <set>
 
 #include "controller/runtime/finalizers.h"
@@ -42,8 +43,7 @@ const char* reason_for(const Status& s) {
     case Code::kUnavailable:
       return "DockerUnavailable";
     case Code::kNotFound:
-      return s.message().find("network") != std::string::npos ? "NetworkNotFound"
-                                                               : "ImageNotFound";
+      return s.message().find("network") != std::string::npos ? "NetworkNotFound" : "ImageNotFound";
     case Code::kFailedPrecondition:
       return "ImagePullFailed";
     case Code::kAlreadyExists:
@@ -100,17 +100,53 @@ MapFunc ServiceReconciler::services_in_environment(Informer& services) {
   };
 }
 
-MapFunc ServiceReconciler::dependents(Informer& services) {
-  return [&services](const Object& svc) {
+namespace {
+
+// Who depends on whom, kept from the Service events the mapper sees, so that finding the
+// dependents of a changed Service costs its number of dependents, not the namespace's size.
+class DependentsIndex {
+ public:
+  explicit DependentsIndex(Informer& services) : services_(services) {}
+
+  // Records `svc`'s dependsOn (or forgets it once it left the cache) and returns the Services
+  // of its namespace that depend on it.
+  std::vector<Request> update_and_find(const Object& svc) {
+    std::string uid(svc.uid()), ns(svc.ns()), name(svc.name());
+    ObjectPtr live = services_.get(ns, name);
+    std::lock_guard lock(mu_);
+    if (auto it = edges_.find(uid); it != edges_.end()) {
+      for (const std::string& d : it->second.deps) dependents_[{ns, d}].erase(name);
+      edges_.erase(it);
+    }
+    if (live && live->uid() == svc.uid()) {
+      Edges e{depends_on(*live)};
+      for (const std::string& d : e.deps) dependents_[{ns, d}].insert(name);
+      edges_[uid] = std::move(e);
+    }
     std::vector<Request> out;
-    for (const ObjectPtr& s : services.list(svc.ns())) {
-      auto deps = depends_on(*s);
-      if (std::find(deps.begin(), deps.end(), svc.name()) != deps.end()) {
-        out.push_back(Request::from(*s));
-      }
+    if (auto it = dependents_.find({ns, name}); it != dependents_.end()) {
+      for (const std::string& n : it->second) out.push_back({"Service", ns, n});
+      if (it->second.empty()) dependents_.erase(it);
     }
     return out;
+  }
+
+ private:
+  struct Edges {
+    std::vector<std::string> deps;
   };
+  Informer& services_;
+  std::mutex mu_;
+  std::map<std::string, Edges> edges_;  // by uid; guarded by mu_
+  // (namespace, dependency name) -> names of the Services depending on it; guarded by mu_
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> dependents_;
+};
+
+}  // namespace
+
+MapFunc ServiceReconciler::dependents(Informer& services) {
+  auto index = std::make_shared<DependentsIndex>(services);
+  return [index](const Object& svc) { return index->update_and_find(svc); };
 }
 
 std::string ServiceReconciler::dependency_cycle(const Object& svc) {
@@ -295,8 +331,7 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
   std::vector<Workload> extra;
   for (const Workload& w : found.value()) {
     if (w.uid != owner.uid) continue;
-    if (!current || w.spec_hash == desired->spec_hash ||
-        current->spec_hash != desired->spec_hash) {
+    if (!current || w.spec_hash == desired->spec_hash || current->spec_hash != desired->spec_hash) {
       if (current) extra.push_back(*current);
       current = w;
     } else {
