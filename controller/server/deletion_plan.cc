@@ -211,14 +211,19 @@ Status DeletionPlan::release(const Object& gone) {
     }
   }
   // The Environment of the namespace, when it waits for its last objects.
+  // Its namespace objects are its dependents, so an Environment deleted in the foreground
+  // waits for them under both finalizers.
   if (!gone.ns().empty()) {
     ObjectKey env_key{"Environment", "", std::string(gone.ns())};
-    if (!removing(env_key)) {
+    for (std::string_view finalizer : {kNamespaceFinalizer, kForegroundFinalizer}) {
+      if (removing(env_key)) break;
       auto env = current(env_key);
       if (env.ok()) {
-        CENV_RETURN_IF_ERROR(finish(env.value(), kNamespaceFinalizer));
+        CENV_RETURN_IF_ERROR(finish(env.value(), finalizer));
       } else if (env.status().code() != Code::kNotFound) {
         return env.status();
+      } else {
+        break;
       }
     }
   }

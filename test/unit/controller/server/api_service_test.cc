@@ -309,6 +309,22 @@ TEST_CASE("an Environment waits for the objects of its namespace", "[api][delete
   CHECK(f.api->get("env", "", "demo").status().code() == Code::kNotFound);
 }
 
+TEST_CASE("an Environment deleted in the foreground goes once its namespace is empty",
+          "[api][delete]") {
+  Fixture f;
+  apply_service(f, "web", "  finalizers: [example.com/wait]\n");
+  REQUIRE(f.api->remove("env", "", "demo", 0, Propagation::kForeground).ok());
+  auto env = f.api->get("env", "", "demo");
+  REQUIRE(env.ok());
+  CHECK(has_finalizer_named(env.value(), kForegroundFinalizer));
+  CHECK(has_finalizer_named(env.value(), kNamespaceFinalizer));
+  auto web = f.api->get("svc", "demo", "web");
+  REQUIRE(web.ok());
+  REQUIRE(f.api->update(without_finalizers(web.value()), "controller").ok());
+  CHECK(f.api->get("svc", "demo", "web").status().code() == Code::kNotFound);
+  CHECK(f.api->get("env", "", "demo").status().code() == Code::kNotFound);
+}
+
 TEST_CASE("prune deletes the members of the apply set that the apply no longer has",
           "[api][prune]") {
   Fixture f;
