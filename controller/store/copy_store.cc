@@ -6,14 +6,10 @@ namespace cenv {
 
 namespace {
 
-// The object as a create of it: without the fields the target store assigns.
+// The object as a create of it: without the resourceVersion the target store assigns (uid,
+// creationTimestamp and generation are kept).
 Object as_create(Object obj) {
-  if (obj.metadata_or_null() != nullptr) {
-    auto& meta = obj.metadata();
-    meta.erase("resourceVersion");
-    meta.erase("generation");
-    meta.erase("creationTimestamp");
-  }
+  if (obj.metadata_or_null() != nullptr) obj.metadata().erase("resourceVersion");
   return obj;
 }
 

@@ -19,8 +19,8 @@ struct CopyReport {
 
 // Replaces the objects of `kinds` in `to` with those of `from`, in one transaction of `to`:
 // every object of those kinds in `to` is deleted, then every object of `from` is created with
-// its uid, labels, annotations, finalizers, owner references, spec and status. The target
-// assigns new resourceVersions (and creationTimestamps); watchers of the target relist.
+// its uid, creationTimestamp, generation, labels, annotations, finalizers, owner references,
+// spec and status. The target assigns new resourceVersions; watchers of the target relist.
 // Nothing is written when any read or the commit fails.
 Result<CopyReport> copy_store(Store& from, Store& to, const std::vector<std::string>& kinds);
 

@@ -20,8 +20,8 @@
 namespace cenv {
 
 enum class WriteOp {
-  // Stores a new object: AlreadyExists if the key exists. Sets uid (unless given),
-  // creationTimestamp, generation 1 and resourceVersion; status is kept as given.
+  // Stores a new object: AlreadyExists if the key exists. Sets uid, creationTimestamp and
+  // generation 1 unless given, and resourceVersion; status is kept as given.
   kCreate,
   // Replaces metadata and spec of an existing object (NotFound if missing). When the object
   // carries metadata.resourceVersion it must equal the stored one (else Conflict). uid and

@@ -136,9 +136,14 @@ Result<WriteOutcome> apply_write(const Write& write, const Object* stored, int64
             {{"metadata.resourceVersion", "must not be set on create"}});
       }
       Object next = obj;
+      // uid, creationTimestamp and generation are kept when given (a store copied into
+      // another, `cenv db start`); the API strips them from what users send.
       if (next.uid().empty()) next.set_uid(new_uid ? new_uid() : random_uuid_v4());
-      next.set_creation_timestamp(format_rfc3339(clock.now()));
-      next.set_generation(1);
+      const json::value* created = meta_field(next, "creationTimestamp");
+      if (!created || !created->is_string() || created->get_string().empty()) {
+        next.set_creation_timestamp(format_rfc3339(clock.now()));
+      }
+      if (next.generation() < 1) next.set_generation(1);
       next.set_resource_version(revision);
       return WriteOutcome{true, std::move(next), EventType::kAdded};
     }
