@@ -395,9 +395,17 @@ std::string FieldManager::path_text(const FieldPath& path) {
   return out;
 }
 
+struct FieldManagerShape {
+  explicit FieldManagerShape(const KindInfo& kind) : shape(kind) {}
+  Shape shape;
+};
+
+FieldManager::FieldManager(const KindInfo& kind)
+    : shape_(std::make_shared<const FieldManagerShape>(kind)) {}
+
 Result<Object> FieldManager::apply(const Object* live, const Object& config,
                                    const ApplyOptionsSsa& options) const {
-  Shape shape(kind_);
+  const Shape& shape = shape_->shape;
   PathSet applied = shape.paths(config.json());
   if (!live) {
     Object out = config;
@@ -505,7 +513,7 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
 
 Object FieldManager::update(const Object& live, const Object& updated, const std::string& manager,
                             const std::string& now) const {
-  Shape shape(kind_);
+  const Shape& shape = shape_->shape;
   PathSet before = shape.paths(live.json());
   PathSet after = shape.paths(updated.json());
   json::value lt = Shape::tracked(live.json());

@@ -8,6 +8,7 @@
 // Pure functions of their arguments; thread-safe.
 
 #include <boost/json.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +28,13 @@ struct ApplyOptionsSsa {
   std::string now;      // RFC 3339 time stamped on the manager's entry when it changes
 };
 
+struct FieldManagerShape;  // the owned parts' schema of one kind (private to field_manager.cc)
+
 class FieldManager {
  public:
-  explicit FieldManager(const KindInfo& kind) : kind_(kind) {}
+  // Prepares the kind's schema of owned fields once; reuse one FieldManager for many objects
+  // of a kind. Copies share it.
+  explicit FieldManager(const KindInfo& kind);
 
   // Applies `config` (the manifest, defaulted and validated) onto `live` (nullptr when the
   // object does not exist yet). Fields the manager applied before and has now dropped are
@@ -52,7 +57,7 @@ class FieldManager {
   static std::string path_text(const FieldPath& path);
 
  private:
-  const KindInfo& kind_;
+  std::shared_ptr<const FieldManagerShape> shape_;
 };
 
 }  // namespace cenv

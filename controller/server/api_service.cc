@@ -197,9 +197,10 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     for (const ApplyItem& item : items) keys.push_back(item.object.key());
     auto stored_items = store_.get_many(keys);
     if (!stored_items.ok()) return stored_items.status();
+    std::map<const KindInfo*, FieldManager> managers;  // one per kind, not one per object
     for (size_t i = 0; i < items.size(); ++i) {
       const Object& desired = items[i].object;
-      FieldManager fields(*infos[i]);
+      const FieldManager& fields = managers.try_emplace(infos[i], *infos[i]).first->second;
       std::optional<Object>& existing = stored_items.value()[i];
       if (!existing) {
         auto created = fields.apply(nullptr, desired, ssa);
