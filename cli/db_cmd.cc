@@ -237,7 +237,8 @@ Status switch_store(const Home& home, const std::string& from_url, const std::st
   if (!kinds.ok()) return kinds.status();
   auto report = copy_store(*from.value(), *to.value(), kinds.value());
   if (!report.ok()) return report.status();
-  std::cout << "copied " << report.value().copied << " objects from "
+  std::cout << "copied " << report.value().copied << " objects ("
+            << report.value().log_bytes << " bytes of command output) from "
             << describe_store_url(from_url) << " to " << describe_store_url(to_url) << "\n";
   from.value().reset();
   to.value().reset();

@@ -6,6 +6,8 @@ namespace cenv {
 
 namespace {
 
+constexpr size_t kLogBatchBytes = size_t{4} << 20;
+
 // The object as a create of it: without the resourceVersion the target store assigns (uid,
 // creationTimestamp and generation are kept).
 Object as_create(Object obj) {
@@ -37,9 +39,32 @@ Result<CopyReport> copy_store(Store& from, Store& to, const std::vector<std::str
   }
   if (writes.empty()) return report;
   // A delete carrying the target's own resourceVersion is a precondition: a concurrent writer
-  // makes the whole copy fail rather than be half-overwritten.
+  // makes the whole copy fail rather than be half-overwritten. Deleting an object deletes its
+  // log with it.
   auto committed = to.commit(writes);
   if (!committed.ok()) return committed.status().with_prefix("cannot write the target store");
+  // CommandRun output, chunk by chunk with its stream, attempt and time, a few MiB at a time.
+  // The results follow the writes: the deletes, then the created objects.
+  for (size_t i = report.removed; i < committed.value().size(); ++i) {
+    const Object& obj = committed.value()[i];
+    if (obj.kind() != "CommandRun" || obj.uid().empty()) continue;
+    std::string uid(obj.uid());
+    int64_t offset = 0;
+    for (;;) {
+      auto chunks = from.read_log(uid, offset, kLogBatchBytes);
+      if (!chunks.ok()) return chunks.status().with_prefix("cannot read the log of " + uid);
+      if (chunks.value().empty()) break;
+      std::vector<LogPiece> pieces;
+      pieces.reserve(chunks.value().size());
+      for (LogChunk& c : chunks.value()) {
+        offset = c.end();
+        pieces.push_back(LogPiece{c.stream, c.attempt, c.time, std::move(c.data)});
+      }
+      auto appended = to.append_log(uid, pieces);
+      if (!appended.ok()) return appended.status().with_prefix("cannot write the log of " + uid);
+    }
+    report.log_bytes += static_cast<size_t>(offset);
+  }
   return report;
 }
 

@@ -57,6 +57,37 @@ TEST_CASE("copy_store replaces the target's objects with the source's, uid and s
   CHECK(to->get(service("stale").key()).status().code() == Code::kNotFound);
 }
 
+TEST_CASE("copy_store copies each CommandRun's output with its streams and attempts",
+          "[store][copy]") {
+  FixedClock clock(suite_time());
+  auto from = memory_store(clock);
+  auto to = memory_store(clock);
+  Object run = must(from->create(testing::make_object("CommandRun", "default", "job",
+                                                      R"({"command":["true"]})", "")));
+  std::string uid(run.uid());
+  std::string big(3 << 20, 'x');  // more than one read batch with the next pieces
+  std::vector<LogPiece> pieces{{LogStream::kStdout, 1, clock.now(), "out\n"},
+                               {LogStream::kStderr, 1, clock.now(), "err\n"},
+                               {LogStream::kStdout, 2, clock.now(), big},
+                               {LogStream::kStdout, 2, clock.now(), big}};
+  int64_t size = must(from->append_log(uid, pieces));
+
+  CopyReport report = must(copy_store(*from, *to, {"CommandRun"}));
+  CHECK(report.log_bytes == static_cast<size_t>(size));
+  LogSummary copied = must(to->log_summary(uid));
+  LogSummary original = must(from->log_summary(uid));
+  CHECK(copied.bytes == original.bytes);
+  CHECK(copied.bytes_of(1, LogStream::kStderr) == 4);
+  CHECK(copied.bytes_of(2, LogStream::kStdout) == static_cast<int64_t>(2 * big.size()));
+  auto head = must(to->read_log(uid, 0, 8));
+  REQUIRE(!head.empty());
+  CHECK(head[0].data == "out\n");
+
+  // Copying again replaces, not doubles, the output.
+  must(copy_store(*from, *to, {"CommandRun"}));
+  CHECK(must(to->log_summary(uid)).bytes == original.bytes);
+}
+
 TEST_CASE("copy_store of an empty source empties the target's kinds only", "[store][copy]") {
   FixedClock clock(suite_time());
   auto from = memory_store(clock);
