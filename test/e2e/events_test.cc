@@ -2,6 +2,9 @@
 // namespace.
 
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
 
 #include "test/e2e/cenv_runner.h"
 
@@ -48,6 +51,40 @@ TEST_CASE("a deletion held by finalizers is an Event shown by events and describ
   // `get all` leaves Events out, as kubectl's does; `get events` lists them.
   CHECK_FALSE(has(cenv.run("get all -n demo").out, "event/"));
   CHECK(has(cenv.run("get ev -n demo").out, "FinalizersPending"));
+}
+
+TEST_CASE("events -w prints the events so far, then each new one", "[e2e]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
+  REQUIRE(cenv.run("patch svc web -n demo -p '{\"metadata\":{\"finalizers\":[\"example.com/x\"]}}'")
+              .exit_code == 0);
+  REQUIRE(cenv.run("delete svc web -n demo --no-wait").exit_code == 0);
+  std::filesystem::path out = cenv.home() / "events.out";
+  std::string cmd = "CENV_HOME='" + cenv.home().string() + "' '" CENV_BINARY
+                    "' events -n demo -w > '" + out.string() + "' 2>&1 & echo $!";
+  FILE* p = popen(cmd.c_str(), "r");
+  int pid = 0;
+  REQUIRE(fscanf(p, "%d", &pid) == 1);
+  pclose(p);
+  // Waits on the file's content (the limit only keeps a broken build from hanging).
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 1500; ++i) {
+      if (has(CenvRunner::slurp(out), text)) return true;
+      usleep(20'000);
+    }
+    return false;
+  };
+  CHECK(wait_for("service/web"));
+  CHECK(has(CenvRunner::slurp(out), "LAST SEEN"));
+  // A new event while watching: the CommandRun's deletion waits for a finalizer too.
+  REQUIRE(cenv.run("patch cr hello -n demo -p '{\"metadata\":{\"finalizers\":[\"example.com/y\"]}}'")
+              .exit_code == 0);
+  REQUIRE(cenv.run("delete cr hello -n demo --no-wait").exit_code == 0);
+  CHECK(wait_for("commandrun/hello"));
+  kill(pid, SIGTERM);
+  // The header once, at the top.
+  std::string text = CenvRunner::slurp(out);
+  CHECK(text.find("LAST SEEN") == text.rfind("LAST SEEN"));
 }
 
 TEST_CASE("events --for refuses what is not KIND/NAME of a known kind", "[e2e]") {
