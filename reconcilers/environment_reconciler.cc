@@ -80,7 +80,10 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
     add_finalizer(updated, kCleanupFinalizer);
     auto written = client_.update(updated);
     // The update comes back through the informer and enqueues the key again.
-    return written.ok() ? ReconcileResult::done() : ReconcileResult::failed(written.status());
+    if (written.ok()) return ReconcileResult::done();
+    // A stale cache (the finalizer may already be there): look again once it caught up.
+    if (written.status().code() == Code::kConflict) return {true, {}, Status::Ok()};
+    return ReconcileResult::failed(written.status());
   }
 
   Object next = env;

@@ -266,7 +266,10 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     Object updated = svc;
     add_finalizer(updated, kCleanupFinalizer);
     auto written = client_.update(updated);
-    return written.ok() ? ReconcileResult::done() : ReconcileResult::failed(written.status());
+    if (written.ok()) return ReconcileResult::done();
+    // A stale cache (the finalizer may already be there): look again once it caught up.
+    if (written.status().code() == Code::kConflict) return {true, {}, Status::Ok()};
+    return ReconcileResult::failed(written.status());
   }
 
   Outcome out;
