@@ -10,6 +10,7 @@
 #include "reconcilers/docker_names.h"
 #include "reconcilers/setup.h"
 #include "test/integration/reconcilers/docker_test_env.h"
+#include "test/integration/reconcilers/socket_proxy.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {
@@ -231,6 +232,53 @@ TEST_CASE("integration: a restarted controller adopts its containers",
   auto l = bed.containers("web");
   REQUIRE(l.size() == 1);
   CHECK(l[0].id == id);
+}
+
+TEST_CASE(
+    "integration: Docker going away and coming back is reconnected to, and what "
+    "changed meanwhile is repaired",
+    "[integration][reconcilers]") {
+  testing::ApiFixture f;
+  std::string run_id = testing::new_run_id();
+  std::string ns = "it-" + run_id;
+  auto real = testing::connect_docker();
+  testing::DockerCleanup cleanup(*real, run_id, ns);
+  // The controller reaches dockerd only through the proxy: stopping it is "Docker down".
+  std::string sock = (f.dir / "docker.sock").string();
+  testing::SocketProxy proxy(sock, "/var/run/docker.sock");
+  REQUIRE(proxy.start());
+  docker::EngineOptions proxied;
+  proxied.host = "unix://" + sock;
+  DockerConnection connection([proxied]() -> Result<std::unique_ptr<docker::DockerClient>> {
+    auto c = docker::EngineDockerClient::connect(proxied);
+    if (!c.ok()) return c.status();
+    return std::unique_ptr<docker::DockerClient>(std::move(c.value()));
+  });
+  ReconcilerSetOptions o;
+  o.docker_labels = {{testing::kTestRunLabel, run_id}};
+  o.docker_events.max_backoff = std::chrono::milliseconds(500);
+  auto set = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
+  REQUIRE(set.ok());
+  auto ready = [&] {
+    auto c = get_condition(f.client->get({"Service", ns, "web"}).value(), "Ready");
+    return c && c->status == "True";
+  };
+  auto restarts = [&] {
+    Object o = f.client->get({"Service", ns, "web"}).value();
+    auto* r = o.status_or_null() ? o.status_or_null()->if_contains("restarts") : nullptr;
+    return r && r->is_number() ? r->to_number<int64_t>() : -1;
+  };
+  f.create("Environment", "", ns);
+  f.create("Service", ns, "web", httpd(8080));
+  REQUIRE(eventually(ready, std::chrono::seconds(60)));
+  CHECK(restarts() == 0);
+
+  proxy.stop();
+  // While the controller cannot see Docker, its container is killed.
+  REQUIRE(real->kill_container("cenv-" + ns + "-web", "SIGKILL").ok());
+  REQUIRE(proxy.start());
+  REQUIRE(eventually([&] { return restarts() == 1 && ready(); }, std::chrono::seconds(60)));
+  set.value()->stop();
 }
 
 }  // namespace
