@@ -63,6 +63,23 @@ const char* reason_for(const Status& s) {
   return "StartFailed";
 }
 
+// "container exited with code N", with what the code usually means.
+std::string exit_text(int code) {
+  std::string text = "container exited with code " + std::to_string(code);
+  switch (code) {
+    case 126:
+      return text + " (the command is not executable: check spec.command and spec.args)";
+    case 127:
+      return text + " (command not found: check spec.command and spec.args)";
+    case 137:
+      return text + " (killed)";
+    case 143:
+      return text + " (terminated)";
+    default:
+      return text;
+  }
+}
+
 bool parse_time(const std::string& text, std::chrono::system_clock::time_point* out) {
   return !text.empty() && !text.starts_with("0001-") && parse_rfc3339(text, out);
 }
@@ -398,19 +415,21 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
         prober_.forget(req);
         out.workload = current;
         out.phase = current->exit_code == 0 ? "Stopped" : "Failed";
-        out.reason = current->exit_code == 0 ? "Completed" : "Exited";
-        out.message = "container exited with code " + std::to_string(current->exit_code);
+        out.reason = current->exit_code == 0                                  ? "Completed"
+                     : current->exit_code == 126 || current->exit_code == 127 ? "BadCommand"
+                                                                              : "Exited";
+        out.message = exit_text(current->exit_code);
         return write_status(svc, out);
       }
       if (auto delay = crash_backoff(req, *current); delay.count() > 0) {
         out.workload = current;
         out.phase = "Failed";
-        out.reason = "CrashLoopBackOff";
+        bool bad_command = current->exit_code == 126 || current->exit_code == 127;
+        out.reason = bad_command ? "BadCommand" : "CrashLoopBackOff";
         event(svc, EventSeverity::kWarning, "BackOff",
-              "back-off restarting container that exited with code " +
-                  std::to_string(current->exit_code));
-        out.message = "container exited with code " + std::to_string(current->exit_code) +
-                      "; restarting in " + std::to_string((delay.count() + 999) / 1000) + "s";
+              "back-off restarting: " + exit_text(current->exit_code));
+        out.message = exit_text(current->exit_code) + "; restarting in " +
+                      std::to_string((delay.count() + 999) / 1000) + "s";
         out.result = ReconcileResult::after(delay);
         return write_status(svc, out);
       }

@@ -173,6 +173,23 @@ TEST_CASE("service: a crashing container is restarted with back-off", "[reconcil
   CHECK(bed.containers("dev", "crash").size() == 1);
 }
 
+TEST_CASE("service: a command that is not found is reported as BadCommand",
+          "[reconcilers][service]") {
+  ReconcilerBed bed;
+  ready_env(bed);
+  // As with the init process: the container starts, then exits 127 at once.
+  bed.docker.set_start_behavior(
+      [](const docker::ContainerInfo&) -> std::optional<docker::FakeDockerClient::Exit> {
+        return docker::FakeDockerClient::Exit{127, "", "exec nonexistent failed"};
+      });
+  bed.service("dev", "web", spec_of(R"({"command": ["nonexistent"]})"));
+  REQUIRE(eventually(
+      [&] { return bed.condition_is("Service", "dev", "web", "Ready", "False", "BadCommand"); }));
+  CHECK(
+      get_condition(bed.get("Service", "dev", "web"), "Ready")->message.find("command not found") !=
+      std::string::npos);
+}
+
 TEST_CASE("service: a removed container is recreated at once (Docker events)",
           "[reconcilers][service]") {
   ReconcilerBed bed;
