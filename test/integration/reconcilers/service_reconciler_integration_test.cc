@@ -2,6 +2,11 @@
 // health, update (replace), dependsOn order, drift repair, unlabelled containers, delete and
 // cleanup. Every Docker object carries cenv-test-run=<id> and is removed at the end.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
@@ -216,6 +221,57 @@ TEST_CASE(
   auto still = bed.docker->inspect_container(id.value());
   REQUIRE(still.ok());
   CHECK(still->state.status == "created");  // never started, stopped or removed by cenv
+}
+
+TEST_CASE(
+    "integration: a port taken, a missing image and a bad command are conditions; "
+    "others run",
+    "[integration][reconcilers]") {
+  Bed bed;
+  auto reason = [&](const std::string& name) {
+    auto c = get_condition(bed.get("Service", bed.ns, name), "Ready");
+    return c ? c->reason : "";
+  };
+  // A free host port, found by binding port 0 (then released for the first Service).
+  int port = 0;
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+  }
+  boost::json::array ports{
+      boost::json::object{{"containerPort", 8080}, {"hostPort", port}, {"hostIP", "127.0.0.1"}}};
+  boost::json::object first = httpd(8080);
+  first["ports"] = ports;
+  bed.f.create("Service", bed.ns, "first", first);
+  REQUIRE(bed.wait_ready("first"));
+  boost::json::object second = httpd(8080);
+  second["ports"] = ports;
+  bed.f.create("Service", bed.ns, "second", second);
+  boost::json::object noimage = httpd(8080);
+  noimage["image"] = "cenv/does-not-exist:" + bed.run_id;
+  bed.f.create("Service", bed.ns, "noimage", noimage);
+  boost::json::object badcmd{{"command", boost::json::array{"no-such-command-" + bed.run_id}}};
+  bed.f.create("Service", bed.ns, "badcmd", badcmd);
+  bed.f.create("Service", bed.ns, "fine", httpd(8080));
+
+  REQUIRE(eventually([&] { return reason("second") == "PortInUse"; }, std::chrono::seconds(60)));
+  REQUIRE(eventually(
+      [&] {
+        return reason("noimage") == "ImagePullFailed" || reason("noimage") == "ImageNotFound";
+      },
+      std::chrono::seconds(60)));
+  REQUIRE(eventually([&] { return reason("badcmd") == "BadCommand"; }, std::chrono::seconds(60)));
+  REQUIRE(bed.wait_ready("fine"));
+  CHECK(bed.ready("first"));
+  auto msg = get_condition(bed.get("Service", bed.ns, "second"), "Ready")->message;
+  CHECK(msg.find(std::to_string(port)) != std::string::npos);  // Docker's own message
 }
 
 TEST_CASE("integration: a restarted controller adopts its containers",
