@@ -382,6 +382,11 @@ int db_start(const Home& home, const DbStartOptions& options) {
   }
   if (!reachable.ok()) return fail(reachable.with_prefix("PostgreSQL is Ready but not reachable"));
   if (Status s = switch_store(home, sqlite_url(home), url, url); !s.ok()) return fail(s);
+  // The restarted controller adopts the running container and probes it afresh.
+  {
+    auto client = ApiClient::local(home);
+    if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);
+  }
   std::cout << "the controller's store is now " << describe_store_url(url) << "\n";
   return 0;
 }

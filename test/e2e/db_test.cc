@@ -1,0 +1,100 @@
+// `cenv db start|stop|rm|status` as a user runs them, against the real dockerd: PostgreSQL
+// runs as the system Service, the controller's objects move onto it and back, and survive.
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
+
+#include "test/e2e/cenv_runner.h"
+
+namespace cenv::e2e {
+namespace {
+
+bool has(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Output of a shell command (for docker queries).
+std::string shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  pclose(p);
+  return out;
+}
+
+constexpr const char* kKeep = R"(apiVersion: cenv.io/v1
+kind: Environment
+metadata:
+  name: keep
+spec:
+  baseImage: cenv/base:bookworm
+  variables:
+    COLOUR: blue
+)";
+
+TEST_CASE("cenv db start moves the store onto PostgreSQL, db stop back, db rm removes it",
+          "[e2e][db][docker]") {
+  // The system database has fixed Docker names; never touch one this test did not make.
+  if (!shell("docker ps -aq --filter name=^cenv-cenv-system-postgres$ 2>/dev/null").empty() ||
+      !shell("docker volume ls -q --filter name=^cenv-cenv-system-postgres-data$ 2>/dev/null")
+           .empty()) {
+    WARN("a cenv system database already exists on this Docker host; not testing cenv db");
+    return;
+  }
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f -", kKeep).exit_code == 0);
+
+  auto start = cenv.run("db start --timeout 240");
+  INFO(start.out << start.err);
+  REQUIRE(start.exit_code == 0);
+  CHECK(has(start.out, "service/postgres created"));
+  CHECK(has(start.out, "the controller's store is now postgres://cenv:***@127.0.0.1:"));
+  // The password is kept private and never printed.
+  std::string password = CenvRunner::slurp(cenv.home() / "db" / "password");
+  while (!password.empty() && password.back() == '\n') password.pop_back();
+  REQUIRE(password.size() == 48);
+  CHECK_FALSE(has(start.out + start.err, password));
+
+  auto status = cenv.run("db status");
+  CHECK(status.exit_code == 0);
+  CHECK(has(status.out, "store:    postgres://"));
+  CHECK(has(status.out, "phase Ready, Ready True"));
+  CHECK(has(cenv.run("controller status").out, "postgres://"));
+  // The objects came along, and new writes go to PostgreSQL.
+  CHECK(has(cenv.run("get env keep -o yaml").out, "COLOUR: blue"));
+  REQUIRE(cenv.run("patch env keep -p '{\"spec\":{\"variables\":{\"COLOUR\":\"green\"}}}'")
+              .exit_code == 0);
+
+  auto stop = cenv.run("db stop");
+  INFO(stop.out << stop.err);
+  REQUIRE(stop.exit_code == 0);
+  CHECK(has(stop.out, "controller restarted on sqlite:"));
+  CHECK(has(cenv.run("controller status").out, "sqlite:"));
+  CHECK(has(cenv.run("get env keep -o yaml").out, "COLOUR: green"));
+  CHECK(cenv.run("get env cenv-system").exit_code == 1);
+  CHECK(shell("docker ps -aq --filter name=^cenv-cenv-system-postgres$").empty());
+  CHECK_FALSE(shell("docker volume ls -q --filter name=^cenv-cenv-system-postgres-data$").empty());
+
+  // Again: the data volume is reused and the objects move over once more.
+  auto again = cenv.run("db start --timeout 240");
+  INFO(again.out << again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK(has(cenv.run("get env keep -o yaml").out, "COLOUR: green"));
+
+  auto rm = cenv.run("db rm");
+  INFO(rm.out << rm.err);
+  CHECK(rm.exit_code == 0);
+  CHECK(has(cenv.run("controller status").out, "sqlite:"));
+  CHECK(has(cenv.run("get env keep -o yaml").out, "COLOUR: green"));
+  CHECK(shell("docker volume ls -q --filter name=^cenv-cenv-system-postgres-data$").empty());
+  auto gone = cenv.run("db status");
+  CHECK(has(gone.out, "postgres: not running"));
+}
+
+}  // namespace
+}  // namespace cenv::e2e
