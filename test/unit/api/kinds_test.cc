@@ -107,7 +107,8 @@ TEST_CASE("printer columns come from the CRDs", "[kinds]") {
   REQUIRE(cr);
   REQUIRE(cr->columns.size() == 3);
   CHECK(cr->columns[1].json_path == ".status.exitCode");
-  CHECK(cr->columns[2].priority == 1);
+  CHECK(cr->columns[2].name == "Attempts");
+  CHECK(cr->columns[2].priority == 0);
 }
 
 TEST_CASE("every schema field has a description", "[kinds]") {
