@@ -15,6 +15,7 @@
 #include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/logs_cmd.h"
+#include "cli/wait_cmd.h"
 #include "controller/runtime/status_util.h"
 
 namespace cenv::cli {
@@ -209,8 +210,21 @@ int run_run(const std::string& ns_flag, const RunFlags& flags) {
     if (code <= 0) code = 1;
   }
   if (flags.rm) {
+    // As `kubectl run --rm`: the run is gone (its finalizer done) when this returns.
     auto removed = client->remove("CommandRun", ns, name);
-    if (!removed.ok() && removed.status().code() != Code::kNotFound) print_error(removed.status());
+    if (!removed.ok() && removed.status().code() != Code::kNotFound) {
+      print_error(removed.status());
+    } else if (removed.ok()) {
+      auto gone = WaitCondition::parse("delete");
+      auto waited = wait_for_object(*client, "CommandRun", ns, name, {gone.value()},
+                                    std::chrono::system_clock::now() + std::chrono::seconds(60),
+                                    [](const std::string&) {});
+      if (!waited.ok()) {
+        print_error(waited.status());
+      } else if (!waited->met) {
+        std::cerr << "warning: commandrun/" << name << " is still being deleted\n";
+      }
+    }
   }
   return code;
 }
