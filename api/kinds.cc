@@ -796,7 +796,7 @@ class SchemaSet {
   struct Slot {
     std::once_flag once;
     std::unique_ptr<CompiledKind> compiled;  // set once by `once`
-    Status error;                             // set once by `once` when compiling failed
+    Status error;                            // set once by `once` when compiling failed
   };
   std::vector<Slot> slots_;  // parallel to KindRegistry::kinds_
 };
@@ -989,8 +989,8 @@ Status KindRegistry::default_and_validate(Object& obj) const {
   Status compile_error;
   const CompiledKind* compiled_kind = schemas_->get(index, kinds_[index], &compile_error);
   if (!compiled_kind) {
-    return Status::Internal("schema of " + kinds_[index].kind + " does not compile: " +
-                            compile_error.message());
+    return Status::Internal("schema of " + kinds_[index].kind +
+                            " does not compile: " + compile_error.message());
   }
   const CompiledKind& compiled = *compiled_kind;
 

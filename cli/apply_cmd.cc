@@ -18,7 +18,7 @@ namespace {
 
 // Fields of metadata only the server sets; a manifest's values are ignored (as the server does).
 constexpr std::string_view kServerOwnedMeta[] = {
-    "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+    "uid",          "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
     "managedFields"};
 
 std::string describe(const Object& o) {
@@ -149,13 +149,13 @@ int wait_until_ready(const std::vector<Object>& objects, const ApplyFlags& flags
     std::vector<WaitCondition> any_of =
         run ? std::vector<WaitCondition>{kComplete, kFailed} : std::vector<WaitCondition>{kReady};
     std::string ref = object_ref(o);
-    auto outcome = wait_for_object(
-        *client, std::string(o.kind()), std::string(o.ns()), std::string(o.name()), any_of,
-        deadline, [&](const std::string& state) {
-          if (std::chrono::system_clock::now() < deadline) {
-            std::cerr << "waiting for " << ref << ": " << state << "\n";
-          }
-        });
+    auto outcome =
+        wait_for_object(*client, std::string(o.kind()), std::string(o.ns()), std::string(o.name()),
+                        any_of, deadline, [&](const std::string& state) {
+                          if (std::chrono::system_clock::now() < deadline) {
+                            std::cerr << "waiting for " << ref << ": " << state << "\n";
+                          }
+                        });
     if (!outcome.ok()) {
       print_error(outcome.status());
       rc = 1;
@@ -191,8 +191,7 @@ int run_apply(const std::string& ns, const ApplyFlags& flags) {
     return 1;
   }
   if (flags.wait && flags.dry_run != "none") {
-    print_error(Status::Invalid("--wait cannot be used with --dry-run: nothing is applied"),
-                false);
+    print_error(Status::Invalid("--wait cannot be used with --dry-run: nothing is applied"), false);
     return 1;
   }
   auto format = parse_output_format(flags.output);

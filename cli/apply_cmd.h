@@ -20,8 +20,8 @@ struct ApplyFlags {
   bool server_side = false;  // accepted for kubectl habits: every apply is server-side
   std::string applyset;
   bool prune = false;
-  bool wait = false;               // wait until every applied object is Ready
-  std::string timeout = "5m";      // how long --wait waits
+  bool wait = false;           // wait until every applied object is Ready
+  std::string timeout = "5m";  // how long --wait waits
 };
 
 // Runs `cenv apply`; `ns` is the -n flag (empty: the manifests' own or "default").

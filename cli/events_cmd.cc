@@ -40,14 +40,11 @@ std::string last_seen_column(const Object& e, std::chrono::system_clock::time_po
   std::string age = human_age(now - t);
   auto count = e.json().find("count");
   if (count != e.json().end() && count->value().is_int64() && count->value().get_int64() > 1) {
-    age += " (x" + std::to_string(count->value().get_int64()) + " over " +
-           [&] {
-             std::chrono::system_clock::time_point first;
-             return parse_rfc3339(str(e.json(), "firstTimestamp"), &first)
-                        ? human_age(now - first)
-                        : std::string("?");
-           }() +
-           ")";
+    age += " (x" + std::to_string(count->value().get_int64()) + " over " + [&] {
+      std::chrono::system_clock::time_point first;
+      return parse_rfc3339(str(e.json(), "firstTimestamp"), &first) ? human_age(now - first)
+                                                                    : std::string("?");
+    }() + ")";
   }
   return age;
 }
@@ -116,9 +113,7 @@ int run_events(const std::string& ns_flag, const EventsFlags& flags) {
     if (!info.value()->namespaced && !flags.all_namespaces) ns = "default";
   }
   auto client = ApiClient::local(Home::from_env());
-  auto by_last_seen = [](const Object& a, const Object& b) {
-    return last_seen(a) < last_seen(b);
-  };
+  auto by_last_seen = [](const Object& a, const Object& b) { return last_seen(a) < last_seen(b); };
   if (!flags.watch) {
     auto list = client->list(kEventKind, ns, "");
     if (!list.ok()) {
@@ -138,8 +133,8 @@ int run_events(const std::string& ns_flag, const EventsFlags& flags) {
       return 0;
     }
     std::stable_sort(events.begin(), events.end(), by_last_seen);
-    print_events(events, flags.all_namespaces, !flags.no_headers,
-                 std::chrono::system_clock::now(), std::cout);
+    print_events(events, flags.all_namespaces, !flags.no_headers, std::chrono::system_clock::now(),
+                 std::cout);
     return 0;
   }
   // -w: the current events (sorted, up to the first bookmark), then each new or repeated one.

@@ -96,8 +96,8 @@ Status WaitCondition::check_fields(const KindInfo& kind) const {
   auto path = JsonPath::parse(name_);
   if (!path.ok()) return path.status();
   const json::object* schema = &kind.schema;
-  std::string walked;   // "status.conditions[].status", for the message
-  std::string dotted;   // "status.conditions.status", as `cenv explain` takes it
+  std::string walked;  // "status.conditions[].status", for the message
+  std::string dotted;  // "status.conditions.status", as `cenv explain` takes it
   for (const std::string& el : path->schema_path()) {
     if (el == "[]") {
       const json::value* items = schema->if_contains("items");
@@ -116,8 +116,8 @@ Status WaitCondition::check_fields(const KindInfo& kind) const {
     if (!field || !field->is_object()) {
       std::string where = lower_kind(kind.kind) + (dotted.empty() ? "" : "." + dotted);
       return Status::Invalid("--for=jsonpath: field \"" + walked + (walked.empty() ? "" : ".") +
-                             el + "\" does not exist in " + kind.kind + " (`cenv explain " +
-                             where + "` lists the fields)");
+                             el + "\" does not exist in " + kind.kind + " (`cenv explain " + where +
+                             "` lists the fields)");
     }
     walked += (walked.empty() ? "" : ".") + el;
     dotted += (dotted.empty() ? "" : ".") + el;
@@ -150,9 +150,12 @@ bool WaitCondition::met(const Object* object) const {
 
 std::string WaitCondition::describe() const {
   switch (kind_) {
-    case Kind::kDelete: return "deletion";
-    case Kind::kCondition: return "condition " + name_ + "=" + value_;
-    case Kind::kJsonPath: return "jsonpath " + name_ + (has_value_ ? "=" + value_ : "");
+    case Kind::kDelete:
+      return "deletion";
+    case Kind::kCondition:
+      return "condition " + name_ + "=" + value_;
+    case Kind::kJsonPath:
+      return "jsonpath " + name_ + (has_value_ ? "=" + value_ : "");
   }
   return "";
 }

@@ -24,7 +24,9 @@ constexpr size_t kMaxMessage = 1024;
 // How often a conflicting concurrent increment is retried.
 constexpr int kWriteAttempts = 4;
 
-std::string_view type_name(EventSeverity t) { return t == EventSeverity::kWarning ? "Warning" : "Normal"; }
+std::string_view type_name(EventSeverity t) {
+  return t == EventSeverity::kWarning ? "Warning" : "Normal";
+}
 
 // FNV-1a, 64 bits: stable across builds and runs, unlike std::hash.
 uint64_t fnv1a(std::initializer_list<std::string_view> parts) {
@@ -79,8 +81,8 @@ std::string EventRecorder::event_name(const Object& object, std::string_view typ
                                       std::string_view component) {
   std::string prefix(object.name().substr(0, kNamePrefix));
   while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
-  uint64_t h = fnv1a({object.kind(), object.ns(), object.name(), object.uid(), type, reason,
-                      message, component});
+  uint64_t h = fnv1a(
+      {object.kind(), object.ns(), object.name(), object.uid(), type, reason, message, component});
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return (prefix.empty() ? std::string("event") : prefix) + "-" + std::string(hex, 10);
@@ -92,8 +94,7 @@ void EventRecorder::record(const Object& object, EventSeverity type, std::string
   try {
     Status s = write(object, type_name(type), reason, message.substr(0, kMaxMessage));
     if (!s.ok()) {
-      spdlog::debug("event {} about {} dropped: {}", reason, object.key().to_string(),
-                    s.message());
+      spdlog::debug("event {} about {} dropped: {}", reason, object.key().to_string(), s.message());
     }
     maybe_expire();
   } catch (const std::exception& e) {
@@ -136,7 +137,7 @@ Status EventRecorder::write(const Object& object, std::string_view type, std::st
     }
     json::object involved;
     involved["apiVersion"] = object.api_version().empty() ? json::string(kApiVersion)
-                                                           : json::string(object.api_version());
+                                                          : json::string(object.api_version());
     involved["kind"] = object.kind();
     if (!object.ns().empty()) involved["namespace"] = object.ns();
     involved["name"] = object.name();
@@ -166,15 +167,14 @@ Status EventRecorder::write(const Object& object, std::string_view type, std::st
 }
 
 void EventRecorder::trim(const std::string& ns, std::string_view uid) {
-  auto selector = LabelSelector::parse(std::string(kEventInvolvedUidLabel) + "=" +
-                                       std::string(uid));
+  auto selector =
+      LabelSelector::parse(std::string(kEventInvolvedUidLabel) + "=" + std::string(uid));
   if (!selector.ok()) return;
   auto list = client_.list(kEventKind, ns, selector.value());
   if (!list.ok() || list->items.size() <= options_.max_per_object) return;
   std::vector<Object>& events = list->items;
-  std::stable_sort(events.begin(), events.end(), [](const Object& a, const Object& b) {
-    return last_seen(a) < last_seen(b);
-  });
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Object& a, const Object& b) { return last_seen(a) < last_seen(b); });
   size_t excess = events.size() - options_.max_per_object;
   for (size_t i = 0; i < excess; ++i) {
     Status s = client_.remove(events[i].key(), DeleteOptions{});
@@ -210,8 +210,8 @@ void EventRecorder::maybe_expire() {
   if (options_.sweep_interval.count() <= 0) return;
   int64_t now = steady_ns();
   int64_t last = last_sweep_.load();
-  int64_t interval = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.sweep_interval)
-                         .count();
+  int64_t interval =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.sweep_interval).count();
   if (now - last < interval) return;
   // One caller wins the sweep; the others go on.
   if (last_sweep_.compare_exchange_strong(last, now)) expire();

@@ -26,8 +26,8 @@ Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> WatchHub::Subscript
   if (gone_) {
     return Status::Gone("the watch fell behind and was closed; relist and watch again");
   }
-  std::vector<std::shared_ptr<const SharedWatchEvent>> out(
-      std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+  std::vector<std::shared_ptr<const SharedWatchEvent>> out(std::make_move_iterator(queue_.begin()),
+                                                           std::make_move_iterator(queue_.end()));
   queue_.clear();
   return out;
 }

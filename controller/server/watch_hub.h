@@ -74,7 +74,7 @@ class WatchHub {
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::shared_ptr<const SharedWatchEvent>> queue_;  // guarded by mu_
-    bool gone_ = false;             // guarded by mu_
+    bool gone_ = false;                                          // guarded by mu_
   };
 
   WatchHub(Store& store, WatchHubOptions options = {});
@@ -100,9 +100,9 @@ class WatchHub {
   WatchHubOptions options_;
   std::mutex mu_;
   std::condition_variable_any cv_;
-  bool pending_ = false;                                 // guarded by mu_
-  int64_t dispatched_ = 0;                               // guarded by mu_
-  std::list<std::weak_ptr<Subscription>> subscribers_;   // guarded by mu_
+  bool pending_ = false;                                // guarded by mu_
+  int64_t dispatched_ = 0;                              // guarded by mu_
+  std::list<std::weak_ptr<Subscription>> subscribers_;  // guarded by mu_
   std::jthread dispatcher_;
 };
 

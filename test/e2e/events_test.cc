@@ -65,8 +65,8 @@ TEST_CASE("events -w prints the events so far, then each new one", "[e2e]") {
               .exit_code == 0);
   REQUIRE(cenv.run("delete svc web -n demo --no-wait").exit_code == 0);
   std::filesystem::path out = cenv.home() / "events.out";
-  std::string cmd = "CENV_HOME='" + cenv.home().string() + "' '" CENV_BINARY
-                    "' events -n demo -w > '" + out.string() + "' 2>&1 & echo $!";
+  std::string cmd = "CENV_HOME='" + cenv.home().string() +
+                    "' '" CENV_BINARY "' events -n demo -w > '" + out.string() + "' 2>&1 & echo $!";
   FILE* p = popen(cmd.c_str(), "r");
   int pid = 0;
   REQUIRE(fscanf(p, "%d", &pid) == 1);
@@ -82,8 +82,9 @@ TEST_CASE("events -w prints the events so far, then each new one", "[e2e]") {
   CHECK(wait_for("service/web"));
   CHECK(has(CenvRunner::slurp(out), "LAST SEEN"));
   // A new event while watching: the CommandRun's deletion waits for a finalizer too.
-  REQUIRE(cenv.run("patch cr hello -n demo -p '{\"metadata\":{\"finalizers\":[\"example.com/y\"]}}'")
-              .exit_code == 0);
+  REQUIRE(
+      cenv.run("patch cr hello -n demo -p '{\"metadata\":{\"finalizers\":[\"example.com/y\"]}}'")
+          .exit_code == 0);
   REQUIRE(cenv.run("delete cr hello -n demo --no-wait").exit_code == 0);
   CHECK(wait_for("commandrun/hello"));
   kill(pid, SIGTERM);

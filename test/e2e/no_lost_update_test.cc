@@ -42,7 +42,8 @@ metadata:
     test.cenv.io/counter: "0"
 spec:
   image: nginx:1
-)").exit_code == 0);
+)")
+              .exit_code == 0);
   std::string socket = "unix:" + (cenv.home() / "run" / "controller.sock").string();
   const int per_client = updates_per_client();
   constexpr int kClients = 8;

@@ -103,19 +103,18 @@ TEST_CASE("wait_for_object reports each new state and returns once Ready", "[wai
     }
     s.set_ready("web", "True", "Healthy");
   });
-  auto outcome = wait_for_object(*s.client, "Service", "default", "web", {ready()},
-                                 std::chrono::system_clock::time_point::max(),
-                                 [&](const std::string& state) {
-                                   std::lock_guard lock(mu);
-                                   progress.push_back(state);
-                                 });
+  auto outcome =
+      wait_for_object(*s.client, "Service", "default", "web", {ready()},
+                      std::chrono::system_clock::time_point::max(), [&](const std::string& state) {
+                        std::lock_guard lock(mu);
+                        progress.push_back(state);
+                      });
   writer.join();
   REQUIRE(outcome.ok());
   CHECK(outcome->met);
   CHECK(outcome->met_index == 0);
-  CHECK(progress == std::vector<std::string>{
-                        "Ready=False (Pulling: as the test says: Pulling)",
-                        "Ready=False (Starting: as the test says: Starting)"});
+  CHECK(progress == std::vector<std::string>{"Ready=False (Pulling: as the test says: Pulling)",
+                                             "Ready=False (Starting: as the test says: Starting)"});
 }
 
 TEST_CASE("wait_for_object meets the second of several conditions", "[wait]") {
@@ -134,9 +133,9 @@ TEST_CASE("wait_for_object stops at the deadline with the state it last saw", "[
   Server s;
   s.apply_service("slow");
   s.set_ready("slow", "False", "Starting");
-  auto outcome = wait_for_object(*s.client, "Service", "default", "slow", {ready()},
-                                 std::chrono::system_clock::now() + std::chrono::milliseconds(200),
-                                 nullptr);
+  auto outcome =
+      wait_for_object(*s.client, "Service", "default", "slow", {ready()},
+                      std::chrono::system_clock::now() + std::chrono::milliseconds(200), nullptr);
   REQUIRE(outcome.ok());
   CHECK_FALSE(outcome->met);
   CHECK(outcome->state == "Ready=False (Starting: as the test says: Starting)");

@@ -20,7 +20,8 @@ class SteppingClock : public Clock {
   void advance(std::chrono::seconds d) { now_ += d; }
 
  private:
-  std::chrono::system_clock::time_point now_ = std::chrono::system_clock::from_time_t(1'800'000'000);
+  std::chrono::system_clock::time_point now_ =
+      std::chrono::system_clock::from_time_t(1'800'000'000);
 };
 
 EventRecorderOptions no_sweeper() {
@@ -86,8 +87,7 @@ TEST_CASE("events: about an Environment they live in namespace default", "[runti
   CHECK_FALSE(events[0].json().at("involvedObject").as_object().contains("namespace"));
 }
 
-TEST_CASE("events: recording never fails, even where nothing can be written",
-          "[runtime][events]") {
+TEST_CASE("events: recording never fails, even where nothing can be written", "[runtime][events]") {
   ApiFixture f;
   SteppingClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
