@@ -210,30 +210,12 @@ class CommandRunReconciler::Attempt {
       if (cancelled_) (void)docker_.kill_container(id);
     }
     RunOutput output(logs_, uid_, number_, skip_out, skip_err, clock_, output_options_);
-
-    // stdin: attached before the start, so no input is lost; it runs until the container ends.
-    std::jthread stdin_thread;
-    if (target.stdin) {
-      auto pipe = logs_.stdin_pipe(uid_);
-      std::promise<void> attached;
-      auto attached_future = attached.get_future();
-      stdin_thread = std::jthread([this, id, pipe, &attached](std::stop_token st) {
-        docker::AttachOptions a;
-        a.stream = true;
-        a.show_stdout = false;
-        a.show_stderr = false;
-        a.stdin_pipe = pipe;
-        bool signalled = false;
-        a.on_attached = [&] {
-          signalled = true;
-          attached.set_value();
-        };
-        (void)docker_.attach_container(
-            id, a, [](docker::StreamKind, std::string_view) { return true; }, st);
-        if (!signalled) attached.set_value();
-      });
-      attached_future.wait();
-    }
+    // A detach must not wait for a slow store: the producer's blocked write() returns.
+    std::stop_callback abandon_on_stop(stop, [&] { output.abandon(); });
+    auto to_output = [&output](docker::StreamKind kind, std::string_view bytes) {
+      return output.write(
+          kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout, bytes);
+    };
 
     // A re-attached container that ran already is never started again (that would run the
     // command twice); one created but never started (the controller stopped in between) is.
@@ -242,9 +224,54 @@ class CommandRunReconciler::Attempt {
       auto info = docker_.inspect_container(id);
       never_started = info.ok() && info->state.status == "created";
     }
+
+    // The output of a container not started yet is captured through attach, set up before the
+    // start so nothing is lost: it carries the bytes as written, at once (`docker logs` holds an
+    // unfinished last line back until its newline, and its json-file driver does not keep
+    // binary bytes). stdin, when asked for, goes through the same attach. Back-pressure: a
+    // blocked write() stops reading the attach stream, and dockerd then blocks the container's
+    // writes. A container that ran already (a controller restart) is followed through its logs.
+    int64_t attached_bytes[2] = {0, 0};  // by stream; the attach thread's until it is joined
+    Status attach_status;                // set by the attach thread
+    bool attached = false;
+    std::promise<bool> attach_ready;  // outlives the attach thread, which sets it
+    std::jthread attach_thread;
+    if (never_started) {
+      auto attach_ready_future = attach_ready.get_future();
+      std::shared_ptr<docker::StdinPipe> pipe = target.stdin ? logs_.stdin_pipe(uid_) : nullptr;
+      attach_thread = std::jthread([&, id, pipe](std::stop_token st) {
+        docker::AttachOptions a;
+        a.stream = true;
+        a.stdin_pipe = pipe;
+        bool signalled = false;
+        a.on_attached = [&] {
+          signalled = true;
+          attach_ready.set_value(true);
+        };
+        attach_status = docker_.attach_container(
+            id, a,
+            [&](docker::StreamKind kind, std::string_view bytes) {
+              attached_bytes[kind == docker::StreamKind::kStderr ? 1 : 0] +=
+                  static_cast<int64_t>(bytes.size());
+              return to_output(kind, bytes);
+            },
+            st);
+        if (!signalled) attach_ready.set_value(false);
+      });
+      attached = attach_ready_future.get();
+      if (!attached) {
+        attach_thread.join();
+        spdlog::warn("CommandRun {}: cannot attach to container {} ({}); following its logs",
+                     request_.to_string(), id.substr(0, 12), attach_status.message());
+      }
+    }
+    // The detach reaches the attach stream too.
+    std::stop_callback stop_attach(stop, [&] { attach_thread.request_stop(); });
+
     Status started = never_started ? docker_.start_container(id) : Status::Ok();
     if (!started.ok()) {
-      stdin_thread.request_stop();
+      attach_thread.request_stop();
+      if (attach_thread.joinable()) attach_thread.join();
       o.reason = "StartError";
       o.message = "cannot start the command: " + started.message();
       // As `docker run` does: 127 when the command is not found, 126 when it cannot run.
@@ -267,13 +294,31 @@ class CommandRunReconciler::Attempt {
     }
 
     // Follows until the container's output ends (it exited), or a detach.
-    Status followed = docker_.container_logs(
-        id, {.follow = true},
-        [&](docker::StreamKind kind, std::string_view bytes) {
-          return output.write(
-              kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout, bytes);
-        },
-        stop);
+    Status followed;
+    int64_t replayed_skip[2] = {0, 0};  // bytes `docker logs` replays that attach delivered
+    if (attached) {
+      attach_thread.join();
+      followed = attach_status;
+      replayed_skip[0] = attached_bytes[0];
+      replayed_skip[1] = attached_bytes[1];
+      if (!followed.ok() && !stop.stop_requested() && !detached_) {
+        // The attach stream broke (dockerd restarted?): the logs have the rest.
+        spdlog::warn("CommandRun {}: the attach stream broke ({}); following the logs",
+                     request_.to_string(), followed.message());
+      }
+    }
+    if (!attached || (!followed.ok() && !stop.stop_requested() && !detached_)) {
+      followed = docker_.container_logs(
+          id, {.follow = true},
+          [&](docker::StreamKind kind, std::string_view bytes) {
+            int64_t& skip = replayed_skip[kind == docker::StreamKind::kStderr ? 1 : 0];
+            size_t n = static_cast<size_t>(std::min<int64_t>(skip, std::ssize(bytes)));
+            skip -= static_cast<int64_t>(n);
+            bytes.remove_prefix(n);
+            return bytes.empty() || to_output(kind, bytes);
+          },
+          stop);
+    }
     if (stop.stop_requested() || detached_) {
       output.abandon();
       o.detached = true;
@@ -281,7 +326,6 @@ class CommandRunReconciler::Attempt {
     }
     auto waited = docker_.wait_container(id, docker::WaitCondition::kNotRunning, stop);
     deadline.request_stop();
-    stdin_thread.request_stop();
     Status stored = output.close();
     o.log_bytes = output.log_bytes();
     if (stop.stop_requested() || detached_) {

@@ -9,8 +9,10 @@
 //    (values from the Environment's spec.secrets); spec.workingDir.
 //  * Each attempt runs on a thread of its own (reconcile() never blocks on a run): it starts
 //    the container (container "cenv-<ns>-<name>.<attempt>", labels io.cenv.* with the run's
-//    uid and io.cenv.attempt), follows its output into the store through RunOutput, waits for
-//    the exit code and enqueues the run again. status: phase Pending → Running →
+//    uid and io.cenv.attempt), attached before the start (raw bytes, stdout and stderr apart,
+//    an unfinished line at once; stdin too with spec.stdin), stores its output through
+//    RunOutput, waits for the exit code and enqueues the run again. Should the attach fail or
+//    break, `docker logs -f` follows the rest. status: phase Pending → Running →
 //    Succeeded / Failed / Cancelled, attempts, exitCode, startTime, completionTime, logBytes
 //    (refreshed every log_bytes_interval while running), conditions Complete, Failed, Ready.
 //  * timeoutSeconds kills an attempt (a failure, reason DeadlineExceeded); a failed attempt
@@ -19,8 +21,9 @@
 //    removes its containers, then lets the object (and its log) go.
 //  * ttlSecondsAfterFinished deletes the run that long after completionTime.
 //  * Restart: a run whose status says Running is re-attached to its container (found by
-//    label), and its output is replayed from Docker past what the store already holds for
-//    that attempt, so nothing is lost or stored twice. An exec cannot be re-attached (Docker
+//    label), and its output is replayed from Docker's logs past what the store already holds
+//    for that attempt, so nothing is lost or stored twice (byte counts match for text; the
+//    json-file log does not keep invalid UTF-8 as written). An exec cannot be re-attached (Docker
 //    keeps no output of it): that attempt counts as failed (reason Lost).
 //
 // Thread-safe; stop() (or the destructor) detaches from running attempts without killing

@@ -2,8 +2,9 @@
 // RunOutput: carries one attempt's output from Docker into the store (DESIGN section 4),
 // bounded: the reading thread queues bytes with write(), a writer thread of its own stores
 // them in chunks through the LogHub. When the store is slower than the command, write()
-// blocks once buffer_bytes are queued, which stops reading from Docker (Docker keeps the
-// output in its log), so memory stays bounded and nothing is lost. Whatever is queued when the
+// blocks once buffer_bytes are queued, which stops reading from Docker (on an attach stream
+// dockerd then blocks the container's writes; a logs replay waits in Docker's log), so memory
+// stays bounded and nothing is lost. Whatever is queued when the
 // writer gets to it goes in one append, so a slow store gets few large transactions and a fast
 // one gets each piece with little delay.
 //

@@ -301,6 +301,53 @@ TEST_CASE("CommandRun stores 10 MB of output completely", "[integration][command
   CHECK(rest.both == o.both.substr(5'000'000));
 }
 
+TEST_CASE("CommandRun stores a prompt without a newline while the container still runs",
+          "[integration][commandrun]") {
+  Controller c;
+  Object run = c.run("prompt", {"sh", "-c", "printf 'prompt> '; sleep 30"});
+  const std::string uid(run.uid());
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (c.store().log_summary(uid).value().bytes < 8) {
+    INFO("waiting for the 8 bytes of the prompt in the store");
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    c.hub().wait(uid, c.hub().generation(uid), 100ms);
+  }
+  // status.logBytes follows the store while the run goes on.
+  Object running = c.get("prompt").value();
+  while (!running.status_or_null() || !running.status().contains("logBytes") ||
+         running.status().at("logBytes").as_int64() != 8) {
+    INFO(running.to_json());
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(50ms);
+    running = c.get("prompt").value();
+  }
+  CHECK(Controller::phase(running) == "Running");
+  auto containers = c.containers_of(run);
+  REQUIRE(containers.size() == 1);
+  auto info = engine().inspect_container(containers[0].id);
+  REQUIRE(info.ok());
+  CHECK(info->state.running);  // the prompt arrived before the command ended
+  auto o = c.logs("prompt", false);
+  CHECK(o.out == "prompt> ");
+  CHECK(o.err.empty());
+  CHECK_FALSE(o.ended);
+  REQUIRE(c.remove("prompt").ok());
+  while (c.get("prompt").ok()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+TEST_CASE("CommandRun stores binary output byte for byte", "[integration][commandrun]") {
+  Controller c;
+  c.run("binary",
+        {"sh", "-c", "head -c 65536 /dev/urandom > /tmp/f; cat /tmp/f; sha256sum /tmp/f >&2"});
+  c.wait_phase("binary", "Succeeded");
+  auto o = c.logs("binary", false);
+  CHECK(o.out.size() == 65536);
+  CHECK(o.err.substr(0, 64) == sha256_hex(o.out));
+}
+
 TEST_CASE("CommandRun is killed after timeoutSeconds", "[integration][commandrun]") {
   Controller c;
   c.run("slow", {"sh", "-c", "echo started; sleep 300"}, {{"timeoutSeconds", 1}});

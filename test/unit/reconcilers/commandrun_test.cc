@@ -1,5 +1,6 @@
 #include "reconcilers/commandrun.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -293,6 +294,70 @@ TEST_CASE(
   CHECK(bed.docker.call_count("create_container") == 1);
   CHECK(bed.stored_output(done, LogStream::kStdout) == "one\ntwo\n");
   CHECK(bed.stored_output(done, LogStream::kStderr) == "warn\n");
+}
+
+TEST_CASE(
+    "A new container's output comes through attach, set up before the start: a prompt "
+    "without a newline is stored while the container runs",
+    "[reconcilers][commandrun]") {
+  Bed bed;
+  // `docker logs` would hold the unfinished line back; here it is not even available.
+  bed.docker.fail_next("container_logs", Status::Unavailable("logs are not used"), 1000);
+  bed.run("prompt", command({"sh", "-c", "printf 'prompt> '; sleep 30"}));
+  bed.drive("prompt", [](const Object* o) { return Bed::phase(o) == "Running"; });
+  auto containers = bed.docker.list_containers({.all = true});
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       containers.ok() && (containers->empty() || containers->front().state != "running") &&
+       std::chrono::steady_clock::now() < until;
+       containers = bed.docker.list_containers({.all = true})) {
+    std::unique_lock lock(bed.mu);
+    bed.notified_cv.wait_for(lock, std::chrono::milliseconds(10));
+  }
+  REQUIRE(containers.ok());
+  REQUIRE(containers->size() == 1);
+  const std::string id = containers->front().id;
+  REQUIRE(bed.docker.append_output(id, docker::StreamKind::kStdout, "prompt> ").ok());
+  // status.logBytes follows the store while the container still runs.
+  bed.drive("prompt", [](const Object* o) {
+    return o && o->status_or_null() && o->status_or_null()->contains("logBytes") &&
+           o->status_or_null()->at("logBytes").as_int64() == 8;
+  });
+  Object running = bed.get("prompt").value();
+  CHECK(Bed::phase(&running) == "Running");
+  CHECK(bed.docker.inspect_container(id).value().state.running);
+  CHECK(bed.stored_output(running, LogStream::kStdout) == "prompt> ");
+
+  // Attached before it was started; the logs were never needed.
+  auto calls = bed.docker.calls();
+  auto attach = std::find(calls.begin(), calls.end(), "attach_container");
+  auto start = std::find(calls.begin(), calls.end(), "start_container");
+  REQUIRE(attach != calls.end());
+  REQUIRE(start != calls.end());
+  CHECK(attach < start);
+  CHECK(bed.docker.call_count("container_logs") == 0);
+
+  REQUIRE(bed.docker.append_output(id, docker::StreamKind::kStderr, "bye\n").ok());
+  REQUIRE(bed.docker.exit_container(id, 0).ok());
+  bed.drive("prompt", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
+  Object done = bed.get("prompt").value();
+  CHECK(done.status().at("logBytes").as_int64() == 12);
+  CHECK(bed.stored_output(done, LogStream::kStdout) == "prompt> ");
+  CHECK(bed.stored_output(done, LogStream::kStderr) == "bye\n");
+}
+
+TEST_CASE("When attach fails, a new container's output is followed through its logs",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  bed.docker.fail_next("attach_container", Status::Unavailable("attach refused"));
+  bed.docker.set_start_behavior([](const docker::ContainerInfo&) {
+    return FakeDockerClient::Exit{0, "out\n", "err\n"};
+  });
+  bed.run("fallback", command({"true"}));
+  bed.drive("fallback", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
+  Object done = bed.get("fallback").value();
+  CHECK(bed.docker.call_count("container_logs") >= 1);
+  CHECK(bed.stored_output(done, LogStream::kStdout) == "out\n");
+  CHECK(bed.stored_output(done, LogStream::kStderr) == "err\n");
 }
 
 TEST_CASE("A finished CommandRun is deleted ttlSecondsAfterFinished later",
