@@ -59,6 +59,9 @@ run_docker=$(jq -r '.results[1].median * 1000' "$BENCH_TMP/run.json")
 
 # ---- 2. 100 MB through logs -f ----
 bytes=$((LOG_MB * 1000 * 1000))
+# 100-byte lines, so the output ends with a newline: `docker logs` holds an unfinished last
+# line back while the container runs, and the docker side would never see all the bytes.
+line99=$(printf '%099d' 0 | tr 0 x)
 name="bulk-$$"
 cat >"$BENCH_TMP/bulk.yaml" <<EOF
 apiVersion: cenv.io/v1
@@ -68,19 +71,27 @@ metadata:
   namespace: $NS
 spec:
   image: $IMAGE
-  command: [sh, -c, "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c $bytes; sleep 600"]
+  command: [sh, -c, "yes $line99 | head -n $((bytes / 100)); sleep 600"]
 EOF
 "$CENV_BIN" apply -f "$BENCH_TMP/bulk.yaml" >/dev/null
 # Wait until all the output is in the store (logBytes) so both readers replay the same bytes.
 "$CENV_BIN" wait "commandrun/$name" -n "$NS" --timeout=300s --for=jsonpath="{.status.logBytes}=$bytes" >/dev/null
 container=$(docker ps -q --filter "label=io.cenv.namespace=$NS" --filter "label=io.cenv.name=$name")
 [[ -n "$container" ]] || { echo "error: no running container for commandrun/$name" >&2; exit 1; }
-t0=$(now_ns)
-got_docker=$(docker logs -f "$container" 2>/dev/null | head -c "$bytes" | wc -c)
-docker_ms=$((($(now_ns) - t0) / 1000000))
-t0=$(now_ns)
-got_cenv=$("$CENV_BIN" logs -f "cr/$name" -n "$NS" | head -c "$bytes" | wc -c)
-cenv_logs_ms=$((($(now_ns) - t0) / 1000000))
+# follow_bytes CMD...: runs a follower until it has delivered $bytes bytes, then stops it (a
+# follower of a live container never ends by itself); prints "BYTES MS".
+follow_bytes() {
+  local t0 pidf="$BENCH_TMP/follower.pid"
+  t0=$(now_ns)
+  { "$@" 2>/dev/null & echo $! >"$pidf"; wait || true; } | {
+    local got
+    got=$(head -c "$bytes" | wc -c)
+    kill "$(cat "$pidf")" 2>/dev/null || true
+    echo "$got $((($(now_ns) - t0) / 1000000))"
+  }
+}
+read -r got_docker docker_ms < <(follow_bytes docker logs -f "$container")
+read -r got_cenv cenv_logs_ms < <(follow_bytes "$CENV_BIN" logs -f "cr/$name" -n "$NS")
 hwm_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 "$CENV_BIN" delete commandrun "$name" -n "$NS" --wait --timeout=60s >/dev/null
 [[ "$got_docker" == "$bytes" && "$got_cenv" == "$bytes" ]] || {
