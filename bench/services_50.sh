@@ -9,7 +9,7 @@
 #   2. re-apply of the unchanged fifty: wall time of `cenv apply -f` (target <= 200 ms) and the
 #      Docker mutations (create/start/stop/kill/die/destroy/...) seen on the event stream
 #      while it runs and for a second after (target 0).
-#   3. a killed container: `docker kill` of one service's container until the Service is Ready
+#   3. a crashed container (its process SIGKILLed from the host) until the Service is Ready
 #      again (restarts went up and Ready=True), target <= 5 s; compose's peer is Docker's own
 #      `restart: always` until the container is healthy again.
 # Everything is labelled with the run id and removed at the end.
@@ -42,6 +42,10 @@ BENCH_CLEANUPS+=(cleanup_docker)
 
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 
+# crash CONTAINER: SIGKILL its main process from the host, as a crash looks to Docker (a
+# `docker kill` counts as a manual stop, which restart policies leave alone).
+crash() { kill -KILL "$(docker inspect --format '{{.State.Pid}}' "$1")"; }
+
 # ---- manifests ----
 mkdir -p "$BENCH_TMP/compose"
 manifest="$BENCH_TMP/services.yaml"
@@ -59,7 +63,8 @@ manifest="$BENCH_TMP/services.yaml"
   for ((i = 1; i <= COUNT; i++)); do
     printf '  web-%02d:\n    image: %s\n    command: [busybox, httpd, -f, -p, "8080"]\n' "$i" "$IMAGE"
     printf '    labels:\n      cenv.bench.run: %s\n    restart: always\n' "$RUN_ID"
-    printf '    healthcheck:\n      test: [CMD, busybox, nc, -z, 127.0.0.1, "8080"]\n'
+    # busybox nc has no -z: connect with empty stdin (exit 0 when the port answers).
+    printf '    healthcheck:\n      test: [CMD-SHELL, "busybox nc -w 1 127.0.0.1 8080 </dev/null"]\n'
     printf '      interval: 1s\n      timeout: 1s\n      retries: 3\n'
   done
 } >"$BENCH_TMP/compose/docker-compose.yml"
@@ -89,7 +94,7 @@ compose_ms=$(ms_since "$t0")
 # compose: a killed container, back healthy through restart: always.
 victim=$(cd "$BENCH_TMP/compose" && docker-compose -p "$PROJECT" ps -q web-01)
 t0=$(now_ns)
-docker kill "$victim" >/dev/null
+crash "$victim"
 sleep 0.05
 until [[ "$(docker inspect --format '{{.State.Running}} {{.State.Health.Status}}' "$victim")" == "true healthy" ]]; do
   sleep 0.05
@@ -130,7 +135,7 @@ svc=web-01
 restarts=$("$CENV_BIN" get service "$svc" -n "$NS" -o json | jq -r '.status.restarts // 0')
 container=$(docker ps -q --filter "label=io.cenv.namespace=$NS" --filter "label=io.cenv.name=$svc")
 t0=$(now_ns)
-docker kill "$container" >/dev/null
+crash "$container"
 "$CENV_BIN" wait "service/$svc" -n "$NS" --timeout=60s \
   --for=jsonpath="{.status.restarts}=$((restarts + 1))" >/dev/null
 "$CENV_BIN" wait "service/$svc" -n "$NS" --timeout=60s --for=condition=Ready >/dev/null
