@@ -229,7 +229,29 @@ struct DeleteFlags {
   std::string cascade = "background";
   bool wait = true;
   std::string timeout = "60s";
+  bool purge = false;
 };
+
+// Marks Service `name` in `ns` so that deleting it removes its volumes too (the annotation
+// the Service reconciler reads). Retries a conflicting update a few times.
+Status mark_for_purge(ApiClient& client, const std::string& ns, const std::string& name) {
+  for (int attempt = 0;; ++attempt) {
+    auto svc = client.get("Service", ns, name);
+    if (!svc.ok()) return svc.status();
+    Object obj = std::move(svc).value();
+    auto& annotations = obj.metadata()["annotations"];
+    if (!annotations.is_object()) annotations = boost::json::object();
+    if (const auto* v = annotations.get_object().if_contains("cenv.io/purge-volumes");
+        v && v->is_string() && v->get_string() == "true") {
+      return Status::Ok();
+    }
+    annotations.get_object()["cenv.io/purge-volumes"] = "true";
+    auto updated = client.update(obj, "cenv-delete");
+    if (updated.ok() || updated.status().code() != Code::kConflict || attempt >= 4) {
+      return updated.status();
+    }
+  }
+}
 
 int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
   struct Target {
@@ -289,6 +311,23 @@ int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
   int rc = 0;
   std::vector<const Target*> waiting;
   for (const auto& t : targets) {
+    if (flags.purge && (t.kind == "Service" || t.kind == "Environment")) {
+      // --purge: the Services' volumes go with them (an Environment's: every Service in it).
+      std::vector<std::string> services;
+      if (t.kind == "Service") {
+        services.push_back(t.name);
+      } else if (auto listed = client->list("Service", t.name, ""); listed.ok()) {
+        for (const Object& o : listed->first) services.emplace_back(o.name());
+      }
+      std::string svc_ns = t.kind == "Service" ? t.ns : t.name;
+      for (const auto& name : services) {
+        Status marked = mark_for_purge(*client, svc_ns, name);
+        if (!marked.ok() && !(marked.code() == Code::kNotFound && flags.ignore_not_found)) {
+          print_error(marked);
+          rc = 1;
+        }
+      }
+    }
     auto deleted = client->remove(t.kind, t.ns, t.name, flags.cascade);
     if (!deleted.ok()) {
       if (deleted.status().code() == Code::kNotFound && flags.ignore_not_found) continue;
@@ -523,6 +562,8 @@ int run(int argc, char** argv) {
   del->add_flag("--wait,!--no-wait", delete_flags.wait,
                 "Wait until objects held by finalizers are gone (default true)");
   del->add_option("--timeout", delete_flags.timeout, "How long --wait waits (default 60s)");
+  del->add_flag("--purge", delete_flags.purge,
+                "Also remove the named volumes of the Services deleted (kept by default)");
   del->callback([&] { rc = run_delete(global, delete_flags); });
 
   // diff

@@ -128,13 +128,16 @@ Status ContainerWorkloads::remove(const std::string& id) {
   return removed;
 }
 
-Status ContainerWorkloads::remove_volumes(const WorkloadOwner& owner) {
+Status ContainerWorkloads::remove_volumes(const WorkloadOwner& owner,
+                                          const std::vector<std::string>& mounted) {
   auto d = docker_.client();
   if (!d.ok()) return d.status();
   auto vols = d.value()->list_volumes(owner_label_filters(owner.kind, owner.ns, owner.name));
   if (!vols.ok()) return vols.status();
   for (const docker::VolumeInfo& v : vols.value()) {
-    if (label_value(v.labels, kLabelUid) != owner.uid) continue;  // another object's
+    bool mine = label_value(v.labels, kLabelUid) == owner.uid ||
+                std::find(mounted.begin(), mounted.end(), v.name) != mounted.end();
+    if (!mine) continue;  // another object's
     Status s = d.value()->remove_volume(v.name);
     if (!s.ok() && s.code() != Code::kNotFound) return s.with_prefix("volume " + v.name);
   }

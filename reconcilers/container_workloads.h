@@ -29,7 +29,8 @@ class ContainerWorkloads final : public Workloads {
   Result<std::string> create(const WorkloadSpec& spec) override;
   Status start(const std::string& id) override;
   Status remove(const std::string& id) override;
-  Status remove_volumes(const WorkloadOwner& owner) override;
+  Status remove_volumes(const WorkloadOwner& owner,
+                        const std::vector<std::string>& mounted) override;
   Status ensure_image(const std::string& image) override;
   Result<int> exec(const std::string& id, const std::vector<std::string>& cmd,
                    std::chrono::milliseconds timeout) override;

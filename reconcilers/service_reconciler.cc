@@ -251,7 +251,19 @@ ReconcileResult ServiceReconciler::finalize(const Object& svc) {
   const json::value* ann = meta ? meta->if_contains("annotations") : nullptr;
   if (ann && ann->is_object() &&
       Object::str_field(ann->get_object(), kPurgeVolumesAnnotation) == "true") {
-    if (Status s = workloads_.remove_volumes(owner); !s.ok()) return ReconcileResult::failed(s);
+    std::vector<std::string> mounted;
+    if (const auto* spec = svc.json().if_contains("spec"); spec && spec->is_object()) {
+      if (const auto* vols = spec->get_object().if_contains("volumes"); vols && vols->is_array()) {
+        for (const json::value& v : vols->get_array()) {
+          if (!v.is_object()) continue;
+          mounted.push_back(
+              volume_name(svc.ns(), svc.name(), Object::str_field(v.get_object(), "name")));
+        }
+      }
+    }
+    if (Status s = workloads_.remove_volumes(owner, mounted); !s.ok()) {
+      return ReconcileResult::failed(s);
+    }
   }
   {
     std::lock_guard lock(mu_);

@@ -81,8 +81,11 @@ class Workloads {
   virtual Status start(const std::string& id) = 0;
   // Stops and removes the workload (never its named volumes). Ok when already gone.
   virtual Status remove(const std::string& id) = 0;
-  // Removes the named volumes labelled as `owner`'s (kind, namespace, name and uid).
-  virtual Status remove_volumes(const WorkloadOwner& owner) = 0;
+  // Removes the named volumes labelled as `owner`'s (kind, namespace and name) that carry
+  // its uid or are among `mounted` (the Docker names of the volumes its spec mounts: a
+  // Service deleted and applied again mounts the volume an earlier one of its name created).
+  virtual Status remove_volumes(const WorkloadOwner& owner,
+                                const std::vector<std::string>& mounted) = 0;
   // Makes `image` present: Ok when it is, else pulls it. NotFound (the registry has no such
   // image) or FailedPrecondition (no registry answered) with the runtime's message when it
   // cannot; Unavailable only when the runtime itself cannot be reached.
