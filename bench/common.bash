@@ -14,12 +14,16 @@ fi
 BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/cenv-bench.XXXXXX")"
 BENCH_HOMES=()
 BENCH_PIDS=()  # controllers started here, killed on exit if `controller stop` missed them
-# Extra cleanup steps (function names) a script adds; run before the temp dir goes.
+# Extra cleanup steps (function names) a script adds; run first, before the controllers stop.
 BENCH_CLEANUPS=()
 
 bench_cleanup() {
   local rc=$?
   set +e
+  # Script cleanups first: they may still talk to the controllers (which would otherwise be
+  # started again by the CLI after being stopped below).
+  local fn
+  for fn in "${BENCH_CLEANUPS[@]}"; do "$fn"; done
   local home pid
   for home in "${BENCH_HOMES[@]}"; do
     CENV_HOME="$home" "$CENV_BIN" controller stop >/dev/null 2>&1
@@ -29,8 +33,6 @@ bench_cleanup() {
       kill "$pid" 2>/dev/null
     fi
   done
-  local fn
-  for fn in "${BENCH_CLEANUPS[@]}"; do "$fn"; done
   rm -rf "$BENCH_TMP"
   exit "$rc"
 }
