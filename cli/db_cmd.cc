@@ -382,7 +382,8 @@ int db_start(const Home& home, const DbStartOptions& options) {
   }
   if (!reachable.ok()) return fail(reachable.with_prefix("PostgreSQL is Ready but not reachable"));
   if (Status s = switch_store(home, sqlite_url(home), url, url); !s.ok()) return fail(s);
-  // The restarted controller adopts the running container and probes it afresh.
+  // The restarted controller adopts the running container (its status may still show what
+  // the old one wrote until the first probe of the new one).
   {
     auto client = ApiClient::local(home);
     if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);

@@ -234,6 +234,18 @@ void ServiceReconciler::event(const Object& svc, EventSeverity type, std::string
   if (options_.events != nullptr) options_.events->record(svc, type, reason, message);
 }
 
+namespace {
+
+// Whether `svc`'s status says the workload `id` (the one running now) passed its last check.
+bool still_healthy(const Object& svc, const std::string& id) {
+  const json::object* status = svc.status_or_null();
+  if (!status || Object::str_field(*status, "containerID") != id) return false;
+  auto healthy = get_condition(svc, "Healthy");
+  return healthy && healthy->status == kConditionTrue;
+}
+
+}  // namespace
+
 ReconcileResult ServiceReconciler::finalize(const Object& svc) {
   Request key = Request::from(svc);
   prober_.forget(key);
@@ -509,6 +521,17 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
       out.healthy_reason = "HealthCheckPassed";
       break;
     case Health::kUnknown:
+      if (!changed_workload && still_healthy(svc, current->id)) {
+        // Adopted after a controller restart: the container this object last saw healthy
+        // keeps that state until the first check of this controller says otherwise.
+        out.phase = "Ready";
+        out.ready = true;
+        out.reason = "Healthy";
+        out.message = "container is running and healthy (last check before the controller restarted)";
+        out.healthy_status = kConditionTrue;
+        out.healthy_reason = "HealthCheckPassed";
+        break;
+      }
       out.phase = "Starting";
       out.reason = "Starting";
       out.message = "waiting for the first health check to pass";

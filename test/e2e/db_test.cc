@@ -60,6 +60,9 @@ TEST_CASE("cenv db start moves the store onto PostgreSQL, db stop back, db rm re
   REQUIRE(password.size() == 48);
   CHECK_FALSE(has(start.out + start.err, password));
 
+  // The restarted controller adopts the container and probes it afresh: Ready again shortly.
+  REQUIRE(cenv.run("wait svc/postgres -n cenv-system --for=condition=Ready --timeout=60s")
+              .exit_code == 0);
   auto status = cenv.run("db status");
   CHECK(status.exit_code == 0);
   CHECK(has(status.out, "store:    postgres://"));
