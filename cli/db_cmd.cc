@@ -18,6 +18,7 @@
 #include "api/yaml_codec.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
+#include "cli/common.h"
 #include "cli/controller_cmd.h"
 #include "controller/docker/engine_docker_client.h"
 #include "controller/store/copy_store.h"
@@ -47,8 +48,7 @@ fs::path port_file(const Home& home) { return db_dir(home) / "port"; }
 fs::path url_file(const Home& home) { return db_dir(home) / "store.url"; }
 
 int fail(const Status& s) {
-  std::cerr << "error: " << s.message() << "\n";
-  for (const auto& f : s.fields()) std::cerr << "  " << f.path << ": " << f.message << "\n";
+  print_error(s, /*from_server=*/false);
   return 1;
 }
 
@@ -207,15 +207,12 @@ Status wait_service_ready(ApiClient& client, std::chrono::seconds timeout) {
 }
 
 // The kinds to copy, cluster-scoped first (Environments are the namespaces of the others).
-Result<std::vector<std::string>> kinds_to_copy() {
-  auto kinds = KindRegistry::builtin();
-  if (!kinds.ok()) return kinds.status();
+std::vector<std::string> kinds_to_copy() {
   std::vector<std::string> out;
-  for (const auto& k : kinds.value()->kinds()) {
-    if (!k.namespaced) out.push_back(k.kind);
-  }
-  for (const auto& k : kinds.value()->kinds()) {
-    if (k.namespaced) out.push_back(k.kind);
+  for (bool namespaced : {false, true}) {
+    for (const auto& k : registry().kinds()) {
+      if (k.namespaced == namespaced) out.push_back(k.kind);
+    }
   }
   return out;
 }
@@ -233,9 +230,7 @@ Status switch_store(const Home& home, const std::string& from_url, const std::st
   if (!from.ok()) return from.status().with_prefix("cannot open " + describe_store_url(from_url));
   auto to = open_store(to_url, clock);
   if (!to.ok()) return to.status().with_prefix("cannot open " + describe_store_url(to_url));
-  auto kinds = kinds_to_copy();
-  if (!kinds.ok()) return kinds.status();
-  auto report = copy_store(*from.value(), *to.value(), kinds.value());
+  auto report = copy_store(*from.value(), *to.value(), kinds_to_copy());
   if (!report.ok()) return report.status();
   std::cout << "copied " << report.value().copied << " objects ("
             << report.value().log_bytes << " bytes of command output) from "
@@ -430,7 +425,8 @@ int db_status(const Home& home) {
     return fail(svc.status());
   }
   const auto* cond = ready_condition(svc.value());
-  std::string port = read_file(port_file(home)).ok() ? read_file(port_file(home)).value() : "?";
+  auto saved_port = read_file(port_file(home));
+  std::string port = saved_port.ok() ? saved_port.value() : "?";
   std::cout << "postgres: service " << kSystemNamespace << "/" << kServiceName << ", phase "
             << (phase_of(svc.value()).empty() ? "Pending" : phase_of(svc.value())) << ", Ready "
             << (field(cond, "status").empty() ? "Unknown" : field(cond, "status"))

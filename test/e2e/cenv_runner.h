@@ -84,4 +84,16 @@ class CenvRunner {
   std::filesystem::path home_;
 };
 
+// Runs a shell command (docker queries, for instance) and returns its standard output.
+inline std::string shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  pclose(p);
+  return out;
+}
+
 }  // namespace cenv::e2e

@@ -12,17 +12,6 @@
 namespace cenv::e2e {
 namespace {
 
-std::string shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  pclose(p);
-  return out;
-}
-
 std::string manifest(const std::string& ns) {
   return "apiVersion: cenv.io/v1\nkind: Environment\nmetadata:\n  name: " + ns +
          "\nspec:\n  baseImage: cenv/base:bookworm\n---\n"
