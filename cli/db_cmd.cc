@@ -20,7 +20,9 @@
 #include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/controller_cmd.h"
+#include "cli/wait_cmd.h"
 #include "controller/docker/engine_docker_client.h"
+#include "controller/runtime/status_util.h"
 #include "controller/store/copy_store.h"
 #include "controller/store/open_store.h"
 
@@ -143,67 +145,28 @@ std::string recorded_url(const Home& home) {
 
 std::string sqlite_url(const Home& home) { return "sqlite:" + home.database().string(); }
 
-const boost::json::object* ready_condition(const Object& obj) {
-  const auto* status = obj.json().if_contains("status");
-  if (!status || !status->is_object()) return nullptr;
-  const auto* conds = status->as_object().if_contains("conditions");
-  if (!conds || !conds->is_array()) return nullptr;
-  for (const auto& c : conds->as_array()) {
-    if (!c.is_object()) continue;
-    const auto* type = c.as_object().if_contains("type");
-    if (type && type->is_string() && type->get_string() == "Ready") return &c.as_object();
-  }
-  return nullptr;
-}
-
-std::string field(const boost::json::object* o, std::string_view key) {
-  if (!o) return "";
-  const auto* v = o->if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : "";
-}
-
 std::string phase_of(const Object& obj) {
-  const auto* status = obj.json().if_contains("status");
-  if (!status || !status->is_object()) return "";
-  return field(&status->as_object(), "phase");
+  const auto* status = obj.status_or_null();
+  std::string phase = status ? std::string(Object::str_field(*status, "phase")) : "";
+  return phase.empty() ? "Pending" : phase;
 }
 
 // Waits until the system Service is Ready, printing each new state it passes through.
 Status wait_service_ready(ApiClient& client, std::chrono::seconds timeout) {
-  std::string last;
-  bool ready = false;
-  auto deadline = std::chrono::system_clock::now() + timeout;
-  Status s = client.watch(
-      "Service", kSystemNamespace, "", "",
-      [&](const std::string& type, const Object& obj) {
-        if (obj.name() != kServiceName || type == "BOOKMARK") return true;
-        const auto* cond = ready_condition(obj);
-        if (field(cond, "status") == "True") {
-          ready = true;
-          return false;
-        }
-        std::string state = phase_of(obj);
-        if (state.empty()) state = "Pending";
-        if (std::string reason = field(cond, "reason"); !reason.empty()) state += ", " + reason;
-        if (std::string msg = field(cond, "message"); !msg.empty()) state += ": " + msg;
-        if (state != last) {
-          std::cout << "waiting for service " << kSystemNamespace << "/" << kServiceName << " ("
-                    << state << ")\n"
-                    << std::flush;
-          last = state;
-        }
-        return true;
-      },
-      deadline);
-  if (ready) return Status::Ok();
-  if (!s.ok()) {
-    return Status::Unavailable("service " + std::string(kSystemNamespace) + "/" + kServiceName +
-                               " is not Ready after " + std::to_string(timeout.count()) + "s" +
-                               (last.empty() ? "" : " (last seen: " + last + ")") + ": " +
-                               s.message());
+  auto ready = WaitCondition::parse("condition=Ready");
+  if (!ready.ok()) return ready.status();
+  std::string who = std::string("service ") + kSystemNamespace + "/" + kServiceName;
+  auto waited = wait_for_object(
+      client, "Service", kSystemNamespace, kServiceName, {ready.value()},
+      std::chrono::system_clock::now() + timeout, [&](const std::string& state) {
+        std::cout << "waiting for " << who << " (" << state << ")\n" << std::flush;
+      });
+  if (!waited.ok()) return waited.status();
+  if (!waited->met) {
+    return Status::Unavailable(who + " is not Ready after " + std::to_string(timeout.count()) +
+                               "s (last seen: " + waited->state + ")");
   }
-  return Status::Unavailable("the watch of service " + std::string(kSystemNamespace) + "/" +
-                             kServiceName + " ended before it was Ready");
+  return Status::Ok();
 }
 
 // The kinds to copy, cluster-scoped first (Environments are the namespaces of the others).
@@ -284,24 +247,15 @@ Status delete_system_environment(const Home& home) {
     return deleted.status();
   }
   std::cout << "environment/" << kSystemNamespace << " deleted\n";
-  bool gone = false;
-  auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(120);
-  Status s = client->watch(
-      "Environment", "", "", "",
-      [&](const std::string& type, const Object& obj) {
-        if (obj.name() == kSystemNamespace && type == "DELETED") {
-          gone = true;
-          return false;
-        }
-        return true;
-      },
-      deadline);
-  // The initial list shows it as ADDED while it still terminates; absent from the list means gone.
-  if (!gone) {
-    auto still = client->get("Environment", "", kSystemNamespace);
-    if (!still.ok() && still.status().code() == Code::kNotFound) return Status::Ok();
+  auto gone = WaitCondition::parse("delete");
+  if (!gone.ok()) return gone.status();
+  auto waited = wait_for_object(*client, "Environment", "", kSystemNamespace, {gone.value()},
+                                std::chrono::system_clock::now() + std::chrono::seconds(120),
+                                [](const std::string&) {});
+  if (!waited.ok()) return waited.status();
+  if (!waited->met) {
     return Status::Unavailable("environment/" + std::string(kSystemNamespace) +
-                               " is still being deleted: " + s.message());
+                               " is still being deleted after 120s (" + waited->state + ")");
   }
   return Status::Ok();
 }
@@ -424,12 +378,11 @@ int db_status(const Home& home) {
     }
     return fail(svc.status());
   }
-  const auto* cond = ready_condition(svc.value());
+  auto ready = get_condition(svc.value(), "Ready");
   auto saved_port = read_file(port_file(home));
   std::string port = saved_port.ok() ? saved_port.value() : "?";
   std::cout << "postgres: service " << kSystemNamespace << "/" << kServiceName << ", phase "
-            << (phase_of(svc.value()).empty() ? "Pending" : phase_of(svc.value())) << ", Ready "
-            << (field(cond, "status").empty() ? "Unknown" : field(cond, "status"))
+            << phase_of(svc.value()) << ", Ready " << (ready ? ready->status : "Unknown")
             << ", 127.0.0.1:" << port << ", volume " << kVolumeName << "\n";
   return 0;
 }
