@@ -98,6 +98,10 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   });
   metrics.add_gauge("cenv_watchers", "Watches currently open.",
                     [&hub] { return static_cast<double>(hub.watcher_count()); });
+  // Which instance this controller is and what it labels in Docker ($CENV_INSTANCE,
+  // $CENV_CONTAINER_LABELS): refused before anything starts when invalid.
+  auto set_options = ReconcilerSetOptions::from_environment();
+  if (!set_options.ok()) return fail(set_options.status());
   HttpServerOptions http_options;
   auto colon = options.http_address.rfind(':');
   http_options.address = options.http_address.substr(0, colon);
@@ -138,9 +142,8 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
     pid << getpid() << "\n";
   }
   // The controllers.
-  ReconcilerSetOptions set_options = ReconcilerSetOptions::from_environment();
-  set_options.logs = &log_hub;
-  auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, set_options);
+  set_options->logs = &log_hub;
+  auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, *set_options);
   if (!reconcilers.ok()) {
     server.value()->shutdown();
     server.value()->wait();

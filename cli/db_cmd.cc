@@ -25,6 +25,7 @@
 #include "controller/runtime/status_util.h"
 #include "controller/store/copy_store.h"
 #include "controller/store/open_store.h"
+#include "reconcilers/docker_names.h"
 
 namespace cenv {
 // manifests/system/postgres.yaml, compiled in by cli/CMakeLists.txt.
@@ -39,10 +40,19 @@ namespace {
 
 constexpr const char* kSystemNamespace = "cenv-system";
 constexpr const char* kServiceName = "postgres";
-// DESIGN section 6 names: container cenv-<namespace>-<name>, volume cenv-<ns>-<svc>-<vol>.
-constexpr const char* kContainerName = "cenv-cenv-system-postgres";
-constexpr const char* kVolumeName = "cenv-cenv-system-postgres-data";
 constexpr const char* kFieldManager = "cenv-db";
+constexpr const char* kVolume = "data";  // spec.volumes[].name in manifests/system/postgres.yaml
+
+// The system database's container and volume names (DESIGN section 6, of this controller's
+// $CENV_INSTANCE: cenv-cenv-system-postgres and cenv-cenv-system-postgres-data by default).
+DockerNames docker_names() {
+  auto names = DockerNames::from_environment();
+  return names.ok() ? std::move(names).value() : DockerNames();
+}
+std::string container_name() { return docker_names().container(kSystemNamespace, kServiceName); }
+std::string volume_name() {
+  return docker_names().volume(kSystemNamespace, kServiceName, kVolume);
+}
 
 fs::path db_dir(const Home& home) { return home.root / "db"; }
 fs::path password_file(const Home& home) { return db_dir(home) / "password"; }
@@ -280,9 +290,9 @@ Result<std::unique_ptr<Store>> open_controller_store(const Home& home, const std
   // the controller adopts it once it runs) and retry until it answers.
   auto docker = docker_client();
   if (!docker.ok()) return store;
-  Status started = docker.value()->start_container(kContainerName);
+  Status started = docker.value()->start_container(container_name());
   if (!started.ok() && started.code() != Code::kConflict) {
-    return store.status().with_prefix("the system database " + std::string(kContainerName) +
+    return store.status().with_prefix("the system database " + container_name() +
                                       " cannot be started (" + started.message() + ")");
   }
   auto deadline = std::chrono::steady_clock::now() + wait;
@@ -349,7 +359,7 @@ int db_stop(const Home& home) {
     return fail(s);
   }
   if (Status s = delete_system_environment(home); !s.ok()) return fail(s);
-  std::cout << "PostgreSQL stopped; its data stays in volume " << kVolumeName << "\n";
+  std::cout << "PostgreSQL stopped; its data stays in volume " << volume_name() << "\n";
   return 0;
 }
 
@@ -357,12 +367,12 @@ int db_rm(const Home& home) {
   if (int rc = db_stop(home); rc != 0) return rc;
   auto docker = docker_client();
   if (!docker.ok()) return fail(docker.status());
-  Status removed = docker.value()->remove_volume(kVolumeName);
+  Status removed = docker.value()->remove_volume(volume_name());
   if (!removed.ok() && removed.code() != Code::kNotFound) return fail(removed);
   std::error_code ec;
   fs::remove(password_file(home), ec);
   fs::remove(port_file(home), ec);
-  std::cout << "volume " << kVolumeName << " removed\n";
+  std::cout << "volume " << volume_name() << " removed\n";
   return 0;
 }
 
@@ -383,7 +393,7 @@ int db_status(const Home& home) {
   std::string port = saved_port.ok() ? saved_port.value() : "?";
   std::cout << "postgres: service " << kSystemNamespace << "/" << kServiceName << ", phase "
             << phase_of(svc.value()) << ", Ready " << (ready ? ready->status : "Unknown")
-            << ", 127.0.0.1:" << port << ", volume " << kVolumeName << "\n";
+            << ", 127.0.0.1:" << port << ", volume " << volume_name() << "\n";
   return 0;
 }
 

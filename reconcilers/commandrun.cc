@@ -17,6 +17,7 @@
 #include "controller/runtime/finalizers.h"
 #include "controller/runtime/status_util.h"
 #include "reconcilers/docker_names.h"
+#include "reconcilers/service_spec.h"
 
 namespace cenv {
 
@@ -55,8 +56,21 @@ std::vector<std::string> strings(const json::object* o, std::string_view key) {
 }
 
 // "cenv-<ns>-<name>.<attempt>": the dot keeps it apart from every Service's container name.
-std::string attempt_container_name(const Object& run, int attempt) {
-  return container_name(run.ns(), run.name()) + "." + std::to_string(attempt);
+std::string attempt_container_name(const DockerNames& names, const Object& run, int attempt) {
+  return names.container(run.ns(), run.name()) + "." + std::to_string(attempt);
+}
+
+// Docker label filters: every container of the run with this uid / of its attempt `number`.
+std::vector<std::string> uid_filters(const DockerNames& names, const std::string& uid) {
+  std::vector<std::string> out = names.managed_filters();
+  out.push_back(std::string(kLabelUid) + "=" + uid);
+  return out;
+}
+std::vector<std::string> attempt_filters(const DockerNames& names, const std::string& uid,
+                                         int number) {
+  std::vector<std::string> out = uid_filters(names, uid);
+  out.push_back(std::string(kLabelAttempt) + "=" + std::to_string(number));
+  return out;
 }
 
 std::string spec_hash(const Object& run) {
@@ -457,20 +471,6 @@ class CommandRunReconciler::Attempt {
   std::jthread thread_;
 };
 
-CommandRunReconcilerOptions CommandRunReconcilerOptions::from_environment() {
-  CommandRunReconcilerOptions options;
-  const char* labels = std::getenv("CENV_CONTAINER_LABELS");
-  std::string_view rest = labels ? labels : "";
-  while (!rest.empty()) {
-    std::string_view item = rest.substr(0, rest.find(','));
-    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    options.extra_labels[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
-  }
-  return options;
-}
-
 CommandRunReconciler::CommandRunReconciler(Client& client, DockerConnection& docker, LogHub& logs,
                                            const Clock& clock, CommandRunReconcilerOptions options)
     : client_(client), docker_(docker), logs_(logs), clock_(clock), options_(std::move(options)) {}
@@ -522,8 +522,7 @@ Result<Object> CommandRunReconciler::write_status(Object run) {
 Status CommandRunReconciler::remove_containers(const std::string& uid,
                                                docker::DockerClient& docker) {
   auto list = docker.list_containers({.all = true,
-                                      .label_filters = {std::string(kLabelManaged) + "=true",
-                                                        std::string(kLabelUid) + "=" + uid}});
+                                      .label_filters = uid_filters(options_.names, uid)});
   if (!list.ok()) return list.status();
   for (const auto& c : *list) {
     Status s = docker.remove_container(c.id, {.force = true});
@@ -579,8 +578,7 @@ ReconcileResult CommandRunReconciler::adopt(Object run, docker::DockerClient& do
   if (number > 0 && !exec) {
     auto list = docker.list_containers(
         {.all = true,
-         .label_filters = {std::string(kLabelManaged) + "=true", std::string(kLabelUid) + "=" + uid,
-                           std::string(kLabelAttempt) + "=" + std::to_string(number)}});
+         .label_filters = attempt_filters(options_.names, uid, number)});
     if (!list.ok()) return ReconcileResult::failed(list.status());
     if (!list->empty()) {
       auto target = resolve(run, docker);
@@ -715,7 +713,7 @@ Result<CommandRunReconciler::Target> CommandRunReconciler::resolve(const Object&
       }
       return svc.status();
     }
-    auto info = docker.inspect_container(container_name(run.ns(), service));
+    auto info = docker.inspect_container(options_.names.container(run.ns(), service));
     if (!info.ok() || !info->state.running || label_value(info->labels, kLabelUid) != svc->uid()) {
       return Status::FailedPrecondition("waiting for the container of Service \"" + service +
                                         "\" to run");
@@ -791,21 +789,19 @@ ReconcileResult CommandRunReconciler::start_attempt(Object run, int number,
 
   docker::ContainerSpec spec;
   if (!target->exec) {
-    spec.name = attempt_container_name(run, number);
+    spec.name = attempt_container_name(options_.names, run, number);
     spec.image = target->image;
     spec.cmd = target->command;
     spec.env = target->env;
     spec.working_dir = target->working_dir;
-    spec.labels = owner_labels("CommandRun", run.ns(), run.name(), uid);
+    spec.labels = options_.names.labels("CommandRun", run.ns(), run.name(), uid);
     spec.labels[std::string(kLabelSpecHash)] = spec_hash(run);
     spec.labels[std::string(kLabelAttempt)] = std::to_string(number);
-    for (const auto& [k, v] : options_.extra_labels) spec.labels[k] = v;
     spec.open_stdin = target->stdin;
     spec.stdin_once = target->stdin;
     auto env = client_.get({"Environment", "", std::string(run.ns())});
     if (env.ok()) {
-      std::string network = str(env->spec_or_null(), "network");
-      if (network.empty()) network = default_network_name(run.ns());
+      std::string network = environment_network(*env, options_.names);
       // Joins the Environment's network when it exists (Services are reachable by name).
       if (docker.inspect_network(network).ok()) spec.network = network;
     }

@@ -42,6 +42,7 @@
 #include "controller/runtime/runnable.h"
 #include "controller/server/logs_service.h"
 #include "reconcilers/docker_connection.h"
+#include "reconcilers/docker_names.h"
 #include "reconcilers/run_output.h"
 
 namespace cenv {
@@ -50,18 +51,14 @@ namespace cenv {
 inline constexpr std::string_view kLabelAttempt = "io.cenv.attempt";
 
 struct CommandRunReconcilerOptions {
-  // Labels added to every container (tests label theirs with their run id). Default none.
-  docker::Labels extra_labels;
+  // Names and labels of the containers. Default: the default instance.
+  DockerNames names{};
   // How often a run waiting for its image, Service or Module looks again. Default 2 s.
   std::chrono::milliseconds wait_interval{2000};
   // How often status.logBytes of a running run is brought up to date. Default 1 s.
   std::chrono::milliseconds log_bytes_interval{1000};
   // Output buffering (run_output.h for the defaults).
   RunOutputOptions output;
-
-  // Defaults, with extra_labels from $CENV_CONTAINER_LABELS ("k=v,k2=v2"), which tests set
-  // so the controllers they start label what they create. Entries without '=' are ignored.
-  static CommandRunReconcilerOptions from_environment();
 };
 
 class CommandRunReconciler final : public Reconciler {

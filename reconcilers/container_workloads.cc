@@ -52,7 +52,7 @@ Result<std::vector<Workload>> ContainerWorkloads::find(const WorkloadOwner& owne
   auto d = docker_.client();
   if (!d.ok()) return d.status();
   auto listed = d.value()->list_containers(
-      {.all = true, .label_filters = owner_label_filters(owner.kind, owner.ns, owner.name)});
+      {.all = true, .label_filters = options_.names.filters(owner.kind, owner.ns, owner.name)});
   if (!listed.ok()) return listed.status();
   std::vector<Workload> out;
   for (const docker::ContainerSummary& s : listed.value()) {
@@ -73,13 +73,12 @@ Result<std::string> ContainerWorkloads::create(const WorkloadSpec& spec) {
   if (!d.ok()) return d.status();
   const WorkloadOwner& o = spec.owner;
   docker::ContainerSpec c;
-  c.name = container_name(o.ns, o.name);
+  c.name = options_.names.container(o.ns, o.name);
   c.image = spec.image;
   c.entrypoint = spec.command;
   c.cmd = spec.args;
   c.env = spec.env;
-  c.labels = options_.extra_labels;
-  c.labels.merge(owner_labels(o.kind, o.ns, o.name, o.uid));
+  c.labels = options_.names.labels(o.kind, o.ns, o.name, o.uid);
   c.labels[std::string(kLabelSpecHash)] = spec.spec_hash;
   c.hostname = o.name;
   c.network = spec.network;
@@ -93,9 +92,8 @@ Result<std::string> ContainerWorkloads::create(const WorkloadSpec& spec) {
     }
   }
   for (const WorkloadVolume& v : spec.volumes) {
-    std::string vname = volume_name(o.ns, o.name, v.name);
-    docker::Labels labels = owner_labels(o.kind, o.ns, o.name, o.uid);
-    labels.insert(options_.extra_labels.begin(), options_.extra_labels.end());
+    std::string vname = options_.names.volume(o.ns, o.name, v.name);
+    docker::Labels labels = options_.names.labels(o.kind, o.ns, o.name, o.uid);
     labels[std::string(kLabelVolume)] = v.name;
     auto vol = d.value()->create_volume({.name = vname, .labels = labels});
     if (!vol.ok()) return vol.status().with_prefix("volume " + vname);
@@ -132,7 +130,7 @@ Status ContainerWorkloads::remove_volumes(const WorkloadOwner& owner,
                                           const std::vector<std::string>& mounted) {
   auto d = docker_.client();
   if (!d.ok()) return d.status();
-  auto vols = d.value()->list_volumes(owner_label_filters(owner.kind, owner.ns, owner.name));
+  auto vols = d.value()->list_volumes(options_.names.filters(owner.kind, owner.ns, owner.name));
   if (!vols.ok()) return vols.status();
   for (const docker::VolumeInfo& v : vols.value()) {
     bool mine = label_value(v.labels, kLabelUid) == owner.uid ||

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "reconcilers/docker_connection.h"
+#include "reconcilers/docker_names.h"
 #include "reconcilers/workloads.h"
 
 namespace cenv {
@@ -15,9 +16,8 @@ namespace cenv {
 struct ContainerWorkloadsOptions {
   // Grace period between SIGTERM and SIGKILL when a container is removed. Default 10 s.
   int stop_timeout_seconds = 10;
-  // Labels added to every container and volume (tests label theirs with their run id).
-  // Default none.
-  docker::Labels extra_labels{};
+  // Names and labels of containers and volumes (the default instance, no extra labels).
+  DockerNames names{};
 };
 
 class ContainerWorkloads final : public Workloads {

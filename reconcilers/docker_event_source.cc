@@ -48,7 +48,7 @@ void DockerEventSource::start(std::stop_token stop) {
     if (d.ok()) {
       docker::EventsOptions options;
       options.types = {"container"};
-      options.label_filters = {std::string(kLabelManaged) + "=true"};
+      options.label_filters = options_.names.managed_filters();
       // exec_* events (health checks) carry no news about the container itself.
       options.actions = {"create",  "start", "restart", "die",    "kill", "stop",
                          "destroy", "pause", "unpause", "rename", "oom",  "update"};

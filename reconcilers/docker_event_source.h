@@ -18,6 +18,7 @@
 #include "controller/runtime/reconciler.h"
 #include "controller/runtime/runnable.h"
 #include "reconcilers/docker_connection.h"
+#include "reconcilers/docker_names.h"
 
 namespace cenv {
 
@@ -26,6 +27,8 @@ struct DockerEventSourceOptions {
   // Defaults 200 ms and 10 s.
   std::chrono::milliseconds min_backoff{200};
   std::chrono::milliseconds max_backoff{10'000};
+  // Only events of containers this instance created are routed. Default: the default instance.
+  DockerNames names{};
 };
 
 class DockerEventSource : public Runnable {

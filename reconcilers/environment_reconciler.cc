@@ -39,11 +39,11 @@ ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
   if (!has_finalizer(env, kCleanupFinalizer)) return ReconcileResult::done();
   auto d = docker_.client();
   if (!d.ok()) return ReconcileResult::failed(d.status());
-  std::string network = environment_network(env);
+  std::string network = environment_network(env, options_.names);
   auto info = d.value()->inspect_network(network);
   // Only the network cenv created for this very Environment (its uid); never a user's own,
   // nor one another controller sharing dockerd created for its Environment of this name.
-  if (info.ok() && label_value(info->labels, kLabelManaged) == "true" &&
+  if (info.ok() && options_.names.owns(info->labels) &&
       label_value(info->labels, kLabelKind) == "Environment" &&
       label_value(info->labels, kLabelUid) == env.uid()) {
     if (!info->containers.empty()) {
@@ -92,7 +92,7 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
   Status failure;
   bool network_ready = false, image_ready = false;
   bool docker_down = false;  // Docker unreachable (Pending), as opposed to failing (Failed)
-  std::string network = environment_network(env);
+  std::string network = environment_network(env, options_.names);
   std::string image = base_image(env);
 
   auto d = docker_.client();
@@ -106,8 +106,7 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
     docker::DockerClient& docker = *d.value();
     auto info = docker.inspect_network(network);
     if (!info.ok() && info.status().code() == Code::kNotFound) {
-      docker::Labels labels = owner_labels("Environment", env.name(), env.name(), env.uid());
-      labels.insert(options_.extra_labels.begin(), options_.extra_labels.end());
+      docker::Labels labels = options_.names.labels("Environment", env.name(), env.name(), env.uid());
       auto created = docker.create_network({.name = network, .labels = labels});
       if (created.ok() || created.status().code() == Code::kAlreadyExists) {
         spdlog::info("Environment {}: created network {}", env.name(), network);

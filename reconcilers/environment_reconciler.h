@@ -14,12 +14,13 @@
 #include "controller/runtime/informer.h"
 #include "controller/runtime/reconciler.h"
 #include "reconcilers/docker_connection.h"
+#include "reconcilers/docker_names.h"
 
 namespace cenv {
 
 struct EnvironmentReconcilerOptions {
-  // Labels added to every network created (tests label theirs with their run id). Default none.
-  docker::Labels extra_labels;
+  // Names and labels of the networks created. Default: the default instance.
+  DockerNames names{};
   // How often a Ready Environment checks its network and image again. Default 30 s.
   std::chrono::milliseconds recheck_interval{30'000};
 };

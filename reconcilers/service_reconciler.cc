@@ -269,7 +269,7 @@ ReconcileResult ServiceReconciler::finalize(const Object& svc) {
         for (const json::value& v : vols->get_array()) {
           if (!v.is_object()) continue;
           mounted.push_back(
-              volume_name(svc.ns(), svc.name(), Object::str_field(v.get_object(), "name")));
+              options_.names.volume(svc.ns(), svc.name(), Object::str_field(v.get_object(), "name")));
         }
       }
     }
@@ -349,7 +349,7 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
                                          (ready ? ": " + ready->message : ""));
     }
   }
-  auto desired = service_workload(svc, *env, image);
+  auto desired = service_workload(svc, *env, image, options_.names);
   if (!desired.ok()) {
     out.phase = "Failed";
     out.reason = "InvalidSpec";
@@ -413,7 +413,7 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     if (!id.ok()) {
       Status s = id.status();
       if (s.code() == Code::kAlreadyExists) {
-        s = Status::AlreadyExists("a container named " + container_name(req.ns, req.name) +
+        s = Status::AlreadyExists("a container named " + options_.names.container(req.ns, req.name) +
                                   " exists that this Service does not own (no io.cenv labels, "
                                   "or those of another Service object or controller); remove "
                                   "or rename it: " +
@@ -424,7 +424,7 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     }
     spdlog::info("Service {}: created container {} from {}", who, id->substr(0, 12), image);
     event(svc, EventSeverity::kNormal, "Created",
-          "created container " + container_name(req.ns, req.name) + " (" + id->substr(0, 12) +
+          "created container " + options_.names.container(req.ns, req.name) + " (" + id->substr(0, 12) +
               ") from " + image);
     out.created_after_loss = !replaced;
     changed_workload = true;

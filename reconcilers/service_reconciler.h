@@ -32,6 +32,7 @@
 #include "controller/runtime/informer.h"
 #include "controller/runtime/reconciler.h"
 #include "reconcilers/health_prober.h"
+#include "reconcilers/docker_names.h"
 #include "reconcilers/workloads.h"
 
 namespace cenv {
@@ -49,6 +50,9 @@ struct ServiceReconcilerOptions {
   // Where Events (Created, Replaced, Restarted, Unhealthy, failures) are recorded; nullptr
   // (default): none. Must outlive the reconciler.
   EventRecorder* events = nullptr;
+  // Names of containers, networks and volumes (for the network, messages and --purge); the
+  // same as the Workloads'. Default: the default instance.
+  DockerNames names{};
 };
 
 class ServiceReconciler final : public Reconciler {

@@ -107,14 +107,14 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
   return out;
 }
 
-std::string environment_network(const Object& environment) {
+std::string environment_network(const Object& environment, const DockerNames& names) {
   const json::object* spec = environment.spec_or_null();
   std::string_view network = spec ? Object::str_field(*spec, "network") : "";
-  return network.empty() ? default_network_name(environment.name()) : std::string(network);
+  return network.empty() ? names.network(environment.name()) : std::string(network);
 }
 
 Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
-                                      const std::string& image) {
+                                      const std::string& image, const DockerNames& names) {
   static const json::object kEmpty;
   const json::object* spec = service.spec_or_null();
   if (spec == nullptr) spec = &kEmpty;
@@ -188,7 +188,7 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
                            std::string(Object::str_field(item.get_object(), "mountPath"))});
     }
   }
-  w.network = environment_network(environment);
+  w.network = environment_network(environment, names);
   w.aliases = {std::string(service.name())};
   w.spec_hash = workload_hash(w);
   return w;

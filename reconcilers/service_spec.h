@@ -14,6 +14,7 @@
 
 #include "api/object.h"
 #include "api/status.h"
+#include "reconcilers/docker_names.h"
 #include "reconcilers/workloads.h"
 
 namespace cenv {
@@ -44,10 +45,10 @@ Result<ServiceSpec> parse_service_spec(const Object& service);
 // The workload `service` runs as in `environment`, on `image`, with its spec_hash set.
 // Invalid when a secretEnv names a secret the Environment does not have.
 Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
-                                      const std::string& image);
+                                      const std::string& image, const DockerNames& names = {});
 
-// The Docker network of `environment`: spec.network, else cenv-<name>.
-std::string environment_network(const Object& environment);
+// The Docker network of `environment`: spec.network, else names.network(its name).
+std::string environment_network(const Object& environment, const DockerNames& names);
 
 // "1m30s", "500ms", "2h" (the CRDs' duration pattern). Invalid otherwise.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);

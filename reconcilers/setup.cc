@@ -10,17 +10,11 @@
 
 namespace cenv {
 
-ReconcilerSetOptions ReconcilerSetOptions::from_environment() {
+Result<ReconcilerSetOptions> ReconcilerSetOptions::from_environment() {
   ReconcilerSetOptions options;
-  const char* labels = std::getenv("CENV_CONTAINER_LABELS");
-  std::string_view rest = labels ? labels : "";
-  while (!rest.empty()) {
-    std::string_view item = rest.substr(0, rest.find(','));
-    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    options.docker_labels[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
-  }
+  auto names = DockerNames::from_environment();
+  if (!names.ok()) return names.status();
+  options.names = std::move(names).value();
   return options;
 }
 
@@ -35,8 +29,7 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
       workloads_(docker,
                  [this] {
                    ContainerWorkloadsOptions o = options_.workloads;
-                   o.extra_labels.insert(options_.docker_labels.begin(),
-                                         options_.docker_labels.end());
+                   o.names = options_.names;
                    return o;
                  }()),
       manager_(std::make_unique<Manager>(source_, steady_, options_.manager)) {
@@ -44,7 +37,11 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
   for (const KindInfo& k : api.kinds().kinds()) kinds.push_back(k.kind);
   manager_->add(std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_));
   docker_events_ =
-      &manager_->add(std::make_unique<DockerEventSource>(docker_, options_.docker_events));
+      &manager_->add(std::make_unique<DockerEventSource>(docker_, [this] {
+        DockerEventSourceOptions o = options_.docker_events;
+        o.names = options_.names;
+        return o;
+      }()));
   prober_ = &manager_->add(std::make_unique<HealthProber>(
       workloads_, options_.health,
       options_.tcp_dialer ? options_.tcp_dialer : HealthProber::TcpDialer(HealthProber::dial_tcp)));
@@ -58,7 +55,7 @@ void ReconcilerSet::add_controllers() {
 
   // Environment: network, base image, status.image.
   EnvironmentReconcilerOptions env_options;
-  env_options.extra_labels = options_.docker_labels;
+  env_options.names = options_.names;
   env_options.recheck_interval = options_.environment_recheck;
   auto& env_reconciler = own(std::make_unique<EnvironmentReconciler>(
       environments, client_, docker_, clock_, env_options));
@@ -67,6 +64,7 @@ void ReconcilerSet::add_controllers() {
   // Service: one container each, through the Workloads seam; health from the prober.
   ServiceReconcilerOptions svc_options;
   svc_options.events = &events_;
+  svc_options.names = options_.names;
   auto& svc_reconciler = own(std::make_unique<ServiceReconciler>(
       services, environments, client_, workloads_, *prober_, clock_, svc_options));
   Controller& svc = add_controller("Service", svc_reconciler, options_.service_workers);
@@ -77,8 +75,8 @@ void ReconcilerSet::add_controllers() {
   // CommandRun: each attempt on a thread of its own, its output into the store through the
   // LogHub; the stopper detaches the attempts before the controllers go.
   if (options_.logs) {
-    CommandRunReconcilerOptions cr_options = CommandRunReconcilerOptions::from_environment();
-    cr_options.extra_labels.insert(options_.docker_labels.begin(), options_.docker_labels.end());
+    CommandRunReconcilerOptions cr_options;
+    cr_options.names = options_.names;
     auto& cr_reconciler = own(std::make_unique<CommandRunReconciler>(
         client_, docker_, *options_.logs, clock_, std::move(cr_options)));
     Controller& cr = add_controller("CommandRun", cr_reconciler, options_.commandrun_workers);

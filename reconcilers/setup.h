@@ -43,9 +43,10 @@ struct ReconcilerSetOptions {
   HealthProber::TcpDialer tcp_dialer;
   DockerEventSourceOptions docker_events;
   ContainerWorkloadsOptions workloads;
-  // Labels added to everything the controllers create in Docker (tests label theirs with
-  // their run id). Default none.
-  docker::Labels docker_labels;
+  // Names and labels of everything the controllers create in Docker: their instance, and
+  // labels added to all of it (tests label theirs with their run id). Overrides
+  // workloads.names. Default: the default instance, no extra labels.
+  DockerNames names;
   // Where CommandRun output goes (and Logs reads it); nullptr (default): no CommandRun
   // controller. Must outlive the set.
   LogHub* logs = nullptr;
@@ -53,9 +54,9 @@ struct ReconcilerSetOptions {
   // only start and conclude attempts). Default 4.
   int commandrun_workers = 4;
 
-  // Defaults, with docker_labels from $CENV_CONTAINER_LABELS ("k=v,k2=v2"; entries without
-  // '=' are ignored), which tests set so the controllers they start label what they create.
-  static ReconcilerSetOptions from_environment();
+  // Defaults, with names from $CENV_INSTANCE and $CENV_CONTAINER_LABELS
+  // (DockerNames::from_environment); Invalid for a bad $CENV_INSTANCE.
+  static Result<ReconcilerSetOptions> from_environment();
 };
 
 class ReconcilerSet {

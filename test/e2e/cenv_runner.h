@@ -1,9 +1,10 @@
 #pragma once
 // Drives the `cenv` binary as a user does, with a private CENV_HOME per test, and stops the
-// controller that the test's commands started when the test ends. The controller labels
-// everything it creates in Docker with cenv.test.run=<this runner's id>
-// ($CENV_CONTAINER_LABELS); the runner removes those containers, networks and volumes at the
-// end, and nothing else.
+// controller that the test's commands started when the test ends. The controller is a cenv
+// instance of its own ($CENV_INSTANCE=<this runner's id>), so tests running at the same time
+// never share a Docker name or adopt each other's containers, and it labels everything it
+// creates in Docker with cenv.test.run=<id> ($CENV_CONTAINER_LABELS); the runner removes those
+// containers, networks and volumes at the end, and nothing else.
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,7 +47,8 @@ class CenvRunner {
     std::filesystem::path out = home_ / "stdout", err = home_ / "stderr", in = home_ / "stdin";
     std::ofstream(in) << stdin_text;
     std::string cmd = "cd '" CENV_SOURCE_DIR "' && CENV_HOME='" + home_.string() +
-                      "' CENV_CONTAINER_LABELS='" + label() + "' '" CENV_BINARY "' " + args +
+                      "' CENV_INSTANCE='" + id_ + "' CENV_CONTAINER_LABELS='" + label() +
+                      "' '" CENV_BINARY "' " + args +
                       " <'" + in.string() + "' >'" + out.string() + "' 2>'" + err.string() +
                       "'";
     int status = std::system(cmd.c_str());
@@ -60,6 +62,9 @@ class CenvRunner {
   const std::filesystem::path& home() const { return home_; }
   // The label on every Docker object this runner's controller creates: "cenv.test.run=ID".
   std::string label() const { return "cenv.test.run=" + id_; }
+  // What this runner's controller names Docker objects with: "cenv.<id>-" + the DESIGN name
+  // without its "cenv-" (docker_names.h), e.g. docker_name("demo-web").
+  std::string docker_name(const std::string& rest) const { return "cenv." + id_ + "-" + rest; }
 
   // Removes the containers, networks and volumes carrying label() (when Docker is there).
   void remove_docker_objects() const {

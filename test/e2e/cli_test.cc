@@ -283,9 +283,15 @@ TEST_CASE("wait meets jsonpath conditions and times out clearly", "[e2e]") {
   auto met = cenv.run("wait svc/web -n demo --for=jsonpath='{.spec.restartPolicy}'=Always");
   CHECK(met.exit_code == 0);
   CHECK(met.out == "service/web condition met\n");
-  auto late = cenv.run("wait svc/web -n demo --for=condition=Ready --timeout=1s");
+  // A Service whose image does not exist never becomes Ready (web may well be Ready by now).
+  REQUIRE(cenv.run("apply -f -", R"(apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: never, namespace: demo}
+spec: {image: "cenv-test/does-not-exist:1", command: [sleep, "600"]}
+)").exit_code == 0);
+  auto late = cenv.run("wait svc/never -n demo --for=condition=Ready --timeout=1s");
   CHECK(late.exit_code == 1);
-  CHECK(contains(late.err, "timed out waiting for the condition Ready=True on services/web"));
+  CHECK(contains(late.err, "timed out waiting for the condition Ready=True on services/never"));
   auto bad = cenv.run("wait svc/web -n demo --for=readiness");
   CHECK(bad.exit_code == 1);
   CHECK(contains(bad.err, "unrecognized condition"));

@@ -80,6 +80,7 @@ TEST_CASE("events -w prints the events so far, then each new one", "[e2e]") {
     return false;
   };
   CHECK(wait_for("service/web"));
+  INFO("events -w printed: " << CenvRunner::slurp(out));
   CHECK(has(CenvRunner::slurp(out), "LAST SEEN"));
   // A new event while watching: the CommandRun's deletion waits for a finalizer too.
   REQUIRE(

@@ -24,7 +24,7 @@ std::string manifest(const std::string& ns) {
 TEST_CASE("delete keeps a Service's volumes; delete --purge removes them", "[e2e][docker]") {
   CenvRunner cenv;
   std::string ns = "purge-" + std::to_string(std::random_device{}() % 1000000);
-  std::string volume = "cenv-" + ns + "-store-data";
+  std::string volume = cenv.docker_name(ns + "-store-data");
   std::string find = "docker volume ls -q --filter name=^" + volume + "$";
 
   REQUIRE(cenv.run("apply -f -", manifest(ns)).exit_code == 0);

@@ -1,12 +1,10 @@
 // `cenv run`, `cenv logs`, `cenv get cr` and `cenv wait cr/...` end to end, as a user runs
-// them, against the real dockerd. The controller these tests start labels every container it
-// creates with io.cenv.test-run=<this process's id> (CENV_CONTAINER_LABELS); each test removes
-// whatever carries it when it ends.
+// them, against the real dockerd. CenvRunner's controller labels every container it creates
+// with the runner's label and the runner removes them when the test ends.
 
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
-#include <random>
 #include <string>
 
 #include "test/e2e/cenv_runner.h"
@@ -18,32 +16,11 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// Labels the containers of controllers started from here, and removes them at the end.
-class LabelledContainers {
- public:
-  LabelledContainers() {
-    std::random_device rd;
-    id_ = std::to_string(rd()) + std::to_string(rd());
-    setenv("CENV_CONTAINER_LABELS", ("io.cenv.test-run=" + id_).c_str(), 1);
-  }
-  ~LabelledContainers() {
-    std::string cmd = "ids=$(docker ps -aq --filter label=io.cenv.test-run=" + id_ +
-                      "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1";
-    (void)std::system(cmd.c_str());
-  }
-  // How many containers carry this test's label.
-  int count() const {
-    CenvRunner probe;  // only for its temp dir
-    std::string out = (probe.home() / "count").string();
-    std::string cmd =
-        "docker ps -aq --filter label=io.cenv.test-run=" + id_ + " | wc -l > '" + out + "'";
-    if (std::system(cmd.c_str()) != 0) return -1;
-    return std::stoi(CenvRunner::slurp(out));
-  }
-
- private:
-  std::string id_;
-};
+// How many containers (running or not) the runner's controller has in Docker.
+int container_count(const CenvRunner& cenv) {
+  std::string out = shell("docker ps -aq --filter label=" + cenv.label() + " | wc -l");
+  return out.empty() ? -1 : std::stoi(out);
+}
 
 // The name of the only CommandRun in namespace default.
 std::string only_run(const CenvRunner& cenv) {
@@ -57,7 +34,6 @@ std::string only_run(const CenvRunner& cenv) {
 }
 
 TEST_CASE("cenv run separates stdout and stderr and exits with the command's code", "[e2e][run]") {
-  LabelledContainers labels;
   CenvRunner cenv;
   REQUIRE(cenv.run("controller start").exit_code == 0);
   auto r = cenv.run("run -- sh -c 'echo out; echo err >&2; exit 3'");
@@ -88,11 +64,10 @@ TEST_CASE("cenv run separates stdout and stderr and exits with the command's cod
   CHECK(contains(table.out, "Failed"));
   auto waited = cenv.run("wait cr/" + name + " --for=condition=Failed --timeout=60s");
   CHECK(waited.exit_code == 0);
-  CHECK(labels.count() == 0);  // the finished run's container was removed
+  CHECK(container_count(cenv) == 0);  // the finished run's container was removed
 }
 
 TEST_CASE("cenv run --rm succeeds, deletes the run, and -i feeds stdin", "[e2e][run]") {
-  LabelledContainers labels;
   CenvRunner cenv;
   REQUIRE(cenv.run("controller start").exit_code == 0);
   auto r = cenv.run("run --rm -i -- sh -c 'tr a-z A-Z'", "hello stdin\n");
@@ -107,7 +82,6 @@ TEST_CASE("cenv run --rm succeeds, deletes the run, and -i feeds stdin", "[e2e][
 }
 
 TEST_CASE("cenv run says clearly what is wrong with bad input", "[e2e][run]") {
-  LabelledContainers labels;
   CenvRunner cenv;
   REQUIRE(cenv.run("controller start").exit_code == 0);
 

@@ -108,7 +108,7 @@ class Controller {
   // Starts the CommandRun controller (again, after stop(): a controller restart).
   void start() {
     CommandRunReconcilerOptions options;
-    options.extra_labels[kRunLabel] = run_id();
+    options.names = DockerNames("", {{kRunLabel, run_id()}});
     options.wait_interval = 200ms;
     reconciler_ =
         std::make_unique<CommandRunReconciler>(*client_, *connection_, *logs_, clock_, options);

@@ -50,7 +50,7 @@ struct Bed {
   }
   void start() {
     ReconcilerSetOptions o;
-    o.docker_labels = {{testing::kTestRunLabel, run_id}};
+    o.names = DockerNames("", {{testing::kTestRunLabel, run_id}});
     o.workloads.stop_timeout_seconds = 2;
     auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
     INFO(s.status().to_string());
@@ -69,7 +69,7 @@ struct Bed {
   bool ready(const std::string& name) { return condition("Service", ns, name, "Ready") == "True"; }
   std::vector<docker::ContainerSummary> containers(const std::string& name) {
     auto l = docker->list_containers(
-        {.all = true, .label_filters = owner_label_filters("Service", ns, name)});
+        {.all = true, .label_filters = DockerNames().filters("Service", ns, name)});
     REQUIRE(l.ok());
     return l.value();
   }
@@ -311,7 +311,7 @@ TEST_CASE(
     return std::unique_ptr<docker::DockerClient>(std::move(c.value()));
   });
   ReconcilerSetOptions o;
-  o.docker_labels = {{testing::kTestRunLabel, run_id}};
+  o.names = DockerNames("", {{testing::kTestRunLabel, run_id}});
   o.docker_events.max_backoff = std::chrono::milliseconds(500);
   auto set = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
   REQUIRE(set.ok());

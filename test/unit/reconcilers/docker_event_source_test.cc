@@ -64,15 +64,15 @@ TEST_CASE("docker events: a managed container's event reaches its owner's route"
   REQUIRE(eventually([&] { return source.subscriptions() == 1; }));
   REQUIRE(eventually([&] { return services.resync_count() == 1; }));
 
-  docker.push_event(container_event("die", owner_labels("Service", "dev", "web", "u1")));
-  docker.push_event(container_event("destroy", owner_labels("CommandRun", "dev", "job", "u2")));
+  docker.push_event(container_event("die", DockerNames().labels("Service", "dev", "web", "u1")));
+  docker.push_event(container_event("destroy", DockerNames().labels("CommandRun", "dev", "job", "u2")));
   // Not cenv's (no io.cenv.managed), and an exec (health checks): both ignored.
   docker.push_event(container_event(
       "die",
       {{"io.cenv.kind", "Service"}, {"io.cenv.namespace", "dev"}, {"io.cenv.name", "theirs"}}));
   docker.push_event(
-      container_event("exec_start: sh", owner_labels("Service", "dev", "probe", "u3")));
-  docker.push_event(container_event("start", owner_labels("Service", "dev", "last", "u4")));
+      container_event("exec_start: sh", DockerNames().labels("Service", "dev", "probe", "u3")));
+  docker.push_event(container_event("start", DockerNames().labels("Service", "dev", "last", "u4")));
   REQUIRE(eventually([&] { return services.saw({"Service", "dev", "last"}); }));
   CHECK(services.saw({"Service", "dev", "web"}));
   CHECK(runs.saw({"CommandRun", "dev", "job"}));
@@ -98,7 +98,7 @@ TEST_CASE("docker events: a broken stream is subscribed again and the routes res
   REQUIRE(eventually([&] { return source.subscriptions() == 1; }));
   CHECK(docker.call_count("events") == 4);  // three refused, then subscribed
   REQUIRE(eventually([&] { return services.resync_count() == 1; }));
-  docker.push_event(container_event("die", owner_labels("Service", "dev", "web", "u1")));
+  docker.push_event(container_event("die", DockerNames().labels("Service", "dev", "web", "u1")));
   REQUIRE(eventually([&] { return services.saw({"Service", "dev", "web"}); }));
 }
 

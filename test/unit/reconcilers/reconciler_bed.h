@@ -93,7 +93,7 @@ struct ReconcilerBed {
   // Containers cenv created for Service ns/name.
   std::vector<docker::ContainerSummary> containers(const std::string& ns, const std::string& name) {
     auto l = docker.list_containers(
-        {.all = true, .label_filters = owner_label_filters("Service", ns, name)});
+        {.all = true, .label_filters = DockerNames().filters("Service", ns, name)});
     REQUIRE(l.ok());
     return l.value();
   }
