@@ -25,8 +25,7 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
       clock_(clock),
       source_(api, hub),
       client_(api),
-      own_events_(options_.events ? nullptr : std::make_unique<EventRecorder>(client_, clock)),
-      events_(options_.events ? *options_.events : *own_events_),
+      events_(client_, clock),
       workloads_(docker,
                  [this] {
                    ContainerWorkloadsOptions o = options_.workloads;

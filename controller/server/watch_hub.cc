@@ -32,6 +32,17 @@ Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> WatchHub::Subscript
   return out;
 }
 
+Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> WatchHub::Subscription::poll() {
+  std::lock_guard lock(mu_);
+  if (gone_) {
+    return Status::Gone("the watch fell behind and was closed; relist and watch again");
+  }
+  std::vector<std::shared_ptr<const SharedWatchEvent>> out(std::make_move_iterator(queue_.begin()),
+                                                           std::make_move_iterator(queue_.end()));
+  queue_.clear();
+  return out;
+}
+
 Result<std::vector<WatchEvent>> WatchHub::Subscription::next(std::chrono::milliseconds timeout) {
   auto shared = next_shared(timeout);
   if (!shared.ok()) return shared.status();
@@ -51,13 +62,30 @@ WatchHub::~WatchHub() {
   dispatcher_.request_stop();
   cv_.notify_all();
   dispatcher_.join();
-  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Subscription>> woken;
+  {
+    std::lock_guard lock(mu_);
+    woken = cut_off_all_locked();
+  }
+  wake(woken);
+}
+
+std::vector<std::shared_ptr<WatchHub::Subscription>> WatchHub::cut_off_all_locked() {
+  std::vector<std::shared_ptr<Subscription>> out;
   for (auto& weak : subscribers_) {
     if (auto sub = weak.lock()) {
       std::lock_guard sl(sub->mu_);
       sub->gone_ = true;
-      sub->cv_.notify_all();
+      out.push_back(std::move(sub));
     }
+  }
+  return out;
+}
+
+void WatchHub::wake(const std::vector<std::shared_ptr<Subscription>>& subs) {
+  for (const auto& sub : subs) {
+    sub->cv_.notify_all();
+    if (sub->on_ready_) sub->on_ready_();
   }
 }
 
@@ -69,9 +97,11 @@ void WatchHub::notify() {
   cv_.notify_one();
 }
 
-std::shared_ptr<WatchHub::Subscription> WatchHub::subscribe(WatchFilter filter) {
+std::shared_ptr<WatchHub::Subscription> WatchHub::subscribe(WatchFilter filter,
+                                                            std::function<void()> on_ready) {
   auto sub = std::make_shared<Subscription>();
   sub->filter_ = std::move(filter);
+  sub->on_ready_ = std::move(on_ready);
   std::lock_guard lock(mu_);
   sub->start_revision_ = dispatched_;
   subscribers_.push_back(sub);
@@ -107,15 +137,13 @@ void WatchHub::run(std::stop_token stop) {
         if (events.status().code() == Code::kGone) {
           // History was compacted past us: every watcher must relist.
           auto rev = store_.revision();
-          std::lock_guard lock(mu_);
-          for (auto& weak : subscribers_) {
-            if (auto sub = weak.lock()) {
-              std::lock_guard sl(sub->mu_);
-              sub->gone_ = true;
-              sub->cv_.notify_all();
-            }
+          std::vector<std::shared_ptr<Subscription>> woken;
+          {
+            std::lock_guard lock(mu_);
+            woken = cut_off_all_locked();
+            if (rev.ok()) dispatched_ = rev.value();
           }
-          if (rev.ok()) dispatched_ = rev.value();
+          wake(woken);
         } else {
           spdlog::warn("watch dispatcher cannot read events: {}", events.status().message());
         }
@@ -166,7 +194,7 @@ void WatchHub::dispatch(const std::vector<WatchEvent>& events) {
     dispatched_ = events.back().revision;
   }
   // Woken outside every lock, so that a watcher runs at once instead of blocking on ours.
-  for (const auto& sub : woken) sub->cv_.notify_all();
+  wake(woken);
 }
 
 }  // namespace cenv

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,8 @@ class WatchHub {
         std::chrono::milliseconds timeout);
     // As next_shared(), with each event copied out (for consumers that keep the objects).
     Result<std::vector<WatchEvent>> next(std::chrono::milliseconds timeout);
+    // As next_shared() without waiting: the events queued now (possibly none), or Gone.
+    Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> poll();
     // Events with revision > start_revision() arrive through next(); older ones must be read
     // from the store's history by the caller.
     int64_t start_revision() const { return start_revision_; }
@@ -71,6 +74,7 @@ class WatchHub {
     friend class WatchHub;
     WatchFilter filter_;
     int64_t start_revision_ = 0;
+    std::function<void()> on_ready_;  // set before registration, then never changed
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::shared_ptr<const SharedWatchEvent>> queue_;  // guarded by mu_
@@ -85,8 +89,12 @@ class WatchHub {
   // Wakes the dispatcher: new events may be in the store. Cheap; call after every commit.
   void notify();
   // Registers a watcher. The subscription stays registered until the returned pointer and
-  // every copy of it are gone.
-  std::shared_ptr<Subscription> subscribe(WatchFilter filter);
+  // every copy of it are gone. `on_ready`, when set, is called after new events were queued
+  // for it or it was cut off (poll() then has something to return), on the hub's dispatcher
+  // thread (or the thread destroying the hub) and outside the hub's locks; it must not block
+  // and must not call back into the hub.
+  std::shared_ptr<Subscription> subscribe(WatchFilter filter,
+                                          std::function<void()> on_ready = nullptr);
   // Watchers currently registered.
   size_t watcher_count();
   // Revision up to which events have been dispatched.
@@ -95,6 +103,11 @@ class WatchHub {
  private:
   void run(std::stop_token stop);
   void dispatch(const std::vector<WatchEvent>& events);
+  // Cuts every subscription off (Gone) and wakes it. Requires mu_ held; returns the
+  // subscriptions to wake() once it is released.
+  std::vector<std::shared_ptr<Subscription>> cut_off_all_locked();
+  // Wakes the given subscriptions' waiters and calls their on_ready. Call without locks.
+  static void wake(const std::vector<std::shared_ptr<Subscription>>& subs);
 
   Store& store_;
   WatchHubOptions options_;

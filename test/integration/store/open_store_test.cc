@@ -12,7 +12,6 @@
 #include "controller/store/postgres_store.h"
 #include "controller/store/sqlite_store.h"
 #include "test/integration/store/postgres_server.h"
-#include "test/temp_dir.h"
 #include "test/unit/controller/store/store_suite.h"
 
 namespace cenv {
@@ -24,10 +23,27 @@ using testing::must;
 using testing::service;
 using testing::suite_time;
 
-using testing::TempDir;
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "cenv-open-store-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
 
 TEST_CASE("open_store opens SQLite for sqlite:PATH and for a bare path", "[store][open_store]") {
-  TempDir dir("cenv-open-store");
+  TempDir dir;
   FixedClock clock(suite_time());
   const std::string file = (dir.path() / "cenv.db").string();
   struct Row {
@@ -82,7 +98,7 @@ TEST_CASE("open_store rejects other URLs naming the accepted forms", "[store][op
 }
 
 TEST_CASE("open_store reports the engine's own failure", "[store][open_store]") {
-  TempDir dir("cenv-open-store");
+  TempDir dir;
   FixedClock clock(suite_time());
   auto r = open_store("sqlite:" + (dir.path() / "missing" / "cenv.db").string(), clock);
   CHECK(r.status().code() == Code::kUnavailable);

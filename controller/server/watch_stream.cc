@@ -1,0 +1,234 @@
+#include "controller/server/watch_stream.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "api/grpc_status.h"
+#include "api/selector.h"
+
+namespace cenv {
+
+namespace v1 = ::cenv::v1;
+
+namespace {
+
+int64_t parse_rv(const std::string& s) {
+  if (s.empty()) return 0;
+  try {
+    return std::stoll(s);
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+WatchStream::WatchStream(ApiService& api, WatchHub& hub, WatchStreamOptions options)
+    : api_(api), hub_(hub), options_(std::move(options)) {}
+
+std::shared_ptr<WatchStream> WatchStream::start(ApiService& api, WatchHub& hub,
+                                                const v1::WatchRequest& req,
+                                                WatchStreamOptions options) {
+  auto stream = std::make_shared<WatchStream>(api, hub, std::move(options));
+  {
+    std::lock_guard lock(stream->mu_);
+    stream->self_ = stream;
+  }
+  stream->begin(req);
+  stream->pump();
+  return stream;
+}
+
+void WatchStream::begin(const v1::WatchRequest& req) {
+  auto fail = [&](const Status& s) {
+    std::lock_guard lock(mu_);
+    end_locked(options_.fail ? options_.fail(s) : to_grpc(s));
+    started_ = true;
+  };
+  const KindInfo* info = api_.kinds().find(req.kind());
+  if (!info) {
+    return fail(Status::NotFound("the server doesn't have a resource type \"" + req.kind() + "\""));
+  }
+  auto selector = LabelSelector::parse(req.label_selector());
+  if (!selector.ok()) return fail(selector.status());
+  int64_t from = parse_rv(req.resource_version());
+  if (from < 0) return fail(Status::Invalid("resourceVersion: must be an integer"));
+  kind_ = info->kind;
+  allow_bookmarks_ = req.allow_bookmarks();
+  WatchFilter filter{info->kind, info->namespaced ? req.namespace_() : "",
+                     std::move(selector.value())};
+  const std::string ns = filter.ns;
+  const WatchFilter matcher = filter;
+  // Registered first, so nothing committed from here on can be missed. Until started_ is set
+  // the hub's wake-ups find nothing to write; the events wait in the subscription.
+  auto sub = hub_.subscribe(std::move(filter), [weak = weak_from_this()] {
+    if (auto stream = weak.lock()) stream->pump();
+  });
+  std::deque<Pending> backlog;
+  int64_t last = from;
+  if (from == 0 || req.send_initial_events()) {
+    // No version (or asked for): the current objects as ADDED, then changes after the list.
+    auto list = api_.list(info->kind, ns, req.label_selector());
+    if (!list.ok()) return fail(list.status());
+    for (Object& o : list->items) backlog.push_back({"ADDED", std::move(o), 0});
+    if (from == 0) last = list->revision;
+    if (allow_bookmarks_) {
+      // Tells the client where the list stands, so it resumes from there.
+      backlog.push_back({"BOOKMARK", Object(), std::max(last, list->revision)});
+    }
+  }
+  // Catch up from the store's history up to where the hub took over.
+  while (last < sub->start_revision()) {
+    auto events = api_.store().events_since(last, 1000);
+    if (!events.ok()) return fail(events.status());
+    if (events->empty()) break;
+    bool done = false;
+    for (WatchEvent& e : events.value()) {
+      if (e.revision > sub->start_revision()) {
+        done = true;
+        break;
+      }
+      last = e.revision;
+      if (matcher.matches(e.object)) {
+        backlog.push_back({event_type_name(e.type), std::move(e.object), e.revision});
+      }
+    }
+    if (done) break;
+  }
+  std::lock_guard lock(mu_);
+  sub_ = std::move(sub);
+  backlog_ = std::move(backlog);
+  last_ = last;
+  quiet_since_ = std::chrono::steady_clock::now();
+  started_ = true;
+}
+
+void WatchStream::set_bookmark_locked(int64_t revision) {
+  current_.Clear();
+  current_.set_type("BOOKMARK");
+  Object mark;
+  mark.json()["apiVersion"] = kApiVersion;
+  mark.json()["kind"] = kind_;
+  mark.set_resource_version(revision);
+  current_.set_json(mark.to_json());
+}
+
+bool WatchStream::next_message_locked() {
+  if (!backlog_.empty()) {
+    Pending p = std::move(backlog_.front());
+    backlog_.pop_front();
+    if (std::string_view(p.type) == "BOOKMARK") {
+      set_bookmark_locked(p.revision);
+    } else {
+      current_.Clear();
+      current_.set_type(p.type);
+      if (p.revision > 0) p.object.set_resource_version(p.revision);
+      current_.set_json(p.object.to_json());
+    }
+    return true;
+  }
+  // Read where the hub stands before taking its queue: everything dispatched up to there is
+  // in the queue by now, so a bookmark at that revision skips nothing.
+  int64_t dispatched = bookmark_due_ ? hub_.dispatched_revision() : 0;
+  for (;;) {
+    while (!live_.empty()) {
+      std::shared_ptr<const SharedWatchEvent> e = std::move(live_.front());
+      live_.pop_front();
+      if (e->event().revision <= last_) continue;
+      last_ = e->event().revision;
+      current_.Clear();
+      current_.set_type(event_type_name(e->event().type));
+      current_.set_json(e->json());
+      quiet_since_ = std::chrono::steady_clock::now();
+      bookmark_due_ = false;
+      return true;
+    }
+    if (!sub_) return false;
+    auto polled = sub_->poll();
+    if (!polled.ok()) {
+      end_locked(options_.fail ? options_.fail(polled.status()) : to_grpc(polled.status()));
+      return false;
+    }
+    if (polled->empty()) break;
+    for (auto& e : polled.value()) live_.push_back(std::move(e));
+  }
+  if (bookmark_due_) {
+    bookmark_due_ = false;
+    last_ = std::max(last_, dispatched);
+    set_bookmark_locked(last_);
+    quiet_since_ = std::chrono::steady_clock::now();
+    return true;
+  }
+  return false;
+}
+
+void WatchStream::pump() {
+  // Keeps this stream alive through a Finish whose OnDone may run before we return.
+  std::shared_ptr<WatchStream> keep;
+  std::unique_lock lock(mu_);
+  if (!started_ || writing_ || finished_) return;
+  keep = self_;
+  if (!ending_) {
+    if (next_message_locked()) {
+      writing_ = true;
+      lock.unlock();
+      // No buffer hint for a burst: a hinted write only completes at the next flush, and
+      // the callback API allows one write in flight, so the stream would stall.
+      StartWrite(&current_);
+      return;
+    }
+  }
+  if (!ending_) return;
+  finished_ = true;
+  grpc::Status status = end_status_;
+  sub_.reset();  // unregisters from the hub
+  lock.unlock();
+  Finish(std::move(status));
+}
+
+void WatchStream::end_locked(grpc::Status status) {
+  if (ending_) return;
+  ending_ = true;
+  end_status_ = std::move(status);
+}
+
+void WatchStream::tick(std::chrono::steady_clock::time_point now) {
+  {
+    std::lock_guard lock(mu_);
+    if (!allow_bookmarks_ || !started_ || finished_ || bookmark_due_) return;
+    if (now - quiet_since_ < options_.bookmark_interval) return;
+    bookmark_due_ = true;
+  }
+  pump();
+}
+
+void WatchStream::OnWriteDone(bool ok) {
+  {
+    std::lock_guard lock(mu_);
+    writing_ = false;
+    // The client went away or the call was cancelled: nothing more can be written.
+    if (!ok) end_locked(grpc::Status::OK);
+  }
+  pump();
+}
+
+void WatchStream::OnCancel() {
+  {
+    std::lock_guard lock(mu_);
+    end_locked(grpc::Status::OK);
+  }
+  pump();
+}
+
+void WatchStream::OnDone() {
+  std::shared_ptr<WatchStream> self;
+  std::lock_guard lock(mu_);
+  sub_.reset();
+  backlog_.clear();
+  live_.clear();
+  finished_ = true;
+  // Destroyed after the guard (reverse order of declaration): may be the last reference.
+  self = std::move(self_);
+}
+
+}  // namespace cenv

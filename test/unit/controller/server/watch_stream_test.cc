@@ -1,0 +1,251 @@
+// The Watch RPC (WatchStream, gRPC's callback API) end to end in process: a GrpcServer on a
+// temp unix socket over a real SqliteStore, read with a plain gRPC stub.
+
+#include "controller/server/watch_stream.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "api/yaml_codec.h"
+#include "cenv/v1/cenv.grpc.pb.h"
+#include "controller/server/grpc_server.h"
+#include "controller/store/sqlite_store.h"
+
+namespace cenv {
+namespace {
+
+namespace json = boost::json;
+namespace v1 = ::cenv::v1;
+using namespace std::chrono_literals;
+
+struct Served {
+  explicit Served(WatchHubOptions hub_options = {},
+                  std::chrono::milliseconds bookmark_interval = 5000ms) {
+    dir = std::filesystem::temp_directory_path() /
+          ("cenv-watch-test-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir);
+    store = std::move(SqliteStore::open((dir / "cenv.db").string(), clock).value());
+    api = std::make_unique<ApiService>(*store, KindRegistry::builtin().value(), clock);
+    REQUIRE(api->ensure_default_namespace().ok());
+    hub = std::make_unique<WatchHub>(*store, hub_options);
+    api->set_on_commit([this] { hub->notify(); });
+    GrpcServerOptions options;
+    options.unix_socket = (dir / "api.sock").string();
+    options.bookmark_interval = bookmark_interval;
+    auto started = GrpcServer::start(*api, *hub, options);
+    REQUIRE(started.ok());
+    server = std::move(started.value());
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    // The HTTP/2 window stays at its initial 64 kB, so a watcher that stops reading stalls the
+    // server's writes soon (with BDP probing it would grow to megabytes).
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    stub = v1::Cenv::NewStub(grpc::CreateCustomChannel("unix:" + options.unix_socket,
+                                                       grpc::InsecureChannelCredentials(), args));
+  }
+  ~Served() {
+    server.reset();
+    hub.reset();
+    api.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  // Applies a Service `name` in namespace default with label seq=`seq`; its resourceVersion.
+  int64_t apply_service(const std::string& name, int seq, size_t padding = 0) {
+    std::string yaml = "apiVersion: cenv.io/v1\nkind: Service\nmetadata:\n  name: " + name +
+                       "\n  labels: {seq: \"" + std::to_string(seq) + "\"}\n";
+    if (padding > 0) yaml += "  annotations: {pad: \"" + std::string(padding, 'x') + "\"}\n";
+    yaml += "spec:\n  ports: [{containerPort: 80}]\n";
+    auto docs = parse_manifest(yaml, "test.yaml");
+    REQUIRE(docs.ok());
+    std::vector<ApplyItem> items;
+    items.push_back({Object(docs.value()[0].value.as_object()), "test.yaml"});
+    auto out = api->apply(std::move(items), {});
+    REQUIRE(out.ok());
+    return out->at(0).object.resource_version();
+  }
+
+  SystemClock clock;
+  std::filesystem::path dir;
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<ApiService> api;
+  std::unique_ptr<WatchHub> hub;
+  std::unique_ptr<GrpcServer> server;
+  std::unique_ptr<v1::Cenv::Stub> stub;
+};
+
+struct Seen {
+  std::string type;
+  std::string name;
+  std::string seq;
+  int64_t rv = 0;
+};
+
+Seen seen(const v1::WatchEvent& ev) {
+  json::object o = json::parse(ev.json()).as_object();
+  const json::object& md = o.at("metadata").as_object();
+  Seen s{ev.type(), "", "", 0};
+  if (const auto* n = md.if_contains("name")) s.name = std::string(n->as_string());
+  if (const auto* l = md.if_contains("labels")) {
+    if (const auto* q = l->as_object().if_contains("seq")) s.seq = std::string(q->as_string());
+  }
+  if (const auto* rv = md.if_contains("resourceVersion")) {
+    s.rv = std::stoll(std::string(rv->as_string()));
+  }
+  return s;
+}
+
+v1::WatchRequest services(const std::string& from = "", bool bookmarks = true) {
+  v1::WatchRequest req;
+  req.set_kind("services");
+  req.set_namespace_("default");
+  req.set_resource_version(from);
+  req.set_allow_bookmarks(bookmarks);
+  return req;
+}
+
+TEST_CASE("watch sends the list as ADDED, a BOOKMARK, then each change in order", "[watch]") {
+  Served s;
+  int64_t rv_a = s.apply_service("a", 0);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto reader = s.stub->Watch(&ctx, services());
+  v1::WatchEvent ev;
+  REQUIRE(reader->Read(&ev));
+  Seen added = seen(ev);
+  CHECK(added.type == "ADDED");
+  CHECK(added.name == "a");
+  CHECK(added.rv == rv_a);
+  REQUIRE(reader->Read(&ev));
+  CHECK(ev.type() == "BOOKMARK");
+  CHECK(seen(ev).rv >= rv_a);
+
+  std::vector<int64_t> written;
+  for (int i = 1; i <= 50; ++i) written.push_back(s.apply_service("a", i));
+  for (int i = 1; i <= 50; ++i) {
+    REQUIRE(reader->Read(&ev));
+    Seen m = seen(ev);
+    INFO("event " << i);
+    CHECK(m.type == "MODIFIED");
+    CHECK(m.seq == std::to_string(i));
+    CHECK(m.rv == written[static_cast<size_t>(i - 1)]);
+  }
+  ctx.TryCancel();
+  CHECK(reader->Finish().error_code() == grpc::StatusCode::CANCELLED);
+}
+
+TEST_CASE("watch from a resourceVersion replays the history after it", "[watch]") {
+  Served s;
+  int64_t from = s.apply_service("a", 0);
+  s.apply_service("a", 1);
+  s.apply_service("b", 2);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto reader = s.stub->Watch(&ctx, services(std::to_string(from), false));
+  v1::WatchEvent ev;
+  REQUIRE(reader->Read(&ev));
+  CHECK(seen(ev).type == "MODIFIED");
+  CHECK(seen(ev).seq == "1");
+  REQUIRE(reader->Read(&ev));
+  CHECK(seen(ev).type == "ADDED");
+  CHECK(seen(ev).name == "b");
+  s.apply_service("b", 3);
+  REQUIRE(reader->Read(&ev));
+  CHECK(seen(ev).seq == "3");
+  ctx.TryCancel();
+  reader->Finish();
+}
+
+TEST_CASE("watch refuses an unknown kind and a bad resourceVersion", "[watch]") {
+  Served s;
+  {
+    grpc::ClientContext ctx;
+    v1::WatchRequest req = services();
+    req.set_kind("nosuchkind");
+    auto reader = s.stub->Watch(&ctx, req);
+    v1::WatchEvent ev;
+    CHECK_FALSE(reader->Read(&ev));
+    CHECK(reader->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    auto reader = s.stub->Watch(&ctx, services("abc"));
+    v1::WatchEvent ev;
+    CHECK_FALSE(reader->Read(&ev));
+    CHECK(reader->Finish().error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_CASE("a quiet watch gets BOOKMARKs at the bookmark interval", "[watch]") {
+  Served s({}, 100ms);
+  int64_t rv = s.apply_service("a", 0);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto reader = s.stub->Watch(&ctx, services(std::to_string(rv)));
+  v1::WatchEvent ev;
+  REQUIRE(reader->Read(&ev));
+  CHECK(ev.type() == "BOOKMARK");
+  CHECK(seen(ev).rv >= rv);
+  REQUIRE(reader->Read(&ev));
+  CHECK(ev.type() == "BOOKMARK");
+  ctx.TryCancel();
+  reader->Finish();
+}
+
+TEST_CASE("a watcher that does not read is cut off with OUT_OF_RANGE", "[watch]") {
+  WatchHubOptions hub_options;
+  hub_options.queue_limit = 4;
+  Served s(hub_options);
+  int64_t rv = s.apply_service("a", 0);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 60s);
+  auto reader = s.stub->Watch(&ctx, services(std::to_string(rv), false));
+  // Until the server has registered the watch, writes would go to history instead.
+  for (int i = 0; i < 500 && s.hub->watcher_count() == 0; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(s.hub->watcher_count() == 1);
+  // 4 MB of events: far more than the socket and HTTP/2 flow-control windows hold, so the
+  // server's writes stall and the hub's queue for this watcher overflows.
+  for (int i = 1; i <= 200; ++i) s.apply_service("a", i, 20'000);
+  v1::WatchEvent ev;
+  int read = 0;
+  while (reader->Read(&ev)) ++read;
+  CHECK(read < 200);
+  grpc::Status status = reader->Finish();
+  CHECK(status.error_code() == grpc::StatusCode::OUT_OF_RANGE);
+}
+
+TEST_CASE("a cancelled watch unregisters from the hub", "[watch]") {
+  Served s;
+  grpc::ClientContext ctx;
+  auto reader = s.stub->Watch(&ctx, services());
+  v1::WatchEvent ev;
+  REQUIRE(reader->Read(&ev));  // BOOKMARK: registered
+  CHECK(s.hub->watcher_count() == 1);
+  ctx.TryCancel();
+  reader->Finish();
+  for (int i = 0; i < 500 && s.hub->watcher_count() != 0; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(s.hub->watcher_count() == 0);
+}
+
+TEST_CASE("stopping the server ends open watches", "[watch]") {
+  Served s;
+  grpc::ClientContext ctx;
+  auto reader = s.stub->Watch(&ctx, services());
+  v1::WatchEvent ev;
+  REQUIRE(reader->Read(&ev));
+  s.server->shutdown();
+  while (reader->Read(&ev)) {
+  }
+  CHECK_FALSE(reader->Finish().ok());
+}
+
+}  // namespace
+}  // namespace cenv
