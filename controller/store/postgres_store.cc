@@ -1,6 +1,7 @@
 #include "controller/store/postgres_store.h"
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cassert>
@@ -13,14 +14,19 @@
 #include <string_view>
 #include <utility>
 
-#include <libpq-fe.h>
-#include <spdlog/spdlog.h>
+#include "controller/store/libpq.h"
 
 namespace cenv {
 
 namespace json = boost::json;
 
 namespace {
+
+// libpq's functions. PostgresStore::open() loads them before anything here calls one.
+const LibPq& pq() {
+  static const LibPq* const table = LibPq::load().value();
+  return *table;
+}
 
 constexpr const char* kRevisionKey = "revision";
 constexpr const char* kCompactedKey = "compacted_revision";
@@ -171,7 +177,7 @@ constexpr const char* kStmtSql[kStmtCount] = {
 std::string statement_name(int id) { return "cenv_" + std::to_string(id); }
 
 struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
+  void operator()(PGresult* r) const { pq().PQclear(r); }
 };
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 
@@ -230,7 +236,8 @@ Result<Object> parse_stored(std::string_view data, const char* table) {
 }
 
 std::string_view column(const PGresult* r, int row, int col) {
-  return std::string_view(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
+  return std::string_view(pq().PQgetvalue(r, row, col),
+                          static_cast<size_t>(pq().PQgetlength(r, row, col)));
 }
 
 // A bytea column in text format ("\\x" and two hex digits per byte) as its bytes.
@@ -345,10 +352,10 @@ std::string describe_sql(const char* sql) {
 // Parses `url` with libpq; returns its password (empty when it has none) or Invalid.
 Result<std::string> parse_conninfo(const std::string& url) {
   char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+  PQconninfoOption* opts = pq().PQconninfoParse(url.c_str(), &err);
   if (!opts) {
     std::string msg = err ? one_line(err) : "out of memory";
-    PQfreemem(err);
+    pq().PQfreemem(err);
     return Status::Invalid("postgres: invalid connection URL " + redacted_url(url) + ": " + msg);
   }
   std::string password, port;
@@ -356,7 +363,7 @@ Result<std::string> parse_conninfo(const std::string& url) {
     if (o->val && std::strcmp(o->keyword, "password") == 0) password = o->val;
     if (o->val && std::strcmp(o->keyword, "port") == 0) port = o->val;
   }
-  PQconninfoFree(opts);
+  pq().PQconninfoFree(opts);
   // libpq checks ports only when it connects, and then reports a typo like an outage.
   for (size_t start = 0; start <= port.size();) {
     size_t end = std::min(port.find(',', start), port.size());
@@ -538,12 +545,12 @@ std::string redacted_url(const std::string& url) {
 class PostgresStore::Connection {
  public:
   explicit Connection(PGconn* conn) : conn_(conn) {}
-  ~Connection() { PQfinish(conn_); }
+  ~Connection() { pq().PQfinish(conn_); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   PGconn* get() const { return conn_; }
-  bool broken() const { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
+  bool broken() const { return broken_ || pq().PQstatus(conn_) != CONNECTION_OK; }
 
   // Session settings and prepared statements, after every (re)connect.
   Status setup(const PostgresStoreOptions& options) {
@@ -551,32 +558,33 @@ class PostgresStore::Connection {
                       "; SET statement_timeout = " +
                       std::to_string(options.statement_timeout.count());
     CENV_RETURN_IF_ERROR(exec(set.c_str(), "configure the session"));
-    if (!PQenterPipelineMode(conn_)) return connection_error("prepare statements");
+    if (!pq().PQenterPipelineMode(conn_)) return connection_error("prepare statements");
     for (int i = 0; i < kStmtCount; ++i) {
-      if (!PQsendPrepare(conn_, statement_name(i).c_str(), kStmtSql[i], 0, nullptr)) {
+      if (!pq().PQsendPrepare(conn_, statement_name(i).c_str(), kStmtSql[i], 0, nullptr)) {
         broken_ = true;
         return connection_error("prepare statements");
       }
     }
-    if (!PQpipelineSync(conn_)) {
+    if (!pq().PQpipelineSync(conn_)) {
       broken_ = true;
       return connection_error("prepare statements");
     }
     Status first;
     for (int i = 0; i < kStmtCount; ++i) {
-      PgResult r(PQgetResult(conn_));
+      PgResult r(pq().PQgetResult(conn_));
       if (!r) {
         broken_ = true;
         return connection_error("prepare statements");
       }
-      if (first.ok() && PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      if (first.ok() && pq().PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
         first = result_error(r.get(), kStmtSql[i]);
       }
-      while (PgResult extra{PQgetResult(conn_)}) {
+      while (PgResult extra{pq().PQgetResult(conn_)}) {
       }
     }
-    PgResult sync(PQgetResult(conn_));
-    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(conn_)) {
+    PgResult sync(pq().PQgetResult(conn_));
+    if (!sync || pq().PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
+        !pq().PQexitPipelineMode(conn_)) {
       broken_ = true;
       if (first.ok()) first = connection_error("prepare statements");
     }
@@ -588,22 +596,22 @@ class PostgresStore::Connection {
   // reason when the server cannot be reached.
   Status ensure_healthy(const PostgresStoreOptions& options, const std::string& target) {
     if (!broken()) {
-      pollfd p{PQsocket(conn_), POLLIN, 0};
+      pollfd p{pq().PQsocket(conn_), POLLIN, 0};
       // Readable while idle: the server said goodbye (or sent a notice); let libpq read it.
-      if (poll(&p, 1, 0) > 0 && !PQconsumeInput(conn_)) broken_ = true;
-      if (!broken() && PQtransactionStatus(conn_) == PQTRANS_IDLE) return Status::Ok();
+      if (poll(&p, 1, 0) > 0 && !pq().PQconsumeInput(conn_)) broken_ = true;
+      if (!broken() && pq().PQtransactionStatus(conn_) == PQTRANS_IDLE) return Status::Ok();
       if (!broken()) {
         // A transaction left open by a failed call: end it rather than reconnect.
-        if (exec("ROLLBACK", "roll back").ok() && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+        if (exec("ROLLBACK", "roll back").ok() && pq().PQtransactionStatus(conn_) == PQTRANS_IDLE) {
           return Status::Ok();
         }
       }
     }
-    PQreset(conn_);
-    if (PQstatus(conn_) != CONNECTION_OK) {
+    pq().PQreset(conn_);
+    if (pq().PQstatus(conn_) != CONNECTION_OK) {
       broken_ = true;
       return Status::Unavailable("postgres: cannot connect to " + target + ": " +
-                                 one_line(PQerrorMessage(conn_)));
+                                 one_line(pq().PQerrorMessage(conn_)));
     }
     broken_ = false;
     Status s = setup(options);
@@ -613,34 +621,34 @@ class PostgresStore::Connection {
 
   // Runs `sql` (one or more statements, no parameters) with the simple query protocol.
   Status exec(const char* sql, const char* what) {
-    PgResult r(PQexec(conn_, sql));
+    PgResult r(pq().PQexec(conn_, sql));
     if (!r) return connection_error(what);
-    ExecStatusType st = PQresultStatus(r.get());
+    ExecStatusType st = pq().PQresultStatus(r.get());
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return result_error(r.get(), what);
     return Status::Ok();
   }
 
   // Like exec(), for one statement returning one integer.
   Result<int64_t> query_int(const char* sql, const char* what) {
-    PgResult r(PQexec(conn_, sql));
+    PgResult r(pq().PQexec(conn_, sql));
     if (!r) return connection_error(what);
-    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return result_error(r.get(), what);
-    if (PQntuples(r.get()) != 1 || PQnfields(r.get()) != 1) {
+    if (pq().PQresultStatus(r.get()) != PGRES_TUPLES_OK) return result_error(r.get(), what);
+    if (pq().PQntuples(r.get()) != 1 || pq().PQnfields(r.get()) != 1) {
       return Status::Internal(std::string("postgres: ") + what + ": expected one value");
     }
-    return parse_int(PQgetvalue(r.get(), 0, 0), what);
+    return parse_int(pq().PQgetvalue(r.get(), 0, 0), what);
   }
 
   // Sends `calls` as one pipeline (one round trip) and returns their results in order, or
   // the first failure (the statements after a failed one do not run).
   Result<std::vector<PgResult>> pipeline(std::vector<Call>& calls) {
-    if (!PQenterPipelineMode(conn_)) return connection_error("start a pipeline");
+    if (!pq().PQenterPipelineMode(conn_)) return connection_error("start a pipeline");
     size_t sent = 0;
     bool send_failed = false;
     for (Call& c : calls) {
       int ok;
       if (c.sql) {
-        ok = PQsendQueryParams(conn_, c.sql, 0, nullptr, nullptr, nullptr, nullptr, 0);
+        ok = pq().PQsendQueryParams(conn_, c.sql, 0, nullptr, nullptr, nullptr, nullptr, 0);
       } else {
         std::vector<const char*> values;
         std::vector<int> lengths;
@@ -650,9 +658,9 @@ class PostgresStore::Connection {
           values.push_back(v.data());
           lengths.push_back(static_cast<int>(v.size()));
         }
-        ok = PQsendQueryPrepared(conn_, statement_name(c.stmt).c_str(),
-                                 static_cast<int>(values.size()), values.data(), lengths.data(),
-                                 c.formats.data(), 0);
+        ok = pq().PQsendQueryPrepared(conn_, statement_name(c.stmt).c_str(),
+                                      static_cast<int>(values.size()), values.data(),
+                                      lengths.data(), c.formats.data(), 0);
       }
       if (!ok) {
         send_failed = true;
@@ -660,7 +668,7 @@ class PostgresStore::Connection {
       }
       ++sent;
     }
-    if (send_failed || !PQpipelineSync(conn_)) {
+    if (send_failed || !pq().PQpipelineSync(conn_)) {
       // The connection is in an unknown state: reconnect before the next use.
       broken_ = true;
       return connection_error(sent < calls.size() ? calls[sent].what() : "send");
@@ -670,23 +678,24 @@ class PostgresStore::Connection {
     results.reserve(sent);
     Status first;
     for (size_t i = 0; i < sent; ++i) {
-      PgResult r(PQgetResult(conn_));
+      PgResult r(pq().PQgetResult(conn_));
       if (!r) {
         broken_ = true;
         return first.ok() ? connection_error(calls[i].what()) : first;
       }
-      ExecStatusType st = PQresultStatus(r.get());
+      ExecStatusType st = pq().PQresultStatus(r.get());
       if (st == PGRES_FATAL_ERROR && first.ok()) first = result_error(r.get(), calls[i].what());
-      if (PQstatus(conn_) == CONNECTION_BAD) {
+      if (pq().PQstatus(conn_) == CONNECTION_BAD) {
         broken_ = true;
         return first.ok() ? connection_error(calls[i].what()) : first;
       }
-      while (PgResult extra{PQgetResult(conn_)}) {
+      while (PgResult extra{pq().PQgetResult(conn_)}) {
       }
       results.push_back(std::move(r));
     }
-    PgResult sync(PQgetResult(conn_));
-    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(conn_)) {
+    PgResult sync(pq().PQgetResult(conn_));
+    if (!sync || pq().PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC ||
+        !pq().PQexitPipelineMode(conn_)) {
       broken_ = true;
       return first.ok() ? connection_error("end the pipeline") : first;
     }
@@ -697,7 +706,7 @@ class PostgresStore::Connection {
   // Ends a transaction a failed call left open; a broken connection is reset on next use.
   void rollback_if_open() {
     if (broken()) return;
-    PGTransactionStatusType t = PQtransactionStatus(conn_);
+    PGTransactionStatusType t = pq().PQtransactionStatus(conn_);
     if (t == PQTRANS_INTRANS || t == PQTRANS_INERROR) {
       if (!exec("ROLLBACK", "roll back").ok()) broken_ = true;
     }
@@ -706,20 +715,21 @@ class PostgresStore::Connection {
   // A Status for a failed statement: Unavailable when the failure is transient (the server
   // going away, timeouts, serialisation), Internal otherwise.
   Status result_error(const PGresult* r, const char* what) {
-    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char* state = pq().PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char* primary = pq().PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     std::string msg = "postgres: " + describe_sql(what) + ": " +
-                      one_line(primary ? primary : PQresultErrorMessage(r));
+                      one_line(primary ? primary : pq().PQresultErrorMessage(r));
     if (state) msg += std::string(" (SQLSTATE ") + state + ")";
-    if (PQstatus(conn_) == CONNECTION_BAD) broken_ = true;
+    if (pq().PQstatus(conn_) == CONNECTION_BAD) broken_ = true;
     if (broken() || (state && is_transient(state))) return Status::Unavailable(msg);
     return Status::Internal(msg);
   }
 
   // A Status for a failure of the connection itself (libpq returned no result).
   Status connection_error(const char* what) {
-    if (PQstatus(conn_) == CONNECTION_BAD) broken_ = true;
-    std::string msg = "postgres: " + describe_sql(what) + ": " + one_line(PQerrorMessage(conn_));
+    if (pq().PQstatus(conn_) == CONNECTION_BAD) broken_ = true;
+    std::string msg =
+        "postgres: " + describe_sql(what) + ": " + one_line(pq().PQerrorMessage(conn_));
     return broken() ? Status::Unavailable(msg) : Status::Internal(msg);
   }
 
@@ -763,6 +773,8 @@ PostgresStore::~PostgresStore() {
 Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& url,
                                                            const Clock& clock,
                                                            PostgresStoreOptions options) {
+  auto lib = LibPq::load();
+  if (!lib.ok()) return lib.status();
   auto password = parse_conninfo(url);
   if (!password.ok()) return password.status();
   options.pool_size = std::max(1, options.pool_size);
@@ -790,16 +802,16 @@ Result<std::unique_ptr<PostgresStore::Connection>> PostgresStore::connect(bool p
                         "keepalives_count",     "dbname",          "fallback_application_name",
                         "client_encoding",      nullptr};
   const char* values[] = {timeout.c_str(), "30", "10", "3", url_.c_str(), "cenv", "UTF8", nullptr};
-  PGconn* raw = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  PGconn* raw = pq().PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!raw) return Status::Unavailable("postgres: cannot connect to " + redacted_url_ + ": out of memory");
   auto c = std::make_unique<Connection>(raw);
   // Notices (CREATE TABLE IF NOT EXISTS "skipping", ...) would go to stderr; PQreset keeps this.
-  PQsetNoticeProcessor(
+  pq().PQsetNoticeProcessor(
       raw, [](void*, const char* message) { spdlog::debug("postgres: {}", one_line(message)); },
       nullptr);
-  if (PQstatus(raw) != CONNECTION_OK) {
+  if (pq().PQstatus(raw) != CONNECTION_OK) {
     return Status::Unavailable("postgres: cannot connect to " + redacted_url_ + ": " +
-                               one_line(PQerrorMessage(raw)));
+                               one_line(pq().PQerrorMessage(raw)));
   }
   if (prepare) CENV_RETURN_IF_ERROR(c->setup(options_));
   return c;
@@ -944,17 +956,17 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
     auto results = c.pipeline(calls);
     if (!results.ok()) return results.status();
     const auto& rs = *results;
-    if (PQntuples(rs[1].get()) != 1 || PQntuples(rs[2].get()) != 1) {
+    if (pq().PQntuples(rs[1].get()) != 1 || pq().PQntuples(rs[2].get()) != 1) {
       return Status::Internal("postgres: meta is missing its revision rows");
     }
-    auto current = parse_int(PQgetvalue(rs[1].get(), 0, 0), "meta revision");
+    auto current = parse_int(pq().PQgetvalue(rs[1].get(), 0, 0), "meta revision");
     if (!current.ok()) return current.status();
     start = *current;
-    auto compacted_now = parse_int(PQgetvalue(rs[2].get(), 0, 0), "meta compacted_revision");
+    auto compacted_now = parse_int(pq().PQgetvalue(rs[2].get(), 0, 0), "meta compacted_revision");
     if (!compacted_now.ok()) return compacted_now.status();
     compacted = *compacted_now;
     const PGresult* objs = rs[3].get();
-    for (int i = 0, n = PQntuples(objs); i < n; ++i) {
+    for (int i = 0, n = pq().PQntuples(objs); i < n; ++i) {
       ObjectKey key{std::string(column(objs, i, 0)), std::string(column(objs, i, 1)),
                     std::string(column(objs, i, 2))};
       auto it = state.find(key);
@@ -1114,12 +1126,12 @@ Status PostgresStore::compact_on(Connection& c, int64_t revision) {
   auto results = c.pipeline(calls);
   if (!results.ok()) return results.status();
   const auto& rs = *results;
-  if (PQntuples(rs[1].get()) != 1 || PQntuples(rs[2].get()) != 1) {
+  if (pq().PQntuples(rs[1].get()) != 1 || pq().PQntuples(rs[2].get()) != 1) {
     return Status::Internal("postgres: meta is missing its revision rows");
   }
-  auto current = parse_int(PQgetvalue(rs[1].get(), 0, 0), "meta revision");
+  auto current = parse_int(pq().PQgetvalue(rs[1].get(), 0, 0), "meta revision");
   if (!current.ok()) return current.status();
-  auto compacted = parse_int(PQgetvalue(rs[2].get(), 0, 0), "meta compacted_revision");
+  auto compacted = parse_int(pq().PQgetvalue(rs[2].get(), 0, 0), "meta compacted_revision");
   if (!compacted.ok()) return compacted.status();
   if (revision > *current) {
     return Status::Invalid("cannot compact to revision " + std::to_string(revision) +
@@ -1154,7 +1166,7 @@ Result<Object> PostgresStore::get(const ObjectKey& key) {
         auto results = c.pipeline(calls);
         if (!results.ok()) return results.status();
         const PGresult* res = (*results)[0].get();
-        if (PQntuples(res) == 0) return std::optional<Object>();
+        if (pq().PQntuples(res) == 0) return std::optional<Object>();
         auto obj = parse_stored(column(res, 0, 0), "objects");
         if (!obj.ok()) return obj.status();
         return std::optional<Object>(std::move(obj).value());
@@ -1190,7 +1202,7 @@ Result<std::vector<std::optional<Object>>> PostgresStore::get_many(
         if (!results.ok()) return results.status();
         const PGresult* objs = (*results)[0].get();
         std::map<ObjectKey, Object> out;
-        for (int i = 0, n = PQntuples(objs); i < n; ++i) {
+        for (int i = 0, n = pq().PQntuples(objs); i < n; ++i) {
           ObjectKey key{std::string(column(objs, i, 0)), std::string(column(objs, i, 1)),
                         std::string(column(objs, i, 2))};
           auto obj = parse_stored(column(objs, i, 3), "objects");
@@ -1225,18 +1237,18 @@ Result<ObjectList> PostgresStore::list(const ListOptions& options) {
     auto results = c.pipeline(calls);
     if (!results.ok()) return results.status();
     const PGresult* res = (*results)[0].get();
-    const int n = PQntuples(res);
+    const int n = pq().PQntuples(res);
     if (n == 0) return Status::Internal("postgres: meta has no revision");
     ObjectList list;
-    auto rev = parse_int(PQgetvalue(res, 0, 0), "meta revision");
+    auto rev = parse_int(pq().PQgetvalue(res, 0, 0), "meta revision");
     if (!rev.ok()) return rev.status();
     list.revision = *rev;
     const bool filter = !options.selector.empty();
     for (int i = 0; i < n; ++i) {
-      if (PQgetisnull(res, i, 2)) continue;  // the LEFT JOIN's row when nothing matched
+      if (pq().PQgetisnull(res, i, 2)) continue;  // the LEFT JOIN's row when nothing matched
       if (filter) {
         // Decide on the small labels column before parsing the whole object.
-        if (PQgetisnull(res, i, 1)) {
+        if (pq().PQgetisnull(res, i, 1)) {
           if (!options.selector.matches(nullptr)) continue;
         } else {
           boost::system::error_code ec;
@@ -1270,9 +1282,9 @@ Result<std::vector<WatchEvent>> PostgresStore::events_since(int64_t after, size_
         auto results = c.pipeline(calls);
         if (!results.ok()) return results.status();
         const PGresult* res = (*results)[0].get();
-        const int n = PQntuples(res);
+        const int n = pq().PQntuples(res);
         if (n == 0) return Status::Internal("postgres: meta has no compacted_revision");
-        auto compacted = parse_int(PQgetvalue(res, 0, 0), "meta compacted_revision");
+        auto compacted = parse_int(pq().PQgetvalue(res, 0, 0), "meta compacted_revision");
         if (!compacted.ok()) return compacted.status();
         if (after < *compacted) {
           return Status::Gone("the requested resourceVersion " + std::to_string(after) +
@@ -1282,9 +1294,9 @@ Result<std::vector<WatchEvent>> PostgresStore::events_since(int64_t after, size_
         std::vector<WatchEvent> events;
         events.reserve(static_cast<size_t>(n));
         for (int i = 0; i < n; ++i) {
-          if (PQgetisnull(res, i, 1)) continue;  // the LEFT JOIN's row when there is none
+          if (pq().PQgetisnull(res, i, 1)) continue;  // the LEFT JOIN's row when there is none
           WatchEvent e;
-          auto rev = parse_int(PQgetvalue(res, i, 1), "events revision");
+          auto rev = parse_int(pq().PQgetvalue(res, i, 1), "events revision");
           if (!rev.ok()) return rev.status();
           e.revision = *rev;
           auto type = parse_event_type(column(res, i, 2));
@@ -1306,8 +1318,9 @@ Result<int64_t> PostgresStore::read_meta(const char* key) {
     auto results = c.pipeline(calls);
     if (!results.ok()) return results.status();
     const PGresult* res = (*results)[0].get();
-    if (PQntuples(res) != 1) return Status::Internal(std::string("postgres: meta has no ") + key);
-    return parse_int(PQgetvalue(res, 0, 0), key);
+    if (pq().PQntuples(res) != 1)
+      return Status::Internal(std::string("postgres: meta has no ") + key);
+    return parse_int(pq().PQgetvalue(res, 0, 0), key);
   });
 }
 
@@ -1353,8 +1366,8 @@ Result<int64_t> PostgresStore::append_log(const std::string& uid,
     if (!results.ok()) return results.status();
     const PGresult* res = (*results)[0].get();
     int64_t end = 0;
-    for (int i = 0, n = PQntuples(res); i < n; ++i) {
-      auto v = parse_int(PQgetvalue(res, i, 0), "log chunk end");
+    for (int i = 0, n = pq().PQntuples(res); i < n; ++i) {
+      auto v = parse_int(pq().PQgetvalue(res, i, 0), "log chunk end");
       if (!v.ok()) return v.status();
       end = std::max(end, *v);
     }
@@ -1379,13 +1392,13 @@ Result<std::vector<LogChunk>> PostgresStore::read_log(const std::string& uid, in
         if (!results.ok()) return results.status();
         const PGresult* res = (*results)[0].get();
         std::vector<LogChunk> out;
-        for (int i = 0, n = PQntuples(res); i < n; ++i) {
+        for (int i = 0, n = pq().PQntuples(res); i < n; ++i) {
           LogChunk chunk;
-          auto seq = parse_int(PQgetvalue(res, i, 0), "log seq");
-          auto off = parse_int(PQgetvalue(res, i, 1), "log byte_offset");
-          auto stream = parse_int(PQgetvalue(res, i, 2), "log stream");
-          auto attempt = parse_int(PQgetvalue(res, i, 3), "log attempt");
-          auto time = parse_int(PQgetvalue(res, i, 4), "log time_ns");
+          auto seq = parse_int(pq().PQgetvalue(res, i, 0), "log seq");
+          auto off = parse_int(pq().PQgetvalue(res, i, 1), "log byte_offset");
+          auto stream = parse_int(pq().PQgetvalue(res, i, 2), "log stream");
+          auto attempt = parse_int(pq().PQgetvalue(res, i, 3), "log attempt");
+          auto time = parse_int(pq().PQgetvalue(res, i, 4), "log time_ns");
           for (const auto* v : {&seq, &off, &stream, &attempt, &time}) {
             if (!v->ok()) return v->status();
           }
@@ -1420,11 +1433,11 @@ Result<LogSummary> PostgresStore::log_summary(const std::string& uid) {
     if (!results.ok()) return results.status();
     const PGresult* res = (*results)[0].get();
     LogSummary summary;
-    for (int i = 0, n = PQntuples(res); i < n; ++i) {
-      auto attempt = parse_int(PQgetvalue(res, i, 0), "log attempt");
-      auto stream = parse_int(PQgetvalue(res, i, 1), "log stream");
-      auto count = parse_int(PQgetvalue(res, i, 2), "log chunk count");
-      auto bytes = parse_int(PQgetvalue(res, i, 3), "log bytes");
+    for (int i = 0, n = pq().PQntuples(res); i < n; ++i) {
+      auto attempt = parse_int(pq().PQgetvalue(res, i, 0), "log attempt");
+      auto stream = parse_int(pq().PQgetvalue(res, i, 1), "log stream");
+      auto count = parse_int(pq().PQgetvalue(res, i, 2), "log chunk count");
+      auto bytes = parse_int(pq().PQgetvalue(res, i, 3), "log bytes");
       for (const auto* v : {&attempt, &stream, &count, &bytes}) {
         if (!v->ok()) return v->status();
       }
