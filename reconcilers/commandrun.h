@@ -16,15 +16,30 @@
 //    Succeeded / Failed / Cancelled, attempts, exitCode, startTime, completionTime, logBytes
 //    (refreshed every log_bytes_interval while running), conditions Complete, Failed, Ready.
 //  * timeoutSeconds kills an attempt (a failure, reason DeadlineExceeded); a failed attempt
-//    is retried until backoffLimit retries are spent.
+//    is retried until backoffLimit retries are spent, after a back-off delay as Kubernetes
+//    Jobs do it: backoff_base, doubling with each failure, at most backoff_max. Meanwhile the
+//    run is Pending with status.nextAttemptTime and Ready reason BackOff ("attempt 2 starts
+//    in 10s"); the wait is a requeue, not a sleeping worker, and survives a restart.
+//  * Exec (spec.service): Docker cannot kill an exec'd process, so the command runs through a
+//    wrapper that records its pid when the container has /bin/sh (exec_process.h); timeout
+//    and cancel send SIGTERM to its process group, SIGKILL exec_kill_grace later, and the
+//    attempt ends with the process's real exit code (143, 137). Without /bin/sh the host pid
+//    is signalled when the daemon is local; when nothing can signal it, the attempt stops
+//    following it and says the process may still run. The exec is created before the attempt
+//    is recorded Running, its id in status.exec.
 //  * Finalizer cenv.io/cleanup: deleting a running CommandRun kills it, marks it Cancelled,
 //    removes its containers, then lets the object (and its log) go.
 //  * ttlSecondsAfterFinished deletes the run that long after completionTime.
 //  * Restart: a run whose status says Running is re-attached to its container (found by
 //    label), and its output is replayed from Docker's logs past what the store already holds
 //    for that attempt, so nothing is lost or stored twice (byte counts match for text; the
-//    json-file log does not keep invalid UTF-8 as written). An exec cannot be re-attached (Docker
-//    keeps no output of it): that attempt counts as failed (reason Lost).
+//    json-file log does not keep invalid UTF-8 as written). An exec is re-attached by its id
+//    (status.exec.id) as far as Docker allows: an exec still running is watched to its exit
+//    code (exec inspect), with timeout and cancel as before, but Docker keeps no output of an
+//    exec and cannot attach to a running one again, so what it prints after the restart is
+//    lost (the status messages say so); one created but never started is started; one that
+//    ended meanwhile is recorded with its exit code; one Docker no longer knows (its container
+//    stopped, or it ended long ago) counts as failed (reason Lost).
 //
 // Thread-safe; stop() (or the destructor) detaches from running attempts without killing
 // them, so the next controller re-attaches.
@@ -59,7 +74,23 @@ struct CommandRunReconcilerOptions {
   std::chrono::milliseconds log_bytes_interval{1000};
   // Output buffering (run_output.h for the defaults).
   RunOutputOptions output;
+  // Delay before the first retry of a failed attempt; it doubles with each further failure.
+  // Default 10 s (as Kubernetes Jobs).
+  std::chrono::milliseconds backoff_base{10'000};
+  // Longest delay between attempts. Default 6 min (as Kubernetes Jobs).
+  std::chrono::milliseconds backoff_max{360'000};
+  // How long an exec'd process has between SIGTERM and SIGKILL on timeout or cancel, and again
+  // to end after SIGKILL before the attempt stops following it. Default 10 s.
+  std::chrono::milliseconds exec_kill_grace{10'000};
+  // How often a re-attached exec (no output stream to follow) is inspected for its end.
+  // Default 500 ms.
+  std::chrono::milliseconds exec_poll_interval{500};
 };
+
+// The delay before the attempt that follows `failed_attempts` failed ones (>= 1):
+// options.backoff_base * 2^(failed_attempts - 1), at most options.backoff_max.
+std::chrono::milliseconds retry_delay(const CommandRunReconcilerOptions& options,
+                                      int failed_attempts);
 
 class CommandRunReconciler final : public Reconciler {
  public:
@@ -91,10 +122,15 @@ class CommandRunReconciler final : public Reconciler {
   ReconcileResult conclude(Object run, const std::shared_ptr<Attempt>& attempt);
   // Writes the outcome of attempt `number`: Succeeded, Failed or Cancelled, or the next
   // attempt when retries are left.
-  ReconcileResult record(Object run, int number, const AttemptOutcome& o,
-                         docker::DockerClient& docker);
+  ReconcileResult record(Object run, int number, const AttemptOutcome& o);
   ReconcileResult start_attempt(Object run, int number, docker::DockerClient& docker);
   ReconcileResult adopt(Object run, docker::DockerClient& docker);
+  ReconcileResult adopt_exec(Object run, int number, docker::DockerClient& docker);
+  // Starts `attempt` on its thread unless stopped.
+  ReconcileResult launch(const std::shared_ptr<Attempt>& attempt, docker::ContainerSpec spec,
+                         std::string container_id, const Target& target);
+  // Whether /bin/sh runs in the container (cached by container id).
+  Result<bool> has_shell(docker::DockerClient& docker, const std::string& container);
   // Resolves where the run goes; nullopt with a reason when it must wait or fail.
   Result<Target> resolve(const Object& run, docker::DockerClient& docker);
   Status remove_containers(const std::string& uid, docker::DockerClient& docker);
@@ -111,6 +147,7 @@ class CommandRunReconciler final : public Reconciler {
   std::function<void(const Request&)> notify_;                // guarded by mu_
   std::map<std::string, std::shared_ptr<Attempt>> attempts_;  // guarded by mu_; by run uid
   bool stopped_ = false;                                      // guarded by mu_
+  std::map<std::string, bool> shells_;  // guarded by mu_; has_shell() by container id
 };
 
 }  // namespace cenv

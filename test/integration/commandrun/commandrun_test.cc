@@ -12,23 +12,29 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/kinds.h"
 #include "controller/docker/engine_docker_client.h"
 #include "controller/runtime/api_client.h"
 #include "controller/runtime/api_event_source.h"
 #include "controller/runtime/controller.h"
+#include "controller/runtime/finalizers.h"
 #include "controller/runtime/manager.h"
 #include "controller/runtime/status_util.h"
 #include "controller/server/api_service.h"
 #include "controller/server/logs_service.h"
 #include "controller/server/watch_hub.h"
 #include "controller/store/sqlite_store.h"
+#include "reconcilers/exec_process.h"
 
 namespace cenv {
 namespace {
@@ -62,7 +68,9 @@ docker::DockerClient& engine() {
 // A controller in this process: API + store + watch hub + the CommandRun controller.
 class Controller {
  public:
-  Controller() {
+  // `tune` adjusts the reconciler's options (after the fixture's own) on every start().
+  explicit Controller(std::function<void(CommandRunReconcilerOptions&)> tune = {})
+      : tune_(std::move(tune)) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "cenv-cr-XXXXXX").string();
     REQUIRE(mkdtemp(tmpl.data()) != nullptr);
     dir_ = tmpl;
@@ -110,6 +118,10 @@ class Controller {
     CommandRunReconcilerOptions options;
     options.names = DockerNames("", {{kRunLabel, run_id()}});
     options.wait_interval = 200ms;
+    options.backoff_base = 200ms;
+    options.exec_kill_grace = 1s;
+    options.exec_poll_interval = 100ms;
+    if (tune_) tune_(options);
     reconciler_ =
         std::make_unique<CommandRunReconciler>(*client_, *connection_, *logs_, clock_, options);
     manager_ = std::make_unique<Manager>(*source_, steady_);
@@ -125,12 +137,16 @@ class Controller {
     reconciler_.reset();
   }
 
-  Object run(const std::string& name, std::vector<std::string> cmd, json::object spec = {}) {
+  // Creates CommandRun `name`; `finalizer`, when set, holds the object after the controller
+  // is done with it (the test removes it with release()).
+  Object run(const std::string& name, std::vector<std::string> cmd, json::object spec = {},
+             const std::string& finalizer = "") {
     Object o;
     o.json()["apiVersion"] = kApiVersion;
     o.json()["kind"] = "CommandRun";
     o.set_name(name);
     o.set_ns("it");
+    if (!finalizer.empty()) add_finalizer(o, finalizer);
     json::array a;
     for (auto& s : cmd) a.emplace_back(s);
     spec["command"] = std::move(a);
@@ -143,6 +159,18 @@ class Controller {
 
   Result<Object> get(const std::string& name) { return client_->get({"CommandRun", "it", name}); }
   Status remove(const std::string& name) { return client_->remove({"CommandRun", "it", name}, {}); }
+  // Removes `finalizer` from run `name`, retrying on conflicts.
+  void release(const std::string& name, const std::string& finalizer) {
+    for (int i = 0; i < 50; ++i) {
+      auto o = get(name);
+      REQUIRE(o.ok());
+      remove_finalizer(*o, finalizer);
+      auto updated = client_->update(*o);
+      if (updated.ok() || updated.status().code() == Code::kNotFound) return;
+      REQUIRE(updated.status().code() == Code::kConflict);
+    }
+    FAIL("cannot remove finalizer " << finalizer << " of " << name);
+  }
 
   static std::string phase(const Object& o) {
     return o.status_or_null() ? std::string(Object::str_field(*o.status_or_null(), "phase")) : "";
@@ -205,7 +233,34 @@ class Controller {
   LogHub& hub() { return *logs_; }
   Store& store() { return *store_; }
 
+  // A Service `name` of the test environment and a running container for it, as the Service
+  // controller (not running here) would make: named and labelled so CommandRuns with
+  // spec.service exec in it. It carries the test run's label (removed with the others), not
+  // io.cenv.managed, so no controller takes it for its own. Returns the container id.
+  std::string service_container(const std::string& name) {
+    Object svc;
+    svc.json()["apiVersion"] = kApiVersion;
+    svc.json()["kind"] = "Service";
+    svc.set_name(name);
+    svc.set_ns("it");
+    svc.spec() = json::object{{"image", "cenv/base:bookworm"}};
+    auto created = client_->create(svc);
+    INFO(created.status().to_string());
+    REQUIRE(created.ok());
+    docker::ContainerSpec spec;
+    spec.name = DockerNames().container("it", name);
+    spec.image = "cenv/base:bookworm";
+    spec.cmd = {"sleep", "infinity"};
+    spec.labels = {{kRunLabel, run_id()}, {std::string(kLabelUid), std::string(created->uid())}};
+    auto id = engine().create_container(spec);
+    INFO(id.status().to_string());
+    REQUIRE(id.ok());
+    REQUIRE(engine().start_container(*id).ok());
+    return *id;
+  }
+
  private:
+  std::function<void(CommandRunReconcilerOptions&)> tune_;
   std::filesystem::path dir_;
   SystemClock clock_;
   MonotonicClock steady_;
@@ -425,6 +480,211 @@ TEST_CASE(
   auto o = c.logs("reattach", false);
   CHECK(o.out == "before\nafter\n");
   CHECK(o.err == "warn\n");
+}
+
+constexpr const char* kHold = "test.cenv.io/hold";
+
+// A unique Service name per test run (the container name is cenv-it-<name>).
+std::string service_name(const std::string& test) { return test + "-" + run_id(); }
+
+// The exit code of `command` run with exec in `container`.
+int exec_in(const std::string& container, std::vector<std::string> command) {
+  auto code = run_exec_to_end(engine(), container, std::move(command));
+  INFO(code.status().to_string());
+  REQUIRE(code.ok());
+  return *code;
+}
+
+// Waits up to 10 s until no process in `container` has `marker` in its command line.
+bool gone_from(const std::string& container, const std::string& marker) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  const std::vector<std::string> probe{
+      "sh", "-c",
+      "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' <\"$f\"; echo; done "
+      "2>/dev/null | grep -v grep | grep -q -e \"$1\"",
+      "sh", marker};
+  while (exec_in(container, probe) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+  return true;
+}
+
+TEST_CASE("An exec CommandRun's timeout kills its process and children in the Service's container",
+          "[integration][commandrun]") {
+  Controller c;
+  const std::string svc = service_name("to");
+  const std::string cid = c.service_container(svc);
+  c.run("exec-timeout", {"sh", "-c", "echo started; sleep 301; touch /tmp/not-killed"},
+        {{"service", svc}, {"timeoutSeconds", 1}});
+  Object done = c.wait_phase("exec-timeout", "Failed");
+  auto failed = get_condition(done, "Failed");
+  REQUIRE(failed);
+  CHECK(failed->reason == "DeadlineExceeded");
+  // The real exit code of the process: SIGTERM (143), not a made-up one.
+  CHECK(done.status().at("exitCode").as_int64() == 143);
+  CHECK(c.logs("exec-timeout", false).out == "started\n");
+  // The shell and its child sleep are gone; the command never went on.
+  CHECK(gone_from(cid, "sleep 301"));
+  CHECK(exec_in(cid, {"test", "-e", "/tmp/not-killed"}) != 0);
+  // The pid file went with the process.
+  CHECK(exec_in(cid, {"sh", "-c", "! ls /tmp/.cenv-exec-* 2>/dev/null"}) == 0);
+}
+
+TEST_CASE("An exec'd process that ignores SIGTERM is killed with SIGKILL after the grace period",
+          "[integration][commandrun]") {
+  Controller c;  // exec_kill_grace 1 s
+  const std::string svc = service_name("kill");
+  const std::string cid = c.service_container(svc);
+  c.run("stubborn", {"sh", "-c", "trap '' TERM; echo ready; sleep 304"},
+        {{"service", svc}, {"timeoutSeconds", 1}});
+  Object done = c.wait_phase("stubborn", "Failed");
+  CHECK(get_condition(done, "Failed")->reason == "DeadlineExceeded");
+  CHECK(done.status().at("exitCode").as_int64() == 137);
+  CHECK(gone_from(cid, "sleep 304"));
+}
+
+TEST_CASE("Deleting a running exec CommandRun kills its process in the Service's container",
+          "[integration][commandrun]") {
+  Controller c;
+  const std::string svc = service_name("cancel");
+  const std::string cid = c.service_container(svc);
+  Object run =
+      c.run("exec-cancel", {"sh", "-c", "echo running; sleep 302"}, {{"service", svc}}, kHold);
+  const std::string uid(run.uid());
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (c.store().log_summary(uid).value().bytes < 8) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    c.hub().wait(uid, c.hub().generation(uid), 100ms);
+  }
+  REQUIRE(exec_in(cid, {"sh", "-c", "ps -o args | grep -v grep | grep -q 'sleep 302'"}) == 0);
+  REQUIRE(c.remove("exec-cancel").ok());
+  // The test's own finalizer keeps the object once the controller has recorded the end.
+  Object cancelled;
+  for (;;) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    cancelled = c.get("exec-cancel").value();
+    if (!has_finalizer(cancelled, kCleanupFinalizer)) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(Controller::phase(cancelled) == "Cancelled");
+  CHECK(cancelled.status().at("exitCode").as_int64() == 143);  // SIGTERM, as the process saw it
+  CHECK(get_condition(cancelled, "Failed")->reason == "Cancelled");
+  c.release("exec-cancel", kHold);
+  CHECK(gone_from(cid, "sleep 302"));
+}
+
+TEST_CASE("An exec CommandRun passes argv, stdin-less exit codes and a missing command through",
+          "[integration][commandrun]") {
+  Controller c;
+  const std::string svc = service_name("argv");
+  c.service_container(svc);
+  c.run("exec-argv", {"printf", "[%s]", "a b", "", "$HOME", "\"q\"", "*"}, {{"service", svc}});
+  c.run("exec-code", {"sh", "-c", "exit 9"}, {{"service", svc}});
+  c.run("exec-missing", {"no-such-command"}, {{"service", svc}});
+  c.wait_phase("exec-argv", "Succeeded");
+  CHECK(c.logs("exec-argv", false).out == "[a b][][$HOME][\"q\"][*]");
+  Object code = c.wait_phase("exec-code", "Failed");
+  CHECK(code.status().at("exitCode").as_int64() == 9);
+  Object missing = c.wait_phase("exec-missing", "Failed");
+  CHECK(missing.status().at("exitCode").as_int64() == 127);
+  CHECK_THAT(c.logs("exec-missing", false).err, Catch::Contains("no-such-command"));
+}
+
+TEST_CASE("A failed attempt is retried after the back-off delay, doubling, shown in the status",
+          "[integration][commandrun]") {
+  Controller c([](CommandRunReconcilerOptions& o) { o.backoff_base = 1s; });
+  // Each attempt prints when it started (ms since the epoch).
+  c.run("backoff", {"sh", "-c", "date +%s%N | cut -c1-13; exit 2"}, {{"backoffLimit", 2}});
+  // Between attempts: Pending, Ready reason BackOff, naming the next attempt and the delay.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  std::optional<Condition> backoff;
+  Object seen;
+  while (!backoff) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    auto o = c.get("backoff");
+    REQUIRE(o.ok());
+    auto ready = get_condition(*o, "Ready");
+    if (ready && ready->reason == "BackOff") {
+      backoff = ready;
+      seen = *o;
+    } else {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  CHECK(Controller::phase(seen) == "Pending");
+  CHECK(seen.status().contains("nextAttemptTime"));
+  CHECK_THAT(backoff->message, Catch::Contains("attempt 2 starts in 1s"));
+  Object done = c.wait_phase("backoff", "Failed");
+  CHECK(done.status().at("attempts").as_int64() == 3);
+  std::istringstream lines(c.logs("backoff", false).out);
+  std::vector<long long> starts;
+  for (std::string line; std::getline(lines, line);) starts.push_back(std::stoll(line));
+  REQUIRE(starts.size() == 3);
+  CHECK(starts[1] - starts[0] >= 1000);  // backoff_base
+  CHECK(starts[2] - starts[1] >= 2000);  // doubled
+}
+
+TEST_CASE(
+    "A restarted controller re-attaches to a running exec CommandRun: its exit code is kept, "
+    "and it can still be killed",
+    "[integration][commandrun]") {
+  Controller c;
+  const std::string svc = service_name("reexec");
+  const std::string cid = c.service_container(svc);
+  const std::string go = "/tmp/go-" + run_id();
+  // Silent after the restart: Docker keeps its exit code.
+  Object run = c.run(
+      "reexec", {"sh", "-c", "echo before; while [ ! -f " + go + " ]; do sleep 0.1; done; exit 3"},
+      {{"service", svc}});
+  // Prints after the restart: Docker then records 126 whatever it returns; cenv says so.
+  Object noisy =
+      c.run("reexec-noisy",
+            {"sh", "-c", "echo before; while [ ! -f " + go + " ]; do sleep 0.1; done; echo after"},
+            {{"service", svc}});
+  Object cancel =
+      c.run("reexec-cancel", {"sh", "-c", "echo before; sleep 305"}, {{"service", svc}});
+  const std::string uid(run.uid());
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (const std::string& u : {uid, std::string(cancel.uid()), std::string(noisy.uid())}) {
+    while (c.store().log_summary(u).value().bytes < 7) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      c.hub().wait(u, c.hub().generation(u), 100ms);
+    }
+  }
+  c.stop();  // the execs go on in the Service's container
+  c.start();
+  // Re-attached: still Running, and the status says the output from now on is lost.
+  for (;;) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    auto ready = get_condition(c.get("reexec").value(), "Ready");
+    if (ready && ready->message.find("restarted") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(Controller::phase(c.get("reexec").value()) == "Running");
+  REQUIRE(exec_in(cid, {"touch", go}) == 0);
+  Object done = c.wait_phase("reexec", "Failed");
+  CHECK(done.status().at("attempts").as_int64() == 1);  // not run again
+  CHECK(done.status().at("exitCode").as_int64() == 3);  // its real exit code
+  auto failed = get_condition(done, "Failed");
+  REQUIRE(failed);
+  CHECK(failed->reason == "NonZeroExit");
+  CHECK_THAT(failed->message, Catch::Contains("not stored"));
+  CHECK(c.logs("reexec", false).out == "before\n");
+  Object lost = c.wait_phase("reexec-noisy", "Failed");
+  auto lost_failed = get_condition(lost, "Failed");
+  REQUIRE(lost_failed);
+  CHECK(lost_failed->reason == "Lost");
+  CHECK_THAT(lost_failed->message, Catch::Contains("126"));
+  CHECK(c.logs("reexec-noisy", false).out == "before\n");  // "after" came while not attached
+
+  // The other, re-attached too, is killed when deleted.
+  REQUIRE(c.remove("reexec-cancel").ok());
+  while (c.get("reexec-cancel").ok()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(gone_from(cid, "sleep 305"));
 }
 
 }  // namespace

@@ -51,6 +51,9 @@ struct Bed {
   void make_reconciler() {
     CommandRunReconcilerOptions options;
     options.wait_interval = std::chrono::milliseconds(20);
+    options.backoff_base = std::chrono::milliseconds(20);
+    options.exec_kill_grace = std::chrono::milliseconds(200);
+    options.exec_poll_interval = std::chrono::milliseconds(20);
     reconciler =
         std::make_unique<CommandRunReconciler>(*api.client, connection, logs, clock, options);
     reconciler->set_notify([this](const Request&) {
