@@ -4,13 +4,16 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "controller/docker/fake_docker_client.h"
 #include "controller/runtime/finalizers.h"
 #include "controller/runtime/status_util.h"
+#include "reconcilers/exec_process.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {
@@ -48,12 +51,16 @@ struct Bed {
     make_reconciler();
   }
 
+  // Adjusts the options of the next make_reconciler().
+  std::function<void(CommandRunReconcilerOptions&)> tune;
+
   void make_reconciler() {
     CommandRunReconcilerOptions options;
     options.wait_interval = std::chrono::milliseconds(20);
     options.backoff_base = std::chrono::milliseconds(20);
     options.exec_kill_grace = std::chrono::milliseconds(200);
     options.exec_poll_interval = std::chrono::milliseconds(20);
+    if (tune) tune(options);
     reconciler =
         std::make_unique<CommandRunReconciler>(*api.client, connection, logs, clock, options);
     reconciler->set_notify([this](const Request&) {
@@ -371,6 +378,188 @@ TEST_CASE("A finished CommandRun is deleted ttlSecondsAfterFinished later",
   });
   bed.run("brief", command({"true"}, {{"ttlSecondsAfterFinished", 0}}));
   bed.drive("brief", [](const Object* o) { return o == nullptr; });
+}
+
+TEST_CASE("Retries back off as Kubernetes Jobs do: the base, doubling, capped",
+          "[reconcilers][commandrun]") {
+  using std::chrono::milliseconds;
+  CommandRunReconcilerOptions o;  // 10 s, at most 6 min
+  struct Row {
+    int failures;
+    milliseconds want;
+  };
+  for (Row row : {Row{1, milliseconds(10'000)}, Row{2, milliseconds(20'000)},
+                  Row{3, milliseconds(40'000)}, Row{6, milliseconds(320'000)},
+                  Row{7, milliseconds(360'000)}, Row{60, milliseconds(360'000)}}) {
+    INFO("failures " << row.failures);
+    CHECK(retry_delay(o, row.failures) == row.want);
+  }
+  o.backoff_base = milliseconds(200);
+  o.backoff_max = milliseconds(500);
+  CHECK(retry_delay(o, 1) == milliseconds(200));
+  CHECK(retry_delay(o, 2) == milliseconds(400));
+  CHECK(retry_delay(o, 3) == milliseconds(500));
+}
+
+TEST_CASE("A failed attempt waits out the back-off, Pending with reason BackOff",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  bed.tune = [](CommandRunReconcilerOptions& o) { o.backoff_base = std::chrono::seconds(5); };
+  bed.make_reconciler();
+  bed.docker.set_start_behavior([](const docker::ContainerInfo&) {
+    return FakeDockerClient::Exit{4, "", ""};
+  });
+  bed.run("later", command({"false"}, {{"backoffLimit", 1}}));
+  bed.drive("later", [](const Object* o) {
+    auto ready = o ? get_condition(*o, "Ready") : std::nullopt;
+    return ready && ready->reason == "BackOff";
+  });
+  Object waiting = bed.get("later").value();
+  CHECK(Bed::phase(&waiting) == "Pending");
+  CHECK(waiting.status().at("attempts").as_int64() == 1);
+  CHECK(waiting.status().at("exitCode").as_int64() == 4);
+  CHECK(waiting.status().contains("nextAttemptTime"));
+  CHECK_THAT(get_condition(waiting, "Ready")->message,
+             Catch::Contains("exited with code 4") && Catch::Contains("attempt 2 starts in 5s"));
+  CHECK_FALSE(is_condition_true(waiting, "Failed"));
+  // Reconciled again (a resync, a restarted controller): still waiting, for the rest of it.
+  bed.make_reconciler();
+  ReconcileResult r = bed.reconciler->reconcile({"CommandRun", "dev", "later"});
+  CHECK(r.error.ok());
+  CHECK(r.requeue_after > std::chrono::milliseconds(3000));
+  CHECK(r.requeue_after <= std::chrono::milliseconds(5000));
+  CHECK(bed.docker.call_count("create_container") == 1);
+}
+
+// A Service "web" of environment dev with a running container, as the Service reconciler
+// makes it (name and uid label). Returns the container id.
+std::string service_container(Bed& bed) {
+  Object svc = bed.api.create("Service", "dev", "web", {{"image", "cenv/base:bookworm"}});
+  docker::ContainerSpec spec;
+  spec.name = DockerNames().container("dev", "web");
+  spec.image = "cenv/base:bookworm";
+  spec.labels = {{std::string(kLabelUid), std::string(svc.uid())}};
+  auto id = bed.docker.create_container(spec);
+  REQUIRE(id.ok());
+  REQUIRE(bed.docker.start_container(*id).ok());
+  return *id;
+}
+
+// Scripted processes of the fake's execs: the shell probe, the run's command, and the signal
+// execs, which end a blocked command with 128 + the signal unless it ignores that signal.
+struct ExecScript {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::vector<std::string>> commands;  // guarded by mu; every exec, in order
+  std::vector<std::string> signals;                // guarded by mu; TERM, KILL, ...
+  bool has_shell = true;
+  bool block = false;     // the command runs until a signal ends it
+  std::string ignored;    // a signal the command ignores
+  std::string killed_by;  // guarded by mu
+
+  FakeDockerClient::ExecBehavior behavior() {
+    return [this](const docker::ContainerInfo&, const docker::ExecSpec& spec,
+                  const std::string&) -> FakeDockerClient::Exit {
+      std::unique_lock lock(mu);
+      commands.push_back(spec.cmd);
+      const std::string script = spec.cmd.size() > 2 ? spec.cmd[2] : "";
+      if (spec.cmd[0] == "/bin/sh" && script == "exit 0") return {has_shell ? 0 : 127, "", ""};
+      if (spec.cmd[0] == "/bin/sh" && script.find("kill -s") != std::string::npos) {
+        const std::string sig = spec.cmd.back();
+        signals.push_back(sig);
+        if (sig != ignored) killed_by = sig;
+        cv.notify_all();
+        return {0, "", ""};
+      }
+      if (spec.cmd[0] == "/bin/sh" && script.find("rm -f") != std::string::npos) return {};
+      if (!block) return {0, "hi\n", ""};
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return !killed_by.empty(); });
+      return {killed_by == "KILL" ? 137 : 143, "", ""};
+    };
+  }
+};
+
+TEST_CASE("An exec run goes through the pid-recording wrapper when the container has /bin/sh",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  ExecScript script;
+  bed.docker.set_exec_behavior(script.behavior());
+  service_container(bed);
+  Object run = bed.run("hello", command({"echo", "a b", "$HOME"}, {{"service", "web"}}));
+  bed.drive("hello", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
+  Object done = bed.get("hello").value();
+  CHECK(bed.stored_output(done, LogStream::kStdout) == "hi\n");
+  CHECK_FALSE(done.status().contains("exec"));  // only while it runs
+  std::lock_guard lock(script.mu);
+  REQUIRE(script.commands.size() == 3);  // probe, command, pid file removal
+  const std::string pid_file = exec_pid_file(run.uid(), 1);
+  CHECK(script.commands[1] == wrap_exec_command(pid_file, {"echo", "a b", "$HOME"}));
+  CHECK(script.commands[1].back() == "$HOME");  // arguments, never parsed by a shell
+  CHECK(script.commands[2].back() == pid_file);
+}
+
+TEST_CASE("Without /bin/sh in the container an exec run's command runs as it is",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  ExecScript script;
+  script.has_shell = false;
+  bed.docker.set_exec_behavior(script.behavior());
+  service_container(bed);
+  bed.run("bare", command({"echo", "hi"}, {{"service", "web"}}));
+  bed.drive("bare", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
+  std::lock_guard lock(script.mu);
+  REQUIRE(script.commands.size() == 2);
+  CHECK(script.commands[1] == std::vector<std::string>{"echo", "hi"});
+}
+
+TEST_CASE("An exec run's timeout sends SIGTERM to its process and records the exit it caused",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  ExecScript script;
+  script.block = true;
+  bed.docker.set_exec_behavior(script.behavior());
+  service_container(bed);
+  bed.run("slow", command({"sleep", "1000"}, {{"service", "web"}, {"timeoutSeconds", 1}}));
+  bed.drive("slow", [](const Object* o) { return Bed::phase(o) == "Failed"; });
+  Object done = bed.get("slow").value();
+  CHECK(get_condition(done, "Failed")->reason == "DeadlineExceeded");
+  CHECK(done.status().at("exitCode").as_int64() == 143);
+  std::lock_guard lock(script.mu);
+  CHECK(script.signals == std::vector<std::string>{"TERM"});
+}
+
+TEST_CASE("An exec'd process that ignores SIGTERM gets SIGKILL after exec_kill_grace",
+          "[reconcilers][commandrun]") {
+  Bed bed;  // exec_kill_grace 200 ms
+  ExecScript script;
+  script.block = true;
+  script.ignored = "TERM";
+  bed.docker.set_exec_behavior(script.behavior());
+  service_container(bed);
+  bed.run("stubborn", command({"sleep", "1000"}, {{"service", "web"}, {"timeoutSeconds", 1}}));
+  bed.drive("stubborn", [](const Object* o) { return Bed::phase(o) == "Failed"; });
+  Object done = bed.get("stubborn").value();
+  CHECK(get_condition(done, "Failed")->reason == "DeadlineExceeded");
+  CHECK(done.status().at("exitCode").as_int64() == 137);
+  std::lock_guard lock(script.mu);
+  CHECK(script.signals == std::vector<std::string>{"TERM", "KILL"});
+}
+
+TEST_CASE("Deleting a running exec run kills its process, then lets it go",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  ExecScript script;
+  script.block = true;
+  bed.docker.set_exec_behavior(script.behavior());
+  service_container(bed);
+  bed.run("forever", command({"sleep", "1000"}, {{"service", "web"}}));
+  bed.drive("forever", [](const Object* o) {
+    return Bed::phase(o) == "Running" && o->status_or_null()->contains("exec");
+  });
+  REQUIRE(bed.api.client->remove({"CommandRun", "dev", "forever"}, {}).ok());
+  bed.drive("forever", [](const Object* o) { return o == nullptr; });
+  std::lock_guard lock(script.mu);
+  CHECK(script.signals == std::vector<std::string>{"TERM"});
 }
 
 }  // namespace
