@@ -109,5 +109,71 @@ TEST_CASE("cenv run says clearly what is wrong with bad input", "[e2e][run]") {
   CHECK(contains(logs.err, "absent"));
 }
 
+TEST_CASE(
+    "cenv run --service runs in the Service's container; a timeout kills the process there; "
+    "a retry waits out its back-off, shown by describe",
+    "[e2e][run]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("controller start").exit_code == 0);
+  auto applied = cenv.run("apply -f -", R"(apiVersion: cenv.io/v1
+kind: Service
+metadata:
+  name: box
+spec:
+  image: cenv/base:bookworm
+  command: [sleep, infinity]
+)");
+  INFO(applied.out << applied.err);
+  REQUIRE(applied.exit_code == 0);
+  REQUIRE(cenv.run("wait service/box --for=condition=Ready --timeout=120s").exit_code == 0);
+
+  auto r = cenv.run("run --service box -- sh -c 'echo in box; exit 4'");
+  INFO(r.err);
+  CHECK(r.exit_code == 4);
+  CHECK(r.out == "in box\n");
+
+  REQUIRE(cenv.run("apply -f -", R"(apiVersion: cenv.io/v1
+kind: CommandRun
+metadata:
+  name: slow
+spec:
+  service: box
+  command: [sh, -c, "echo started; sleep 306"]
+  timeoutSeconds: 1
+---
+apiVersion: cenv.io/v1
+kind: CommandRun
+metadata:
+  name: flaky
+spec:
+  command: [sh, -c, "exit 1"]
+  backoffLimit: 1
+)")
+              .exit_code == 0);
+  // Between its attempts (10 s by default) the retried run says when the next one starts.
+  auto described = cenv.run("describe cr/flaky");
+  for (int i = 0; i < 200 && !contains(described.out, "BackOff"); ++i) {
+    shell("sleep 0.05");
+    described = cenv.run("describe cr/flaky");
+  }
+  INFO(described.out);
+  CHECK(contains(described.out, "BackOff"));
+  CHECK(contains(described.out, "attempt 2 starts in 10s"));
+  CHECK(contains(cenv.run("get cr flaky").out, "Pending"));
+
+  REQUIRE(cenv.run("wait cr/slow --for=condition=Failed --timeout=60s").exit_code == 0);
+  auto slow = cenv.run("describe cr/slow");
+  INFO(slow.out);
+  CHECK(contains(slow.out, "DeadlineExceeded"));
+  std::string box =
+      shell("docker ps -q --filter label=" + cenv.label() + " --filter label=io.cenv.name=box");
+  while (!box.empty() && box.back() == '\n') box.pop_back();
+  REQUIRE(!box.empty());
+  CHECK(!contains(shell("docker exec " + box + " ps -o args"), "sleep 306"));
+
+  REQUIRE(cenv.run("wait cr/flaky --for=condition=Failed --timeout=60s").exit_code == 0);
+  CHECK(contains(cenv.run("get cr flaky").out, "Failed"));
+}
+
 }  // namespace
 }  // namespace cenv::e2e
