@@ -16,6 +16,7 @@
 #include "api/kinds.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
+#include "cli/common.h"
 #include "cli/db_cmd.h"
 #include "controller/runtime/api_client.h"
 #include "controller/runtime/event_recorder.h"
@@ -31,9 +32,9 @@ namespace cenv::cli {
 
 namespace {
 
+// Local errors (the controller's own, never the server's): "error: ..." and exit code 1.
 int fail(const Status& s) {
-  std::cerr << "error: " << s.message() << "\n";
-  for (const auto& f : s.fields()) std::cerr << "  " << f.path << ": " << f.message << "\n";
+  print_error(s, /*from_server=*/false);
   return 1;
 }
 
@@ -143,6 +144,7 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   }
   // The controllers.
   set_options->logs = &log_hub;
+  set_options->events = &events;
   auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, *set_options);
   if (!reconcilers.ok()) {
     server.value()->shutdown();

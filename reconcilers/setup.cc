@@ -25,7 +25,8 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
       clock_(clock),
       source_(api, hub),
       client_(api),
-      events_(client_, clock),
+      own_events_(options_.events ? nullptr : std::make_unique<EventRecorder>(client_, clock)),
+      events_(options_.events ? *options_.events : *own_events_),
       workloads_(docker,
                  [this] {
                    ContainerWorkloadsOptions o = options_.workloads;

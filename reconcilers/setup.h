@@ -47,6 +47,9 @@ struct ReconcilerSetOptions {
   // labels added to all of it (tests label theirs with their run id). Overrides
   // workloads.names. Default: the default instance, no extra labels.
   DockerNames names;
+  // Where the controllers record Events (the controller process shares the API's recorder:
+  // one sweeper); nullptr (default): the set makes its own. Must outlive the set.
+  EventRecorder* events = nullptr;
   // Where CommandRun output goes (and Logs reads it); nullptr (default): no CommandRun
   // controller. Must outlive the set.
   LogHub* logs = nullptr;
@@ -99,7 +102,8 @@ class ReconcilerSet {
   MonotonicClock steady_;
   ApiEventSource source_;
   ApiServiceClient client_;
-  EventRecorder events_;
+  std::unique_ptr<EventRecorder> own_events_;  // when options.events is nullptr
+  EventRecorder& events_;
   ContainerWorkloads workloads_;
   std::vector<std::unique_ptr<Reconciler>> reconcilers_;
   std::map<std::string, Controller*, std::less<>> controllers_;

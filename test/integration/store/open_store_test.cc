@@ -12,6 +12,7 @@
 #include "controller/store/postgres_store.h"
 #include "controller/store/sqlite_store.h"
 #include "test/integration/store/postgres_server.h"
+#include "test/temp_dir.h"
 #include "test/unit/controller/store/store_suite.h"
 
 namespace cenv {
@@ -23,27 +24,10 @@ using testing::must;
 using testing::service;
 using testing::suite_time;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cenv-open-store-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 TEST_CASE("open_store opens SQLite for sqlite:PATH and for a bare path", "[store][open_store]") {
-  TempDir dir;
+  TempDir dir("cenv-open-store");
   FixedClock clock(suite_time());
   const std::string file = (dir.path() / "cenv.db").string();
   struct Row {
@@ -98,7 +82,7 @@ TEST_CASE("open_store rejects other URLs naming the accepted forms", "[store][op
 }
 
 TEST_CASE("open_store reports the engine's own failure", "[store][open_store]") {
-  TempDir dir;
+  TempDir dir("cenv-open-store");
   FixedClock clock(suite_time());
   auto r = open_store("sqlite:" + (dir.path() / "missing" / "cenv.db").string(), clock);
   CHECK(r.status().code() == Code::kUnavailable);

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "controller/docker/fake_docker_client.h"
 #include "controller/runtime/finalizers.h"
@@ -48,8 +49,13 @@ struct ReconcilerBed {
   }
   void start() {
     ReconcilerSetOptions o = options_;
-    // tcpPort checks succeed while tcp_ok is set.
-    o.tcp_dialer = [this](const std::string&, uint16_t, std::chrono::milliseconds) {
+    // tcpPort checks succeed while tcp_ok is set; while tcp_hang is set they wait (up to
+    // their timeout) before answering.
+    o.tcp_dialer = [this](const std::string&, uint16_t, std::chrono::milliseconds timeout) {
+      auto until = std::chrono::steady_clock::now() + timeout;
+      while (tcp_hang.load() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
       return tcp_ok.load() ? Status::Ok() : Status::Unavailable("connection refused");
     };
     auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
@@ -110,6 +116,7 @@ struct ReconcilerBed {
   docker::FakeDockerClient docker;
   DockerConnection connection;
   std::atomic<bool> tcp_ok{true};
+  std::atomic<bool> tcp_hang{false};
   const ReconcilerSetOptions options_;
   std::unique_ptr<ReconcilerSet> set;
 };

@@ -351,6 +351,52 @@ TEST_CASE("service: adopts its container after a controller restart", "[reconcil
   CHECK(bed.docker.call_count("create_container") == creates);
 }
 
+TEST_CASE("service: an adopted healthy container stays Ready until the new controller's check",
+          "[reconcilers][service]") {
+  ReconcilerBed bed;
+  ready_env(bed);
+  bed.service("dev", "web", spec_of(R"({"healthCheck": {"tcpPort": 80, "interval": "50ms"}})"));
+  REQUIRE(eventually([&] { return bed.ready("dev", "web"); }));
+  bed.stop();
+  // The restarted controller's first check does not answer for a while: until it does, the
+  // container it adopted keeps the Healthy state this object last had (no Ready flap).
+  bed.tcp_hang = true;
+  bed.start();
+  auto ready_message = [&] {
+    auto c = get_condition(bed.get("Service", "dev", "web"), "Ready");
+    return c ? c->message : std::string();
+  };
+  REQUIRE(eventually(
+      [&] { return ready_message().find("before the controller restarted") != std::string::npos; }));
+  for (int i = 0; i < 30; ++i) {
+    Object svc = bed.get("Service", "dev", "web");
+    INFO(svc.to_json());
+    REQUIRE(bed.status_field(svc, "phase") == "Ready");
+    REQUIRE(bed.ready("dev", "web"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  bed.tcp_hang = false;
+  REQUIRE(eventually(
+      [&] { return ready_message().find("before the controller restarted") == std::string::npos; }));
+  CHECK(bed.ready("dev", "web"));
+  // A container this object never saw healthy gets no such credit: a replacement starts over.
+  bed.stop();
+  bed.tcp_hang = true;
+  bed.start();
+  REQUIRE(eventually([&] { return bed.set->controller("Service")->idle(); }));
+  auto patched = bed.f.client->get({"Service", "dev", "web"});
+  REQUIRE(patched.ok());
+  Object svc = patched.value();
+  svc.json()["spec"].as_object()["args"] = boost::json::array{"-v"};
+  REQUIRE(bed.f.client->update(svc).ok());
+  REQUIRE(eventually([&] {
+    return bed.status_field(bed.get("Service", "dev", "web"), "phase") == "Starting";
+  }));
+  CHECK_FALSE(bed.ready("dev", "web"));
+  bed.tcp_hang = false;
+  REQUIRE(eventually([&] { return bed.ready("dev", "web"); }));
+}
+
 TEST_CASE("service: never touches an unlabelled container holding its name",
           "[reconcilers][service]") {
   ReconcilerBed bed;

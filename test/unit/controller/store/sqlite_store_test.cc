@@ -11,6 +11,7 @@
 #include <string>
 #include <system_error>
 
+#include "test/temp_dir.h"
 #include "test/unit/controller/store/store_suite.h"
 
 namespace cenv {
@@ -22,25 +23,7 @@ using testing::must;
 using testing::service;
 using testing::suite_time;
 
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cenv-store-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 std::unique_ptr<SqliteStore> open_sqlite(const fs::path& file, const Clock& clock,
                                          SqliteStoreOptions options = {}) {
@@ -49,7 +32,7 @@ std::unique_ptr<SqliteStore> open_sqlite(const fs::path& file, const Clock& cloc
 
 // A database in its own temp dir; the dir goes when the last copy of the opener goes.
 testing::StoreOpener make_sqlite_database() {
-  auto dir = std::make_shared<TempDir>();
+  auto dir = std::make_shared<TempDir>("cenv-store");
   return [dir](const Clock& clock) -> std::unique_ptr<Store> {
     return open_sqlite(dir->path() / "cenv.db", clock);
   };
@@ -76,7 +59,7 @@ TEST_CASE("SqliteStore behaves as a Store", "[store][sqlite]") {
 }
 
 TEST_CASE("SqliteStore uses WAL and records its schema version", "[store][sqlite]") {
-  TempDir dir;
+  TempDir dir("cenv-store");
   FixedClock clock(suite_time());
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
   must(store->create(service("web")));
@@ -90,7 +73,7 @@ TEST_CASE("SqliteStore uses WAL and records its schema version", "[store][sqlite
 }
 
 TEST_CASE("SqliteStore stores labels beside the object", "[store][sqlite]") {
-  TempDir dir;
+  TempDir dir("cenv-store");
   FixedClock clock(suite_time());
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
   must(store->create(service("web", R"({})", R"({"app":"web"})")));
@@ -99,7 +82,7 @@ TEST_CASE("SqliteStore stores labels beside the object", "[store][sqlite]") {
 
 TEST_CASE("SqliteStore opens an existing database again without migrating twice",
           "[store][sqlite]") {
-  TempDir dir;
+  TempDir dir("cenv-store");
   FixedClock clock(suite_time());
   { must(open_sqlite(dir.path() / "cenv.db", clock)->create(service("web"))); }
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
@@ -107,7 +90,7 @@ TEST_CASE("SqliteStore opens an existing database again without migrating twice"
 }
 
 TEST_CASE("SqliteStore refuses a database from a newer cenv", "[store][sqlite]") {
-  TempDir dir;
+  TempDir dir("cenv-store");
   FixedClock clock(suite_time());
   { open_sqlite(dir.path() / "cenv.db", clock); }
   query_text(dir.path() / "cenv.db", "PRAGMA user_version = 99");
@@ -117,7 +100,7 @@ TEST_CASE("SqliteStore refuses a database from a newer cenv", "[store][sqlite]")
 }
 
 TEST_CASE("SqliteStore reports a file it cannot open as Unavailable", "[store][sqlite]") {
-  TempDir dir;
+  TempDir dir("cenv-store");
   FixedClock clock(suite_time());
   auto r = SqliteStore::open((dir.path() / "missing-dir" / "cenv.db").string(), clock);
   REQUIRE(r.status().code() == Code::kUnavailable);
@@ -132,7 +115,7 @@ TEST_CASE("SqliteStore works in memory", "[store][sqlite]") {
 }
 
 TEST_CASE("SqliteStore compacts history past auto_compact_keep plus 10%", "[store][sqlite]") {
-  TempDir dir;
+  TempDir dir("cenv-store");
   FixedClock clock(suite_time());
   SqliteStoreOptions options;
   options.auto_compact_keep = 10;
@@ -146,7 +129,7 @@ TEST_CASE("SqliteStore compacts history past auto_compact_keep plus 10%", "[stor
 }
 
 TEST_CASE("SqliteStore uses the injected uid generator", "[store][sqlite]") {
-  TempDir dir;
+  TempDir dir("cenv-store");
   FixedClock clock(suite_time());
   SqliteStoreOptions options;
   int n = 0;
@@ -157,7 +140,7 @@ TEST_CASE("SqliteStore uses the injected uid generator", "[store][sqlite]") {
 }
 
 TEST_CASE("SqliteStore creates 10,000 objects in one commit quickly", "[.bench]") {
-  TempDir dir;
+  TempDir dir("cenv-store");
   FixedClock clock(suite_time());
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
   constexpr int kObjects = 10000;
