@@ -1,9 +1,11 @@
 # Links the third-party libraries that have a static archive (gRPC, protobuf, absl, re2,
-# c-ares, upb, yaml-cpp, Boost.JSON, zlib, SQLite) statically, so that every `cenv` command
-# does not pay for loading and relocating ~50 shared libraries at start-up (BENCHMARKS.md:
-# `cenv version --client` costs 13 ms of CPU with them, 5 ms without). libpq, OpenSSL, spdlog
-# and fmt stay shared: libpq's own dependencies (Kerberos, LDAP, GnuTLS) have no archives here,
-# and OpenSSL must be the one libpq uses.
+# c-ares, upb, yaml-cpp, Boost.JSON, zlib, SQLite, OpenSSL) statically, so that every `cenv`
+# command does not pay for loading and relocating ~50 shared libraries at start-up
+# (BENCHMARKS.md: `cenv version --client` costs 13 ms of CPU with them, 5 ms without).
+# OpenSSL's shared libraries are built with BIND_NOW: ~4,900 symbol lookups at every start
+# (static: `version --client` 3.6 -> 2.7 ms of CPU). spdlog and fmt have no archives here.
+# libpq is not linked at all: PostgresStore dlopens it (controller/store/libpq.h), and it
+# brings its own shared OpenSSL, separate from ours since cenv exports no OpenSSL symbol.
 #
 # Works on the imported targets that find_package() created in the calling directory: each
 # IMPORTED_LOCATION* naming lib<name>.so[.<version>] is pointed at lib<name>.a when that file
@@ -16,7 +18,7 @@ function(cenv_use_static_archives)
     return()
   endif()
   get_directory_property(imported IMPORTED_TARGETS)
-  set(keep_shared pq ssl crypto spdlog fmt)
+  set(keep_shared pq spdlog fmt)
   set(count 0)
   foreach(target IN LISTS imported)
     get_target_property(type ${target} TYPE)

@@ -34,6 +34,7 @@ Result<const LibPq*> load_once() {
 #define CENV_BIND(name) \
   if (s.ok()) s = bind(table.name, #name);
   CENV_BIND(PQclear)
+  CENV_BIND(PQconnectdb)
   CENV_BIND(PQconnectdbParams)
   CENV_BIND(PQconninfoFree)
   CENV_BIND(PQconninfoParse)
@@ -50,6 +51,7 @@ Result<const LibPq*> load_once() {
   CENV_BIND(PQgetvalue)
   CENV_BIND(PQnfields)
   CENV_BIND(PQntuples)
+  CENV_BIND(PQping)
   CENV_BIND(PQpipelineSync)
   CENV_BIND(PQreset)
   CENV_BIND(PQresultErrorField)

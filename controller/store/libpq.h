@@ -13,6 +13,7 @@ namespace cenv {
 
 struct LibPq {
   decltype(&::PQclear) PQclear = nullptr;
+  decltype(&::PQconnectdb) PQconnectdb = nullptr;
   decltype(&::PQconnectdbParams) PQconnectdbParams = nullptr;
   decltype(&::PQconninfoFree) PQconninfoFree = nullptr;
   decltype(&::PQconninfoParse) PQconninfoParse = nullptr;
@@ -29,6 +30,7 @@ struct LibPq {
   decltype(&::PQgetvalue) PQgetvalue = nullptr;
   decltype(&::PQnfields) PQnfields = nullptr;
   decltype(&::PQntuples) PQntuples = nullptr;
+  decltype(&::PQping) PQping = nullptr;
   decltype(&::PQpipelineSync) PQpipelineSync = nullptr;
   decltype(&::PQreset) PQreset = nullptr;
   decltype(&::PQresultErrorField) PQresultErrorField = nullptr;

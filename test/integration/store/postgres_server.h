@@ -20,6 +20,8 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -30,10 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <netinet/in.h>
-#include <poll.h>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -47,10 +47,15 @@
 #include <thread>
 #include <vector>
 
-#include <catch2/catch.hpp>
-#include <libpq-fe.h>
+#include "controller/store/libpq.h"
 
 namespace cenv::testing {
+
+// libpq, loaded as PostgresStore loads it (nothing links libpq: see controller/store/libpq.h).
+inline const LibPq& pq() {
+  static const LibPq* const table = LibPq::load().value();
+  return *table;
+}
 
 class PostgresServer {
  public:
@@ -100,34 +105,34 @@ class PostgresServer {
 
   // Runs `sql` on database `db` as the superuser; returns the error, or "" on success.
   std::string exec(const std::string& db, const std::string& sql) const {
-    PGconn* c = PQconnectdb(url(db).c_str());
+    PGconn* c = pq().PQconnectdb(url(db).c_str());
     std::string err;
-    if (PQstatus(c) != CONNECTION_OK) {
-      err = PQerrorMessage(c);
+    if (pq().PQstatus(c) != CONNECTION_OK) {
+      err = pq().PQerrorMessage(c);
     } else {
-      PGresult* r = PQexec(c, sql.c_str());
-      ExecStatusType st = PQresultStatus(r);
-      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) err = PQresultErrorMessage(r);
-      PQclear(r);
+      PGresult* r = pq().PQexec(c, sql.c_str());
+      ExecStatusType st = pq().PQresultStatus(r);
+      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) err = pq().PQresultErrorMessage(r);
+      pq().PQclear(r);
     }
-    PQfinish(c);
+    pq().PQfinish(c);
     return err;
   }
 
   // The first row's first column of `sql` on database `db` ("" when no row); FAILs on error.
   std::string query(const std::string& db, const std::string& sql) const {
-    PGconn* c = PQconnectdb(url(db).c_str());
-    INFO(PQerrorMessage(c));
-    REQUIRE(PQstatus(c) == CONNECTION_OK);
-    PGresult* r = PQexec(c, sql.c_str());
+    PGconn* c = pq().PQconnectdb(url(db).c_str());
+    INFO(pq().PQerrorMessage(c));
+    REQUIRE(pq().PQstatus(c) == CONNECTION_OK);
+    PGresult* r = pq().PQexec(c, sql.c_str());
     std::string out, err;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-      err = PQresultErrorMessage(r);
-    } else if (PQntuples(r) > 0) {
-      out = PQgetvalue(r, 0, 0);
+    if (pq().PQresultStatus(r) != PGRES_TUPLES_OK) {
+      err = pq().PQresultErrorMessage(r);
+    } else if (pq().PQntuples(r) > 0) {
+      out = pq().PQgetvalue(r, 0, 0);
     }
-    PQclear(r);
-    PQfinish(c);
+    pq().PQclear(r);
+    pq().PQfinish(c);
     INFO(sql << ": " << err);
     REQUIRE(err.empty());
     return out;
@@ -381,7 +386,7 @@ class PostgresServer {
                              " dbname=postgres user=postgres connect_timeout=2";
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (PQping(ping.c_str()) == PQPING_OK) return "";
+      if (pq().PQping(ping.c_str()) == PQPING_OK) return "";
       if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
         pid_ = 0;
         return "postgres exited during startup:\n" + log();

@@ -23,6 +23,7 @@ using testing::FixedClock;
 using testing::must;
 using testing::must_ok;
 using testing::postgres_server;
+using testing::pq;
 using testing::service;
 using testing::suite_time;
 using testing::TestDatabase;
@@ -321,10 +322,11 @@ TEST_CASE("PostgresStore reads do not wait behind a commit waiting for the revis
   must(store->create(service("web")));
 
   // Another "controller" holds the revision lock in an open transaction.
-  PGconn* holder = PQconnectdb(db.url().c_str());
-  REQUIRE(PQstatus(holder) == CONNECTION_OK);
-  PQclear(PQexec(holder, "BEGIN; SELECT value FROM meta WHERE key = 'revision' FOR UPDATE"));
-  REQUIRE(PQtransactionStatus(holder) == PQTRANS_INTRANS);
+  PGconn* holder = pq().PQconnectdb(db.url().c_str());
+  REQUIRE(pq().PQstatus(holder) == CONNECTION_OK);
+  pq().PQclear(
+      pq().PQexec(holder, "BEGIN; SELECT value FROM meta WHERE key = 'revision' FOR UPDATE"));
+  REQUIRE(pq().PQtransactionStatus(holder) == PQTRANS_INTRANS);
 
   auto blocked = std::async(std::launch::async, [&] { return store->create(service("api")); });
   // Wait until the commit is queued on the lock.
@@ -341,8 +343,8 @@ TEST_CASE("PostgresStore reads do not wait behind a commit waiting for the revis
   CHECK(must(store->list({"Service", "", {}})).items.size() == 1);
   CHECK(must(store->revision()) == 1);
 
-  PQclear(PQexec(holder, "COMMIT"));
-  PQfinish(holder);
+  pq().PQclear(pq().PQexec(holder, "COMMIT"));
+  pq().PQfinish(holder);
   CHECK(must(blocked.get()).resource_version() == 2);
 }
 
@@ -353,12 +355,13 @@ TEST_CASE("PostgresStore gives up on the revision lock after lock_timeout with U
   PostgresStoreOptions options;
   options.lock_timeout = std::chrono::milliseconds(200);
   auto store = open_postgres(db.url(), clock, options);
-  PGconn* holder = PQconnectdb(db.url().c_str());
-  REQUIRE(PQstatus(holder) == CONNECTION_OK);
-  PQclear(PQexec(holder, "BEGIN; SELECT value FROM meta WHERE key = 'revision' FOR UPDATE"));
+  PGconn* holder = pq().PQconnectdb(db.url().c_str());
+  REQUIRE(pq().PQstatus(holder) == CONNECTION_OK);
+  pq().PQclear(
+      pq().PQexec(holder, "BEGIN; SELECT value FROM meta WHERE key = 'revision' FOR UPDATE"));
   auto r = store->create(service("web"));
-  PQclear(PQexec(holder, "ROLLBACK"));
-  PQfinish(holder);
+  pq().PQclear(pq().PQexec(holder, "ROLLBACK"));
+  pq().PQfinish(holder);
   REQUIRE(r.status().code() == Code::kUnavailable);
   CHECK_THAT(r.status().message(), Catch::Contains("lock timeout"));
   // Nothing was written and the connection is usable again.
