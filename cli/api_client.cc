@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "api/grpc_status.h"
 #include "api/version.h"
@@ -22,7 +24,28 @@ struct ApiClient::Connection {
 
 ApiClient::ApiClient(Home home, ClientOptions options)
     : home_(std::move(home)), options_(options) {}
-ApiClient::~ApiClient() = default;
+namespace {
+
+// Channels of destroyed ApiClients, open until the process exits. Never destroyed (and
+// reachable, so leak checkers do not report them).
+struct KeptChannels {
+  std::mutex mu;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;  // guarded by mu
+};
+
+KeptChannels& kept_channels() {
+  static auto* kept = new KeptChannels();
+  return *kept;
+}
+
+}  // namespace
+
+ApiClient::~ApiClient() {
+  if (!conn_) return;
+  KeptChannels& kept = kept_channels();
+  std::lock_guard lock(kept.mu);
+  kept.channels.push_back(std::move(conn_->channel));
+}
 
 std::unique_ptr<ApiClient> ApiClient::local(const Home& home, ClientOptions options) {
   return std::unique_ptr<ApiClient>(new ApiClient(home, options));
