@@ -236,6 +236,7 @@ int run_apply(const std::string& ns, const ApplyFlags& flags) {
   req.set_force(flags.force_conflicts);
   req.set_applyset(flags.applyset);
   req.set_prune(flags.prune);
+  req.set_create_only(flags.create);
   for (auto& m : manifests.value()) {
     v1::ApplyObject* o = req.add_objects();
     o->set_json(m.object.to_json());

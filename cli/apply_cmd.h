@@ -1,6 +1,7 @@
 #pragma once
 // `cenv apply`: server-side apply of manifests, as `kubectl apply --server-side` does, with
 // --dry-run=client|server, --prune --applyset, and --wait for the applied objects to be Ready.
+// `cenv create -f` goes the same way with ApplyFlags::create, as `kubectl create -f` does.
 
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct ApplyFlags {
   bool prune = false;
   bool wait = false;           // wait until every applied object is Ready
   std::string timeout = "5m";  // how long --wait waits
+  // `cenv create`: create only (an existing object is an error and nothing is written);
+  // metadata.generateName names the object on the server.
+  bool create = false;
 };
 
 // Runs `cenv apply`; `ns` is the -n flag (empty: the manifests' own or "default").

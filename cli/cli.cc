@@ -535,6 +535,22 @@ int run(int argc, char** argv) {
   apply->add_option("--timeout", apply_flags.timeout, "How long --wait waits (default 5m)");
   apply->callback([&] { rc = run_apply(global.ns, apply_flags); });
 
+  // create
+  ApplyFlags create_flags;
+  create_flags.create = true;
+  create_flags.field_manager = "cenv-create";
+  auto* create = app.add_subcommand(
+      "create", "Create the objects of manifests; fails when one exists (generateName allowed)");
+  create->add_option("-f,--filename", create_flags.files, "File, directory or - (stdin)")
+      ->required();
+  create->add_flag("-R,--recursive", create_flags.recursive, "Read directories recursively");
+  create->add_option("--dry-run", create_flags.dry_run,
+                     "none; client: validate and default here, send nothing; server: the "
+                     "controller checks and stores nothing");
+  create->add_option("--field-manager", create_flags.field_manager, "Name of the creator");
+  create->add_option("-o,--output", create_flags.output, "name, yaml or json");
+  create->callback([&] { rc = run_apply(global.ns, create_flags); });
+
   // get
   GetFlags get_flags;
   auto* get = app.add_subcommand("get", "Display one or many objects");

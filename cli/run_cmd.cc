@@ -24,19 +24,15 @@ namespace json = boost::json;
 
 namespace {
 
-std::string random_suffix() {
-  static constexpr char kChars[] = "bcdfghjklmnpqrstvwxz2456789";  // as Kubernetes' generateName
-  std::random_device rd;
-  std::string s;
-  for (int i = 0; i < 5; ++i) s.push_back(kChars[rd() % (sizeof kChars - 1)]);
-  return s;
-}
-
 Object run_object(const std::string& ns, const std::string& name, const RunFlags& flags) {
   Object o;
   o.json()["apiVersion"] = kApiVersion;
   o.json()["kind"] = "CommandRun";
-  o.set_name(name);
+  if (name.empty()) {
+    o.metadata()["generateName"] = "run-";
+  } else {
+    o.set_name(name);
+  }
   o.set_ns(ns);
   o.metadata()["labels"] = json::object{{"cenv.io/created-by", "cenv-run"}};
   json::object& spec = o.spec();
@@ -122,37 +118,26 @@ int run_run(const std::string& ns_flag, const RunFlags& flags) {
 
   Home home = Home::from_env();
   auto client = ApiClient::local(home);
-  std::string name = flags.name;
-  Result<v1::ApplyResponse> applied = Status::Internal("not applied");
-  for (int tries = 0; tries < 5; ++tries) {
-    if (flags.name.empty()) {
-      name = "run-" + random_suffix();
-      // The server's apply takes no generateName: pick a free name here.
-      auto existing = client->get("CommandRun", ns, name);
-      if (existing.ok()) continue;
-      if (existing.status().code() != Code::kNotFound) {
-        print_error(existing.status());
-        return 1;
-      }
-    }
-    v1::ApplyRequest req;
-    auto* item = req.add_objects();
-    item->set_json(run_object(ns, name, flags).to_json());
-    item->set_source("cenv run");
-    req.set_field_manager("cenv-run");
-    applied = client->apply(req);
-    break;
-  }
+  // Created, never applied over: an existing --name is an error, and without --name the
+  // server names the run from generateName "run-".
+  v1::ApplyRequest req;
+  auto* item = req.add_objects();
+  item->set_json(run_object(ns, flags.name, flags).to_json());
+  item->set_source("cenv run");
+  req.set_field_manager("cenv-run");
+  req.set_create_only(true);
+  auto applied = client->apply(req);
   if (!applied.ok()) {
     print_error(applied.status());
     return 1;
   }
-  if (applied->results_size() == 1 && applied->results(0).action() != "created") {
-    print_error(Status::AlreadyExists("CommandRun \"" + name + "\" already exists in namespace \"" +
-                                      ns + "\""),
+  if (applied->results_size() != 1) {
+    print_error(Status::Internal("the controller answered the create with " +
+                                 std::to_string(applied->results_size()) + " objects"),
                 false);
     return 1;
   }
+  const std::string name = applied->results(0).name();
 
   StreamCanceller logs_cancel, stdin_cancel;
   std::atomic<bool> interrupted{false};

@@ -1,6 +1,7 @@
 #include "controller/server/api_service.h"
 
 #include <map>
+#include <random>
 #include <set>
 
 #include "api/field_manager.h"
@@ -16,6 +17,16 @@ namespace {
 constexpr std::string_view kServerOwnedMeta[] = {
     "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
     "managedFields"};
+
+// metadata.generateName + 5 random characters, as Kubernetes does (no vowels: no words).
+std::string generated_name(std::string_view prefix) {
+  static constexpr char kChars[] = "bcdfghjklmnpqrstvwxz2456789";
+  thread_local std::mt19937 random{std::random_device{}()};
+  std::string name(prefix.substr(0, 58));
+  std::uniform_int_distribution<size_t> pick(0, sizeof kChars - 2);
+  for (int i = 0; i < 5; ++i) name.push_back(kChars[pick(random)]);
+  return name;
+}
 
 std::string describe(const Object& o) {
   std::string out(o.kind());
@@ -112,6 +123,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
   };
 
   std::vector<const KindInfo*> infos(items.size(), nullptr);
+  std::vector<bool> generated(items.size(), false);  // named from metadata.generateName
   std::map<ObjectKey, size_t> seen;
   std::set<std::string> namespaces_in_request;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -134,9 +146,13 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       labels.get_object()[kApplySetLabel] = options.applyset;
     }
     if (o.name().empty() && !o.generate_name().empty()) {
-      problem(items[i], describe(o) + ": metadata.name: Required value: apply cannot use "
-                                      "generateName; use a name");
-      continue;
+      if (!options.create_only) {
+        problem(items[i], describe(o) + ": metadata.name: Required value: apply cannot use "
+                                        "generateName; use a name (or cenv create)");
+        continue;
+      }
+      generated[i] = true;
+      o.set_name(generated_name(o.generate_name()));
     }
     Status s = normalize(o, *info);
     if (!s.ok()) {
@@ -189,6 +205,8 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     std::vector<Write> writes;
     std::vector<size_t> write_index;
     std::vector<std::string> conflicts;
+    std::vector<std::string> existing_names;  // create_only: objects that already exist
+    bool renamed = false;                      // a generated name was taken: pick again
     std::string now = format_rfc3339(clock_.now());
     ApplyOptionsSsa ssa{options.field_manager, options.force, now};
     // Every stored counterpart in one read (one round trip on PostgreSQL, not one per object).
@@ -202,6 +220,17 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       const Object& desired = items[i].object;
       const FieldManager& fields = managers.try_emplace(infos[i], *infos[i]).first->second;
       std::optional<Object>& existing = stored_items.value()[i];
+      if (existing && options.create_only) {
+        if (generated[i]) {
+          items[i].object.set_name(generated_name(items[i].object.generate_name()));
+          renamed = true;
+        } else {
+          existing_names.push_back(
+              (items[i].source.empty() ? "" : items[i].source + ": ") + describe(desired) +
+              " already exists");
+        }
+        continue;
+      }
       if (!existing) {
         auto created = fields.apply(nullptr, desired, ssa);
         if (!created.ok()) return created.status();
@@ -235,6 +264,15 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       outcomes[i] = {changed ? "configured" : "unchanged", merged.value()};
       writes.push_back({WriteOp::kUpdate, std::move(merged.value())});
       write_index.push_back(i);
+    }
+    if (!existing_names.empty()) {
+      std::string message;
+      for (const auto& c : existing_names) message += (message.empty() ? "" : "\n") + c;
+      return Status::AlreadyExists(message);
+    }
+    if (renamed) {
+      if (attempt >= 8) return Status::AlreadyExists("no free name from metadata.generateName");
+      continue;
     }
     if (!conflicts.empty()) {
       std::string message;

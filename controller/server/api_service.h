@@ -38,6 +38,10 @@ struct ApplyOptions {
   bool force = false;                  // take over fields other managers own (no Conflict)
   std::string applyset;                // label every object as a member of this set
   bool prune = false;                  // delete members of `applyset` this apply lacks
+  // Create only, as kubectl create does: an object that exists is AlreadyExists (nothing is
+  // written), and metadata.generateName is allowed: the server picks the name (the prefix
+  // and 5 random characters) and picks again when that name is taken.
+  bool create_only = false;
 };
 
 class ApiService {

@@ -95,6 +95,7 @@ class GrpcServer::Service final : public v1::Cenv::WithCallbackMethod_Watch<v1::
     options.force = req->force();
     options.applyset = req->applyset();
     options.prune = req->prune();
+    options.create_only = req->create_only();
     if (options.prune && options.applyset.empty()) {
       return finish("Apply", Status::Invalid("prune needs an applyset: --applyset=NAME"), start);
     }

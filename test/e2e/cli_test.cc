@@ -277,6 +277,34 @@ spec: {restartPolicy: OnFailure}
   CHECK(contains(conflict.err, ".spec.restartPolicy"));
 }
 
+TEST_CASE("create makes new objects, refuses existing ones and honours generateName", "[e2e]") {
+  CenvRunner cenv;
+  auto made = cenv.run("create -f manifests/quickstart.yaml");
+  INFO(made.out << made.err);
+  REQUIRE(made.exit_code == 0);
+  CHECK(contains(made.out, "service/web created"));
+  auto again = cenv.run("create -f manifests/quickstart.yaml");
+  CHECK(again.exit_code == 1);
+  CHECK(contains(again.err, "Environment \"demo\" already exists"));
+  CHECK(contains(again.err, "manifests/quickstart.yaml"));
+  CHECK(contains(again.err, "Service \"web\" in namespace \"demo\" already exists"));
+  const std::string job = R"(apiVersion: cenv.io/v1
+kind: CommandRun
+metadata: {generateName: job-, namespace: demo}
+spec: {command: ["true"]}
+)";
+  auto first = cenv.run("create -f - -o name", job);
+  auto second = cenv.run("create -f - -o name", job);
+  INFO(first.err << second.err);
+  CHECK(first.exit_code == 0);
+  CHECK(second.exit_code == 0);
+  CHECK(first.out.rfind("commandrun/job-", 0) == 0);
+  CHECK(first.out != second.out);
+  auto applied = cenv.run("apply -f -", job);
+  CHECK(applied.exit_code == 1);
+  CHECK(contains(applied.err, "apply cannot use generateName"));
+}
+
 TEST_CASE("wait meets jsonpath conditions and times out clearly", "[e2e]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);

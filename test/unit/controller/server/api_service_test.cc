@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include "api/yaml_codec.h"
 #include "controller/store/sqlite_store.h"
@@ -144,6 +145,58 @@ TEST_CASE("apply refuses the same object twice in one call", "[api]") {
                         {});
   REQUIRE(!r.ok());
   CHECK_THAT(r.status().message(), Catch::Contains("duplicate object"));
+}
+
+TEST_CASE("create_only refuses an existing object and writes nothing", "[api][create]") {
+  Fixture f;
+  REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
+  auto before = f.api->get("Service", "demo", "web");
+  REQUIRE(before.ok());
+  std::string changed = kEnvAndService;
+  changed.replace(changed.find("containerPort: 80"), 17, "containerPort: 81");
+  ApplyOptions create;
+  create.create_only = true;
+  auto again = f.api->apply(f.items(changed), create);
+  REQUIRE(!again.ok());
+  CHECK(again.status().code() == Code::kAlreadyExists);
+  CHECK(again.status().message().find("test.yaml (document 2): Service \"web\" in namespace "
+                                      "\"demo\" already exists") != std::string::npos);
+  auto after = f.api->get("Service", "demo", "web");
+  REQUIRE(after.ok());
+  CHECK(after->resource_version() == before->resource_version());
+  CHECK(after->to_json() == before->to_json());
+}
+
+TEST_CASE("generateName: create names the object, apply refuses it", "[api][create]") {
+  Fixture f;
+  const char* run = R"(
+apiVersion: cenv.io/v1
+kind: CommandRun
+metadata: {generateName: job-, namespace: default}
+spec: {command: ["true"]}
+)";
+  auto applied = f.api->apply(f.items(run), {});
+  REQUIRE(!applied.ok());
+  CHECK(applied.status().message().find("apply cannot use generateName") != std::string::npos);
+
+  ApplyOptions create;
+  create.create_only = true;
+  std::set<std::string> names;
+  for (int i = 0; i < 20; ++i) {
+    auto made = f.api->apply(f.items(run), create);
+    REQUIRE(made.ok());
+    REQUIRE(made->size() == 1);
+    CHECK(made->at(0).action == "created");
+    std::string name(made->at(0).object.name());
+    CHECK(name.size() == 9);
+    CHECK(name.rfind("job-", 0) == 0);
+    CHECK(made->at(0).object.generate_name() == "job-");
+    names.insert(name);
+  }
+  CHECK(names.size() == 20);  // every create made a new object
+  auto listed = f.api->list("CommandRun", "default", "");
+  REQUIRE(listed.ok());
+  CHECK(listed->items.size() == 20);
 }
 
 TEST_CASE("dry run computes outcomes and writes nothing", "[api]") {
