@@ -3,8 +3,10 @@
 // --watchers concurrent Watch streams on kind Event in one namespace, then writes --updates
 // updates of one Event (Update RPC, one label changed each time: bench-seq=N) one after the
 // other. Each write carries its send time in an annotation; each watcher timestamps every
-// event as soon as Read() returns. Checks that every watcher saw every update exactly once, in
-// order, with the revision the write returned; prints the latency distribution.
+// event as soon as Read() returns (every event of a batched message, WatchEvent.more, gets the
+// time its message arrived; --no-batches asks for one event per message). Checks that every
+// watcher saw every update exactly once, in order, with the revision the write returned; prints
+// the latency distribution.
 //
 // Latencies, per (watcher, update):
 //   send->delivery    receipt minus the time just before the Update call: an upper bound on
@@ -46,11 +48,12 @@ int64_t now_ns() {
 }
 
 struct Options {
-  int watchers = 100;   // concurrent Watch streams (default 100)
-  int updates = 1000;   // sequential updates of the probe object (default 1,000)
-  int channels = 0;     // gRPC connections the watchers share; 0: one each (default)
-  int interval_us = 0;  // pause between two writes; 0: back to back (default)
-  int timeout_s = 120;  // give up waiting for events after this long (default 120 s)
+  int watchers = 100;       // concurrent Watch streams (default 100)
+  int updates = 1000;       // sequential updates of the probe object (default 1,000)
+  int channels = 0;         // gRPC connections the watchers share; 0: one each (default)
+  int interval_us = 0;      // pause between two writes; 0: back to back (default)
+  int timeout_s = 120;      // give up waiting for events after this long (default 120 s)
+  bool no_batches = false;  // ask for one event per message (allow_batches off; default: on)
   std::string ns = "benchwatch";
   std::string socket;  // default: $CENV_HOME/run/controller.sock
 };
@@ -65,6 +68,7 @@ struct Received {
 struct Watcher {
   std::unique_ptr<grpc::ClientContext> ctx;
   std::vector<Received> events;  // MODIFIED events only; written by the watcher thread
+  int64_t messages = 0;          // messages that carried updates (a batch counts once)
   std::string error;             // set by the watcher thread on a broken stream
   std::thread thread;
 };
@@ -115,6 +119,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", opt.timeout_s, "seconds to wait for events")->capture_default_str();
   app.add_option("-n,--namespace", opt.ns, "namespace (Environment) to use")->capture_default_str();
   app.add_option("--socket", opt.socket, "controller socket (default: $CENV_HOME's)");
+  app.add_flag("--no-batches", opt.no_batches,
+               "one event per message (without WatchRequest.allow_batches)");
   CLI11_PARSE(app, argc, argv);
   if (opt.socket.empty()) opt.socket = cenv::cli::Home::from_env().socket().string();
   const std::string target = "unix:" + opt.socket;
@@ -180,27 +186,37 @@ int main(int argc, char** argv) {
       req.set_kind("Event");
       req.set_namespace_(opt.ns);
       req.set_allow_bookmarks(true);
+      req.set_allow_batches(!opt.no_batches);
       auto reader = stub.Watch(w.ctx.get(), req);
       v1::WatchEvent ev;
       bool counted_ready = false;
-      while (reader->Read(&ev)) {
-        int64_t t = now_ns();
-        if (ev.type() == "BOOKMARK") {
+      bool done = false;
+      // One event of a message that Read() returned at `t`; true after the last update.
+      auto receive = [&](const v1::WatchEvent& e, int64_t t) {
+        if (e.type() == "BOOKMARK") {
           if (!counted_ready) {
             counted_ready = true;
             std::lock_guard lock(mu);
             ++ready;
             cv.notify_all();
           }
-          continue;
+          return false;
         }
-        if (ev.type() != "MODIFIED") continue;  // the initial ADDED of the probe
-        json::object o = json::parse(ev.json()).as_object();
+        if (e.type() != "MODIFIED") return false;  // the initial ADDED of the probe
+        json::object o = json::parse(e.json()).as_object();
         const auto& labels = o.at("metadata").as_object().at("labels").as_object();
         const auto* seq = labels.if_contains("bench-seq");
         int64_t n = seq ? std::stoll(std::string(seq->as_string())) : -1;
         w.events.push_back({n, rv_of(o), t});
-        if (n == last_seq) break;
+        return n == last_seq;
+      };
+      while (!done && reader->Read(&ev)) {
+        // Every event of a batched message was delivered when Read() returned.
+        int64_t t = now_ns();
+        size_t before = w.events.size();
+        done = receive(ev, t);
+        for (int k = 0; !done && k < ev.more_size(); ++k) done = receive(ev.more(k), t);
+        if (w.events.size() > before) ++w.messages;
       }
       bool complete = !w.events.empty() && w.events.back().seq == last_seq;
       w.ctx->TryCancel();
@@ -273,6 +289,7 @@ int main(int argc, char** argv) {
   return_to_recv.reserve(send_to_recv.capacity());
   int64_t missing = 0, duplicates = 0, out_of_order = 0, wrong_rv = 0, foreign = 0;
   int64_t complete_watchers = 0;
+  int64_t messages = 0;  // messages that carried updates, over all watchers
   std::vector<int64_t> first_recv(static_cast<size_t>(opt.updates) + 1, INT64_MAX);
   std::vector<int64_t> last_recv(static_cast<size_t>(opt.updates) + 1, 0);
   for (const Watcher& w : watchers) {
@@ -301,6 +318,7 @@ int main(int argc, char** argv) {
     missing += opt.updates - got;
     if (got == opt.updates) ++complete_watchers;
     if (!w.error.empty()) std::cerr << "watcher error: " << w.error << "\n";
+    messages += w.messages;
   }
   for (size_t k = 1; k <= static_cast<size_t>(opt.updates); ++k) {
     write_ms.push_back(static_cast<double>(returned[k] - sent[k]) / 1e6);
@@ -317,6 +335,11 @@ int main(int argc, char** argv) {
   print_row("return->delivery", return_to_recv);
   print_row("write (Update RPC)", write_ms);
   print_row("fan-out spread", spread_ms);
+  std::printf("messages: %lld carried the %zu updates received (%.2f events per message)\n",
+              static_cast<long long>(messages), send_to_recv.size(),
+              messages > 0
+                  ? static_cast<double>(send_to_recv.size()) / static_cast<double>(messages)
+                  : 0.0);
   std::printf(
       "checks: %lld/%d watchers complete, missing %lld, duplicates %lld, out of order %lld, "
       "wrong resourceVersion %lld, unexpected %lld; drained %.1f ms after the last write\n",

@@ -275,6 +275,7 @@ Status ApiClient::watch(const std::string& kind, const std::string& ns,
     req.set_label_selector(selector);
     req.set_resource_version(resource_version);
     req.set_allow_bookmarks(true);
+    req.set_allow_batches(true);  // read below: an event, then its `more`
     // Make sure a controller is there (and start the local one if allowed) before streaming.
     auto hi = hello();
     if (!hi.ok()) {
@@ -287,16 +288,18 @@ Status ApiClient::watch(const std::string& kind, const std::string& ns,
     auto reader = connection().stub->Watch(&ctx, req);
     v1::WatchEvent ev;
     bool stopped = false;
-    while (reader->Read(&ev)) {
-      auto obj = Object::from_json(ev.json());
-      if (!obj.ok()) continue;
+    // Hands one event to on_event; false once it asked to stop.
+    auto deliver = [&](const v1::WatchEvent& e) {
+      auto obj = Object::from_json(e.json());
+      if (!obj.ok()) return true;
       if (obj->resource_version() > 0) resource_version = std::to_string(obj->resource_version());
-      if (!on_event(ev.type(), obj.value())) {
-        stopped = true;
-        ctx.TryCancel();
-        break;
-      }
+      return on_event(e.type(), obj.value());
+    };
+    while (!stopped && reader->Read(&ev)) {
+      stopped = !deliver(ev);
+      for (int i = 0; !stopped && i < ev.more_size(); ++i) stopped = !deliver(ev.more(i));
     }
+    if (stopped) ctx.TryCancel();
     grpc::Status s = reader->Finish();
     if (stopped) return Status::Ok();
     if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {

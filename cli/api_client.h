@@ -54,7 +54,8 @@ class ApiClient {
   // Replaces an object (edit, patch) as `field_manager`; Conflict on a stale resourceVersion.
   Result<Object> update(const Object& object, const std::string& field_manager);
 
-  // Receives one watch event ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"); return false to stop.
+  // Receives one watch event ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"), in order, once per
+  // event even when the server sent several in one message; return false to stop.
   using WatchHandler = std::function<bool(const std::string& type, const Object& object)>;
   // Watches `kind` from `resource_version` ("" = the current objects as ADDED first, then
   // changes). Runs until `on_event` returns false (Ok) or an error the watch cannot survive.

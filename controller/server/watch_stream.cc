@@ -1,6 +1,8 @@
 #include "controller/server/watch_stream.h"
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "api/grpc_status.h"
@@ -55,6 +57,7 @@ void WatchStream::begin(const v1::WatchRequest& req) {
   if (from < 0) return fail(Status::Invalid("resourceVersion: must be an integer"));
   kind_ = info->kind;
   allow_bookmarks_ = req.allow_bookmarks();
+  batches_ = req.allow_batches();
   WatchFilter filter{info->kind, info->namespaced ? req.namespace_() : "",
                      std::move(selector.value())};
   const std::string ns = filter.ns;
@@ -70,11 +73,11 @@ void WatchStream::begin(const v1::WatchRequest& req) {
     // No version (or asked for): the current objects as ADDED, then changes after the list.
     auto list = api_.list(info->kind, ns, req.label_selector());
     if (!list.ok()) return fail(list.status());
-    for (Object& o : list->items) backlog.push_back({"ADDED", std::move(o), 0});
+    for (Object& o : list->items) backlog.push_back({"ADDED", std::move(o), 0, {}});
     if (from == 0) last = list->revision;
     if (allow_bookmarks_) {
       // Tells the client where the list stands, so it resumes from there.
-      backlog.push_back({"BOOKMARK", Object(), std::max(last, list->revision)});
+      backlog.push_back({"BOOKMARK", Object(), std::max(last, list->revision), {}});
     }
   }
   // Catch up from the store's history up to where the hub took over.
@@ -90,7 +93,7 @@ void WatchStream::begin(const v1::WatchRequest& req) {
       }
       last = e.revision;
       if (matcher.matches(e.object)) {
-        backlog.push_back({event_type_name(e.type), std::move(e.object), e.revision});
+        backlog.push_back({event_type_name(e.type), std::move(e.object), e.revision, {}});
       }
     }
     if (done) break;
@@ -103,59 +106,88 @@ void WatchStream::begin(const v1::WatchRequest& req) {
   started_ = true;
 }
 
-void WatchStream::set_bookmark_locked(int64_t revision) {
-  current_.Clear();
-  current_.set_type("BOOKMARK");
+std::string WatchStream::bookmark_json(int64_t revision) const {
   Object mark;
   mark.json()["apiVersion"] = kApiVersion;
   mark.json()["kind"] = kind_;
   mark.set_resource_version(revision);
-  current_.set_json(mark.to_json());
+  return mark.to_json();
 }
 
 bool WatchStream::next_message_locked() {
-  if (!backlog_.empty()) {
-    Pending p = std::move(backlog_.front());
-    backlog_.pop_front();
-    if (std::string_view(p.type) == "BOOKMARK") {
-      set_bookmark_locked(p.revision);
-    } else {
-      current_.Clear();
-      current_.set_type(p.type);
-      if (p.revision > 0) p.object.set_resource_version(p.revision);
-      current_.set_json(p.object.to_json());
+  current_.Clear();
+  size_t count = 0;  // events in current_
+  size_t bytes = 0;  // their JSON and type, roughly their encoded size
+  // Whether an event of `size` bytes may join the message: the first one always does.
+  auto fits = [&](size_t size) {
+    return count == 0 || (batches_ && count < options_.max_batch_events &&
+                          bytes + size <= options_.max_batch_bytes);
+  };
+  auto add = [&](const char* type, std::string json) {
+    v1::WatchEvent* e = count == 0 ? &current_ : current_.add_more();
+    bytes += json.size() + std::char_traits<char>::length(type);
+    e->set_type(type);
+    e->set_json(std::move(json));
+    ++count;
+  };
+  // The initial list and the history come first; live events all have later revisions.
+  while (!backlog_.empty()) {
+    Pending& p = backlog_.front();
+    if (p.json.empty()) {
+      if (std::string_view(p.type) == "BOOKMARK") {
+        p.json = bookmark_json(p.revision);
+      } else {
+        if (p.revision > 0) p.object.set_resource_version(p.revision);
+        p.json = p.object.to_json();
+      }
     }
-    return true;
+    // Too big for this message: it leads the next one (already serialized).
+    if (!fits(p.json.size())) return true;
+    add(p.type, std::move(p.json));
+    backlog_.pop_front();
+    if (!batches_) return true;
   }
   // Read where the hub stands before taking its queue: everything dispatched up to there is
   // in the queue by now, so a bookmark at that revision skips nothing.
-  int64_t dispatched = bookmark_due_ ? hub_.dispatched_revision() : 0;
+  int64_t dispatched = bookmark_due_ && count == 0 ? hub_.dispatched_revision() : 0;
+  bool took_live = false;
   for (;;) {
     while (!live_.empty()) {
-      std::shared_ptr<const SharedWatchEvent> e = std::move(live_.front());
+      const SharedWatchEvent& e = *live_.front();
+      if (e.event().revision <= last_) {
+        live_.pop_front();
+        continue;
+      }
+      const std::string& json = e.json();
+      if (!fits(json.size())) break;
+      add(event_type_name(e.event().type), json);
+      last_ = e.event().revision;
       live_.pop_front();
-      if (e->event().revision <= last_) continue;
-      last_ = e->event().revision;
-      current_.Clear();
-      current_.set_type(event_type_name(e->event().type));
-      current_.set_json(e->json());
-      quiet_since_ = std::chrono::steady_clock::now();
-      bookmark_due_ = false;
-      return true;
+      took_live = true;
+      if (!batches_) break;
     }
-    if (!sub_) return false;
+    // Full (or one event without batches): the rest waits in live_ for the next write.
+    if (!live_.empty() || (count > 0 && !batches_)) break;
+    if (!sub_) break;
     auto polled = sub_->poll();
     if (!polled.ok()) {
+      // Cut off: what this message holds still goes out, then the stream ends with the error.
       end_locked(options_.fail ? options_.fail(polled.status()) : to_grpc(polled.status()));
-      return false;
+      break;
     }
     if (polled->empty()) break;
     for (auto& e : polled.value()) live_.push_back(std::move(e));
   }
+  if (took_live) {
+    quiet_since_ = std::chrono::steady_clock::now();
+    bookmark_due_ = false;
+  }
+  if (count > 0) return true;
+  if (ending_) return false;
   if (bookmark_due_) {
     bookmark_due_ = false;
     last_ = std::max(last_, dispatched);
-    set_bookmark_locked(last_);
+    add("BOOKMARK", bookmark_json(last_));
     quiet_since_ = std::chrono::steady_clock::now();
     return true;
   }

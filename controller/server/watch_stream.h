@@ -1,9 +1,11 @@
 #pragma once
 // WatchStream: serves one Watch call (DESIGN section 3) with gRPC's callback API, so that no
 // thread sits blocked per watcher. The WatchHub's dispatcher hands the stream new events
-// (Subscription on_ready) and the stream writes them one message at a time; each write is
-// started by whichever thread finds the stream idle: the dispatcher, gRPC completing the
-// previous write, or the bookmark ticker. Thread-safe.
+// (Subscription on_ready) and the stream writes them; each write is started by whichever
+// thread finds the stream idle: the dispatcher, gRPC completing the previous write, or the
+// bookmark ticker. When the client set allow_batches, every event waiting at that moment goes
+// into the one message (WatchEvent.more, in order, capped below), so a watcher that fell behind
+// catches up with one write and one Read() instead of one per event. Thread-safe.
 
 #include <grpcpp/grpcpp.h>
 
@@ -28,6 +30,11 @@ struct WatchStreamOptions {
   std::chrono::milliseconds bookmark_interval{5000};
   // Maps a failed call to the status it ends with (and counts it); empty: to_grpc().
   std::function<grpc::Status(const Status&)> fail;
+  // At most this many events in one message of a batching watch (default 256).
+  size_t max_batch_events = 256;
+  // A batch stops before the event that would take it past this many bytes of JSON; its first
+  // event is sent whatever its size (default 1 MiB).
+  size_t max_batch_bytes = size_t{1} << 20;
 };
 
 class WatchStream final : public grpc::ServerWriteReactor<::cenv::v1::WatchEvent>,
@@ -53,19 +60,22 @@ class WatchStream final : public grpc::ServerWriteReactor<::cenv::v1::WatchEvent
   WatchStream(ApiService& api, WatchHub& hub, WatchStreamOptions options);
 
  private:
-  // An initial ADDED object or a history event, serialized only when it is written.
+  // An initial ADDED object, a history event or the BOOKMARK after the list, serialized only
+  // when it is written.
   struct Pending {
     const char* type;
     Object object;
-    int64_t revision;  // > 0: set as the object's resourceVersion
+    int64_t revision;  // > 0: set as the object's resourceVersion (BOOKMARK: its revision)
+    std::string json;  // the serialized event once computed (it did not fit in a batch)
   };
 
   void begin(const ::cenv::v1::WatchRequest& req);
   // Starts the next write, or Finish, when the stream is idle and has something to do.
   void pump();
-  // Fills current_ with the next message; false when there is none. Requires mu_.
+  // Fills current_ with the next message: one event, or with batches_ every waiting event up
+  // to the caps; false when there is none. Requires mu_.
   bool next_message_locked();
-  void set_bookmark_locked(int64_t revision);
+  std::string bookmark_json(int64_t revision) const;
   // Records that the stream must end with `status` (the first reason wins). Requires mu_.
   void end_locked(grpc::Status status);
 
@@ -74,6 +84,7 @@ class WatchStream final : public grpc::ServerWriteReactor<::cenv::v1::WatchEvent
   const WatchStreamOptions options_;
   std::string kind_;              // set by begin(), then read-only
   bool allow_bookmarks_ = false;  // set by begin(), then read-only
+  bool batches_ = false;          // set by begin(), then read-only: allow_batches
 
   std::mutex mu_;
   std::shared_ptr<WatchStream> self_;                         // guarded by mu_; until OnDone

@@ -73,6 +73,27 @@ struct Served {
     return out->at(0).object.resource_version();
   }
 
+  // Applies Services `prefix`0 .. `prefix`(count-1) in one call (one transaction, so the hub
+  // queues their events for a watcher all at once), each padded with `padding` bytes; their
+  // resourceVersions in order.
+  std::vector<int64_t> apply_services(const std::string& prefix, int count, size_t padding = 0) {
+    std::vector<ApplyItem> items;
+    for (int i = 0; i < count; ++i) {
+      std::string yaml = "apiVersion: cenv.io/v1\nkind: Service\nmetadata:\n  name: " + prefix +
+                         std::to_string(i) + "\n  labels: {seq: \"" + std::to_string(i) + "\"}\n";
+      if (padding > 0) yaml += "  annotations: {pad: \"" + std::string(padding, 'x') + "\"}\n";
+      yaml += "spec:\n  ports: [{containerPort: 80}]\n";
+      auto docs = parse_manifest(yaml, "test.yaml");
+      REQUIRE(docs.ok());
+      items.push_back({Object(docs.value()[0].value.as_object()), "test.yaml"});
+    }
+    auto out = api->apply(std::move(items), {});
+    REQUIRE(out.ok());
+    std::vector<int64_t> rvs;
+    for (const auto& o : out.value()) rvs.push_back(o.object.resource_version());
+    return rvs;
+  }
+
   SystemClock clock;
   std::filesystem::path dir;
   std::unique_ptr<SqliteStore> store;
@@ -103,13 +124,25 @@ Seen seen(const v1::WatchEvent& ev) {
   return s;
 }
 
-v1::WatchRequest services(const std::string& from = "", bool bookmarks = true) {
+v1::WatchRequest services(const std::string& from = "", bool bookmarks = true,
+                          bool batches = false) {
   v1::WatchRequest req;
   req.set_kind("services");
   req.set_namespace_("default");
   req.set_resource_version(from);
   req.set_allow_bookmarks(bookmarks);
+  req.set_allow_batches(batches);
   return req;
+}
+
+// The events of one message, in the order a client handles them: the event, then `more`.
+std::vector<Seen> unbatch(const v1::WatchEvent& ev) {
+  std::vector<Seen> out{seen(ev)};
+  for (const auto& m : ev.more()) {
+    CHECK(m.more_size() == 0);
+    out.push_back(seen(m));
+  }
+  return out;
 }
 
 TEST_CASE("watch sends the list as ADDED, a BOOKMARK, then each change in order", "[watch]") {
@@ -201,13 +234,15 @@ TEST_CASE("a quiet watch gets BOOKMARKs at the bookmark interval", "[watch]") {
 }
 
 TEST_CASE("a watcher that does not read is cut off with OUT_OF_RANGE", "[watch]") {
+  const bool batches = GENERATE(false, true);
+  INFO("allow_batches " << batches);
   WatchHubOptions hub_options;
   hub_options.queue_limit = 4;
   Served s(hub_options);
   int64_t rv = s.apply_service("a", 0);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + 60s);
-  auto reader = s.stub->Watch(&ctx, services(std::to_string(rv), false));
+  auto reader = s.stub->Watch(&ctx, services(std::to_string(rv), false, batches));
   // Until the server has registered the watch, writes would go to history instead.
   for (int i = 0; i < 500 && s.hub->watcher_count() == 0; ++i) std::this_thread::sleep_for(10ms);
   REQUIRE(s.hub->watcher_count() == 1);
@@ -216,10 +251,120 @@ TEST_CASE("a watcher that does not read is cut off with OUT_OF_RANGE", "[watch]"
   for (int i = 1; i <= 200; ++i) s.apply_service("a", i, 20'000);
   v1::WatchEvent ev;
   int read = 0;
-  while (reader->Read(&ev)) ++read;
+  while (reader->Read(&ev)) read += 1 + ev.more_size();
   CHECK(read < 200);
   grpc::Status status = reader->Finish();
   CHECK(status.error_code() == grpc::StatusCode::OUT_OF_RANGE);
+}
+
+TEST_CASE("a batching watcher gets the events waiting for it in one message, in order", "[watch]") {
+  Served s;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto reader = s.stub->Watch(&ctx, services("", true, true));
+  v1::WatchEvent ev;
+  REQUIRE(reader->Read(&ev));  // BOOKMARK: registered, the list was empty
+  REQUIRE(ev.type() == "BOOKMARK");
+  CHECK(ev.more_size() == 0);
+
+  // 40 events committed together reach the watcher's queue together: one message.
+  std::vector<int64_t> rvs = s.apply_services("b", 40);
+  REQUIRE(reader->Read(&ev));
+  std::vector<Seen> got = unbatch(ev);
+  REQUIRE(got.size() == 40);
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("event " << i);
+    CHECK(got[i].type == "ADDED");
+    CHECK(got[i].name == "b" + std::to_string(i));
+    CHECK(got[i].rv == rvs[i]);
+  }
+
+  // A single waiting event is sent alone, as to a client that did not ask for batches.
+  int64_t rv = s.apply_service("b0", 1);
+  REQUIRE(reader->Read(&ev));
+  CHECK(ev.more_size() == 0);
+  CHECK(seen(ev).type == "MODIFIED");
+  CHECK(seen(ev).rv == rv);
+  ctx.TryCancel();
+  reader->Finish();
+}
+
+TEST_CASE("a watcher that did not ask for batches gets one event per message", "[watch]") {
+  Served s;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto reader = s.stub->Watch(&ctx, services("", true, false));
+  v1::WatchEvent ev;
+  REQUIRE(reader->Read(&ev));
+  REQUIRE(ev.type() == "BOOKMARK");
+  std::vector<int64_t> rvs = s.apply_services("b", 40);
+  for (size_t i = 0; i < rvs.size(); ++i) {
+    REQUIRE(reader->Read(&ev));
+    INFO("event " << i);
+    CHECK(ev.more_size() == 0);
+    CHECK(seen(ev).rv == rvs[i]);
+  }
+  ctx.TryCancel();
+  reader->Finish();
+}
+
+TEST_CASE("a batching watcher replays a long history in capped messages, nothing lost or repeated",
+          "[watch]") {
+  Served s;
+  int64_t from = s.apply_service("first", 0);
+  std::vector<int64_t> rvs = s.apply_services("h", 300);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto reader = s.stub->Watch(&ctx, services(std::to_string(from), false, true));
+  v1::WatchEvent ev;
+  std::vector<Seen> got;
+  std::vector<size_t> sizes;
+  while (got.size() < rvs.size() && reader->Read(&ev)) {
+    auto batch = unbatch(ev);
+    sizes.push_back(batch.size());
+    got.insert(got.end(), batch.begin(), batch.end());
+  }
+  // The whole history waits when the stream starts: 256 events (the cap), then the rest.
+  CHECK(sizes == std::vector<size_t>{256, 44});
+  REQUIRE(got.size() == rvs.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("event " << i);
+    CHECK(got[i].name == "h" + std::to_string(i));
+    CHECK(got[i].rv == rvs[i]);
+  }
+  // Live events follow, in order, after the history.
+  int64_t rv = s.apply_service("h0", 1);
+  REQUIRE(reader->Read(&ev));
+  CHECK(ev.more_size() == 0);
+  CHECK(seen(ev).rv == rv);
+  ctx.TryCancel();
+  reader->Finish();
+}
+
+TEST_CASE("a batch stops at about 1 MiB of events", "[watch]") {
+  Served s;
+  int64_t from = s.apply_service("first", 0);
+  // 30 objects of ~100 kB: ~3 MB waiting, more than one message may hold.
+  std::vector<int64_t> rvs = s.apply_services("big", 30, 100'000);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto reader = s.stub->Watch(&ctx, services(std::to_string(from), false, true));
+  v1::WatchEvent ev;
+  std::vector<Seen> got;
+  size_t messages = 0;
+  while (got.size() < rvs.size() && reader->Read(&ev)) {
+    ++messages;
+    INFO("message " << messages);
+    CHECK(ev.ByteSizeLong() <= (size_t{1} << 20) + 4096);
+    CHECK(ev.more_size() >= 1);  // ~10 fit: still batched
+    auto batch = unbatch(ev);
+    got.insert(got.end(), batch.begin(), batch.end());
+  }
+  CHECK(messages >= 3);
+  REQUIRE(got.size() == rvs.size());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i].rv == rvs[i]);
+  ctx.TryCancel();
+  reader->Finish();
 }
 
 TEST_CASE("a cancelled watch unregisters from the hub", "[watch]") {
