@@ -9,6 +9,7 @@
 #   CENV_BIN=build-bench/cli/cenv bench/apply_10k.sh
 #   BENCH_RUNS=3 BENCH_OBJECTS=10000 BENCH_PG=0 bench/apply_10k.sh   # BENCH_PG=0: SQLite only
 set -euo pipefail
+BENCH_NO_DOCKER=1  # API only: the controller runs without Docker (common.bash)
 # shellcheck source=bench/common.bash
 source "$(dirname "$0")/common.bash"
 

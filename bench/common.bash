@@ -2,6 +2,13 @@
 # Gives: REPO, CENV_BIN (absolute), BENCH_TMP (removed on exit), new_home, start_controller,
 # stop_controller, gen_services, median/percentile helpers, and machine_line. Every controller
 # started through start_controller (or registered with register_home) is stopped on exit.
+#
+# BENCH_NO_DOCKER=1 (set by the API-only benches before sourcing this: apply_10k, get_latency,
+# memory_10k, watch_fanout): DOCKER_HOST=unix:///nonexistent is exported, so every controller
+# the script starts (start_controller, `controller run`, a CLI autostart) runs without Docker
+# and creates no containers or networks (a controller with Docker would create the cenv-NS
+# networks of the bench's namespaces and leave them behind). services_50.sh and run_logs.sh
+# need the real Docker and leave it unset.
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CENV_BIN="${CENV_BIN:-$REPO/build/cli/cenv}"
@@ -9,6 +16,10 @@ CENV_BIN="${CENV_BIN:-$REPO/build/cli/cenv}"
 if [[ ! -x "$CENV_BIN" ]]; then
   echo "error: no cenv binary at $CENV_BIN (build it, or set CENV_BIN)" >&2
   exit 1
+fi
+
+if [[ "${BENCH_NO_DOCKER:-0}" = 1 ]]; then
+  export DOCKER_HOST=unix:///nonexistent
 fi
 
 BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/cenv-bench.XXXXXX")"
@@ -104,7 +115,8 @@ machine_line() {
   local cpu mem
   cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   mem="$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-  echo "machine: $(nproc) cpus, $cpu, $mem RAM; load average $(loadavg); cenv: $CENV_BIN"
+  echo "machine: $(nproc) cpus, $cpu, $mem RAM; load average $(loadavg); cenv: $CENV_BIN;" \
+    "DOCKER_HOST=${DOCKER_HOST:-(unset)}"
 }
 
 # verdict VALUE OP TARGET: "ok" or "MISSED" (OP is <= or >=); never fails the script.

@@ -7,6 +7,7 @@
 #
 #   CENV_BIN=build-bench/cli/cenv bench/get_latency.sh
 set -euo pipefail
+BENCH_NO_DOCKER=1  # API only: the controller runs without Docker (common.bash)
 # shellcheck source=bench/common.bash
 source "$(dirname "$0")/common.bash"
 

@@ -8,6 +8,7 @@
 #   CENV_BIN=build-bench/cli/cenv bench/watch_fanout.sh [extra watch_fanout flags]
 #   WATCH_FANOUT_BIN=... BENCH_WATCHERS=100 BENCH_UPDATES=1000 bench/watch_fanout.sh
 set -euo pipefail
+BENCH_NO_DOCKER=1  # API only: the controller runs without Docker (common.bash)
 # shellcheck source=bench/common.bash
 source "$(dirname "$0")/common.bash"
 
