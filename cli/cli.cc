@@ -16,14 +16,14 @@
 #include "cli/describe_cmd.h"
 #include "cli/diff_cmd.h"
 #include "cli/events_cmd.h"
-#include "cli/update_cmds.h"
 #include "cli/explain_cmd.h"
-#include "cli/logs_cmd.h"
-#include "cli/run_cmd.h"
-#include "cli/wait_cmd.h"
 #include "cli/home.h"
+#include "cli/logs_cmd.h"
 #include "cli/manifest_reader.h"
 #include "cli/printers.h"
+#include "cli/run_cmd.h"
+#include "cli/update_cmds.h"
+#include "cli/wait_cmd.h"
 #include "controller/server/grpc_server.h"
 
 namespace cenv::cli {
@@ -54,8 +54,9 @@ Object for_output(Object o, const GetFlags& flags) {
 }
 
 // `get -w`: the current objects (unless --watch-only), then every change as it happens.
-int run_get_watch(const GetFlags& flags, const KindInfo& info, const std::vector<std::string>& names,
-                  const std::string& ns, OutputFormat format) {
+int run_get_watch(const GetFlags& flags, const KindInfo& info,
+                  const std::vector<std::string>& names, const std::string& ns,
+                  OutputFormat format) {
   auto client = ApiClient::local(Home::from_env());
   bool header_printed = flags.no_headers;
   bool initial = true;
@@ -294,8 +295,7 @@ int run_delete(const GlobalOptions& global, const DeleteFlags& flags) {
       targets.push_back({r.kind->kind, r.kind->namespaced ? ns : "", r.name, r.kind->namespaced});
     }
   }
-  if (flags.cascade != "background" && flags.cascade != "foreground" &&
-      flags.cascade != "orphan") {
+  if (flags.cascade != "background" && flags.cascade != "foreground" && flags.cascade != "orphan") {
     print_error(Status::Invalid("--cascade: Unsupported value: \"" + flags.cascade +
                                 "\": supported values: \"background\", \"foreground\", "
                                 "\"orphan\""),
@@ -436,8 +436,8 @@ int run_api_resources() {
   for (const auto& k : registry().kinds()) {
     std::string shorts;
     for (const auto& s : k.short_names) shorts += (shorts.empty() ? "" : ",") + s;
-    rows.push_back({k.plural, shorts, std::string(kApiVersion), k.namespaced ? "true" : "false",
-                    k.kind});
+    rows.push_back(
+        {k.plural, shorts, std::string(kApiVersion), k.namespaced ? "true" : "false", k.kind});
   }
   std::vector<size_t> w(5, 0);
   for (const auto& r : rows) {
@@ -470,8 +470,9 @@ int run(int argc, char** argv) {
   controller->require_subcommand(1);
   ControllerRunOptions run_options;
   auto* ctl_run = controller->add_subcommand("run", "Run the controller in the foreground");
-  ctl_run->add_option("--store", run_options.store,
-                      "Store: sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default $CENV_HOME/cenv.db)");
+  ctl_run->add_option(
+      "--store", run_options.store,
+      "Store: sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default $CENV_HOME/cenv.db)");
   ctl_run->add_option("--socket", run_options.socket,
                       "Unix socket to serve on (default $CENV_HOME/run/controller.sock)");
   ctl_run->add_option("--http-address", run_options.http_address,
@@ -481,8 +482,9 @@ int run(int argc, char** argv) {
   ctl_run->callback([&] { rc = controller_run(Home::from_env(), run_options); });
   controller->add_subcommand("start", "Start the local controller in the background")
       ->callback([&] { rc = controller_start(Home::from_env()); });
-  controller->add_subcommand("stop", "Stop the local controller")
-      ->callback([&] { rc = controller_stop(Home::from_env()); });
+  controller->add_subcommand("stop", "Stop the local controller")->callback([&] {
+    rc = controller_stop(Home::from_env());
+  });
   controller->add_subcommand("status", "Show whether the local controller runs, and where")
       ->callback([&] { rc = controller_status(Home::from_env()); });
   int tail = -1;
@@ -507,16 +509,17 @@ int run(int argc, char** argv) {
   });
   db->add_subcommand("stop", "Move the store back to SQLite and stop PostgreSQL (data kept)")
       ->callback([&] { rc = db_stop(Home::from_env()); });
-  db->add_subcommand("rm", "Stop PostgreSQL and delete its data volume")
-      ->callback([&] { rc = db_rm(Home::from_env()); });
-  db->add_subcommand("status", "Show the store in use and the state of PostgreSQL")
-      ->callback([&] { rc = db_status(Home::from_env()); });
+  db->add_subcommand("rm", "Stop PostgreSQL and delete its data volume")->callback([&] {
+    rc = db_rm(Home::from_env());
+  });
+  db->add_subcommand("status", "Show the store in use and the state of PostgreSQL")->callback([&] {
+    rc = db_status(Home::from_env());
+  });
 
   // apply
   ApplyFlags apply_flags;
   auto* apply = app.add_subcommand("apply", "Apply manifests: create or update their objects");
-  apply->add_option("-f,--filename", apply_flags.files, "File, directory or - (stdin)")
-      ->required();
+  apply->add_option("-f,--filename", apply_flags.files, "File, directory or - (stdin)")->required();
   apply->add_flag("-R,--recursive", apply_flags.recursive, "Read directories recursively");
   apply->add_option("--dry-run", apply_flags.dry_run,
                     "none; client: validate and default here, send nothing; server: the "
@@ -525,7 +528,8 @@ int run(int argc, char** argv) {
   apply->add_option("-o,--output", apply_flags.output, "name, yaml or json");
   apply->add_flag("--force-conflicts", apply_flags.force_conflicts,
                   "Take over fields that other field managers own");
-  apply->add_flag("--server-side", apply_flags.server_side, "Accepted; apply is always server-side");
+  apply->add_flag("--server-side", apply_flags.server_side,
+                  "Accepted; apply is always server-side");
   apply->add_option("--applyset", apply_flags.applyset,
                     "Name of the apply set the objects belong to (labels them)");
   apply->add_flag("--prune", apply_flags.prune,
@@ -621,10 +625,12 @@ int run(int argc, char** argv) {
   logs->add_option("resource", logs_flags.args, "cr/NAME | svc/NAME | NAME (a CommandRun)");
   logs->add_flag("-f,--follow", logs_flags.follow, "Stream new output until the run ends");
   logs->add_option("--since-bytes", logs_flags.since_bytes, "Start at this byte of the output");
-  logs->add_flag("--timestamps", logs_flags.timestamps, "Prefix lines with the time they were read");
+  logs->add_flag("--timestamps", logs_flags.timestamps,
+                 "Prefix lines with the time they were read");
   logs->callback([&] { rc = run_logs(global.ns, logs_flags); });
   RunFlags run_flags;
-  auto* run_verb = app.add_subcommand("run", "Run a command in an environment, streaming its output");
+  auto* run_verb =
+      app.add_subcommand("run", "Run a command in an environment, streaming its output");
   run_verb->add_option("--image", run_flags.image, "Image to run in (default: the runtime image)");
   run_verb->add_option("--service", run_flags.service, "Run inside this Service's container");
   run_verb->add_flag("--rm", run_flags.rm, "Delete the CommandRun when it has finished");
@@ -644,9 +650,9 @@ int run(int argc, char** argv) {
 
   // events
   EventsFlags events_flags;
-  auto* events = app.add_subcommand("events", "List events, oldest first (what happened to objects)");
-  events->add_flag("-A,--all-namespaces", events_flags.all_namespaces,
-                   "Events of every namespace");
+  auto* events =
+      app.add_subcommand("events", "List events, oldest first (what happened to objects)");
+  events->add_flag("-A,--all-namespaces", events_flags.all_namespaces, "Events of every namespace");
   events->add_option("--for", events_flags.for_object, "Only events about KIND/NAME");
   events->add_flag("-w,--watch", events_flags.watch, "After listing, print events as they happen");
   events->add_flag("--no-headers", events_flags.no_headers, "Omit the table header");

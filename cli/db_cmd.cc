@@ -50,9 +50,7 @@ DockerNames docker_names() {
   return names.ok() ? std::move(names).value() : DockerNames();
 }
 std::string container_name() { return docker_names().container(kSystemNamespace, kServiceName); }
-std::string volume_name() {
-  return docker_names().volume(kSystemNamespace, kServiceName, kVolume);
-}
+std::string volume_name() { return docker_names().volume(kSystemNamespace, kServiceName, kVolume); }
 
 fs::path db_dir(const Home& home) { return home.root / "db"; }
 fs::path password_file(const Home& home) { return db_dir(home) / "password"; }
@@ -166,11 +164,11 @@ Status wait_service_ready(ApiClient& client, std::chrono::seconds timeout) {
   auto ready = WaitCondition::parse("condition=Ready");
   if (!ready.ok()) return ready.status();
   std::string who = std::string("service ") + kSystemNamespace + "/" + kServiceName;
-  auto waited = wait_for_object(
-      client, "Service", kSystemNamespace, kServiceName, {ready.value()},
-      std::chrono::system_clock::now() + timeout, [&](const std::string& state) {
-        std::cout << "waiting for " << who << " (" << state << ")\n" << std::flush;
-      });
+  auto waited =
+      wait_for_object(client, "Service", kSystemNamespace, kServiceName, {ready.value()},
+                      std::chrono::system_clock::now() + timeout, [&](const std::string& state) {
+                        std::cout << "waiting for " << who << " (" << state << ")\n" << std::flush;
+                      });
   if (!waited.ok()) return waited.status();
   if (!waited->met) {
     return Status::Unavailable(who + " is not Ready after " + std::to_string(timeout.count()) +
@@ -205,9 +203,9 @@ Status switch_store(const Home& home, const std::string& from_url, const std::st
   if (!to.ok()) return to.status().with_prefix("cannot open " + describe_store_url(to_url));
   auto report = copy_store(*from.value(), *to.value(), kinds_to_copy());
   if (!report.ok()) return report.status();
-  std::cout << "copied " << report.value().copied << " objects ("
-            << report.value().log_bytes << " bytes of command output) from "
-            << describe_store_url(from_url) << " to " << describe_store_url(to_url) << "\n";
+  std::cout << "copied " << report.value().copied << " objects (" << report.value().log_bytes
+            << " bytes of command output) from " << describe_store_url(from_url) << " to "
+            << describe_store_url(to_url) << "\n";
   from.value().reset();
   to.value().reset();
   std::error_code ec;
@@ -218,8 +216,9 @@ Status switch_store(const Home& home, const std::string& from_url, const std::st
   }
   auto pid = start_local_controller(home, std::chrono::seconds(60));
   if (!pid.ok()) return pid.status().with_prefix("the controller did not start on the new store");
-  std::cout << "controller restarted on " << describe_store_url(next_url.empty() ? sqlite_url(home) : next_url)
-            << " (pid " << pid.value() << ")\n";
+  std::cout << "controller restarted on "
+            << describe_store_url(next_url.empty() ? sqlite_url(home) : next_url) << " (pid "
+            << pid.value() << ")\n";
   return Status::Ok();
 }
 
@@ -306,7 +305,8 @@ Result<std::unique_ptr<Store>> open_controller_store(const Home& home, const std
 
 int db_start(const Home& home, const DbStartOptions& options) {
   if (Status s = home.ensure(); !s.ok()) return fail(s);
-  auto password = saved_or_new(password_file(home), []() -> Result<std::string> { return random_hex(24); });
+  auto password =
+      saved_or_new(password_file(home), []() -> Result<std::string> { return random_hex(24); });
   if (!password.ok()) return fail(password.status());
   auto port = saved_or_new(port_file(home), []() -> Result<std::string> {
     auto p = free_loopback_port();
@@ -379,7 +379,8 @@ int db_rm(const Home& home) {
 int db_status(const Home& home) {
   std::string url = recorded_url(home);
   std::cout << "store:    " << describe_store_url(url.empty() ? sqlite_url(home) : url) << "\n";
-  auto client = ApiClient::local(home, ClientOptions{.autostart = false, .timeout = std::chrono::seconds(10)});
+  auto client = ApiClient::local(
+      home, ClientOptions{.autostart = false, .timeout = std::chrono::seconds(10)});
   auto svc = client->get("Service", kSystemNamespace, kServiceName);
   if (!svc.ok()) {
     if (svc.status().code() == Code::kNotFound) {

@@ -16,8 +16,8 @@ Status DockerNames::validate_instance(std::string_view instance) {
   for (char c : instance) ok = ok && (alnum(c) || c == '-');
   if (ok) return Status::Ok();
   return Status::Invalid("CENV_INSTANCE: \"" + std::string(instance) +
-                                 "\" is not a valid instance name (1-40 of a-z, 0-9 and '-', "
-                                 "starting and ending with a letter or digit)");
+                         "\" is not a valid instance name (1-40 of a-z, 0-9 and '-', "
+                         "starting and ending with a letter or digit)");
 }
 
 Result<DockerNames> DockerNames::from_environment() {

@@ -106,7 +106,8 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
     docker::DockerClient& docker = *d.value();
     auto info = docker.inspect_network(network);
     if (!info.ok() && info.status().code() == Code::kNotFound) {
-      docker::Labels labels = options_.names.labels("Environment", env.name(), env.name(), env.uid());
+      docker::Labels labels =
+          options_.names.labels("Environment", env.name(), env.name(), env.uid());
       auto created = docker.create_network({.name = network, .labels = labels});
       if (created.ok() || created.status().code() == Code::kAlreadyExists) {
         spdlog::info("Environment {}: created network {}", env.name(), network);

@@ -268,8 +268,8 @@ ReconcileResult ServiceReconciler::finalize(const Object& svc) {
       if (const auto* vols = spec->get_object().if_contains("volumes"); vols && vols->is_array()) {
         for (const json::value& v : vols->get_array()) {
           if (!v.is_object()) continue;
-          mounted.push_back(
-              options_.names.volume(svc.ns(), svc.name(), Object::str_field(v.get_object(), "name")));
+          mounted.push_back(options_.names.volume(svc.ns(), svc.name(),
+                                                  Object::str_field(v.get_object(), "name")));
         }
       }
     }
@@ -413,7 +413,8 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     if (!id.ok()) {
       Status s = id.status();
       if (s.code() == Code::kAlreadyExists) {
-        s = Status::AlreadyExists("a container named " + options_.names.container(req.ns, req.name) +
+        s = Status::AlreadyExists("a container named " +
+                                  options_.names.container(req.ns, req.name) +
                                   " exists that this Service does not own (no io.cenv labels, "
                                   "or those of another Service object or controller); remove "
                                   "or rename it: " +
@@ -424,8 +425,8 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     }
     spdlog::info("Service {}: created container {} from {}", who, id->substr(0, 12), image);
     event(svc, EventSeverity::kNormal, "Created",
-          "created container " + options_.names.container(req.ns, req.name) + " (" + id->substr(0, 12) +
-              ") from " + image);
+          "created container " + options_.names.container(req.ns, req.name) + " (" +
+              id->substr(0, 12) + ") from " + image);
     out.created_after_loss = !replaced;
     changed_workload = true;
   } else if (!current->running && current->state != "restarting" && current->state != "paused" &&
@@ -527,7 +528,8 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
         out.phase = "Ready";
         out.ready = true;
         out.reason = "Healthy";
-        out.message = "container is running and healthy (last check before the controller restarted)";
+        out.message =
+            "container is running and healthy (last check before the controller restarted)";
         out.healthy_status = kConditionTrue;
         out.healthy_reason = "HealthCheckPassed";
         break;

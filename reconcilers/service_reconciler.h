@@ -31,8 +31,8 @@
 #include "controller/runtime/event_recorder.h"
 #include "controller/runtime/informer.h"
 #include "controller/runtime/reconciler.h"
-#include "reconcilers/health_prober.h"
 #include "reconcilers/docker_names.h"
+#include "reconcilers/health_prober.h"
 #include "reconcilers/workloads.h"
 
 namespace cenv {

@@ -37,12 +37,11 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
   std::vector<std::string> kinds;
   for (const KindInfo& k : api.kinds().kinds()) kinds.push_back(k.kind);
   manager_->add(std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_));
-  docker_events_ =
-      &manager_->add(std::make_unique<DockerEventSource>(docker_, [this] {
-        DockerEventSourceOptions o = options_.docker_events;
-        o.names = options_.names;
-        return o;
-      }()));
+  docker_events_ = &manager_->add(std::make_unique<DockerEventSource>(docker_, [this] {
+    DockerEventSourceOptions o = options_.docker_events;
+    o.names = options_.names;
+    return o;
+  }()));
   prober_ = &manager_->add(std::make_unique<HealthProber>(
       workloads_, options_.health,
       options_.tcp_dialer ? options_.tcp_dialer : HealthProber::TcpDialer(HealthProber::dial_tcp)));
@@ -58,8 +57,8 @@ void ReconcilerSet::add_controllers() {
   EnvironmentReconcilerOptions env_options;
   env_options.names = options_.names;
   env_options.recheck_interval = options_.environment_recheck;
-  auto& env_reconciler = own(std::make_unique<EnvironmentReconciler>(
-      environments, client_, docker_, clock_, env_options));
+  auto& env_reconciler = own(
+      std::make_unique<EnvironmentReconciler>(environments, client_, docker_, clock_, env_options));
   add_controller("Environment", env_reconciler, options_.environment_workers);
 
   // Service: one container each, through the Workloads seam; health from the prober.

@@ -15,7 +15,7 @@ namespace {
 
 // Fields of metadata only the server sets; a manifest's values are ignored.
 constexpr std::string_view kServerOwnedMeta[] = {
-    "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
+    "uid",          "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
     "managedFields"};
 
 // metadata.generateName + 5 random characters, as Kubernetes does (no vowels: no words).
@@ -104,9 +104,9 @@ Status ApiService::normalize(Object& object, const KindInfo& info) const {
     }
   }
   if (!errors.empty()) {
-    return Status::Invalid(std::string(object.kind()) + " \"" + std::string(object.name()) +
-                               "\" is invalid",
-                           std::move(errors));
+    return Status::Invalid(
+        std::string(object.kind()) + " \"" + std::string(object.name()) + "\" is invalid",
+        std::move(errors));
   }
   return Status::Ok();
 }
@@ -147,8 +147,9 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     }
     if (o.name().empty() && !o.generate_name().empty()) {
       if (!options.create_only) {
-        problem(items[i], describe(o) + ": metadata.name: Required value: apply cannot use "
-                                        "generateName; use a name (or cenv create)");
+        problem(items[i], describe(o) +
+                              ": metadata.name: Required value: apply cannot use "
+                              "generateName; use a name (or cenv create)");
         continue;
       }
       generated[i] = true;
@@ -164,8 +165,8 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     }
     auto [it, inserted] = seen.emplace(o.key(), i);
     if (!inserted) {
-      problem(items[i], describe(o) + ": duplicate object: also defined at " +
-                            items[it->second].source);
+      problem(items[i],
+              describe(o) + ": duplicate object: also defined at " + items[it->second].source);
       continue;
     }
     if (info->kind == "Environment") namespaces_in_request.insert(std::string(o.name()));
@@ -183,8 +184,9 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       found = ns_exists.emplace(ns, env.ok()).first;
     }
     if (!found->second) {
-      problem(items[i], describe(items[i].object) + ": namespace \"" + ns +
-                            "\" not found: apply an Environment named \"" + ns + "\" first",
+      problem(items[i],
+              describe(items[i].object) + ": namespace \"" + ns +
+                  "\" not found: apply an Environment named \"" + ns + "\" first",
               /*not_found=*/true);
     }
   }
@@ -206,7 +208,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     std::vector<size_t> write_index;
     std::vector<std::string> conflicts;
     std::vector<std::string> existing_names;  // create_only: objects that already exist
-    bool renamed = false;                      // a generated name was taken: pick again
+    bool renamed = false;                     // a generated name was taken: pick again
     std::string now = format_rfc3339(clock_.now());
     ApplyOptionsSsa ssa{options.field_manager, options.force, now};
     // Every stored counterpart in one read (one round trip on PostgreSQL, not one per object).
@@ -225,9 +227,8 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
           items[i].object.set_name(generated_name(items[i].object.generate_name()));
           renamed = true;
         } else {
-          existing_names.push_back(
-              (items[i].source.empty() ? "" : items[i].source + ": ") + describe(desired) +
-              " already exists");
+          existing_names.push_back((items[i].source.empty() ? "" : items[i].source + ": ") +
+                                   describe(desired) + " already exists");
         }
         continue;
       }
@@ -350,8 +351,7 @@ void ApiService::tell_waiting(const std::vector<Object>& terminating) const {
   }
 }
 
-Result<Object> ApiService::get(std::string_view kind, std::string_view ns,
-                               std::string_view name) {
+Result<Object> ApiService::get(std::string_view kind, std::string_view ns, std::string_view name) {
   auto info = resolve(kind);
   if (!info.ok()) return info.status();
   ObjectKey key{info.value()->kind, "", std::string(name)};

@@ -202,9 +202,8 @@ std::string one_line(const char* text) {
 bool is_transient(std::string_view sqlstate) {
   if (sqlstate.size() != 5) return false;
   std::string_view cls = sqlstate.substr(0, 2);
-  return cls == "08" || cls == "53" || cls == "40" || sqlstate == "57P01" ||
-         sqlstate == "57P02" || sqlstate == "57P03" || sqlstate == "55P03" ||
-         sqlstate == "57014";
+  return cls == "08" || cls == "53" || cls == "40" || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03" || sqlstate == "55P03" || sqlstate == "57014";
 }
 
 // A value of a parameter or column given as text by libpq.
@@ -297,8 +296,8 @@ class ArrayParam {
 
  private:
   void put32(uint32_t v) {
-    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                 static_cast<char>(v >> 8), static_cast<char>(v)};
+    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                 static_cast<char>(v)};
     buf_.append(b, 4);
   }
   void patch(size_t at, uint32_t v) {
@@ -424,7 +423,8 @@ std::string redact_uri(const std::string& url, size_t authority) {
     return at != std::string::npos && at >= authority ? at : std::string::npos;
   };
   size_t at = last_at_before('/');
-  if (size_t q = last_at_before('?'); q != std::string::npos && (at == std::string::npos || q > at)) {
+  if (size_t q = last_at_before('?');
+      q != std::string::npos && (at == std::string::npos || q > at)) {
     at = q;
   }
   size_t rest = authority;
@@ -522,8 +522,8 @@ size_t uri_authority(const std::string& url) {
   for (size_t i = 0; i < sep; ++i) {
     char c = url[i];
     bool ok = std::isalpha(static_cast<unsigned char>(c)) ||
-              (i > 0 && (std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' ||
-                         c == '.'));
+              (i > 0 &&
+               (std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.'));
     if (!ok) return std::string::npos;
   }
   return sep + 3;
@@ -554,9 +554,9 @@ class PostgresStore::Connection {
 
   // Session settings and prepared statements, after every (re)connect.
   Status setup(const PostgresStoreOptions& options) {
-    std::string set = "SET lock_timeout = " + std::to_string(options.lock_timeout.count()) +
-                      "; SET statement_timeout = " +
-                      std::to_string(options.statement_timeout.count());
+    std::string set =
+        "SET lock_timeout = " + std::to_string(options.lock_timeout.count()) +
+        "; SET statement_timeout = " + std::to_string(options.statement_timeout.count());
     CENV_RETURN_IF_ERROR(exec(set.c_str(), "configure the session"));
     if (!pq().PQenterPipelineMode(conn_)) return connection_error("prepare statements");
     for (int i = 0; i < kStmtCount; ++i) {
@@ -797,13 +797,15 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
 Result<std::unique_ptr<PostgresStore::Connection>> PostgresStore::connect(bool prepare) {
   // Our defaults come before the URL (expanded from "dbname"), so the URL's settings win;
   // the client encoding comes after: every text we send and read is UTF-8.
-  const std::string timeout = std::to_string(std::max<int64_t>(2, options_.connect_timeout.count()));
-  const char* keys[] = {"connect_timeout",      "keepalives_idle", "keepalives_interval",
-                        "keepalives_count",     "dbname",          "fallback_application_name",
-                        "client_encoding",      nullptr};
+  const std::string timeout =
+      std::to_string(std::max<int64_t>(2, options_.connect_timeout.count()));
+  const char* keys[] = {
+      "connect_timeout", "keepalives_idle",           "keepalives_interval", "keepalives_count",
+      "dbname",          "fallback_application_name", "client_encoding",     nullptr};
   const char* values[] = {timeout.c_str(), "30", "10", "3", url_.c_str(), "cenv", "UTF8", nullptr};
   PGconn* raw = pq().PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-  if (!raw) return Status::Unavailable("postgres: cannot connect to " + redacted_url_ + ": out of memory");
+  if (!raw)
+    return Status::Unavailable("postgres: cannot connect to " + redacted_url_ + ": out of memory");
   auto c = std::make_unique<Connection>(raw);
   // Notices (CREATE TABLE IF NOT EXISTS "skipping", ...) would go to stderr; PQreset keeps this.
   pq().PQsetNoticeProcessor(
@@ -821,18 +823,18 @@ Status PostgresStore::migrate(Connection& c) {
   CENV_RETURN_IF_ERROR(c.exec("BEGIN", "begin the migration"));
   Status s = [&]() -> Status {
     // Concurrent opens of a fresh database would race on CREATE TABLE IF NOT EXISTS.
-    CENV_RETURN_IF_ERROR(c.exec(
-        "SELECT pg_advisory_xact_lock(x'63656e7673636d61'::bigint);"  // "cenvscma"
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-        "lock the schema"));
+    CENV_RETURN_IF_ERROR(
+        c.exec("SELECT pg_advisory_xact_lock(x'63656e7673636d61'::bigint);"  // "cenvscma"
+               "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+               "lock the schema"));
     auto version =
         c.query_int("SELECT coalesce(max(version), 0) FROM schema_version", "read schema_version");
     if (!version.ok()) return version.status();
     if (*version > kPostgresSchemaVersion) {
-      return Status::FailedPrecondition(
-          "postgres: " + redacted_url_ + " has schema version " + std::to_string(*version) +
-          ", newer than this cenv supports (" + std::to_string(kPostgresSchemaVersion) +
-          "); upgrade cenv");
+      return Status::FailedPrecondition("postgres: " + redacted_url_ + " has schema version " +
+                                        std::to_string(*version) +
+                                        ", newer than this cenv supports (" +
+                                        std::to_string(kPostgresSchemaVersion) + "); upgrade cenv");
     }
     if (*version < 1) CENV_RETURN_IF_ERROR(c.exec(kSchemaV1, "create the schema"));
     if (*version < 2) CENV_RETURN_IF_ERROR(c.exec(kSchemaV2, "add the log table"));
@@ -914,7 +916,7 @@ namespace {
 
 // Where one key of a commit stands as the writes are applied in memory.
 struct KeyState {
-  std::optional<Object> loaded;    // as stored before the commit; nullopt when absent
+  std::optional<Object> loaded;     // as stored before the commit; nullopt when absent
   const Object* current = nullptr;  // as it stands now: &*loaded, an element of the
                                     // commit's results, or nullptr when absent
   size_t event = 0;                 // when touched and present: the event holding its JSON
@@ -1074,8 +1076,7 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
     store_rows(kUpdateObjects, updates);
     for (size_t from = 0; from < deletes.size(); from += kRowsPerStatement) {
       ArrayParam kinds(kTextOid), namespaces(kTextOid), names(kTextOid);
-      for (size_t i = from, to = std::min(deletes.size(), from + kRowsPerStatement); i < to;
-           ++i) {
+      for (size_t i = from, to = std::min(deletes.size(), from + kRowsPerStatement); i < to; ++i) {
         kinds.text(deletes[i].first->kind);
         namespaces.text(deletes[i].first->ns);
         names.text(deletes[i].first->name);
@@ -1086,8 +1087,7 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
                                     .binary(std::move(names).take())));
       // Their logs go with them.
       ArrayParam uids(kTextOid);
-      for (size_t i = from, to = std::min(deletes.size(), from + kRowsPerStatement); i < to;
-           ++i) {
+      for (size_t i = from, to = std::min(deletes.size(), from + kRowsPerStatement); i < to; ++i) {
         uids.text(deletes[i].second->loaded->uid());
       }
       calls.push_back(std::move(Call::prepared(kDeleteLogs).binary(std::move(uids).take())));
@@ -1099,8 +1099,8 @@ Result<std::vector<Object>> PostgresStore::commit_on(Connection& c, std::span<co
     const int64_t keep = options_.auto_compact_keep;
     if (keep > 0 && rev - compacted > keep + keep / 10) {
       calls.push_back(std::move(Call::prepared(kDeleteEvents).text(std::to_string(rev - keep))));
-      calls.push_back(std::move(
-          Call::prepared(kSetMeta).text(kCompactedKey).text(std::to_string(rev - keep))));
+      calls.push_back(
+          std::move(Call::prepared(kSetMeta).text(kCompactedKey).text(std::to_string(rev - keep))));
     }
   }
   calls.push_back(Call::plain("COMMIT"));
@@ -1232,7 +1232,8 @@ Result<ObjectList> PostgresStore::list(const ListOptions& options) {
     if (options.ns.empty()) {
       calls.push_back(std::move(Call::prepared(kList).text(options.kind)));
     } else {
-      calls.push_back(std::move(Call::prepared(kListNamespace).text(options.kind).text(options.ns)));
+      calls.push_back(
+          std::move(Call::prepared(kListNamespace).text(options.kind).text(options.ns)));
     }
     auto results = c.pipeline(calls);
     if (!results.ok()) return results.status();
@@ -1271,44 +1272,42 @@ Result<std::vector<WatchEvent>> PostgresStore::events_since(int64_t after, size_
   if (after < 0) {
     return Status::Invalid("resourceVersion " + std::to_string(after) + " must not be negative");
   }
-  return with_connection<std::vector<WatchEvent>>(
-      [&](Connection& c, bool&) -> Result<std::vector<WatchEvent>> {
-        std::vector<Call> calls;
-        calls.push_back(std::move(
-            Call::prepared(kEventsSince)
-                .text(std::to_string(after))
-                .text(std::to_string(
-                    std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max())))));
-        auto results = c.pipeline(calls);
-        if (!results.ok()) return results.status();
-        const PGresult* res = (*results)[0].get();
-        const int n = pq().PQntuples(res);
-        if (n == 0) return Status::Internal("postgres: meta has no compacted_revision");
-        auto compacted = parse_int(pq().PQgetvalue(res, 0, 0), "meta compacted_revision");
-        if (!compacted.ok()) return compacted.status();
-        if (after < *compacted) {
-          return Status::Gone("the requested resourceVersion " + std::to_string(after) +
-                              " is too old (compacted to " + std::to_string(*compacted) +
-                              "); relist");
-        }
-        std::vector<WatchEvent> events;
-        events.reserve(static_cast<size_t>(n));
-        for (int i = 0; i < n; ++i) {
-          if (pq().PQgetisnull(res, i, 1)) continue;  // the LEFT JOIN's row when there is none
-          WatchEvent e;
-          auto rev = parse_int(pq().PQgetvalue(res, i, 1), "events revision");
-          if (!rev.ok()) return rev.status();
-          e.revision = *rev;
-          auto type = parse_event_type(column(res, i, 2));
-          if (!type.ok()) return type.status();
-          e.type = *type;
-          auto obj = parse_stored(column(res, i, 3), "events");
-          if (!obj.ok()) return obj.status();
-          e.object = std::move(obj).value();
-          events.push_back(std::move(e));
-        }
-        return events;
-      });
+  return with_connection<std::vector<WatchEvent>>([&](Connection& c,
+                                                      bool&) -> Result<std::vector<WatchEvent>> {
+    std::vector<Call> calls;
+    calls.push_back(std::move(
+        Call::prepared(kEventsSince)
+            .text(std::to_string(after))
+            .text(std::to_string(std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max())))));
+    auto results = c.pipeline(calls);
+    if (!results.ok()) return results.status();
+    const PGresult* res = (*results)[0].get();
+    const int n = pq().PQntuples(res);
+    if (n == 0) return Status::Internal("postgres: meta has no compacted_revision");
+    auto compacted = parse_int(pq().PQgetvalue(res, 0, 0), "meta compacted_revision");
+    if (!compacted.ok()) return compacted.status();
+    if (after < *compacted) {
+      return Status::Gone("the requested resourceVersion " + std::to_string(after) +
+                          " is too old (compacted to " + std::to_string(*compacted) + "); relist");
+    }
+    std::vector<WatchEvent> events;
+    events.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      if (pq().PQgetisnull(res, i, 1)) continue;  // the LEFT JOIN's row when there is none
+      WatchEvent e;
+      auto rev = parse_int(pq().PQgetvalue(res, i, 1), "events revision");
+      if (!rev.ok()) return rev.status();
+      e.revision = *rev;
+      auto type = parse_event_type(column(res, i, 2));
+      if (!type.ok()) return type.status();
+      e.type = *type;
+      auto obj = parse_stored(column(res, i, 3), "events");
+      if (!obj.ok()) return obj.status();
+      e.object = std::move(obj).value();
+      events.push_back(std::move(e));
+    }
+    return events;
+  });
 }
 
 Result<int64_t> PostgresStore::read_meta(const char* key) {
@@ -1382,8 +1381,8 @@ Result<std::vector<LogChunk>> PostgresStore::read_log(const std::string& uid, in
   auto r = with_connection<std::vector<LogChunk>>(
       [&](Connection& c, bool&) -> Result<std::vector<LogChunk>> {
         std::vector<Call> calls;
-        const int64_t limit = static_cast<int64_t>(
-            std::min<uint64_t>(std::max<size_t>(max_bytes, 1), std::numeric_limits<int32_t>::max()));
+        const int64_t limit = static_cast<int64_t>(std::min<uint64_t>(
+            std::max<size_t>(max_bytes, 1), std::numeric_limits<int32_t>::max()));
         calls.push_back(std::move(Call::prepared(kReadLog)
                                       .text(uid)
                                       .text(std::to_string(offset))

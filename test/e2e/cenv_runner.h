@@ -48,9 +48,8 @@ class CenvRunner {
     std::ofstream(in) << stdin_text;
     std::string cmd = "cd '" CENV_SOURCE_DIR "' && CENV_HOME='" + home_.string() +
                       "' CENV_INSTANCE='" + id_ + "' CENV_CONTAINER_LABELS='" + label() +
-                      "' '" CENV_BINARY "' " + args +
-                      " <'" + in.string() + "' >'" + out.string() + "' 2>'" + err.string() +
-                      "'";
+                      "' '" CENV_BINARY "' " + args + " <'" + in.string() + "' >'" + out.string() +
+                      "' 2>'" + err.string() + "'";
     int status = std::system(cmd.c_str());
     RunResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -69,10 +68,16 @@ class CenvRunner {
   // Removes the containers, networks and volumes carrying label() (when Docker is there).
   void remove_docker_objects() const {
     std::string f = "--filter label=" + label();
-    std::string cmd = "command -v docker >/dev/null 2>&1 || exit 0; "
-                      "docker ps -aq " + f + " | xargs -r docker rm -f; "
-                      "docker network ls -q " + f + " | xargs -r docker network rm; "
-                      "docker volume ls -q " + f + " | xargs -r docker volume rm -f";
+    std::string cmd =
+        "command -v docker >/dev/null 2>&1 || exit 0; "
+        "docker ps -aq " +
+        f +
+        " | xargs -r docker rm -f; "
+        "docker network ls -q " +
+        f +
+        " | xargs -r docker network rm; "
+        "docker volume ls -q " +
+        f + " | xargs -r docker volume rm -f";
     cmd = "( " + cmd + " ) >/dev/null 2>&1";
     [[maybe_unused]] int rc = std::system(cmd.c_str());
   }

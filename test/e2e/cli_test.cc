@@ -316,7 +316,8 @@ TEST_CASE("wait meets jsonpath conditions and times out clearly", "[e2e]") {
 kind: Service
 metadata: {name: never, namespace: demo}
 spec: {image: "cenv-test/does-not-exist:1", command: [sleep, "600"]}
-)").exit_code == 0);
+)")
+              .exit_code == 0);
   auto late = cenv.run("wait svc/never -n demo --for=condition=Ready --timeout=1s");
   CHECK(late.exit_code == 1);
   CHECK(contains(late.err, "timed out waiting for the condition Ready=True on services/never"));
@@ -339,7 +340,8 @@ TEST_CASE("delete waits on finalizers; removing them completes it", "[e2e]") {
   CHECK(contains(del.err, "finalizers remain"));
   auto marked = cenv.run("get svc web -n demo -o yaml");
   CHECK(contains(marked.out, "deletionTimestamp"));
-  REQUIRE(cenv.run("patch svc web -n demo --type json -p '[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'")
+  REQUIRE(cenv.run("patch svc web -n demo --type json -p "
+                   "'[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'")
               .exit_code == 0);
   CHECK(cenv.run("get svc web -n demo").exit_code == 1);
 }
@@ -360,8 +362,9 @@ TEST_CASE("get -w prints the list, then each change", "[e2e]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
   fs::path out = cenv.home() / "watch.out";
-  std::string cmd = "CENV_HOME='" + cenv.home().string() + "' '" CENV_BINARY
-                    "' get svc -n demo -w -o name > '" + out.string() + "' 2>&1 & echo $!";
+  std::string cmd = "CENV_HOME='" + cenv.home().string() +
+                    "' '" CENV_BINARY "' get svc -n demo -w -o name > '" + out.string() +
+                    "' 2>&1 & echo $!";
   FILE* p = popen(cmd.c_str(), "r");
   int pid = 0;
   REQUIRE(fscanf(p, "%d", &pid) == 1);
@@ -378,7 +381,8 @@ TEST_CASE("get -w prints the list, then each change", "[e2e]") {
 kind: Service
 metadata: {name: db, namespace: demo}
 spec: {}
-)").exit_code == 0);
+)")
+              .exit_code == 0);
   CHECK(wait_for("service/db\n"));
   kill(pid, SIGTERM);
 }

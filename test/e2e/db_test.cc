@@ -48,8 +48,9 @@ TEST_CASE("cenv db start moves the store onto PostgreSQL, db stop back, db rm re
   CHECK_FALSE(has(start.out + start.err, password));
 
   // The restarted controller adopts the container and probes it afresh: Ready again shortly.
-  REQUIRE(cenv.run("wait svc/postgres -n cenv-system --for=condition=Ready --timeout=60s")
-              .exit_code == 0);
+  REQUIRE(
+      cenv.run("wait svc/postgres -n cenv-system --for=condition=Ready --timeout=60s").exit_code ==
+      0);
   auto status = cenv.run("db status");
   CHECK(status.exit_code == 0);
   CHECK(has(status.out, "store:    postgres://"));
@@ -57,8 +58,9 @@ TEST_CASE("cenv db start moves the store onto PostgreSQL, db stop back, db rm re
   CHECK(has(cenv.run("controller status").out, "postgres://"));
   // The objects came along, and new writes go to PostgreSQL.
   CHECK(has(cenv.run("get env keep -o yaml").out, "COLOUR: blue"));
-  REQUIRE(cenv.run("patch env keep -p '{\"spec\":{\"variables\":{\"COLOUR\":\"green\"}}}'")
-              .exit_code == 0);
+  REQUIRE(
+      cenv.run("patch env keep -p '{\"spec\":{\"variables\":{\"COLOUR\":\"green\"}}}'").exit_code ==
+      0);
 
   auto stop = cenv.run("db stop");
   INFO(stop.out << stop.err);

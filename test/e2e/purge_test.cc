@@ -40,8 +40,8 @@ TEST_CASE("delete keeps a Service's volumes; delete --purge removes them", "[e2e
 
   // Back on the same volume, then deleted with --purge.
   REQUIRE(cenv.run("apply -f -", manifest(ns)).exit_code == 0);
-  REQUIRE(cenv.run("wait svc/store -n " + ns + " --for=condition=Ready --timeout=120s")
-              .exit_code == 0);
+  REQUIRE(cenv.run("wait svc/store -n " + ns + " --for=condition=Ready --timeout=120s").exit_code ==
+          0);
   auto purged = cenv.run("delete svc store -n " + ns + " --purge");
   INFO(purged.out << purged.err);
   REQUIRE(purged.exit_code == 0);

@@ -2,12 +2,11 @@
 
 #include <stdlib.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
 #include <system_error>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "controller/store/postgres_store.h"
 #include "controller/store/sqlite_store.h"
@@ -69,9 +68,9 @@ TEST_CASE("open_store opens PostgreSQL for postgres:// and postgresql:// URIs",
 
 TEST_CASE("open_store rejects other URLs naming the accepted forms", "[store][open_store]") {
   FixedClock clock(suite_time());
-  for (const std::string url : {"", "sqlite:", "mysql://u:Sup3rSecret@db/cenv", "http://db/cenv",
-                                "postgres:/db", "etcd:foo",
-                                "host=db dbname=cenv password=Sup3rSecret"}) {
+  for (const std::string url :
+       {"", "sqlite:", "mysql://u:Sup3rSecret@db/cenv", "http://db/cenv", "postgres:/db",
+        "etcd:foo", "host=db dbname=cenv password=Sup3rSecret"}) {
     INFO(url);
     auto r = open_store(url, clock);
     REQUIRE(r.status().code() == Code::kInvalid);

@@ -373,11 +373,11 @@ class PostgresServer {
   std::string launch() {
     const std::filesystem::path data = dir_ / "data";
     // A throwaway server: durability settings off, so the tests do not wait on fsync.
-    pid_ = spawn({(bin_ / "postgres").string(), "-D", data.string(), "-p", std::to_string(port_),
-                  "-k", dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                  "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
-                  "max_connections=200"},
-                 dir_ / "postgres.log", SIGQUIT);
+    pid_ =
+        spawn({(bin_ / "postgres").string(), "-D", data.string(), "-p", std::to_string(port_), "-k",
+               dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
+               "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"},
+              dir_ / "postgres.log", SIGQUIT);
     if (pid_ < 0) {
       pid_ = 0;
       return "fork failed: " + std::string(std::strerror(errno));
@@ -428,8 +428,8 @@ class TestDatabase {
     REQUIRE(err.empty());
   }
   ~TestDatabase() {
-    if (server_.running()) (void)server_.exec("postgres", "DROP DATABASE IF EXISTS " + name_ +
-                                                              " WITH (FORCE)");
+    if (server_.running())
+      (void)server_.exec("postgres", "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
   }
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;

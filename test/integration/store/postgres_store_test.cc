@@ -1,6 +1,7 @@
 #include "controller/store/postgres_store.h"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
 #include <map>
@@ -10,8 +11,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "test/integration/store/postgres_server.h"
 #include "test/unit/controller/store/store_suite.h"
@@ -72,8 +71,9 @@ TEST_CASE("PostgresStore records its schema version and stores rows as SqliteSto
                      "WHERE name = 'web'") == std::string(web.uid()) + " 1 {\"app\":\"web\"}");
   CHECK(server.query(db.name(), "SELECT coalesce(labels, '-') FROM objects WHERE name = 'api'") ==
         "-");
-  CHECK(server.query(db.name(), "SELECT string_agg(type || ' ' || name, ',' ORDER BY revision) "
-                                "FROM events") == "ADDED web,ADDED api");
+  CHECK(server.query(db.name(),
+                     "SELECT string_agg(type || ' ' || name, ',' ORDER BY revision) "
+                     "FROM events") == "ADDED web,ADDED api");
   CHECK(server.query(db.name(), "SELECT value FROM meta WHERE key = 'revision'") == "2");
   CHECK(server.query(db.name(), "SELECT data FROM objects WHERE name = 'web'") == web.to_json());
 }
@@ -95,8 +95,8 @@ TEST_CASE("PostgresStore opens a fresh database from several processes at once",
   constexpr int kOpeners = 6;
   std::vector<std::future<Result<std::unique_ptr<PostgresStore>>>> opens;
   for (int i = 0; i < kOpeners; ++i) {
-    opens.push_back(std::async(std::launch::async,
-                               [&] { return PostgresStore::open(db.url(), clock); }));
+    opens.push_back(
+        std::async(std::launch::async, [&] { return PostgresStore::open(db.url(), clock); }));
   }
   std::vector<std::unique_ptr<PostgresStore>> stores;
   for (auto& f : opens) stores.push_back(must(f.get()));
@@ -167,8 +167,7 @@ TEST_CASE("PostgresStore keeps keys that need escaping and orders them bytewise"
         names.size());
 }
 
-TEST_CASE("PostgresStore applies a batch touching one object several times",
-          "[store][postgres]") {
+TEST_CASE("PostgresStore applies a batch touching one object several times", "[store][postgres]") {
   TestDatabase db(postgres_server());
   FixedClock clock(suite_time());
   auto store = open_postgres(db.url(), clock);
@@ -192,8 +191,9 @@ TEST_CASE("PostgresStore applies a batch touching one object several times",
         std::vector<std::string>{"2 ADDED web", "3 MODIFIED web", "4 DELETED old", "5 ADDED old",
                                  "6 ADDED tmp", "7 DELETED tmp"});
   // The objects table holds each key's final state.
-  CHECK(postgres_server().query(db.name(), "SELECT string_agg(name || '@' || revision, ',' "
-                                           "ORDER BY name) FROM objects") == "old@5,web@3");
+  CHECK(postgres_server().query(db.name(),
+                                "SELECT string_agg(name || '@' || revision, ',' "
+                                "ORDER BY name) FROM objects") == "old@5,web@3");
 }
 
 TEST_CASE("Two PostgresStores on one database keep revisions unique and lose no update",
@@ -285,9 +285,9 @@ TEST_CASE("Concurrent batches from two PostgresStores take contiguous revisions"
         for (int b = 0; b < kBatches; ++b) {
           std::vector<Write> writes;
           for (int i = 0; i < kBatchSize; ++i) {
-            writes.push_back({WriteOp::kCreate,
-                              service("t" + std::to_string(t) + "-b" + std::to_string(b) + "-" +
-                                      std::to_string(i))});
+            writes.push_back(
+                {WriteOp::kCreate, service("t" + std::to_string(t) + "-b" + std::to_string(b) +
+                                           "-" + std::to_string(i))});
           }
           auto out = stores[t % 2]->commit(writes);
           if (!out.ok()) {
@@ -391,7 +391,8 @@ TEST_CASE("redacted_url masks every form of password", "[store][postgres]") {
       {"postgres://db/cenv?sslpassword=s3cret", "postgres://db/cenv?sslpassword=***"},
       {"postgres://db/cenv?%70assword=s3cret", "postgres://db/cenv?%70assword=***"},
       {"postgres://u:s3cret@[::1]:5432/cenv", "postgres://u:***@[::1]:5432/cenv"},
-      {"host=db dbname=cenv user=cenv password=s3cret", "host=db dbname=cenv user=cenv password=***"},
+      {"host=db dbname=cenv user=cenv password=s3cret",
+       "host=db dbname=cenv user=cenv password=***"},
       {"host=db password = s3cret port=5432", "host=db password = *** port=5432"},
       {"password='s3 cr\\'et' host=db", "password=*** host=db"},
       {"host=db PASSWORD=s3cret", "host=db PASSWORD=***"},
@@ -422,8 +423,8 @@ TEST_CASE("PostgresStore never shows the password in its errors", "[store][postg
     closed_port = ntohs(addr.sin_port);
     close(fd);
   }
-  const std::string url = "postgres://cenv:Sup3rSecret@127.0.0.1:" +
-                          std::to_string(closed_port) + "/cenv?connect_timeout=2";
+  const std::string url = "postgres://cenv:Sup3rSecret@127.0.0.1:" + std::to_string(closed_port) +
+                          "/cenv?connect_timeout=2";
   auto r = PostgresStore::open(url, clock);
   REQUIRE(r.status().code() == Code::kUnavailable);
   CHECK_THAT(r.status().message(), !Catch::Contains("Sup3rSecret"));
@@ -540,8 +541,7 @@ TEST_CASE("PostgresStore creates 10,000 objects in one commit quickly",
   }
   must(store->commit(updates));
   secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  WARN("10,000 updates in one commit: " << static_cast<int64_t>(kObjects / secs)
-                                        << " objects/s");
+  WARN("10,000 updates in one commit: " << static_cast<int64_t>(kObjects / secs) << " objects/s");
 
   start = std::chrono::steady_clock::now();
   constexpr int kSingle = 2000;

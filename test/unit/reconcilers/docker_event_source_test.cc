@@ -65,7 +65,8 @@ TEST_CASE("docker events: a managed container's event reaches its owner's route"
   REQUIRE(eventually([&] { return services.resync_count() == 1; }));
 
   docker.push_event(container_event("die", DockerNames().labels("Service", "dev", "web", "u1")));
-  docker.push_event(container_event("destroy", DockerNames().labels("CommandRun", "dev", "job", "u2")));
+  docker.push_event(
+      container_event("destroy", DockerNames().labels("CommandRun", "dev", "job", "u2")));
   // Not cenv's (no io.cenv.managed), and an exec (health checks): both ignored.
   docker.push_event(container_event(
       "die",

@@ -366,8 +366,9 @@ TEST_CASE("service: an adopted healthy container stays Ready until the new contr
     auto c = get_condition(bed.get("Service", "dev", "web"), "Ready");
     return c ? c->message : std::string();
   };
-  REQUIRE(eventually(
-      [&] { return ready_message().find("before the controller restarted") != std::string::npos; }));
+  REQUIRE(eventually([&] {
+    return ready_message().find("before the controller restarted") != std::string::npos;
+  }));
   for (int i = 0; i < 30; ++i) {
     Object svc = bed.get("Service", "dev", "web");
     INFO(svc.to_json());
@@ -376,8 +377,9 @@ TEST_CASE("service: an adopted healthy container stays Ready until the new contr
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   bed.tcp_hang = false;
-  REQUIRE(eventually(
-      [&] { return ready_message().find("before the controller restarted") == std::string::npos; }));
+  REQUIRE(eventually([&] {
+    return ready_message().find("before the controller restarted") == std::string::npos;
+  }));
   CHECK(bed.ready("dev", "web"));
   // A container this object never saw healthy gets no such credit: a replacement starts over.
   bed.stop();
@@ -389,9 +391,8 @@ TEST_CASE("service: an adopted healthy container stays Ready until the new contr
   Object svc = patched.value();
   svc.json()["spec"].as_object()["args"] = boost::json::array{"-v"};
   REQUIRE(bed.f.client->update(svc).ok());
-  REQUIRE(eventually([&] {
-    return bed.status_field(bed.get("Service", "dev", "web"), "phase") == "Starting";
-  }));
+  REQUIRE(eventually(
+      [&] { return bed.status_field(bed.get("Service", "dev", "web"), "phase") == "Starting"; }));
   CHECK_FALSE(bed.ready("dev", "web"));
   bed.tcp_hang = false;
   REQUIRE(eventually([&] { return bed.ready("dev", "web"); }));

@@ -1,14 +1,14 @@
 // DockerNames and ReconcilerSetOptions::from_environment: $CENV_INSTANCE names the instance,
 // $CENV_CONTAINER_LABELS becomes the extra labels.
 
+#include "reconcilers/setup.h"
+
 #include <stdlib.h>
 
 #include <algorithm>
-
 #include <catch2/catch.hpp>
 
 #include "reconcilers/docker_names.h"
-#include "reconcilers/setup.h"
 
 namespace cenv {
 namespace {

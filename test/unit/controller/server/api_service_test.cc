@@ -40,8 +40,8 @@ struct Fixture {
     REQUIRE(docs.ok());
     std::vector<ApplyItem> out;
     for (auto& d : docs.value()) {
-      out.push_back({Object(d.value.as_object()), "test.yaml (document " +
-                                                       std::to_string(d.index) + ")"});
+      out.push_back(
+          {Object(d.value.as_object()), "test.yaml (document " + std::to_string(d.index) + ")"});
     }
     return out;
   }
@@ -139,10 +139,10 @@ spec: {}
 
 TEST_CASE("apply refuses the same object twice in one call", "[api]") {
   Fixture f;
-  auto r = f.api->apply(f.items(std::string(kEnvAndService) + "---\n" +
-                                (std::string(kEnvAndService).substr(
-                                    std::string(kEnvAndService).find("---") + 4))),
-                        {});
+  auto r = f.api->apply(
+      f.items(std::string(kEnvAndService) + "---\n" +
+              (std::string(kEnvAndService).substr(std::string(kEnvAndService).find("---") + 4))),
+      {});
   REQUIRE(!r.ok());
   CHECK_THAT(r.status().message(), Catch::Contains("duplicate object"));
 }
@@ -386,15 +386,17 @@ TEST_CASE("prune deletes the members of the apply set that the apply no longer h
   options.prune = true;
   REQUIRE(f.api->apply(f.items(kEnvAndService), options).ok());
   // Not a member: must survive the prune.
-  REQUIRE(f.api->apply(f.items(R"(
+  REQUIRE(f.api
+              ->apply(f.items(R"(
 apiVersion: cenv.io/v1
 kind: Service
 metadata: {name: other, namespace: demo}
 spec: {}
 )"),
-                       {})
+                      {})
               .ok());
-  std::string only_env = std::string(kEnvAndService).substr(0, std::string(kEnvAndService).find("---"));
+  std::string only_env =
+      std::string(kEnvAndService).substr(0, std::string(kEnvAndService).find("---"));
   auto r = f.api->apply(f.items(only_env), options);
   REQUIRE(r.ok());
   REQUIRE(r->size() == 2);
