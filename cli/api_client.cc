@@ -124,8 +124,7 @@ Result<int> start_local_controller(const Home& home, std::chrono::seconds wait) 
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       return Status::Unavailable("the local controller exited at start (log " +
-                                 home.log_file().string() + "):" +
-                                 log_tail(home.log_file(), 5));
+                                 home.log_file().string() + "):" + log_tail(home.log_file(), 5));
     }
     if (answers(home, std::chrono::milliseconds(200))) return static_cast<int>(pid);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -145,8 +144,10 @@ Status ApiClient::with_controller(F&& call) {
     if (s.error_code() != grpc::StatusCode::UNAVAILABLE || !options_.autostart) {
       if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
         return Status::Unavailable("cannot reach the local controller at " +
-                                   home_.socket().string() + " (is it running? `cenv controller "
-                                   "start`): " + s.error_message());
+                                   home_.socket().string() +
+                                   " (is it running? `cenv controller "
+                                   "start`): " +
+                                   s.error_message());
       }
       return from_grpc(s);
     }
@@ -177,18 +178,16 @@ Result<v1::HelloResponse> ApiClient::hello() {
   v1::HelloRequest req;
   req.set_client_version(std::string(CENV_VERSION) + " (" + std::string(api::git_commit()) + ")");
   v1::HelloResponse resp;
-  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
-    return stub.Hello(&ctx, req, &resp);
-  });
+  Status s = with_controller(
+      [&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) { return stub.Hello(&ctx, req, &resp); });
   if (!s.ok()) return s;
   return resp;
 }
 
 Result<v1::ApplyResponse> ApiClient::apply(const v1::ApplyRequest& req) {
   v1::ApplyResponse resp;
-  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
-    return stub.Apply(&ctx, req, &resp);
-  });
+  Status s = with_controller(
+      [&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) { return stub.Apply(&ctx, req, &resp); });
   if (!s.ok()) return s;
   return resp;
 }
@@ -200,9 +199,8 @@ Result<Object> ApiClient::get(const std::string& kind, const std::string& ns,
   req.set_namespace_(ns);
   req.set_name(name);
   v1::ObjectResponse resp;
-  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
-    return stub.Get(&ctx, req, &resp);
-  });
+  Status s = with_controller(
+      [&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) { return stub.Get(&ctx, req, &resp); });
   if (!s.ok()) return s;
   return Object::from_json(resp.json());
 }
@@ -215,9 +213,8 @@ Result<std::pair<std::vector<Object>, std::string>> ApiClient::list(const std::s
   req.set_namespace_(ns);
   req.set_label_selector(selector);
   v1::ListResponse resp;
-  Status s = with_controller([&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) {
-    return stub.List(&ctx, req, &resp);
-  });
+  Status s = with_controller(
+      [&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) { return stub.List(&ctx, req, &resp); });
   if (!s.ok()) return s;
   std::vector<Object> items;
   items.reserve(resp.items_size());
@@ -262,9 +259,8 @@ Result<std::vector<Object>> ApiClient::remove(const std::string& kind, const std
   return out;
 }
 
-Status ApiClient::watch(const std::string& kind, const std::string& ns,
-                        const std::string& selector, std::string resource_version,
-                        const WatchHandler& on_event,
+Status ApiClient::watch(const std::string& kind, const std::string& ns, const std::string& selector,
+                        std::string resource_version, const WatchHandler& on_event,
                         std::chrono::system_clock::time_point deadline) {
   auto reconnect_deadline = std::chrono::steady_clock::time_point::max();
   for (;;) {

@@ -26,7 +26,7 @@ class HelloResponse;
 namespace cenv::cli {
 
 struct ClientOptions {
-  bool autostart = true;  // start a local controller when none answers (default on)
+  bool autostart = true;             // start a local controller when none answers (default on)
   std::chrono::seconds timeout{60};  // per-call deadline (default 60 s)
 };
 

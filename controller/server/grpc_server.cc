@@ -37,15 +37,6 @@ Propagation parse_propagation(const std::string& p) {
   return Propagation::kBackground;
 }
 
-int64_t parse_rv(const std::string& s) {
-  if (s.empty()) return 0;
-  try {
-    return std::stoll(s);
-  } catch (...) {
-    return -1;
-  }
-}
-
 }  // namespace
 
 class GrpcServer::Service final : public v1::Cenv::WithCallbackMethod_Watch<v1::Cenv::Service> {
@@ -155,7 +146,7 @@ class GrpcServer::Service final : public v1::Cenv::WithCallbackMethod_Watch<v1::
   grpc::Status Delete(grpc::ServerContext*, const v1::DeleteRequest* req,
                       v1::DeleteResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    int64_t rv = parse_rv(req->resource_version());
+    int64_t rv = parse_resource_version(req->resource_version());
     if (rv < 0) {
       return finish("Delete", Status::Invalid("resourceVersion: must be an integer"), start);
     }
@@ -179,8 +170,7 @@ class GrpcServer::Service final : public v1::Cenv::WithCallbackMethod_Watch<v1::
                     grpc::ServerWriter<v1::LogFrame>* writer) override {
     auto start = std::chrono::steady_clock::now();
     if (!options_.logs) return finish("Logs", Status::Unavailable("logs are not served"), start);
-    LogsQuery query{req->kind(), req->namespace_(), req->name(), req->follow(),
-                    req->since_bytes()};
+    LogsQuery query{req->kind(), req->namespace_(), req->name(), req->follow(), req->since_bytes()};
     const bool timestamps = req->timestamps();
     Status s = options_.logs->stream(
         query,
@@ -188,9 +178,9 @@ class GrpcServer::Service final : public v1::Cenv::WithCallbackMethod_Watch<v1::
           v1::LogFrame out;
           out.set_stream(log_stream_name(f.stream));
           if (timestamps || f.end) {
-            out.set_timestamp_unix_nano(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                            f.time.time_since_epoch())
-                                            .count());
+            out.set_timestamp_unix_nano(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(f.time.time_since_epoch())
+                    .count());
           }
           out.set_data(f.data);
           out.set_offset(f.offset);
@@ -208,7 +198,8 @@ class GrpcServer::Service final : public v1::Cenv::WithCallbackMethod_Watch<v1::
     auto start = std::chrono::steady_clock::now();
     if (!options_.logs) return finish("Stdin", Status::Unavailable("stdin is not served"), start);
     v1::StdinChunk chunk;
-    if (!reader->Read(&chunk)) return finish("Stdin", Status::Invalid("stdin: no run named"), start);
+    if (!reader->Read(&chunk))
+      return finish("Stdin", Status::Invalid("stdin: no run named"), start);
     auto pipe = options_.logs->stdin_pipe(chunk.namespace_(), chunk.name());
     if (!pipe.ok()) return finish("Stdin", pipe.status(), start);
     int64_t bytes = 0;

@@ -12,18 +12,16 @@ namespace cenv {
 
 namespace v1 = ::cenv::v1;
 
-namespace {
-
-int64_t parse_rv(const std::string& s) {
+int64_t parse_resource_version(const std::string& s) {
   if (s.empty()) return 0;
   try {
-    return std::stoll(s);
+    size_t used = 0;
+    int64_t v = std::stoll(s, &used);
+    return used == s.size() && v >= 0 ? v : -1;
   } catch (...) {
     return -1;
   }
 }
-
-}  // namespace
 
 WatchStream::WatchStream(ApiService& api, WatchHub& hub, WatchStreamOptions options)
     : api_(api), hub_(hub), options_(std::move(options)) {}
@@ -53,7 +51,7 @@ void WatchStream::begin(const v1::WatchRequest& req) {
   }
   auto selector = LabelSelector::parse(req.label_selector());
   if (!selector.ok()) return fail(selector.status());
-  int64_t from = parse_rv(req.resource_version());
+  int64_t from = parse_resource_version(req.resource_version());
   if (from < 0) return fail(Status::Invalid("resourceVersion: must be an integer"));
   kind_ = info->kind;
   allow_bookmarks_ = req.allow_bookmarks();

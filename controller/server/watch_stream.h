@@ -25,6 +25,9 @@
 
 namespace cenv {
 
+// A request's resourceVersion: 0 when empty, -1 when not a non-negative integer.
+int64_t parse_resource_version(const std::string& s);
+
 struct WatchStreamOptions {
   // A watch with allow_bookmarks gets a BOOKMARK after this long without events (default 5 s).
   std::chrono::milliseconds bookmark_interval{5000};

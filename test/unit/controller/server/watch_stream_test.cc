@@ -197,6 +197,15 @@ TEST_CASE("watch from a resourceVersion replays the history after it", "[watch]"
   reader->Finish();
 }
 
+TEST_CASE("resourceVersion parsing: empty is 0, anything but a whole number is -1", "[watch]") {
+  CHECK(parse_resource_version("") == 0);
+  CHECK(parse_resource_version("42") == 42);
+  CHECK(parse_resource_version("12abc") == -1);
+  CHECK(parse_resource_version("-3") == -1);
+  CHECK(parse_resource_version("x") == -1);
+  CHECK(parse_resource_version("99999999999999999999999") == -1);
+}
+
 TEST_CASE("watch refuses an unknown kind and a bad resourceVersion", "[watch]") {
   Served s;
   {
