@@ -77,7 +77,9 @@ void HealthProber::work(const std::stop_token& stop) {
       continue;
     }
     if (due->second.next_due > Clock::now()) {
-      cv_.wait_until(lock, stop, due->second.next_due, [&] { return next_generation_ != seen; });
+      // A copy: while this waits (unlocked), forget() may erase the probe it came from.
+      const Clock::time_point when = due->second.next_due;
+      cv_.wait_until(lock, stop, when, [&] { return next_generation_ != seen; });
       continue;
     }
     Request key = due->first;

@@ -548,6 +548,11 @@ TEST_CASE("An exec'd process that ignores SIGTERM gets SIGKILL after exec_kill_g
 TEST_CASE("Deleting a running exec run kills its process, then lets it go",
           "[reconcilers][commandrun]") {
   Bed bed;
+  // The run shows status.exec just before its exec starts; a signal is tried again until the
+  // process runs, for up to the grace period: a long one, so that a slow start (a loaded
+  // machine, a sanitizer build) is not mistaken for a process that cannot be signalled.
+  bed.tune = [](CommandRunReconcilerOptions& o) { o.exec_kill_grace = std::chrono::seconds(10); };
+  bed.make_reconciler();
   ExecScript script;
   script.block = true;
   bed.docker.set_exec_behavior(script.behavior());
