@@ -132,7 +132,7 @@ TEST_CASE("objects survive a controller restart", "[e2e]") {
   CHECK(contains(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
 }
 
-TEST_CASE("delete by name and by file; deleting an Environment deletes its objects", "[e2e]") {
+TEST_CASE("delete by name and by file, deleting an Environment deletes its objects", "[e2e]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
   auto del = cenv.run("delete cr hello -n demo");
@@ -250,7 +250,7 @@ spec:
   CHECK(cenv.run("diff -f manifests/quickstart.yaml").exit_code == 0);
 }
 
-TEST_CASE("patch and apply share fields; a conflict names the other manager", "[e2e]") {
+TEST_CASE("patch and apply share fields, a conflict names the other manager", "[e2e]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
   auto patched = cenv.run("patch svc web -n demo -p '{\"spec\":{\"args\":[\"-v\"]}}'");
@@ -329,7 +329,7 @@ spec: {image: "cenv-test/does-not-exist:1", command: [sleep, "600"]}
   CHECK(contains(bad_path.err, "invalid JSONPath"));
 }
 
-TEST_CASE("delete waits on finalizers; removing them completes it", "[e2e]") {
+TEST_CASE("delete waits on finalizers, removing them completes it", "[e2e]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);
   REQUIRE(cenv.run("patch svc web -n demo -p '{\"metadata\":{\"finalizers\":[\"example.com/x\"]}}'")

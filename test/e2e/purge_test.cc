@@ -21,7 +21,7 @@ std::string manifest(const std::string& ns) {
          "  volumes:\n  - name: data\n    mountPath: /data\n";
 }
 
-TEST_CASE("delete keeps a Service's volumes; delete --purge removes them", "[e2e][docker]") {
+TEST_CASE("delete keeps a Service's volumes, delete --purge removes them", "[e2e][docker]") {
   CenvRunner cenv;
   std::string ns = "purge-" + std::to_string(std::random_device{}() % 1000000);
   std::string volume = cenv.docker_name(ns + "-store-data");

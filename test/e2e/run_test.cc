@@ -110,7 +110,7 @@ TEST_CASE("cenv run says clearly what is wrong with bad input", "[e2e][run]") {
 }
 
 TEST_CASE(
-    "cenv run --service runs in the Service's container; a timeout kills the process there; "
+    "cenv run --service runs in the Service's container, a timeout kills the process there, "
     "a retry waits out its back-off, shown by describe",
     "[e2e][run]") {
   CenvRunner cenv;

@@ -192,7 +192,7 @@ TEST_CASE("integration: a container removed or killed outside cenv is repaired",
 }
 
 TEST_CASE(
-    "integration: an unlabelled container is never touched; deleting the Environment "
+    "integration: an unlabelled container is never touched, deleting the Environment "
     "cleans up",
     "[integration][reconcilers]") {
   Bed bed;
@@ -224,7 +224,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "integration: a port taken, a missing image and a bad command are conditions; "
+    "integration: a port taken, a missing image and a bad command are conditions, "
     "others run",
     "[integration][reconcilers]") {
   Bed bed;

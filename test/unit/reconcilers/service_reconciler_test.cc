@@ -94,7 +94,7 @@ TEST_CASE("service: waits while the environment has no image", "[reconcilers][se
   CHECK(bed.container(bed.containers("dev", "web")[0].id).image == "example/later:1");
 }
 
-TEST_CASE("service: a spec change replaces the container; the same spec is left alone",
+TEST_CASE("service: a spec change replaces the container, the same spec is left alone",
           "[reconcilers][service]") {
   ReconcilerBed bed;
   ready_env(bed);
@@ -415,7 +415,7 @@ TEST_CASE("service: never touches an unlabelled container holding its name",
   CHECK(bed.docker.inspect_container(theirs.value()).ok());
 }
 
-TEST_CASE("service: a missing image and a failing start are conditions; others run",
+TEST_CASE("service: a missing image and a failing start are conditions, others run",
           "[reconcilers][service]") {
   ReconcilerBed bed;
   ready_env(bed);

@@ -26,7 +26,7 @@ TEST_CASE("reconciler set options: CENV_CONTAINER_LABELS is parsed, bad entries 
   CHECK(plain->names.extra_labels().empty());
 }
 
-TEST_CASE("reconciler set options: CENV_INSTANCE names the instance; a bad one is refused",
+TEST_CASE("reconciler set options: CENV_INSTANCE names the instance, a bad one is refused",
           "[reconcilers][setup]") {
   setenv("CENV_INSTANCE", "ci-7", 1);
   auto o = ReconcilerSetOptions::from_environment();

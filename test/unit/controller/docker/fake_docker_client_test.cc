@@ -88,7 +88,7 @@ TEST_CASE("FakeDockerClient answers like dockerd for the usual mistakes") {
   CHECK(fake.create_exec("cenv-dev-web", {.cmd = {"true"}}).status().code() == Code::kConflict);
 }
 
-TEST_CASE("FakeDockerClient scripted containers exit with output; wait returns the code") {
+TEST_CASE("FakeDockerClient scripted containers exit with output, wait returns the code") {
   FakeDockerClient fake;
   with_base(fake);
   fake.set_start_behavior([](const ContainerInfo& c) -> std::optional<FakeDockerClient::Exit> {

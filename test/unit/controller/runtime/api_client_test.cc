@@ -48,7 +48,7 @@ TEST_CASE("client: update_status writes a changed status and skips an unchanged 
   CHECK(f.revision() == rev);
 }
 
-TEST_CASE("client: create refuses an existing key; update, apply and remove go through",
+TEST_CASE("client: create refuses an existing key, update, apply and remove go through",
           "[runtime][client]") {
   ApiFixture f;
   Object web = f.create("Service", "default", "web");

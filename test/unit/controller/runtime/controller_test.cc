@@ -230,7 +230,7 @@ class StatusReconciler : public Reconciler {
 };
 
 TEST_CASE(
-    "controller: with nothing changing it sits idle; its own no-op status writes do not "
+    "controller: with nothing changing it sits idle, its own no-op status writes do not "
     "wake it",
     "[runtime][controller]") {
   ApiFixture f;

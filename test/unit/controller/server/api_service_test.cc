@@ -210,7 +210,7 @@ TEST_CASE("dry run computes outcomes and writes nothing", "[api]") {
   CHECK(f.store->revision().value() == before);
 }
 
-TEST_CASE("get, list by short name and selector; kinds resolve by any name", "[api]") {
+TEST_CASE("get, list by short name and selector, kinds resolve by any name", "[api]") {
   Fixture f;
   REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
   CHECK(f.api->get("svc", "demo", "web").ok());
@@ -254,7 +254,7 @@ TEST_CASE("update_status validates the status and keeps the spec", "[api]") {
   CHECK(f.api->update_status(web).status().code() == Code::kInvalid);
 }
 
-TEST_CASE("deleting an Environment deletes its namespace; default is protected", "[api]") {
+TEST_CASE("deleting an Environment deletes its namespace, default is protected", "[api]") {
   Fixture f;
   REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
   auto deleted = f.api->remove("env", "", "demo", 0, Propagation::kBackground);
@@ -302,7 +302,7 @@ Object without_finalizers(Object o) {
   return o;
 }
 
-TEST_CASE("an object with finalizers is only marked; losing them completes the delete",
+TEST_CASE("an object with finalizers is only marked, losing them completes the delete",
           "[api][delete]") {
   Fixture f;
   apply_service(f, "web", "  finalizers: [example.com/wait]\n");
@@ -315,7 +315,7 @@ TEST_CASE("an object with finalizers is only marked; losing them completes the d
   CHECK(f.api->get("svc", "demo", "web").status().code() == Code::kNotFound);
 }
 
-TEST_CASE("background deletion takes dependents along; orphan releases them", "[api][delete]") {
+TEST_CASE("background deletion takes dependents along, orphan releases them", "[api][delete]") {
   Fixture f;
   Object owner = apply_service(f, "owner");
   apply_service(f, "child", owner_ref(owner));

@@ -10,7 +10,7 @@
 namespace cenv {
 namespace {
 
-TEST_CASE("heap trimmer: activity leads to a trim; nothing happens without it", "[trimmer]") {
+TEST_CASE("heap trimmer: activity leads to a trim, nothing happens without it", "[trimmer]") {
   HeapTrimmerOptions options;
   options.quiet = std::chrono::milliseconds(1);
   options.poll = std::chrono::milliseconds(1);
