@@ -462,6 +462,7 @@ struct ExecScript {
                   const std::string&) -> FakeDockerClient::Exit {
       std::unique_lock lock(mu);
       commands.push_back(spec.cmd);
+      cv.notify_all();
       const std::string script = spec.cmd.size() > 2 ? spec.cmd[2] : "";
       if (spec.cmd[0] == "/bin/sh" && script == "exit 0") return {has_shell ? 0 : 127, "", ""};
       if (spec.cmd[0] == "/bin/sh" && script.find("kill -s") != std::string::npos) {
@@ -561,6 +562,13 @@ TEST_CASE("Deleting a running exec run kills its process, then lets it go",
   bed.drive("forever", [](const Object* o) {
     return Bed::phase(o) == "Running" && o->status_or_null()->contains("exec");
   });
+  {
+    // status.exec is written just before the exec starts; a delete before it starts cancels
+    // the run without starting it (no process, no signal). Delete once it runs.
+    std::unique_lock lock(script.mu);
+    REQUIRE(script.cv.wait_for(lock, std::chrono::seconds(30),
+                               [&] { return script.commands.size() >= 2; }));
+  }
   REQUIRE(bed.api.client->remove({"CommandRun", "dev", "forever"}, {}).ok());
   bed.drive("forever", [](const Object* o) { return o == nullptr; });
   std::lock_guard lock(script.mu);
