@@ -37,6 +37,7 @@ struct Bed {
   Bed()
       : run_id(testing::new_run_id()),
         ns("it-" + run_id),
+        names("it-" + run_id, {{testing::kTestRunLabel, run_id}}),
         docker(testing::connect_docker()),
         cleanup(*docker, run_id, ns),
         connection(*docker) {
@@ -50,7 +51,7 @@ struct Bed {
   }
   void start() {
     ReconcilerSetOptions o;
-    o.names = DockerNames("", {{testing::kTestRunLabel, run_id}});
+    o.names = names;
     o.workloads.stop_timeout_seconds = 2;
     auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
     INFO(s.status().to_string());
@@ -68,8 +69,8 @@ struct Bed {
   }
   bool ready(const std::string& name) { return condition("Service", ns, name, "Ready") == "True"; }
   std::vector<docker::ContainerSummary> containers(const std::string& name) {
-    auto l = docker->list_containers(
-        {.all = true, .label_filters = DockerNames().filters("Service", ns, name)});
+    auto l =
+        docker->list_containers({.all = true, .label_filters = names.filters("Service", ns, name)});
     REQUIRE(l.ok());
     return l.value();
   }
@@ -89,6 +90,9 @@ struct Bed {
   testing::ApiFixture f;
   std::string run_id;
   std::string ns;
+  // A cenv instance of its own: tests running at the same time share no Docker name (each
+  // fixture makes an Environment "default", whose network would otherwise be cenv-default).
+  DockerNames names;
   std::unique_ptr<docker::EngineDockerClient> docker;
   testing::DockerCleanup cleanup;
   DockerConnection connection;
@@ -107,10 +111,10 @@ TEST_CASE("integration: a Service runs, is healthy, is replaced on change and re
   REQUIRE(list.size() == 1);
   auto info = bed.docker->inspect_container(list[0].id);
   REQUIRE(info.ok());
-  CHECK(info->name == "cenv-" + bed.ns + "-web");
+  CHECK(info->name == bed.names.container(bed.ns, "web"));
   CHECK(label_value(info->labels, testing::kTestRunLabel) == bed.run_id);
   CHECK(std::find(info->env.begin(), info->env.end(), "GREETING=hi") != info->env.end());
-  CHECK(info->networks.count("cenv-" + bed.ns) == 1);
+  CHECK(info->networks.count(bed.names.network(bed.ns)) == 1);
   CHECK(bed.status_of("web", "phase") == "Ready");
   CHECK(bed.condition("Service", bed.ns, "web", "Healthy") == "True");
 
@@ -125,7 +129,7 @@ TEST_CASE("integration: a Service runs, is healthy, is replaced on change and re
         return l.size() == 1 && l[0].id != list[0].id && bed.ready("web");
       },
       std::chrono::seconds(60)));
-  CHECK(bed.docker->inspect_volume("cenv-" + bed.ns + "-web-data").ok());
+  CHECK(bed.docker->inspect_volume(bed.names.volume(bed.ns, "web", "data")).ok());
 
   // Delete: the container goes, the volume stays.
   REQUIRE(bed.f.client->remove({"Service", bed.ns, "web"}, {}).ok());
@@ -134,7 +138,7 @@ TEST_CASE("integration: a Service runs, is healthy, is replaced on change and re
   for (const auto& c : bed.containers("web")) {
     FAIL_CHECK("container left after delete: " << c.id << " " << c.status);
   }
-  CHECK(bed.docker->inspect_volume("cenv-" + bed.ns + "-web-data").ok());
+  CHECK(bed.docker->inspect_volume(bed.names.volume(bed.ns, "web", "data")).ok());
 }
 
 TEST_CASE("integration: dependsOn starts a Service only after its dependency is Ready",
@@ -197,7 +201,7 @@ TEST_CASE(
     "[integration][reconcilers]") {
   Bed bed;
   docker::ContainerSpec theirs;
-  theirs.name = "cenv-" + bed.ns + "-web";
+  theirs.name = bed.names.container(bed.ns, "web");
   theirs.image = "cenv/base:bookworm";
   theirs.cmd = {"sleep", "300"};
   theirs.labels = {{testing::kTestRunLabel, bed.run_id}};
@@ -217,7 +221,7 @@ TEST_CASE(
   REQUIRE(eventually([&] { return bed.get("Environment", "", bed.ns).name().empty(); },
                      std::chrono::seconds(60)));
   CHECK(bed.containers("other").empty());
-  CHECK(bed.docker->inspect_network("cenv-" + bed.ns).status().code() == Code::kNotFound);
+  CHECK(bed.docker->inspect_network(bed.names.network(bed.ns)).status().code() == Code::kNotFound);
   auto still = bed.docker->inspect_container(id.value());
   REQUIRE(still.ok());
   CHECK(still->state.status == "created");  // never started, stopped or removed by cenv
@@ -311,7 +315,7 @@ TEST_CASE(
     return std::unique_ptr<docker::DockerClient>(std::move(c.value()));
   });
   ReconcilerSetOptions o;
-  o.names = DockerNames("", {{testing::kTestRunLabel, run_id}});
+  o.names = DockerNames("it-" + run_id, {{testing::kTestRunLabel, run_id}});
   o.docker_events.max_backoff = std::chrono::milliseconds(500);
   auto set = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
   REQUIRE(set.ok());
@@ -331,7 +335,7 @@ TEST_CASE(
 
   proxy.stop();
   // While the controller cannot see Docker, its container is killed.
-  REQUIRE(real->kill_container("cenv-" + ns + "-web", "SIGKILL").ok());
+  REQUIRE(real->kill_container(o.names.container(ns, "web"), "SIGKILL").ok());
   REQUIRE(proxy.start());
   REQUIRE(eventually([&] { return restarts() == 1 && ready(); }, std::chrono::seconds(60)));
   set.value()->stop();
