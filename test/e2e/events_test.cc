@@ -110,9 +110,17 @@ TEST_CASE("Events go with their namespace and never keep it from being deleted",
   REQUIRE(cenv.run("patch svc web -n demo -p '{\"metadata\":{\"finalizers\":[\"example.com/x\"]}}'")
               .exit_code == 0);
   REQUIRE(cenv.run("delete env demo --no-wait").exit_code == 0);
-  // The namespace waits for the Service's finalizer; Events were recorded meanwhile.
-  REQUIRE(has(cenv.run("events -n demo").out, "FinalizersPending"));
-  REQUIRE(has(cenv.run("events --for env/demo").out, "NamespaceTerminating"));
+  // The namespace waits for the Service's finalizer; Events are recorded meanwhile, just
+  // after the deletion's commit (read until they show, within a bound).
+  auto shows = [&](const std::string& args, const std::string& text) {
+    for (int i = 0; i < 100; ++i) {
+      if (has(cenv.run(args).out, text)) return true;
+      usleep(100'000);
+    }
+    return false;
+  };
+  REQUIRE(shows("events -n demo", "FinalizersPending"));
+  REQUIRE(shows("events --for env/demo", "NamespaceTerminating"));
   // Every finalizer on the Service goes (the controller's own too): the namespace goes, with
   // its Events.
   REQUIRE(cenv.run("patch svc web -n demo --type json "
