@@ -45,9 +45,12 @@ constexpr const char* kVolume = "data";  // spec.volumes[].name in manifests/sys
 
 // The system database's container and volume names (DESIGN section 6, of this controller's
 // $CENV_INSTANCE: cenv-cenv-system-postgres and cenv-cenv-system-postgres-data by default).
-DockerNames docker_names() {
-  auto names = DockerNames::from_environment();
-  return names.ok() ? std::move(names).value() : DockerNames();
+const DockerNames& docker_names() {
+  static const DockerNames names = [] {
+    auto n = DockerNames::from_environment();
+    return n.ok() ? std::move(n).value() : DockerNames();
+  }();
+  return names;
 }
 std::string container_name() { return docker_names().container(kSystemNamespace, kServiceName); }
 std::string volume_name() { return docker_names().volume(kSystemNamespace, kServiceName, kVolume); }

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <iostream>
-#include <random>
 #include <thread>
 
 #include "api/grpc_status.h"

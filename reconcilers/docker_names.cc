@@ -6,7 +6,6 @@ namespace cenv {
 
 DockerNames::DockerNames(std::string instance, docker::Labels extra_labels)
     : instance_(instance.empty() ? std::string("default") : std::move(instance)),
-      named_(instance_ != "default"),
       extra_labels_(std::move(extra_labels)) {}
 
 Status DockerNames::validate_instance(std::string_view instance) {
@@ -38,7 +37,7 @@ Result<DockerNames> DockerNames::from_environment() {
 }
 
 std::string DockerNames::prefix() const {
-  return named_ ? "cenv." + instance_ + "-" : std::string("cenv-");
+  return instance_ == "default" ? std::string("cenv-") : "cenv." + instance_ + "-";
 }
 
 std::string DockerNames::container(std::string_view ns, std::string_view name) const {

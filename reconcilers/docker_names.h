@@ -73,7 +73,6 @@ class DockerNames {
   std::string prefix() const;
 
   std::string instance_ = "default";
-  bool named_ = false;
   docker::Labels extra_labels_;
 };
 

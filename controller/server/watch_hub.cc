@@ -23,17 +23,15 @@ Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> WatchHub::Subscript
     std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, timeout, [&] { return !queue_.empty() || gone_; });
-  if (gone_) {
-    return Status::Gone("the watch fell behind and was closed; relist and watch again");
-  }
-  std::vector<std::shared_ptr<const SharedWatchEvent>> out(std::make_move_iterator(queue_.begin()),
-                                                           std::make_move_iterator(queue_.end()));
-  queue_.clear();
-  return out;
+  return take_locked();
 }
 
 Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> WatchHub::Subscription::poll() {
   std::lock_guard lock(mu_);
+  return take_locked();
+}
+
+Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> WatchHub::Subscription::take_locked() {
   if (gone_) {
     return Status::Gone("the watch fell behind and was closed; relist and watch again");
   }

@@ -72,6 +72,8 @@ class WatchHub {
 
    private:
     friend class WatchHub;
+    // The queued events (emptying the queue), or Gone. Call with mu_ held.
+    Result<std::vector<std::shared_ptr<const SharedWatchEvent>>> take_locked();
     WatchFilter filter_;
     int64_t start_revision_ = 0;
     std::function<void()> on_ready_;  // set before registration, then never changed
