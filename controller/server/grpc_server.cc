@@ -8,9 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -19,7 +17,7 @@
 #include "api/grpc_status.h"
 #include "api/version.h"
 #include "cenv/v1/cenv.grpc.pb.h"
-#include "controller/server/watch_stream.h"
+#include "controller/server/watch_server.h"
 
 namespace cenv {
 
@@ -39,10 +37,9 @@ Propagation parse_propagation(const std::string& p) {
 
 }  // namespace
 
-class GrpcServer::Service final : public v1::Cenv::WithCallbackMethod_Watch<v1::Cenv::Service> {
+class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cenv::Service> {
  public:
-  Service(ApiService& api, WatchHub& hub, const GrpcServerOptions& options)
-      : api_(api), hub_(hub), options_(options) {}
+  Service(ApiService& api, const GrpcServerOptions& options) : api_(api), options_(options) {}
 
   // Logs and counts the outcome of one call and maps it to gRPC.
   grpc::Status finish(const char* call, const Status& s,
@@ -217,57 +214,8 @@ class GrpcServer::Service final : public v1::Cenv::WithCallbackMethod_Watch<v1::
   }
 
  private:
-  // Served with the callback API (WatchStream): no thread waits for a watcher.
-  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(grpc::CallbackServerContext*,
-                                                  const v1::WatchRequest* req) override {
-    auto start = std::chrono::steady_clock::now();
-    WatchStreamOptions options;
-    options.bookmark_interval = options_.bookmark_interval;
-    options.fail = [this, start](const Status& s) { return finish("Watch", s, start); };
-    auto stream = WatchStream::start(api_, hub_, *req, std::move(options));
-    {
-      std::lock_guard lock(streams_mu_);
-      streams_.push_back(stream);
-    }
-    return stream.get();
-  }
-
-  // Gives every open watch its chance at a BOOKMARK (WatchStream::tick).
-  void tick_streams(std::stop_token stop) {
-    const auto period =
-        std::max(std::chrono::milliseconds(10),
-                 std::min(std::chrono::milliseconds(250), options_.bookmark_interval / 4));
-    std::mutex mu;
-    std::condition_variable_any cv;
-    std::unique_lock wait_lock(mu);
-    for (;;) {
-      cv.wait_for(wait_lock, stop, period, [] { return false; });
-      if (stop.stop_requested()) return;
-      std::vector<std::shared_ptr<WatchStream>> open;
-      {
-        std::lock_guard lock(streams_mu_);
-        for (auto it = streams_.begin(); it != streams_.end();) {
-          if (auto s = it->lock()) {
-            open.push_back(std::move(s));
-            ++it;
-          } else {
-            it = streams_.erase(it);
-          }
-        }
-      }
-      auto now = std::chrono::steady_clock::now();
-      for (const auto& s : open) s->tick(now);
-    }
-  }
-
- private:
   ApiService& api_;
-  WatchHub& hub_;
   const GrpcServerOptions& options_;
-  std::mutex streams_mu_;
-  std::list<std::weak_ptr<WatchStream>> streams_;  // guarded by streams_mu_
-  // Declared last: stopped and joined first, while the members above still exist.
-  std::jthread ticker_{[this](std::stop_token stop) { tick_streams(stop); }};
 };
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub& hub,
@@ -278,7 +226,7 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::unique_ptr<GrpcServer> server(new GrpcServer());
   server->options_ = std::move(options);
-  server->service_ = std::make_unique<Service>(api, hub, server->options_);
+  server->service_ = std::make_unique<Service>(api, server->options_);
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
@@ -289,6 +237,9 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
                              grpc::InsecureServerCredentials());
   }
   builder.RegisterService(server->service_.get());
+  // Watch is served asynchronously from this queue (WatchServer); the other calls by gRPC's
+  // synchronous server threads.
+  std::unique_ptr<grpc::ServerCompletionQueue> watch_queue = builder.AddCompletionQueue();
   // Created under a restrictive umask so the socket is never reachable by others, not even
   // for the instant before chmod.
   mode_t old_mask = umask(0077);
@@ -300,13 +251,33 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
   if (!server->options_.unix_socket.empty()) {
     chmod(server->options_.unix_socket.c_str(), 0600);
   }
+  WatchStreamOptions watch_options;
+  watch_options.bookmark_interval = server->options_.bookmark_interval;
+  Service* service = server->service_.get();
+  watch_options.fail = [service](const Status& s, std::chrono::steady_clock::time_point start) {
+    return service->finish("Watch", s, start);
+  };
+  server->watches_ = std::make_unique<WatchServer>(
+      api, hub, std::move(watch_options),
+      [service](grpc::ServerContext* ctx, v1::WatchRequest* req,
+                grpc::ServerAsyncWriter<v1::WatchEvent>* writer, grpc::ServerCompletionQueue* cq,
+                void* tag) { service->RequestWatch(ctx, req, writer, cq, cq, tag); },
+      std::move(watch_queue));
   return server;
 }
 
-GrpcServer::~GrpcServer() { shutdown(); }
+GrpcServer::~GrpcServer() {
+  shutdown();
+  // The server goes before the queue WatchServer owns.
+  server_.reset();
+  watches_.reset();
+}
 
 void GrpcServer::shutdown() {
+  // Open watches end at once (UNAVAILABLE; clients resume): Shutdown would wait for them.
+  if (watches_) watches_->end_watches();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (watches_) watches_->stop();
 }
 
 void GrpcServer::wait() {

@@ -19,8 +19,10 @@ class Server;
 
 namespace cenv {
 
+class WatchServer;
+
 struct GrpcServerOptions {
-  std::string unix_socket;   // path of the local socket; empty: none
+  std::string unix_socket;        // path of the local socket; empty: none
   std::string store_description;  // shown by Hello ("sqlite:/home/u/.cenv/cenv.db")
   // Where call counts and latencies go; nullptr: nowhere (default).
   Metrics* metrics = nullptr;
@@ -52,6 +54,7 @@ class GrpcServer {
   GrpcServer() = default;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<WatchServer> watches_;  // serves Watch; stopped after server_ shuts down
   GrpcServerOptions options_;
 };
 

@@ -23,28 +23,43 @@ int64_t parse_resource_version(const std::string& s) {
   }
 }
 
-WatchStream::WatchStream(ApiService& api, WatchHub& hub, WatchStreamOptions options)
-    : api_(api), hub_(hub), options_(std::move(options)) {}
+WatchStream::WatchStream(ApiService& api, WatchHub& hub, WatchStreamOptions options,
+                         std::function<void(std::shared_ptr<WatchStream>)> wake)
+    : api_(api), hub_(hub), options_(std::move(options)), wake_(std::move(wake)) {}
 
-std::shared_ptr<WatchStream> WatchStream::start(ApiService& api, WatchHub& hub,
-                                                const v1::WatchRequest& req,
-                                                WatchStreamOptions options) {
-  auto stream = std::make_shared<WatchStream>(api, hub, std::move(options));
-  {
-    std::lock_guard lock(stream->mu_);
-    stream->self_ = stream;
+void* WatchStream::tag(Op op) {
+  switch (op) {
+    case Op::kRequested:
+      return &requested_tag_;
+    case Op::kWrite:
+      return &write_tag_;
+    case Op::kFinish:
+      return &finish_tag_;
+    default:
+      break;
   }
-  stream->begin(req);
-  stream->pump();
-  return stream;
+  return &done_tag_;
 }
 
-void WatchStream::begin(const v1::WatchRequest& req) {
+void WatchStream::matched() {
+  arrived_ = std::chrono::steady_clock::now();
+  matched_ = true;
+}
+
+grpc::Status WatchStream::failed(const Status& s) const {
+  return options_.fail ? options_.fail(s, arrived_) : to_grpc(s);
+}
+
+void WatchStream::begin() {
   auto fail = [&](const Status& s) {
-    std::lock_guard lock(mu_);
-    end_locked(options_.fail ? options_.fail(s) : to_grpc(s));
-    started_ = true;
+    {
+      std::lock_guard lock(mu_);
+      end_locked(failed(s));
+      started_ = true;
+    }
+    wake_(shared_from_this());
   };
+  const v1::WatchRequest& req = req_;
   const KindInfo* info = api_.kinds().find(req.kind());
   if (!info) {
     return fail(Status::NotFound("the server doesn't have a resource type \"" + req.kind() + "\""));
@@ -62,8 +77,8 @@ void WatchStream::begin(const v1::WatchRequest& req) {
   const WatchFilter matcher = filter;
   // Registered first, so nothing committed from here on can be missed. Until started_ is set
   // the hub's wake-ups find nothing to write; the events wait in the subscription.
-  auto sub = hub_.subscribe(std::move(filter), [weak = weak_from_this()] {
-    if (auto stream = weak.lock()) stream->pump();
+  auto sub = hub_.subscribe(std::move(filter), [weak = weak_from_this(), wake = wake_] {
+    if (auto stream = weak.lock()) wake(std::move(stream));
   });
   std::deque<Pending> backlog;
   int64_t last = from;
@@ -96,12 +111,15 @@ void WatchStream::begin(const v1::WatchRequest& req) {
     }
     if (done) break;
   }
-  std::lock_guard lock(mu_);
-  sub_ = std::move(sub);
-  backlog_ = std::move(backlog);
-  last_ = last;
-  quiet_since_ = std::chrono::steady_clock::now();
-  started_ = true;
+  {
+    std::lock_guard lock(mu_);
+    sub_ = std::move(sub);
+    backlog_ = std::move(backlog);
+    last_ = last;
+    quiet_since_ = std::chrono::steady_clock::now();
+    started_ = true;
+  }
+  wake_(shared_from_this());
 }
 
 std::string WatchStream::bookmark_json(int64_t revision) const {
@@ -170,7 +188,7 @@ bool WatchStream::next_message_locked() {
     auto polled = sub_->poll();
     if (!polled.ok()) {
       // Cut off: what this message holds still goes out, then the stream ends with the error.
-      end_locked(options_.fail ? options_.fail(polled.status()) : to_grpc(polled.status()));
+      end_locked(failed(polled.status()));
       break;
     }
     if (polled->empty()) break;
@@ -193,27 +211,25 @@ bool WatchStream::next_message_locked() {
 }
 
 void WatchStream::pump() {
-  // Keeps this stream alive through a Finish whose OnDone may run before we return.
-  std::shared_ptr<WatchStream> keep;
+  if (!matched_ || writing_ || finishing_) return;  // no call yet, or one op in flight
   std::unique_lock lock(mu_);
-  if (!started_ || writing_ || finished_) return;
-  keep = self_;
-  if (!ending_) {
-    if (next_message_locked()) {
-      writing_ = true;
-      lock.unlock();
-      // No buffer hint for a burst: a hinted write only completes at the next flush, and
-      // the callback API allows one write in flight, so the stream would stall.
-      StartWrite(&current_);
-      return;
-    }
+  // Not started: the start-up thread is still reading the initial list. An ending stream
+  // finishes without waiting for it.
+  if (!started_ && !ending_) return;
+  if (!ending_ && next_message_locked()) {
+    lock.unlock();
+    writing_ = true;
+    writer_.Write(current_, &write_tag_);
+    return;
   }
   if (!ending_) return;
-  finished_ = true;
   grpc::Status status = end_status_;
   sub_.reset();  // unregisters from the hub
+  backlog_.clear();
+  live_.clear();
   lock.unlock();
-  Finish(std::move(status));
+  finishing_ = true;
+  writer_.Finish(status, &finish_tag_);
 }
 
 void WatchStream::end_locked(grpc::Status status) {
@@ -225,40 +241,36 @@ void WatchStream::end_locked(grpc::Status status) {
 void WatchStream::tick(std::chrono::steady_clock::time_point now) {
   {
     std::lock_guard lock(mu_);
-    if (!allow_bookmarks_ || !started_ || finished_ || bookmark_due_) return;
+    if (!started_ || !allow_bookmarks_ || ending_ || bookmark_due_) return;
     if (now - quiet_since_ < options_.bookmark_interval) return;
     bookmark_due_ = true;
   }
   pump();
 }
 
-void WatchStream::OnWriteDone(bool ok) {
-  {
-    std::lock_guard lock(mu_);
-    writing_ = false;
+void WatchStream::on_write_done(bool ok) {
+  writing_ = false;
+  if (!ok) {
     // The client went away or the call was cancelled: nothing more can be written.
-    if (!ok) end_locked(grpc::Status::OK);
-  }
-  pump();
-}
-
-void WatchStream::OnCancel() {
-  {
     std::lock_guard lock(mu_);
     end_locked(grpc::Status::OK);
   }
   pump();
 }
 
-void WatchStream::OnDone() {
-  std::shared_ptr<WatchStream> self;
-  std::lock_guard lock(mu_);
-  sub_.reset();
-  backlog_.clear();
-  live_.clear();
-  finished_ = true;
-  // Destroyed after the guard (reverse order of declaration): may be the last reference.
-  self = std::move(self_);
+void WatchStream::on_finish_done() { finish_done_ = true; }
+
+void WatchStream::on_call_done() {
+  call_done_ = true;
+  if (ctx_.IsCancelled()) end(grpc::Status::OK);
+}
+
+void WatchStream::end(grpc::Status status) {
+  {
+    std::lock_guard lock(mu_);
+    end_locked(std::move(status));
+  }
+  pump();
 }
 
 }  // namespace cenv
