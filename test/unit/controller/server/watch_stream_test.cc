@@ -401,5 +401,24 @@ TEST_CASE("stopping the server ends open watches", "[watch]") {
   CHECK_FALSE(reader->Finish().ok());
 }
 
+TEST_CASE("a server that cannot listen says so and leaves nothing running", "[watch]") {
+  SystemClock clock;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("cenv-watch-test-" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(dir);
+  {
+    auto store = std::move(SqliteStore::open((dir / "cenv.db").string(), clock).value());
+    ApiService api(*store, KindRegistry::builtin().value(), clock);
+    WatchHub hub(*store);
+    GrpcServerOptions options;
+    options.unix_socket = (dir / "no-such-dir" / "api.sock").string();
+    auto started = GrpcServer::start(api, hub, options);
+    REQUIRE_FALSE(started.ok());
+    CHECK(started.status().code() == Code::kUnavailable);
+    CHECK(started.status().message().find("no-such-dir") != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace cenv
