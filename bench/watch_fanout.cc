@@ -57,7 +57,8 @@ struct Options {
   bool no_batches = false;  // ask for one event per message (allow_batches off; default: on)
   int reader_threads = 1;   // threads reading the watches, each with a completion queue
   std::string ns = "benchwatch";
-  std::string socket;  // default: $CENV_HOME/run/controller.sock
+  std::string socket;    // default: $CENV_HOME/run/controller.sock
+  std::string timeline;  // a CSV of each update's times, for finding stalls; empty: none
 };
 
 // One event as a watcher received it; its JSON is parsed after the run, so that the
@@ -132,6 +133,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", opt.timeout_s, "seconds to wait for events")->capture_default_str();
   app.add_option("-n,--namespace", opt.ns, "namespace (Environment) to use")->capture_default_str();
   app.add_option("--socket", opt.socket, "controller socket (default: $CENV_HOME's)");
+  app.add_option("--timeline", opt.timeline,
+                 "write each update's times to this CSV (seq, sent, returned, first and last "
+                 "delivery; ms since the first send)");
   app.add_option("--reader-threads", opt.reader_threads,
                  "threads reading the watch streams (each with its own completion queue)")
       ->capture_default_str();
@@ -387,6 +391,20 @@ int main(int argc, char** argv) {
       spread_ms.push_back(static_cast<double>(last_recv[k] - first_recv[k]) / 1e6);
   }
   double write_s = static_cast<double>(returned.back() - sent[1]) / 1e9;
+  if (!opt.timeline.empty()) {
+    FILE* f = std::fopen(opt.timeline.c_str(), "w");
+    if (!f) {
+      std::cerr << "error: cannot write " << opt.timeline << "\n";
+      return 2;
+    }
+    std::fprintf(f, "seq,sent_ms,returned_ms,first_delivery_ms,last_delivery_ms\n");
+    auto ms = [&](int64_t t) { return t > 0 ? static_cast<double>(t - sent[1]) / 1e6 : -1.0; };
+    for (size_t k = 1; k <= static_cast<size_t>(opt.updates); ++k) {
+      std::fprintf(f, "%zu,%.3f,%.3f,%.3f,%.3f\n", k, ms(sent[k]), ms(returned[k]),
+                   first_recv[k] == INT64_MAX ? -1.0 : ms(first_recv[k]), ms(last_recv[k]));
+    }
+    std::fclose(f);
+  }
 
   std::printf("watchers %d on %d connection(s), updates %d (%.0f writes/s over %.2f s)\n",
               opt.watchers, nchannels, opt.updates, opt.updates / write_s, write_s);

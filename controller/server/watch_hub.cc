@@ -1,5 +1,6 @@
 #include "controller/server/watch_hub.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace cenv {
@@ -119,6 +120,7 @@ int64_t WatchHub::dispatched_revision() {
 }
 
 void WatchHub::run(std::stop_token stop) {
+  pthread_setname_np(pthread_self(), "cenv-watch-hub");
   while (!stop.stop_requested()) {
     int64_t from;
     {

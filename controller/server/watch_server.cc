@@ -1,5 +1,6 @@
 #include "controller/server/watch_server.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -82,6 +83,7 @@ void WatchServer::request_next() {
 }
 
 void WatchServer::run_starter(std::stop_token stop) {
+  pthread_setname_np(pthread_self(), "cenv-watch-init");
   for (;;) {
     std::shared_ptr<WatchStream> stream;
     {
@@ -96,6 +98,7 @@ void WatchServer::run_starter(std::stop_token stop) {
 }
 
 void WatchServer::run() {
+  pthread_setname_np(pthread_self(), "cenv-watch");
   request_next();
   tick_alarm_.Set(cq_.get(), after(tick_period_), &tick_tag_);
   tick_armed_ = true;
