@@ -42,7 +42,9 @@ WatchServer::~WatchServer() { stop(); }
 void WatchServer::Mailbox::arm_locked() {
   if (armed || !cq) return;
   armed = true;
-  alarm.Set(cq, gpr_now(GPR_CLOCK_MONOTONIC), &tag);
+  // A deadline in the past fires at once, on this thread (a deadline of now is rounded up to
+  // the next millisecond and fired by gRPC's timer thread: one more thread hop and up to 1 ms).
+  alarm.Set(cq, gpr_inf_past(GPR_CLOCK_MONOTONIC), &tag);
 }
 
 void WatchServer::end_watches() {
