@@ -16,6 +16,7 @@
 //                     when the event arrives before the write's response)
 // Exit status: 0 when every event arrived in order, 1 otherwise, 2 on setup errors.
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
@@ -142,6 +143,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-batches", opt.no_batches,
                "one event per message (without WatchRequest.allow_batches)");
   CLI11_PARSE(app, argc, argv);
+  // As the controller does (GrpcServer::start): Debian's absl keeps mutex deadlock detection on,
+  // which costs every lock gRPC takes a walk of a process-wide graph (3.5 % of this client's
+  // CPU, measured with perf).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (opt.socket.empty()) opt.socket = cenv::cli::Home::from_env().socket().string();
   const std::string target = "unix:" + opt.socket;
   const int nchannels = opt.channels <= 0 ? opt.watchers : std::min(opt.channels, opt.watchers);
