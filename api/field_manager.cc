@@ -25,7 +25,8 @@ const json::object& metadata_schema() {
                           "x-kubernetes-list-type": "map",
                           "x-kubernetes-list-map-keys": ["uid"]}
     }
-  })").as_object();
+  })")
+                                         .as_object();
   return schema;
 }
 
@@ -123,15 +124,35 @@ class Shape {
     root_["type"] = "object";
     json::object props;
     props["metadata"] = metadata_schema();
-    if (const json::object* spec = member_schema(&kind.schema, "spec")) props["spec"] = *spec;
+    // Every top-level member but the object's identity, metadata and status, as Kubernetes
+    // tracks every field but status: spec for most kinds; an Event's involvedObject, reason,
+    // message and the rest. spec always, for a kind whose schema does not list it.
+    members_.push_back("spec");
+    if (auto p = kind.schema.find("properties"); p != kind.schema.end() && p->value().is_object()) {
+      for (const auto& kv : p->value().get_object()) {
+        std::string_view key = kv.key();
+        if (key == "apiVersion" || key == "kind" || key == "metadata" || key == "status" ||
+            key == "spec") {
+          continue;
+        }
+        members_.emplace_back(key);
+      }
+    }
+    for (const std::string& m : members_) {
+      if (const json::object* schema = member_schema(&kind.schema, m)) props[m] = *schema;
+    }
     root_["properties"] = std::move(props);
   }
   const json::object* root() const { return &root_; }
+  // The top-level members managers own, besides metadata's.
+  const std::vector<std::string>& members() const { return members_; }
 
   // The parts of an object that managers own.
-  static json::value tracked(const json::object& o) {
+  json::value tracked(const json::object& o) const {
     json::object out;
-    if (auto it = o.find("spec"); it != o.end()) out["spec"] = it->value();
+    for (const std::string& m : members_) {
+      if (auto it = o.find(m); it != o.end()) out[m] = it->value();
+    }
     if (auto m = o.find("metadata"); m != o.end() && m->value().is_object()) {
       json::object meta;
       for (std::string_view k : {"labels", "annotations", "finalizers", "ownerReferences"}) {
@@ -154,6 +175,7 @@ class Shape {
 
  private:
   json::object root_;
+  std::vector<std::string> members_;
 };
 
 // Finds the value at `path` (nullptr when absent). For "k:" and "v:" elements the containing
@@ -225,8 +247,8 @@ void remove(json::value& root, const FieldPath& path) {
   // Prune containers emptied by the removal, but keep top-level members (spec, metadata).
   for (size_t i = chain.size() - 1; i >= 2; --i) {  // chain[i] is reached by path[i - 1]
     json::value* v = chain[i];
-    bool empty = (v->is_object() && v->get_object().empty()) ||
-                 (v->is_array() && v->get_array().empty());
+    bool empty =
+        (v->is_object() && v->get_object().empty()) || (v->is_array() && v->get_array().empty());
     if (!empty) break;
     json::value* up = chain[i - 1];
     const std::string& el = path[i - 1];
@@ -371,10 +393,6 @@ bool within(const FieldPath& p, const FieldPath& q) {
 
 }  // namespace
 
-json::value FieldManager::owned_view(const json::object& object) {
-  return Shape::tracked(object);
-}
-
 std::string FieldManager::path_text(const FieldPath& path) {
   std::string out;
   for (const std::string& el : path) {
@@ -400,6 +418,10 @@ struct FieldManagerShape {
   Shape shape;
 };
 
+json::value FieldManager::owned_view(const json::object& object) const {
+  return shape_->shape.tracked(object);
+}
+
 FieldManager::FieldManager(const KindInfo& kind)
     : shape_(std::make_shared<const FieldManagerShape>(kind)) {}
 
@@ -413,8 +435,8 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
     return out;
   }
   std::vector<Entry> entries = read_entries(live->json());
-  json::value live_tracked = Shape::tracked(live->json());
-  json::value config_tracked = Shape::tracked(config.json());
+  json::value live_tracked = shape.tracked(live->json());
+  json::value config_tracked = shape.tracked(config.json());
 
   // Conflicts: a field this apply sets to a new value while another manager owns it.
   std::vector<std::pair<std::string, FieldPath>> conflicts;
@@ -441,8 +463,9 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
              path_text(path) + ";";
     }
     msg.pop_back();
-    msg += ". Re-run with --force-conflicts to take these fields over, or drop them from the "
-           "manifest to leave them to their manager";
+    msg +=
+        ". Re-run with --force-conflicts to take these fields over, or drop them from the "
+        "manifest to leave them to their manager";
     return Status::Conflict(msg);
   }
   // Forced: the other managers lose the fields taken from them.
@@ -468,18 +491,23 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
     if (applied.count(p)) continue;
     // Kept when another manager owns it or something inside it, or this apply still sets
     // something inside it (a list item whose key fields alone remain, say).
-    bool owned = std::any_of(others.begin(), others.end(),
-                             [&](const FieldPath& q) { return within(p, q); });
+    bool owned =
+        std::any_of(others.begin(), others.end(), [&](const FieldPath& q) { return within(p, q); });
     bool reapplied = std::any_of(applied.begin(), applied.end(),
                                  [&](const FieldPath& q) { return within(p, q); });
     if (!owned && !reapplied) remove(merged, p);
   }
   merge(merged, config_tracked, shape.root());
 
-  // Write the tracked parts back.
+  // Write the tracked parts back: a member the merge dropped (a field this manager no longer
+  // applies) goes; spec stays, emptied at most.
   json::object& mo = merged.get_object();
-  if (auto s = mo.find("spec"); s != mo.end()) {
-    out.json()["spec"] = s->value();
+  for (const std::string& m : shape.members()) {
+    if (auto it = mo.find(m); it != mo.end()) {
+      out.json()[m] = it->value();
+    } else if (m != "spec") {
+      out.json().erase(m);
+    }
   }
   json::object& meta = out.metadata();
   const json::object* merged_meta = nullptr;
@@ -500,7 +528,7 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
     }
   }
 
-  bool object_changed = Shape::tracked(out.json()) != Shape::tracked(live->json());
+  bool object_changed = shape.tracked(out.json()) != shape.tracked(live->json());
   if (mine == entries.end()) {
     entries.push_back(Entry{options.manager, "Apply", options.now, applied});
   } else if (mine->paths != applied || object_changed) {
@@ -516,8 +544,8 @@ Object FieldManager::update(const Object& live, const Object& updated, const std
   const Shape& shape = shape_->shape;
   PathSet before = shape.paths(live.json());
   PathSet after = shape.paths(updated.json());
-  json::value lt = Shape::tracked(live.json());
-  json::value ut = Shape::tracked(updated.json());
+  json::value lt = shape.tracked(live.json());
+  json::value ut = shape.tracked(updated.json());
   PathSet changed;
   for (const FieldPath& p : after) {
     const json::value* a = find(lt, p);

@@ -50,8 +50,10 @@ class FieldManager {
   Object update(const Object& live, const Object& updated, const std::string& manager,
                 const std::string& now) const;
 
-  // The parts of an object that managers own (spec and the owned metadata), to compare.
-  static boost::json::value owned_view(const boost::json::object& object);
+  // The parts of an object that managers own, to compare: every top-level member but
+  // apiVersion, kind, metadata and status (spec; an Event's fields), and metadata's labels,
+  // annotations, finalizers and ownerReferences.
+  boost::json::value owned_view(const boost::json::object& object) const;
 
   // ".spec.ports[containerPort=80,protocol=\"TCP\"].hostPort", for messages.
   static std::string path_text(const FieldPath& path);

@@ -260,8 +260,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
         continue;
       }
       // Only managedFields changed (another manager now shares fields): stored, yet unchanged.
-      bool changed =
-          FieldManager::owned_view(merged->json()) != FieldManager::owned_view(current.json());
+      bool changed = fields.owned_view(merged->json()) != fields.owned_view(current.json());
       outcomes[i] = {changed ? "configured" : "unchanged", merged.value()};
       writes.push_back({WriteOp::kUpdate, std::move(merged.value())});
       write_index.push_back(i);

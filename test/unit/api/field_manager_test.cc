@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "api/kinds.h"
+
 namespace cenv {
 namespace {
 
@@ -68,19 +70,18 @@ TEST_CASE("a field dropped from the manifest is removed", "[ssa]") {
   CHECK(second->json().at("spec").at("image") == "x");
 }
 
-TEST_CASE("a field set by another manager is kept when the applier does not mention it",
-          "[ssa]") {
+TEST_CASE("a field set by another manager is kept when the applier does not mention it", "[ssa]") {
   KindInfo kind = service_kind();
   FieldManager fm(kind);
-  Object live = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
-                         as("cenv"))
-                    .value();
+  Object live =
+      fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"), as("cenv"))
+          .value();
   Object edited = live;
   edited.spec()["command"] = json::array{"sleep", "1"};
   live = fm.update(live, edited, "cenv-edit", "t");
   CHECK(managers(live) == std::vector<std::string>{"cenv/Apply", "cenv-edit/Update"});
-  auto again = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"y"}})"),
-                        as("cenv"));
+  auto again =
+      fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"y"}})"), as("cenv"));
   REQUIRE(again.ok());
   CHECK(again->json().at("spec").at("command").as_array().size() == 2);
   CHECK(again->json().at("spec").at("image") == "y");
@@ -89,22 +90,22 @@ TEST_CASE("a field set by another manager is kept when the applier does not ment
 TEST_CASE("changing a field another manager owns is a conflict unless forced", "[ssa]") {
   KindInfo kind = service_kind();
   FieldManager fm(kind);
-  Object live = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
-                         as("cenv"))
-                    .value();
+  Object live =
+      fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"), as("cenv"))
+          .value();
   Object edited = live;
   edited.spec()["image"] = "edited";
   live = fm.update(live, edited, "cenv-edit", "t");
 
-  auto conflict = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"z"}})"),
-                           as("cenv"));
+  auto conflict =
+      fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"z"}})"), as("cenv"));
   REQUIRE(!conflict.ok());
   CHECK(conflict.status().code() == Code::kConflict);
   CHECK_THAT(conflict.status().message(),
              Catch::Contains("conflict with \"cenv-edit\" using cenv.io/v1: .spec.image"));
 
-  auto forced = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"z"}})"),
-                         as("cenv", true));
+  auto forced =
+      fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"z"}})"), as("cenv", true));
   REQUIRE(forced.ok());
   CHECK(forced->json().at("spec").at("image") == "z");
   // cenv-edit lost its only field and so its entry.
@@ -114,16 +115,16 @@ TEST_CASE("changing a field another manager owns is a conflict unless forced", "
 TEST_CASE("applying the value another manager set shares the field without conflict", "[ssa]") {
   KindInfo kind = service_kind();
   FieldManager fm(kind);
-  Object live = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
-                         as("a"))
-                    .value();
-  auto shared = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
-                         as("b"));
+  Object live =
+      fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"), as("a"))
+          .value();
+  auto shared =
+      fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"), as("b"));
   REQUIRE(shared.ok());
   CHECK(managers(shared.value()) == std::vector<std::string>{"a/Apply", "b/Apply"});
   // a drops image: b still owns it, so it stays.
-  auto dropped = fm.apply(&shared.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"),
-                          as("a"));
+  auto dropped =
+      fm.apply(&shared.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"), as("a"));
   REQUIRE(dropped.ok());
   CHECK(dropped->json().at("spec").at("image") == "x");
 }
@@ -140,14 +141,13 @@ TEST_CASE("list items merge by key across managers", "[ssa]") {
                        as("b"));
   REQUIRE(both.ok());
   CHECK(both->json().at("spec").at("ports").as_array().size() == 2);
-  auto a_drops = fm.apply(&both.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"),
-                          as("a"));
+  auto a_drops = fm.apply(&both.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"), as("a"));
   REQUIRE(a_drops.ok());
   const auto& ports = a_drops->json().at("spec").at("ports").as_array();
   REQUIRE(ports.size() == 1);
   CHECK(ports.at(0).at("containerPort") == 90);
-  auto b_drops = fm.apply(&a_drops.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"),
-                          as("b"));
+  auto b_drops =
+      fm.apply(&a_drops.value(), obj(R"({"metadata":{"name":"web"},"spec":{}})"), as("b"));
   REQUIRE(b_drops.ok());
   CHECK(!b_drops->json().at("spec").as_object().contains("ports"));
 }
@@ -173,6 +173,49 @@ TEST_CASE("labels are owned key by key", "[ssa]") {
 TEST_CASE("path_text renders keys as kubectl does", "[ssa]") {
   CHECK(FieldManager::path_text({"f:spec", "f:ports", "k:{\"containerPort\":80}", "f:hostPort"}) ==
         ".spec.ports[containerPort=80].hostPort");
+}
+
+TEST_CASE("a kind's top-level fields outside spec are applied and owned like spec", "[ssa]") {
+  // An Event has no spec: involvedObject, reason, message... sit at the top level. Kubernetes
+  // tracks every field but status; so does cenv, or a changed message would read "unchanged".
+  auto registry = KindRegistry::builtin();
+  REQUIRE(registry.ok());
+  const KindInfo* event = registry.value()->find("Event");
+  REQUIRE(event);
+  FieldManager fm(*event);
+  auto first = fm.apply(nullptr, obj(R"({"apiVersion":"cenv.io/v1","kind":"Event",
+      "metadata":{"name":"probe","namespace":"default"},
+      "involvedObject":{"kind":"Environment","name":"default"},
+      "reason":"Probe","message":"one","type":"Normal"})"),
+                        as("cenv"));
+  REQUIRE(first.ok());
+  const auto& fields = first->json().at("metadata").at("managedFields").at(0).at("fieldsV1");
+  CHECK(fields.as_object().contains("f:message"));
+  CHECK(fields.at("f:involvedObject").as_object().contains("f:name"));
+
+  // Changed, and `type` dropped from the manifest: applied and removed.
+  auto second = fm.apply(&first.value(), obj(R"({"apiVersion":"cenv.io/v1","kind":"Event",
+      "metadata":{"name":"probe","namespace":"default"},
+      "involvedObject":{"kind":"Environment","name":"default"},
+      "reason":"Probe","message":"two"})"),
+                         as("cenv"));
+  REQUIRE(second.ok());
+  CHECK(second->json().at("message") == "two");
+  CHECK_FALSE(second->json().contains("type"));
+  CHECK(fm.owned_view(second->json()) != fm.owned_view(first->json()));
+
+  // Another manager's change of the message is a conflict for the next apply.
+  Object edited = second.value();
+  edited.json()["message"] = "three";
+  Object updated = fm.update(second.value(), edited, "kubectl-edit", "2026-11-28T00:00:01Z");
+  auto third = fm.apply(&updated, obj(R"({"apiVersion":"cenv.io/v1","kind":"Event",
+      "metadata":{"name":"probe","namespace":"default"},
+      "involvedObject":{"kind":"Environment","name":"default"},
+      "reason":"Probe","message":"two"})"),
+                        as("cenv"));
+  REQUIRE_FALSE(third.ok());
+  CHECK(third.status().message().find("kubectl-edit") != std::string::npos);
+  CHECK(third.status().message().find(".message") != std::string::npos);
 }
 
 }  // namespace
