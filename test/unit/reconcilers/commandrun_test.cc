@@ -480,12 +480,29 @@ struct ExecScript {
   }
 };
 
+// Web's running container, its execs played by `script` (set up before this call).
+void exec_in_web(Bed& bed, ExecScript& script) {
+  bed.docker.set_exec_behavior(script.behavior());
+  service_container(bed);
+}
+
+// Runs `name` (sleep 1000 in web's container, timeoutSeconds 1) with `script` blocking until a
+// signal ends the command; returns the run once it failed with DeadlineExceeded.
+Object timed_out_exec_run(Bed& bed, ExecScript& script, const std::string& name) {
+  script.block = true;
+  exec_in_web(bed, script);
+  bed.run(name, command({"sleep", "1000"}, {{"service", "web"}, {"timeoutSeconds", 1}}));
+  bed.drive(name, [](const Object* o) { return Bed::phase(o) == "Failed"; });
+  Object done = bed.get(name).value();
+  CHECK(get_condition(done, "Failed")->reason == "DeadlineExceeded");
+  return done;
+}
+
 TEST_CASE("An exec run goes through the pid-recording wrapper when the container has /bin/sh",
           "[reconcilers][commandrun]") {
   Bed bed;
   ExecScript script;
-  bed.docker.set_exec_behavior(script.behavior());
-  service_container(bed);
+  exec_in_web(bed, script);
   Object run = bed.run("hello", command({"echo", "a b", "$HOME"}, {{"service", "web"}}));
   bed.drive("hello", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
   Object done = bed.get("hello").value();
@@ -504,8 +521,7 @@ TEST_CASE("Without /bin/sh in the container an exec run's command runs as it is"
   Bed bed;
   ExecScript script;
   script.has_shell = false;
-  bed.docker.set_exec_behavior(script.behavior());
-  service_container(bed);
+  exec_in_web(bed, script);
   bed.run("bare", command({"echo", "hi"}, {{"service", "web"}}));
   bed.drive("bare", [](const Object* o) { return Bed::phase(o) == "Succeeded"; });
   std::lock_guard lock(script.mu);
@@ -517,13 +533,7 @@ TEST_CASE("An exec run's timeout sends SIGTERM to its process and records the ex
           "[reconcilers][commandrun]") {
   Bed bed;
   ExecScript script;
-  script.block = true;
-  bed.docker.set_exec_behavior(script.behavior());
-  service_container(bed);
-  bed.run("slow", command({"sleep", "1000"}, {{"service", "web"}, {"timeoutSeconds", 1}}));
-  bed.drive("slow", [](const Object* o) { return Bed::phase(o) == "Failed"; });
-  Object done = bed.get("slow").value();
-  CHECK(get_condition(done, "Failed")->reason == "DeadlineExceeded");
+  Object done = timed_out_exec_run(bed, script, "slow");
   CHECK(done.status().at("exitCode").as_int64() == 143);
   std::lock_guard lock(script.mu);
   CHECK(script.signals == std::vector<std::string>{"TERM"});
@@ -533,14 +543,8 @@ TEST_CASE("An exec'd process that ignores SIGTERM gets SIGKILL after exec_kill_g
           "[reconcilers][commandrun]") {
   Bed bed;  // exec_kill_grace 200 ms
   ExecScript script;
-  script.block = true;
   script.ignored = "TERM";
-  bed.docker.set_exec_behavior(script.behavior());
-  service_container(bed);
-  bed.run("stubborn", command({"sleep", "1000"}, {{"service", "web"}, {"timeoutSeconds", 1}}));
-  bed.drive("stubborn", [](const Object* o) { return Bed::phase(o) == "Failed"; });
-  Object done = bed.get("stubborn").value();
-  CHECK(get_condition(done, "Failed")->reason == "DeadlineExceeded");
+  Object done = timed_out_exec_run(bed, script, "stubborn");
   CHECK(done.status().at("exitCode").as_int64() == 137);
   std::lock_guard lock(script.mu);
   CHECK(script.signals == std::vector<std::string>{"TERM", "KILL"});
@@ -556,8 +560,7 @@ TEST_CASE("Deleting a running exec run kills its process, then lets it go",
   bed.make_reconciler();
   ExecScript script;
   script.block = true;
-  bed.docker.set_exec_behavior(script.behavior());
-  service_container(bed);
+  exec_in_web(bed, script);
   bed.run("forever", command({"sleep", "1000"}, {{"service", "web"}}));
   bed.drive("forever", [](const Object* o) {
     return Bed::phase(o) == "Running" && o->status_or_null()->contains("exec");
