@@ -54,6 +54,11 @@ const std::string& run_id() {
   return id;
 }
 
+// This test run's cenv instance: its containers are named cenv.it-<run id>-it-<name>.<attempt>
+// and labelled with it, so test processes running at the same time (and a user's default
+// instance) share no Docker name, and each controller sees only its own containers.
+DockerNames names() { return DockerNames("it-" + run_id(), {{kRunLabel, run_id()}}); }
+
 docker::DockerClient& engine() {
   static std::unique_ptr<docker::EngineDockerClient> client = [] {
     auto c = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
@@ -116,7 +121,7 @@ class Controller {
   // Starts the CommandRun controller (again, after stop(): a controller restart).
   void start() {
     CommandRunReconcilerOptions options;
-    options.names = DockerNames("", {{kRunLabel, run_id()}});
+    options.names = names();
     options.wait_interval = 200ms;
     options.backoff_base = 200ms;
     options.exec_kill_grace = 1s;
@@ -248,7 +253,7 @@ class Controller {
     INFO(created.status().to_string());
     REQUIRE(created.ok());
     docker::ContainerSpec spec;
-    spec.name = DockerNames().container("it", name);
+    spec.name = names().container("it", name);
     spec.image = "cenv/base:bookworm";
     spec.cmd = {"sleep", "infinity"};
     spec.labels = {{kRunLabel, run_id()}, {std::string(kLabelUid), std::string(created->uid())}};
