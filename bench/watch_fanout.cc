@@ -69,6 +69,13 @@ struct Received {
   int64_t recv_ns;   // steady clock when the completion queue handed the message over
 };
 
+// A completion-queue tag: which watcher, which operation.
+enum class Op { kStarted, kRead, kFinished };
+struct Tag {
+  size_t index;
+  Op op;
+};
+
 // One Watch stream, driven by the reader thread that owns its completion queue.
 struct Watcher {
   grpc::ClientContext ctx;
@@ -80,13 +87,8 @@ struct Watcher {
   bool ready = false;            // its first BOOKMARK arrived (the watch is registered)
   bool finishing = false;        // Finish was requested
   std::string error;             // a broken stream
+  Tag started{0, Op::kStarted}, read{0, Op::kRead}, finished{0, Op::kFinished};  // index set
 };
-
-// Completion-queue tags: the watcher's index and the operation.
-enum class Op : uintptr_t { kStarted = 0, kRead = 1, kFinished = 2 };
-void* tag_of(size_t index, Op op) {
-  return reinterpret_cast<void*>((index << 2) | static_cast<uintptr_t>(op));
-}
 
 std::shared_ptr<grpc::Channel> make_channel(const std::string& target, int index) {
   grpc::ChannelArguments args;
@@ -214,11 +216,11 @@ int main(int argc, char** argv) {
     cv.notify_all();
   };
   // Runs on the watcher's reader thread only.
-  auto finish = [&](Watcher& w, size_t i) {
+  auto finish = [&](Watcher& w) {
     if (w.finishing) return;
     w.finishing = true;
     w.ctx.TryCancel();
-    w.reader->Finish(&w.status, tag_of(i, Op::kFinished));
+    w.reader->Finish(&w.status, &w.finished);
   };
   auto read_loop = [&](size_t r) {
     grpc::CompletionQueue& cq = *queues[r];
@@ -228,20 +230,20 @@ int main(int argc, char** argv) {
     bool ok = false;
     while (done < mine && cq.Next(&tag, &ok)) {
       int64_t t = now_ns();  // every event of a batched message arrived now
-      auto bits = reinterpret_cast<uintptr_t>(tag);
-      size_t i = bits >> 2;
+      const Tag& what = *static_cast<const Tag*>(tag);
+      size_t i = what.index;
       Watcher& w = watchers[i];
-      switch (static_cast<Op>(bits & 3)) {
+      switch (what.op) {
         case Op::kStarted:
           if (ok) {
-            w.reader->Read(&w.message, tag_of(i, Op::kRead));
+            w.reader->Read(&w.message, &w.read);
           } else {
-            finish(w, i);
+            finish(w);
           }
           break;
         case Op::kRead: {
           if (!ok) {
-            finish(w, i);
+            finish(w);
             break;
           }
           size_t before = w.events.size();
@@ -259,9 +261,9 @@ int main(int argc, char** argv) {
           for (auto& e : *w.message.mutable_more()) receive(e);
           if (w.events.size() > before) ++w.messages;
           if (w.events.size() >= wanted) {
-            finish(w, i);
+            finish(w);
           } else {
-            w.reader->Read(&w.message, tag_of(i, Op::kRead));
+            w.reader->Read(&w.message, &w.read);
           }
           break;
         }
@@ -283,14 +285,14 @@ int main(int argc, char** argv) {
   for (int i = 0; i < opt.watchers; ++i) {
     Watcher& w = watchers[static_cast<size_t>(i)];
     w.events.reserve(wanted);
+    w.started.index = w.read.index = w.finished.index = static_cast<size_t>(i);
     v1::WatchRequest req;
     req.set_kind("Event");
     req.set_namespace_(opt.ns);
     req.set_allow_bookmarks(true);
     req.set_allow_batches(!opt.no_batches);
     w.reader = stubs[static_cast<size_t>(i % nchannels)]->AsyncWatch(
-        &w.ctx, req, queues[static_cast<size_t>(i) % nreaders].get(),
-        tag_of(static_cast<size_t>(i), Op::kStarted));
+        &w.ctx, req, queues[static_cast<size_t>(i) % nreaders].get(), &w.started);
   }
   std::vector<std::thread> readers;
   for (size_t r = 0; r < nreaders; ++r) readers.emplace_back(read_loop, r);

@@ -21,8 +21,6 @@
 
 namespace cenv {
 
-namespace v1 = ::cenv::v1;
-
 std::string cenv_version_string() {
   return std::string(CENV_VERSION) + " (" + std::string(api::git_commit()) + ")";
 }

@@ -10,8 +10,6 @@
 
 namespace cenv {
 
-namespace v1 = ::cenv::v1;
-
 int64_t parse_resource_version(const std::string& s) {
   if (s.empty()) return 0;
   try {
