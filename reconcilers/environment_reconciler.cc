@@ -35,6 +35,43 @@ EnvironmentReconciler::EnvironmentReconciler(Informer& environments, Client& cli
       clock_(clock),
       options_(std::move(options)) {}
 
+bool EnvironmentReconciler::remove_orphans(docker::DockerClient& d, const Object& env,
+                                           const docker::NetworkInfo& network) {
+  bool clear = true;
+  for (const auto& [id, address] : network.containers) {
+    auto c = d.inspect_container(id);
+    if (!c.ok()) {
+      if (c.status().code() != Code::kNotFound) clear = false;
+      continue;
+    }
+    const docker::Labels& labels = c->labels;
+    std::string kind = label_value(labels, kLabelKind);
+    std::string name = label_value(labels, kLabelName);
+    if (!options_.names.owns(labels) || label_value(labels, kLabelNamespace) != env.name() ||
+        kind.empty() || name.empty()) {
+      clear = false;  // someone else's: never touched, and the network waits for it
+      continue;
+    }
+    auto owner = client_.get({kind, std::string(env.name()), name});
+    if (owner.ok() && owner->uid() == label_value(labels, kLabelUid)) {
+      clear = false;  // its object is still being finalized and removes it
+      continue;
+    }
+    if (!owner.ok() && owner.status().code() != Code::kNotFound) {
+      clear = false;
+      continue;
+    }
+    Status removed = d.remove_container(id, {.force = true});
+    if (!removed.ok() && removed.code() != Code::kNotFound) {
+      clear = false;
+      continue;
+    }
+    spdlog::info("Environment {}: removed container {} of {} {}/{}, whose object is gone",
+                 env.name(), c->name, kind, env.name(), name);
+  }
+  return clear;
+}
+
 ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
   if (!has_finalizer(env, kCleanupFinalizer)) return ReconcileResult::done();
   auto d = docker_.client();
@@ -47,8 +84,13 @@ ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
       label_value(info->labels, kLabelKind) == "Environment" &&
       label_value(info->labels, kLabelUid) == env.uid()) {
     if (!info->containers.empty()) {
-      // Its Services are still being deleted; their containers leave the network first.
-      return ReconcileResult::after(kNetworkBusyRetry);
+      // Its Services are still being deleted; their containers leave the network first. A
+      // container whose object is gone (its finalizers were removed by hand before the
+      // controller removed it) would hold the network, and so the namespace, forever: one this
+      // instance created for an object of this namespace that no longer exists is removed.
+      if (!remove_orphans(*d.value(), env, info.value())) {
+        return ReconcileResult::after(kNetworkBusyRetry);
+      }
     }
     Status s = d.value()->remove_network(info->id);
     if (!s.ok() && s.code() != Code::kNotFound) {

@@ -4,8 +4,9 @@
 // registry answers), then publishes status.image (the base image, until Modules build on it),
 // status.phase and the conditions NetworkReady, ImageReady and Ready. The finalizer
 // cenv.io/cleanup removes the network cenv created once the Environment is deleted (after its
-// Services' containers left it); a network cenv did not create (no io.cenv labels) is used but
-// never removed. Docker down: conditions say so and the key is retried with back-off.
+// Services' containers left it; a container this instance made for an object of the namespace
+// that is gone already is removed); a network cenv did not create (no io.cenv labels) is used
+// but never removed. Docker down: conditions say so and the key is retried with back-off.
 
 #include <chrono>
 
@@ -36,6 +37,11 @@ class EnvironmentReconciler final : public Reconciler {
 
  private:
   ReconcileResult finalize(const Object& env);
+  // Removes the containers on `network` that this instance created for objects of env's
+  // namespace which no longer exist. True when nothing else is left on the network (all
+  // removed, or gone already).
+  bool remove_orphans(docker::DockerClient& d, const Object& env,
+                      const docker::NetworkInfo& network);
 
   Informer& environments_;
   Client& client_;

@@ -121,5 +121,53 @@ TEST_CASE("environment: a network cenv did not create is used but never removed"
   CHECK(bed.docker.inspect_network("users-net").ok());
 }
 
+// A container on dev's network, as a controller would have made it for kind/name with `uid`
+// (cenv's labels when `cenv_labels`, none otherwise). Returns its id.
+std::string container_on_dev(ReconcilerBed& bed, const std::string& name, bool cenv_labels,
+                             const std::string& kind = "Service", const std::string& uid = "") {
+  docker::ContainerSpec spec;
+  spec.name = name;
+  spec.image = "cenv/base:bookworm";
+  spec.network = "cenv-dev";
+  if (cenv_labels) spec.labels = DockerNames().labels(kind, "dev", name, uid);
+  auto id = bed.docker.create_container(spec);
+  REQUIRE(id.ok());
+  REQUIRE(bed.docker.start_container(*id).ok());
+  return *id;
+}
+
+TEST_CASE("environment: deleting it removes the containers of objects already gone",
+          "[reconcilers][environment]") {
+  // A Service whose finalizers were removed by hand before the controller removed its
+  // container leaves that container on the network; the namespace must not wait for it.
+  ReconcilerBed bed;
+  bed.environment("dev");
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  std::string orphan = container_on_dev(bed, "ghost", true, "Service", "uid-of-a-gone-service");
+  std::string run = container_on_dev(bed, "old-run", true, "CommandRun", "uid-of-a-gone-run");
+  REQUIRE(bed.f.client->remove({"Environment", "", "dev"}, {}).ok());
+  REQUIRE(eventually([&] { return bed.get("Environment", "", "dev").name().empty(); }));
+  CHECK(bed.docker.inspect_container(orphan).status().code() == Code::kNotFound);
+  CHECK(bed.docker.inspect_container(run).status().code() == Code::kNotFound);
+  CHECK(bed.docker.inspect_network("cenv-dev").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("environment: a container cenv did not create holds the deletion until it leaves",
+          "[reconcilers][environment]") {
+  ReconcilerBed bed;
+  bed.environment("dev");
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  std::string users = container_on_dev(bed, "users-container", false);
+  const size_t inspected = bed.docker.call_count("inspect_network");
+  REQUIRE(bed.f.client->remove({"Environment", "", "dev"}, {}).ok());
+  // Looked at twice since (the retry): still there, the container untouched.
+  REQUIRE(eventually([&] { return bed.docker.call_count("inspect_network") >= inspected + 2; }));
+  CHECK_FALSE(bed.get("Environment", "", "dev").name().empty());
+  CHECK(bed.docker.inspect_container(users).ok());
+  CHECK(bed.docker.call_count("remove_container") == 0);
+  REQUIRE(bed.docker.remove_container(users, {.force = true}).ok());
+  REQUIRE(eventually([&] { return bed.get("Environment", "", "dev").name().empty(); }));
+}
+
 }  // namespace
 }  // namespace cenv
