@@ -170,6 +170,10 @@ int run_run(const std::string& ns_flag, const RunFlags& flags) {
   auto end = stream_logs(*client, target, stdout, stderr, &logs_cancel);
   finished = true;
   signals.request_stop();
+  // Wakes it now instead of at its next poll: every run waited up to 100 ms (50 on average) at
+  // exit for it. The signal is blocked in every thread; this one takes it, sees `finished` and
+  // returns; were it not waiting, the signal stays pending for its next wait.
+  pthread_kill(signals.native_handle(), SIGTERM);
   if (input.joinable()) {
     stdin_cancel.cancel();  // the command ended: stop reading our stdin
     input.join();
