@@ -22,6 +22,16 @@ if [[ "${BENCH_NO_DOCKER:-0}" = 1 ]]; then
   export DOCKER_HOST=unix:///nonexistent
 fi
 
+# Every controller a script starts is a cenv instance of its own (README: CENV_INSTANCE), so it
+# never adopts or removes what a user's controller made, and all it leaves in Docker (the
+# default namespace's network cenv.<instance>-default, say) is removed on exit. A CENV_INSTANCE
+# given by the caller is used as it is, and then nothing is removed.
+BENCH_OWN_INSTANCE=0
+if [[ -z "${CENV_INSTANCE:-}" ]]; then
+  export CENV_INSTANCE="bench-$$"
+  BENCH_OWN_INSTANCE=1
+fi
+
 BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/cenv-bench.XXXXXX")"
 BENCH_HOMES=()
 BENCH_PIDS=()  # controllers started here, killed on exit if `controller stop` missed them
@@ -44,6 +54,13 @@ bench_cleanup() {
       kill "$pid" 2>/dev/null
     fi
   done
+  if [[ "$BENCH_OWN_INSTANCE" = 1 && "${BENCH_NO_DOCKER:-0}" != 1 ]] &&
+    command -v docker >/dev/null; then
+    local filter="label=io.cenv.instance=$CENV_INSTANCE"
+    docker ps -aq --filter "$filter" | xargs -r docker rm -f >/dev/null 2>&1
+    docker network ls -q --filter "$filter" | xargs -r docker network rm >/dev/null 2>&1
+    docker volume ls -q --filter "$filter" | xargs -r docker volume rm >/dev/null 2>&1
+  fi
   rm -rf "$BENCH_TMP"
   exit "$rc"
 }
