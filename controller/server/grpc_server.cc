@@ -6,12 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "api/grpc_status.h"

@@ -56,12 +56,8 @@ void WatchServer::end_watches() {
 void WatchServer::stop() {
   std::lock_guard stop_lock(stop_mu_);
   if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(mailbox_->mu);
-    mailbox_->ending = true;
-    mailbox_->stopping = true;
-    mailbox_->arm_locked();
-  }
+  mailbox_->stopping = true;
+  end_watches();  // wakes the serving thread, which sees both
   thread_.join();
   starter_.request_stop();
   if (starter_.joinable()) starter_.join();
@@ -110,13 +106,10 @@ void WatchServer::run() {
   while (cq_->Next(&tag, &ok)) {
     auto* t = static_cast<WatchStream::Tag*>(tag);
     WatchStream* stream = t->stream;
-    bool ending = false;
-    bool stopping = false;
     if (!stream && t->op == Op::kTick) {
       tick_armed_ = false;
       auto now = std::chrono::steady_clock::now();
       for (auto& entry : streams_) entry.second->tick(now);
-      std::lock_guard lock(mailbox_->mu);
       if (!mailbox_->ending) {
         tick_alarm_.Set(cq_.get(), after(tick_period_), &tick_tag_);
         tick_armed_ = true;
@@ -137,11 +130,7 @@ void WatchServer::run() {
             break;
           }
           stream->matched();
-          {
-            std::lock_guard lock(mailbox_->mu);
-            ending = mailbox_->ending;
-          }
-          if (ending) {
+          if (mailbox_->ending) {
             stream->end(stopping_status());
           } else {
             request_next();
@@ -164,19 +153,14 @@ void WatchServer::run() {
       }
       if (stream->complete()) streams_.erase(stream);
     }
-    {
-      std::lock_guard lock(mailbox_->mu);
-      ending = mailbox_->ending;
-      stopping = mailbox_->stopping;
-    }
-    if (ending && !ended) {
+    if (mailbox_->ending && !ended) {
       ended = true;
       for (auto& entry : streams_) entry.second->end(stopping_status());
       if (tick_armed_) tick_alarm_.Cancel();
     }
     // The queue shuts down once every call is over and nothing else is in flight; Next()
     // then returns what is left and false.
-    if (stopping && !tick_armed_) {
+    if (mailbox_->stopping && !tick_armed_) {
       bool calls_over = std::all_of(streams_.begin(), streams_.end(),
                                     [](const auto& e) { return e.second->never_matched(); });
       std::lock_guard lock(mailbox_->mu);

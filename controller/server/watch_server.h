@@ -13,6 +13,7 @@
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -76,9 +77,10 @@ class WatchServer {
     grpc::ServerCompletionQueue* cq = nullptr;  // guarded by mu; null once it shuts down
     grpc::Alarm alarm;                          // set while armed
     WatchStream::Tag tag{nullptr, Op::kWake};
-    bool armed = false;                               // guarded by mu
-    bool ending = false;                              // guarded by mu; end_watches() called
-    bool stopping = false;                            // guarded by mu; stop() called
+    bool armed = false;  // guarded by mu
+    // Set once, never cleared; read without mu on every completion.
+    std::atomic<bool> ending{false};                  // end_watches() called
+    std::atomic<bool> stopping{false};                // stop() called
     std::vector<std::shared_ptr<WatchStream>> ready;  // guarded by mu; to pump
     // Makes the serving thread's Next() return the wake tag soon. Requires mu.
     void arm_locked();

@@ -248,11 +248,8 @@ void WatchStream::tick(std::chrono::steady_clock::time_point now) {
 
 void WatchStream::on_write_done(bool ok) {
   writing_ = false;
-  if (!ok) {
-    // The client went away or the call was cancelled: nothing more can be written.
-    std::lock_guard lock(mu_);
-    end_locked(grpc::Status::OK);
-  }
+  // Not ok: the client went away or the call was cancelled; nothing more can be written.
+  if (!ok) return end(grpc::Status::OK);
   pump();
 }
 

@@ -264,14 +264,26 @@ Status SqliteStore::exec(const char* sql) {
   return Status::Internal(text);
 }
 
+namespace {
+
+// A connection to `path` (`flags` plus NOMUTEX), or Unavailable naming the file, `purpose`
+// (" to checkpoint", say) and SQLite's reason.
+Result<sqlite3*> open_connection(const std::string& path, int flags, const char* purpose) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc == SQLITE_OK) return db;
+  std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  sqlite3_close_v2(db);
+  return Status::Unavailable("sqlite: cannot open " + path + purpose + ": " + msg);
+}
+
+}  // namespace
+
 Status SqliteStore::init() {
-  int rc =
-      sqlite3_open_v2(path_.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-    return Status::Unavailable("sqlite: cannot open " + path_ + ": " + msg);
-  }
+  auto opened = open_connection(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "");
+  if (!opened.ok()) return opened.status();
+  db_ = opened.value();
+  int rc = SQLITE_OK;
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<int64_t>(options_.busy_timeout.count(), 0,
                                                                  std::numeric_limits<int>::max())));
@@ -284,14 +296,9 @@ Status SqliteStore::init() {
   CENV_RETURN_IF_ERROR(exec("PRAGMA journal_size_limit = 67108864"));
   CENV_RETURN_IF_ERROR(migrate());
   if (options_.checkpoint_interval.count() > 0 && path_ != ":memory:") {
-    sqlite3* ckpt = nullptr;
-    rc =
-        sqlite3_open_v2(path_.c_str(), &ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-      std::string msg = ckpt ? sqlite3_errmsg(ckpt) : sqlite3_errstr(rc);
-      sqlite3_close_v2(ckpt);
-      return Status::Unavailable("sqlite: cannot open " + path_ + " to checkpoint: " + msg);
-    }
+    auto second = open_connection(path_, SQLITE_OPEN_READWRITE, " to checkpoint");
+    if (!second.ok()) return second.status();
+    sqlite3* ckpt = second.value();
     // A connection reads the database header (and so finds its WAL) on first use only.
     rc = sqlite3_exec(ckpt, "PRAGMA schema_version", nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) {

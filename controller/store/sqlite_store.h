@@ -44,8 +44,9 @@ struct SqliteStoreOptions {
   // compacts it back to this size in the same transaction. 0 disables auto-compaction.
   // Default 100000.
   int64_t auto_compact_keep = 100000;
-  // The background thread checkpoints at most this often, when something was written since.
-  // 0: no thread; commits checkpoint as SQLite does by default. Default 200 ms.
+  // The background thread checkpoints this often (a PASSIVE checkpoint of an already copied
+  // WAL costs a look at its header). 0: no thread; commits checkpoint as SQLite does by
+  // default. Default 200 ms.
   std::chrono::milliseconds checkpoint_interval{200};
   // Makes metadata.uid for created objects that carry none. Empty (the default):
   // random_uuid_v4(). Called under the store's lock.
