@@ -76,17 +76,20 @@ new_home() {
   BENCH_HOMES+=("$HOME_DIR")
 }
 
-# start_controller HOME: starts the local controller for HOME in the background (the way the
-# CLI autostarts it) and waits until it answers.
+# start_controller HOME [PREFIX...]: starts the local controller for HOME in the background (the
+# way the CLI autostarts it), through PREFIX when given (`taskset -c 0`, say), and waits until it
+# answers.
 start_controller() {
-  CENV_HOME="$1" "$CENV_BIN" controller start >/dev/null
+  local home="$1"
+  shift
+  CENV_HOME="$home" "$@" "$CENV_BIN" controller start >/dev/null
   # The pid file may land just after the controller first answers.
   local i
   for ((i = 0; i < 100; i++)); do
-    [[ -s "$1/run/controller.pid" ]] && break
+    [[ -s "$home/run/controller.pid" ]] && break
     sleep 0.05
   done
-  BENCH_PIDS+=("$(cat "$1/run/controller.pid")")
+  BENCH_PIDS+=("$(cat "$home/run/controller.pid")")
 }
 
 stop_controller() {

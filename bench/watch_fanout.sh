@@ -44,13 +44,7 @@ run_layout() {
   [[ -n "$client_cpus" ]] && client_pin=(taskset -c "$client_cpus")
   new_home "watch-$name-$round"
   local home="$HOME_DIR"
-  CENV_HOME="$home" "${ctl_pin[@]}" "$CENV_BIN" controller start >/dev/null
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -s "$home/run/controller.pid" ]] && break
-    sleep 0.05
-  done
-  BENCH_PIDS+=("$(cat "$home/run/controller.pid")")
+  start_controller "$home" "${ctl_pin[@]}"
   echo
   echo "== round $round, $name (controller CPUs: ${ctl_cpus:-all}, watchers: ${client_cpus:-all})"
   local out="$BENCH_TMP/fanout-$name-$round.out" run_rc=0
