@@ -109,7 +109,7 @@ lint:
 	  xargs -r ninja -C $(BUILD_DIR) >/dev/null; \
 	echo "clang-tidy ($(BUILD_DIR)/compile_commands.json, $(NPROC) jobs; this takes a while)"; \
 	run-clang-tidy -p $(BUILD_DIR) -j $(NPROC) -quiet \
-	  -header-filter='^$(CURDIR)/($(subst $(space),|,$(SRC_DIRS)))/' \
+	  -header-filter='^$(CURDIR)/(($(subst $(space),|,$(SRC_DIRS)))|$(BUILD_DIR)/include/[^/]+/(api|controller|cli|reconcilers))/' \
 	  '^$(CURDIR)/($(subst $(space),|,$(SRC_DIRS)))/.*\.cc$$' 2>&1 | \
 	  sed 's/\x1b\[[0-9;]*m//g' > $(BUILD_DIR)/clang-tidy.log || true; \
 	if grep -qE '(warning|error):' $(BUILD_DIR)/clang-tidy.log; then \

@@ -91,10 +91,18 @@ bool answers(const Home& home, std::chrono::milliseconds deadline) {
 }  // namespace
 
 int running_controller_pid(const Home& home) {
-  std::ifstream in(home.pid_file());
-  int pid = 0;
-  if (!(in >> pid) || pid <= 0) return 0;
-  return kill(pid, 0) == 0 ? pid : 0;
+  // The controller holds a write lock on the lock file for its whole life (run_controller);
+  // the kernel releases it as the process dies. A pid alone would say "alive" for a killed
+  // controller that is still a zombie, or for an unrelated process that got its pid.
+  int fd = open(home.lock_file().c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  int rc = fcntl(fd, F_GETLK, &probe);
+  close(fd);
+  if (rc != 0 || probe.l_type == F_UNLCK) return 0;
+  return static_cast<int>(probe.l_pid);
 }
 
 Result<int> start_local_controller(const Home& home, std::chrono::seconds wait) {

@@ -90,7 +90,7 @@ class ApiClient {
 // last lines when it does not come up.
 Result<int> start_local_controller(const Home& home, std::chrono::seconds wait);
 
-// Pid of the controller recorded in home's pid file if that process is alive, else 0.
+// Pid of the controller holding home's lock file (alive: a dead process holds no lock), else 0.
 int running_controller_pid(const Home& home);
 
 }  // namespace cenv::cli

@@ -24,7 +24,7 @@
 #include "cli/run_cmd.h"
 #include "cli/update_cmds.h"
 #include "cli/wait_cmd.h"
-#include "controller/server/grpc_server.h"
+#include "api/version.h"
 
 namespace cenv::cli {
 
@@ -416,7 +416,7 @@ int run_describe(const GlobalOptions& global, const std::vector<std::string>& ar
 // ---- small verbs --------------------------------------------------------------------------
 
 int run_version(bool client_only) {
-  std::cout << "Client Version: " << cenv_version_string() << "\n";
+  std::cout << "Client Version: " << api::version_string() << "\n";
   if (client_only) return 0;
   ClientOptions options;
   options.autostart = false;

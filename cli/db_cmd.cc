@@ -21,11 +21,8 @@
 #include "cli/common.h"
 #include "cli/controller_cmd.h"
 #include "cli/wait_cmd.h"
-#include "controller/docker/engine_docker_client.h"
-#include "controller/runtime/status_util.h"
-#include "controller/store/copy_store.h"
-#include "controller/store/open_store.h"
-#include "reconcilers/docker_names.h"
+#include "controller/app/local_controller.h"
+#include "api/conditions.h"
 
 namespace cenv {
 // manifests/system/postgres.yaml, compiled in by cli/CMakeLists.txt.
@@ -38,22 +35,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kSystemNamespace = "cenv-system";
-constexpr const char* kServiceName = "postgres";
+const std::string kSystemNamespace(kSystemDatabaseNamespace);
+const std::string kServiceName(kSystemDatabaseService);
 constexpr const char* kFieldManager = "cenv-db";
-constexpr const char* kVolume = "data";  // spec.volumes[].name in manifests/system/postgres.yaml
 
 // The system database's container and volume names (DESIGN section 6, of this controller's
 // $CENV_INSTANCE: cenv-cenv-system-postgres and cenv-cenv-system-postgres-data by default).
-const DockerNames& docker_names() {
-  static const DockerNames names = [] {
-    auto n = DockerNames::from_environment();
-    return n.ok() ? std::move(n).value() : DockerNames();
-  }();
-  return names;
-}
-std::string container_name() { return docker_names().container(kSystemNamespace, kServiceName); }
-std::string volume_name() { return docker_names().volume(kSystemNamespace, kServiceName, kVolume); }
+std::string container_name() { return system_database_names().container; }
+std::string volume_name() { return system_database_names().volume; }
 
 fs::path db_dir(const Home& home) { return home.root / "db"; }
 fs::path password_file(const Home& home) { return db_dir(home) / "password"; }
@@ -148,11 +137,14 @@ std::string postgres_url(const std::string& password, const std::string& port) {
   return "postgres://cenv:" + password + "@127.0.0.1:" + port + "/cenv?connect_timeout=5";
 }
 
-// The URL `cenv db start` recorded, or "" when the controller is on SQLite.
-std::string recorded_url(const Home& home) {
+}  // namespace
+
+std::string recorded_store_url(const Home& home) {
   auto url = read_file(url_file(home));
   return url.ok() ? url.value() : "";
 }
+
+namespace {
 
 std::string sqlite_url(const Home& home) { return "sqlite:" + home.database().string(); }
 
@@ -199,18 +191,11 @@ Status switch_store(const Home& home, const std::string& from_url, const std::st
     std::cout << "stopping the controller to switch its store\n";
     controller_stop(home);
   }
-  SystemClock clock;
-  auto from = open_store(from_url, clock);
-  if (!from.ok()) return from.status().with_prefix("cannot open " + describe_store_url(from_url));
-  auto to = open_store(to_url, clock);
-  if (!to.ok()) return to.status().with_prefix("cannot open " + describe_store_url(to_url));
-  auto report = copy_store(*from.value(), *to.value(), kinds_to_copy());
+  auto report = copy_store_contents(from_url, to_url, kinds_to_copy());
   if (!report.ok()) return report.status();
   std::cout << "copied " << report.value().copied << " objects (" << report.value().log_bytes
             << " bytes of command output) from " << describe_store_url(from_url) << " to "
             << describe_store_url(to_url) << "\n";
-  from.value().reset();
-  to.value().reset();
   std::error_code ec;
   if (next_url.empty()) {
     fs::remove(url_file(home), ec);
@@ -272,38 +257,11 @@ Status delete_system_environment(const Home& home) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<docker::EngineDockerClient>> docker_client() {
-  return docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
-}
-
 }  // namespace
 
 std::string default_store_url(const Home& home) {
-  std::string url = recorded_url(home);
+  std::string url = recorded_store_url(home);
   return url.empty() ? sqlite_url(home) : url;
-}
-
-Result<std::unique_ptr<Store>> open_controller_store(const Home& home, const std::string& url,
-                                                     const Clock& clock,
-                                                     std::chrono::seconds wait) {
-  auto store = open_store(url, clock);
-  if (store.ok() || url != recorded_url(home)) return store;
-  // The system database is down: start its container (labelled by the Service that made it;
-  // the controller adopts it once it runs) and retry until it answers.
-  auto docker = docker_client();
-  if (!docker.ok()) return store;
-  Status started = docker.value()->start_container(container_name());
-  if (!started.ok() && started.code() != Code::kConflict) {
-    return store.status().with_prefix("the system database " + container_name() +
-                                      " cannot be started (" + started.message() + ")");
-  }
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    store = open_store(url, clock);
-    if (store.ok()) return store;
-  }
-  return store;
 }
 
 int db_start(const Home& home, const DbStartOptions& options) {
@@ -318,7 +276,7 @@ int db_start(const Home& home, const DbStartOptions& options) {
   });
   if (!port.ok()) return fail(port.status());
   std::string url = postgres_url(password.value(), port.value());
-  if (recorded_url(home) == url) {
+  if (recorded_store_url(home) == url) {
     auto client = ApiClient::local(home);
     if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);
     std::cout << "the controller already uses " << describe_store_url(url) << "\n";
@@ -355,7 +313,7 @@ int db_start(const Home& home, const DbStartOptions& options) {
 }
 
 int db_stop(const Home& home) {
-  std::string url = recorded_url(home);
+  std::string url = recorded_store_url(home);
   if (url.empty()) {
     std::cout << "the controller already uses " << describe_store_url(sqlite_url(home)) << "\n";
   } else if (Status s = switch_store(home, url, sqlite_url(home), ""); !s.ok()) {
@@ -368,9 +326,7 @@ int db_stop(const Home& home) {
 
 int db_rm(const Home& home) {
   if (int rc = db_stop(home); rc != 0) return rc;
-  auto docker = docker_client();
-  if (!docker.ok()) return fail(docker.status());
-  Status removed = docker.value()->remove_volume(volume_name());
+  Status removed = remove_docker_volume(volume_name());
   if (!removed.ok() && removed.code() != Code::kNotFound) return fail(removed);
   std::error_code ec;
   fs::remove(password_file(home), ec);
@@ -380,7 +336,7 @@ int db_rm(const Home& home) {
 }
 
 int db_status(const Home& home) {
-  std::string url = recorded_url(home);
+  std::string url = recorded_store_url(home);
   std::cout << "store:    " << describe_store_url(url.empty() ? sqlite_url(home) : url) << "\n";
   auto client = ApiClient::local(
       home, ClientOptions{.autostart = false, .timeout = std::chrono::seconds(10)});

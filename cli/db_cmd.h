@@ -1,5 +1,5 @@
 #pragma once
-// `cenv db start|stop|rm|status` (issue 4): PostgreSQL as the local controller's store, run
+// `cenv db start|stop|rm|status`: PostgreSQL as the local controller's store, run
 // as the system Service cenv-system/postgres (manifests/system/postgres.yaml) through the
 // controller's own service management.
 //
@@ -18,7 +18,6 @@
 #include "api/clock.h"
 #include "api/status.h"
 #include "cli/home.h"
-#include "controller/store/store.h"
 
 namespace cenv::cli {
 
@@ -35,12 +34,7 @@ int db_status(const Home& home);
 // The store URL the local controller uses when `--store` is not given: the one `cenv db
 // start` recorded, else "sqlite:$CENV_HOME/cenv.db".
 std::string default_store_url(const Home& home);
-
-// Opens `url`. When it is the system database recorded by `cenv db start` and does not
-// answer (its container stopped, e.g. after dockerd restarted), starts that container and
-// retries for up to `wait`: the store must be up before the controller can manage it.
-Result<std::unique_ptr<Store>> open_controller_store(const Home& home, const std::string& url,
-                                                     const Clock& clock,
-                                                     std::chrono::seconds wait);
+// The store URL `cenv db start` recorded; empty when there is none.
+std::string recorded_store_url(const Home& home);
 
 }  // namespace cenv::cli

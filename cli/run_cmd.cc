@@ -15,7 +15,7 @@
 #include "cli/common.h"
 #include "cli/logs_cmd.h"
 #include "cli/wait_cmd.h"
-#include "controller/runtime/status_util.h"
+#include "api/conditions.h"
 
 namespace cenv::cli {
 

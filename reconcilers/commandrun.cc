@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "controller/runtime/finalizers.h"
-#include "controller/runtime/status_util.h"
+#include "api/finalizers.h"
+#include "api/conditions.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/exec_process.h"
 #include "reconcilers/service_spec.h"
@@ -379,7 +379,7 @@ class CommandRunReconciler::Attempt {
     std::jthread attach_thread;
     if (never_started) {
       auto attach_ready_future = attach_ready.get_future();
-      std::shared_ptr<docker::StdinPipe> pipe = target.stdin ? logs_.stdin_pipe(uid_) : nullptr;
+      std::shared_ptr<StdinPipe> pipe = target.stdin ? logs_.stdin_pipe(uid_) : nullptr;
       attach_thread = std::jthread([&, id, pipe](std::stop_token st) {
         docker::AttachOptions a;
         a.stream = true;

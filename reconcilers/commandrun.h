@@ -55,7 +55,7 @@
 #include "controller/runtime/client.h"
 #include "controller/runtime/reconciler.h"
 #include "controller/runtime/runnable.h"
-#include "controller/server/logs_service.h"
+#include "controller/store/log_hub.h"
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/run_output.h"

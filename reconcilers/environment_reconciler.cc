@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "controller/runtime/finalizers.h"
-#include "controller/runtime/status_util.h"
+#include "api/finalizers.h"
+#include "api/conditions.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/service_spec.h"
 

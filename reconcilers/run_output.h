@@ -24,7 +24,7 @@
 
 #include "api/clock.h"
 #include "api/status.h"
-#include "controller/server/logs_service.h"
+#include "controller/store/log_hub.h"
 
 namespace cenv {
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <set>
 
-#include "controller/runtime/finalizers.h"
-#include "controller/runtime/status_util.h"
+#include "api/finalizers.h"
+#include "api/conditions.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/service_spec.h"
 

@@ -1,6 +1,7 @@
 #pragma once
 // Client: how a reconciler reads and writes objects (controller-runtime's client.Client),
-// composed of three small interfaces. ApiServiceClient (api_client.h) is the in-process one.
+// composed of three small interfaces. ApiServiceClient
+// (controller/app/in_process_client.h) is the in-process one.
 // Implementations are thread-safe.
 
 #include <cstdint>
@@ -9,8 +10,8 @@
 #include "api/object.h"
 #include "api/selector.h"
 #include "api/status.h"
-#include "controller/server/api_service.h"  // Propagation
-#include "controller/store/store.h"         // ObjectList
+#include "api/propagation.h"
+#include "controller/store/store.h"  // ObjectList
 
 namespace cenv {
 

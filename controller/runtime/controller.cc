@@ -6,7 +6,7 @@
 #include <set>
 #include <thread>
 
-#include "controller/runtime/owner_references.h"
+#include "api/owner_references.h"
 
 namespace cenv {
 

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "controller/runtime/finalizers.h"
-#include "controller/runtime/owner_references.h"
+#include "api/finalizers.h"
+#include "api/owner_references.h"
 
 namespace cenv {
 

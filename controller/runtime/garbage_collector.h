@@ -21,7 +21,7 @@
 
 #include "controller/runtime/client.h"
 #include "controller/runtime/informer_cache.h"
-#include "controller/runtime/owner_references.h"
+#include "api/owner_references.h"
 #include "controller/runtime/runnable.h"
 #include "controller/runtime/steady_clock.h"
 #include "controller/runtime/work_queue.h"

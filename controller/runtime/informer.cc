@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "controller/runtime/owner_references.h"
+#include "api/owner_references.h"
 
 namespace cenv {
 

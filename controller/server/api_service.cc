@@ -338,11 +338,11 @@ void ApiService::tell_waiting(const std::vector<Object>& terminating) const {
     if (!pending.empty()) {
       on_event_(o, "Normal", "FinalizersPending", "deletion waits for finalizers: " + pending);
     }
-    if (has_finalizer_named(o, kForegroundFinalizer)) {
+    if (has_finalizer(o, kForegroundFinalizer)) {
       on_event_(o, "Normal", "WaitingForDependents",
                 "foreground deletion waits until its dependents are deleted");
     }
-    if (has_finalizer_named(o, kNamespaceFinalizer)) {
+    if (has_finalizer(o, kNamespaceFinalizer)) {
       on_event_(o, "Normal", "NamespaceTerminating",
                 "deletion waits until the objects of namespace \"" + std::string(o.name()) +
                     "\" are finalized");
@@ -391,7 +391,7 @@ Result<Object> ApiService::update(Object object, const std::string& field_manage
     Object owned = fields.update(current.value(), object, field_manager, now);
     owned.set_resource_version(rv != 0 ? rv : current->resource_version());
     Result<Object> stored = Status::Internal("unset");
-    if (is_terminating(current.value())) {
+    if (is_being_deleted(current.value())) {
       // deletionTimestamp is the server's; an update cannot take it away. Losing the last
       // finalizer completes the deletion (and whatever waited for it).
       owned.metadata()["deletionTimestamp"] = current->metadata().at("deletionTimestamp");
@@ -461,7 +461,7 @@ Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::strin
       }
       std::vector<Object> waiting;  // left terminating (deletes return the object as it was)
       for (size_t i = 0; i < ops.size(); ++i) {
-        if (ops[i] != WriteOp::kDelete && is_terminating(stored.value()[i])) {
+        if (ops[i] != WriteOp::kDelete && is_being_deleted(stored.value()[i])) {
           waiting.push_back(std::move(stored.value()[i]));
         }
       }

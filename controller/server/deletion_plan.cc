@@ -1,67 +1,11 @@
 #include "controller/server/deletion_plan.h"
 
+#include "api/owner_references.h"
+
 namespace cenv {
 
 namespace json = boost::json;
 
-namespace {
-
-const json::array* finalizers_of(const Object& o) {
-  const json::object* m = o.metadata_or_null();
-  if (!m) return nullptr;
-  auto it = m->find("finalizers");
-  return (it != m->end() && it->value().is_array()) ? &it->value().get_array() : nullptr;
-}
-
-bool owned_by(const Object& o, std::string_view uid) {
-  const json::object* m = o.metadata_or_null();
-  if (!m) return false;
-  auto it = m->find("ownerReferences");
-  if (it == m->end() || !it->value().is_array()) return false;
-  for (const auto& ref : it->value().get_array()) {
-    if (ref.is_object() && Object::str_field(ref.get_object(), "uid") == uid) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-bool has_finalizer_named(const Object& o, std::string_view name) {
-  const json::array* f = finalizers_of(o);
-  if (!f) return false;
-  for (const auto& v : *f) {
-    if (v.is_string() && v.get_string() == name) return true;
-  }
-  return false;
-}
-
-void drop_finalizer(Object& o, std::string_view name) {
-  json::object& m = o.metadata();
-  auto it = m.find("finalizers");
-  if (it == m.end() || !it->value().is_array()) return;
-  json::array& arr = it->value().get_array();
-  for (auto a = arr.begin(); a != arr.end();) {
-    a = (a->is_string() && a->get_string() == name) ? arr.erase(a) : a + 1;
-  }
-  if (arr.empty()) m.erase("finalizers");
-}
-
-void add_finalizer_named(Object& o, std::string_view name) {
-  if (has_finalizer_named(o, name)) return;
-  json::value& f = o.metadata()["finalizers"];
-  if (!f.is_array()) f = json::array();
-  f.get_array().push_back(json::string(name));
-}
-
-size_t finalizer_count(const Object& o) {
-  const json::array* f = finalizers_of(o);
-  return f ? f->size() : 0;
-}
-
-bool is_terminating(const Object& o) {
-  const json::object* m = o.metadata_or_null();
-  return m && m->contains("deletionTimestamp");
-}
 
 Result<Object> DeletionPlan::current(const ObjectKey& key) {
   if (auto it = updates_.find(key); it != updates_.end()) return it->second;
@@ -89,7 +33,7 @@ Result<std::vector<Object>> DeletionPlan::children(const Object& owner) {
     if (!list.ok()) return list.status();
     for (Object& o : list->items) {
       if (removing(o.key())) continue;
-      if (environment || owned_by(o, owner.uid())) {
+      if (environment || is_owned_by(o, owner.uid())) {
         if (auto it = updates_.find(o.key()); it != updates_.end()) {
           out.push_back(it->second);
         } else {
@@ -107,7 +51,7 @@ Status DeletionPlan::remove(const Object& stored_target, Propagation propagation
   if (!fresh.ok()) return fresh.status();
   Object target = fresh.value();
   bool environment = target.kind() == "Environment";
-  if (is_terminating(target) && !has_finalizer_named(target, kForegroundFinalizer) &&
+  if (is_being_deleted(target) && !has_finalizer(target, kForegroundFinalizer) &&
       propagation != Propagation::kForeground) {
     return Status::Ok();  // already being deleted
   }
@@ -135,27 +79,27 @@ Status DeletionPlan::remove(const Object& stored_target, Propagation propagation
   bool waiting = false;
   for (const Object& kid : kids.value()) waiting |= !removing(kid.key());
   if (waiting && propagation == Propagation::kForeground) {
-    add_finalizer_named(target, kForegroundFinalizer);
+    add_finalizer(target, kForegroundFinalizer);
   }
-  if (waiting && environment) add_finalizer_named(target, kNamespaceFinalizer);
+  if (waiting && environment) add_finalizer(target, kNamespaceFinalizer);
   if (finalizer_count(target) == 0) {
     mark_removed(target);
     return release(target);
   }
-  if (!is_terminating(target)) target.metadata()["deletionTimestamp"] = now_;
+  if (!is_being_deleted(target)) target.metadata()["deletionTimestamp"] = now_;
   updates_[target.key()] = std::move(target);
   return Status::Ok();
 }
 
 Result<bool> DeletionPlan::finish_if_released(const Object& updated) {
-  if (!is_terminating(updated) || finalizer_count(updated) > 0) return false;
+  if (!is_being_deleted(updated) || finalizer_count(updated) > 0) return false;
   mark_removed(updated);
   CENV_RETURN_IF_ERROR(release(updated));
   return true;
 }
 
 Status DeletionPlan::finish(Object owner, std::string_view finalizer) {
-  if (!is_terminating(owner) || !has_finalizer_named(owner, finalizer)) return Status::Ok();
+  if (!is_being_deleted(owner) || !has_finalizer(owner, finalizer)) return Status::Ok();
   auto kids = children(owner);
   if (!kids.ok()) return kids.status();
   if (owner.kind() == "Environment") {
@@ -167,18 +111,25 @@ Status DeletionPlan::finish(Object owner, std::string_view finalizer) {
       ~Done() { set.erase(key); }
     } done{finishing_, owner.key()};
     // As Kubernetes' namespace controller: what came into the namespace after its deletion
-    // began (Events recorded about the deletion, say) goes too, and only objects still
-    // held by their own finalizers keep the Environment waiting.
+    // began goes too, and only objects still held by their own finalizers keep the
+    // Environment waiting. Events go last, with the namespace: while it waits they say why
+    // (FinalizersPending is recorded once, when the deletion is committed).
+    bool waiting = false;
     for (const Object& kid : kids.value()) {
+      if (kid.kind() == "Event") continue;
       CENV_RETURN_IF_ERROR(remove(kid, Propagation::kBackground));
+      waiting |= !removing(kid.key());
     }
+    if (waiting) return Status::Ok();
     for (const Object& kid : kids.value()) {
-      if (!removing(kid.key())) return Status::Ok();
+      if (kid.kind() != "Event") continue;
+      CENV_RETURN_IF_ERROR(remove(kid, Propagation::kBackground));
+      if (!removing(kid.key())) return Status::Ok();  // an Event held by its own finalizer
     }
   } else if (!kids->empty()) {
     return Status::Ok();
   }
-  drop_finalizer(owner, finalizer);
+  remove_finalizer(owner, finalizer);
   if (finalizer_count(owner) == 0) {
     mark_removed(owner);
     return release(owner);
@@ -240,7 +191,7 @@ std::vector<Write> DeletionPlan::writes() const {
 std::vector<Object> DeletionPlan::terminating() const {
   std::vector<Object> out;
   for (const auto& [key, obj] : updates_) {
-    if (is_terminating(obj)) out.push_back(obj);
+    if (is_being_deleted(obj)) out.push_back(obj);
   }
   return out;
 }

@@ -17,17 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "api/finalizers.h"
 #include "api/kinds.h"
 #include "api/object.h"
+#include "api/propagation.h"
 #include "controller/store/store.h"
 
 namespace cenv {
-
-enum class Propagation { kBackground, kForeground, kOrphan };
-
-inline constexpr std::string_view kForegroundFinalizer = "foregroundDeletion";
-// Held by a deleted Environment while objects of its namespace still wait for finalizers.
-inline constexpr std::string_view kNamespaceFinalizer = "cenv.io/namespace";
 
 class DeletionPlan {
  public:
@@ -64,12 +60,5 @@ class DeletionPlan {
   std::vector<Object> removed_order_;
   std::set<ObjectKey> finishing_;  // Environments whose finish() is on the stack
 };
-
-// Helpers on metadata.finalizers.
-bool has_finalizer_named(const Object& o, std::string_view name);
-void drop_finalizer(Object& o, std::string_view name);
-void add_finalizer_named(Object& o, std::string_view name);
-size_t finalizer_count(const Object& o);
-bool is_terminating(const Object& o);
 
 }  // namespace cenv

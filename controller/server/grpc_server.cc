@@ -18,10 +18,6 @@
 
 namespace cenv {
 
-std::string cenv_version_string() {
-  return std::string(CENV_VERSION) + " (" + std::string(api::git_commit()) + ")";
-}
-
 namespace {
 
 Propagation parse_propagation(const std::string& p) {
@@ -55,7 +51,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Hello(grpc::ServerContext*, const v1::HelloRequest*,
                      v1::HelloResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    resp->set_server_version(cenv_version_string());
+    resp->set_server_version(api::version_string());
     resp->set_store(options_.store_description);
     resp->set_pid(getpid());
     resp->set_socket(options_.unix_socket);

@@ -58,7 +58,4 @@ class GrpcServer {
   GrpcServerOptions options_;
 };
 
-// "0.1.0 (abc123def456)": the version of this binary.
-std::string cenv_version_string();
-
 }  // namespace cenv

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <stop_token>
-#include <thread>
 #include <utility>
 
 namespace cenv {
@@ -12,54 +10,6 @@ namespace json = boost::json;
 
 bool is_finished_run_phase(std::string_view phase) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Cancelled";
-}
-
-// ---------------------------------------------------------------------------------------------
-// LogHub
-
-Result<int64_t> LogHub::append(const std::string& uid, std::span<const LogPiece> pieces) {
-  auto r = store_.append_log(uid, pieces);
-  if (r.ok()) notify(uid);
-  return r;
-}
-
-void LogHub::notify(const std::string& uid) {
-  {
-    std::lock_guard lock(mu_);
-    ++generations_[uid];
-  }
-  changed_.notify_all();
-}
-
-uint64_t LogHub::generation(const std::string& uid) {
-  std::lock_guard lock(mu_);
-  auto it = generations_.find(uid);
-  return it == generations_.end() ? 0 : it->second;
-}
-
-uint64_t LogHub::wait(const std::string& uid, uint64_t seen, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  auto current = [&] {
-    auto it = generations_.find(uid);
-    return it == generations_.end() ? uint64_t{0} : it->second;
-  };
-  changed_.wait_for(lock, timeout, [&] { return current() != seen; });
-  return current();
-}
-
-std::shared_ptr<docker::StdinPipe> LogHub::stdin_pipe(const std::string& uid) {
-  std::lock_guard lock(mu_);
-  auto& pipe = stdin_[uid];
-  if (!pipe) pipe = std::make_shared<docker::StdinPipe>();
-  return pipe;
-}
-
-void LogHub::release(const std::string& uid) {
-  std::lock_guard lock(mu_);
-  stdin_.erase(uid);
-  // The run is over: its readers re-check it on the next notify, and no writer bumps the
-  // counter again, so the entry can go too (a waiter holding `seen` wakes on its timeout).
-  generations_.erase(uid);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -82,9 +32,9 @@ int run_exit_code(const Object& run) {
 
 }  // namespace
 
-LogsService::LogsService(ApiService& api, LogHub& hub, DockerProvider docker,
+LogsService::LogsService(ApiService& api, LogHub& hub, ServiceLogSource service_logs,
                          LogsServiceOptions options)
-    : api_(api), hub_(hub), docker_(std::move(docker)), options_(options) {}
+    : api_(api), hub_(hub), service_logs_(std::move(service_logs)), options_(options) {}
 
 Status LogsService::stream(const LogsQuery& query, const LogFrameSink& sink,
                            const std::function<bool()>& cancelled) {
@@ -99,7 +49,10 @@ Status LogsService::stream(const LogsQuery& query, const LogFrameSink& sink,
   }
   auto obj = api_.get(info->kind, query.ns, query.name);
   if (!obj.ok()) return obj.status();
-  if (info->kind == "Service") return stream_service(*obj, query, sink, cancelled);
+  if (info->kind == "Service") {
+    if (!service_logs_) return Status::Unavailable("logs: this controller runs no containers");
+    return service_logs_(*obj, query, sink, cancelled);
+  }
   return stream_run(*obj, query, sink, cancelled);
 }
 
@@ -172,75 +125,7 @@ Status LogsService::stream_run(const Object& run, const LogsQuery& query, const 
   }
 }
 
-Status LogsService::stream_service(const Object& service, const LogsQuery& query,
-                                   const LogFrameSink& sink,
-                                   const std::function<bool()>& cancelled) {
-  if (!docker_) return Status::Unavailable("logs: this controller has no Docker connection");
-  auto client = docker_();
-  if (!client.ok()) return client.status();
-  docker::DockerClient* docker = *client;
-  const std::string container =
-      "cenv-" + std::string(service.ns()) + "-" + std::string(service.name());
-  auto info = docker->inspect_container(container);
-  if (!info.ok()) {
-    if (info.status().code() == Code::kNotFound) {
-      return Status::NotFound("Service \"" + std::string(service.name()) + "\" in namespace \"" +
-                              std::string(service.ns()) + "\" has no container (" + container +
-                              "); is it running?");
-    }
-    return info.status();
-  }
-  if (info->labels["io.cenv.uid"] != service.uid()) {
-    return Status::NotFound("container " + container + " does not belong to Service \"" +
-                            std::string(service.name()) + "\" (uid " + std::string(service.uid()) +
-                            ")");
-  }
-  std::stop_source stop;
-  // Docker's follow blocks until output arrives; this turns the caller's cancel into a stop.
-  std::jthread watchdog([&](std::stop_token own) {
-    while (!own.stop_requested()) {
-      if (cancelled()) {
-        stop.request_stop();
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  });
-  int64_t position = 0;
-  docker::LogsOptions options;
-  options.follow = query.follow;
-  bool reader_gone = false;
-  Status s = docker->container_logs(
-      info->id, options,
-      [&](docker::StreamKind kind, std::string_view bytes) {
-        const int64_t end = position + static_cast<int64_t>(bytes.size());
-        if (end <= query.since_bytes) {
-          position = end;
-          return true;
-        }
-        if (position < query.since_bytes) {
-          bytes.remove_prefix(static_cast<size_t>(query.since_bytes - position));
-          position = query.since_bytes;
-        }
-        LogFrame f;
-        f.stream = kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout;
-        f.time = std::chrono::system_clock::now();
-        f.offset = position;
-        f.data.assign(bytes);
-        position = end;
-        if (!sink(f)) {
-          reader_gone = true;
-          return false;
-        }
-        return true;
-      },
-      stop.get_token());
-  watchdog.request_stop();
-  if (reader_gone || stop.stop_requested()) return Status::Ok();
-  return s;
-}
-
-Result<std::shared_ptr<docker::StdinPipe>> LogsService::stdin_pipe(const std::string& ns,
+Result<std::shared_ptr<StdinPipe>> LogsService::stdin_pipe(const std::string& ns,
                                                                    const std::string& name) {
   auto run = api_.get("CommandRun", ns, name);
   if (!run.ok()) return run.status();

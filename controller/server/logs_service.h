@@ -1,16 +1,10 @@
 #pragma once
 // Output of CommandRuns and Services (DESIGN sections 3 and 4).
 //
-// LogHub is where a run's output meets its readers inside one controller process: the
-// CommandRun reconciler appends through it (to the Store, in chunks) and Logs readers wait on
-// it for more. It also holds the stdin pipes of runs started with spec.stdin, which the Stdin
-// call feeds and the reconciler drains into the container.
-//
 // LogsService is the Logs and Stdin calls apart from gRPC: it streams a CommandRun's stored
 // output from a byte offset (following it until the run ends, then a final frame with the exit
-// code), or a Service container's output from Docker (`docker logs` semantics).
-//
-// Both are thread-safe.
+// code) as the LogHub (controller/store/log_hub.h) wakes it, or a Service container's output
+// through a ServiceLogSource (the composition root gives it Docker's). Thread-safe.
 
 #include <chrono>
 #include <condition_variable>
@@ -23,43 +17,11 @@
 #include <string>
 
 #include "api/status.h"
-#include "controller/docker/docker_client.h"
 #include "controller/server/api_service.h"
+#include "controller/store/log_hub.h"
 #include "controller/store/store.h"
 
 namespace cenv {
-
-class LogHub {
- public:
-  // `store` must outlive the hub.
-  explicit LogHub(Store& store) : store_(store) {}
-
-  // Appends to `uid`'s log (Store::append_log) and wakes its readers. Returns the log's size.
-  Result<int64_t> append(const std::string& uid, std::span<const LogPiece> pieces);
-  // Wakes `uid`'s readers without output (its run finished, or was deleted).
-  void notify(const std::string& uid);
-  // A number that grows with every append() and notify() of `uid`.
-  uint64_t generation(const std::string& uid);
-  // Waits until generation(uid) differs from `seen`, or `timeout` passes; returns it.
-  uint64_t wait(const std::string& uid, uint64_t seen, std::chrono::milliseconds timeout);
-
-  // The stdin pipe of run `uid`, created on first use (writes are kept until a reader takes
-  // them). Both the Stdin call and the reconciler get the same pipe.
-  std::shared_ptr<docker::StdinPipe> stdin_pipe(const std::string& uid);
-  // The run `uid` ended: drops its stdin pipe (later stdin_pipe() calls make a new one) and
-  // its generation (waiting readers wake up).
-  void release(const std::string& uid);
-
-  Store& store() { return store_; }
-
- private:
-  Store& store_;
-  std::mutex mu_;
-  std::condition_variable changed_;
-  // guarded by mu_; entries of runs nobody waits for are erased by notify() on completion
-  std::map<std::string, uint64_t> generations_;
-  std::map<std::string, std::shared_ptr<docker::StdinPipe>> stdin_;  // guarded by mu_
-};
 
 // What a Logs call asks for.
 struct LogsQuery {
@@ -93,14 +55,20 @@ struct LogsServiceOptions {
   std::chrono::milliseconds poll_interval{250};
 };
 
-// The Docker client for Service logs, or why there is none (Unavailable).
-using DockerProvider = std::function<Result<docker::DockerClient*>()>;
+// Streams the output of `service` (as stored) into `sink` with `docker logs` semantics: from
+// query.since_bytes, following new output with query.follow, until it is all sent, the sink
+// returns false or `cancelled()` turns true (all Ok). NotFound when the Service has no
+// container; Unavailable when its container runtime does not answer.
+using ServiceLogSource =
+    std::function<Status(const Object& service, const LogsQuery& query, const LogFrameSink& sink,
+                         const std::function<bool()>& cancelled)>;
 
 class LogsService {
  public:
-  // `docker` may be empty: Service logs are then Unavailable. Every reference must outlive
-  // the service.
-  LogsService(ApiService& api, LogHub& hub, DockerProvider docker, LogsServiceOptions options = {});
+  // `service_logs` may be empty: Service logs are then Unavailable. Every reference must
+  // outlive the service.
+  LogsService(ApiService& api, LogHub& hub, ServiceLogSource service_logs,
+              LogsServiceOptions options = {});
 
   // Streams the output `query` names into `sink` until it is all sent (or, with follow, the
   // run has ended), the sink returns false or `cancelled()` turns true (all Ok). NotFound for
@@ -111,18 +79,16 @@ class LogsService {
 
   // The stdin pipe of CommandRun ns/name. NotFound when it does not exist; FailedPrecondition
   // when it was not created with spec.stdin or has finished.
-  Result<std::shared_ptr<docker::StdinPipe>> stdin_pipe(const std::string& ns,
+  Result<std::shared_ptr<StdinPipe>> stdin_pipe(const std::string& ns,
                                                         const std::string& name);
 
  private:
   Status stream_run(const Object& run, const LogsQuery& query, const LogFrameSink& sink,
                     const std::function<bool()>& cancelled);
-  Status stream_service(const Object& service, const LogsQuery& query, const LogFrameSink& sink,
-                        const std::function<bool()>& cancelled);
 
   ApiService& api_;
   LogHub& hub_;
-  DockerProvider docker_;
+  ServiceLogSource service_logs_;
   const LogsServiceOptions options_;
 };
 

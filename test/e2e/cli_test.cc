@@ -1,6 +1,9 @@
 // The CLI end to end, as a user runs it: apply, get, delete, controller lifecycle, and the
 // bad-input corpus of test/data/bad/.
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -130,6 +133,33 @@ TEST_CASE("objects survive a controller restart", "[e2e]") {
   CHECK(status.exit_code == 0);
   CHECK(contains(status.out, "sqlite:"));
   CHECK(contains(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
+}
+
+TEST_CASE("a killed controller is replaced by the next command, even while it is a zombie",
+          "[e2e]") {
+  // Orphaned processes are re-parented to this test process, which does not reap them until
+  // the end: the killed controller stays a zombie (its pid answers kill(pid, 0)), as under an
+  // init or a terminal multiplexer that reaps late.
+  REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  CenvRunner cenv;
+  REQUIRE(cenv.run("get environments").exit_code == 0);  // starts the controller
+  int pid = 0;
+  std::ifstream(cenv.home() / "run" / "controller.pid") >> pid;
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  // Wait until it is dead (a zombie), not reaped.
+  siginfo_t info{};
+  REQUIRE(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) == 0);
+  REQUIRE(kill(pid, 0) == 0);
+  CHECK(cenv.run("controller status").exit_code == 3);
+  auto next = cenv.run("get environments");
+  CHECK(next.exit_code == 0);
+  CHECK_FALSE(contains(next.err, "does not answer"));
+  CHECK(contains(next.err, "started the local controller"));
+  waitpid(pid, nullptr, 0);
+  cenv.run("controller stop");
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
 }
 
 TEST_CASE("delete by name and by file, deleting an Environment deletes its objects", "[e2e]") {

@@ -11,9 +11,9 @@
 #include <chrono>
 #include <thread>
 
-#include "controller/runtime/status_util.h"
+#include "api/conditions.h"
 #include "reconcilers/docker_names.h"
-#include "reconcilers/setup.h"
+#include "controller/app/reconciler_set.h"
 #include "test/integration/reconcilers/docker_test_env.h"
 #include "test/integration/reconcilers/socket_proxy.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"

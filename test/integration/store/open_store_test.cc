@@ -1,3 +1,4 @@
+#include "test/fakes/fake_clock.h"
 #include "controller/store/open_store.h"
 
 #include <stdlib.h>
@@ -18,7 +19,7 @@ namespace cenv {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::FixedClock;
+using testing::FakeClock;
 using testing::must;
 using testing::service;
 using testing::suite_time;
@@ -27,7 +28,7 @@ using testing::TempDir;
 
 TEST_CASE("open_store opens SQLite for sqlite:PATH and for a bare path", "[store][open_store]") {
   TempDir dir("cenv-open-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   const std::string file = (dir.path() / "cenv.db").string();
   struct Row {
     std::string url;
@@ -55,7 +56,7 @@ TEST_CASE("open_store opens PostgreSQL for postgres:// and postgresql:// URIs",
           "[store][open_store][postgres]") {
   auto& server = testing::postgres_server();
   testing::TestDatabase db(server);
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   const std::string rest = "postgres@127.0.0.1:" + std::to_string(server.port()) + "/" + db.name();
   for (const std::string& url :
        {"postgres://" + rest, "postgresql://" + rest, "POSTGRES://" + rest}) {
@@ -67,7 +68,7 @@ TEST_CASE("open_store opens PostgreSQL for postgres:// and postgresql:// URIs",
 }
 
 TEST_CASE("open_store rejects other URLs naming the accepted forms", "[store][open_store]") {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   for (const std::string url :
        {"", "sqlite:", "mysql://u:Sup3rSecret@db/cenv", "http://db/cenv", "postgres:/db",
         "etcd:foo", "host=db dbname=cenv password=Sup3rSecret"}) {
@@ -82,7 +83,7 @@ TEST_CASE("open_store rejects other URLs naming the accepted forms", "[store][op
 
 TEST_CASE("open_store reports the engine's own failure", "[store][open_store]") {
   TempDir dir("cenv-open-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto r = open_store("sqlite:" + (dir.path() / "missing" / "cenv.db").string(), clock);
   CHECK(r.status().code() == Code::kUnavailable);
 }

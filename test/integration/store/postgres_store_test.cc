@@ -1,3 +1,4 @@
+#include "test/fakes/fake_clock.h"
 #include "controller/store/postgres_store.h"
 
 #include <atomic>
@@ -18,7 +19,7 @@
 namespace cenv {
 namespace {
 
-using testing::FixedClock;
+using testing::FakeClock;
 using testing::must;
 using testing::must_ok;
 using testing::postgres_server;
@@ -58,7 +59,7 @@ TEST_CASE("PostgresStore records its schema version and stores rows as SqliteSto
           "[store][postgres]") {
   auto& server = postgres_server();
   TestDatabase db(server);
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_postgres(db.url(), clock);
   Object web = must(store->create(service("web", R"({})", R"({"app":"web"})")));
   must(store->create(service("api")));
@@ -81,7 +82,7 @@ TEST_CASE("PostgresStore records its schema version and stores rows as SqliteSto
 TEST_CASE("PostgresStore opens an existing database again without migrating twice",
           "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   { must(open_postgres(db.url(), clock)->create(service("web"))); }
   auto store = open_postgres(db.url(), clock);
   CHECK(must(store->revision()) == 1);
@@ -91,7 +92,7 @@ TEST_CASE("PostgresStore opens an existing database again without migrating twic
 TEST_CASE("PostgresStore opens a fresh database from several processes at once",
           "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   constexpr int kOpeners = 6;
   std::vector<std::future<Result<std::unique_ptr<PostgresStore>>>> opens;
   for (int i = 0; i < kOpeners; ++i) {
@@ -106,7 +107,7 @@ TEST_CASE("PostgresStore opens a fresh database from several processes at once",
 
 TEST_CASE("PostgresStore refuses a database from a newer cenv", "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   { open_postgres(db.url(), clock); }
   REQUIRE(postgres_server().exec(db.name(), "UPDATE schema_version SET version = 99").empty());
   auto r = PostgresStore::open(db.url(), clock);
@@ -116,7 +117,7 @@ TEST_CASE("PostgresStore refuses a database from a newer cenv", "[store][postgre
 
 TEST_CASE("PostgresStore compacts history past auto_compact_keep plus 10%", "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   PostgresStoreOptions options;
   options.auto_compact_keep = 10;
   auto store = open_postgres(db.url(), clock, options);
@@ -131,7 +132,7 @@ TEST_CASE("PostgresStore compacts history past auto_compact_keep plus 10%", "[st
 
 TEST_CASE("PostgresStore uses the injected uid generator", "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   PostgresStoreOptions options;
   std::atomic<int> n{0};
   options.uid_generator = [&n] { return "uid-" + std::to_string(++n); };
@@ -143,7 +144,7 @@ TEST_CASE("PostgresStore uses the injected uid generator", "[store][postgres]") 
 TEST_CASE("PostgresStore keeps keys that need escaping and orders them bytewise",
           "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_postgres(db.url(), clock);
   // Quotes, backslashes, braces, commas and non-ASCII survive the array parameters.
   const std::vector<std::string> names = {"B", "a", "a\"b", "a\\b", "{x,y}", "NULL", "é", "a b"};
@@ -169,7 +170,7 @@ TEST_CASE("PostgresStore keeps keys that need escaping and orders them bytewise"
 
 TEST_CASE("PostgresStore applies a batch touching one object several times", "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_postgres(db.url(), clock);
   must(store->create(service("old")));
   std::vector<Write> writes = {
@@ -199,7 +200,7 @@ TEST_CASE("PostgresStore applies a batch touching one object several times", "[s
 TEST_CASE("Two PostgresStores on one database keep revisions unique and lose no update",
           "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   // Two "controllers": separate stores, separate connection pools, one database.
   std::unique_ptr<PostgresStore> stores[2] = {open_postgres(db.url(), clock),
                                               open_postgres(db.url(), clock)};
@@ -271,7 +272,7 @@ TEST_CASE("Two PostgresStores on one database keep revisions unique and lose no 
 TEST_CASE("Concurrent batches from two PostgresStores take contiguous revisions",
           "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   std::unique_ptr<PostgresStore> stores[2] = {open_postgres(db.url(), clock),
                                               open_postgres(db.url(), clock)};
   constexpr int kThreads = 4;
@@ -315,7 +316,7 @@ TEST_CASE("PostgresStore reads do not wait behind a commit waiting for the revis
           "[store][postgres]") {
   auto& server = postgres_server();
   TestDatabase db(server);
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   PostgresStoreOptions options;
   options.lock_timeout = std::chrono::seconds(60);
   auto store = open_postgres(db.url(), clock, options);
@@ -351,7 +352,7 @@ TEST_CASE("PostgresStore reads do not wait behind a commit waiting for the revis
 TEST_CASE("PostgresStore gives up on the revision lock after lock_timeout with Unavailable",
           "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   PostgresStoreOptions options;
   options.lock_timeout = std::chrono::milliseconds(200);
   auto store = open_postgres(db.url(), clock, options);
@@ -408,7 +409,7 @@ TEST_CASE("redacted_url masks every form of password", "[store][postgres]") {
 }
 
 TEST_CASE("PostgresStore never shows the password in its errors", "[store][postgres]") {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   // Nothing listens on this port (the server's own port plus one is not ours either, so
   // take a fresh free one).
   int closed_port = 0;
@@ -448,7 +449,7 @@ TEST_CASE("PostgresStore never shows the password in its errors", "[store][postg
 
 TEST_CASE("PostgresStore opens a key=value connection string", "[store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_postgres("host=127.0.0.1 port=" + std::to_string(postgres_server().port()) +
                                  " user=postgres dbname=" + db.name() + " password=x",
                              clock);
@@ -461,7 +462,7 @@ TEST_CASE("PostgresStore is Unavailable while the server is down and recovers af
   auto& server = postgres_server();
   TestDatabase db(server);
   RestartServerAtEnd restart;  // destroyed before db, so the database can be dropped
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_postgres(db.url("Sup3rSecret"), clock);
   Object web = must(store->create(service("web")));
   must(store->list({"Service", "", {}}));  // more than one pooled connection in use
@@ -494,7 +495,7 @@ TEST_CASE("PostgresStore recovers when the server restarts between calls", "[sto
   auto& server = postgres_server();
   TestDatabase db(server);
   RestartServerAtEnd restart;
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_postgres(db.url(), clock);
   must(store->create(service("web")));
   server.stop();
@@ -507,7 +508,7 @@ TEST_CASE("PostgresStore recovers when the server restarts between calls", "[sto
 TEST_CASE("PostgresStore creates 10,000 objects in one commit quickly",
           "[.bench][store][postgres]") {
   TestDatabase db(postgres_server());
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_postgres(db.url(), clock);
   constexpr int kObjects = 10000;
   std::vector<Write> writes;

@@ -9,7 +9,7 @@
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
 #include "cli/wait_cmd.h"
-#include "controller/runtime/status_util.h"
+#include "api/conditions.h"
 #include "controller/server/grpc_server.h"
 #include "controller/store/sqlite_store.h"
 

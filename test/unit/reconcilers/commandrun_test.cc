@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "controller/docker/fake_docker_client.h"
-#include "controller/runtime/finalizers.h"
-#include "controller/runtime/status_util.h"
+#include "test/fakes/fake_docker_client.h"
+#include "api/finalizers.h"
+#include "api/conditions.h"
 #include "reconcilers/exec_process.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 

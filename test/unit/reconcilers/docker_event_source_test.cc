@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "controller/docker/fake_docker_client.h"
+#include "test/fakes/fake_docker_client.h"
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_names.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"

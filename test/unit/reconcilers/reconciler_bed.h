@@ -9,11 +9,11 @@
 #include <string>
 #include <thread>
 
-#include "controller/docker/fake_docker_client.h"
-#include "controller/runtime/finalizers.h"
-#include "controller/runtime/status_util.h"
+#include "test/fakes/fake_docker_client.h"
+#include "api/finalizers.h"
+#include "api/conditions.h"
 #include "reconcilers/docker_names.h"
-#include "reconcilers/setup.h"
+#include "controller/app/reconciler_set.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv::testing {

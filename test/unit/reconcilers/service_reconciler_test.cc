@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "controller/runtime/finalizers.h"
+#include "api/finalizers.h"
 #include "test/unit/reconcilers/reconciler_bed.h"
 
 namespace cenv {

@@ -1,4 +1,5 @@
-#include "controller/docker/fake_docker_client.h"
+#include "test/fakes/fake_clock.h"
+#include "test/fakes/fake_docker_client.h"
 
 #include <catch2/catch.hpp>
 #include <condition_variable>
@@ -10,13 +11,6 @@ namespace cenv::docker {
 namespace {
 
 using namespace std::chrono_literals;
-
-class FixedClock : public Clock {
- public:
-  std::chrono::system_clock::time_point now() const override {
-    return std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
-  }
-};
 
 FakeDockerClient& with_base(FakeDockerClient& fake) {
   ImageInfo base;
@@ -36,7 +30,7 @@ ContainerSpec web(std::string name = "cenv-dev-web") {
 }
 
 TEST_CASE("FakeDockerClient creates, starts, inspects and removes a container") {
-  FixedClock clock;
+  testing::FakeClock clock;
   FakeDockerClient fake(&clock);
   with_base(fake);
   auto id = fake.create_container(web());

@@ -1,6 +1,7 @@
 // Controller + Manager against a real ApiService + WatchHub: one reconcile per change, never
 // two at once for a key, back-off, requeue-after, owner mapping, and idleness.
 
+#include "test/fakes/fake_steady_clock.h"
 #include "controller/runtime/controller.h"
 
 #include <atomic>
@@ -12,7 +13,7 @@
 #include <vector>
 
 #include "controller/runtime/manager.h"
-#include "controller/runtime/status_util.h"
+#include "api/conditions.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

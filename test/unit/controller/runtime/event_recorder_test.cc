@@ -1,6 +1,7 @@
 // EventRecorder on a real ApiService: aggregation, bounds, never failing, and Events going
 // with their namespace.
 
+#include "test/fakes/fake_clock.h"
 #include "controller/runtime/event_recorder.h"
 
 #include <catch2/catch.hpp>
@@ -12,17 +13,6 @@ namespace cenv {
 namespace {
 
 using testing::ApiFixture;
-
-// A wall clock the test moves by hand.
-class SteppingClock : public Clock {
- public:
-  std::chrono::system_clock::time_point now() const override { return now_; }
-  void advance(std::chrono::seconds d) { now_ += d; }
-
- private:
-  std::chrono::system_clock::time_point now_ =
-      std::chrono::system_clock::from_time_t(1'800'000'000);
-};
 
 EventRecorderOptions no_sweeper() {
   EventRecorderOptions o;
@@ -48,7 +38,7 @@ Object with_finalizer(ApiFixture& f, const std::string& ns, const std::string& n
 
 TEST_CASE("events: a repeated event raises count on one Event", "[runtime][events]") {
   ApiFixture f;
-  SteppingClock clock;
+  testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   Object web = f.create("Service", "default", "web");
 
@@ -77,7 +67,7 @@ TEST_CASE("events: a repeated event raises count on one Event", "[runtime][event
 
 TEST_CASE("events: about an Environment they live in namespace default", "[runtime][events]") {
   ApiFixture f;
-  SteppingClock clock;
+  testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   Object env = f.create("Environment", "", "demo");
   recorder.record(env, EventSeverity::kNormal, "Synced", "modules fetched");
@@ -89,7 +79,7 @@ TEST_CASE("events: about an Environment they live in namespace default", "[runti
 
 TEST_CASE("events: recording never fails, even where nothing can be written", "[runtime][events]") {
   ApiFixture f;
-  SteppingClock clock;
+  testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   Object ghost;  // in a namespace that does not exist
   ghost.json()["apiVersion"] = kApiVersion;
@@ -108,7 +98,7 @@ TEST_CASE("events: recording never fails, even where nothing can be written", "[
 
 TEST_CASE("events: expire() deletes events not seen for the ttl", "[runtime][events]") {
   ApiFixture f;
-  SteppingClock clock;
+  testing::FakeClock clock;
   EventRecorderOptions options = no_sweeper();
   options.ttl = std::chrono::seconds(3600);
   EventRecorder recorder(*f.client, clock, options);
@@ -126,7 +116,7 @@ TEST_CASE("events: expire() deletes events not seen for the ttl", "[runtime][eve
 
 TEST_CASE("events: at most max_per_object are kept, the least recent go", "[runtime][events]") {
   ApiFixture f;
-  SteppingClock clock;
+  testing::FakeClock clock;
   EventRecorderOptions options = no_sweeper();
   options.max_per_object = 3;
   EventRecorder recorder(*f.client, clock, options);
@@ -155,7 +145,7 @@ TEST_CASE("events: at most max_per_object are kept, the least recent go", "[runt
 TEST_CASE("events: a deletion waiting for finalizers is recorded through the API hook",
           "[runtime][events]") {
   ApiFixture f;
-  SteppingClock clock;
+  testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
                           std::string_view message) {
@@ -177,7 +167,7 @@ TEST_CASE("events: a deletion waiting for finalizers is recorded through the API
 TEST_CASE("events: Events never hold up their namespace's deletion and go with it",
           "[runtime][events]") {
   ApiFixture f;
-  SteppingClock clock;
+  testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
                           std::string_view message) {
@@ -191,7 +181,7 @@ TEST_CASE("events: Events never hold up their namespace's deletion and go with i
   REQUIRE(f.api->remove("Environment", "", "demo", 0, Propagation::kBackground).ok());
   auto env = f.client->get({"Environment", "", "demo"});
   REQUIRE(env.ok());
-  CHECK(has_finalizer_named(env.value(), kNamespaceFinalizer));
+  CHECK(has_finalizer(env.value(), kNamespaceFinalizer));
   // Recorded while the namespace is terminating: the Service's FinalizersPending, and this.
   auto marked = f.client->get({"Service", "demo", "web"});
   REQUIRE(marked.ok());

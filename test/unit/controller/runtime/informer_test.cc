@@ -1,5 +1,6 @@
 // Informer: list, watch, relist after Gone and resync, against a real ApiService + WatchHub.
 
+#include "test/fakes/fake_steady_clock.h"
 #include "controller/runtime/informer.h"
 
 #include <catch2/catch.hpp>
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "controller/runtime/informer_cache.h"
-#include "controller/runtime/owner_references.h"
+#include "api/owner_references.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

@@ -12,21 +12,15 @@
 #include <string>
 #include <thread>
 
+#include "test/fakes/fake_clock.h"
 #include "api/kinds.h"
-#include "controller/runtime/api_client.h"
-#include "controller/runtime/api_event_source.h"
+#include "controller/app/in_process_client.h"
+#include "controller/app/api_event_source.h"
 #include "controller/server/api_service.h"
 #include "controller/server/watch_hub.h"
 #include "controller/store/sqlite_store.h"
 
 namespace cenv::testing {
-
-class FixedWallClock : public Clock {
- public:
-  std::chrono::system_clock::time_point now() const override {
-    return std::chrono::system_clock::from_time_t(1'800'000'000);
-  }
-};
 
 struct ApiFixture {
   explicit ApiFixture(WatchHubOptions hub_options = fast_hub()) {
@@ -87,7 +81,7 @@ struct ApiFixture {
 
   int64_t revision() { return store->revision().value(); }
 
-  FixedWallClock wall;
+  FakeClock wall;
   std::filesystem::path dir;
   std::unique_ptr<SqliteStore> store;
   std::unique_ptr<ApiService> api;

@@ -1,5 +1,6 @@
 // WorkQueue: dedup, dirty requeue, delays, back-off and the token bucket, on a fake clock.
 
+#include "test/fakes/fake_steady_clock.h"
 #include "controller/runtime/work_queue.h"
 
 #include <atomic>

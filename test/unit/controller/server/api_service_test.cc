@@ -1,5 +1,6 @@
 // ApiService in process, on a real SqliteStore in a temp dir.
 
+#include "test/fakes/fake_clock.h"
 #include "controller/server/api_service.h"
 
 #include <catch2/catch.hpp>
@@ -12,13 +13,6 @@
 
 namespace cenv {
 namespace {
-
-class FixedClock : public Clock {
- public:
-  std::chrono::system_clock::time_point now() const override {
-    return std::chrono::system_clock::from_time_t(1'800'000'000);
-  }
-};
 
 struct Fixture {
   Fixture() {
@@ -46,7 +40,7 @@ struct Fixture {
     return out;
   }
 
-  FixedClock clock;
+  testing::FakeClock clock;
   std::filesystem::path dir;
   std::unique_ptr<SqliteStore> store;
   std::unique_ptr<ApiService> api;
@@ -310,7 +304,7 @@ TEST_CASE("an object with finalizers is only marked, losing them completes the d
   REQUIRE(deleted.ok());
   auto marked = f.api->get("svc", "demo", "web");
   REQUIRE(marked.ok());
-  CHECK(is_terminating(marked.value()));
+  CHECK(is_being_deleted(marked.value()));
   REQUIRE(f.api->update(without_finalizers(marked.value()), "controller").ok());
   CHECK(f.api->get("svc", "demo", "web").status().code() == Code::kNotFound);
 }
@@ -338,11 +332,11 @@ TEST_CASE("foreground deletion waits for dependents with finalizers", "[api][del
   REQUIRE(f.api->remove("svc", "demo", "owner", 0, Propagation::kForeground).ok());
   auto waiting = f.api->get("svc", "demo", "owner");
   REQUIRE(waiting.ok());
-  CHECK(is_terminating(waiting.value()));
-  CHECK(has_finalizer_named(waiting.value(), kForegroundFinalizer));
+  CHECK(is_being_deleted(waiting.value()));
+  CHECK(has_finalizer(waiting.value(), kForegroundFinalizer));
   auto child = f.api->get("svc", "demo", "child");
   REQUIRE(child.ok());
-  CHECK(is_terminating(child.value()));
+  CHECK(is_being_deleted(child.value()));
   // The child's controller finishes its cleanup: both go.
   REQUIRE(f.api->update(without_finalizers(child.value()), "controller").ok());
   CHECK(f.api->get("svc", "demo", "child").status().code() == Code::kNotFound);
@@ -355,7 +349,7 @@ TEST_CASE("an Environment waits for the objects of its namespace", "[api][delete
   REQUIRE(f.api->remove("env", "", "demo", 0, Propagation::kBackground).ok());
   auto env = f.api->get("env", "", "demo");
   REQUIRE(env.ok());
-  CHECK(has_finalizer_named(env.value(), kNamespaceFinalizer));
+  CHECK(has_finalizer(env.value(), kNamespaceFinalizer));
   auto web = f.api->get("svc", "demo", "web");
   REQUIRE(web.ok());
   REQUIRE(f.api->update(without_finalizers(web.value()), "controller").ok());
@@ -369,8 +363,8 @@ TEST_CASE("an Environment deleted in the foreground goes once its namespace is e
   REQUIRE(f.api->remove("env", "", "demo", 0, Propagation::kForeground).ok());
   auto env = f.api->get("env", "", "demo");
   REQUIRE(env.ok());
-  CHECK(has_finalizer_named(env.value(), kForegroundFinalizer));
-  CHECK(has_finalizer_named(env.value(), kNamespaceFinalizer));
+  CHECK(has_finalizer(env.value(), kForegroundFinalizer));
+  CHECK(has_finalizer(env.value(), kNamespaceFinalizer));
   auto web = f.api->get("svc", "demo", "web");
   REQUIRE(web.ok());
   REQUIRE(f.api->update(without_finalizers(web.value()), "controller").ok());

@@ -20,25 +20,13 @@
 #include <thread>
 #include <vector>
 
+#include "test/fakes/fake_clock.h"
 #include "api/clock.h"
 #include "api/object.h"
 #include "api/selector.h"
 #include "controller/store/store.h"
 
 namespace cenv::testing {
-
-// A clock that stands still until set(). Thread-safe.
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(std::chrono::system_clock::time_point t) : t_(t.time_since_epoch()) {}
-  std::chrono::system_clock::time_point now() const override {
-    return std::chrono::system_clock::time_point(t_.load());
-  }
-  void set(std::chrono::system_clock::time_point t) { t_ = t.time_since_epoch(); }
-
- private:
-  std::atomic<std::chrono::system_clock::duration> t_;
-};
 
 // 2026-01-02T03:04:05Z, the time of every test store.
 inline std::chrono::system_clock::time_point suite_time() {
@@ -115,7 +103,7 @@ inline int64_t count_of(const Object& o) {
 }
 
 inline void run_store_suite(const StoreDatabaseFactory& new_database) {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   StoreOpener open = new_database();
   std::unique_ptr<Store> store = open(clock);
   REQUIRE(store);

@@ -1,13 +1,13 @@
 // ApiServiceClient and the status, finalizer and owner-reference helpers, on a real ApiService.
 
-#include "controller/runtime/api_client.h"
+#include "controller/app/in_process_client.h"
 
 #include <catch2/catch.hpp>
 
 #include "controller/runtime/controller.h"
-#include "controller/runtime/finalizers.h"
-#include "controller/runtime/owner_references.h"
-#include "controller/runtime/status_util.h"
+#include "api/finalizers.h"
+#include "api/owner_references.h"
+#include "api/conditions.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

@@ -1,4 +1,4 @@
-#include "controller/runtime/steady_clock.h"
+#include "test/fakes/fake_steady_clock.h"
 
 #include <thread>
 

@@ -1,7 +1,7 @@
 // DockerNames and ReconcilerSetOptions::from_environment: $CENV_INSTANCE names the instance,
 // $CENV_CONTAINER_LABELS becomes the extra labels.
 
-#include "reconcilers/setup.h"
+#include "controller/app/reconciler_set.h"
 
 #include <stdlib.h>
 

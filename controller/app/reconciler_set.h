@@ -5,15 +5,15 @@
 // event stream. Docker is reached lazily through a DockerConnection, so the set starts (and
 // the API serves) while dockerd is down; reconcilers then report DockerUnavailable and retry.
 //
-// Adding a kind's controller is one block in setup.cc's add_controllers(): own its
+// Adding a kind's controller is one block in reconciler_set.cc's add_controllers(): own its
 // reconciler, add its controller, route its Docker events.
 
 #include <memory>
 
 #include "api/clock.h"
 #include "api/status.h"
-#include "controller/runtime/api_client.h"
-#include "controller/runtime/api_event_source.h"
+#include "controller/app/in_process_client.h"
+#include "controller/app/api_event_source.h"
 #include "controller/runtime/controller.h"
 #include "controller/runtime/event_recorder.h"
 #include "controller/runtime/manager.h"

@@ -1,4 +1,4 @@
-#include "controller/runtime/status_util.h"
+#include "api/conditions.h"
 
 #include "api/clock.h"
 

@@ -1,4 +1,4 @@
-#include "reconcilers/setup.h"
+#include "controller/app/reconciler_set.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-#include "controller/runtime/owner_references.h"
+#include "api/owner_references.h"
 
 namespace cenv {
 

@@ -1,4 +1,4 @@
-#include "controller/runtime/api_client.h"
+#include "controller/app/in_process_client.h"
 
 #include <utility>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "controller/docker/fake_docker_client.h"
+#include "test/fakes/fake_docker_client.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "controller/runtime/api_event_source.h"
+#include "controller/app/api_event_source.h"
 
 #include <deque>
 #include <utility>

@@ -1,0 +1,243 @@
+// The composition root of `cenv controller run` (DESIGN section 8): opens the store, starts the
+// API server (gRPC and HTTP), the watch hub, the logs service and the reconcilers, and wires
+// them together; the only place that knows every layer.
+
+#include "controller/app/local_controller.h"
+
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "api/kinds.h"
+#include "api/version.h"
+#include "controller/app/in_process_client.h"
+#include "controller/app/reconciler_set.h"
+#include "controller/app/service_logs.h"
+#include "controller/docker/engine_docker_client.h"
+#include "controller/runtime/event_recorder.h"
+#include "controller/server/api_service.h"
+#include "controller/server/grpc_server.h"
+#include "controller/server/heap_trimmer.h"
+#include "controller/server/http_server.h"
+#include "controller/server/metrics.h"
+#include "controller/store/copy_store.h"
+#include "controller/store/open_store.h"
+#include "reconcilers/docker_names.h"
+
+namespace cenv {
+
+namespace {
+
+// The pid recorded in `pid_file`, 0 when there is none.
+int pid_in(const std::filesystem::path& pid_file) {
+  std::ifstream in(pid_file);
+  int pid = 0;
+  in >> pid;
+  return in ? pid : 0;
+}
+
+DockerNames names_from_environment() {
+  auto n = DockerNames::from_environment();
+  return n.ok() ? std::move(n).value() : DockerNames();
+}
+
+// Opens the store. When it is the system database (`cenv db start`) and does not answer (its
+// container stopped, e.g. after dockerd restarted), starts that container and retries for up
+// to `wait`: the store must be up before the controller can manage it.
+Result<std::unique_ptr<Store>> open_controller_store(const ControllerRunOptions& options,
+                                                     const Clock& clock,
+                                                     std::chrono::seconds wait) {
+  const std::string& url = options.store_url;
+  auto store = open_store(url, clock);
+  if (store.ok() || options.system_database_url.empty() || url != options.system_database_url) {
+    return store;
+  }
+  // The system database's container is labelled by the Service that made it; the controller
+  // adopts it once it runs.
+  auto docker = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
+  if (!docker.ok()) return store;
+  const std::string container =
+      system_database_names().container;
+  Status started = docker.value()->start_container(container);
+  if (!started.ok() && started.code() != Code::kConflict) {
+    return store.status().with_prefix("the system database " + container +
+                                      " cannot be started (" + started.message() + ")");
+  }
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    store = open_store(url, clock);
+    if (store.ok()) return store;
+  }
+  return store;
+}
+
+}  // namespace
+
+Status run_controller(const ControllerRunOptions& options) {
+  // Block the stop signals in every thread (gRPC's included); the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // Fewer malloc arenas (glibc makes up to 8 per core, one per busy thread) keep less freed
+  // memory resident across gRPC's worker threads.
+  mallopt(M_ARENA_MAX, 2);
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("cenv"));
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  // One controller per CENV_HOME: the lock is held for the life of the process.
+  // A POSIX record lock (not flock): clients ask who holds it with F_GETLK without taking it,
+  // and the kernel drops it the moment the process dies, before a zombie is reaped.
+  int lock_fd = open(options.lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  struct flock whole_file {};
+  whole_file.l_type = F_WRLCK;
+  whole_file.l_whence = SEEK_SET;
+  if (lock_fd < 0 || fcntl(lock_fd, F_SETLK, &whole_file) != 0) {
+    return Status::FailedPrecondition("another controller is running for " +
+                                      options.home.string() + " (pid " +
+                                      std::to_string(pid_in(options.pid_file)) + ")");
+  }
+
+  const std::string& url = options.store_url;
+  std::string shown_url = describe_store_url(url);  // never shows a password
+  SystemClock clock;
+  auto store = open_controller_store(options, clock, std::chrono::seconds(60));
+  if (!store.ok()) return store.status().with_prefix("cannot open the store " + shown_url);
+  auto kinds = KindRegistry::builtin();
+  if (!kinds.ok()) return kinds.status();
+  ApiService api(*store.value(), kinds.value(), clock);
+  WatchHub hub(*store.value());
+  // The heap a large request used at its peak goes back to the system once the burst is over.
+  HeapTrimmer heap_trimmer;
+  api.set_on_commit([&hub, &heap_trimmer] {
+    hub.notify();
+    heap_trimmer.notify();
+  });
+  if (Status s = api.ensure_default_namespace(); !s.ok()) return s;
+  // Events about the API's own transitions (deletions waiting for finalizers).
+  ApiServiceClient event_client(api);
+  EventRecorder events(event_client, clock);
+  api.set_on_event([&events](const Object& about, std::string_view type, std::string_view reason,
+                             std::string_view message) {
+    events.record(about, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal,
+                  reason, message);
+  });
+
+  Metrics metrics;
+  Store& store_ref = *store.value();
+  metrics.add_gauge("cenv_store_revision", "The store's newest revision.", [&store_ref] {
+    auto rev = store_ref.revision();
+    return rev.ok() ? static_cast<double>(rev.value()) : -1.0;
+  });
+  metrics.add_gauge("cenv_watchers", "Watches currently open.",
+                    [&hub] { return static_cast<double>(hub.watcher_count()); });
+  // Which instance this controller is and what it labels in Docker ($CENV_INSTANCE,
+  // $CENV_CONTAINER_LABELS): refused before anything starts when invalid.
+  auto set_options = ReconcilerSetOptions::from_environment();
+  if (!set_options.ok()) return set_options.status();
+  HttpServerOptions http_options;
+  auto colon = options.http_address.rfind(':');
+  http_options.address = options.http_address.substr(0, colon);
+  try {
+    http_options.port =
+        colon == std::string::npos
+            ? 0
+            : static_cast<unsigned short>(std::stoul(options.http_address.substr(colon + 1)));
+  } catch (...) {
+    return Status::Invalid("--http-address: expected HOST:PORT, got \"" +
+                                options.http_address + "\"");
+  }
+  http_options.ready = [&store_ref]() -> Status {
+    auto rev = store_ref.revision();
+    return rev.ok() ? Status::Ok() : rev.status();
+  };
+  auto http = HttpServer::start(metrics, http_options);
+  if (!http.ok()) return http.status();
+  std::string http_address = http_options.address + ":" + std::to_string(http.value()->port());
+  std::ofstream(options.http_address_file, std::ios::trunc) << http_address << "\n";
+
+  GrpcServerOptions server_options;
+  server_options.unix_socket = options.socket.string();
+  server_options.store_description = shown_url;
+  server_options.metrics = &metrics;
+  server_options.after_call = [&heap_trimmer] { heap_trimmer.notify(); };
+  // Docker is reached lazily: without dockerd the API still serves and the objects say
+  // DockerUnavailable until it answers.
+  auto docker = DockerConnection::from_environment();
+  // CommandRun output: stored through the LogHub, served by Logs and Stdin.
+  LogHub log_hub(*store.value());
+  LogsService logs(api, log_hub, docker_service_logs(*docker, set_options->names));
+  server_options.logs = &logs;
+  auto server = GrpcServer::start(api, hub, server_options);
+  if (!server.ok()) return server.status();
+  {
+    std::ofstream pid(options.pid_file, std::ios::trunc);
+    pid << getpid() << "\n";
+  }
+  // The controllers.
+  set_options->logs = &log_hub;
+  set_options->events = &events;
+  auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, *set_options);
+  if (!reconcilers.ok()) {
+    server.value()->shutdown();
+    server.value()->wait();
+    return reconcilers.status().with_prefix("cannot start the controllers");
+  }
+  spdlog::info("cenv controller {} serving on unix:{} with store {} (pid {}); http on {}",
+               api::version_string(), server_options.unix_socket, shown_url, getpid(),
+               http_address);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  reconcilers.value()->stop();
+  server.value()->shutdown();
+  server.value()->wait();
+  std::error_code ec;
+  std::filesystem::remove(server_options.unix_socket, ec);
+  std::filesystem::remove(options.pid_file, ec);
+  std::filesystem::remove(options.http_address_file, ec);
+  spdlog::info("stopped");
+  close(lock_fd);
+  return Status::Ok();
+}
+
+Result<StoreCopyReport> copy_store_contents(const std::string& from_url,
+                                            const std::string& to_url,
+                                            const std::vector<std::string>& kinds) {
+  SystemClock clock;
+  auto from = open_store(from_url, clock);
+  if (!from.ok()) return from.status().with_prefix("cannot open " + describe_store_url(from_url));
+  auto to = open_store(to_url, clock);
+  if (!to.ok()) return to.status().with_prefix("cannot open " + describe_store_url(to_url));
+  auto report = copy_store(*from.value(), *to.value(), kinds);
+  if (!report.ok()) return report.status();
+  return StoreCopyReport{.copied = static_cast<int64_t>(report->copied),
+                         .log_bytes = static_cast<int64_t>(report->log_bytes)};
+}
+
+SystemDatabaseNames system_database_names() {
+  DockerNames names = names_from_environment();
+  return {.container = names.container(kSystemDatabaseNamespace, kSystemDatabaseService),
+          .volume = names.volume(kSystemDatabaseNamespace, kSystemDatabaseService,
+                                 kSystemDatabaseVolume)};
+}
+
+Status remove_docker_volume(const std::string& volume) {
+  auto docker = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
+  if (!docker.ok()) return docker.status();
+  return docker.value()->remove_volume(volume);
+}
+
+}  // namespace cenv
