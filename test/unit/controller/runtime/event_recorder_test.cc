@@ -203,5 +203,57 @@ TEST_CASE("events: Events never hold up their namespace's deletion and go with i
   CHECK(found);
 }
 
+// FinalizersPending is recorded once, when a deletion is committed (ApiService::tell_waiting).
+// While an Environment waits for its namespace, every object of it that goes finishes the
+// Environment again (DeletionPlan::finish), which removes every Event of the namespace: the
+// Event is lost while the object it is about still waits. That is how the e2e test "Events go
+// with their namespace..." can miss it (there, CommandRun hello goes as soon as the controller
+// drops its cleanup finalizer). [!shouldfail]: the fix belongs in DeletionPlan::finish
+// (controller/server/deletion_plan.cc), outside this change; drop the tag with that fix.
+TEST_CASE("events: a deletion's Events stay while their namespace still waits for it",
+          "[runtime][events][!shouldfail]") {
+  ApiFixture f;
+  SteppingClock clock;
+  EventRecorder recorder(*f.client, clock, no_sweeper());
+  f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
+                          std::string_view message) {
+    recorder.record(o, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal, reason,
+                    message);
+  });
+  f.create("Environment", "", "demo");
+  with_finalizer(f, "demo", "web");
+  with_finalizer(f, "demo", "hello");
+  REQUIRE(f.api->remove("Environment", "", "demo", 0, Propagation::kBackground).ok());
+  auto pending_for = [&](std::string_view name) {
+    for (const Object& e : events_in(f, "demo")) {
+      if (Object::str_field(e.json(), "reason") == "FinalizersPending" &&
+          Object::str_field(e.json().at("involvedObject").as_object(), "name") == name) {
+        return true;
+      }
+    }
+    return false;
+  };
+  REQUIRE(pending_for("web"));
+
+  // hello's finalizer goes, so hello goes; web still waits, and says why.
+  auto hello = f.client->get({"Service", "demo", "hello"});
+  REQUIRE(hello.ok());
+  Object released = hello.value();
+  released.metadata().erase("finalizers");
+  REQUIRE(f.client->update(released).ok());
+  REQUIRE(f.client->get({"Service", "demo", "hello"}).status().code() == Code::kNotFound);
+  REQUIRE(f.client->get({"Environment", "", "demo"}).ok());
+  CHECK(pending_for("web"));
+
+  // web's finalizer goes: the namespace goes, its Events with it.
+  auto web = f.client->get({"Service", "demo", "web"});
+  REQUIRE(web.ok());
+  released = web.value();
+  released.metadata().erase("finalizers");
+  REQUIRE(f.client->update(released).ok());
+  CHECK(f.client->get({"Environment", "", "demo"}).status().code() == Code::kNotFound);
+  CHECK(events_in(f, "demo").empty());
+}
+
 }  // namespace
 }  // namespace cenv
