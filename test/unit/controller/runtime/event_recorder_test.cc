@@ -205,15 +205,14 @@ TEST_CASE("events: Events never hold up their namespace's deletion and go with i
 
 // FinalizersPending is recorded once, when a deletion is committed (ApiService::tell_waiting).
 // While an Environment waits for its namespace, every object of it that goes finishes the
-// Environment again (DeletionPlan::finish), which removes every Event of the namespace: the
-// Event is lost while the object it is about still waits. That is how the e2e test "Events go
-// with their namespace..." can miss it (there, CommandRun hello goes as soon as the controller
-// drops its cleanup finalizer). [!shouldfail]: the fix belongs in DeletionPlan::finish
-// (controller/server/deletion_plan.cc), outside this change; drop the tag with that fix.
+// Environment again (DeletionPlan::finish), which removed every Event of the namespace: the
+// Event was lost while the object it is about still waited. That is how the e2e test "Events
+// go with their namespace..." could miss it (there, CommandRun hello goes as soon as the
+// controller drops its cleanup finalizer). Events now go last, with the namespace.
 TEST_CASE("events: a deletion's Events stay while their namespace still waits for it",
-          "[runtime][events][!shouldfail]") {
+          "[runtime][events]") {
   ApiFixture f;
-  SteppingClock clock;
+  testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
                           std::string_view message) {
