@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CommandRun end to end and log streaming against Docker itself (issue 5), in the same run:
+# CommandRun end to end and log streaming against Docker itself, in the same run:
 #   1. `cenv run --rm --image cenv/base:bookworm -- echo hi` against
 #      `docker run --rm cenv/base:bookworm echo hi` (hyperfine, BENCH_RUNS each, default 20).
 #      Target: cenv <= 1.3x docker.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fifty services from scratch until all are Ready: cenv against docker-compose (issue 4).
+# Fifty services from scratch until all are Ready: cenv against docker-compose.
 #
 # Each service is busybox httpd from cenv/base:bookworm with a TCP health check on its port,
 # checked every second. Measured, in the same run:

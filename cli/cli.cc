@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "api/kinds.h"
+#include "api/version.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
 #include "cli/apply_cmd.h"
@@ -24,7 +25,6 @@
 #include "cli/run_cmd.h"
 #include "cli/update_cmds.h"
 #include "cli/wait_cmd.h"
-#include "api/version.h"
 
 namespace cenv::cli {
 

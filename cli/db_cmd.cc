@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/conditions.h"
 #include "api/kinds.h"
 #include "api/yaml_codec.h"
 #include "cenv/v1/cenv.pb.h"
@@ -22,7 +23,6 @@
 #include "cli/controller_cmd.h"
 #include "cli/wait_cmd.h"
 #include "controller/app/local_controller.h"
-#include "api/conditions.h"
 
 namespace cenv {
 // manifests/system/postgres.yaml, compiled in by cli/CMakeLists.txt.
@@ -39,9 +39,8 @@ const std::string kSystemNamespace(kSystemDatabaseNamespace);
 const std::string kServiceName(kSystemDatabaseService);
 constexpr const char* kFieldManager = "cenv-db";
 
-// The system database's container and volume names (DESIGN section 6, of this controller's
-// $CENV_INSTANCE: cenv-cenv-system-postgres and cenv-cenv-system-postgres-data by default).
-std::string container_name() { return system_database_names().container; }
+// The system database's volume name (DESIGN section 6, of this controller's $CENV_INSTANCE:
+// cenv-cenv-system-postgres-data by default).
 std::string volume_name() { return system_database_names().volume; }
 
 fs::path db_dir(const Home& home) { return home.root / "db"; }
@@ -292,12 +291,10 @@ int db_start(const Home& home, const DbStartOptions& options) {
   }
   // Ready means pg_isready answers inside the container; the published port follows at once,
   // but give the store a few tries before giving up.
-  SystemClock clock;
   Status reachable = Status::Ok();
   for (int i = 0; i < 20; ++i) {
-    auto probe = open_store(url, clock);
-    reachable = probe.status();
-    if (probe.ok()) break;
+    reachable = probe_store(url);
+    if (reachable.ok()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   if (!reachable.ok()) return fail(reachable.with_prefix("PostgreSQL is Ready but not reachable"));

@@ -9,13 +9,13 @@
 #include <iostream>
 #include <thread>
 
+#include "api/conditions.h"
 #include "api/grpc_status.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 #include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/logs_cmd.h"
 #include "cli/wait_cmd.h"
-#include "api/conditions.h"
 
 namespace cenv::cli {
 

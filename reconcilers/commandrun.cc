@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "api/finalizers.h"
 #include "api/conditions.h"
+#include "api/finalizers.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/exec_process.h"
 #include "reconcilers/service_spec.h"

@@ -1,10 +1,9 @@
 #pragma once
 // DockerConnection: the Docker client of the reconcilers, connected lazily, so the controller
-// starts and serves the API while dockerd is down (DESIGN section 6; issue 4 "Docker not
-// running"). client() connects on first use and, after a failure, again at most once per
-// retry_interval; once connected, the client is kept for the life of the connection: a
-// restarted dockerd is reached again by the client's next call (EngineDockerClient opens new
-// connections as needed). Thread-safe.
+// starts and serves the API while dockerd is down (DESIGN section 6). client() connects on first
+// use and, after a failure, again at most once per retry_interval; once connected, the client is
+// kept for the life of the connection: a restarted dockerd is reached again by the client's next
+// call (EngineDockerClient opens new connections as needed). Thread-safe.
 
 #include <chrono>
 #include <functional>

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "api/finalizers.h"
 #include "api/conditions.h"
+#include "api/finalizers.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/service_spec.h"
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <set>
 
-#include "api/finalizers.h"
 #include "api/conditions.h"
+#include "api/finalizers.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/service_spec.h"
 

@@ -1,9 +1,8 @@
 #pragma once
 // Workloads: the seam the Service reconciler runs its containers through (DESIGN section 6,
-// "Beyond one machine"). ContainerWorkloads runs plain Docker containers on one host; a later
-// implementation may run Docker Swarm services. A workload is found by its owner's labels,
-// never by name alone, so whatever carries no cenv labels is never touched.
-// Implementations are thread-safe.
+// "Beyond one machine"). ContainerWorkloads runs plain Docker containers on one host. A workload is
+// found by its owner's labels, never by name alone, so whatever carries no cenv labels is never
+// touched. Implementations are thread-safe.
 
 #include <chrono>
 #include <cstdint>

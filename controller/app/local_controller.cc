@@ -62,12 +62,11 @@ Result<std::unique_ptr<Store>> open_controller_store(const ControllerRunOptions&
   // adopts it once it runs.
   auto docker = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
   if (!docker.ok()) return store;
-  const std::string container =
-      system_database_names().container;
+  const std::string container = system_database_names().container;
   Status started = docker.value()->start_container(container);
   if (!started.ok() && started.code() != Code::kConflict) {
-    return store.status().with_prefix("the system database " + container +
-                                      " cannot be started (" + started.message() + ")");
+    return store.status().with_prefix("the system database " + container + " cannot be started (" +
+                                      started.message() + ")");
   }
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -104,9 +103,8 @@ Status run_controller(const ControllerRunOptions& options) {
   whole_file.l_type = F_WRLCK;
   whole_file.l_whence = SEEK_SET;
   if (lock_fd < 0 || fcntl(lock_fd, F_SETLK, &whole_file) != 0) {
-    return Status::FailedPrecondition("another controller is running for " +
-                                      options.home.string() + " (pid " +
-                                      std::to_string(pid_in(options.pid_file)) + ")");
+    return Status::FailedPrecondition("another controller is running for " + options.home.string() +
+                                      " (pid " + std::to_string(pid_in(options.pid_file)) + ")");
   }
 
   const std::string& url = options.store_url;
@@ -155,8 +153,8 @@ Status run_controller(const ControllerRunOptions& options) {
             ? 0
             : static_cast<unsigned short>(std::stoul(options.http_address.substr(colon + 1)));
   } catch (...) {
-    return Status::Invalid("--http-address: expected HOST:PORT, got \"" +
-                                options.http_address + "\"");
+    return Status::Invalid("--http-address: expected HOST:PORT, got \"" + options.http_address +
+                           "\"");
   }
   http_options.ready = [&store_ref]() -> Status {
     auto rev = store_ref.revision();
@@ -213,8 +211,12 @@ Status run_controller(const ControllerRunOptions& options) {
   return Status::Ok();
 }
 
-Result<StoreCopyReport> copy_store_contents(const std::string& from_url,
-                                            const std::string& to_url,
+Status probe_store(const std::string& url) {
+  SystemClock clock;
+  return open_store(url, clock).status();
+}
+
+Result<StoreCopyReport> copy_store_contents(const std::string& from_url, const std::string& to_url,
                                             const std::vector<std::string>& kinds) {
   SystemClock clock;
   auto from = open_store(from_url, clock);

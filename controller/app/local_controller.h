@@ -42,6 +42,9 @@ Status run_controller(const ControllerRunOptions& options);
 // function, declared here for the CLI).
 std::string describe_store_url(const std::string& url);
 
+// Opens the store at `url` and closes it again: Ok when it answers, else why not.
+Status probe_store(const std::string& url);
+
 struct StoreCopyReport {
   int64_t copied = 0;     // objects
   int64_t log_bytes = 0;  // bytes of command output
@@ -49,8 +52,7 @@ struct StoreCopyReport {
 
 // Copies every object of `kinds` (cluster-scoped ones first) and every run's output from the
 // store at `from_url` into the one at `to_url`. Errors name the store that failed.
-Result<StoreCopyReport> copy_store_contents(const std::string& from_url,
-                                            const std::string& to_url,
+Result<StoreCopyReport> copy_store_contents(const std::string& from_url, const std::string& to_url,
                                             const std::vector<std::string>& kinds);
 
 // The system database `cenv db start` runs: Service `postgres` of Environment `cenv-system`

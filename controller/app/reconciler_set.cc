@@ -83,8 +83,6 @@ void ReconcilerSet::add_controllers() {
     cr_reconciler.set_notify([&cr](const Request& req) { cr.enqueue(req); });
     manager_->add(cr_reconciler.stopper());
   }
-
-  // Further kinds (Module) add their block here.
 }
 
 Controller& ReconcilerSet::add_controller(const std::string& kind, Reconciler& reconciler,

@@ -12,8 +12,8 @@
 
 #include "api/clock.h"
 #include "api/status.h"
-#include "controller/app/in_process_client.h"
 #include "controller/app/api_event_source.h"
+#include "controller/app/in_process_client.h"
 #include "controller/runtime/controller.h"
 #include "controller/runtime/event_recorder.h"
 #include "controller/runtime/manager.h"

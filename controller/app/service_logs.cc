@@ -79,8 +79,8 @@ Status stream_service(DockerConnection& docker, const DockerNames& names, const 
 
 ServiceLogSource docker_service_logs(DockerConnection& docker, DockerNames names) {
   return [&docker, names = std::move(names)](const Object& service, const LogsQuery& query,
-                                            const LogFrameSink& sink,
-                                            const std::function<bool()>& cancelled) {
+                                             const LogFrameSink& sink,
+                                             const std::function<bool()>& cancelled) {
     return stream_service(docker, names, service, query, sink, cancelled);
   };
 }

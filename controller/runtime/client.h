@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "api/object.h"
+#include "api/propagation.h"
 #include "api/selector.h"
 #include "api/status.h"
-#include "api/propagation.h"
 #include "controller/store/store.h"  // ObjectList
 
 namespace cenv {

@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "api/owner_references.h"
 #include "controller/runtime/client.h"
 #include "controller/runtime/informer_cache.h"
-#include "api/owner_references.h"
 #include "controller/runtime/runnable.h"
 #include "controller/runtime/steady_clock.h"
 #include "controller/runtime/work_queue.h"

@@ -6,7 +6,6 @@ namespace cenv {
 
 namespace json = boost::json;
 
-
 Result<Object> DeletionPlan::current(const ObjectKey& key) {
   if (auto it = updates_.find(key); it != updates_.end()) return it->second;
   return store_.get(key);

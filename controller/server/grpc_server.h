@@ -1,6 +1,6 @@
 #pragma once
 // GrpcServer: serves the cenv.v1.Cenv gRPC API (api/proto/cenv/v1) over ApiService, on the
-// local unix socket (mode 0600, no TLS) and, later, on TCP with mutual TLS.
+// local unix socket (mode 0600, no TLS).
 
 #include <chrono>
 #include <functional>

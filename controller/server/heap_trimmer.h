@@ -1,7 +1,7 @@
 #pragma once
 // HeapTrimmer: gives the memory a burst of work freed back to the operating system. glibc
 // keeps the heap a large request used at its peak (a 10,000-object Apply frees ~100 MB that
-// stays resident otherwise, BENCHMARKS.md); malloc_trim(0) returns the free pages. The
+// stays resident otherwise, bench/HISTORY.md); malloc_trim(0) returns the free pages. The
 // trimmer does that on its own thread once activity (notify(), e.g. after every commit) has
 // paused for `quiet`, or at most every `busy_interval` while activity goes on.
 // Thread-safe; notify() is a lock-free store.

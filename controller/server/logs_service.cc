@@ -126,7 +126,7 @@ Status LogsService::stream_run(const Object& run, const LogsQuery& query, const 
 }
 
 Result<std::shared_ptr<StdinPipe>> LogsService::stdin_pipe(const std::string& ns,
-                                                                   const std::string& name) {
+                                                           const std::string& name) {
   auto run = api_.get("CommandRun", ns, name);
   if (!run.ok()) return run.status();
   const json::object* spec = run->spec_or_null();

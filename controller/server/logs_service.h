@@ -79,8 +79,7 @@ class LogsService {
 
   // The stdin pipe of CommandRun ns/name. NotFound when it does not exist; FailedPrecondition
   // when it was not created with spec.stdin or has finished.
-  Result<std::shared_ptr<StdinPipe>> stdin_pipe(const std::string& ns,
-                                                        const std::string& name);
+  Result<std::shared_ptr<StdinPipe>> stdin_pipe(const std::string& ns, const std::string& name);
 
  private:
   Status stream_run(const Object& run, const LogsQuery& query, const LogFrameSink& sink,

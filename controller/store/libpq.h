@@ -2,7 +2,7 @@
 // LibPq: the libpq functions PostgresStore calls, loaded with dlopen() when the first
 // PostgresStore is opened. The `cenv` binary does not link libpq, so the CLI commands, which
 // never talk to PostgreSQL, do not load libpq and the ~19 shared libraries it depends on
-// (Kerberos, LDAP, SASL, GnuTLS, ...) at every start (BENCHMARKS.md, get latency).
+// (Kerberos, LDAP, SASL, GnuTLS, ...) at every start (bench/HISTORY.md, get latency).
 // Only libpq's header is used at build time: its types, enums and constants.
 
 #include <libpq-fe.h>

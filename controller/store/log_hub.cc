@@ -2,7 +2,6 @@
 
 namespace cenv {
 
-
 Result<int64_t> LogHub::append(const std::string& uid, std::span<const LogPiece> pieces) {
   auto r = store_.append_log(uid, pieces);
   if (r.ok()) notify(uid);

@@ -135,7 +135,7 @@ TEST_CASE("objects survive a controller restart", "[e2e]") {
   CHECK(contains(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
 }
 
-TEST_CASE("a killed controller is replaced by the next command, even while it is a zombie",
+TEST_CASE("a killed controller is replaced by the next command while it is still a zombie",
           "[e2e]") {
   // Orphaned processes are re-parented to this test process, which does not reap them until
   // the end: the killed controller stays a zombie (its pid answers kill(pid, 0)), as under an

@@ -19,7 +19,7 @@ namespace json = boost::json;
 
 constexpr const char* kCounter = "test.cenv.io/counter";
 
-// Increments per client; CENV_TEST_UPDATES overrides the 1,000.
+// Increments per client; CENV_TEST_UPDATES overrides the default of 1,000.
 int updates_per_client() {
   const char* env = std::getenv("CENV_TEST_UPDATES");
   return env ? std::max(1, std::atoi(env)) : 1000;

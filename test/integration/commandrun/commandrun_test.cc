@@ -22,14 +22,15 @@
 #include <thread>
 #include <vector>
 
-#include "api/kinds.h"
-#include "controller/docker/engine_docker_client.h"
-#include "controller/app/in_process_client.h"
-#include "controller/app/api_event_source.h"
-#include "controller/runtime/controller.h"
-#include "api/finalizers.h"
-#include "controller/runtime/manager.h"
 #include "api/conditions.h"
+#include "api/finalizers.h"
+#include "api/kinds.h"
+#include "controller/app/api_event_source.h"
+#include "controller/app/in_process_client.h"
+#include "controller/app/service_logs.h"
+#include "controller/docker/engine_docker_client.h"
+#include "controller/runtime/controller.h"
+#include "controller/runtime/manager.h"
 #include "controller/server/api_service.h"
 #include "controller/server/logs_service.h"
 #include "controller/server/watch_hub.h"
@@ -85,11 +86,11 @@ class Controller {
     api_->set_on_commit([this] { hub_->notify(); });
     REQUIRE(api_->ensure_default_namespace().ok());
     logs_ = std::make_unique<LogHub>(*store_);
-    logs_service_ = std::make_unique<LogsService>(
-        *api_, *logs_, []() -> Result<docker::DockerClient*> { return &engine(); });
     source_ = std::make_unique<ApiEventSource>(*api_, *hub_);
     client_ = std::make_unique<ApiServiceClient>(*api_);
     connection_ = std::make_unique<DockerConnection>(engine());
+    logs_service_ =
+        std::make_unique<LogsService>(*api_, *logs_, docker_service_logs(*connection_, names()));
     Object env;
     env.json()["apiVersion"] = kApiVersion;
     env.json()["kind"] = "Environment";

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "api/conditions.h"
-#include "reconcilers/docker_names.h"
 #include "controller/app/reconciler_set.h"
+#include "reconcilers/docker_names.h"
 #include "test/integration/reconcilers/docker_test_env.h"
 #include "test/integration/reconcilers/socket_proxy.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"

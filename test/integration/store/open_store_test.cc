@@ -1,4 +1,3 @@
-#include "test/fakes/fake_clock.h"
 #include "controller/store/open_store.h"
 
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "controller/store/postgres_store.h"
 #include "controller/store/sqlite_store.h"
+#include "test/fakes/fake_clock.h"
 #include "test/integration/store/postgres_server.h"
 #include "test/temp_dir.h"
 #include "test/unit/controller/store/store_suite.h"

@@ -1,4 +1,3 @@
-#include "test/fakes/fake_clock.h"
 #include "controller/store/postgres_store.h"
 
 #include <atomic>
@@ -13,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "test/fakes/fake_clock.h"
 #include "test/integration/store/postgres_server.h"
 #include "test/unit/controller/store/store_suite.h"
 

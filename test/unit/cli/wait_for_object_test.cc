@@ -6,10 +6,10 @@
 #include <random>
 #include <thread>
 
+#include "api/conditions.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
 #include "cli/wait_cmd.h"
-#include "api/conditions.h"
 #include "controller/server/grpc_server.h"
 #include "controller/store/sqlite_store.h"
 

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "test/fakes/fake_docker_client.h"
-#include "api/finalizers.h"
 #include "api/conditions.h"
+#include "api/finalizers.h"
 #include "reconcilers/exec_process.h"
+#include "test/fakes/fake_docker_client.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

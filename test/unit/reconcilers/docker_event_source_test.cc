@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
-#include "test/fakes/fake_docker_client.h"
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_names.h"
+#include "test/fakes/fake_docker_client.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

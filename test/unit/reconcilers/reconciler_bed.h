@@ -9,11 +9,11 @@
 #include <string>
 #include <thread>
 
-#include "test/fakes/fake_docker_client.h"
-#include "api/finalizers.h"
 #include "api/conditions.h"
-#include "reconcilers/docker_names.h"
+#include "api/finalizers.h"
 #include "controller/app/reconciler_set.h"
+#include "reconcilers/docker_names.h"
+#include "test/fakes/fake_docker_client.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv::testing {

@@ -4,10 +4,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "controller/runtime/controller.h"
+#include "api/conditions.h"
 #include "api/finalizers.h"
 #include "api/owner_references.h"
-#include "api/conditions.h"
+#include "controller/runtime/controller.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

@@ -1,4 +1,3 @@
-#include "test/fakes/fake_clock.h"
 #include "test/fakes/fake_docker_client.h"
 
 #include <catch2/catch.hpp>
@@ -6,6 +5,8 @@
 #include <future>
 #include <mutex>
 #include <thread>
+
+#include "test/fakes/fake_clock.h"
 
 namespace cenv::docker {
 namespace {

@@ -1,7 +1,6 @@
 // Controller + Manager against a real ApiService + WatchHub: one reconcile per change, never
 // two at once for a key, back-off, requeue-after, owner mapping, and idleness.
 
-#include "test/fakes/fake_steady_clock.h"
 #include "controller/runtime/controller.h"
 
 #include <atomic>
@@ -12,8 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "controller/runtime/manager.h"
 #include "api/conditions.h"
+#include "controller/runtime/manager.h"
+#include "test/fakes/fake_steady_clock.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

@@ -1,12 +1,12 @@
 // EventRecorder on a real ApiService: aggregation, bounds, never failing, and Events going
 // with their namespace.
 
-#include "test/fakes/fake_clock.h"
 #include "controller/runtime/event_recorder.h"
 
 #include <catch2/catch.hpp>
 
 #include "controller/server/deletion_plan.h"
+#include "test/fakes/fake_clock.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

@@ -1,6 +1,5 @@
 // Informer: list, watch, relist after Gone and resync, against a real ApiService + WatchHub.
 
-#include "test/fakes/fake_steady_clock.h"
 #include "controller/runtime/informer.h"
 
 #include <catch2/catch.hpp>
@@ -9,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "controller/runtime/informer_cache.h"
 #include "api/owner_references.h"
+#include "controller/runtime/informer_cache.h"
+#include "test/fakes/fake_steady_clock.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {

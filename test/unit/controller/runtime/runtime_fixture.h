@@ -12,13 +12,13 @@
 #include <string>
 #include <thread>
 
-#include "test/fakes/fake_clock.h"
 #include "api/kinds.h"
-#include "controller/app/in_process_client.h"
 #include "controller/app/api_event_source.h"
+#include "controller/app/in_process_client.h"
 #include "controller/server/api_service.h"
 #include "controller/server/watch_hub.h"
 #include "controller/store/sqlite_store.h"
+#include "test/fakes/fake_clock.h"
 
 namespace cenv::testing {
 

@@ -1,12 +1,13 @@
 // WorkQueue: dedup, dirty requeue, delays, back-off and the token bucket, on a fake clock.
 
-#include "test/fakes/fake_steady_clock.h"
 #include "controller/runtime/work_queue.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
+
+#include "test/fakes/fake_steady_clock.h"
 
 namespace cenv {
 namespace {

@@ -1,6 +1,5 @@
 // ApiService in process, on a real SqliteStore in a temp dir.
 
-#include "test/fakes/fake_clock.h"
 #include "controller/server/api_service.h"
 
 #include <catch2/catch.hpp>
@@ -10,6 +9,7 @@
 
 #include "api/yaml_codec.h"
 #include "controller/store/sqlite_store.h"
+#include "test/fakes/fake_clock.h"
 
 namespace cenv {
 namespace {

@@ -10,7 +10,7 @@
 namespace cenv {
 namespace {
 
-using testing::FixedClock;
+using testing::FakeClock;
 using testing::must;
 using testing::service;
 using testing::suite_time;
@@ -21,8 +21,8 @@ std::unique_ptr<Store> memory_store(const Clock& clock) {
 
 TEST_CASE("copy_store replaces the target's objects with the source's, uid and status kept",
           "[store][copy]") {
-  FixedClock clock(suite_time());
-  FixedClock later(suite_time() + std::chrono::hours(1));
+  FakeClock clock(suite_time());
+  FakeClock later(suite_time() + std::chrono::hours(1));
   auto from = memory_store(clock);
   auto to = memory_store(later);
 
@@ -59,11 +59,11 @@ TEST_CASE("copy_store replaces the target's objects with the source's, uid and s
 
 TEST_CASE("copy_store copies each CommandRun's output with its streams and attempts",
           "[store][copy]") {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto from = memory_store(clock);
   auto to = memory_store(clock);
-  Object run = must(from->create(testing::make_object("CommandRun", "default", "job",
-                                                      R"({"command":["true"]})", "")));
+  Object run = must(from->create(
+      testing::make_object("CommandRun", "default", "job", R"({"command":["true"]})", "")));
   std::string uid(run.uid());
   std::string big(3 << 20, 'x');  // more than one read batch with the next pieces
   std::vector<LogPiece> pieces{{LogStream::kStdout, 1, clock.now(), "out\n"},
@@ -89,7 +89,7 @@ TEST_CASE("copy_store copies each CommandRun's output with its streams and attem
 }
 
 TEST_CASE("copy_store of an empty source empties the target's kinds only", "[store][copy]") {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto from = memory_store(clock);
   auto to = memory_store(clock);
   must(to->create(service("web")));

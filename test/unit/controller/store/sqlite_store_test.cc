@@ -19,7 +19,7 @@ namespace cenv {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::FixedClock;
+using testing::FakeClock;
 using testing::must;
 using testing::service;
 using testing::suite_time;
@@ -61,7 +61,7 @@ TEST_CASE("SqliteStore behaves as a Store", "[store][sqlite]") {
 
 TEST_CASE("SqliteStore uses WAL and records its schema version", "[store][sqlite]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
   must(store->create(service("web")));
   CHECK(query_text(dir.path() / "cenv.db", "PRAGMA journal_mode") == "wal");
@@ -76,7 +76,7 @@ TEST_CASE("SqliteStore uses WAL and records its schema version", "[store][sqlite
 TEST_CASE("SqliteStore checkpoints its WAL in the background and so keeps the WAL small",
           "[store][sqlite]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   SqliteStoreOptions options;
   options.checkpoint_interval = std::chrono::milliseconds(5);
   auto store = open_sqlite(dir.path() / "cenv.db", clock, options);
@@ -103,7 +103,7 @@ TEST_CASE("SqliteStore checkpoints its WAL in the background and so keeps the WA
 
 TEST_CASE("SqliteStore stores labels beside the object", "[store][sqlite]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
   must(store->create(service("web", R"({})", R"({"app":"web"})")));
   CHECK(query_text(dir.path() / "cenv.db", "SELECT labels FROM objects") == R"({"app":"web"})");
@@ -112,7 +112,7 @@ TEST_CASE("SqliteStore stores labels beside the object", "[store][sqlite]") {
 TEST_CASE("SqliteStore opens an existing database again without migrating twice",
           "[store][sqlite]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   { must(open_sqlite(dir.path() / "cenv.db", clock)->create(service("web"))); }
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
   CHECK(must(store->revision()) == 1);
@@ -120,7 +120,7 @@ TEST_CASE("SqliteStore opens an existing database again without migrating twice"
 
 TEST_CASE("SqliteStore refuses a database from a newer cenv", "[store][sqlite]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   { open_sqlite(dir.path() / "cenv.db", clock); }
   query_text(dir.path() / "cenv.db", "PRAGMA user_version = 99");
   auto r = SqliteStore::open((dir.path() / "cenv.db").string(), clock);
@@ -130,14 +130,14 @@ TEST_CASE("SqliteStore refuses a database from a newer cenv", "[store][sqlite]")
 
 TEST_CASE("SqliteStore reports a file it cannot open as Unavailable", "[store][sqlite]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto r = SqliteStore::open((dir.path() / "missing-dir" / "cenv.db").string(), clock);
   REQUIRE(r.status().code() == Code::kUnavailable);
   CHECK_THAT(r.status().message(), Catch::Contains("missing-dir"));
 }
 
 TEST_CASE("SqliteStore works in memory", "[store][sqlite]") {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = must(SqliteStore::open(":memory:", clock));
   must(store->create(service("web")));
   CHECK(must(store->get(service("web").key())).resource_version() == 1);
@@ -145,7 +145,7 @@ TEST_CASE("SqliteStore works in memory", "[store][sqlite]") {
 
 TEST_CASE("SqliteStore compacts history past auto_compact_keep plus 10%", "[store][sqlite]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   SqliteStoreOptions options;
   options.auto_compact_keep = 10;
   auto store = open_sqlite(dir.path() / "cenv.db", clock, options);
@@ -159,7 +159,7 @@ TEST_CASE("SqliteStore compacts history past auto_compact_keep plus 10%", "[stor
 
 TEST_CASE("SqliteStore uses the injected uid generator", "[store][sqlite]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   SqliteStoreOptions options;
   int n = 0;
   options.uid_generator = [&n] { return "uid-" + std::to_string(++n); };
@@ -170,7 +170,7 @@ TEST_CASE("SqliteStore uses the injected uid generator", "[store][sqlite]") {
 
 TEST_CASE("SqliteStore creates 10,000 objects in one commit quickly", "[.bench]") {
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto store = open_sqlite(dir.path() / "cenv.db", clock);
   constexpr int kObjects = 10000;
   std::vector<Write> writes;

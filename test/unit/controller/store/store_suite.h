@@ -20,11 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include "test/fakes/fake_clock.h"
 #include "api/clock.h"
 #include "api/object.h"
 #include "api/selector.h"
 #include "controller/store/store.h"
+#include "test/fakes/fake_clock.h"
 
 namespace cenv::testing {
 

@@ -9,7 +9,7 @@
 namespace cenv {
 namespace {
 
-using testing::FixedClock;
+using testing::FakeClock;
 using testing::must;
 using testing::service;
 using testing::suite_time;
@@ -38,7 +38,7 @@ TEST_CASE("random_uuid_v4 makes distinct RFC 4122 version 4 UUIDs", "[store]") {
 }
 
 TEST_CASE("apply_write create stamps metadata at the given revision", "[store]") {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   auto o = must(apply_write({WriteOp::kCreate, service("web")}, nullptr, 7, clock,
                             [] { return std::string("u-1"); }));
   CHECK(o.changed);
@@ -50,7 +50,7 @@ TEST_CASE("apply_write create stamps metadata at the given revision", "[store]")
 }
 
 TEST_CASE("apply_write reports an unchanged update without taking the revision", "[store]") {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   Object stored =
       must(apply_write({WriteOp::kCreate, service("web")}, nullptr, 3, clock, {})).object;
   auto o = must(apply_write({WriteOp::kUpdate, service("web")}, &stored, 4, clock, {}));
@@ -67,7 +67,7 @@ TEST_CASE("apply_write reports an unchanged update without taking the revision",
 }
 
 TEST_CASE("apply_write accepts a numeric resourceVersion precondition", "[store]") {
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   Object stored =
       must(apply_write({WriteOp::kCreate, service("web")}, nullptr, 3, clock, {})).object;
   Object del = service("web");
