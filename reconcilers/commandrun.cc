@@ -17,6 +17,7 @@
 
 #include "controller/runtime/finalizers.h"
 #include "controller/runtime/status_util.h"
+#include "reconcilers/container_env.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/exec_process.h"
 #include "reconcilers/service_spec.h"
@@ -979,44 +980,9 @@ Result<CommandRunReconciler::Target> CommandRunReconciler::resolve(const Object&
     return Status::FailedPrecondition("waiting for Environment \"" + std::string(run.ns()) +
                                       "\": " + env.status().message());
   const json::object* env_spec = env->spec_or_null();
-  // Environment variables first; the run's env overrides them by name.
-  std::map<std::string, std::string> vars;
-  if (env_spec) {
-    auto it = env_spec->find("variables");
-    if (it != env_spec->end() && it->value().is_object()) {
-      for (const auto& [k, v] : it->value().as_object()) {
-        if (v.is_string()) vars[std::string(k)] = std::string(v.as_string());
-      }
-    }
-  }
-  auto list_of = [&](std::string_view key) -> const json::array* {
-    auto it = spec ? spec->find(key) : nullptr;
-    return spec && it != spec->end() && it->value().is_array() ? &it->value().as_array() : nullptr;
-  };
-  if (const json::array* e = list_of("env")) {
-    for (const auto& item : *e) {
-      if (!item.is_object()) continue;
-      vars[str(&item.as_object(), "name")] = str(&item.as_object(), "value");
-    }
-  }
-  if (const json::array* e = list_of("secretEnv")) {
-    const json::object* secrets = nullptr;
-    if (env_spec) {
-      auto it = env_spec->find("secrets");
-      if (it != env_spec->end() && it->value().is_object()) secrets = &it->value().as_object();
-    }
-    for (const auto& item : *e) {
-      if (!item.is_object()) continue;
-      const std::string key = str(&item.as_object(), "secretKey");
-      auto it = secrets ? secrets->find(key) : nullptr;
-      if (!secrets || it == secrets->end() || !it->value().is_string()) {
-        return Status::Invalid("spec.secretEnv: secret \"" + key +
-                               "\" is not in the Environment's spec.secrets");
-      }
-      vars[str(&item.as_object(), "name")] = std::string(it->value().as_string());
-    }
-  }
-  for (const auto& [k, v] : vars) t.env.push_back(k + "=" + v);
+  auto vars = container_env(run, *env);
+  if (!vars.ok()) return vars.status();
+  t.env = std::move(vars).value();
   t.working_dir = str(spec, "workingDir");
   if (auto timeout = int_field(spec, "timeoutSeconds")) t.timeout = std::chrono::seconds(*timeout);
   auto stdin_it = spec ? spec->find("stdin") : nullptr;

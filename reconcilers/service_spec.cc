@@ -2,8 +2,8 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
-#include <map>
 
+#include "reconcilers/container_env.h"
 #include "reconcilers/docker_names.h"
 
 namespace cenv {
@@ -118,9 +118,6 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
   static const json::object kEmpty;
   const json::object* spec = service.spec_or_null();
   if (spec == nullptr) spec = &kEmpty;
-  const json::object* env_spec = environment.spec_or_null();
-  if (env_spec == nullptr) env_spec = &kEmpty;
-
   WorkloadSpec w;
   w.owner = {std::string(service.kind()), std::string(service.ns()), std::string(service.name()),
              std::string(service.uid())};
@@ -128,46 +125,9 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
   w.command = strings(*spec, "command");
   w.args = strings(*spec, "args");
 
-  // The Environment's variables, then the Service's env over them (same name: the Service's).
-  std::map<std::string, std::string> vars;
-  if (auto* v = env_spec->if_contains("variables"); v && v->is_object()) {
-    for (const auto& kv : v->get_object()) {
-      if (kv.value().is_string())
-        vars[std::string(kv.key())] = std::string(kv.value().get_string());
-    }
-  }
-  if (auto* e = spec->if_contains("env"); e && e->is_array()) {
-    for (const json::value& item : e->get_array()) {
-      if (!item.is_object()) continue;
-      vars[std::string(Object::str_field(item.get_object(), "name"))] =
-          std::string(Object::str_field(item.get_object(), "value"));
-    }
-  }
-  if (auto* e = spec->if_contains("secretEnv"); e && e->is_array()) {
-    const json::object* secrets = nullptr;
-    if (auto* s = env_spec->if_contains("secrets"); s && s->is_object()) secrets = &s->get_object();
-    const json::array& items = e->get_array();
-    for (size_t i = 0; i < items.size(); ++i) {
-      const json::value& item = items[i];
-      if (!item.is_object()) continue;
-      std::string_view key = Object::str_field(item.get_object(), "secretKey");
-      const json::value* value = secrets ? secrets->if_contains(key) : nullptr;
-      if (value == nullptr || !value->is_string()) {
-        std::string path = "spec.secretEnv[" + std::to_string(i) + "].secretKey";
-        std::string msg = "Environment " + std::string(environment.name()) + " has no secret \"" +
-                          std::string(key) + "\"";
-        return Status::Invalid(path + ": " + msg, {{path, msg}});
-      }
-      vars[std::string(Object::str_field(item.get_object(), "name"))] =
-          std::string(value->get_string());
-    }
-  }
-  for (const auto& [k, v] : vars) {
-    std::string entry = k;
-    entry += '=';
-    entry += v;
-    w.env.push_back(std::move(entry));
-  }
+  auto env = container_env(service, environment);
+  if (!env.ok()) return env.status();
+  w.env = std::move(env).value();
 
   if (auto* p = spec->if_contains("ports"); p && p->is_array()) {
     for (const json::value& item : p->get_array()) {
