@@ -23,6 +23,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "api/clock.h"
@@ -72,6 +73,7 @@ class ServiceReconciler final : public Reconciler {
 
  private:
   struct Outcome;
+  struct Observation;
   struct CrashState {
     std::string finished_at;  // of the last exit counted
     int crashes = 0;
@@ -79,6 +81,24 @@ class ServiceReconciler final : public Reconciler {
   };
 
   ReconcileResult finalize(const Object& svc);
+  // The steps of reconcile(); each returns the result when it ended the reconcile (having
+  // written the status), nullopt to go on. observe: reads the spec, the Environment and the
+  // Service's workloads; converge: removes duplicates and a stale workload, then creates or
+  // restarts one (through create and restart); report: the workload's state and health.
+  std::optional<ReconcileResult> observe(const Request& req, const Object& svc, Observation& seen,
+                                         Outcome& out);
+  std::optional<ReconcileResult> converge(const Request& req, const Object& svc, Observation& seen,
+                                          Outcome& out);
+  std::optional<ReconcileResult> create(const Request& req, const Object& svc, Observation& seen,
+                                        Outcome& out, bool replaced);
+  std::optional<ReconcileResult> restart(const Request& req, const Object& svc, Observation& seen,
+                                         Outcome& out);
+  ReconcileResult report(const Request& req, const Object& svc, Observation& seen, Outcome& out);
+  // Pending with `reason` and `message`, written; no Event.
+  ReconcileResult wait(const Object& svc, Outcome& out, std::string reason, std::string message);
+  // `phase` with the reason for `s`, a Warning Event, written; the result fails with `s`.
+  ReconcileResult fail(const Object& svc, Outcome& out, const Status& s,
+                       std::string phase = "Failed");
   // Writes `outcome` into the status of `svc` (unless unchanged) and returns its result.
   ReconcileResult write_status(const Object& svc, const Outcome& outcome);
   void apply_outcome(Object& next, const Outcome& outcome) const;
