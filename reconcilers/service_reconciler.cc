@@ -41,6 +41,8 @@ struct ServiceReconciler::Observation {
   ServiceSpec spec;
   std::string image;     // the workload's image
   WorkloadSpec desired;  // what the workload should be
+  // Why the Environment's network cannot take a container yet; nullopt when it can.
+  std::optional<std::string> network_wait;
   // The workload to keep (the newest with the desired hash, else the newest) and this
   // Service's other workloads (duplicates to remove).
   std::optional<Workload> current;
@@ -382,6 +384,8 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
   if (std::string cycle = dependency_cycle(svc); !cycle.empty()) {
     return wait(svc, out, "DependencyCycle", "dependsOn forms a cycle: " + cycle);
   }
+  seen.network_wait =
+      network_wait(*env, options_.names, clock_.now(), options_.network_wait_reported_after);
 
   auto found = workloads_.find(seen.desired.owner);
   if (!found.ok()) return fail(svc, out, found.status(), "Pending");
@@ -435,6 +439,13 @@ std::optional<ReconcileResult> ServiceReconciler::create(const Request& req, con
   if (!waiting.empty()) {
     out.clear_workload = true;
     return wait(svc, out, "WaitingForDependencies", "waiting for " + waiting);
+  }
+  if (seen.network_wait) {
+    // The Environment creates its network (or Docker is away): creating the container now
+    // would fail with NetworkNotFound. Its status change enqueues this Service again.
+    out.clear_workload = true;
+    out.result = ReconcileResult::after(options_.network_recheck);
+    return wait(svc, out, "WaitingForNetwork", *seen.network_wait);
   }
   if (Status s = workloads_.ensure_image(seen.image); !s.ok()) {
     out.clear_workload = true;
@@ -492,6 +503,13 @@ std::optional<ReconcileResult> ServiceReconciler::restart(const Request& req, co
       out.result = ReconcileResult::after(delay);
       return write_status(svc, out);
     }
+  }
+  if (seen.network_wait) {
+    // Starting it now would fail with NetworkNotFound (the network was removed, or Docker is
+    // away): wait for the Environment to have it again.
+    out.workload = current;
+    out.result = ReconcileResult::after(options_.network_recheck);
+    return wait(svc, out, "WaitingForNetwork", *seen.network_wait);
   }
   if (Status s = workloads_.start(current.id); !s.ok()) {
     out.workload = current;

@@ -16,6 +16,9 @@
 //    Ready = running and healthy (running, without a health check).
 //  * Delete: the finalizer cenv.io/cleanup removes the workload; named volumes are kept unless
 //    the Service carries the annotation cenv.io/purge-volumes: "true".
+//  * Network: a container is created or started only once the Environment's NetworkReady
+//    condition is True; until then the Service is Pending, reason WaitingForNetwork, without
+//    a Warning Event (the message says since when once that takes network_wait_reported_after).
 //  * Failures (missing image, port taken, bad command, Docker down) become Ready=False with a
 //    reason and Docker's message, and the key is retried with back-off.
 // Thread-safe: different keys are reconciled in parallel.
@@ -54,6 +57,12 @@ struct ServiceReconcilerOptions {
   // Names of containers, networks and volumes (for the network, messages and --purge); the
   // same as the Workloads'. Default: the default instance.
   DockerNames names{};
+  // While the Environment's network is not ready, how often a Service waiting for it looks
+  // again (besides when the Environment changes). Default 5 s.
+  std::chrono::milliseconds network_recheck{5'000};
+  // A Service waiting longer than this for its Environment's network says so in its
+  // message. Default 30 s.
+  std::chrono::milliseconds network_wait_reported_after{30'000};
 };
 
 class ServiceReconciler final : public Reconciler {

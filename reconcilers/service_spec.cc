@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "api/clock.h"
+#include "controller/runtime/status_util.h"
 #include "reconcilers/container_env.h"
 #include "reconcilers/docker_names.h"
 
@@ -111,6 +113,31 @@ std::string environment_network(const Object& environment, const DockerNames& na
   const json::object* spec = environment.spec_or_null();
   std::string_view network = spec ? Object::str_field(*spec, "network") : "";
   return network.empty() ? names.network(environment.name()) : std::string(network);
+}
+
+std::optional<std::string> network_wait(const Object& environment, const DockerNames& names,
+                                        std::chrono::system_clock::time_point now,
+                                        std::chrono::milliseconds slow_after) {
+  auto ready = get_condition(environment, "NetworkReady");
+  if (ready && ready->status == kConditionTrue) return std::nullopt;
+  std::string message = "waiting for network " + environment_network(environment, names) +
+                        " of Environment " + std::string(environment.name());
+  std::string since;
+  if (ready) {
+    message +=
+        " (NetworkReady " + ready->status + ", " + ready->reason + ": " + ready->message + ")";
+    since = ready->last_transition_time;
+  } else {
+    message += " to be created";
+    const json::object* meta = environment.metadata_or_null();
+    if (meta) since = std::string(Object::str_field(*meta, "creationTimestamp"));
+  }
+  std::chrono::system_clock::time_point since_time;
+  if (!since.empty() && parse_rfc3339(since, &since_time) && now - since_time > slow_after) {
+    message += "; not ready since " + since + ", more than " +
+               std::to_string(std::chrono::ceil<std::chrono::seconds>(slow_after).count()) + "s";
+  }
+  return message;
 }
 
 Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
