@@ -11,6 +11,29 @@ namespace cenv {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// Stores `bytes` of the container's stream `kind`; false when the output was abandoned.
+bool write_output(RunOutput& output, docker::StreamKind kind, std::string_view bytes) {
+  return output.write(kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout,
+                      bytes);
+}
+
+// The outcome of a container that could not start: as `docker run` says it, 127 when the
+// command is not found, 126 when it cannot run.
+AttemptOutcome start_error(const Status& started) {
+  AttemptOutcome o;
+  o.reason = "StartError";
+  o.message = "cannot start the command: " + started.message();
+  const std::string& m = started.message();
+  o.exit_code =
+      m.find("not found") != std::string::npos || m.find("no such file") != std::string::npos ? 127
+                                                                                              : 126;
+  return o;
+}
+
+}  // namespace
+
 CommandRunAttempt::CommandRunAttempt(std::string uid, Request request, int number,
                                      docker::DockerClient& docker, LogHub& logs, const Clock& clock,
                                      CommandRunAttemptOptions options)
@@ -196,8 +219,7 @@ AttemptOutcome CommandRunAttempt::run_container(const docker::ContainerSpec& spe
   // A detach must not wait for a slow store: the producer's blocked write() returns.
   std::stop_callback abandon_on_stop(stop, [&] { output.abandon(); });
   auto to_output = [&output](docker::StreamKind kind, std::string_view bytes) {
-    return output.write(
-        kind == docker::StreamKind::kStderr ? LogStream::kStderr : LogStream::kStdout, bytes);
+    return write_output(output, kind, bytes);
   };
 
   // A re-attached container that ran already is never started again (that would run the
@@ -255,26 +277,13 @@ AttemptOutcome CommandRunAttempt::run_container(const docker::ContainerSpec& spe
   if (!started.ok()) {
     attach_thread.request_stop();
     if (attach_thread.joinable()) attach_thread.join();
-    o.reason = "StartError";
-    o.message = "cannot start the command: " + started.message();
-    // As `docker run` does: 127 when the command is not found, 126 when it cannot run.
-    const std::string& m = started.message();
-    o.exit_code =
-        m.find("not found") != std::string::npos || m.find("no such file") != std::string::npos
-            ? 127
-            : 126;
+    o = start_error(started);
     (void)output.close();
     o.log_bytes = output.log_bytes();
     return o;
   }
   std::jthread deadline;
-  if (target.timeout) {
-    auto since = std::chrono::system_clock::now();
-    auto info = docker_.inspect_container(id);
-    std::chrono::system_clock::time_point t;
-    if (info.ok() && parse_rfc3339(info->state.started_at, &t)) since = t;
-    deadline = deadline_watch(since, *target.timeout);
-  }
+  if (target.timeout) deadline = container_deadline(id, *target.timeout);
 
   // Follows until the container's output ends (it exited), or a detach.
   Status followed;
@@ -291,17 +300,38 @@ AttemptOutcome CommandRunAttempt::run_container(const docker::ContainerSpec& spe
     }
   }
   if (!attached || (!followed.ok() && !stop.stop_requested() && !detached_)) {
-    followed = docker_.container_logs(
-        id, {.follow = true},
-        [&](docker::StreamKind kind, std::string_view bytes) {
-          int64_t& skip = replayed_skip[kind == docker::StreamKind::kStderr ? 1 : 0];
-          size_t n = static_cast<size_t>(std::min<int64_t>(skip, std::ssize(bytes)));
-          skip -= static_cast<int64_t>(n);
-          bytes.remove_prefix(n);
-          return bytes.empty() || to_output(kind, bytes);
-        },
-        stop);
+    followed = follow_logs(id, replayed_skip, output, stop);
   }
+  return container_outcome(id, followed, output, deadline, stop);
+}
+
+std::jthread CommandRunAttempt::container_deadline(const std::string& id,
+                                                   std::chrono::seconds timeout) {
+  auto since = std::chrono::system_clock::now();
+  auto info = docker_.inspect_container(id);
+  std::chrono::system_clock::time_point t;
+  if (info.ok() && parse_rfc3339(info->state.started_at, &t)) since = t;
+  return deadline_watch(since, timeout);
+}
+
+Status CommandRunAttempt::follow_logs(const std::string& id, int64_t (&skip)[2], RunOutput& output,
+                                      std::stop_token stop) {
+  return docker_.container_logs(
+      id, {.follow = true},
+      [&](docker::StreamKind kind, std::string_view bytes) {
+        int64_t& left = skip[kind == docker::StreamKind::kStderr ? 1 : 0];
+        size_t n = static_cast<size_t>(std::min<int64_t>(left, std::ssize(bytes)));
+        left -= static_cast<int64_t>(n);
+        bytes.remove_prefix(n);
+        return bytes.empty() || write_output(output, kind, bytes);
+      },
+      stop);
+}
+
+AttemptOutcome CommandRunAttempt::container_outcome(const std::string& id, const Status& followed,
+                                                    RunOutput& output, std::jthread& deadline,
+                                                    std::stop_token stop) {
+  AttemptOutcome o;
   if (stop.stop_requested() || detached_) {
     output.abandon();
     o.detached = true;

@@ -83,8 +83,21 @@ class CommandRunAttempt {
   void stop_exec(std::stop_token stop);
   bool exec_ended();
   void set_exec_ended();
+  // A new container (created from `spec`), or the container `id` again after a restart:
+  // started unless it ran already, its output followed (attach, else `docker logs`) until
+  // it ends, then container_outcome().
   AttemptOutcome run_container(const docker::ContainerSpec& spec, std::string id,
                                const CommandRunTarget& target, std::stop_token stop);
+  // The deadline of container `id`: `timeout` from its start.
+  std::jthread container_deadline(const std::string& id, std::chrono::seconds timeout);
+  // Follows the output of container `id` through `docker logs` into `output`, skipping the
+  // first skip[0] bytes of stdout and skip[1] of stderr (those attach delivered already).
+  Status follow_logs(const std::string& id, int64_t (&skip)[2], RunOutput& output,
+                     std::stop_token stop);
+  // After the output of container `id` ended: its exit code and the stored output make the
+  // outcome (detached when following stopped).
+  AttemptOutcome container_outcome(const std::string& id, const Status& followed, RunOutput& output,
+                                   std::jthread& deadline, std::stop_token stop);
   // An exec in the Service's container: started here with its output followed, or (re-attached
   // after a restart) watched through exec inspect until it ends.
   AttemptOutcome run_exec(const CommandRunTarget& target, std::stop_token stop);
