@@ -41,6 +41,11 @@
 //    ended meanwhile is recorded with its exit code; one Docker no longer knows (its container
 //    stopped, or it ended long ago) counts as failed (reason Lost).
 //
+// The parts: commandrun_target.h resolves where and how an attempt runs, commandrun_attempt.h
+// runs one attempt, commandrun_adoption.h decides what follows a restart, and
+// commandrun_status.h is the state machine (phases, conditions, back-off, ttl) this
+// reconciler drives.
+//
 // Thread-safe; stop() (or the destructor) detaches from running attempts without killing
 // them, so the next controller re-attaches.
 
@@ -49,6 +54,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "api/clock.h"
@@ -56,14 +62,15 @@
 #include "controller/runtime/reconciler.h"
 #include "controller/runtime/runnable.h"
 #include "controller/store/log_hub.h"
+#include "reconcilers/commandrun_adoption.h"
+#include "reconcilers/commandrun_attempt.h"
+#include "reconcilers/commandrun_status.h"
+#include "reconcilers/commandrun_target.h"
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/run_output.h"
 
 namespace cenv {
-
-// The label carrying the attempt number on a CommandRun's containers.
-inline constexpr std::string_view kLabelAttempt = "io.cenv.attempt";
 
 struct CommandRunReconcilerOptions {
   // Names and labels of the containers. Default: the default instance.
@@ -113,29 +120,39 @@ class CommandRunReconciler final : public Reconciler {
   std::unique_ptr<Runnable> stopper();
 
  private:
-  class Attempt;
-  struct AttemptOutcome;
-  struct Target;
-
   ReconcileResult finalize(Object run);
+  // A finished run: its containers and stdin pipe go; deleted ttlSecondsAfterFinished after
+  // completion.
   ReconcileResult finished(const Object& run);
-  ReconcileResult conclude(Object run, const std::shared_ptr<Attempt>& attempt);
+  // An attempt ended: records it (or, detached, looks again later).
+  ReconcileResult conclude(Object run, const std::shared_ptr<CommandRunAttempt>& attempt);
   // Writes the outcome of attempt `number`: Succeeded, Failed or Cancelled, or the next
   // attempt when retries are left.
   ReconcileResult record(Object run, int number, const AttemptOutcome& o);
   ReconcileResult start_attempt(Object run, int number, docker::DockerClient& docker);
+  // Pending with `message`, looked at again after wait_interval.
+  ReconcileResult wait(Object run, std::string_view message);
+  // The exec of attempt `number` in the Service's container, created (not started) and
+  // recorded in `status`; the result when the attempt ended (or waits) instead.
+  std::optional<ReconcileResult> create_exec(Object& run, int number, CommandRunTarget& target,
+                                             docker::DockerClient& docker);
+  // The container of attempt `number` of a run in a new container.
+  docker::ContainerSpec attempt_container(const Object& run, int number,
+                                          const CommandRunTarget& target,
+                                          docker::DockerClient& docker);
+  // A Running run without an attempt in memory (a restart): commandrun_adoption.h.
   ReconcileResult adopt(Object run, docker::DockerClient& docker);
-  ReconcileResult adopt_exec(Object run, int number, docker::DockerClient& docker);
   // Starts `attempt` on its thread unless stopped.
-  ReconcileResult launch(const std::shared_ptr<Attempt>& attempt, docker::ContainerSpec spec,
-                         std::string container_id, const Target& target);
+  ReconcileResult launch(const std::shared_ptr<CommandRunAttempt>& attempt,
+                         docker::ContainerSpec spec, std::string container_id,
+                         const CommandRunTarget& target);
+  std::shared_ptr<CommandRunAttempt> new_attempt(const Object& run, int number,
+                                                 docker::DockerClient& docker);
   // Whether /bin/sh runs in the container (cached by container id).
   Result<bool> has_shell(docker::DockerClient& docker, const std::string& container);
-  // Resolves where the run goes; nullopt with a reason when it must wait or fail.
-  Result<Target> resolve(const Object& run, docker::DockerClient& docker);
   Status remove_containers(const std::string& uid, docker::DockerClient& docker);
   Result<Object> write_status(Object run);
-  std::shared_ptr<Attempt> find(const std::string& uid);
+  std::shared_ptr<CommandRunAttempt> find(const std::string& uid);
 
   Client& client_;
   DockerConnection& docker_;
@@ -144,9 +161,10 @@ class CommandRunReconciler final : public Reconciler {
   const CommandRunReconcilerOptions options_;
 
   std::mutex mu_;
-  std::function<void(const Request&)> notify_;                // guarded by mu_
-  std::map<std::string, std::shared_ptr<Attempt>> attempts_;  // guarded by mu_; by run uid
-  bool stopped_ = false;                                      // guarded by mu_
+  std::function<void(const Request&)> notify_;  // guarded by mu_
+  // The attempts followed, by run uid; guarded by mu_.
+  std::map<std::string, std::shared_ptr<CommandRunAttempt>> attempts_;
+  bool stopped_ = false;                // guarded by mu_
   std::map<std::string, bool> shells_;  // guarded by mu_; has_shell() by container id
 };
 

@@ -36,6 +36,20 @@ struct ServiceReconciler::Outcome {
   ReconcileResult result = ReconcileResult::done();
 };
 
+// What reconcile() observed of a Service before acting on it.
+struct ServiceReconciler::Observation {
+  ServiceSpec spec;
+  std::string image;     // the workload's image
+  WorkloadSpec desired;  // what the workload should be
+  // Why the Environment's network cannot take a container yet; nullopt when it can.
+  std::optional<std::string> network_wait;
+  // The workload to keep (the newest with the desired hash, else the newest) and this
+  // Service's other workloads (duplicates to remove).
+  std::optional<Workload> current;
+  std::vector<Workload> extra;
+  bool changed_workload = false;  // converge() created or started it: report() looks again
+};
+
 namespace {
 
 const char* reason_for(const Status& s) {
@@ -312,176 +326,219 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     if (written.status().code() == Code::kConflict) return {true, {}, Status::Ok()};
     return ReconcileResult::failed(written.status());
   }
-
+  // Each step either hands on to the next or ends the reconcile with the status it wrote.
   Outcome out;
-  auto wait = [&](std::string reason, std::string message) {
-    out.phase = "Pending";
-    out.reason = std::move(reason);
-    out.message = std::move(message);
-    return write_status(svc, out);
-  };
-  auto fail = [&](const Status& s, std::string phase = "Failed") {
-    out.phase = std::move(phase);
-    out.reason = reason_for(s);
-    out.message = s.message();
-    event(svc, EventSeverity::kWarning, out.reason, out.message);
-    out.result = ReconcileResult::failed(
-        s.with_prefix("Service " + std::string(svc.ns()) + "/" + std::string(svc.name())));
-    return write_status(svc, out);
-  };
+  Observation seen;
+  if (auto ended = observe(req, svc, seen, out)) return *ended;
+  if (auto ended = converge(req, svc, seen, out)) return *ended;
+  return report(req, svc, seen, out);
+}
 
-  auto spec = parse_service_spec(svc);
-  if (!spec.ok()) {
+ReconcileResult ServiceReconciler::wait(const Object& svc, Outcome& out, std::string reason,
+                                        std::string message) {
+  out.phase = "Pending";
+  out.reason = std::move(reason);
+  out.message = std::move(message);
+  return write_status(svc, out);
+}
+
+ReconcileResult ServiceReconciler::fail(const Object& svc, Outcome& out, const Status& s,
+                                        std::string phase) {
+  out.phase = std::move(phase);
+  out.reason = reason_for(s);
+  out.message = s.message();
+  event(svc, EventSeverity::kWarning, out.reason, out.message);
+  out.result = ReconcileResult::failed(
+      s.with_prefix("Service " + std::string(svc.ns()) + "/" + std::string(svc.name())));
+  return write_status(svc, out);
+}
+
+std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, const Object& svc,
+                                                          Observation& seen, Outcome& out) {
+  auto invalid = [&](const Status& s) {
     out.phase = "Failed";
     out.reason = "InvalidSpec";
-    out.message = spec.status().message();
+    out.message = s.message();
     return write_status(svc, out);
-  }
+  };
+  auto spec = parse_service_spec(svc);
+  if (!spec.ok()) return invalid(spec.status());
+  seen.spec = std::move(spec).value();
   ObjectPtr env = environments_.get("", svc.ns());
-  if (!env) return wait("WaitingForEnvironment", "Environment " + req.ns + " does not exist");
-  std::string image = spec->image;
-  if (image.empty()) {
+  if (!env)
+    return wait(svc, out, "WaitingForEnvironment", "Environment " + req.ns + " does not exist");
+  seen.image = seen.spec.image;
+  if (seen.image.empty()) {
     const json::object* st = env->status_or_null();
-    image = st ? std::string(Object::str_field(*st, "image")) : "";
-    if (image.empty()) {
+    seen.image = st ? std::string(Object::str_field(*st, "image")) : "";
+    if (seen.image.empty()) {
       auto ready = get_condition(*env, "Ready");
-      return wait("WaitingForImage", "Environment " + req.ns + " has no image yet" +
-                                         (ready ? ": " + ready->message : ""));
+      return wait(
+          svc, out, "WaitingForImage",
+          "Environment " + req.ns + " has no image yet" + (ready ? ": " + ready->message : ""));
     }
   }
-  auto desired = service_workload(svc, *env, image, options_.names);
-  if (!desired.ok()) {
-    out.phase = "Failed";
-    out.reason = "InvalidSpec";
-    out.message = desired.status().message();
-    return write_status(svc, out);
-  }
+  auto desired = service_workload(svc, *env, seen.image, options_.names);
+  if (!desired.ok()) return invalid(desired.status());
+  seen.desired = std::move(desired).value();
   if (std::string cycle = dependency_cycle(svc); !cycle.empty()) {
-    out.phase = "Pending";
-    out.reason = "DependencyCycle";
-    out.message = "dependsOn forms a cycle: " + cycle;
-    return write_status(svc, out);
+    return wait(svc, out, "DependencyCycle", "dependsOn forms a cycle: " + cycle);
   }
+  seen.network_wait =
+      network_wait(*env, options_.names, clock_.now(), options_.network_wait_reported_after);
 
-  std::string who = req.ns + "/" + req.name;
-  WorkloadOwner owner = desired->owner;
-  auto found = workloads_.find(owner);
-  if (!found.ok()) return fail(found.status(), "Pending");
-
+  auto found = workloads_.find(seen.desired.owner);
+  if (!found.ok()) return fail(svc, out, found.status(), "Pending");
   // Keep one workload of this Service: the newest with the desired hash, else the newest.
   // Workloads of another uid (an earlier Service of this name, or another controller's) are
   // never touched; one holding the name shows as NameConflict when creating.
-  std::optional<Workload> current;
-  std::vector<Workload> extra;
   for (const Workload& w : found.value()) {
-    if (w.uid != owner.uid) continue;
-    if (!current || w.spec_hash == desired->spec_hash || current->spec_hash != desired->spec_hash) {
-      if (current) extra.push_back(*current);
-      current = w;
+    if (w.uid != seen.desired.owner.uid) continue;
+    if (!seen.current || w.spec_hash == seen.desired.spec_hash ||
+        seen.current->spec_hash != seen.desired.spec_hash) {
+      if (seen.current) seen.extra.push_back(*seen.current);
+      seen.current = w;
     } else {
-      extra.push_back(w);
+      seen.extra.push_back(w);
     }
   }
-  for (const Workload& w : extra) {
-    if (Status s = workloads_.remove(w.id); !s.ok()) return fail(s, "Pending");
+  return std::nullopt;
+}
+
+std::optional<ReconcileResult> ServiceReconciler::converge(const Request& req, const Object& svc,
+                                                           Observation& seen, Outcome& out) {
+  const std::string who = req.ns + "/" + req.name;
+  for (const Workload& w : seen.extra) {
+    if (Status s = workloads_.remove(w.id); !s.ok()) return fail(svc, out, s, "Pending");
     spdlog::info("Service {}: removed duplicate container {}", who, w.id.substr(0, 12));
   }
   bool replaced = false;
-  if (current && current->spec_hash != desired->spec_hash) {
-    if (Status s = workloads_.remove(current->id); !s.ok()) return fail(s, "Pending");
-    spdlog::info("Service {}: spec changed, replacing container {}", who,
-                 current->id.substr(0, 12));
+  if (seen.current && seen.current->spec_hash != seen.desired.spec_hash) {
+    const std::string old_id = seen.current->id;
+    if (Status s = workloads_.remove(old_id); !s.ok()) return fail(svc, out, s, "Pending");
+    spdlog::info("Service {}: spec changed, replacing container {}", who, old_id.substr(0, 12));
     event(svc, EventSeverity::kNormal, "Replaced",
-          "spec changed: removed container " + current->id.substr(0, 12));
+          "spec changed: removed container " + old_id.substr(0, 12));
     prober_.forget(req);
-    current.reset();
+    seen.current.reset();
     replaced = true;
   }
-
-  bool changed_workload = false;
-  if (!current) {
-    std::string waiting = unready_dependencies(svc, spec->depends_on);
-    if (!waiting.empty()) {
-      out.clear_workload = true;
-      return wait("WaitingForDependencies", "waiting for " + waiting);
-    }
-    if (Status s = workloads_.ensure_image(image); !s.ok()) {
-      out.clear_workload = true;
-      return fail(s, s.code() == Code::kUnavailable ? "Pending" : "Failed");
-    }
-    auto id = workloads_.create(desired.value());
-    if (!id.ok()) {
-      Status s = id.status();
-      if (s.code() == Code::kAlreadyExists) {
-        s = Status::AlreadyExists("a container named " +
-                                  options_.names.container(req.ns, req.name) +
-                                  " exists that this Service does not own (no io.cenv labels, "
-                                  "or those of another Service object or controller); remove "
-                                  "or rename it: " +
-                                  s.message());
-      }
-      out.clear_workload = true;
-      return fail(s);
-    }
-    spdlog::info("Service {}: created container {} from {}", who, id->substr(0, 12), image);
-    event(svc, EventSeverity::kNormal, "Created",
-          "created container " + options_.names.container(req.ns, req.name) + " (" +
-              id->substr(0, 12) + ") from " + image);
-    out.created_after_loss = !replaced;
-    changed_workload = true;
-  } else if (!current->running && current->state != "restarting" && current->state != "paused" &&
-             current->state != "removing") {
-    std::chrono::system_clock::time_point started;
-    bool ever_started = parse_time(current->started_at, &started);
-    if (ever_started && current->state != "created") {
-      bool restart = spec->restart_policy == RestartPolicy::kAlways ||
-                     (spec->restart_policy == RestartPolicy::kOnFailure && current->exit_code != 0);
-      if (!restart) {
-        prober_.forget(req);
-        out.workload = current;
-        out.phase = current->exit_code == 0 ? "Stopped" : "Failed";
-        out.reason = current->exit_code == 0                                  ? "Completed"
-                     : current->exit_code == 126 || current->exit_code == 127 ? "BadCommand"
-                                                                              : "Exited";
-        out.message = exit_text(current->exit_code);
-        return write_status(svc, out);
-      }
-      if (auto delay = crash_backoff(req, *current); delay.count() > 0) {
-        out.workload = current;
-        out.phase = "Failed";
-        bool bad_command = current->exit_code == 126 || current->exit_code == 127;
-        out.reason = bad_command ? "BadCommand" : "CrashLoopBackOff";
-        event(svc, EventSeverity::kWarning, "BackOff",
-              "back-off restarting: " + exit_text(current->exit_code));
-        out.message = exit_text(current->exit_code) + "; restarting in " +
-                      std::to_string((delay.count() + 999) / 1000) + "s";
-        out.result = ReconcileResult::after(delay);
-        return write_status(svc, out);
-      }
-    }
-    if (Status s = workloads_.start(current->id); !s.ok()) {
-      out.workload = current;
-      return fail(s);
-    }
-    if (ever_started && current->state != "created") {
-      out.added_restarts = 1;
-      spdlog::info("Service {}: restarted container {} (exit code {})", who,
-                   current->id.substr(0, 12), current->exit_code);
-      event(svc, EventSeverity::kNormal, "Restarted",
-            "restarted container " + current->id.substr(0, 12) + " after it exited with code " +
-                std::to_string(current->exit_code));
-    }
-    changed_workload = true;
+  if (!seen.current) return create(req, svc, seen, out, replaced);
+  const Workload& current = *seen.current;
+  if (current.running || current.state == "restarting" || current.state == "paused" ||
+      current.state == "removing") {
+    return std::nullopt;  // running, or Docker is moving it: report() says which
   }
+  return restart(req, svc, seen, out);
+}
 
-  if (changed_workload) {
-    auto again = workloads_.find(owner);
-    if (!again.ok()) return fail(again.status(), "Pending");
-    current.reset();
-    for (const Workload& w : again.value()) {
-      if (w.uid == owner.uid && w.spec_hash == desired->spec_hash) current = w;
+std::optional<ReconcileResult> ServiceReconciler::create(const Request& req, const Object& svc,
+                                                         Observation& seen, Outcome& out,
+                                                         bool replaced) {
+  std::string waiting = unready_dependencies(svc, seen.spec.depends_on);
+  if (!waiting.empty()) {
+    out.clear_workload = true;
+    return wait(svc, out, "WaitingForDependencies", "waiting for " + waiting);
+  }
+  if (seen.network_wait) {
+    // The Environment creates its network (or Docker is away): creating the container now
+    // would fail with NetworkNotFound. Its status change enqueues this Service again.
+    out.clear_workload = true;
+    out.result = ReconcileResult::after(options_.network_recheck);
+    return wait(svc, out, "WaitingForNetwork", *seen.network_wait);
+  }
+  if (Status s = workloads_.ensure_image(seen.image); !s.ok()) {
+    out.clear_workload = true;
+    return fail(svc, out, s, s.code() == Code::kUnavailable ? "Pending" : "Failed");
+  }
+  auto id = workloads_.create(seen.desired);
+  if (!id.ok()) {
+    Status s = id.status();
+    if (s.code() == Code::kAlreadyExists) {
+      s = Status::AlreadyExists("a container named " + options_.names.container(req.ns, req.name) +
+                                " exists that this Service does not own (no io.cenv labels, "
+                                "or those of another Service object or controller); remove "
+                                "or rename it: " +
+                                s.message());
     }
-    if (!current) {
+    out.clear_workload = true;
+    return fail(svc, out, s);
+  }
+  spdlog::info("Service {}/{}: created container {} from {}", req.ns, req.name, id->substr(0, 12),
+               seen.image);
+  event(svc, EventSeverity::kNormal, "Created",
+        "created container " + options_.names.container(req.ns, req.name) + " (" +
+            id->substr(0, 12) + ") from " + seen.image);
+  out.created_after_loss = !replaced;
+  seen.changed_workload = true;
+  return std::nullopt;
+}
+
+std::optional<ReconcileResult> ServiceReconciler::restart(const Request& req, const Object& svc,
+                                                          Observation& seen, Outcome& out) {
+  const Workload& current = *seen.current;
+  std::chrono::system_clock::time_point started;
+  const bool ever_started = parse_time(current.started_at, &started) && current.state != "created";
+  if (ever_started) {
+    const RestartPolicy policy = seen.spec.restart_policy;
+    bool restart = policy == RestartPolicy::kAlways ||
+                   (policy == RestartPolicy::kOnFailure && current.exit_code != 0);
+    const bool bad_command = current.exit_code == 126 || current.exit_code == 127;
+    if (!restart) {
+      prober_.forget(req);
+      out.workload = current;
+      out.phase = current.exit_code == 0 ? "Stopped" : "Failed";
+      out.reason = current.exit_code == 0 ? "Completed" : bad_command ? "BadCommand" : "Exited";
+      out.message = exit_text(current.exit_code);
+      return write_status(svc, out);
+    }
+    if (auto delay = crash_backoff(req, current); delay.count() > 0) {
+      out.workload = current;
+      out.phase = "Failed";
+      out.reason = bad_command ? "BadCommand" : "CrashLoopBackOff";
+      event(svc, EventSeverity::kWarning, "BackOff",
+            "back-off restarting: " + exit_text(current.exit_code));
+      out.message = exit_text(current.exit_code) + "; restarting in " +
+                    std::to_string((delay.count() + 999) / 1000) + "s";
+      out.result = ReconcileResult::after(delay);
+      return write_status(svc, out);
+    }
+  }
+  if (seen.network_wait) {
+    // Starting it now would fail with NetworkNotFound (the network was removed, or Docker is
+    // away): wait for the Environment to have it again.
+    out.workload = current;
+    out.result = ReconcileResult::after(options_.network_recheck);
+    return wait(svc, out, "WaitingForNetwork", *seen.network_wait);
+  }
+  if (Status s = workloads_.start(current.id); !s.ok()) {
+    out.workload = current;
+    return fail(svc, out, s);
+  }
+  if (ever_started) {
+    out.added_restarts = 1;
+    spdlog::info("Service {}/{}: restarted container {} (exit code {})", req.ns, req.name,
+                 current.id.substr(0, 12), current.exit_code);
+    event(svc, EventSeverity::kNormal, "Restarted",
+          "restarted container " + current.id.substr(0, 12) + " after it exited with code " +
+              std::to_string(current.exit_code));
+  }
+  seen.changed_workload = true;
+  return std::nullopt;
+}
+
+ReconcileResult ServiceReconciler::report(const Request& req, const Object& svc, Observation& seen,
+                                          Outcome& out) {
+  if (seen.changed_workload) {
+    auto again = workloads_.find(seen.desired.owner);
+    if (!again.ok()) return fail(svc, out, again.status(), "Pending");
+    seen.current.reset();
+    for (const Workload& w : again.value()) {
+      if (w.uid == seen.desired.owner.uid && w.spec_hash == seen.desired.spec_hash) {
+        seen.current = w;
+      }
+    }
+    if (!seen.current) {
       out.phase = "Pending";
       out.reason = "Starting";
       out.message = "container is being created";
@@ -489,17 +546,17 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
       return write_status(svc, out);
     }
   }
+  const Workload& current = *seen.current;
   out.workload = current;
-  if (!current->running) {
+  if (!current.running) {
     // restarting, paused or removing: Docker is moving it; look again shortly.
     out.phase = "Starting";
     out.reason = "NotRunning";
-    out.message = "container is " + current->state;
+    out.message = "container is " + current.state;
     out.result = ReconcileResult::after(std::chrono::milliseconds(500));
     return write_status(svc, out);
   }
-
-  if (!spec->health_check) {
+  if (!seen.spec.health_check) {
     prober_.forget(req);
     out.phase = "Ready";
     out.ready = true;
@@ -511,7 +568,7 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
     return write_status(svc, out);
   }
   HealthState health = prober_.observe(
-      req, {current->id, current->started_at, current->address, *spec->health_check});
+      req, {current.id, current.started_at, current.address, *seen.spec.health_check});
   switch (health.health) {
     case Health::kHealthy:
       out.phase = "Ready";
@@ -522,7 +579,7 @@ ReconcileResult ServiceReconciler::reconcile(const Request& req) {
       out.healthy_reason = "HealthCheckPassed";
       break;
     case Health::kUnknown:
-      if (!changed_workload && still_healthy(svc, current->id)) {
+      if (!seen.changed_workload && still_healthy(svc, current.id)) {
         // Adopted after a controller restart: the container this object last saw healthy
         // keeps that state until the first check of this controller says otherwise.
         out.phase = "Ready";

@@ -16,6 +16,9 @@
 //    Ready = running and healthy (running, without a health check).
 //  * Delete: the finalizer cenv.io/cleanup removes the workload; named volumes are kept unless
 //    the Service carries the annotation cenv.io/purge-volumes: "true".
+//  * Network: a container is created or started only once the Environment's NetworkReady
+//    condition is True; until then the Service is Pending, reason WaitingForNetwork, without
+//    a Warning Event (the message says since when once that takes network_wait_reported_after).
 //  * Failures (missing image, port taken, bad command, Docker down) become Ready=False with a
 //    reason and Docker's message, and the key is retried with back-off.
 // Thread-safe: different keys are reconciled in parallel.
@@ -23,6 +26,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "api/clock.h"
@@ -53,6 +57,12 @@ struct ServiceReconcilerOptions {
   // Names of containers, networks and volumes (for the network, messages and --purge); the
   // same as the Workloads'. Default: the default instance.
   DockerNames names{};
+  // While the Environment's network is not ready, how often a Service waiting for it looks
+  // again (besides when the Environment changes). Default 5 s.
+  std::chrono::milliseconds network_recheck{5'000};
+  // A Service waiting longer than this for its Environment's network says so in its
+  // message. Default 30 s.
+  std::chrono::milliseconds network_wait_reported_after{30'000};
 };
 
 class ServiceReconciler final : public Reconciler {
@@ -72,6 +82,7 @@ class ServiceReconciler final : public Reconciler {
 
  private:
   struct Outcome;
+  struct Observation;
   struct CrashState {
     std::string finished_at;  // of the last exit counted
     int crashes = 0;
@@ -79,6 +90,24 @@ class ServiceReconciler final : public Reconciler {
   };
 
   ReconcileResult finalize(const Object& svc);
+  // The steps of reconcile(); each returns the result when it ended the reconcile (having
+  // written the status), nullopt to go on. observe: reads the spec, the Environment and the
+  // Service's workloads; converge: removes duplicates and a stale workload, then creates or
+  // restarts one (through create and restart); report: the workload's state and health.
+  std::optional<ReconcileResult> observe(const Request& req, const Object& svc, Observation& seen,
+                                         Outcome& out);
+  std::optional<ReconcileResult> converge(const Request& req, const Object& svc, Observation& seen,
+                                          Outcome& out);
+  std::optional<ReconcileResult> create(const Request& req, const Object& svc, Observation& seen,
+                                        Outcome& out, bool replaced);
+  std::optional<ReconcileResult> restart(const Request& req, const Object& svc, Observation& seen,
+                                         Outcome& out);
+  ReconcileResult report(const Request& req, const Object& svc, Observation& seen, Outcome& out);
+  // Pending with `reason` and `message`, written; no Event.
+  ReconcileResult wait(const Object& svc, Outcome& out, std::string reason, std::string message);
+  // `phase` with the reason for `s`, a Warning Event, written; the result fails with `s`.
+  ReconcileResult fail(const Object& svc, Outcome& out, const Status& s,
+                       std::string phase = "Failed");
   // Writes `outcome` into the status of `svc` (unless unchanged) and returns its result.
   ReconcileResult write_status(const Object& svc, const Outcome& outcome);
   void apply_outcome(Object& next, const Outcome& outcome) const;

@@ -2,8 +2,10 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
-#include <map>
 
+#include "api/clock.h"
+#include "api/conditions.h"
+#include "reconcilers/container_env.h"
 #include "reconcilers/docker_names.h"
 
 namespace cenv {
@@ -113,14 +115,36 @@ std::string environment_network(const Object& environment, const DockerNames& na
   return network.empty() ? names.network(environment.name()) : std::string(network);
 }
 
+std::optional<std::string> network_wait(const Object& environment, const DockerNames& names,
+                                        std::chrono::system_clock::time_point now,
+                                        std::chrono::milliseconds slow_after) {
+  auto ready = get_condition(environment, "NetworkReady");
+  if (ready && ready->status == kConditionTrue) return std::nullopt;
+  std::string message = "waiting for network " + environment_network(environment, names) +
+                        " of Environment " + std::string(environment.name());
+  std::string since;
+  if (ready) {
+    message +=
+        " (NetworkReady " + ready->status + ", " + ready->reason + ": " + ready->message + ")";
+    since = ready->last_transition_time;
+  } else {
+    message += " to be created";
+    const json::object* meta = environment.metadata_or_null();
+    if (meta) since = std::string(Object::str_field(*meta, "creationTimestamp"));
+  }
+  std::chrono::system_clock::time_point since_time;
+  if (!since.empty() && parse_rfc3339(since, &since_time) && now - since_time > slow_after) {
+    message += "; not ready since " + since + ", more than " +
+               std::to_string(std::chrono::ceil<std::chrono::seconds>(slow_after).count()) + "s";
+  }
+  return message;
+}
+
 Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
                                       const std::string& image, const DockerNames& names) {
   static const json::object kEmpty;
   const json::object* spec = service.spec_or_null();
   if (spec == nullptr) spec = &kEmpty;
-  const json::object* env_spec = environment.spec_or_null();
-  if (env_spec == nullptr) env_spec = &kEmpty;
-
   WorkloadSpec w;
   w.owner = {std::string(service.kind()), std::string(service.ns()), std::string(service.name()),
              std::string(service.uid())};
@@ -128,46 +152,9 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
   w.command = strings(*spec, "command");
   w.args = strings(*spec, "args");
 
-  // The Environment's variables, then the Service's env over them (same name: the Service's).
-  std::map<std::string, std::string> vars;
-  if (auto* v = env_spec->if_contains("variables"); v && v->is_object()) {
-    for (const auto& kv : v->get_object()) {
-      if (kv.value().is_string())
-        vars[std::string(kv.key())] = std::string(kv.value().get_string());
-    }
-  }
-  if (auto* e = spec->if_contains("env"); e && e->is_array()) {
-    for (const json::value& item : e->get_array()) {
-      if (!item.is_object()) continue;
-      vars[std::string(Object::str_field(item.get_object(), "name"))] =
-          std::string(Object::str_field(item.get_object(), "value"));
-    }
-  }
-  if (auto* e = spec->if_contains("secretEnv"); e && e->is_array()) {
-    const json::object* secrets = nullptr;
-    if (auto* s = env_spec->if_contains("secrets"); s && s->is_object()) secrets = &s->get_object();
-    const json::array& items = e->get_array();
-    for (size_t i = 0; i < items.size(); ++i) {
-      const json::value& item = items[i];
-      if (!item.is_object()) continue;
-      std::string_view key = Object::str_field(item.get_object(), "secretKey");
-      const json::value* value = secrets ? secrets->if_contains(key) : nullptr;
-      if (value == nullptr || !value->is_string()) {
-        std::string path = "spec.secretEnv[" + std::to_string(i) + "].secretKey";
-        std::string msg = "Environment " + std::string(environment.name()) + " has no secret \"" +
-                          std::string(key) + "\"";
-        return Status::Invalid(path + ": " + msg, {{path, msg}});
-      }
-      vars[std::string(Object::str_field(item.get_object(), "name"))] =
-          std::string(value->get_string());
-    }
-  }
-  for (const auto& [k, v] : vars) {
-    std::string entry = k;
-    entry += '=';
-    entry += v;
-    w.env.push_back(std::move(entry));
-  }
+  auto env = container_env(service, environment);
+  if (!env.ok()) return env.status();
+  w.env = std::move(env).value();
 
   if (auto* p = spec->if_contains("ports"); p && p->is_array()) {
     for (const json::value& item : p->get_array()) {

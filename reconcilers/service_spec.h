@@ -50,6 +50,15 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
 // The Docker network of `environment`: spec.network, else names.network(its name).
 std::string environment_network(const Object& environment, const DockerNames& names);
 
+// Why a workload cannot join `environment`'s network yet: nullopt when the Environment's
+// NetworkReady condition is True. Otherwise a message naming the network, the Environment and
+// what its NetworkReady condition says (or that it has none yet); once the network has not
+// been ready for longer than `slow_after` (since the condition's lastTransitionTime, else the
+// Environment's creation, by `now`), the message also says since when.
+std::optional<std::string> network_wait(const Object& environment, const DockerNames& names,
+                                        std::chrono::system_clock::time_point now,
+                                        std::chrono::milliseconds slow_after);
+
 // "1m30s", "500ms", "2h" (the CRDs' duration pattern). Invalid otherwise.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 

@@ -32,7 +32,7 @@
 #include "controller/runtime/controller.h"
 #include "controller/runtime/manager.h"
 #include "controller/server/api_service.h"
-#include "controller/server/logs_service.h"
+#include "controller/store/log_hub.h"
 #include "controller/server/watch_hub.h"
 #include "controller/store/sqlite_store.h"
 #include "reconcilers/exec_process.h"
@@ -432,6 +432,12 @@ TEST_CASE("Deleting a running CommandRun kills its container", "[integration][co
   Controller c;
   Object run = c.run("cancel", {"sh", "-c", "echo running; sleep 300"});
   c.wait_phase("cancel", "Running");
+  // The attempt is recorded Running before its container is created (so that a restarted
+  // controller finds the attempt): wait for the container.
+  auto created_by = std::chrono::steady_clock::now() + 30s;
+  while (c.containers_of(run).empty() && std::chrono::steady_clock::now() < created_by) {
+    std::this_thread::sleep_for(20ms);
+  }
   REQUIRE(!c.containers_of(run).empty());
   // Deleting (as `cenv delete` or Ctrl-C in `cenv run` does) only marks it; the finalizer
   // kills the container, and then the run and its log go.

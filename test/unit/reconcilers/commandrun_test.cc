@@ -244,6 +244,21 @@ TEST_CASE("CommandRun with a missing service fails at once, saying which",
   CHECK_THAT(failed->message, Catch::Contains("\"nope\""));
 }
 
+TEST_CASE("CommandRun naming a secret the Environment lacks fails at once, naming the field",
+          "[reconcilers][commandrun]") {
+  Bed bed;
+  json::array secret_env{json::object{{"name", "A"}, {"secretKey", "TOKEN"}},
+                         json::object{{"name", "B"}, {"secretKey", "NOPE"}}};
+  bed.run("nosecret", command({"true"}, {{"secretEnv", secret_env}}));
+  bed.drive("nosecret", [](const Object* o) { return Bed::phase(o) == "Failed"; });
+  auto failed = get_condition(bed.get("nosecret").value(), "Failed");
+  REQUIRE(failed);
+  CHECK(failed->reason == "InvalidSpec");
+  // The same message as a Service's (container_env.h).
+  CHECK(failed->message == "spec.secretEnv[1].secretKey: Environment dev has no secret \"NOPE\"");
+  CHECK(bed.docker.call_count("create_container") == 0);
+}
+
 TEST_CASE("Deleting a running CommandRun kills it, then lets it go", "[reconcilers][commandrun]") {
   Bed bed;  // the default start behavior keeps containers running
   bed.run("forever", command({"sleep", "1000"}));

@@ -94,6 +94,52 @@ TEST_CASE("service: waits while the environment has no image", "[reconcilers][se
   CHECK(bed.container(bed.containers("dev", "web")[0].id).image == "example/later:1");
 }
 
+// Events recorded about Service dev/`name`, as "type reason".
+std::vector<std::string> service_events(ReconcilerBed& bed, const std::string& name) {
+  std::vector<std::string> out;
+  auto l = bed.f.client->list("Event", "dev", {});
+  REQUIRE(l.ok());
+  for (const Object& e : l->items) {
+    if (Object::str_field(e.json().at("involvedObject").as_object(), "name") == name) {
+      out.push_back(std::string(Object::str_field(e.json(), "type")) + " " +
+                    std::string(Object::str_field(e.json(), "reason")));
+    }
+  }
+  return out;
+}
+
+TEST_CASE("service: waits quietly while its environment's network is not ready, then runs",
+          "[reconcilers][service]") {
+  ReconcilerBed bed;
+  // The network cannot be created for a while: the Environment retries with back-off (about
+  // 4 s for 25 failures at the bed's queue delays), its NetworkReady False meanwhile.
+  bed.docker.fail_next("create_network", Status::Internal("the bridge driver is busy"), 25);
+  bed.environment("dev");
+  bed.service("dev", "web");  // on the Environment's image (set while the network fails)
+  bed.service("dev", "db", spec_of(R"({"image": "cenv/base:bookworm"})"));
+  REQUIRE(eventually([&] {
+    return bed.condition_is("Service", "dev", "web", "Ready", "False", "WaitingForNetwork") &&
+           bed.condition_is("Service", "dev", "db", "Ready", "False", "WaitingForNetwork");
+  }));
+  // Read before the Environment's condition: if the network is still not ready after, no
+  // container was created or started before either.
+  size_t touched =
+      bed.docker.call_count("create_container") + bed.docker.call_count("start_container");
+  if (!bed.condition_is("Environment", "", "dev", "NetworkReady", "True")) CHECK(touched == 0);
+  Object waiting = bed.get("Service", "dev", "web");
+  CHECK(bed.status_field(waiting, "phase") == "Pending");
+  std::string message = get_condition(waiting, "Ready")->message;
+  CHECK(message.find("cenv-dev") != std::string::npos);
+  CHECK(message.find("the bridge driver is busy") != std::string::npos);
+
+  REQUIRE(eventually([&] { return bed.ready("dev", "web") && bed.ready("dev", "db"); }));
+  CHECK(bed.docker.call_count("create_container") == 2);
+  for (const char* name : {"web", "db"}) {
+    INFO(name);
+    for (const std::string& e : service_events(bed, name)) CHECK(e.rfind("Warning", 0) != 0);
+  }
+}
+
 TEST_CASE("service: a spec change replaces the container, the same spec is left alone",
           "[reconcilers][service]") {
   ReconcilerBed bed;

@@ -1,8 +1,12 @@
-// service_spec: durations, typed fields, the workload of a Service and its hash.
+// service_spec: durations, typed fields, the workload of a Service and its hash, and whether
+// its Environment's network can take it.
 
 #include "reconcilers/service_spec.h"
 
 #include <catch2/catch.hpp>
+
+#include "api/clock.h"
+#include "api/conditions.h"
 
 namespace cenv {
 namespace {
@@ -100,6 +104,77 @@ TEST_CASE("service_workload: variables, env, secrets, ports, volumes and network
                                                      "secrets": {"PW": "s3cret"}})");
     CHECK(service_workload(svc, env2, "img:1")->spec_hash != w->spec_hash);
   }
+}
+
+TEST_CASE("network_wait: waits until NetworkReady is True and says so once it takes long",
+          "[reconcilers][spec]") {
+  using std::chrono::seconds;
+  const auto now = std::chrono::system_clock::from_time_t(1'800'000'000);
+  const std::string created = format_rfc3339(now - seconds(10));
+  const std::string long_ago = format_rfc3339(now - seconds(45));
+  struct Row {
+    std::string name;
+    std::string condition;  // NetworkReady status; "" for none
+    std::string since;      // its lastTransitionTime, else the creationTimestamp
+    bool waits;
+    std::vector<std::string> says;  // parts of the message
+    std::string not_says;           // absent from the message
+  };
+  const std::vector<Row> rows = {
+      {"ready", "True", created, false, {}, ""},
+      {"ready for long", "True", long_ago, false, {}, ""},
+      {"not reconciled yet",
+       "",
+       created,
+       true,
+       {"waiting for network cenv-dev of Environment dev to be created"},
+       "not ready since"},
+      {"not reconciled for long",
+       "",
+       long_ago,
+       true,
+       {"to be created", "; not ready since " + long_ago + ", more than 30s"},
+       ""},
+      {"failing",
+       "False",
+       created,
+       true,
+       {"waiting for network cenv-dev of Environment dev (NetworkReady False, NetworkFailed: "
+        "network cenv-dev: busy)"},
+       "not ready since"},
+      {"failing for long",
+       "False",
+       long_ago,
+       true,
+       {"(NetworkReady False, NetworkFailed: network cenv-dev: busy); not ready since " + long_ago +
+        ", more than 30s"},
+       ""},
+      {"Docker away", "Unknown", created, true, {"NetworkReady Unknown"}, "not ready since"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    Object env = make("Environment", "", "dev", "{}");
+    if (row.condition.empty()) {
+      env.set_creation_timestamp(row.since);
+    } else {
+      env.set_creation_timestamp(format_rfc3339(now - seconds(3600)));
+      std::chrono::system_clock::time_point since;
+      REQUIRE(parse_rfc3339(row.since, &since));
+      set_condition(env, "NetworkReady", row.condition,
+                    row.condition == "True" ? "NetworkExists" : "NetworkFailed",
+                    "network cenv-dev: busy", 1, since);
+    }
+    auto wait = network_wait(env, DockerNames(), now, seconds(30));
+    REQUIRE(wait.has_value() == row.waits);
+    if (!wait) continue;
+    INFO(*wait);
+    for (const std::string& part : row.says) CHECK(wait->find(part) != std::string::npos);
+    if (!row.not_says.empty()) CHECK(wait->find(row.not_says) == std::string::npos);
+  }
+  // A network named by the Environment is the one waited for.
+  Object named = make("Environment", "", "dev", R"({"network": "team-net"})");
+  CHECK(network_wait(named, DockerNames(), now, seconds(30))->find("network team-net") !=
+        std::string::npos);
 }
 
 }  // namespace

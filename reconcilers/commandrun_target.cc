@@ -1,0 +1,116 @@
+#include "reconcilers/commandrun_target.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <functional>
+
+#include "reconcilers/container_env.h"
+#include "reconcilers/json_fields.h"
+
+namespace cenv {
+
+namespace json = boost::json;
+
+std::string attempt_container_name(const DockerNames& names, const Object& run, int attempt) {
+  return names.container(run.ns(), run.name()) + "." + std::to_string(attempt);
+}
+
+std::vector<std::string> run_filters(const DockerNames& names, const std::string& uid) {
+  std::vector<std::string> out = names.managed_filters();
+  out.push_back(std::string(kLabelUid) + "=" + uid);
+  return out;
+}
+
+std::vector<std::string> attempt_filters(const DockerNames& names, const std::string& uid,
+                                         int number) {
+  std::vector<std::string> out = run_filters(names, uid);
+  out.push_back(std::string(kLabelAttempt) + "=" + std::to_string(number));
+  return out;
+}
+
+std::string run_spec_hash(const Object& run) {
+  const json::object* spec = run.spec_or_null();
+  size_t h = std::hash<std::string>{}(spec ? json::serialize(*spec) : std::string());
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016zx", h);
+  return buf;
+}
+
+Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
+                                        docker::DockerClient& docker, const DockerNames& names) {
+  const json::object* spec = run.spec_or_null();
+  CommandRunTarget t;
+  t.command = string_list(spec, "command");
+  const std::string module = string_field(spec, "module");
+  if (!module.empty()) {
+    // A module command: spec.commands of the Module's status, as resolved by its reconciler.
+    auto m = reader.get({"Module", std::string(run.ns()), module});
+    if (!m.ok()) {
+      return Status::FailedPrecondition("waiting for Module \"" + module +
+                                        "\": " + m.status().message());
+    }
+    const json::object* commands = object_field(m->status_or_null(), "commands");
+    const std::string name = string_field(spec, "moduleCommand");
+    auto it = commands ? commands->find(name) : nullptr;
+    if (!commands || it == commands->end() || !it->value().is_object()) {
+      return Status::FailedPrecondition("waiting for Module \"" + module +
+                                        "\" to publish its command \"" + name + "\"");
+    }
+    t.command = string_list(&it->value().as_object(), "command");
+  }
+  for (auto& a : string_list(spec, "args")) t.command.push_back(std::move(a));
+  if (t.command.empty()) return Status::Invalid("spec.command: Required value: nothing to run");
+
+  auto env = reader.get({"Environment", "", std::string(run.ns())});
+  if (!env.ok())
+    return Status::FailedPrecondition("waiting for Environment \"" + std::string(run.ns()) +
+                                      "\": " + env.status().message());
+  const json::object* env_spec = env->spec_or_null();
+  auto vars = container_env(run, *env);
+  if (!vars.ok()) return vars.status();
+  t.env = std::move(vars).value();
+  t.working_dir = string_field(spec, "workingDir");
+  if (auto timeout = int_field(spec, "timeoutSeconds")) t.timeout = std::chrono::seconds(*timeout);
+  t.stdin = bool_field(spec, "stdin");
+
+  const std::string service = string_field(spec, "service");
+  if (!service.empty()) {
+    auto svc = reader.get({"Service", std::string(run.ns()), service});
+    if (!svc.ok()) {
+      if (svc.status().code() == Code::kNotFound) {
+        return Status::NotFound("spec.service: Service \"" + service +
+                                "\" does not exist in namespace \"" + std::string(run.ns()) + "\"");
+      }
+      return svc.status();
+    }
+    auto info = docker.inspect_container(names.container(run.ns(), service));
+    if (!info.ok() || !info->state.running || label_value(info->labels, kLabelUid) != svc->uid()) {
+      return Status::FailedPrecondition("waiting for the container of Service \"" + service +
+                                        "\" to run");
+    }
+    t.exec = true;
+    t.container = info->id;
+    return t;
+  }
+  t.image = string_field(spec, "image");
+  if (!t.image.empty()) return t;  // missing: the create fails, naming it
+  t.image = string_field(env->status_or_null(), "image");
+  if (t.image.empty()) t.image = string_field(env_spec, "baseImage");
+  if (t.image.empty()) {
+    return Status::FailedPrecondition("waiting for Environment \"" + std::string(run.ns()) +
+                                      "\" to build its runtime image");
+  }
+  // The runtime image may still be building (or pulling): wait for it rather than fail.
+  auto image = docker.inspect_image(t.image);
+  if (!image.ok()) {
+    if (image.status().code() == Code::kNotFound) {
+      return Status::FailedPrecondition("waiting for the runtime image " + t.image +
+                                        " of Environment \"" + std::string(run.ns()) +
+                                        "\" to be built");
+    }
+    return image.status();
+  }
+  return t;
+}
+
+}  // namespace cenv

@@ -1,0 +1,26 @@
+#pragma once
+// The environment variables of a container cenv runs for a Service or a CommandRun: one rule
+// for both kinds (their CRDs share spec.env and spec.secretEnv). Pure; thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "api/object.h"
+#include "api/status.h"
+
+namespace cenv {
+
+// The variables of a container run for `owner` (a Service or a CommandRun) in `environment`,
+// as "NAME=value" sorted by name. Precedence, later wins on the same name:
+//   1. the Environment's spec.variables;
+//   2. the owner's spec.env (name, value);
+//   3. the owner's spec.secretEnv (name, secretKey), each value the Environment's
+//      spec.secrets[secretKey].
+// What the CRD schemas already refuse is skipped: env items that are not objects, variables
+// and secrets whose value is not a string (a secretEnv naming one is an error, below).
+// On failure: Invalid when a secretEnv item names a secret the Environment does not have,
+// with the field path spec.secretEnv[<i>].secretKey and the message
+// "spec.secretEnv[<i>].secretKey: Environment <name> has no secret \"<key>\"".
+Result<std::vector<std::string>> container_env(const Object& owner, const Object& environment);
+
+}  // namespace cenv
