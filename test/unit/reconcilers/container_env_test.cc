@@ -22,7 +22,7 @@ Object make(std::string_view kind, std::string_view ns, std::string_view name,
   return o;
 }
 
-TEST_CASE("container_env: variables, then env, then secretEnv; a missing secret names its field",
+TEST_CASE("container_env: variables then env then secretEnv, and a missing secret names its field",
           "[reconcilers][container_env]") {
   struct Row {
     std::string name;
