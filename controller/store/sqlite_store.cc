@@ -1,6 +1,8 @@
 #include "controller/store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -277,9 +279,21 @@ Result<sqlite3*> open_connection(const std::string& path, int flags, const char*
   return Status::Unavailable("sqlite: cannot open " + path + purpose + ": " + msg);
 }
 
+// Creates the database file at `path`, when missing, readable and writable by its owner only
+// (it holds every object, secrets included). SQLite would create it 0644 less the umask; the
+// WAL and shared memory files it creates beside it take the database file's mode, so they
+// follow. An existing file keeps its mode. A file that cannot be created here is left
+// for SQLite to report when it opens it.
+void create_owner_only(const std::string& path) {
+  if (path.empty() || path == ":memory:") return;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+}
+
 }  // namespace
 
 Status SqliteStore::init() {
+  create_owner_only(path_);
   auto opened = open_connection(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "");
   if (!opened.ok()) return opened.status();
   db_ = opened.value();
