@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "controller/store/postgres_store.h"
+#include "controller/store/postgres_url.h"
 #include "controller/store/sqlite_store.h"
 
 namespace cenv {

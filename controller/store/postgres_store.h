@@ -4,7 +4,7 @@
 // It follows the same rules as SqliteStore (write_semantics.h): same errors, same revisions,
 // same compaction.
 //
-// Tables (schema version in schema_version, see kPostgresSchemaVersion):
+// Tables (postgres_schema.h; schema version in schema_version, see kPostgresSchemaVersion):
 //   objects(kind, namespace, name, uid, revision, labels, data)  one row per stored object
 //   events(revision, type, kind, namespace, name, data)          the watch history
 //   meta(key, value)  "revision" (newest written) and "compacted_revision"
@@ -15,7 +15,8 @@
 // The revision is global and gap-free across every process sharing the database: commit()
 // and compact() lock meta's "revision" row (SELECT ... FOR UPDATE) for their transaction, so
 // writers serialise, and read the stored objects (for the resourceVersion check) after
-// taking the lock.
+// taking the lock (postgres_commit.h). Each call runs on a PostgresConnection
+// (postgres_connection.h), in one pipelined round trip where it can.
 //
 // Thread-safe: a pool of connections, each used by one call at a time, so reads do not wait
 // behind a commit. A connection the server dropped is reset on its next use.
@@ -30,12 +31,14 @@
 #include <vector>
 
 #include "api/clock.h"
+#include "controller/store/postgres_schema.h"
+#include "controller/store/postgres_url.h"
 #include "controller/store/store.h"
 #include "controller/store/write_semantics.h"
 
 namespace cenv {
 
-inline constexpr int kPostgresSchemaVersion = 2;
+class PostgresConnection;
 
 struct PostgresStoreOptions {
   // Connections in the pool: at most this many calls run at once, the rest wait. Opened
@@ -59,11 +62,6 @@ struct PostgresStoreOptions {
   // random_uuid_v4(). May be called from several threads at once.
   UidGenerator uid_generator;
 };
-
-// `url` with any password replaced by "***": the password of a URI's user info
-// (postgres://user:***@host/db), a "password" URI query parameter and a password=... pair of a
-// key=value connection string. Other text is returned unchanged. Never fails.
-std::string redacted_url(const std::string& url);
 
 class PostgresStore final : public Store {
  public:
@@ -105,18 +103,16 @@ class PostgresStore final : public Store {
   const std::string& url() const { return redacted_url_; }
 
  private:
-  class Connection;  // one pooled libpq connection (postgres_store.cc)
-  class Lease;       // a Connection borrowed from the pool for one call
+  class Lease;  // a PostgresConnection borrowed from the pool for one call
 
   PostgresStore(std::string url, const Clock& clock, PostgresStoreOptions options);
 
   // Borrows a healthy connection: an idle one (reset if the server dropped it), a new one
   // while the pool is below pool_size, or waits for one. Unavailable when it cannot connect.
   Result<Lease> acquire();
-  void release(std::unique_ptr<Connection> c);
+  void release(std::unique_ptr<PostgresConnection> c);
   // A new connection to url_; with `prepare`, set up for use (not before the schema exists).
-  Result<std::unique_ptr<Connection>> connect(bool prepare);
-  Status migrate(Connection& c);
+  Result<std::unique_ptr<PostgresConnection>> connect(bool prepare);
   // `s` with every occurrence of the URL's password masked.
   Status redact(const Status& s) const;
 
@@ -125,11 +121,6 @@ class PostgresStore final : public Store {
   // runs it once more on a fresh connection.
   template <typename T, typename Op>
   Result<T> with_connection(Op op);
-  // One transaction: lock, read, apply_write() in memory, write. Sets retry_safe to false
-  // once COMMIT has been sent.
-  Result<std::vector<Object>> commit_on(Connection& c, std::span<const Write> writes,
-                                        bool& retry_safe);
-  Status compact_on(Connection& c, int64_t revision);
   Result<int64_t> read_meta(const char* key);
 
   const std::string url_;           // secret: never put it in a message
@@ -140,8 +131,8 @@ class PostgresStore final : public Store {
 
   std::mutex mu_;
   std::condition_variable idle_cv_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
-  int open_connections_ = 0;                       // guarded by mu_; idle plus lent out
+  std::vector<std::unique_ptr<PostgresConnection>> idle_;  // guarded by mu_
+  int open_connections_ = 0;                               // guarded by mu_; idle plus lent out
 };
 
 }  // namespace cenv

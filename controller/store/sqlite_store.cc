@@ -1,6 +1,8 @@
 #include "controller/store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +12,8 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+
+#include "controller/store/stored_rows.h"
 
 namespace cenv {
 
@@ -175,21 +179,8 @@ class Use {
   int rc_ = SQLITE_OK;
 };
 
-Result<EventType> parse_event_type(std::string_view s) {
-  if (s == "ADDED") return EventType::kAdded;
-  if (s == "MODIFIED") return EventType::kModified;
-  if (s == "DELETED") return EventType::kDeleted;
-  return Status::Internal("sqlite: unknown event type \"" + std::string(s) + "\" in events");
-}
-
-Result<Object> parse_stored(std::string_view data, const char* table) {
-  auto obj = Object::from_json(data);
-  if (!obj.ok()) {
-    return Status::Internal(std::string("sqlite: corrupt row in ") + table + ": " +
-                            obj.status().message());
-  }
-  return obj;
-}
+// The engine's name in messages of stored_rows.h.
+constexpr std::string_view kEngine = "sqlite";
 
 }  // namespace
 
@@ -277,9 +268,21 @@ Result<sqlite3*> open_connection(const std::string& path, int flags, const char*
   return Status::Unavailable("sqlite: cannot open " + path + purpose + ": " + msg);
 }
 
+// Creates the database file at `path`, when missing, readable and writable by its owner only
+// (it holds every object, secrets included). SQLite would create it 0644 less the umask; the
+// WAL and shared memory files it creates beside it take the database file's mode, so they
+// follow. An existing file keeps its mode. A file that cannot be created here is left
+// for SQLite to report when it opens it.
+void create_owner_only(const std::string& path) {
+  if (path.empty() || path == ":memory:") return;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+}
+
 }  // namespace
 
 Status SqliteStore::init() {
+  create_owner_only(path_);
   auto opened = open_connection(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "");
   if (!opened.ok()) return opened.status();
   db_ = opened.value();
@@ -390,7 +393,7 @@ Result<std::optional<Object>> SqliteStore::read_object(const ObjectKey& key) {
   int rc = u.step();
   if (rc == SQLITE_DONE) return std::optional<Object>();
   if (rc != SQLITE_ROW) return error(rc, "read object");
-  auto obj = parse_stored(u.column_text(0), "objects");
+  auto obj = parse_stored_object(kEngine, u.column_text(0), "objects");
   if (!obj.ok()) return obj.status();
   return std::optional<Object>(std::move(obj).value());
 }
@@ -482,10 +485,7 @@ Status SqliteStore::maybe_auto_compact(int64_t current) {
 }
 
 Status SqliteStore::compact_locked(int64_t revision, int64_t current) {
-  if (revision > current) {
-    return Status::Invalid("cannot compact to revision " + std::to_string(revision) +
-                           ": newer than the current revision " + std::to_string(current));
-  }
+  CENV_RETURN_IF_ERROR(check_compact_revision(revision, current));
   auto compacted = read_meta(kCompactedKey);
   if (!compacted.ok()) return compacted.status();
   if (revision <= *compacted) return Status::Ok();
@@ -515,11 +515,7 @@ Result<Object> SqliteStore::get(const ObjectKey& key) {
   std::lock_guard lock(mu_);
   auto obj = read_object(key);
   if (!obj.ok()) return obj.status().with_prefix(key.to_string());
-  if (!obj->has_value()) {
-    std::string msg = key.kind + " \"" + key.name + "\" not found";
-    if (!key.ns.empty()) msg += " in namespace \"" + key.ns + "\"";
-    return Status::NotFound(std::move(msg));
-  }
+  if (!obj->has_value()) return object_not_found(key);
   return std::move(**obj);
 }
 
@@ -540,19 +536,12 @@ Result<ObjectList> SqliteStore::list(const ListOptions& options) {
     int rc;
     while ((rc = u.step()) == SQLITE_ROW) {
       if (filter) {
-        // Decide on the small labels column before parsing the whole object.
-        if (u.column_null(0)) {
-          if (!options.selector.matches(nullptr)) continue;
-        } else {
-          boost::system::error_code ec;
-          json::value labels = json::parse(u.column_text(0), ec);
-          if (ec || !labels.is_object()) {
-            return Status::Internal("sqlite: corrupt labels in objects");
-          }
-          if (!options.selector.matches(&labels.get_object())) continue;
-        }
+        auto labels = u.column_null(0) ? std::nullopt : std::optional(u.column_text(0));
+        auto selected = stored_labels_match(kEngine, options.selector, labels);
+        if (!selected.ok()) return selected.status();
+        if (!*selected) continue;
       }
-      auto obj = parse_stored(u.column_text(1), "objects");
+      auto obj = parse_stored_object(kEngine, u.column_text(1), "objects");
       if (!obj.ok()) return obj.status();
       list.items.push_back(std::move(obj).value());
     }
@@ -568,18 +557,13 @@ Result<ObjectList> SqliteStore::list(const ListOptions& options) {
 }
 
 Result<std::vector<WatchEvent>> SqliteStore::events_since(int64_t after, size_t limit) {
-  if (after < 0) {
-    return Status::Invalid("resourceVersion " + std::to_string(after) + " must not be negative");
-  }
+  CENV_RETURN_IF_ERROR(check_events_after(after));
   std::lock_guard lock(mu_);
   CENV_RETURN_IF_ERROR(run(kBeginRead));
   auto result = [&]() -> Result<std::vector<WatchEvent>> {
     auto compacted = read_meta(kCompactedKey);
     if (!compacted.ok()) return compacted.status();
-    if (after < *compacted) {
-      return Status::Gone("the requested resourceVersion " + std::to_string(after) +
-                          " is too old (compacted to " + std::to_string(*compacted) + "); relist");
-    }
+    CENV_RETURN_IF_ERROR(check_not_compacted(after, *compacted));
     std::vector<WatchEvent> events;
     Use u(statement(kEventsSince));
     u.integer(1, after);
@@ -587,15 +571,9 @@ Result<std::vector<WatchEvent>> SqliteStore::events_since(int64_t after, size_t 
               static_cast<int64_t>(std::min<uint64_t>(limit, std::numeric_limits<int64_t>::max())));
     int rc;
     while ((rc = u.step()) == SQLITE_ROW) {
-      WatchEvent e;
-      e.revision = u.column_int(0);
-      auto type = parse_event_type(u.column_text(1));
-      if (!type.ok()) return type.status();
-      e.type = *type;
-      auto obj = parse_stored(u.column_text(2), "events");
-      if (!obj.ok()) return obj.status();
-      e.object = std::move(obj).value();
-      events.push_back(std::move(e));
+      auto e = parse_event_row(kEngine, u.column_int(0), u.column_text(1), u.column_text(2));
+      if (!e.ok()) return e.status();
+      events.push_back(std::move(e).value());
     }
     if (rc != SQLITE_DONE) return error(rc, "read events");
     return events;
@@ -667,23 +645,12 @@ Result<std::vector<LogChunk>> SqliteStore::read_log(const std::string& uid, int6
   size_t bytes = 0;
   int rc;
   while ((rc = u.step()) == SQLITE_ROW) {
-    LogChunk c;
-    c.seq = u.column_int(0);
-    c.offset = u.column_int(1);
-    c.stream = u.column_int(2) == 2 ? LogStream::kStderr : LogStream::kStdout;
-    c.attempt = static_cast<int>(u.column_int(3));
-    c.time = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::nanoseconds(u.column_int(4))));
-    std::string_view data = u.column_blob(5);
-    if (c.offset + static_cast<int64_t>(data.size()) <= offset) continue;  // ends before
-    if (c.offset < offset) {
-      data.remove_prefix(static_cast<size_t>(offset - c.offset));
-      c.offset = offset;
-    }
-    c.data.assign(data);
-    bytes += c.data.size();
-    out.push_back(std::move(c));
+    auto c = log_chunk_from({u.column_int(0), u.column_int(1), u.column_int(2), u.column_int(3),
+                             u.column_int(4), std::string(u.column_blob(5))},
+                            offset);
+    if (!c) continue;  // ends before `offset`
+    bytes += c->data.size();
+    out.push_back(std::move(*c));
     if (bytes >= max_bytes) break;
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -698,13 +665,8 @@ Result<LogSummary> SqliteStore::log_summary(const std::string& uid) {
   u.text(1, uid);
   int rc;
   while ((rc = u.step()) == SQLITE_ROW) {
-    LogSummary::Part part;
-    part.attempt = static_cast<int>(u.column_int(0));
-    part.stream = u.column_int(1) == 2 ? LogStream::kStderr : LogStream::kStdout;
-    part.bytes = u.column_int(3);
-    summary.chunks += u.column_int(2);
-    summary.bytes += part.bytes;
-    summary.parts.push_back(part);
+    add_log_summary_row(summary, u.column_int(0), u.column_int(1), u.column_int(2),
+                        u.column_int(3));
   }
   if (rc != SQLITE_DONE) return error(rc, "summarise log").with_prefix("log of " + uid);
   return summary;

@@ -2,7 +2,8 @@
 // Store: where every cenv object lives (DESIGN section 4). One global, monotonically
 // increasing revision; each write stores the object, takes the next revision as its
 // metadata.resourceVersion and appends an event row; watches resume from that event history.
-// Engines: SqliteStore (default), PostgresStore (later). No engine type appears here.
+// Engines: SqliteStore (the default) and PostgresStore; open_store() picks one from a URL.
+// No engine type appears here.
 // All methods are thread-safe.
 
 #include <chrono>

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -99,6 +100,59 @@ TEST_CASE("SqliteStore checkpoints its WAL in the background and so keeps the WA
   ListOptions services;
   services.kind = "Service";
   CHECK(must(store->list(services)).items.size() == 1800);
+}
+
+// The permission bits of `file` (0 when it does not exist, which fails the checks below).
+unsigned mode_of(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+// Sets the process's umask for one test and puts the old one back.
+class Umask {
+ public:
+  explicit Umask(mode_t mask) : old_(::umask(mask)) {}
+  ~Umask() { ::umask(old_); }
+  Umask(const Umask&) = delete;
+  Umask& operator=(const Umask&) = delete;
+
+ private:
+  mode_t old_;
+};
+
+TEST_CASE("SqliteStore creates its database, WAL and shared memory file for its owner only",
+          "[store][sqlite]") {
+  // The usual umask, which leaves files SQLite creates itself 0644.
+  Umask umask(022);
+  TempDir dir("cenv-store");
+  FixedClock clock(suite_time());
+  const fs::path db = dir.path() / "cenv.db";
+  auto store = open_sqlite(db, clock);
+  must(store->create(service("web")));
+  // The WAL and the shared memory file exist while the store is open.
+  CHECK(mode_of(db) == 0600);
+  CHECK(mode_of(dir.path() / "cenv.db-wal") == 0600);
+  CHECK(mode_of(dir.path() / "cenv.db-shm") == 0600);
+}
+
+TEST_CASE("SqliteStore leaves the mode of an existing database as it is", "[store][sqlite]") {
+  Umask umask(022);
+  TempDir dir("cenv-store");
+  FixedClock clock(suite_time());
+  const fs::path db = dir.path() / "cenv.db";
+  { must(open_sqlite(db, clock)->create(service("web"))); }
+  // A mode chosen for an existing database is kept, neither widened nor narrowed; the WAL and
+  // shared memory files follow it.
+  for (unsigned mode : {0600u, 0640u}) {
+    CAPTURE(mode);
+    fs::permissions(db, static_cast<fs::perms>(mode));
+    auto store = open_sqlite(db, clock);
+    must(store->create(service("web-" + std::to_string(mode))));
+    CHECK(mode_of(db) == mode);
+    CHECK(mode_of(dir.path() / "cenv.db-wal") == mode);
+    CHECK(mode_of(dir.path() / "cenv.db-shm") == mode);
+  }
 }
 
 TEST_CASE("SqliteStore stores labels beside the object", "[store][sqlite]") {
