@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "api/json_fields.h"
+
 namespace cenv {
 namespace {
 
@@ -93,16 +95,10 @@ std::string check_generate_name(std::string_view v) {
   return out;
 }
 
-// The field `key` of `meta`; nullptr when absent or null.
-const json::value* field(const json::object& meta, std::string_view key) {
-  const json::value* v = meta.if_contains(key);
-  return v == nullptr || v->is_null() ? nullptr : v;
-}
-
-// The string field `key`; empty when absent. Reports a non-string value.
-std::string_view string_field(const json::object& meta, std::string_view key,
-                              std::vector<FieldError>* errors) {
-  const json::value* v = field(meta, key);
+// The string field `key` of metadata; empty when absent or null. Reports a non-string value.
+std::string_view meta_string(const json::object& meta, std::string_view key,
+                             std::vector<FieldError>* errors) {
+  const json::value* v = value_field(meta, key);
   if (v == nullptr) return {};
   if (!v->is_string()) {
     errors->push_back({"metadata." + std::string(key), "must be a string"});
@@ -221,7 +217,7 @@ std::string check_label_value(std::string_view v) {
 
 void validate_object_meta(const boost::json::object& obj, bool namespaced,
                           std::vector<FieldError>* errors) {
-  const json::value* meta_value = field(obj, "metadata");
+  const json::value* meta_value = value_field(obj, "metadata");
   if (meta_value == nullptr) {
     errors->push_back({"metadata", "required"});
     return;
@@ -232,14 +228,14 @@ void validate_object_meta(const boost::json::object& obj, bool namespaced,
   }
   const json::object& meta = meta_value->get_object();
 
-  std::string_view name = string_field(meta, "name", errors);
-  std::string_view generate_name = string_field(meta, "generateName", errors);
+  std::string_view name = meta_string(meta, "name", errors);
+  std::string_view generate_name = meta_string(meta, "generateName", errors);
   if (!name.empty()) {
     if (std::string why = check_dns1123_label(name); !why.empty()) {
       errors->push_back({"metadata.name", why});
     }
   } else if (generate_name.empty()) {
-    const json::value* v = field(meta, "name");
+    const json::value* v = value_field(meta, "name");
     if (v == nullptr || v->is_string()) {  // a non-string name was reported above
       errors->push_back({"metadata.name", "required"});
     }
@@ -250,7 +246,7 @@ void validate_object_meta(const boost::json::object& obj, bool namespaced,
     }
   }
 
-  std::string_view ns = string_field(meta, "namespace", errors);
+  std::string_view ns = meta_string(meta, "namespace", errors);
   if (!ns.empty()) {
     if (!namespaced) {
       errors->push_back({"metadata.namespace", "must not be set for a cluster-scoped kind"});
@@ -259,11 +255,11 @@ void validate_object_meta(const boost::json::object& obj, bool namespaced,
     }
   }
 
-  if (const json::value* labels = field(meta, "labels")) validate_labels(*labels, errors);
-  if (const json::value* annotations = field(meta, "annotations")) {
+  if (const json::value* labels = value_field(meta, "labels")) validate_labels(*labels, errors);
+  if (const json::value* annotations = value_field(meta, "annotations")) {
     validate_annotations(*annotations, errors);
   }
-  if (const json::value* finalizers = field(meta, "finalizers")) {
+  if (const json::value* finalizers = value_field(meta, "finalizers")) {
     validate_finalizers(*finalizers, errors);
   }
 }
