@@ -365,12 +365,12 @@ class ViewStreamBuf final : public std::streambuf {
 // yaml-cpp's scanner keeps every token of a flow collection that could still turn out to be a
 // mapping key ("[a, b]: c") until that collection closes: about 135 bytes of memory per byte of
 // input. Flow collections nested in flow collections, or starting a line or a list item, are
-// such candidates. This much text in them is refused before yaml-cpp sees it.
+// such candidates. This much text in them, in one document, is refused before yaml-cpp sees it.
 constexpr size_t kMaxKeyCandidateFlowBytes = 256u << 10;
 
 // Pre-scan for flow collections ([...] and {...}): refuses flow nesting deeper than max_depth
 // (yaml-cpp would buffer the whole input before the depth check in TreeBuilder sees the first
-// event) and more than kMaxKeyCandidateFlowBytes of key-candidate flow text. It approximates
+// event) and more than kMaxKeyCandidateFlowBytes of key-candidate flow text in one document. It approximates
 // YAML's grammar from below — quoted scalars, comments and block scalars are skipped, and in
 // block context a bracket counts only where a node can start — so it refuses nothing that has
 // not at least that much nesting or flow text.
@@ -452,6 +452,9 @@ class FlowScan {
       if (line_indent_ == 0 && (t_.substr(i_, 3) == "---" || t_.substr(i_, 3) == "...") &&
           blank_at(i_ + 3)) {
         i_ += 3;
+        // A document marker comes only where every flow collection is closed, and yaml-cpp
+        // frees a document's tokens once it has been read: the limit is per document.
+        key_candidate_bytes_ = 0;
       }
       return;
     }
@@ -588,7 +591,7 @@ class FlowScan {
   bool after_colon_ = false;
   bool counted_ = false;  // the outermost open flow collection is a key candidate
   int outer_line_ = 1;
-  size_t key_candidate_bytes_ = 0;
+  size_t key_candidate_bytes_ = 0;  // in the current document
 };
 
 std::vector<Document> parse_yaml(std::string_view text, const ParseLimits& limits) {
