@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "api/display_text.h"
 #include "api/json_fields.h"
 
 namespace cenv {
@@ -384,17 +385,17 @@ std::string FieldManager::path_text(const FieldPath& path) {
   std::string out;
   for (const std::string& el : path) {
     if (el.starts_with("f:")) {
-      out += "." + el.substr(2);
+      out += "." + escape_for_display(std::string_view(el).substr(2));
     } else if (el.starts_with("k:")) {
       json::value key = json::parse(std::string_view(el).substr(2));
       std::string inner;
       for (const auto& kv : key.get_object()) {
         if (!inner.empty()) inner += ",";
-        inner += std::string(kv.key()) + "=" + json::serialize(kv.value());
+        inner += escape_for_display(kv.key()) + "=" + json::serialize(kv.value());
       }
       out += "[" + inner + "]";
     } else if (el.starts_with("v:")) {
-      out += "[" + el.substr(2) + "]";
+      out += "[" + escape_for_display(std::string_view(el).substr(2)) + "]";
     }
   }
   return out;
@@ -446,8 +447,8 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
     std::string msg = "Apply failed with " + std::to_string(conflicts.size()) + " conflict" +
                       (conflicts.size() > 1 ? "s" : "") + ":";
     for (const auto& [manager, path] : conflicts) {
-      msg += " conflict with \"" + manager + "\" using " + std::string(kApiVersion) + ": " +
-             path_text(path) + ";";
+      msg += " conflict with \"" + escape_for_display(manager) + "\" using " +
+             std::string(kApiVersion) + ": " + path_text(path) + ";";
     }
     msg.pop_back();
     msg +=

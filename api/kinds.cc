@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "api/crd_yaml.h"
+#include "api/display_text.h"
 #include "api/json_fields.h"
 #include "api/jsonpath.h"
 #include "api/schema_validation.h"
@@ -88,7 +89,8 @@ Result<KindInfo> parse_crd(const json::object& crd) {
       }
       if (col.type.empty()) col.type = "string";
       Result<JsonPath> jp = JsonPath::parse(col.json_path);
-      if (!jp.ok()) return jp.status().with_prefix("printer column " + col.name);
+      if (!jp.ok())
+        return jp.status().with_prefix("printer column " + escape_for_display(col.name));
       info.columns.push_back(std::move(col));
     }
   }
@@ -139,7 +141,7 @@ Result<std::shared_ptr<const KindRegistry>> KindRegistry::from_documents(
     if (!doc.is_object()) return Status::Invalid(label + ": not a YAML mapping");
     if (const json::object* meta = object_field(doc.get_object(), "metadata")) {
       std::string_view name = string_field(*meta, "name");
-      if (!name.empty()) label += " (" + std::string(name) + ")";
+      if (!name.empty()) label += " (" + escape_for_display(name) + ")";
     }
     Result<KindInfo> info = parse_crd(doc.get_object());
     if (!info.ok()) return info.status().with_prefix(label);
@@ -156,8 +158,8 @@ Result<std::shared_ptr<const KindRegistry>> KindRegistry::from_documents(
       auto [it, inserted] = reg->names_.emplace(key, index);
       if (!inserted && it->second != index) {
         std::string message = label;
-        message += ": name \"" + n + "\" is already used by kind ";
-        message += reg->kinds_[it->second].kind;
+        message += ": name \"" + escape_for_display(n) + "\" is already used by kind ";
+        message += escape_for_display(reg->kinds_[it->second].kind);
         return Status::Invalid(std::move(message));
       }
     }

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "api/display_text.h"
 #include "api/json_fields.h"
 
 namespace cenv {
@@ -113,7 +114,7 @@ void validate_labels(const json::value& labels, std::vector<FieldError>* errors)
     return;
   }
   for (const auto& kv : labels.get_object()) {
-    std::string path = "metadata.labels[" + std::string(kv.key()) + "]";
+    std::string path = "metadata.labels[" + escape_for_display(kv.key()) + "]";
     if (std::string why = check_label_key(kv.key()); !why.empty()) {
       errors->push_back({path, "invalid label key: " + why});
     }
@@ -123,7 +124,7 @@ void validate_labels(const json::value& labels, std::vector<FieldError>* errors)
     }
     std::string_view value = kv.value().get_string();
     if (std::string why = check_label_value(value); !why.empty()) {
-      errors->push_back({path, "invalid value \"" + std::string(value) + "\": " + why});
+      errors->push_back({path, "invalid value \"" + escape_for_display(value) + "\": " + why});
     }
   }
 }
@@ -135,7 +136,7 @@ void validate_annotations(const json::value& annotations, std::vector<FieldError
   }
   size_t total = 0;
   for (const auto& kv : annotations.get_object()) {
-    std::string path = "metadata.annotations[" + std::string(kv.key()) + "]";
+    std::string path = "metadata.annotations[" + escape_for_display(kv.key()) + "]";
     total += kv.key().size();
     if (std::string why = check_label_key(kv.key()); !why.empty()) {
       errors->push_back({path, "invalid annotation key: " + why});

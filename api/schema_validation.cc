@@ -28,6 +28,7 @@
 #include <valijson/validator.hpp>
 #pragma GCC diagnostic pop
 
+#include "api/display_text.h"
 #include "api/json_fields.h"
 
 namespace cenv {
@@ -54,14 +55,15 @@ bool is_identifier(std::string_view s) {
 }
 
 // Appends a member to a field path: "spec" + "ports" = "spec.ports"; keys that are not
-// identifiers are bracketed ("spec.variables[my.key]").
+// identifiers are bracketed ("spec.variables[my.key]") and escaped for display, as they come
+// from user input.
 void append_key(std::string& path, std::string_view key) {
   if (is_identifier(key)) {
     if (!path.empty()) path += '.';
     path += key;
   } else {
     path += '[';
-    path += key;
+    path += escape_for_display(key);
     path += ']';
   }
 }
@@ -819,8 +821,8 @@ Status SchemaValidator::default_and_validate(Object& obj) const {
   std::vector<FieldError> errors;
   std::string_view kind = obj.kind();
   std::string_view name = obj.name().empty() ? obj.generate_name() : obj.name();
-  std::string title = (kind.empty() ? std::string("object") : std::string(kind)) + " \"" +
-                      std::string(name) + "\" is invalid";
+  std::string title = (kind.empty() ? std::string("object") : escape_for_display(kind)) + " \"" +
+                      escape_for_display(name) + "\" is invalid";
 
   size_t index = check_identity(obj, errors);
   if (index == kinds_.size()) return Status::Invalid(title, std::move(errors));

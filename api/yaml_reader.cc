@@ -24,6 +24,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "api/display_text.h"
 #include "api/yaml_scalars.h"
 
 namespace cenv {
@@ -370,10 +371,10 @@ constexpr size_t kMaxKeyCandidateFlowBytes = 256u << 10;
 
 // Pre-scan for flow collections ([...] and {...}): refuses flow nesting deeper than max_depth
 // (yaml-cpp would buffer the whole input before the depth check in TreeBuilder sees the first
-// event) and more than kMaxKeyCandidateFlowBytes of key-candidate flow text in one document. It approximates
-// YAML's grammar from below — quoted scalars, comments and block scalars are skipped, and in
-// block context a bracket counts only where a node can start — so it refuses nothing that has
-// not at least that much nesting or flow text.
+// event) and more than kMaxKeyCandidateFlowBytes of key-candidate flow text in one document. It
+// approximates YAML's grammar from below — quoted scalars, comments and block scalars are skipped,
+// and in block context a bracket counts only where a node can start — so it refuses nothing that
+// has not at least that much nesting or flow text.
 class FlowScan {
  public:
   FlowScan(std::string_view text, const ParseLimits& limits) : t_(text), limits_(limits) {}
@@ -750,7 +751,7 @@ std::vector<Document> parse_text(std::string_view text, const ParseLimits& limit
 
 Result<std::vector<Document>> parse_manifest(std::string_view text, std::string_view source,
                                              const ParseLimits& limits) {
-  std::string src(source);
+  std::string src = escape_for_display(source);
   if (text.size() > limits.max_bytes) {
     return Status::Invalid(src + ": file is " + std::to_string(text.size()) +
                            " bytes, larger than the limit of " + std::to_string(limits.max_bytes) +
@@ -769,38 +770,39 @@ Result<std::vector<Document>> parse_manifest(std::string_view text, std::string_
     ParseFailure f;
     f.line = line_of(e.mark);
     f.column = e.mark.is_null() ? 0 : e.mark.column + 1;
-    f.message = e.msg;
+    f.message = escape_for_display(e.msg);  // may quote the input
     return Status::Invalid(format_failure(src, f));
   } catch (const std::bad_alloc&) {
     return Status::Invalid(src + ": out of memory while parsing");
   } catch (const std::exception& e) {
-    return Status::Invalid(src + ": " + e.what());
+    return Status::Invalid(src + ": " + escape_for_display(e.what()));
   }
 }
 
 Result<std::vector<Document>> read_manifest_file(const std::string& path,
                                                  const ParseLimits& limits) {
   namespace fs = std::filesystem;
+  const std::string shown = escape_for_display(path);  // for messages
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) {
     if (ec && ec != std::errc::no_such_file_or_directory) {
-      return Status::Invalid(path + ": " + ec.message());
+      return Status::Invalid(shown + ": " + ec.message());
     }
-    return Status::NotFound(path + ": no such file");
+    return Status::NotFound(shown + ": no such file");
   }
-  if (fs::is_directory(st)) return Status::Invalid(path + ": is a directory, not a file");
+  if (fs::is_directory(st)) return Status::Invalid(shown + ": is a directory, not a file");
   if (fs::is_regular_file(st)) {
     uintmax_t size = fs::file_size(path, ec);
     if (!ec && size > limits.max_bytes) {
-      return Status::Invalid(path + ": file is " + std::to_string(size) +
+      return Status::Invalid(shown + ": file is " + std::to_string(size) +
                              " bytes, larger than the limit of " +
                              std::to_string(limits.max_bytes) + " bytes");
     }
   }
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return Status::Invalid(path + ": cannot open: " + std::generic_category().message(errno));
+    return Status::Invalid(shown + ": cannot open: " + std::generic_category().message(errno));
   // Read at most one byte past the limit: the file may have grown, or be a pipe.
   std::string text;
   char chunk[64 * 1024];
@@ -808,9 +810,9 @@ Result<std::vector<Document>> read_manifest_file(const std::string& path,
     in.read(chunk, sizeof chunk);
     text.append(chunk, static_cast<size_t>(in.gcount()));
   }
-  if (in.bad()) return Status::Invalid(path + ": read failed");
+  if (in.bad()) return Status::Invalid(shown + ": read failed");
   if (text.size() > limits.max_bytes) {
-    return Status::Invalid(path + ": file is larger than the limit of " +
+    return Status::Invalid(shown + ": file is larger than the limit of " +
                            std::to_string(limits.max_bytes) + " bytes");
   }
   return parse_manifest(text, path, limits);

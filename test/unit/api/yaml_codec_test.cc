@@ -452,6 +452,12 @@ TEST_CASE("the nested flow-style limit applies to each document, not to the whol
             .starts_with("test.yaml: line 5: more than 262144 bytes of nested flow-style YAML"));
 }
 
+TEST_CASE("control characters of the source name are escaped in errors", "[yaml_codec]") {
+  auto r = parse_manifest("a: 1\na: 2\n", "dir/\x1b[31mx\n.yaml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "dir/\\x1b[31mx\\n.yaml: line 2: duplicate key \"a\"");
+}
+
 // --------------------------------------------------------------------------------------------
 // JSON
 
