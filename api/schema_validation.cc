@@ -599,6 +599,28 @@ std::string bound_message(const json::object* schema) {
   return {};
 }
 
+// The message of valijson's "Expected number less/greater than ..." `d` for schema `s`:
+// "must be between 1 and 65535" when both bounds are inclusive, else the one bound broken.
+std::string number_bound_message(const std::string& d, const json::object* s) {
+  std::string both = bound_message(s);
+  if (!both.empty()) return both;
+  // "Expected number less than or equal to 5" -> "must be less than or equal to 5".
+  bool less = d.starts_with("Expected number less than");
+  bool or_equal = d.find("or equal") != std::string::npos;
+  const char* key = less ? "maximum" : "minimum";
+  if (!or_equal) {
+    // Draft 7 numeric exclusiveMaximum/exclusiveMinimum, or draft 4 style boolean flags.
+    const char* exclusive = less ? "exclusiveMaximum" : "exclusiveMinimum";
+    if (const json::value* x = s ? s->if_contains(exclusive) : nullptr; x && x->is_number()) {
+      key = exclusive;
+    }
+  }
+  const json::value* v = s ? s->if_contains(key) : nullptr;
+  std::string bound = v ? format_number(*v) : std::string("?");
+  return std::string("must be ") + (less ? "less than " : "greater than ") +
+         (or_equal ? "or equal to " : "") + bound;
+}
+
 void convert_error(const valijson::ValidationResults::Error& e, const json::value& root,
                    const json::object& root_schema, std::vector<FieldError>& out) {
   const std::string& d = e.description;
@@ -681,25 +703,7 @@ void convert_error(const valijson::ValidationResults::Error& e, const json::valu
     }
   } else if (d.starts_with("Expected number less than") ||
              d.starts_with("Expected number greater than")) {
-    std::string both = bound_message(s);
-    if (!both.empty()) {
-      out.push_back({loc.path, both});
-    } else {
-      // "Expected number less than or equal to 5" -> "must be less than or equal to 5".
-      bool less = d.starts_with("Expected number less than");
-      bool or_equal = d.find("or equal") != std::string::npos;
-      const char* key = less ? "maximum" : "minimum";
-      if (!or_equal) {
-        // Draft 7 numeric exclusiveMaximum/exclusiveMinimum, or draft 4 style boolean flags.
-        const char* exclusive = less ? "exclusiveMaximum" : "exclusiveMinimum";
-        if (const json::value* x = s ? s->if_contains(exclusive) : nullptr; x && x->is_number()) {
-          key = exclusive;
-        }
-      }
-      std::string bound = count_limit(key);
-      out.push_back({loc.path, std::string("must be ") + (less ? "less than " : "greater than ") +
-                                   (or_equal ? "or equal to " : "") + bound});
-    }
+    out.push_back({loc.path, number_bound_message(d, s)});
   } else if (d.starts_with("String should be no more than")) {
     out.push_back({loc.path, "must have at most " + count_limit("maxLength") + " characters"});
   } else if (d.starts_with("String should be no fewer than")) {
