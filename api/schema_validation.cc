@@ -621,6 +621,8 @@ std::string number_bound_message(const std::string& d, const json::object* s) {
          (or_equal ? "or equal to " : "") + bound;
 }
 
+// Appends to `out` the field errors of valijson error `e` about `root`, worded as Kubernetes
+// words them; wrappers that only say a child failed add nothing (the child reports itself).
 void convert_error(const valijson::ValidationResults::Error& e, const json::value& root,
                    const json::object& root_schema, std::vector<FieldError>& out) {
   const std::string& d = e.description;
