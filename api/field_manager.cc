@@ -4,6 +4,9 @@
 #include <map>
 #include <set>
 
+#include "api/display_text.h"
+#include "api/json_fields.h"
+
 namespace cenv {
 
 namespace json = boost::json;
@@ -32,37 +35,25 @@ const json::object& metadata_schema() {
 
 const json::object* member_schema(const json::object* schema, std::string_view key) {
   if (!schema) return nullptr;
-  if (auto p = schema->find("properties"); p != schema->end() && p->value().is_object()) {
-    if (auto it = p->value().get_object().find(key);
-        it != p->value().get_object().end() && it->value().is_object()) {
-      return &it->value().get_object();
-    }
-  }
-  if (auto ap = schema->find("additionalProperties");
-      ap != schema->end() && ap->value().is_object()) {
-    return &ap->value().get_object();
-  }
-  return nullptr;
+  if (const json::object* s = object_field(object_field(*schema, "properties"), key)) return s;
+  return object_field(*schema, "additionalProperties");
 }
 
 const json::object* items_schema(const json::object* schema) {
-  if (!schema) return nullptr;
-  auto it = schema->find("items");
-  return (it != schema->end() && it->value().is_object()) ? &it->value().get_object() : nullptr;
+  return object_field(schema, "items");
 }
 
 std::string_view list_type(const json::object* schema) {
   if (!schema) return "atomic";
-  std::string_view t = Object::str_field(*schema, "x-kubernetes-list-type");
+  std::string_view t = string_field(*schema, "x-kubernetes-list-type");
   return t.empty() ? "atomic" : t;
 }
 
 std::vector<std::string> list_keys(const json::object* schema) {
   std::vector<std::string> keys;
-  if (!schema) return keys;
-  auto it = schema->find("x-kubernetes-list-map-keys");
-  if (it == schema->end() || !it->value().is_array()) return keys;
-  for (const auto& k : it->value().get_array()) {
+  const json::array* names = schema ? array_field(*schema, "x-kubernetes-list-map-keys") : nullptr;
+  if (!names) return keys;
+  for (const auto& k : *names) {
     if (k.is_string()) keys.emplace_back(k.get_string());
   }
   return keys;
@@ -128,8 +119,8 @@ class Shape {
     // tracks every field but status: spec for most kinds; an Event's involvedObject, reason,
     // message and the rest. spec always, for a kind whose schema does not list it.
     members_.push_back("spec");
-    if (auto p = kind.schema.find("properties"); p != kind.schema.end() && p->value().is_object()) {
-      for (const auto& kv : p->value().get_object()) {
+    if (const json::object* p = object_field(kind.schema, "properties")) {
+      for (const auto& kv : *p) {
         std::string_view key = kv.key();
         if (key == "apiVersion" || key == "kind" || key == "metadata" || key == "status" ||
             key == "spec") {
@@ -153,12 +144,10 @@ class Shape {
     for (const std::string& m : members_) {
       if (auto it = o.find(m); it != o.end()) out[m] = it->value();
     }
-    if (auto m = o.find("metadata"); m != o.end() && m->value().is_object()) {
+    if (const json::object* m = object_field(o, "metadata")) {
       json::object meta;
       for (std::string_view k : {"labels", "annotations", "finalizers", "ownerReferences"}) {
-        if (auto it = m->value().get_object().find(k); it != m->value().get_object().end()) {
-          meta[k] = it->value();
-        }
+        if (const json::value* v = m->if_contains(k)) meta[k] = *v;
       }
       if (!meta.empty()) out["metadata"] = std::move(meta);
     }
@@ -346,20 +335,19 @@ void from_trie(const json::object& trie, FieldPath& prefix, PathSet& out) {
 
 std::vector<Entry> read_entries(const json::object& o) {
   std::vector<Entry> out;
-  auto m = o.find("metadata");
-  if (m == o.end() || !m->value().is_object()) return out;
-  auto mf = m->value().get_object().find("managedFields");
-  if (mf == m->value().get_object().end() || !mf->value().is_array()) return out;
-  for (const auto& e : mf->value().get_array()) {
+  const json::object* meta = object_field(o, "metadata");
+  const json::array* managed = meta ? array_field(*meta, "managedFields") : nullptr;
+  if (!managed) return out;
+  for (const auto& e : *managed) {
     if (!e.is_object()) continue;
     const json::object& eo = e.get_object();
-    Entry entry{std::string(Object::str_field(eo, "manager")),
-                std::string(Object::str_field(eo, "operation")),
-                std::string(Object::str_field(eo, "time")),
+    Entry entry{std::string(string_field(eo, "manager")),
+                std::string(string_field(eo, "operation")),
+                std::string(string_field(eo, "time")),
                 {}};
-    if (auto f = eo.find("fieldsV1"); f != eo.end() && f->value().is_object()) {
+    if (const json::object* fields = object_field(eo, "fieldsV1")) {
       FieldPath prefix;
-      from_trie(f->value().get_object(), prefix, entry.paths);
+      from_trie(*fields, prefix, entry.paths);
     }
     out.push_back(std::move(entry));
   }
@@ -397,17 +385,17 @@ std::string FieldManager::path_text(const FieldPath& path) {
   std::string out;
   for (const std::string& el : path) {
     if (el.starts_with("f:")) {
-      out += "." + el.substr(2);
+      out += "." + escape_for_display(std::string_view(el).substr(2));
     } else if (el.starts_with("k:")) {
       json::value key = json::parse(std::string_view(el).substr(2));
       std::string inner;
       for (const auto& kv : key.get_object()) {
         if (!inner.empty()) inner += ",";
-        inner += std::string(kv.key()) + "=" + json::serialize(kv.value());
+        inner += escape_for_display(kv.key()) + "=" + json::serialize(kv.value());
       }
       out += "[" + inner + "]";
     } else if (el.starts_with("v:")) {
-      out += "[" + el.substr(2) + "]";
+      out += "[" + escape_for_display(std::string_view(el).substr(2)) + "]";
     }
   }
   return out;
@@ -459,8 +447,8 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
     std::string msg = "Apply failed with " + std::to_string(conflicts.size()) + " conflict" +
                       (conflicts.size() > 1 ? "s" : "") + ":";
     for (const auto& [manager, path] : conflicts) {
-      msg += " conflict with \"" + manager + "\" using " + std::string(kApiVersion) + ": " +
-             path_text(path) + ";";
+      msg += " conflict with \"" + escape_for_display(manager) + "\" using " +
+             std::string(kApiVersion) + ": " + path_text(path) + ";";
     }
     msg.pop_back();
     msg +=
@@ -510,10 +498,7 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
     }
   }
   json::object& meta = out.metadata();
-  const json::object* merged_meta = nullptr;
-  if (auto m = mo.find("metadata"); m != mo.end() && m->value().is_object()) {
-    merged_meta = &m->value().get_object();
-  }
+  const json::object* merged_meta = object_field(mo, "metadata");
   for (std::string_view k : {"labels", "annotations", "finalizers", "ownerReferences"}) {
     const json::value* v = nullptr;
     if (merged_meta) {

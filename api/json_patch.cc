@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "api/display_text.h"
+#include "api/json_fields.h"
+
 namespace cenv {
 
 namespace json = boost::json;
@@ -138,13 +141,9 @@ Status apply_json_patch(json::value& target, const json::value& patch) {
     std::string where = "operation " + std::to_string(n++);
     if (!op_value.is_object()) return Status::Invalid(where + ": must be an object");
     const json::object& op = op_value.get_object();
-    auto str = [&](std::string_view k) -> std::string {
-      auto it = op.find(k);
-      return (it != op.end() && it->value().is_string()) ? std::string(it->value().get_string())
-                                                         : std::string();
-    };
+    auto str = [&](std::string_view k) { return std::string(string_field(op, k)); };
     std::string name = str("op"), path = str("path");
-    where += " (" + name + " " + path + ")";
+    where += " (" + escape_for_display(name) + " " + escape_for_display(path) + ")";
     std::vector<std::string> t;
     if (!op.contains("path") || !tokens_of(path, &t)) {
       return Status::Invalid(where + ": path must be a JSON pointer such as /spec/image");
@@ -154,7 +153,8 @@ Status apply_json_patch(json::value& target, const json::value& patch) {
     if (name == "add" || name == "replace") {
       if (value == op.end()) return Status::Invalid(where + ": value is required");
       if (name == "replace") {
-        if (!resolve(work, t, t.size())) return Status::Invalid(where + ": the path does not exist");
+        if (!resolve(work, t, t.size()))
+          return Status::Invalid(where + ": the path does not exist");
         auto removed = remove_at(work, t);
         if (!removed.ok() && !t.empty()) return removed.status().with_prefix(where);
       }
@@ -164,7 +164,8 @@ Status apply_json_patch(json::value& target, const json::value& patch) {
       if (!removed.ok()) s = removed.status();
     } else if (name == "move" || name == "copy") {
       std::vector<std::string> from;
-      if (!tokens_of(str("from"), &from)) return Status::Invalid(where + ": from must be a pointer");
+      if (!tokens_of(str("from"), &from))
+        return Status::Invalid(where + ": from must be a pointer");
       json::value* src = resolve(work, from, from.size());
       if (!src) return Status::Invalid(where + ": from does not exist");
       json::value moved = *src;
@@ -180,7 +181,7 @@ Status apply_json_patch(json::value& target, const json::value& patch) {
         return Status::Invalid(where + ": test failed: the value differs");
       }
     } else {
-      return Status::Invalid(where + ": unknown op \"" + name +
+      return Status::Invalid(where + ": unknown op \"" + escape_for_display(name) +
                              "\" (add, remove, replace, move, copy, test)");
     }
     if (!s.ok()) return Status::Invalid(where + ": " + s.message());

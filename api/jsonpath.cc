@@ -7,6 +7,8 @@
 #include <system_error>
 #include <utility>
 
+#include "api/display_text.h"
+
 namespace cenv {
 
 namespace json = boost::json;
@@ -71,7 +73,7 @@ class Parser {
       } else if (c == '[') {
         CENV_RETURN_IF_ERROR(parse_bracket(step));
       } else {
-        return error(std::string("unexpected '") + c + "', expected '.' or '['");
+        return error("unexpected '" + escape_for_display({&c, 1}) + "', expected '.' or '['");
       }
       out.push_back(std::move(step));
     }
@@ -82,7 +84,7 @@ class Parser {
 
   Status error(const std::string& what) const { return error_at(what, pos_); }
   Status error_at(const std::string& what, size_t at) const {
-    return Status::Invalid("invalid JSONPath \"" + std::string(s_) + "\": " + what +
+    return Status::Invalid("invalid JSONPath \"" + escape_for_display(s_) + "\": " + what +
                            " at position " + std::to_string(at));
   }
 
@@ -123,7 +125,8 @@ class Parser {
   Status expect(char c) {
     if (consume(c)) return Status::Ok();
     if (pos_ >= end_) return error(std::string("expected '") + c + "', found the end");
-    return error(std::string("expected '") + c + "', found '" + s_[pos_] + "'");
+    return error(std::string("expected '") + c + "', found '" + escape_for_display({&s_[pos_], 1}) +
+                 "'");
   }
 
   // After '[': `*]`, `N]`, `A:B]`, `'name']`, `?(...)]`.
@@ -164,7 +167,7 @@ class Parser {
         step.index = *first;
       }
     } else {
-      return error(std::string("unexpected '") + c + "' in brackets");
+      return error("unexpected '" + escape_for_display({&c, 1}) + "' in brackets");
     }
     skip_spaces();
     if (pos_ >= end_) return error_at("unterminated '['", open);

@@ -1,8 +1,8 @@
 #pragma once
 // The kinds of cenv, loaded from the CRD-style YAML files in crds/ (embedded in the binary at
 // build time). A KindRegistry answers "what is `svc`?" and validates objects of each kind
-// against its OpenAPI v3 schema (valijson), after applying the schema's defaults.
-// A built KindRegistry is immutable and thread-safe.
+// against its OpenAPI v3 schema, after applying the schema's defaults (the validation itself
+// lives in api/schema_validation.h). A built KindRegistry is immutable and thread-safe.
 
 #include <boost/json.hpp>
 #include <map>
@@ -34,7 +34,7 @@ struct KindInfo {
   boost::json::object schema;  // openAPIV3Schema of the version cenv.io/v1
 };
 
-class SchemaSet;  // compiled validators (private to kinds.cc)
+class SchemaValidator;  // api/schema_validation.h
 
 class KindRegistry {
  public:
@@ -76,7 +76,7 @@ class KindRegistry {
   std::vector<KindInfo> kinds_;
   // Lower-cased kind, plural, singular and short names -> index into kinds_.
   std::map<std::string, size_t, std::less<>> names_;
-  std::unique_ptr<SchemaSet> schemas_;  // one lazily compiled schema per entry of kinds_
+  std::unique_ptr<SchemaValidator> validator_;  // validates objects of kinds_
 };
 
 }  // namespace cenv

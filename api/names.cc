@@ -4,6 +4,9 @@
 #include <string>
 #include <utility>
 
+#include "api/display_text.h"
+#include "api/json_fields.h"
+
 namespace cenv {
 namespace {
 
@@ -93,16 +96,10 @@ std::string check_generate_name(std::string_view v) {
   return out;
 }
 
-// The field `key` of `meta`; nullptr when absent or null.
-const json::value* field(const json::object& meta, std::string_view key) {
-  const json::value* v = meta.if_contains(key);
-  return v == nullptr || v->is_null() ? nullptr : v;
-}
-
-// The string field `key`; empty when absent. Reports a non-string value.
-std::string_view string_field(const json::object& meta, std::string_view key,
-                              std::vector<FieldError>* errors) {
-  const json::value* v = field(meta, key);
+// The string field `key` of metadata; empty when absent or null. Reports a non-string value.
+std::string_view meta_string(const json::object& meta, std::string_view key,
+                             std::vector<FieldError>* errors) {
+  const json::value* v = value_field(meta, key);
   if (v == nullptr) return {};
   if (!v->is_string()) {
     errors->push_back({"metadata." + std::string(key), "must be a string"});
@@ -117,7 +114,7 @@ void validate_labels(const json::value& labels, std::vector<FieldError>* errors)
     return;
   }
   for (const auto& kv : labels.get_object()) {
-    std::string path = "metadata.labels[" + std::string(kv.key()) + "]";
+    std::string path = "metadata.labels[" + escape_for_display(kv.key()) + "]";
     if (std::string why = check_label_key(kv.key()); !why.empty()) {
       errors->push_back({path, "invalid label key: " + why});
     }
@@ -127,7 +124,7 @@ void validate_labels(const json::value& labels, std::vector<FieldError>* errors)
     }
     std::string_view value = kv.value().get_string();
     if (std::string why = check_label_value(value); !why.empty()) {
-      errors->push_back({path, "invalid value \"" + std::string(value) + "\": " + why});
+      errors->push_back({path, "invalid value \"" + escape_for_display(value) + "\": " + why});
     }
   }
 }
@@ -139,7 +136,7 @@ void validate_annotations(const json::value& annotations, std::vector<FieldError
   }
   size_t total = 0;
   for (const auto& kv : annotations.get_object()) {
-    std::string path = "metadata.annotations[" + std::string(kv.key()) + "]";
+    std::string path = "metadata.annotations[" + escape_for_display(kv.key()) + "]";
     total += kv.key().size();
     if (std::string why = check_label_key(kv.key()); !why.empty()) {
       errors->push_back({path, "invalid annotation key: " + why});
@@ -221,7 +218,7 @@ std::string check_label_value(std::string_view v) {
 
 void validate_object_meta(const boost::json::object& obj, bool namespaced,
                           std::vector<FieldError>* errors) {
-  const json::value* meta_value = field(obj, "metadata");
+  const json::value* meta_value = value_field(obj, "metadata");
   if (meta_value == nullptr) {
     errors->push_back({"metadata", "required"});
     return;
@@ -232,14 +229,14 @@ void validate_object_meta(const boost::json::object& obj, bool namespaced,
   }
   const json::object& meta = meta_value->get_object();
 
-  std::string_view name = string_field(meta, "name", errors);
-  std::string_view generate_name = string_field(meta, "generateName", errors);
+  std::string_view name = meta_string(meta, "name", errors);
+  std::string_view generate_name = meta_string(meta, "generateName", errors);
   if (!name.empty()) {
     if (std::string why = check_dns1123_label(name); !why.empty()) {
       errors->push_back({"metadata.name", why});
     }
   } else if (generate_name.empty()) {
-    const json::value* v = field(meta, "name");
+    const json::value* v = value_field(meta, "name");
     if (v == nullptr || v->is_string()) {  // a non-string name was reported above
       errors->push_back({"metadata.name", "required"});
     }
@@ -250,7 +247,7 @@ void validate_object_meta(const boost::json::object& obj, bool namespaced,
     }
   }
 
-  std::string_view ns = string_field(meta, "namespace", errors);
+  std::string_view ns = meta_string(meta, "namespace", errors);
   if (!ns.empty()) {
     if (!namespaced) {
       errors->push_back({"metadata.namespace", "must not be set for a cluster-scoped kind"});
@@ -259,11 +256,11 @@ void validate_object_meta(const boost::json::object& obj, bool namespaced,
     }
   }
 
-  if (const json::value* labels = field(meta, "labels")) validate_labels(*labels, errors);
-  if (const json::value* annotations = field(meta, "annotations")) {
+  if (const json::value* labels = value_field(meta, "labels")) validate_labels(*labels, errors);
+  if (const json::value* annotations = value_field(meta, "annotations")) {
     validate_annotations(*annotations, errors);
   }
-  if (const json::value* finalizers = field(meta, "finalizers")) {
+  if (const json::value* finalizers = value_field(meta, "finalizers")) {
     validate_finalizers(*finalizers, errors);
   }
 }

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "api/json_fields.h"
+
 namespace cenv {
 
 namespace json = boost::json;
@@ -21,10 +23,7 @@ Result<Object> Object::from_json(std::string_view text) {
 }
 
 std::string_view Object::str_field(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  if (it == o.end() || !it->value().is_string()) return {};
-  const json::string& s = it->value().get_string();
-  return {s.data(), s.size()};
+  return string_field(o, key);
 }
 
 std::string_view Object::meta_str(std::string_view key) const {
@@ -42,10 +41,7 @@ int64_t Object::resource_version() const { return parse_int(meta_str("resourceVe
 
 int64_t Object::generation() const {
   const json::object* m = metadata_or_null();
-  if (!m) return 0;
-  auto it = m->find("generation");
-  if (it == m->end() || !it->value().is_int64()) return 0;
-  return it->value().get_int64();
+  return m ? int64_field(*m, "generation").value_or(0) : 0;
 }
 
 void Object::set_ns(std::string_view v) {
@@ -60,12 +56,7 @@ void Object::set_resource_version(int64_t rv) { set_meta("resourceVersion", std:
 
 void Object::clear_resource_version() { metadata().erase("resourceVersion"); }
 
-const json::object* Object::labels() const {
-  const json::object* m = metadata_or_null();
-  if (!m) return nullptr;
-  auto it = m->find("labels");
-  return (it != m->end() && it->value().is_object()) ? &it->value().get_object() : nullptr;
-}
+const json::object* Object::labels() const { return object_field(metadata_or_null(), "labels"); }
 
 void Object::set_meta(std::string_view key, std::string_view value) {
   metadata()[key] = json::string(value);
@@ -78,8 +69,7 @@ json::object& Object::child(std::string_view key) {
 }
 
 const json::object* Object::child_or_null(std::string_view key) const {
-  auto it = json_.find(key);
-  return (it != json_.end() && it->value().is_object()) ? &it->value().get_object() : nullptr;
+  return object_field(json_, key);
 }
 
 std::string lower_kind(std::string_view kind) {

@@ -69,6 +69,8 @@ class Object {
 
   bool operator==(const Object& o) const { return json_ == o.json_; }
 
+  // The string field `key` of `o`; empty when absent or not a string. Same as string_field()
+  // of api/json_fields.h, which new code uses.
   static std::string_view str_field(const boost::json::object& o, std::string_view key);
 
  private:

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "api/display_text.h"
 #include "api/names.h"
 
 namespace cenv {
@@ -91,7 +92,7 @@ class SelectorParser {
 
   [[noreturn]] void fail(const std::string& expected, const Token& at) const {
     std::string detail = expected;
-    if (at.kind != Kind::kEnd) detail += " at \"" + std::string(text_.substr(at.pos)) + "\"";
+    if (at.kind != Kind::kEnd) detail += " at \"" + escape_for_display(text_.substr(at.pos)) + "\"";
     throw SelectorError{std::move(detail)};
   }
 
@@ -184,7 +185,8 @@ Result<LabelSelector> LabelSelector::parse(std::string_view text) {
   try {
     s.reqs_ = SelectorParser(text).parse();
   } catch (const SelectorError& e) {
-    return Status::Invalid("invalid label selector \"" + std::string(text) + "\": " + e.detail);
+    return Status::Invalid("invalid label selector \"" + escape_for_display(text) +
+                           "\": " + e.detail);
   }
   // Canonical order, as Kubernetes sorts requirements by key.
   std::stable_sort(s.reqs_.begin(), s.reqs_.end(),

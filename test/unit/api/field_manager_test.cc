@@ -173,6 +173,8 @@ TEST_CASE("labels are owned key by key", "[ssa]") {
 TEST_CASE("path_text renders keys as kubectl does", "[ssa]") {
   CHECK(FieldManager::path_text({"f:spec", "f:ports", "k:{\"containerPort\":80}", "f:hostPort"}) ==
         ".spec.ports[containerPort=80].hostPort");
+  CHECK(FieldManager::path_text({"f:spec", "f:env", "f:A\nB", "v:\"x\ty\""}) ==
+        ".spec.env.A\\nB[\"x\\ty\"]");
 }
 
 TEST_CASE("a kind's top-level fields outside spec are applied and owned like spec", "[ssa]") {

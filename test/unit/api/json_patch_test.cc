@@ -66,5 +66,15 @@ TEST_CASE("json patch applies each op, all or nothing", "[patch]") {
   }
 }
 
+TEST_CASE("json patch errors name the operation, with control characters escaped", "[patch]") {
+  json::value t = json::parse(R"({"spec":{}})");
+  Status s = apply_json_patch(t, json::parse(R"([{"op":"fr\u0000b\n","path":"/spec\t"}])"));
+  CHECK(s.code() == Code::kInvalid);
+  CHECK(
+      s.message() ==
+      "operation 0 (fr\\x00b\\n /spec\\t): unknown op \"fr\\x00b\\n\" (add, remove, replace, move, "
+      "copy, test)");
+}
+
 }  // namespace
 }  // namespace cenv

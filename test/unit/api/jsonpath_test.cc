@@ -96,6 +96,9 @@ TEST_CASE("JSONPath parse errors name the position", "[jsonpath]") {
       {".a[?(x)]", "invalid JSONPath \".a[?(x)]\": expected '@', found 'x' at position 5"},
       {".a.[0]", "invalid JSONPath \".a.[0]\": unexpected '[' after '.' at position 3"},
       {".a\\", "invalid JSONPath \".a\\\": dangling '\\' at position 2"},
+      {"\x01.a",
+       "invalid JSONPath \"\\x01.a\": unexpected '\\x01', expected '.' or '[' at position 0"},
+      {".a[\n]", "invalid JSONPath \".a[\\n]\": unexpected '\\n' in brackets at position 3"},
   }));
   CAPTURE(row.expr);
   auto p = JsonPath::parse(row.expr);

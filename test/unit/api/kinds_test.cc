@@ -1,5 +1,6 @@
 #include "api/kinds.h"
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cctype>
@@ -457,6 +458,34 @@ TEST_CASE("all errors of an object are reported, sorted by path", "[kinds]") {
         "spec.volumes[0].mountPath: Required value\n"
         "spec.volumes[0].name: Invalid value: \"Data!\": must be lowercase letters, digits and "
         "'-', starting and ending with a letter or digit\n");
+}
+
+TEST_CASE("control characters of names and keys are escaped in validation errors", "[kinds]") {
+  auto reg = registry();
+  Object svc =
+      object(R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"a\u0001b\nc"},)"
+             R"("spec":{"image":"x","bo\u0002gus":1}})");
+  Status s = reg->default_and_validate(svc);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message() == "Service \"a\\x01b\\nc\" is invalid");
+  CHECK(field_errors(s) == "spec[bo\\x02gus]: unknown field\n");
+
+  Object env =
+      object(R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"dev"},)"
+             R"("spec":{"variables":{"BAD\tKEY\r":"v"}}})");
+  s = reg->default_and_validate(env);
+  REQUIRE_FALSE(s.ok());
+  REQUIRE(s.fields().size() == 1);
+  CHECK(s.fields()[0].path == "spec.variables[BAD\\tKEY\\r]");
+  auto no_control = [](std::string_view text) {
+    return std::none_of(text.begin(), text.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  };
+  for (const Status& st : {reg->default_and_validate(svc), reg->default_and_validate(env)}) {
+    INFO(st.to_string());
+    CHECK(no_control(st.message()));
+    for (const FieldError& f : st.fields()) CHECK((no_control(f.path) && no_control(f.message)));
+  }
 }
 
 TEST_CASE("metadata is not validated by the schema", "[kinds]") {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "api/display_text.h"
+
 namespace cenv {
 namespace {
 
@@ -103,6 +105,7 @@ TEST_CASE("LabelSelector::parse names the offending text in errors", "[selector]
        "value \"-x\": a valid label must be an empty string or consist of alphanumeric "
        "characters, '-', '_' or '.', and must start and end with an alphanumeric character "
        "(e.g. 'MyValue', or 'my_value', or '12345')"},
+      {"a=(\x01\n)", "expected a value at \"(\\x01\\n)\""},
       {"a in (ok, " + std::string(64, 'v') + ")",
        "value \"" + std::string(64, 'v') + "\": must be no more than 63 characters"},
   };
@@ -111,7 +114,8 @@ TEST_CASE("LabelSelector::parse names the offending text in errors", "[selector]
     auto s = LabelSelector::parse(row.text);
     REQUIRE_FALSE(s.ok());
     CHECK(s.status().code() == Code::kInvalid);
-    CHECK(s.status().message() == "invalid label selector \"" + row.text + "\": " + row.detail);
+    CHECK(s.status().message() ==
+          "invalid label selector \"" + escape_for_display(row.text) + "\": " + row.detail);
   }
 }
 

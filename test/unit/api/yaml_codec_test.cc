@@ -427,6 +427,37 @@ TEST_CASE("large nested flow collections in YAML are refused before yaml-cpp buf
   CHECK(parse_ok("[[" + items + "]]")[0].value.at(0).as_array().size() == 150001);
 }
 
+TEST_CASE("the nested flow-style limit applies to each document, not to the whole stream",
+          "[yaml_codec]") {
+  // 5,000 small JSON documents, about 600 KiB in all: each opens a top-level flow mapping.
+  std::string stream;
+  for (int i = 0; i < 5000; ++i) {
+    if (i > 0) stream += "---\n";
+    stream += R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"web-)" +
+              std::to_string(i) +
+              R"("},"spec":{"image":"nginx:1.27","ports":[{"containerPort":80}],"env":{"A":"1"}}})"
+              "\n";
+  }
+  REQUIRE(stream.size() > (256u << 10) * 2);
+  auto docs = parse_ok(stream);
+  REQUIRE(docs.size() == 5000);
+  CHECK(docs[4999].index == 5000);
+  CHECK(docs[4999].value.at("metadata").at("name") == "web-4999");
+  // Documents ended by "..." count apart too.
+  CHECK(parse_ok(repeat("{\"a\": [" + repeat("1,", 1000) + "1]}\n...\n", 200)).size() == 200);
+
+  // One flow document over the limit, after small ones, is still refused, at its own line.
+  std::string big = "{\"a\": [[" + repeat("1,", 150000) + "1]]}\n";
+  CHECK(parse_error("{\"a\": 1}\n---\n{\"b\": 2}\n---\n" + big)
+            .starts_with("test.yaml: line 5: more than 262144 bytes of nested flow-style YAML"));
+}
+
+TEST_CASE("control characters of the source name are escaped in errors", "[yaml_codec]") {
+  auto r = parse_manifest("a: 1\na: 2\n", "dir/\x1b[31mx\n.yaml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "dir/\\x1b[31mx\\n.yaml: line 2: duplicate key \"a\"");
+}
+
 // --------------------------------------------------------------------------------------------
 // JSON
 

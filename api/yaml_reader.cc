@@ -1,4 +1,4 @@
-#include "api/yaml_codec.h"
+#include "api/yaml_reader.h"
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
@@ -23,6 +23,9 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include "api/display_text.h"
+#include "api/yaml_scalars.h"
 
 namespace cenv {
 namespace {
@@ -80,118 +83,11 @@ int line_at(std::string_view text, size_t offset) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scalar typing: the YAML 1.2 core schema.
-
-bool is_null_plain(std::string_view s) {
-  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
-}
-
-std::optional<bool> resolve_bool(std::string_view s) {
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  return std::nullopt;
-}
-
-// Value of digits too large for uint64, as a double.
-double big_magnitude(std::string_view digits, int base) {
-  double d = 0;
-  for (char c : digits) {
-    int digit = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-    d = d * base + digit;
-  }
-  return d;
-}
-
-// Decimal, 0x hex or 0o octal integer with an optional sign; int64 when it fits, else uint64,
-// else double.
-std::optional<json::value> resolve_int(std::string_view s) {
-  bool negative = false;
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
-    negative = s[0] == '-';
-    s.remove_prefix(1);
-  }
-  int base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-    base = s[1] == 'x' ? 16 : 8;
-    s.remove_prefix(2);
-  }
-  if (s.empty()) return std::nullopt;
-  for (char c : s) {
-    bool ok = base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
-                         : (c >= '0' && c < '0' + base);
-    if (!ok) return std::nullopt;
-  }
-  uint64_t magnitude = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude, base);
-  if (ec == std::errc::result_out_of_range) {
-    double d = big_magnitude(s, base);
-    return json::value(negative ? -d : d);
-  }
-  constexpr uint64_t kInt64Max = std::numeric_limits<int64_t>::max();
-  if (!negative) {
-    if (magnitude <= kInt64Max) return json::value(static_cast<int64_t>(magnitude));
-    return json::value(magnitude);
-  }
-  if (magnitude <= kInt64Max) return json::value(-static_cast<int64_t>(magnitude));
-  if (magnitude == kInt64Max + 1) return json::value(std::numeric_limits<int64_t>::min());
-  return json::value(-static_cast<double>(magnitude));
-}
-
-// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, [-+]?\.(inf|Inf|INF), \.(nan|NaN|NAN)
-std::optional<double> resolve_float(std::string_view s) {
-  if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
-  std::string_view body = s;
-  bool negative = false;
-  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
-    negative = body[0] == '-';
-    body.remove_prefix(1);
-  }
-  if (body == ".inf" || body == ".Inf" || body == ".INF") {
-    double inf = std::numeric_limits<double>::infinity();
-    return negative ? -inf : inf;
-  }
-  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-  size_t i = 0;
-  size_t int_digits = 0;
-  while (i < body.size() && is_digit(body[i])) ++i, ++int_digits;
-  size_t frac_digits = 0;
-  bool dot = i < body.size() && body[i] == '.';
-  if (dot) {
-    ++i;
-    while (i < body.size() && is_digit(body[i])) ++i, ++frac_digits;
-  }
-  if (int_digits == 0 && frac_digits == 0) return std::nullopt;
-  bool exponent_negative = false;
-  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
-    ++i;
-    if (i < body.size() && (body[i] == '+' || body[i] == '-')) exponent_negative = body[i++] == '-';
-    size_t exp_digits = 0;
-    while (i < body.size() && is_digit(body[i])) ++i, ++exp_digits;
-    if (exp_digits == 0) return std::nullopt;
-  }
-  if (i != body.size()) return std::nullopt;
-  double d = 0;
-  auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), d);
-  if (ec == std::errc::result_out_of_range) {
-    d = exponent_negative ? 0.0 : std::numeric_limits<double>::infinity();
-  } else if (ec != std::errc() || ptr != body.data() + body.size()) {
-    return std::nullopt;
-  }
-  return negative ? -d : d;
-}
-
-// Type of an untagged plain scalar.
-json::value resolve_plain(std::string_view s) {
-  if (is_null_plain(s)) return nullptr;
-  if (auto b = resolve_bool(s)) return *b;
-  if (auto i = resolve_int(s)) return *i;
-  if (auto d = resolve_float(s)) return *d;
-  return json::string(s);
-}
+// Scalar typing (api/yaml_scalars.h), with the tags yaml-cpp reports.
 
 // Type of a scalar carrying `tag` (yaml-cpp: "?" plain, "!" quoted or block, else explicit).
 json::value resolve_tagged(const std::string& tag, const std::string& text, int line) {
-  if (tag == "?") return resolve_plain(text);
+  if (tag == "?") return resolve_yaml_plain(text);
   constexpr std::string_view kCoreTag = "tag:yaml.org,2002:";
   if (std::string_view(tag).starts_with(kCoreTag)) {
     std::string_view name = std::string_view(tag).substr(kCoreTag.size());
@@ -199,20 +95,20 @@ json::value resolve_tagged(const std::string& tag, const std::string& text, int 
       fail_at_line(line, json_quoted(text) + " is not a valid !!" + std::string(name));
     };
     if (name == "null") {
-      if (!is_null_plain(text)) bad();
+      if (!is_yaml_null(text)) bad();
       return nullptr;
     }
     if (name == "bool") {
-      if (auto b = resolve_bool(text)) return *b;
+      if (auto b = resolve_yaml_bool(text)) return *b;
       bad();
     }
     if (name == "int") {
-      if (auto i = resolve_int(text)) return *i;
+      if (auto i = resolve_yaml_int(text)) return *i;
       bad();
     }
     if (name == "float") {
-      if (auto d = resolve_float(text)) return *d;
-      if (auto i = resolve_int(text)) return i->to_number<double>();
+      if (auto d = resolve_yaml_float(text)) return *d;
+      if (auto i = resolve_yaml_int(text)) return i->to_number<double>();
       bad();
     }
   }
@@ -470,15 +366,15 @@ class ViewStreamBuf final : public std::streambuf {
 // yaml-cpp's scanner keeps every token of a flow collection that could still turn out to be a
 // mapping key ("[a, b]: c") until that collection closes: about 135 bytes of memory per byte of
 // input. Flow collections nested in flow collections, or starting a line or a list item, are
-// such candidates. This much text in them is refused before yaml-cpp sees it.
+// such candidates. This much text in them, in one document, is refused before yaml-cpp sees it.
 constexpr size_t kMaxKeyCandidateFlowBytes = 256u << 10;
 
 // Pre-scan for flow collections ([...] and {...}): refuses flow nesting deeper than max_depth
 // (yaml-cpp would buffer the whole input before the depth check in TreeBuilder sees the first
-// event) and more than kMaxKeyCandidateFlowBytes of key-candidate flow text. It approximates
-// YAML's grammar from below — quoted scalars, comments and block scalars are skipped, and in
-// block context a bracket counts only where a node can start — so it refuses nothing that has
-// not at least that much nesting or flow text.
+// event) and more than kMaxKeyCandidateFlowBytes of key-candidate flow text in one document. It
+// approximates YAML's grammar from below — quoted scalars, comments and block scalars are skipped,
+// and in block context a bracket counts only where a node can start — so it refuses nothing that
+// has not at least that much nesting or flow text.
 class FlowScan {
  public:
   FlowScan(std::string_view text, const ParseLimits& limits) : t_(text), limits_(limits) {}
@@ -557,6 +453,9 @@ class FlowScan {
       if (line_indent_ == 0 && (t_.substr(i_, 3) == "---" || t_.substr(i_, 3) == "...") &&
           blank_at(i_ + 3)) {
         i_ += 3;
+        // A document marker comes only where every flow collection is closed, and yaml-cpp
+        // frees a document's tokens once it has been read: the limit is per document.
+        key_candidate_bytes_ = 0;
       }
       return;
     }
@@ -693,7 +592,7 @@ class FlowScan {
   bool after_colon_ = false;
   bool counted_ = false;  // the outermost open flow collection is a key candidate
   int outer_line_ = 1;
-  size_t key_candidate_bytes_ = 0;
+  size_t key_candidate_bytes_ = 0;  // in the current document
 };
 
 std::vector<Document> parse_yaml(std::string_view text, const ParseLimits& limits) {
@@ -848,404 +747,11 @@ std::vector<Document> parse_text(std::string_view text, const ParseLimits& limit
   }
   return parse_yaml(text, limits);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Writing YAML
-
-// Decodes the UTF-8 sequence at s[i]; returns its length and sets *cp, or returns 0 when the
-// bytes are not valid UTF-8.
-size_t decode_utf8(std::string_view s, size_t i, char32_t* cp) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char b0 = byte(i);
-  size_t len = 0;
-  char32_t v = 0;
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    v = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    v = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    v = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    v = (v << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (v < kMin[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return len;
-}
-
-// Code points YAML cannot carry unescaped (C1 controls, line/paragraph separators, BOM,
-// non-characters).
-bool needs_escape(char32_t cp) {
-  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-         cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF;
-}
-
-// Would YAML 1.1 readers (PyYAML, go-yaml v2) read this plain scalar as something other than a
-// string? Such strings are quoted too, so that the output means the same to them.
-bool looks_like_yaml11_scalar(std::string_view s) {
-  std::string lower;
-  for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower == "y" || lower == "n" || lower == "yes" || lower == "no" || lower == "on" ||
-      lower == "off") {
-    return true;
-  }
-  std::string_view body = lower;
-  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
-  if (body.empty()) return false;
-  bool numeric_start = (body[0] >= '0' && body[0] <= '9') ||
-                       (body[0] == '.' && body.size() > 1 && body[1] >= '0' && body[1] <= '9');
-  if (!numeric_start) return false;
-  return body.find_first_not_of("0123456789abcdefox_.:+-tz") == std::string_view::npos;
-}
-
-// Can `s` be written as a plain scalar (as a value or a key, in block context) and read back as
-// the same string?
-bool plain_ok(std::string_view s) {
-  if (s.empty() || !resolve_plain(s).is_string() || looks_like_yaml11_scalar(s)) return false;
-  char first = s.front();
-  if (std::string_view("[]{},#&*!|>'\"%@`?:").find(first) != std::string_view::npos) return false;
-  if (first == '-' && (s.size() == 1 || s[1] == ' ')) return false;
-  if (s.starts_with("---") || s.starts_with("...") || s == "<<") return false;
-  if (s.front() == ' ' || s.back() == ' ' || s.back() == ':') return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == ':' && i + 1 < s.size() && s[i + 1] == ' ') return false;
-    if (c == '#' && s[i - 1] == ' ') return false;  // i > 0: a leading '#' was refused above
-    char32_t cp = 0;
-    size_t len = decode_utf8(s, i, &cp);
-    if (len == 0 || needs_escape(cp)) return false;
-    i += len - 1;
-  }
-  return true;
-}
-
-// Can `s` be written as a literal block scalar ("|") and read back unchanged?
-bool literal_ok(std::string_view s) {
-  size_t first_break = s.find('\n');
-  if (first_break == std::string_view::npos || first_break == 0) return false;
-  if (s.front() == ' ' || s.front() == '\t') return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\n') {
-      if (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t')) return false;  // trailing blanks
-      continue;
-    }
-    if (c == '\t' && (i == 0 || s[i - 1] == '\n')) return false;
-    if (c == '\t') continue;
-    char32_t cp = 0;
-    size_t len = decode_utf8(s, i, &cp);
-    if (len == 0 || needs_escape(cp)) return false;
-    i += len - 1;
-  }
-  return s.back() != ' ' && s.back() != '\t';
-}
-
-void append_double_quoted(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  out += '"';
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        continue;
-      case '\\':
-        out += "\\\\";
-        continue;
-      case '\n':
-        out += "\\n";
-        continue;
-      case '\t':
-        out += "\\t";
-        continue;
-      case '\r':
-        out += "\\r";
-        continue;
-      case '\0':
-        out += "\\0";
-        continue;
-      default:
-        break;
-    }
-    char32_t cp = 0;
-    size_t len = decode_utf8(s, i, &cp);
-    if (len == 0) {
-      out += c;  // not UTF-8: YAML cannot represent it; written as is
-      continue;
-    }
-    if (needs_escape(cp)) {
-      if (cp <= 0xFF) {
-        out += "\\x";
-        out += kHex[cp >> 4];
-        out += kHex[cp & 0xF];
-      } else {
-        out += "\\u";
-        for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 0xF];
-      }
-    } else {
-      out.append(s.substr(i, len));
-    }
-    i += len - 1;
-  }
-  out += '"';
-}
-
-// Shortest text that reads back as the same double (and as a float, not an integer).
-std::string format_double(double d) {
-  if (std::isnan(d)) return ".nan";
-  if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
-  char buf[64];
-  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, d);
-  std::string s(buf, ptr);
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
-}
-
-// Implicit keys are limited to 1024 characters; longer keys use the explicit "? key" form.
-constexpr size_t kMaxImplicitKey = 1000;
-
-class YamlWriter {
- public:
-  std::string out;
-
-  void root(const json::value& v) {
-    if (is_block_collection(v)) {
-      if (v.is_object()) {
-        map(v.get_object(), 0, false);
-      } else {
-        seq(v.get_array(), 0, false);
-      }
-    } else if (v.is_string()) {
-      string_value(v.get_string(), 2);
-    } else {
-      out += inline_scalar(v);
-      out += '\n';
-    }
-  }
-
- private:
-  enum class Context { kMapValue, kSeqItem };
-
-  static bool is_block_collection(const json::value& v) {
-    return (v.is_object() && !v.get_object().empty()) || (v.is_array() && !v.get_array().empty());
-  }
-
-  static std::string inline_scalar(const json::value& v) {
-    switch (v.kind()) {
-      case json::kind::null:
-        return "null";
-      case json::kind::bool_:
-        return v.get_bool() ? "true" : "false";
-      case json::kind::int64:
-        return std::to_string(v.get_int64());
-      case json::kind::uint64:
-        return std::to_string(v.get_uint64());
-      case json::kind::double_:
-        return format_double(v.get_double());
-      case json::kind::object:
-        return "{}";
-      case json::kind::array:
-        return "[]";
-      case json::kind::string:
-        break;
-    }
-    return {};
-  }
-
-  void indent(size_t n) { out.append(n, ' '); }
-
-  void map(const json::object& obj, size_t ind, bool first_inline) {
-    bool first = true;
-    for (const auto& kv : obj) {
-      if (!(first && first_inline)) indent(ind);
-      first = false;
-      std::string key;
-      if (plain_ok(kv.key())) {
-        key = kv.key();
-      } else {
-        append_double_quoted(key, kv.key());
-      }
-      if (key.size() > kMaxImplicitKey) {
-        out += "? ";
-        out += key;
-        out += '\n';
-        indent(ind);
-        out += ':';
-        explicit_value(kv.value(), ind);
-        continue;
-      }
-      out += key;
-      out += ':';
-      node(kv.value(), ind, Context::kMapValue);
-    }
-  }
-
-  // The value after an explicit key's ":"; a sequence is indented here (no compact form).
-  void explicit_value(const json::value& v, size_t ind) {
-    if (v.is_array() && !v.get_array().empty()) {
-      out += '\n';
-      seq(v.get_array(), ind + 2, false);
-      return;
-    }
-    node(v, ind, Context::kMapValue);
-  }
-
-  void seq(const json::array& arr, size_t ind, bool first_inline) {
-    bool first = true;
-    for (const auto& item : arr) {
-      if (!(first && first_inline)) indent(ind);
-      first = false;
-      out += "- ";
-      node(item, ind, Context::kSeqItem);
-    }
-  }
-
-  // Writes `v` after "key:" (kMapValue) or "- " (kSeqItem) of an entry at indentation `ind`.
-  void node(const json::value& v, size_t ind, Context ctx) {
-    if (v.is_object() && !v.get_object().empty()) {
-      if (ctx == Context::kMapValue) {
-        out += '\n';
-        map(v.get_object(), ind + 2, false);
-      } else {
-        map(v.get_object(), ind + 2, true);
-      }
-      return;
-    }
-    if (v.is_array() && !v.get_array().empty()) {
-      if (ctx == Context::kMapValue) {
-        out += '\n';
-        seq(v.get_array(), ind, false);  // kubectl style: "key:\n- item"
-      } else {
-        seq(v.get_array(), ind + 2, true);
-      }
-      return;
-    }
-    if (ctx == Context::kMapValue) out += ' ';
-    if (v.is_string()) {
-      string_value(v.get_string(), ind + 2);
-    } else {
-      out += inline_scalar(v);
-      out += '\n';
-    }
-  }
-
-  // A string value and its line break; block scalar lines are indented by `content_indent`.
-  void string_value(std::string_view s, size_t content_indent) {
-    if (literal_ok(s)) {
-      size_t body_end = s.find_last_not_of('\n') + 1;
-      size_t trailing = s.size() - body_end;
-      out += trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+";
-      out += '\n';
-      std::string_view body = s.substr(0, body_end);
-      size_t pos = 0;
-      while (pos <= body.size()) {
-        size_t end = body.find('\n', pos);
-        if (end == std::string_view::npos) end = body.size();
-        if (end > pos) {
-          indent(content_indent);
-          out.append(body.substr(pos, end - pos));
-        }
-        out += '\n';
-        pos = end + 1;
-      }
-      if (trailing > 1) out.append(trailing - 1, '\n');
-      return;
-    }
-    if (plain_ok(s)) {
-      out.append(s);
-    } else {
-      append_double_quoted(out, s);
-    }
-    out += '\n';
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
-// Writing JSON
-
-void append_json_number(std::string& out, double d) {
-  // JSON has no infinities or NaN; written as Boost.JSON does.
-  if (std::isnan(d)) {
-    out += "null";
-  } else if (std::isinf(d)) {
-    out += d > 0 ? "1e99999" : "-1e99999";
-  } else {
-    out += format_double(d);
-  }
-}
-
-void append_json(std::string& out, const json::value& v, bool pretty, size_t ind) {
-  auto newline = [&](size_t n) {
-    if (!pretty) return;
-    out += '\n';
-    out.append(n, ' ');
-  };
-  switch (v.kind()) {
-    case json::kind::object: {
-      const json::object& obj = v.get_object();
-      if (obj.empty()) {
-        out += "{}";
-        return;
-      }
-      out += '{';
-      bool first = true;
-      for (const auto& kv : obj) {
-        if (!first) out += ',';
-        first = false;
-        newline(ind + 2);
-        out += json::serialize(kv.key());
-        out += pretty ? ": " : ":";
-        append_json(out, kv.value(), pretty, ind + 2);
-      }
-      newline(ind);
-      out += '}';
-      return;
-    }
-    case json::kind::array: {
-      const json::array& arr = v.get_array();
-      if (arr.empty()) {
-        out += "[]";
-        return;
-      }
-      out += '[';
-      bool first = true;
-      for (const auto& item : arr) {
-        if (!first) out += ',';
-        first = false;
-        newline(ind + 2);
-        append_json(out, item, pretty, ind + 2);
-      }
-      newline(ind);
-      out += ']';
-      return;
-    }
-    case json::kind::double_:
-      append_json_number(out, v.get_double());
-      return;
-    default:
-      out += json::serialize(v);
-      return;
-  }
-}
-
 }  // namespace
 
 Result<std::vector<Document>> parse_manifest(std::string_view text, std::string_view source,
                                              const ParseLimits& limits) {
-  std::string src(source);
+  std::string src = escape_for_display(source);
   if (text.size() > limits.max_bytes) {
     return Status::Invalid(src + ": file is " + std::to_string(text.size()) +
                            " bytes, larger than the limit of " + std::to_string(limits.max_bytes) +
@@ -1264,38 +770,39 @@ Result<std::vector<Document>> parse_manifest(std::string_view text, std::string_
     ParseFailure f;
     f.line = line_of(e.mark);
     f.column = e.mark.is_null() ? 0 : e.mark.column + 1;
-    f.message = e.msg;
+    f.message = escape_for_display(e.msg);  // may quote the input
     return Status::Invalid(format_failure(src, f));
   } catch (const std::bad_alloc&) {
     return Status::Invalid(src + ": out of memory while parsing");
   } catch (const std::exception& e) {
-    return Status::Invalid(src + ": " + e.what());
+    return Status::Invalid(src + ": " + escape_for_display(e.what()));
   }
 }
 
 Result<std::vector<Document>> read_manifest_file(const std::string& path,
                                                  const ParseLimits& limits) {
   namespace fs = std::filesystem;
+  const std::string shown = escape_for_display(path);  // for messages
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
   if (!fs::exists(st)) {
     if (ec && ec != std::errc::no_such_file_or_directory) {
-      return Status::Invalid(path + ": " + ec.message());
+      return Status::Invalid(shown + ": " + ec.message());
     }
-    return Status::NotFound(path + ": no such file");
+    return Status::NotFound(shown + ": no such file");
   }
-  if (fs::is_directory(st)) return Status::Invalid(path + ": is a directory, not a file");
+  if (fs::is_directory(st)) return Status::Invalid(shown + ": is a directory, not a file");
   if (fs::is_regular_file(st)) {
     uintmax_t size = fs::file_size(path, ec);
     if (!ec && size > limits.max_bytes) {
-      return Status::Invalid(path + ": file is " + std::to_string(size) +
+      return Status::Invalid(shown + ": file is " + std::to_string(size) +
                              " bytes, larger than the limit of " +
                              std::to_string(limits.max_bytes) + " bytes");
     }
   }
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return Status::Invalid(path + ": cannot open: " + std::generic_category().message(errno));
+    return Status::Invalid(shown + ": cannot open: " + std::generic_category().message(errno));
   // Read at most one byte past the limit: the file may have grown, or be a pipe.
   std::string text;
   char chunk[64 * 1024];
@@ -1303,25 +810,12 @@ Result<std::vector<Document>> read_manifest_file(const std::string& path,
     in.read(chunk, sizeof chunk);
     text.append(chunk, static_cast<size_t>(in.gcount()));
   }
-  if (in.bad()) return Status::Invalid(path + ": read failed");
+  if (in.bad()) return Status::Invalid(shown + ": read failed");
   if (text.size() > limits.max_bytes) {
-    return Status::Invalid(path + ": file is larger than the limit of " +
+    return Status::Invalid(shown + ": file is larger than the limit of " +
                            std::to_string(limits.max_bytes) + " bytes");
   }
   return parse_manifest(text, path, limits);
-}
-
-std::string to_yaml(const boost::json::value& v) {
-  YamlWriter w;
-  w.root(v);
-  return std::move(w.out);
-}
-
-std::string to_json_text(const boost::json::value& v, bool pretty) {
-  std::string out;
-  append_json(out, v, pretty, 0);
-  if (pretty) out += '\n';
-  return out;
 }
 
 }  // namespace cenv
