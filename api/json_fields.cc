@@ -41,4 +41,39 @@ std::optional<int64_t> int64_field(const json::object& o, std::string_view key) 
   return std::nullopt;
 }
 
+bool bool_field(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() && v->get_bool();
+}
+
+std::vector<std::string> string_list_field(const json::object& o, std::string_view key) {
+  std::vector<std::string> out;
+  if (const json::array* a = array_field(o, key)) {
+    for (const auto& v : *a) {
+      if (v.is_string()) out.emplace_back(v.get_string());
+    }
+  }
+  return out;
+}
+
+std::string_view string_field(const json::object* o, std::string_view key) {
+  return o == nullptr ? std::string_view() : string_field(*o, key);
+}
+
+const json::array* array_field(const json::object* o, std::string_view key) {
+  return o == nullptr ? nullptr : array_field(*o, key);
+}
+
+std::optional<int64_t> int64_field(const json::object* o, std::string_view key) {
+  return o == nullptr ? std::nullopt : int64_field(*o, key);
+}
+
+bool bool_field(const json::object* o, std::string_view key) {
+  return o != nullptr && bool_field(*o, key);
+}
+
+std::vector<std::string> string_list_field(const json::object* o, std::string_view key) {
+  return o == nullptr ? std::vector<std::string>() : string_list_field(*o, key);
+}
+
 }  // namespace cenv

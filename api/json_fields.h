@@ -8,7 +8,9 @@
 #include <boost/json.hpp>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace cenv {
 
@@ -31,5 +33,20 @@ const boost::json::array* array_field(const boost::json::object& o, std::string_
 // The integer of field `key`; nullopt when absent, not an integer (a double such as 1.0 or a
 // string "1" included) or above INT64_MAX.
 std::optional<int64_t> int64_field(const boost::json::object& o, std::string_view key);
+
+// The boolean of field `key`; false when absent or not a boolean.
+bool bool_field(const boost::json::object& o, std::string_view key);
+
+// The strings of the array field `key` (items of other types skipped); empty when absent or
+// not an array.
+std::vector<std::string> string_list_field(const boost::json::object& o, std::string_view key);
+
+// The same getters for a possibly absent object (a spec or status that may be missing): a
+// nullptr `o` reads as an object without the field.
+std::string_view string_field(const boost::json::object* o, std::string_view key);
+const boost::json::array* array_field(const boost::json::object* o, std::string_view key);
+std::optional<int64_t> int64_field(const boost::json::object* o, std::string_view key);
+bool bool_field(const boost::json::object* o, std::string_view key);
+std::vector<std::string> string_list_field(const boost::json::object* o, std::string_view key);
 
 }  // namespace cenv

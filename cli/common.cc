@@ -4,22 +4,34 @@
 #include <iostream>
 #include <sstream>
 
+#include "api/display_text.h"
+
 namespace cenv::cli {
 
 namespace {
 
 const char* reason(Code code) {
   switch (code) {
-    case Code::kNotFound: return "NotFound";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kConflict: return "Conflict";
-    case Code::kInvalid: return "Invalid";
-    case Code::kUnauthenticated: return "Unauthorized";
-    case Code::kForbidden: return "Forbidden";
-    case Code::kFailedPrecondition: return "BadRequest";
-    case Code::kGone: return "Expired";
-    case Code::kUnavailable: return "ServiceUnavailable";
-    default: return "InternalError";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kConflict:
+      return "Conflict";
+    case Code::kInvalid:
+      return "Invalid";
+    case Code::kUnauthenticated:
+      return "Unauthorized";
+    case Code::kForbidden:
+      return "Forbidden";
+    case Code::kFailedPrecondition:
+      return "BadRequest";
+    case Code::kGone:
+      return "Expired";
+    case Code::kUnavailable:
+      return "ServiceUnavailable";
+    default:
+      return "InternalError";
   }
 }
 
@@ -29,8 +41,7 @@ void print_error(const Status& s, bool from_server) {
   std::istringstream lines(s.message());
   std::string line;
   int count = 0;
-  bool server =
-      from_server && s.code() != Code::kUnavailable && s.code() != Code::kInternal;
+  bool server = from_server && s.code() != Code::kUnavailable && s.code() != Code::kInternal;
   bool single = s.message().find('\n') == std::string::npos;
   while (std::getline(lines, line)) {
     if (server && single) {
@@ -62,7 +73,8 @@ const KindRegistry& registry() {
 Result<const KindInfo*> resolve_kind(const std::string& name) {
   const KindInfo* info = registry().find(name);
   if (!info) {
-    return Status::NotFound("the server doesn't have a resource type \"" + name + "\"");
+    return Status::NotFound("the server doesn't have a resource type \"" +
+                            escape_for_display(name) + "\"");
   }
   return info;
 }
@@ -120,8 +132,9 @@ Result<std::vector<ObjectRef>> resolve_refs(const std::vector<std::string>& args
     for (const auto& a : args) {
       auto slash = a.find('/');
       if (slash == std::string::npos) {
-        return Status::Invalid("there is no need to specify a resource type as a separate "
-                               "argument when passing arguments in resource/name form");
+        return Status::Invalid(
+            "there is no need to specify a resource type as a separate "
+            "argument when passing arguments in resource/name form");
       }
       auto info = resolve_kind(a.substr(0, slash));
       if (!info.ok()) return info.status();

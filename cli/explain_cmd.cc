@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "api/display_text.h"
 #include "cli/common.h"
 
 namespace cenv::cli {
@@ -103,7 +104,8 @@ std::string schema_type_name(const json::object& schema) {
     return "<[]" + inner.substr(1);
   }
   if (type == "object") {
-    if (const json::object* ap = sub(schema, "additionalProperties"); ap && !sub(schema, "properties")) {
+    if (const json::object* ap = sub(schema, "additionalProperties");
+        ap && !sub(schema, "properties")) {
       std::string inner = schema_type_name(*ap);
       return "<map[string]" + inner.substr(1);
     }
@@ -119,7 +121,8 @@ Status explain(const KindRegistry& kinds, const std::string& path, bool recursiv
   if (parts.empty()) return Status::Invalid("you must specify the type of resource to explain");
   const KindInfo* info = kinds.find(parts[0]);
   if (!info) {
-    return Status::NotFound("the server doesn't have a resource type \"" + parts[0] + "\"");
+    return Status::NotFound("the server doesn't have a resource type \"" +
+                            escape_for_display(parts[0]) + "\"");
   }
   const json::object* schema = &info->schema;
   std::string field_name;
@@ -128,9 +131,8 @@ Status explain(const KindRegistry& kinds, const std::string& path, bool recursiv
     const json::object* props = sub(*container, "properties");
     const json::object* next = props ? sub(*props, parts[i]) : nullptr;
     if (!next) {
-      return Status::NotFound("field \"" + parts[i] + "\" does not exist in " +
-                              info->kind + (i > 1 ? "." : "") +
-                              [&] {
+      return Status::NotFound("field \"" + parts[i] + "\" does not exist in " + info->kind +
+                              (i > 1 ? "." : "") + [&] {
                                 std::string p;
                                 for (size_t j = 1; j < i; ++j) p += (j > 1 ? "." : "") + parts[j];
                                 return p;

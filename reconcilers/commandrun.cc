@@ -5,11 +5,11 @@
 
 #include <utility>
 
-#include "api/finalizers.h"
 #include "api/conditions.h"
+#include "api/finalizers.h"
+#include "api/json_fields.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/exec_process.h"
-#include "reconcilers/json_fields.h"
 #include "reconcilers/service_spec.h"
 
 namespace cenv {
@@ -127,7 +127,7 @@ ReconcileResult CommandRunReconciler::reconcile(const Request& req) {
     if (!attempt->done()) {
       // It notifies when it ends; meanwhile status.logBytes follows the stored output.
       auto summary = logs_.store().log_summary(uid);
-      if (summary.ok() && int_field(run.status_or_null(), "logBytes") != summary->bytes) {
+      if (summary.ok() && int64_field(run.status_or_null(), "logBytes") != summary->bytes) {
         run.status()["logBytes"] = summary->bytes;
         auto written = write_status(run);
         if (!written.ok()) return ReconcileResult::failed(written.status());
@@ -224,7 +224,7 @@ std::optional<ReconcileResult> CommandRunReconciler::create_exec(Object& run, in
   auto shell = has_shell(docker, target.container);
   if (!shell.ok()) {
     return wait(run, "cannot look into the container of Service \"" +
-                         string_field(run.spec_or_null(), "service") +
+                         std::string(string_field(run.spec_or_null(), "service")) +
                          "\": " + shell.status().message());
   }
   target.exec_wrapped = *shell;
@@ -361,7 +361,7 @@ ReconcileResult CommandRunReconciler::finalize(Object run) {
   if (run_phase(run) == kRunRunning) {
     // Running but not followed (a restart): kill whatever runs for it. An exec's process at
     // once with SIGKILL, as a container is (no attempt thread here to wait out a grace period).
-    const std::string exec_id = string_field(object_field(run.status_or_null(), "exec"), "id");
+    const std::string exec_id(string_field(object_field(run.status_or_null(), "exec"), "id"));
     if (!exec_id.empty()) {
       Status killed = ExecProcess(**docker, exec_id, exec_pid_file(uid, run_attempts(run)), true)
                           .signal(SIGKILL);

@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/json_fields.h"
 #include "reconcilers/commandrun_attempt.h"
 #include "reconcilers/exec_process.h"
-#include "reconcilers/json_fields.h"
 
 namespace cenv {
 
@@ -41,7 +41,7 @@ Result<Adoption> plan_exec_adoption(const Object& run, int number, docker::Docke
                                     std::chrono::system_clock::time_point now) {
   const std::string uid(run.uid());
   const boost::json::object* exec_status = object_field(run.status_or_null(), "exec");
-  const std::string id = string_field(exec_status, "id");
+  const std::string id(string_field(exec_status, "id"));
   AttemptOutcome o;
   o.log_bytes = stored_bytes(store, uid);
   o.reason = "Lost";
@@ -92,7 +92,7 @@ Result<Adoption> plan_exec_adoption(const Object& run, int number, docker::Docke
   // (ExecProcess falls back to the host pid).
   auto shell = has_shell(t.container);
   t.exec_wrapped = !shell.ok() || *shell;
-  if (auto timeout = int_field(run.spec_or_null(), "timeoutSeconds")) {
+  if (auto timeout = int64_field(run.spec_or_null(), "timeoutSeconds")) {
     t.timeout = std::chrono::seconds(*timeout);
   }
   t.exec_started = now;
@@ -136,7 +136,7 @@ Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::Docker
       if (!target.ok()) {
         // The target no longer resolves (an Environment changed): the container still
         // runs what it was given; only timeout and stdin matter here.
-        auto timeout = int_field(run.spec_or_null(), "timeoutSeconds");
+        auto timeout = int64_field(run.spec_or_null(), "timeoutSeconds");
         if (timeout) a.target.timeout = std::chrono::seconds(*timeout);
       }
       a.target.stdin = false;  // stdin cannot be re-attached with its earlier input

@@ -5,7 +5,7 @@
 
 #include "api/clock.h"
 #include "api/conditions.h"
-#include "reconcilers/json_fields.h"
+#include "api/json_fields.h"
 
 namespace cenv {
 
@@ -24,14 +24,16 @@ void set_failed_conditions(Object& run, std::string_view reason, std::string_vie
 
 }  // namespace
 
-std::string run_phase(const Object& run) { return string_field(run.status_or_null(), "phase"); }
+std::string run_phase(const Object& run) {
+  return std::string(string_field(run.status_or_null(), "phase"));
+}
 
 bool is_final_phase(std::string_view phase) {
   return phase == kRunSucceeded || phase == kRunFailed || phase == kRunCancelled;
 }
 
 int run_attempts(const Object& run) {
-  return static_cast<int>(int_field(run.status_or_null(), "attempts").value_or(0));
+  return static_cast<int>(int64_field(run.status_or_null(), "attempts").value_or(0));
 }
 
 std::chrono::milliseconds backoff_delay(std::chrono::milliseconds base,
@@ -52,7 +54,7 @@ std::optional<std::chrono::milliseconds> backoff_left(const Object& run,
 }
 
 std::optional<std::chrono::system_clock::time_point> ttl_deadline(const Object& run) {
-  auto ttl = int_field(run.spec_or_null(), "ttlSecondsAfterFinished");
+  auto ttl = int64_field(run.spec_or_null(), "ttlSecondsAfterFinished");
   if (!ttl) return std::nullopt;
   std::chrono::system_clock::time_point completed;
   if (!parse_rfc3339(string_field(run.status_or_null(), "completionTime"), &completed)) {
@@ -105,7 +107,7 @@ std::optional<std::chrono::milliseconds> mark_outcome(Object& run, int number,
     set_condition(run, "Ready", kConditionTrue, "Succeeded", msg, gen, now);
     return std::nullopt;
   }
-  if (!o.cancelled && number <= int_field(run.spec_or_null(), "backoffLimit").value_or(0)) {
+  if (!o.cancelled && number <= int64_field(run.spec_or_null(), "backoffLimit").value_or(0)) {
     // Back-off, as a Kubernetes Job: Pending until nextAttemptTime, then the next attempt
     // (a restart in between keeps the time).
     const auto delay = backoff_delay(base, max, number);

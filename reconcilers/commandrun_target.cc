@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <functional>
 
+#include "api/json_fields.h"
 #include "reconcilers/container_env.h"
-#include "reconcilers/json_fields.h"
 
 namespace cenv {
 
@@ -40,8 +40,8 @@ Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
                                         docker::DockerClient& docker, const DockerNames& names) {
   const json::object* spec = run.spec_or_null();
   CommandRunTarget t;
-  t.command = string_list(spec, "command");
-  const std::string module = string_field(spec, "module");
+  t.command = string_list_field(spec, "command");
+  const std::string module(string_field(spec, "module"));
   if (!module.empty()) {
     // A module command: spec.commands of the Module's status, as resolved by its reconciler.
     auto m = reader.get({"Module", std::string(run.ns()), module});
@@ -50,15 +50,15 @@ Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
                                         "\": " + m.status().message());
     }
     const json::object* commands = object_field(m->status_or_null(), "commands");
-    const std::string name = string_field(spec, "moduleCommand");
+    const std::string name(string_field(spec, "moduleCommand"));
     auto it = commands ? commands->find(name) : nullptr;
     if (!commands || it == commands->end() || !it->value().is_object()) {
       return Status::FailedPrecondition("waiting for Module \"" + module +
                                         "\" to publish its command \"" + name + "\"");
     }
-    t.command = string_list(&it->value().as_object(), "command");
+    t.command = string_list_field(&it->value().as_object(), "command");
   }
-  for (auto& a : string_list(spec, "args")) t.command.push_back(std::move(a));
+  for (auto& a : string_list_field(spec, "args")) t.command.push_back(std::move(a));
   if (t.command.empty()) return Status::Invalid("spec.command: Required value: nothing to run");
 
   auto env = reader.get({"Environment", "", std::string(run.ns())});
@@ -70,10 +70,11 @@ Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
   if (!vars.ok()) return vars.status();
   t.env = std::move(vars).value();
   t.working_dir = string_field(spec, "workingDir");
-  if (auto timeout = int_field(spec, "timeoutSeconds")) t.timeout = std::chrono::seconds(*timeout);
+  if (auto timeout = int64_field(spec, "timeoutSeconds"))
+    t.timeout = std::chrono::seconds(*timeout);
   t.stdin = bool_field(spec, "stdin");
 
-  const std::string service = string_field(spec, "service");
+  const std::string service(string_field(spec, "service"));
   if (!service.empty()) {
     auto svc = reader.get({"Service", std::string(run.ns()), service});
     if (!svc.ok()) {

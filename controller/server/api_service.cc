@@ -4,6 +4,7 @@
 #include <random>
 #include <set>
 
+#include "api/display_text.h"
 #include "api/field_manager.h"
 #include "api/names.h"
 
@@ -49,8 +50,8 @@ ApiService::ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, 
 Result<const KindInfo*> ApiService::resolve(std::string_view kind) const {
   const KindInfo* info = kinds_->find(kind);
   if (!info) {
-    return Status::NotFound("the server doesn't have a resource type \"" + std::string(kind) +
-                            "\"");
+    return Status::NotFound("the server doesn't have a resource type \"" +
+                            escape_for_display(kind) + "\"");
   }
   return info;
 }
@@ -357,8 +358,9 @@ Result<Object> ApiService::get(std::string_view kind, std::string_view ns, std::
   if (info.value()->namespaced) key.ns = ns.empty() ? std::string(kDefaultNamespace) : ns;
   auto obj = store_.get(key);
   if (!obj.ok() && obj.status().code() == Code::kNotFound) {
-    return Status::NotFound(info.value()->plural + " \"" + std::string(name) + "\" not found" +
-                            (key.ns.empty() ? "" : " in namespace \"" + key.ns + "\""));
+    return Status::NotFound(
+        info.value()->plural + " \"" + escape_for_display(name) + "\" not found" +
+        (key.ns.empty() ? "" : " in namespace \"" + escape_for_display(key.ns) + "\""));
   }
   return obj;
 }

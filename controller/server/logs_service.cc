@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "api/display_text.h"
+
 namespace cenv {
 
 namespace json = boost::json;
@@ -41,7 +43,8 @@ Status LogsService::stream(const LogsQuery& query, const LogFrameSink& sink,
   if (query.since_bytes < 0) return Status::Invalid("sinceBytes: must not be negative");
   const KindInfo* info = api_.kinds().find(query.kind);
   if (!info) {
-    return Status::NotFound("the server doesn't have a resource type \"" + query.kind + "\"");
+    return Status::NotFound("the server doesn't have a resource type \"" +
+                            escape_for_display(query.kind) + "\"");
   }
   if (info->kind != "CommandRun" && info->kind != "Service") {
     return Status::Invalid("logs: " + info->kind +

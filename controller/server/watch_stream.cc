@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "api/display_text.h"
 #include "api/grpc_status.h"
 #include "api/selector.h"
 
@@ -60,7 +61,8 @@ void WatchStream::begin() {
   const v1::WatchRequest& req = req_;
   const KindInfo* info = api_.kinds().find(req.kind());
   if (!info) {
-    return fail(Status::NotFound("the server doesn't have a resource type \"" + req.kind() + "\""));
+    return fail(Status::NotFound("the server doesn't have a resource type \"" +
+                                 escape_for_display(req.kind()) + "\""));
   }
   auto selector = LabelSelector::parse(req.label_selector());
   if (!selector.ok()) return fail(selector.status());

@@ -126,7 +126,7 @@ TEST_CASE("SqliteStore creates its database, WAL and shared memory file for its 
   // The usual umask, which leaves files SQLite creates itself 0644.
   Umask umask(022);
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   const fs::path db = dir.path() / "cenv.db";
   auto store = open_sqlite(db, clock);
   must(store->create(service("web")));
@@ -139,7 +139,7 @@ TEST_CASE("SqliteStore creates its database, WAL and shared memory file for its 
 TEST_CASE("SqliteStore leaves the mode of an existing database as it is", "[store][sqlite]") {
   Umask umask(022);
   TempDir dir("cenv-store");
-  FixedClock clock(suite_time());
+  FakeClock clock(suite_time());
   const fs::path db = dir.path() / "cenv.db";
   { must(open_sqlite(db, clock)->create(service("web"))); }
   // A mode chosen for an existing database is kept, neither widened nor narrowed; the WAL and

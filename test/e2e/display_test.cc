@@ -1,0 +1,37 @@
+// User text in messages: control characters a user typed come back escaped ("\x01", "\n"),
+// never raw, so an error stays one readable line.
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "test/e2e/cenv_runner.h"
+
+namespace cenv::e2e {
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST_CASE("control characters in a kind or a name are escaped in the error", "[e2e]") {
+  CenvRunner cenv;
+  // An unknown kind is refused by the CLI itself (no controller needed).
+  auto kind = cenv.run("get \"$(printf 'sv\\001c')\"");
+  CHECK(kind.exit_code != 0);
+  CHECK(contains(kind.err, "sv\\x01c"));
+  CHECK_FALSE(contains(kind.err, "\x01"));
+
+  auto newline = cenv.run("get \"$(printf 'ab\\ncd')\"");
+  CHECK(newline.exit_code != 0);
+  CHECK(contains(newline.err, "ab\\ncd"));
+  // One error line, not one per line of the user's text.
+  CHECK_FALSE(contains(newline.err, "\ncd"));
+
+  // A name with a control character is refused, and the refusal shows it escaped.
+  auto name = cenv.run("get svc \"$(printf 'we\\033[2Jb')\"");
+  CHECK(name.exit_code != 0);
+  CHECK_FALSE(contains(name.err, "\x1b"));
+}
+
+}  // namespace
+}  // namespace cenv::e2e
