@@ -2,7 +2,7 @@
 
 #include <iostream>
 
-#include "api/names.h"
+#include "api/write_normalization.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/api_client.h"
 #include "cli/common.h"
@@ -15,17 +15,6 @@ namespace cenv::cli {
 namespace json = boost::json;
 
 namespace {
-
-// Fields of metadata only the server sets; a manifest's values are ignored (as the server does).
-constexpr std::string_view kServerOwnedMeta[] = {
-    "uid",          "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-    "managedFields"};
-
-std::string describe(const Object& o) {
-  std::string out = std::string(o.kind()) + " \"" + std::string(o.name()) + "\"";
-  if (!o.ns().empty()) out += " in namespace \"" + std::string(o.ns()) + "\"";
-  return out;
-}
 
 // The parts of an object an apply sets, to tell "configured" from "unchanged" on a client dry
 // run: spec, labels and annotations of the manifest against the live object's.
@@ -55,40 +44,21 @@ bool applies_changes(const Object& desired, const Object& live) {
 int apply_client_dry_run(std::vector<ManifestObject>& manifests, const ApplyFlags& flags,
                          OutputFormat format) {
   std::vector<std::string> problems;
+  std::vector<WritePrecondition> preconditions;  // one per manifest
   for (ManifestObject& m : manifests) {
     Object& o = m.object;
-    const KindInfo* info = registry().find(o.kind());
     std::string where = m.source.empty() ? "" : m.source + ": ";
-    if (o.api_version() != kApiVersion) {
-      problems.push_back(where + "apiVersion: Unsupported value: \"" +
-                         std::string(o.api_version()) + "\": supported values: \"" +
-                         std::string(kApiVersion) + "\"");
+    auto kind = manifest_kind(o, registry());
+    Result<WritePrecondition> normalized =
+        kind.ok() ? normalize_for_write(o, *kind.value(), registry(), {flags.applyset})
+                  : Result<WritePrecondition>(kind.status());
+    if (!normalized.ok()) {
+      for (const auto& line : write_problems(normalized.status(), o)) {
+        problems.push_back(where + line);
+      }
       continue;
     }
-    if (!info || info->kind != o.kind()) {
-      problems.push_back(where + "kind: Unsupported value: \"" + std::string(o.kind()) +
-                         "\": no such kind in " + std::string(kApiVersion));
-      continue;
-    }
-    json::object& meta = o.metadata();
-    for (std::string_view k : kServerOwnedMeta) meta.erase(k);
-    if (!flags.applyset.empty()) {
-      json::value& labels = meta["labels"];
-      if (!labels.is_object()) labels = json::object();
-      labels.get_object()["applyset.cenv.io/part-of"] = flags.applyset;
-    }
-    if (info->namespaced && o.ns().empty()) o.set_ns(kDefaultNamespace);
-    std::vector<FieldError> errors;
-    validate_object_meta(o.json(), info->namespaced, &errors);
-    Status schema = registry().default_and_validate(o);
-    if (!schema.ok()) {
-      if (schema.fields().empty()) errors.push_back({"", schema.message()});
-      errors.insert(errors.end(), schema.fields().begin(), schema.fields().end());
-    }
-    for (const FieldError& f : errors) {
-      problems.push_back(where + describe(o) + ": " + (f.path.empty() ? "" : f.path + ": ") +
-                         f.message);
-    }
+    preconditions.push_back(normalized.value());
   }
   if (!problems.empty()) {
     for (const auto& p : problems) std::cerr << "error: " << p << "\n";
@@ -100,11 +70,20 @@ int apply_client_dry_run(std::vector<ManifestObject>& manifests, const ApplyFlag
   auto client = ApiClient::local(Home::from_env(), options);
   bool reachable = true;
   std::vector<Object> objects;
-  for (ManifestObject& m : manifests) {
+  for (size_t i = 0; i < manifests.size(); ++i) {
+    ManifestObject& m = manifests[i];
     std::string action = "created";
     if (reachable) {
       auto live = client->get(std::string(m.object.kind()), std::string(m.object.ns()),
                               std::string(m.object.name()));
+      // As the server would answer: the version the manifest was read at must be the live one.
+      if (live.ok() || live.status().code() == Code::kNotFound) {
+        Status held = check_precondition(preconditions[i], m.object, live.ok() ? &*live : nullptr);
+        if (!held.ok()) {
+          print_error(held);
+          return 1;
+        }
+      }
       if (live.ok()) {
         action = applies_changes(m.object, live.value()) ? "configured" : "unchanged";
       } else if (live.status().code() == Code::kUnavailable) {

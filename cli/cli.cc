@@ -22,6 +22,7 @@
 #include "cli/logs_cmd.h"
 #include "cli/manifest_reader.h"
 #include "cli/printers.h"
+#include "cli/replace_cmd.h"
 #include "cli/run_cmd.h"
 #include "cli/update_cmds.h"
 #include "cli/wait_cmd.h"
@@ -609,6 +610,7 @@ int run(int argc, char** argv) {
   edit->add_option("-o,--output", edit_flags.output, "yaml (default) or json");
   edit->add_option("--field-manager", edit_flags.field_manager, "Who edits");
   edit->callback([&] { rc = run_edit(global.ns, edit_flags); });
+  add_replace_command(app, global.ns, rc);
 
   // wait
   WaitFlags wait_flags;

@@ -28,6 +28,13 @@ Result<ObjectRef> one_ref(const std::vector<std::string>& args) {
   return refs->front();
 }
 
+// metadata.resourceVersion as it is written in `o` (null when absent).
+json::value resource_version_field(const Object& o) {
+  const json::object* meta = o.metadata_or_null();
+  const json::value* v = meta ? meta->if_contains("resourceVersion") : nullptr;
+  return v ? *v : json::value();
+}
+
 std::string ns_for(const ObjectRef& ref, const std::string& ns) {
   if (!ref.kind->namespaced) return "";
   return ns.empty() ? "default" : ns;
@@ -80,13 +87,16 @@ int run_patch(const std::string& ns, const PatchFlags& flags) {
       std::cout << ref_text << " patched (no change)\n";
       return 0;
     }
-    patched.set_resource_version(live->resource_version());
+    // A resourceVersion the patch sets is its precondition, as in Kubernetes: sent as it is, and
+    // a Conflict is then the answer rather than a reason to read the object again.
+    bool precondition = resource_version_field(patched) != resource_version_field(live.value());
+    if (!precondition) patched.set_resource_version(live->resource_version());
     auto stored = client->update(patched, flags.field_manager);
     if (stored.ok()) {
       std::cout << ref_text << " patched\n";
       return 0;
     }
-    if (stored.status().code() == Code::kConflict && attempt < 4) continue;
+    if (!precondition && stored.status().code() == Code::kConflict && attempt < 4) continue;
     print_error(stored.status());
     return 1;
   }
@@ -129,7 +139,8 @@ int run_edit(const std::string& ns, const EditFlags& flags) {
   }
   auto docs = read_manifest_file(file.string());
   if (!docs.ok() || docs->size() != 1 || !docs->front().value.is_object()) {
-    std::cerr << "error: " << (docs.ok() ? "the file must hold one object" : docs.status().message())
+    std::cerr << "error: "
+              << (docs.ok() ? "the file must hold one object" : docs.status().message())
               << "; the edit is kept in " << file.string() << "\n";
     return 1;
   }

@@ -1,13 +1,10 @@
 #include "controller/app/api_event_source.h"
 
-#include <deque>
 #include <utility>
 
 namespace cenv {
 
 namespace {
-
-constexpr size_t kHistoryBatch = 1000;
 
 class HubStream final : public EventStream {
  public:
@@ -42,28 +39,10 @@ Result<ObjectList> ApiEventSource::list(const std::string& kind) { return api_.l
 Result<std::unique_ptr<EventStream>> ApiEventSource::watch(const std::string& kind, int64_t after) {
   WatchFilter filter;
   filter.kind = kind;
-  // Registered first, so nothing committed from here on can be missed.
-  auto sub = hub_.subscribe(filter);
-  std::vector<WatchEvent> backlog;
-  int64_t last = after;
-  // What happened between `after` and the point the hub took over comes from the history.
-  bool caught_up = last >= sub->start_revision();
-  while (!caught_up) {
-    auto events = api_.store().events_since(last, kHistoryBatch);
-    if (!events.ok()) return events.status();
-    if (events->empty()) break;
-    for (WatchEvent& e : events.value()) {
-      if (e.revision > sub->start_revision()) {
-        caught_up = true;
-        break;
-      }
-      last = e.revision;
-      if (filter.matches(e.object)) backlog.push_back(std::move(e));
-    }
-    caught_up = caught_up || last >= sub->start_revision();
-  }
-  return std::unique_ptr<EventStream>(
-      std::make_unique<HubStream>(std::move(sub), std::move(backlog), last));
+  auto replay = hub_.subscribe_from(std::move(filter), after);
+  if (!replay.ok()) return replay.status();
+  return std::unique_ptr<EventStream>(std::make_unique<HubStream>(
+      std::move(replay->subscription), std::move(replay->history), replay->last));
 }
 
 }  // namespace cenv

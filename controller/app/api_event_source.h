@@ -1,7 +1,8 @@
 #pragma once
 // ApiEventSource: an EventSource over the in-process API server: lists through ApiService and
-// watches through WatchHub, catching up from the store's history between the list's revision
-// and the revision the hub's subscription starts at (as the gRPC Watch does).
+// watches through WatchHub::subscribe_from, which catches up from the store's history between
+// the list's revision and the revision the hub's subscription starts at (as the gRPC Watch
+// does).
 // Thread-safe (ApiService and WatchHub are). Both must outlive it and its streams.
 
 #include "controller/runtime/event_source.h"
@@ -15,7 +16,8 @@ class ApiEventSource final : public EventSource {
   ApiEventSource(ApiService& api, WatchHub& hub) : api_(api), hub_(hub) {}
 
   Result<ObjectList> list(const std::string& kind) override;
-  // Internal, Unavailable or Gone as the store answers its history read.
+  // Gone when `after` is older than the compacted history; Internal or Unavailable as the
+  // store answers its history read.
   Result<std::unique_ptr<EventStream>> watch(const std::string& kind, int64_t after) override;
 
  private:

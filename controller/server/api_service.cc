@@ -7,17 +7,13 @@
 #include "api/display_text.h"
 #include "api/field_manager.h"
 #include "api/names.h"
+#include "api/write_normalization.h"
 
 namespace cenv {
 
 namespace json = boost::json;
 
 namespace {
-
-// Fields of metadata only the server sets; a manifest's values are ignored.
-constexpr std::string_view kServerOwnedMeta[] = {
-    "uid",          "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-    "managedFields"};
 
 // metadata.generateName + 5 random characters, as Kubernetes does (no vowels: no words).
 std::string generated_name(std::string_view prefix) {
@@ -29,18 +25,7 @@ std::string generated_name(std::string_view prefix) {
   return name;
 }
 
-std::string describe(const Object& o) {
-  std::string out(o.kind());
-  out += " \"";
-  out += o.name();
-  out += '"';
-  if (!o.ns().empty()) {
-    out += " in namespace \"";
-    out += o.ns();
-    out += '"';
-  }
-  return out;
-}
+std::string describe(const Object& o) { return describe_object(o); }
 
 }  // namespace
 
@@ -85,67 +70,35 @@ Status ApiService::ensure_default_namespace() {
   return Status::Ok();
 }
 
-Status ApiService::normalize(Object& object, const KindInfo& info) const {
-  json::object& meta = object.metadata();
-  for (std::string_view k : kServerOwnedMeta) meta.erase(k);
-  if (info.namespaced) {
-    if (object.ns().empty()) object.set_ns(kDefaultNamespace);
-  } else if (auto it = meta.find("namespace");
-             it != meta.end() && it->value().is_string() && it->value().get_string().empty()) {
-    meta.erase(it);
-  }
-  std::vector<FieldError> errors;
-  validate_object_meta(object.json(), info.namespaced, &errors);
-  Status schema = kinds_->default_and_validate(object);
-  if (!schema.ok()) {
-    if (schema.fields().empty()) {
-      errors.push_back({"", schema.message()});
-    } else {
-      errors.insert(errors.end(), schema.fields().begin(), schema.fields().end());
-    }
-  }
-  if (!errors.empty()) {
-    return Status::Invalid(
-        std::string(object.kind()) + " \"" + std::string(object.name()) + "\" is invalid",
-        std::move(errors));
-  }
-  return Status::Ok();
-}
-
 Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items,
                                                     const ApplyOptions& options) {
   std::vector<std::string> problems;
   std::vector<FieldError> all_fields;
   bool only_not_found = true;
+  // "source: " to start a line about `item` (nothing when it has no source).
+  auto where = [](const ApplyItem& item) {
+    return item.source.empty() ? std::string() : item.source + ": ";
+  };
   auto problem = [&](const ApplyItem& item, const std::string& what, bool not_found = false) {
-    std::string line = item.source.empty() ? what : item.source + ": " + what;
+    std::string line = where(item) + what;
     problems.push_back(std::move(line));
     if (!not_found) only_not_found = false;
   };
 
   std::vector<const KindInfo*> infos(items.size(), nullptr);
   std::vector<bool> generated(items.size(), false);  // named from metadata.generateName
+  std::vector<WritePrecondition> preconditions(items.size());
   std::map<ObjectKey, size_t> seen;
   std::set<std::string> namespaces_in_request;
   for (size_t i = 0; i < items.size(); ++i) {
     Object& o = items[i].object;
-    if (o.api_version() != kApiVersion) {
-      problem(items[i], "apiVersion: Unsupported value: \"" + std::string(o.api_version()) +
-                            "\": supported values: \"" + std::string(kApiVersion) + "\"");
+    auto kind = manifest_kind(o, *kinds_);
+    if (!kind.ok()) {
+      problem(items[i], kind.status().message());
       continue;
     }
-    const KindInfo* info = kinds_->find(o.kind());
-    if (!info || info->kind != o.kind()) {
-      problem(items[i], "kind: Unsupported value: \"" + std::string(o.kind()) +
-                            "\": no such kind in " + std::string(kApiVersion));
-      continue;
-    }
+    const KindInfo* info = kind.value();
     infos[i] = info;
-    if (!options.applyset.empty()) {
-      json::value& labels = o.metadata()["labels"];
-      if (!labels.is_object()) labels = json::object();
-      labels.get_object()[kApplySetLabel] = options.applyset;
-    }
     if (o.name().empty() && !o.generate_name().empty()) {
       if (!options.create_only) {
         problem(items[i], describe(o) +
@@ -156,14 +109,14 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       generated[i] = true;
       o.set_name(generated_name(o.generate_name()));
     }
-    Status s = normalize(o, *info);
-    if (!s.ok()) {
-      for (const auto& f : s.fields()) {
-        problem(items[i], describe(o) + ": " + (f.path.empty() ? "" : f.path + ": ") + f.message);
-        all_fields.push_back(f);
-      }
+    auto normalized = normalize_for_write(o, *info, *kinds_, {options.applyset});
+    if (!normalized.ok()) {
+      for (const auto& line : write_problems(normalized.status(), o)) problem(items[i], line);
+      all_fields.insert(all_fields.end(), normalized.status().fields().begin(),
+                        normalized.status().fields().end());
       continue;
     }
+    preconditions[i] = normalized.value();
     auto [it, inserted] = seen.emplace(o.key(), i);
     if (!inserted) {
       problem(items[i],
@@ -231,6 +184,14 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
           existing_names.push_back((items[i].source.empty() ? "" : items[i].source + ": ") +
                                    describe(desired) + " already exists");
         }
+        continue;
+      }
+      // The version the writer read must still be the stored one (checked again by the store:
+      // the write below carries the version read here).
+      if (Status held =
+              check_precondition(preconditions[i], desired, existing ? &*existing : nullptr);
+          !held.ok()) {
+        conflicts.push_back(where(items[i]) + held.message());
         continue;
       }
       if (!existing) {
@@ -381,12 +342,15 @@ Result<ObjectList> ApiService::list(std::string_view kind, std::string_view ns,
 Result<Object> ApiService::update(Object object, const std::string& field_manager) {
   auto info = resolve(object.kind());
   if (!info.ok()) return info.status();
-  int64_t rv = object.resource_version();
-  CENV_RETURN_IF_ERROR(normalize(object, *info.value()));
+  auto normalized = normalize_for_write(object, *info.value(), *kinds_);
+  if (!normalized.ok()) return normalized.status();
+  int64_t rv = normalized->resource_version;
   FieldManager fields(*info.value());
   for (int attempt = 0;; ++attempt) {
-    auto current = store_.get(object.key());
+    auto current = get(info.value()->kind, object.ns(), object.name());
     if (!current.ok()) return current.status();
+    // Said here with the object's namespace; the store checks it again as it writes.
+    CENV_RETURN_IF_ERROR(check_precondition(normalized.value(), object, &current.value()));
     // Ownership follows the stored record, whatever managedFields the writer sent. Without a
     // precondition from the writer, the version read here guards the ownership computed from it.
     std::string now = format_rfc3339(clock_.now());

@@ -14,6 +14,7 @@
 #include "api/kinds.h"
 #include "api/object.h"
 #include "api/status.h"
+#include "api/write_normalization.h"
 #include "controller/server/deletion_plan.h"
 #include "controller/store/store.h"
 
@@ -28,9 +29,6 @@ struct ApplyOutcome {
   std::string action;  // "created", "configured", "unchanged" or "pruned"
   Object object;       // as stored (or as it would be stored, on dry run)
 };
-
-// The label that makes an object a member of an apply set (`cenv apply --applyset=NAME`).
-inline constexpr std::string_view kApplySetLabel = "applyset.cenv.io/part-of";
 
 struct ApplyOptions {
   std::string field_manager = "cenv";  // who applies: owner of the fields it sets
@@ -53,7 +51,9 @@ class ApiService {
 
   // Applies every item in one transaction. Invalid (or NotFound for missing namespaces) with
   // one line per problem, each naming source, object and field, when any item is bad; then
-  // nothing is written. Outcomes are in the order of `items`.
+  // nothing is written. An item's metadata.resourceVersion is a precondition: Conflict (and
+  // nothing written) when it is not the stored object's, or the object does not exist.
+  // Outcomes are in the order of `items`.
   Result<std::vector<ApplyOutcome>> apply(std::vector<ApplyItem> items,
                                           const ApplyOptions& options);
 
@@ -62,8 +62,9 @@ class ApiService {
   Result<Object> get(std::string_view kind, std::string_view ns, std::string_view name);
   Result<ObjectList> list(std::string_view kind, std::string_view ns,
                           std::string_view label_selector);
-  // Replaces metadata and spec (validated; status ignored). Conflict on a stale resourceVersion.
-  // `field_manager` takes ownership of every field it changes.
+  // Replaces metadata and spec (validated; status ignored). Conflict on a stale resourceVersion,
+  // NotFound as get() says it when the object does not exist. `field_manager` takes ownership
+  // of every field it changes.
   Result<Object> update(Object object, const std::string& field_manager);
   // Replaces status only. Conflict on a stale resourceVersion.
   Result<Object> update_status(Object object);
@@ -90,8 +91,6 @@ class ApiService {
 
  private:
   Result<const KindInfo*> resolve(std::string_view kind) const;
-  // Fills namespace defaults, strips server-owned fields, validates meta and schema.
-  Status normalize(Object& object, const KindInfo& info) const;
   // store_.commit() followed by the commit hook.
   Result<std::vector<Object>> commit(std::vector<Write> writes);
   Result<Object> commit_one(WriteOp op, Object object);

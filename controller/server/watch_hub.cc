@@ -107,6 +107,30 @@ std::shared_ptr<WatchHub::Subscription> WatchHub::subscribe(WatchFilter filter,
   return sub;
 }
 
+Result<WatchHub::Replay> WatchHub::subscribe_from(WatchFilter filter, int64_t after,
+                                                  std::function<void()> on_ready) {
+  // Events read from the history per round.
+  constexpr size_t kHistoryBatch = 1000;
+  Replay replay;
+  replay.last = after;
+  // Registered first, so nothing committed from here on can be missed.
+  replay.subscription = subscribe(filter, std::move(on_ready));
+  const int64_t start = replay.subscription->start_revision();
+  while (replay.last < start) {
+    auto events = store_.events_since(replay.last, kHistoryBatch);
+    // Gone: `after` is older than the compacted history, and the store's message says to
+    // relist. Returning drops the subscription.
+    if (!events.ok()) return events.status();
+    if (events->empty()) break;
+    for (WatchEvent& e : events.value()) {
+      if (e.revision > start) return replay;
+      replay.last = e.revision;
+      if (filter.matches(e.object)) replay.history.push_back(std::move(e));
+    }
+  }
+  return replay;
+}
+
 size_t WatchHub::watcher_count() {
   std::lock_guard lock(mu_);
   size_t n = 0;

@@ -83,6 +83,18 @@ class WatchHub {
     bool gone_ = false;                                          // guarded by mu_
   };
 
+  // A subscription together with the history that precedes it (subscribe_from()).
+  struct Replay {
+    std::shared_ptr<Subscription> subscription;
+    // The store's events after the requested revision up to the subscription's start that
+    // match its filter, oldest first: what the watcher delivers before the subscription's own.
+    std::vector<WatchEvent> history;
+    // Where the watcher stands once `history` is delivered: the requested revision, or the
+    // last revision read from the history. The subscription may still hand over events at or
+    // below it (they were read from the history already): skip those.
+    int64_t last = 0;
+  };
+
   WatchHub(Store& store, WatchHubOptions options = {});
   ~WatchHub();
   WatchHub(const WatchHub&) = delete;
@@ -97,6 +109,14 @@ class WatchHub {
   // and must not call back into the hub.
   std::shared_ptr<Subscription> subscribe(WatchFilter filter,
                                           std::function<void()> on_ready = nullptr);
+  // "Subscribe, then replay history from a resourceVersion", the start of every watch that
+  // resumes: subscribes (as subscribe()), then reads the store's history after `after` up to
+  // the revision the subscription starts at, so that the history and the subscription's events
+  // together miss nothing after `after`. Gone ("... is too old (compacted to N); relist") when
+  // `after` is older than the compacted history, any other error of Store::events_since() as
+  // it is; nothing stays subscribed then. Reads the store: call it off the hub's callbacks.
+  Result<Replay> subscribe_from(WatchFilter filter, int64_t after,
+                                std::function<void()> on_ready = nullptr);
   // Watchers currently registered.
   size_t watcher_count();
   // Revision up to which events have been dispatched.

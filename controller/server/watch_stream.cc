@@ -73,44 +73,31 @@ void WatchStream::begin() {
   batches_ = req.allow_batches();
   WatchFilter filter{info->kind, info->namespaced ? req.namespace_() : "",
                      std::move(selector.value())};
-  const std::string ns = filter.ns;
-  const WatchFilter matcher = filter;
-  // Registered first, so nothing committed from here on can be missed. Until started_ is set
-  // the hub's wake-ups find nothing to write; the events wait in the subscription.
-  auto sub = hub_.subscribe(std::move(filter), [weak = weak_from_this(), wake = wake_] {
-    if (auto stream = weak.lock()) wake(std::move(stream));
-  });
   std::deque<Pending> backlog;
-  int64_t last = from;
+  int64_t after = from;
   if (from == 0 || req.send_initial_events()) {
     // No version (or asked for): the current objects as ADDED, then changes after the list.
-    auto list = api_.list(info->kind, ns, req.label_selector());
+    auto list = api_.list(info->kind, filter.ns, req.label_selector());
     if (!list.ok()) return fail(list.status());
     for (Object& o : list->items) backlog.push_back({"ADDED", std::move(o), 0, {}});
-    if (from == 0) last = list->revision;
+    if (from == 0) after = list->revision;
     if (allow_bookmarks_) {
       // Tells the client where the list stands, so it resumes from there.
-      backlog.push_back({"BOOKMARK", Object(), std::max(last, list->revision), {}});
+      backlog.push_back({"BOOKMARK", Object(), std::max(after, list->revision), {}});
     }
   }
-  // Catch up from the store's history up to where the hub took over.
-  while (last < sub->start_revision()) {
-    auto events = api_.store().events_since(last, 1000);
-    if (!events.ok()) return fail(events.status());
-    if (events->empty()) break;
-    bool done = false;
-    for (WatchEvent& e : events.value()) {
-      if (e.revision > sub->start_revision()) {
-        done = true;
-        break;
-      }
-      last = e.revision;
-      if (matcher.matches(e.object)) {
-        backlog.push_back({event_type_name(e.type), std::move(e.object), e.revision, {}});
-      }
-    }
-    if (done) break;
+  // Until started_ is set the hub's wake-ups find nothing to write; the events wait in the
+  // subscription.
+  auto replay =
+      hub_.subscribe_from(std::move(filter), after, [weak = weak_from_this(), wake = wake_] {
+        if (auto stream = weak.lock()) wake(std::move(stream));
+      });
+  if (!replay.ok()) return fail(replay.status());
+  for (WatchEvent& e : replay->history) {
+    backlog.push_back({event_type_name(e.type), std::move(e.object), e.revision, {}});
   }
+  auto sub = std::move(replay->subscription);
+  int64_t last = replay->last;
   {
     std::lock_guard lock(mu_);
     sub_ = std::move(sub);

@@ -68,10 +68,11 @@ class WatchStream final : public std::enable_shared_from_this<WatchStream> {
 
   // The call arrived (its request is in request()). Serving thread, once.
   void matched();
-  // Checks the request, subscribes to the hub, then reads the initial list and the store's
-  // history up to the subscription and queues them; on a bad request or a failed read the
-  // stream ends with that error. Slow (reads the store): call on a thread other than the
-  // serving one, after matched(). Wakes the stream when done.
+  // Checks the request, reads the initial list (when the request asks for it), then
+  // subscribes to the hub from there (WatchHub::subscribe_from, which replays the history up
+  // to the subscription) and queues them; on a bad request or a failed read the stream ends
+  // with that error. Slow (reads the store): call on a thread other than the serving one,
+  // after matched(). Wakes the stream when done.
   void begin();
 
   // The rest runs on the serving thread only.

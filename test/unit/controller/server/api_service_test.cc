@@ -422,5 +422,120 @@ TEST_CASE("apply keeps fields another manager set and reports conflicts", "[api]
   CHECK(forced->at(1).action == "configured");
 }
 
+// kEnvAndService with the Service's metadata.resourceVersion set to `rv` and its port changed
+// to `port`, as a user edits the output of `cenv get -o yaml`.
+std::string with_resource_version(const std::string& rv, int port = 81) {
+  return R"(
+apiVersion: cenv.io/v1
+kind: Environment
+metadata: {name: demo}
+spec: {}
+---
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: web, namespace: demo, resourceVersion: ")" +
+         rv + R"("}
+spec:
+  ports: [{containerPort: )" +
+         std::to_string(port) + "}]\n";
+}
+
+TEST_CASE("apply with a stale resourceVersion is a conflict and writes nothing",
+          "[api][precondition]") {
+  Fixture f;
+  REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
+  Object web = f.api->get("svc", "demo", "web").value();
+  std::string seen = std::to_string(web.resource_version());
+  web.spec()["command"] = boost::json::array{"true"};
+  REQUIRE(f.api->update(web, "cenv-edit").ok());
+  int64_t before = f.store->revision().value();
+
+  auto r = f.api->apply(f.items(with_resource_version(seen)), {});
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == Code::kConflict);
+  CHECK(r.status().message() ==
+        "test.yaml (document 2): Operation cannot be fulfilled on Service \"web\" in namespace "
+        "\"demo\": the object has been modified; please apply your changes to the latest "
+        "version and try again");
+  CHECK(f.store->revision().value() == before);
+  CHECK(f.api->get("svc", "demo", "web")->json().at("spec").at("ports").at(0).at("containerPort") ==
+        80);
+
+  // A server dry run says the same.
+  ApplyOptions dry;
+  dry.dry_run = true;
+  CHECK(f.api->apply(f.items(with_resource_version(seen)), dry).status().code() == Code::kConflict);
+}
+
+TEST_CASE("apply with the current resourceVersion writes, and it is never stored as given",
+          "[api][precondition]") {
+  Fixture f;
+  REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
+  int64_t current = f.api->get("svc", "demo", "web")->resource_version();
+  auto r = f.api->apply(f.items(with_resource_version(std::to_string(current))), {});
+  REQUIRE(r.ok());
+  CHECK(r->at(1).action == "configured");
+  CHECK(r->at(1).object.resource_version() > current);
+}
+
+TEST_CASE("apply with a resourceVersion of an object that does not exist is a conflict",
+          "[api][precondition]") {
+  Fixture f;
+  int64_t before = f.store->revision().value();
+  auto r = f.api->apply(f.items(with_resource_version("7")), {});
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == Code::kConflict);
+  CHECK_THAT(r.status().message(),
+             Catch::Contains("test.yaml (document 2): Operation cannot be fulfilled on Service "
+                             "\"web\" in namespace \"demo\": the object does not exist"));
+  CHECK(f.store->revision().value() == before);
+  CHECK(!f.api->get("env", "", "demo").ok());
+}
+
+TEST_CASE("apply refuses a resourceVersion that is not a version", "[api][precondition]") {
+  Fixture f;
+  auto r = f.api->apply(f.items(with_resource_version("latest")), {});
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == Code::kInvalid);
+  CHECK_THAT(r.status().message(),
+             Catch::Contains("test.yaml (document 2): Service \"web\" in namespace \"demo\": "
+                             "metadata.resourceVersion: Invalid value: \"latest\""));
+}
+
+TEST_CASE("update replaces labels and spec as given, keeps status, and checks the version",
+          "[api][precondition]") {
+  Fixture f;
+  REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
+  Object web = f.api->get("svc", "demo", "web").value();
+  web.status()["phase"] = "Running";
+  REQUIRE(f.api->update_status(web).ok());
+  Object stored = f.api->get("svc", "demo", "web").value();
+
+  auto replacement = f.items(R"(
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: web, namespace: demo, labels: {tier: front}}
+spec:
+  ports: [{containerPort: 81}]
+)");
+  Object stale = replacement.front().object;
+  stale.set_resource_version(stored.resource_version() - 1);
+  CHECK(f.api->update(stale, "cenv-replace").status().code() == Code::kConflict);
+
+  Object fresh = replacement.front().object;
+  fresh.set_resource_version(stored.resource_version());
+  auto replaced = f.api->update(fresh, "cenv-replace");
+  REQUIRE(replaced.ok());
+  CHECK(replaced->labels()->at("tier") == "front");
+  CHECK(replaced->json().at("spec").at("ports").at(0).at("containerPort") == 81);
+  CHECK(replaced->json().at("status").at("phase") == "Running");
+
+  Object missing = replacement.front().object;
+  missing.set_name("nobody");
+  auto not_found = f.api->update(missing, "cenv-replace");
+  CHECK(not_found.status().code() == Code::kNotFound);
+  CHECK(not_found.status().message() == "services \"nobody\" not found in namespace \"demo\"");
+}
+
 }  // namespace
 }  // namespace cenv
