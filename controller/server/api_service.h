@@ -2,7 +2,8 @@
 // ApiService: the API's semantics, apart from any transport. The gRPC server is a thin adapter
 // over it, and tests drive it in process. It resolves kinds, validates every write against
 // crds/ (defaults first), enforces that namespaces are Environments, and writes through the
-// Store. Thread-safe (the Store is; ApiService holds no mutable state of its own).
+// Store. It owns the NamespaceDeleter that empties the namespaces of deleted Environments in
+// the background. Thread-safe.
 
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "api/object.h"
 #include "api/status.h"
 #include "controller/server/deletion_plan.h"
+#include "controller/server/namespace_deleter.h"
 #include "controller/store/store.h"
 
 namespace cenv {
@@ -46,7 +48,9 @@ struct ApplyOptions {
 
 class ApiService {
  public:
-  ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock);
+  ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock,
+             NamespaceDeletionOptions namespace_deletion = {});
+  ~ApiService();  // stops the namespace deletions' worker
 
   // Creates the Environment "default" when missing (namespace default always exists).
   Status ensure_default_namespace();
@@ -68,11 +72,22 @@ class ApiService {
   // Replaces status only. Conflict on a stale resourceVersion.
   Result<Object> update_status(Object object);
   // Deletes the object with its dependents (DeletionPlan: finalizers, ownerReferences,
-  // propagation; an Environment takes its namespace). Returns every object removed or left
-  // terminating, the target first. Forbidden for the Environment "default".
+  // propagation). Returns every object removed or left terminating, the target first.
+  // An Environment takes its namespace, as a Kubernetes namespace: it is marked terminating, the
+  // first batch of its objects goes within this call (a small namespace is gone when it
+  // returns), the rest in the background (start_namespace_deletions). Forbidden for the
+  // Environment "default".
   Result<std::vector<Object>> remove(std::string_view kind, std::string_view ns,
                                      std::string_view name, int64_t resource_version,
                                      Propagation propagation);
+
+  // Starts the background deletion of namespaces, resuming those a previous run left
+  // unfinished. Call once the hooks below are set. Store errors from finding those; Ok when
+  // already started.
+  Status start_namespace_deletions() { return deleter_->start(); }
+  // Stops it (after its current batch); what is left resumes at the next start. Call before
+  // what the hooks reach goes away; idempotent.
+  void stop_namespace_deletions() { deleter_->stop(); }
 
   // Called after every successful write (the watch hub's notify). Set before serving.
   void set_on_commit(std::function<void()> on_commit) { on_commit_ = std::move(on_commit); }
@@ -92,8 +107,13 @@ class ApiService {
   Result<const KindInfo*> resolve(std::string_view kind) const;
   // Fills namespace defaults, strips server-owned fields, validates meta and schema.
   Status normalize(Object& object, const KindInfo& info) const;
-  // store_.commit() followed by the commit hook.
+  // store_.commit() and the commit hook, then tells the NamespaceDeleter
+  // what it needs to know (objects removed, Environments marked terminating).
   Result<std::vector<Object>> commit(std::vector<Write> writes);
+  // store_.commit() followed by the commit hook (the NamespaceDeleter's own commits).
+  Result<std::vector<Object>> commit_unobserved(std::vector<Write> writes);
+  // remove() of an Environment.
+  Result<std::vector<Object>> remove_environment(const Object& env, Propagation propagation);
   Result<Object> commit_one(WriteOp op, Object object);
 
   Store& store_;
@@ -104,6 +124,7 @@ class ApiService {
 
   std::function<void()> on_commit_;
   EventHook on_event_;
+  std::unique_ptr<NamespaceDeleter> deleter_;  // last: its worker stops first
 };
 
 }  // namespace cenv
