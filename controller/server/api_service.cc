@@ -71,6 +71,7 @@ Result<std::vector<Object>> ApiService::commit_unobserved(std::vector<Write> wri
 }
 
 Result<std::vector<Object>> ApiService::commit(std::vector<Write> writes) {
+  CENV_RETURN_IF_ERROR(admit_new_content(writes));
   auto stored = commit_unobserved(writes);
   if (!stored.ok()) return stored;
   // The namespace deletions under way learn what they wait for: an object removed (the last
@@ -85,6 +86,28 @@ Result<std::vector<Object>> ApiService::commit(std::vector<Write> writes) {
     }
   }
   return stored;
+}
+
+Status ApiService::admit_new_content(const std::vector<Write>& writes) {
+  std::map<std::string, bool, std::less<>> terminating;  // namespace -> being deleted
+  for (const Write& w : writes) {
+    // Events still enter: they tell why the deletion waits.
+    if (w.op != WriteOp::kCreate || w.object.ns().empty() || w.object.kind() == "Event") continue;
+    auto [it, first] = terminating.try_emplace(std::string(w.object.ns()), false);
+    if (first) {
+      auto env = store_.get({"Environment", "", it->first});
+      if (!env.ok() && env.status().code() != Code::kNotFound) return env.status();
+      it->second = env.ok() && is_being_deleted(env.value());
+    }
+    if (it->second) {
+      const KindInfo* info = kinds_->find(w.object.kind());
+      return Status::Forbidden((info ? info->plural : std::string(w.object.kind())) + " \"" +
+                               std::string(w.object.name()) +
+                               "\" is forbidden: unable to create new content in namespace " +
+                               it->first + " because it is being terminated");
+    }
+  }
+  return Status::Ok();
 }
 
 Result<Object> ApiService::commit_one(WriteOp op, Object object) {
@@ -326,6 +349,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       }
       for (Write& w : plan.writes()) writes.push_back(std::move(w));
     }
+    if (options.dry_run) CENV_RETURN_IF_ERROR(admit_new_content(writes));
     if (options.dry_run || writes.empty()) {
       for (auto& p : pruned) outcomes.push_back(std::move(p));
       return outcomes;

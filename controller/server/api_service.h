@@ -1,9 +1,9 @@
 #pragma once
 // ApiService: the API's semantics, apart from any transport. The gRPC server is a thin adapter
 // over it, and tests drive it in process. It resolves kinds, validates every write against
-// crds/ (defaults first), enforces that namespaces are Environments, and writes through the
-// Store. It owns the NamespaceDeleter that empties the namespaces of deleted Environments in
-// the background. Thread-safe.
+// crds/ (defaults first), enforces that namespaces are Environments (and that nothing new enters
+// one being deleted), and writes through the Store. It owns the NamespaceDeleter that empties
+// the namespaces of deleted Environments in the background. Thread-safe.
 
 #include <functional>
 #include <memory>
@@ -107,11 +107,14 @@ class ApiService {
   Result<const KindInfo*> resolve(std::string_view kind) const;
   // Fills namespace defaults, strips server-owned fields, validates meta and schema.
   Status normalize(Object& object, const KindInfo& info) const;
-  // store_.commit() and the commit hook, then tells the NamespaceDeleter
+  // admit_new_content(), store_.commit() and the commit hook, then tells the NamespaceDeleter
   // what it needs to know (objects removed, Environments marked terminating).
   Result<std::vector<Object>> commit(std::vector<Write> writes);
   // store_.commit() followed by the commit hook (the NamespaceDeleter's own commits).
   Result<std::vector<Object>> commit_unobserved(std::vector<Write> writes);
+  // Forbidden when a write creates an object (other than an Event) in a namespace whose
+  // Environment is being deleted, as Kubernetes' NamespaceLifecycle admission.
+  Status admit_new_content(const std::vector<Write>& writes);
   // remove() of an Environment.
   Result<std::vector<Object>> remove_environment(const Object& env, Propagation propagation);
   Result<Object> commit_one(WriteOp op, Object object);
