@@ -131,6 +131,13 @@ Status run_controller(const ControllerRunOptions& options) {
     events.record(about, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal,
                   reason, message);
   });
+  // Environments' namespaces are emptied in the background, those a previous run left
+  // unfinished too; that stops before what it reports to (the events, the watch hub) goes.
+  struct StopNamespaceDeletions {
+    ApiService& api;
+    ~StopNamespaceDeletions() { api.stop_namespace_deletions(); }
+  } stop_namespace_deletions{api};
+  if (Status s = api.start_namespace_deletions(); !s.ok()) return s;
 
   Metrics metrics;
   Store& store_ref = *store.value();

@@ -29,8 +29,17 @@ std::string describe(const Object& o) { return describe_object(o); }
 
 }  // namespace
 
-ApiService::ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock)
-    : store_(store), kinds_(std::move(kinds)), clock_(clock) {}
+ApiService::ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock,
+                       NamespaceDeletionOptions namespace_deletion)
+    : store_(store), kinds_(std::move(kinds)), clock_(clock) {
+  NamespaceDeleter::Hooks hooks;
+  hooks.commit = [this](std::vector<Write> writes) { return commit_unobserved(std::move(writes)); };
+  hooks.tell_waiting = [this](const std::vector<Object>& waiting) { tell_waiting(waiting); };
+  deleter_ = std::make_unique<NamespaceDeleter>(store_, *kinds_, clock_, std::move(hooks),
+                                                namespace_deletion);
+}
+
+ApiService::~ApiService() { deleter_->stop(); }
 
 Result<const KindInfo*> ApiService::resolve(std::string_view kind) const {
   const KindInfo* info = kinds_->find(kind);
@@ -41,10 +50,50 @@ Result<const KindInfo*> ApiService::resolve(std::string_view kind) const {
   return info;
 }
 
-Result<std::vector<Object>> ApiService::commit(std::vector<Write> writes) {
+Result<std::vector<Object>> ApiService::commit_unobserved(std::vector<Write> writes) {
   auto stored = store_.commit(writes);
   if (stored.ok() && on_commit_) on_commit_();
   return stored;
+}
+
+Result<std::vector<Object>> ApiService::commit(std::vector<Write> writes) {
+  CENV_RETURN_IF_ERROR(admit_new_content(writes));
+  auto stored = commit_unobserved(writes);
+  if (!stored.ok()) return stored;
+  // The namespace deletions under way learn what they wait for: an object removed (the last
+  // one holding its namespace, maybe), an Environment marked by another path (a prune).
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const Object& o = stored.value()[i];
+    if (writes[i].op == WriteOp::kDelete) {
+      if (!o.ns().empty()) deleter_->removed(o.key());
+    } else if (writes[i].op == WriteOp::kUpdate && o.kind() == "Environment" &&
+               is_being_deleted(o) && has_finalizer(o, kNamespaceFinalizer)) {
+      deleter_->terminating(std::string(o.name()));
+    }
+  }
+  return stored;
+}
+
+Status ApiService::admit_new_content(const std::vector<Write>& writes) {
+  std::map<std::string, bool, std::less<>> terminating;  // namespace -> being deleted
+  for (const Write& w : writes) {
+    // Events still enter: they tell why the deletion waits.
+    if (w.op != WriteOp::kCreate || w.object.ns().empty() || w.object.kind() == "Event") continue;
+    auto [it, first] = terminating.try_emplace(std::string(w.object.ns()), false);
+    if (first) {
+      auto env = store_.get({"Environment", "", it->first});
+      if (!env.ok() && env.status().code() != Code::kNotFound) return env.status();
+      it->second = env.ok() && is_being_deleted(env.value());
+    }
+    if (it->second) {
+      const KindInfo* info = kinds_->find(w.object.kind());
+      return Status::Forbidden((info ? info->plural : std::string(w.object.kind())) + " \"" +
+                               std::string(w.object.name()) +
+                               "\" is forbidden: unable to create new content in namespace " +
+                               it->first + " because it is being terminated");
+    }
+  }
+  return Status::Ok();
 }
 
 Result<Object> ApiService::commit_one(WriteOp op, Object object) {
@@ -262,6 +311,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       }
       for (Write& w : plan.writes()) writes.push_back(std::move(w));
     }
+    if (options.dry_run) CENV_RETURN_IF_ERROR(admit_new_content(writes));
     if (options.dry_run || writes.empty()) {
       for (auto& p : pruned) outcomes.push_back(std::move(p));
       return outcomes;
@@ -398,6 +448,28 @@ Result<Object> ApiService::update_status(Object object) {
   return commit_one(WriteOp::kUpdateStatus, std::move(object));
 }
 
+Result<std::vector<Object>> ApiService::remove_environment(const Object& env,
+                                                           Propagation propagation) {
+  if (!is_being_deleted(env)) {
+    auto written = deleter_->begin(env, propagation);
+    if (!written.ok()) return written.status();
+    if (written->empty()) written->push_back(env);
+    return written;
+  }
+  if (propagation != Propagation::kForeground || has_finalizer(env, kForegroundFinalizer)) {
+    // Already being deleted: nothing new, but its deletion is taken up if nothing has it.
+    deleter_->terminating(std::string(env.name()));
+    return std::vector<Object>{env};
+  }
+  // Foreground asked of a deletion under way: it also waits under that finalizer.
+  DeletionPlan plan(store_, *kinds_, format_rfc3339(clock_.now()));
+  CENV_RETURN_IF_ERROR(plan.remove(env, propagation));
+  auto stored = commit(plan.writes());
+  if (!stored.ok()) return stored.status();
+  tell_waiting(stored.value());
+  return stored;
+}
+
 Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::string_view ns,
                                                std::string_view name, int64_t resource_version,
                                                Propagation propagation) {
@@ -413,6 +485,11 @@ Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::strin
       return Status::Conflict("Operation cannot be fulfilled on " + describe(target.value()) +
                               ": the object has been modified; please apply your changes to the "
                               "latest version and try again");
+    }
+    if (info.value()->kind == "Environment") {
+      auto removed = remove_environment(target.value(), propagation);
+      if (!removed.ok() && removed.status().code() == Code::kConflict && attempt < 4) continue;
+      return removed;
     }
     DeletionPlan plan(store_, *kinds_, format_rfc3339(clock_.now()));
     CENV_RETURN_IF_ERROR(plan.remove(target.value(), propagation));

@@ -1,8 +1,9 @@
 #pragma once
 // ApiService: the API's semantics, apart from any transport. The gRPC server is a thin adapter
 // over it, and tests drive it in process. It resolves kinds, validates every write against
-// crds/ (defaults first), enforces that namespaces are Environments, and writes through the
-// Store. Thread-safe (the Store is; ApiService holds no mutable state of its own).
+// crds/ (defaults first), enforces that namespaces are Environments (and that nothing new enters
+// one being deleted), and writes through the Store. It owns the NamespaceDeleter that empties
+// the namespaces of deleted Environments in the background. Thread-safe.
 
 #include <functional>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "api/status.h"
 #include "api/write_normalization.h"
 #include "controller/server/deletion_plan.h"
+#include "controller/server/namespace_deleter.h"
 #include "controller/store/store.h"
 
 namespace cenv {
@@ -44,7 +46,9 @@ struct ApplyOptions {
 
 class ApiService {
  public:
-  ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock);
+  ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock,
+             NamespaceDeletionOptions namespace_deletion = {});
+  ~ApiService();  // stops the namespace deletions' worker
 
   // Creates the Environment "default" when missing (namespace default always exists).
   Status ensure_default_namespace();
@@ -69,11 +73,22 @@ class ApiService {
   // Replaces status only. Conflict on a stale resourceVersion.
   Result<Object> update_status(Object object);
   // Deletes the object with its dependents (DeletionPlan: finalizers, ownerReferences,
-  // propagation; an Environment takes its namespace). Returns every object removed or left
-  // terminating, the target first. Forbidden for the Environment "default".
+  // propagation). Returns every object removed or left terminating, the target first.
+  // An Environment takes its namespace, as a Kubernetes namespace: it is marked terminating, the
+  // first batch of its objects goes within this call (a small namespace is gone when it
+  // returns), the rest in the background (start_namespace_deletions). Forbidden for the
+  // Environment "default".
   Result<std::vector<Object>> remove(std::string_view kind, std::string_view ns,
                                      std::string_view name, int64_t resource_version,
                                      Propagation propagation);
+
+  // Starts the background deletion of namespaces, resuming those a previous run left
+  // unfinished. Call once the hooks below are set. Store errors from finding those; Ok when
+  // already started.
+  Status start_namespace_deletions() { return deleter_->start(); }
+  // Stops it (after its current batch); what is left resumes at the next start. Call before
+  // what the hooks reach goes away; idempotent.
+  void stop_namespace_deletions() { deleter_->stop(); }
 
   // Called after every successful write (the watch hub's notify). Set before serving.
   void set_on_commit(std::function<void()> on_commit) { on_commit_ = std::move(on_commit); }
@@ -91,8 +106,16 @@ class ApiService {
 
  private:
   Result<const KindInfo*> resolve(std::string_view kind) const;
-  // store_.commit() followed by the commit hook.
+  // admit_new_content(), store_.commit() and the commit hook, then tells the NamespaceDeleter
+  // what it needs to know (objects removed, Environments marked terminating).
   Result<std::vector<Object>> commit(std::vector<Write> writes);
+  // store_.commit() followed by the commit hook (the NamespaceDeleter's own commits).
+  Result<std::vector<Object>> commit_unobserved(std::vector<Write> writes);
+  // Forbidden when a write creates an object (other than an Event) in a namespace whose
+  // Environment is being deleted, as Kubernetes' NamespaceLifecycle admission.
+  Status admit_new_content(const std::vector<Write>& writes);
+  // remove() of an Environment.
+  Result<std::vector<Object>> remove_environment(const Object& env, Propagation propagation);
   Result<Object> commit_one(WriteOp op, Object object);
 
   Store& store_;
@@ -103,6 +126,7 @@ class ApiService {
 
   std::function<void()> on_commit_;
   EventHook on_event_;
+  std::unique_ptr<NamespaceDeleter> deleter_;  // last: its worker stops first
 };
 
 }  // namespace cenv

@@ -1,5 +1,7 @@
 #include "controller/server/deletion_plan.h"
 
+#include <algorithm>
+
 #include "api/owner_references.h"
 
 namespace cenv {
@@ -13,50 +15,71 @@ Result<Object> DeletionPlan::current(const ObjectKey& key) {
 
 void DeletionPlan::mark_removed(const Object& o) {
   updates_.erase(o.key());
+  newly_waiting_.erase(o.key());
   if (removed_.insert(o.key()).second) removed_order_.push_back(o);
 }
 
-Result<std::vector<Object>> DeletionPlan::children(const Object& owner) {
-  std::vector<Object> out;
-  bool environment = owner.kind() == "Environment";
+void DeletionPlan::mark_terminating(Object& o) {
+  if (is_being_deleted(o)) return;
+  o.metadata()["deletionTimestamp"] = now_;
+  newly_waiting_.insert(o.key());
+}
+
+Result<const DeletionPlan::Listing*> DeletionPlan::listing(const std::string& ns) {
+  if (auto it = listings_.find(ns); it != listings_.end()) return &it->second;
+  Listing l;
   for (const KindInfo& k : kinds_.kinds()) {
     if (!k.namespaced) continue;
     ListOptions options;
     options.kind = k.kind;
-    if (environment) {
-      options.ns = std::string(owner.name());
-    } else if (!owner.ns().empty()) {
-      options.ns = std::string(owner.ns());
-    }
+    options.ns = ns;
     auto list = store_.list(options);
     if (!list.ok()) return list.status();
     for (Object& o : list->items) {
-      if (removing(o.key())) continue;
-      if (environment || is_owned_by(o, owner.uid())) {
-        if (auto it = updates_.find(o.key()); it != updates_.end()) {
-          out.push_back(it->second);
-        } else {
-          out.push_back(std::move(o));
-        }
+      std::set<std::string> owners;  // a uid named twice is one owner
+      for (OwnerReference& r : owner_references(o)) {
+        if (owners.insert(r.uid).second) l.by_owner_uid.emplace(std::move(r.uid), l.items.size());
       }
+      l.items.push_back(std::move(o));
     }
+  }
+  return &listings_.emplace(ns, std::move(l)).first->second;
+}
+
+Result<std::vector<Object>> DeletionPlan::children(const Object& owner) {
+  // Dependents share the owner's namespace; a cluster-scoped owner's may be in any.
+  auto l = listing(std::string(owner.ns()));
+  if (!l.ok()) return l.status();
+  const Listing& listed = *l.value();
+  std::vector<size_t> positions;
+  auto [first, last] = listed.by_owner_uid.equal_range(std::string(owner.uid()));
+  for (auto it = first; it != last; ++it) positions.push_back(it->second);
+  std::sort(positions.begin(), positions.end());  // in listing order, as the store lists
+  std::vector<Object> out;
+  for (size_t i : positions) {
+    const Object& o = listed.items[i];
+    if (removing(o.key())) continue;
+    auto updated = updates_.find(o.key());
+    out.push_back(updated != updates_.end() ? updated->second : o);
   }
   return out;
 }
 
 Status DeletionPlan::remove(const Object& stored_target, Propagation propagation) {
   if (removing(stored_target.key())) return Status::Ok();
+  if (stored_target.kind() == "Environment") {
+    return settle_namespace(std::string(stored_target.name()), /*content_left=*/true, propagation);
+  }
   auto fresh = current(stored_target.key());
   if (!fresh.ok()) return fresh.status();
   Object target = fresh.value();
-  bool environment = target.kind() == "Environment";
   if (is_being_deleted(target) && !has_finalizer(target, kForegroundFinalizer) &&
       propagation != Propagation::kForeground) {
     return Status::Ok();  // already being deleted
   }
   auto kids = children(target);
   if (!kids.ok()) return kids.status();
-  if (propagation == Propagation::kOrphan && !environment) {
+  if (propagation == Propagation::kOrphan) {
     for (Object kid : kids.value()) {
       json::object& m = kid.metadata();
       json::array& refs = m["ownerReferences"].get_array();
@@ -77,16 +100,59 @@ Status DeletionPlan::remove(const Object& stored_target, Propagation propagation
   }
   bool waiting = false;
   for (const Object& kid : kids.value()) waiting |= !removing(kid.key());
-  if (waiting && propagation == Propagation::kForeground) {
-    add_finalizer(target, kForegroundFinalizer);
+  if (waiting && propagation == Propagation::kForeground &&
+      add_finalizer(target, kForegroundFinalizer)) {
+    newly_waiting_.insert(target.key());
   }
-  if (waiting && environment) add_finalizer(target, kNamespaceFinalizer);
   if (finalizer_count(target) == 0) {
     mark_removed(target);
     return release(target);
   }
-  if (!is_being_deleted(target)) target.metadata()["deletionTimestamp"] = now_;
+  mark_terminating(target);
   updates_[target.key()] = std::move(target);
+  return Status::Ok();
+}
+
+Status DeletionPlan::remove_member(const Object& listed) {
+  if (removing(listed.key())) return Status::Ok();
+  auto updated = updates_.find(listed.key());
+  Object member = updated != updates_.end() ? updated->second : listed;
+  if (is_being_deleted(member)) return Status::Ok();  // waits for its finalizers
+  if (finalizer_count(member) == 0) {
+    mark_removed(member);
+    return release(member);
+  }
+  mark_terminating(member);
+  updates_[member.key()] = std::move(member);
+  return Status::Ok();
+}
+
+Status DeletionPlan::settle_namespace(const std::string& name, bool content_left,
+                                      Propagation propagation) {
+  ObjectKey key{"Environment", "", name};
+  if (removing(key)) return Status::Ok();
+  auto fresh = current(key);
+  if (!fresh.ok()) return fresh.status();
+  Object env = std::move(fresh).value();
+  bool was_terminating = is_being_deleted(env);
+  bool changed = false;
+  if (content_left) {
+    changed |= add_finalizer(env, kNamespaceFinalizer);
+    if (propagation == Propagation::kForeground) {
+      changed |= add_finalizer(env, kForegroundFinalizer);
+    }
+    if (changed) newly_waiting_.insert(key);
+  } else {
+    changed |= remove_finalizer(env, kNamespaceFinalizer);
+    changed |= remove_finalizer(env, kForegroundFinalizer);
+    if (finalizer_count(env) == 0) {
+      // Not marked first: an Environment that goes at once is reported as it was.
+      mark_removed(env);
+      return release(env);
+    }
+  }
+  mark_terminating(env);  // held by its own finalizers, or for its namespace
+  if (changed || !was_terminating) updates_[key] = std::move(env);
   return Status::Ok();
 }
 
@@ -99,35 +165,11 @@ Result<bool> DeletionPlan::finish_if_released(const Object& updated) {
 
 Status DeletionPlan::finish(Object owner, std::string_view finalizer) {
   if (!is_being_deleted(owner) || !has_finalizer(owner, finalizer)) return Status::Ok();
+  // An Environment's dependents are its namespace: NamespaceDeleter settles it.
+  if (owner.kind() == "Environment") return Status::Ok();
   auto kids = children(owner);
   if (!kids.ok()) return kids.status();
-  if (owner.kind() == "Environment") {
-    // Removing a kid below finishes this owner again (release): the outer call decides.
-    if (!finishing_.insert(owner.key()).second) return Status::Ok();
-    struct Done {
-      std::set<ObjectKey>& set;
-      ObjectKey key;
-      ~Done() { set.erase(key); }
-    } done{finishing_, owner.key()};
-    // As Kubernetes' namespace controller: what came into the namespace after its deletion
-    // began goes too, and only objects still held by their own finalizers keep the
-    // Environment waiting. Events go last, with the namespace: while it waits they say why
-    // (FinalizersPending is recorded once, when the deletion is committed).
-    bool waiting = false;
-    for (const Object& kid : kids.value()) {
-      if (kid.kind() == "Event") continue;
-      CENV_RETURN_IF_ERROR(remove(kid, Propagation::kBackground));
-      waiting |= !removing(kid.key());
-    }
-    if (waiting) return Status::Ok();
-    for (const Object& kid : kids.value()) {
-      if (kid.kind() != "Event") continue;
-      CENV_RETURN_IF_ERROR(remove(kid, Propagation::kBackground));
-      if (!removing(kid.key())) return Status::Ok();  // an Event held by its own finalizer
-    }
-  } else if (!kids->empty()) {
-    return Status::Ok();
-  }
+  if (!kids->empty()) return Status::Ok();
   remove_finalizer(owner, finalizer);
   if (finalizer_count(owner) == 0) {
     mark_removed(owner);
@@ -138,44 +180,27 @@ Status DeletionPlan::finish(Object owner, std::string_view finalizer) {
 }
 
 Status DeletionPlan::release(const Object& gone) {
-  // Owners in foreground deletion that waited for this object.
+  // Owners in foreground deletion that waited for this object. (The Environment of its
+  // namespace, when it waits, is settled by NamespaceDeleter, told of every removal.)
   const json::object* m = gone.metadata_or_null();
-  if (m) {
-    if (auto it = m->find("ownerReferences"); it != m->end() && it->value().is_array()) {
-      for (const auto& ref : it->value().get_array()) {
-        if (!ref.is_object()) continue;
-        const json::object& r = ref.get_object();
-        const KindInfo* info = kinds_.find(Object::str_field(r, "kind"));
-        if (!info) continue;
-        ObjectKey key{info->kind, info->namespaced ? std::string(gone.ns()) : "",
-                      std::string(Object::str_field(r, "name"))};
-        if (removing(key)) continue;
-        auto owner = current(key);
-        if (!owner.ok()) {
-          if (owner.status().code() == Code::kNotFound) continue;
-          return owner.status();
-        }
-        if (owner->uid() != Object::str_field(r, "uid")) continue;
-        CENV_RETURN_IF_ERROR(finish(owner.value(), kForegroundFinalizer));
-      }
+  if (!m) return Status::Ok();
+  auto it = m->find("ownerReferences");
+  if (it == m->end() || !it->value().is_array()) return Status::Ok();
+  for (const auto& ref : it->value().get_array()) {
+    if (!ref.is_object()) continue;
+    const json::object& r = ref.get_object();
+    const KindInfo* info = kinds_.find(Object::str_field(r, "kind"));
+    if (!info) continue;
+    ObjectKey key{info->kind, info->namespaced ? std::string(gone.ns()) : "",
+                  std::string(Object::str_field(r, "name"))};
+    if (removing(key)) continue;
+    auto owner = current(key);
+    if (!owner.ok()) {
+      if (owner.status().code() == Code::kNotFound) continue;
+      return owner.status();
     }
-  }
-  // The Environment of the namespace, when it waits for its last objects.
-  // Its namespace objects are its dependents, so an Environment deleted in the foreground
-  // waits for them under both finalizers.
-  if (!gone.ns().empty()) {
-    ObjectKey env_key{"Environment", "", std::string(gone.ns())};
-    for (std::string_view finalizer : {kNamespaceFinalizer, kForegroundFinalizer}) {
-      if (removing(env_key)) break;
-      auto env = current(env_key);
-      if (env.ok()) {
-        CENV_RETURN_IF_ERROR(finish(env.value(), finalizer));
-      } else if (env.status().code() != Code::kNotFound) {
-        return env.status();
-      } else {
-        break;
-      }
-    }
+    if (owner->uid() != Object::str_field(r, "uid")) continue;
+    CENV_RETURN_IF_ERROR(finish(owner.value(), kForegroundFinalizer));
   }
   return Status::Ok();
 }

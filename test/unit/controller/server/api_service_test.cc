@@ -539,3 +539,92 @@ spec:
 
 }  // namespace
 }  // namespace cenv
+
+namespace cenv {
+namespace {
+
+// ---- nothing new enters a namespace being deleted (Kubernetes' NamespaceLifecycle) ----------
+
+constexpr std::string_view kTerminatingMessage =
+    "is forbidden: unable to create new content in namespace demo because it is being "
+    "terminated";
+
+TEST_CASE("a namespace being deleted refuses new objects, but Events; its objects still update",
+          "[api][delete][admission]") {
+  Fixture f;
+  // The Service holds the namespace's deletion with its finalizer.
+  apply_service(f, "web", "  finalizers: [example.com/wait]\n");
+  REQUIRE(f.api->remove("env", "", "demo", 0, Propagation::kBackground).ok());
+  REQUIRE(is_being_deleted(f.api->get("env", "", "demo").value()));
+
+  const std::string late = R"(
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: late, namespace: demo}
+spec: {}
+)";
+  SECTION("apply, create and a dry run of either are Forbidden, and nothing is written") {
+    ApplyOptions create;
+    create.create_only = true;
+    ApplyOptions dry_run;
+    dry_run.dry_run = true;
+    for (const ApplyOptions& options : {ApplyOptions{}, create, dry_run}) {
+      auto refused = f.api->apply(f.items(late), options);
+      REQUIRE(!refused.ok());
+      CHECK(refused.status().code() == Code::kForbidden);
+      CHECK(refused.status().message() == "services \"late\" " + std::string(kTerminatingMessage));
+    }
+    CHECK(f.api->get("svc", "demo", "late").status().code() == Code::kNotFound);
+  }
+  SECTION("an apply that also updates what exists is refused whole") {
+    auto refused = f.api->apply(f.items(std::string(kEnvAndService) + "---" + late), {});
+    REQUIRE(!refused.ok());
+    CHECK(refused.status().code() == Code::kForbidden);
+    CHECK(f.api->get("svc", "demo", "late").status().code() == Code::kNotFound);
+  }
+  SECTION("an Event still enters: it tells why the deletion waits") {
+    auto event = f.api->apply(f.items(R"(
+apiVersion: cenv.io/v1
+kind: Event
+metadata: {name: web.1, namespace: demo}
+involvedObject: {kind: Service, name: web, namespace: demo}
+reason: Stopping
+type: Normal
+)"),
+                              {});
+    REQUIRE(event.ok());
+    CHECK(f.api->get("Event", "demo", "web.1").ok());
+  }
+  SECTION("objects there still update: spec, status, and the release of their finalizers") {
+    Object web = f.api->get("svc", "demo", "web").value();
+    web.metadata()["labels"] = boost::json::object{{"stage", "leaving"}};
+    auto updated = f.api->update(web, "controller");
+    REQUIRE(updated.ok());
+    Object with_status = updated.value();
+    with_status.status()["phase"] = "Stopped";
+    REQUIRE(f.api->update_status(with_status).ok());
+    REQUIRE(
+        f.api->update(without_finalizers(f.api->get("svc", "demo", "web").value()), "controller")
+            .ok());
+    CHECK(f.api->get("svc", "demo", "web").status().code() == Code::kNotFound);
+    CHECK(f.api->get("env", "", "demo").status().code() == Code::kNotFound);
+  }
+}
+
+TEST_CASE("a namespace not being deleted takes new objects; a new namespace with its objects too",
+          "[api][delete][admission]") {
+  Fixture f;
+  REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());  // creates both in one commit
+  auto more = f.api->apply(f.items(R"(
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: more, namespace: demo}
+spec: {}
+)"),
+                           {});
+  REQUIRE(more.ok());
+  CHECK(more->at(0).action == "created");
+}
+
+}  // namespace
+}  // namespace cenv
