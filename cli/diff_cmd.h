@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/context.h"
+
 namespace cenv::cli {
 
 struct DiffFlags {
@@ -14,6 +16,6 @@ struct DiffFlags {
   bool force_conflicts = false;
 };
 
-int run_diff(const std::string& ns, const DiffFlags& flags);
+int run_diff(const Context& context, const std::string& ns, const DiffFlags& flags);
 
 }  // namespace cenv::cli

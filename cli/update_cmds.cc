@@ -10,7 +10,6 @@
 
 #include "api/json_patch.h"
 #include "api/yaml_codec.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/printers.h"
 
@@ -35,7 +34,7 @@ std::string ns_for(const ObjectRef& ref, const std::string& ns) {
 
 }  // namespace
 
-int run_patch(const std::string& ns, const PatchFlags& flags) {
+int run_patch(const Context& context, const std::string& ns, const PatchFlags& flags) {
   auto ref = one_ref(flags.args);
   if (!ref.ok()) {
     print_error(ref.status(), false);
@@ -55,7 +54,7 @@ int run_patch(const std::string& ns, const PatchFlags& flags) {
     return 1;
   }
   const json::value& patch = patch_docs->front().value;
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   std::string target_ns = ns_for(ref.value(), ns);
   for (int attempt = 0;; ++attempt) {
     auto live = client->get(ref->kind->kind, target_ns, ref->name);
@@ -92,13 +91,13 @@ int run_patch(const std::string& ns, const PatchFlags& flags) {
   }
 }
 
-int run_edit(const std::string& ns, const EditFlags& flags) {
+int run_edit(const Context& context, const std::string& ns, const EditFlags& flags) {
   auto ref = one_ref(flags.args);
   if (!ref.ok()) {
     print_error(ref.status(), false);
     return 1;
   }
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   std::string target_ns = ns_for(ref.value(), ns);
   auto live = client->get(ref->kind->kind, target_ns, ref->name);
   if (!live.ok()) {
@@ -129,7 +128,8 @@ int run_edit(const std::string& ns, const EditFlags& flags) {
   }
   auto docs = read_manifest_file(file.string());
   if (!docs.ok() || docs->size() != 1 || !docs->front().value.is_object()) {
-    std::cerr << "error: " << (docs.ok() ? "the file must hold one object" : docs.status().message())
+    std::cerr << "error: "
+              << (docs.ok() ? "the file must hold one object" : docs.status().message())
               << "; the edit is kept in " << file.string() << "\n";
     return 1;
   }

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/context.h"
+
 namespace cenv::cli {
 
 struct PatchFlags {
@@ -14,7 +16,7 @@ struct PatchFlags {
   std::string field_manager = "cenv-patch";
 };
 
-int run_patch(const std::string& ns, const PatchFlags& flags);
+int run_patch(const Context& context, const std::string& ns, const PatchFlags& flags);
 
 struct EditFlags {
   std::vector<std::string> args;
@@ -22,6 +24,6 @@ struct EditFlags {
   std::string field_manager = "cenv-edit";
 };
 
-int run_edit(const std::string& ns, const EditFlags& flags);
+int run_edit(const Context& context, const std::string& ns, const EditFlags& flags);
 
 }  // namespace cenv::cli
