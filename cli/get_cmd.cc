@@ -191,8 +191,12 @@ int run_get(const Context& context, const std::string& ns_flag, const GetFlags& 
   if (format.value() == OutputFormat::kName) {
     for (const auto& o : collected) std::cout << object_ref(o) << "\n";
   } else if (format.value() == OutputFormat::kYaml || format.value() == OutputFormat::kJson) {
-    bool single = named == 1 && requests->size() == 1 && collected.size() == 1;
-    if (!collected.empty() || !single) print_objects(collected, !single, format.value(), std::cout);
+    // As kubectl: one name asked for is the object itself, or nothing but its error when it
+    // is missing; anything else is a List of what was found.
+    bool single = named == 1 && requests->size() == 1;
+    if (!single || !collected.empty()) {
+      print_objects(collected, !single, format.value(), std::cout);
+    }
   } else if (!printed_table && rc == 0) {
     bool cluster_only = std::all_of(requests->begin(), requests->end(),
                                     [](const GetRequest& r) { return !r.kind->namespaced; });
