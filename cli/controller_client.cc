@@ -182,11 +182,35 @@ Result<std::vector<Object>> ControllerClient::remove(const std::string& kind, co
   return out;
 }
 
+namespace {
+
+// After the controller went away during a watch: Ok once one answers on home's socket again,
+// without starting one (a stop the user asked for stays done); prints on stderr that it waits
+// unless `said_waiting`, then sets it. Unavailable("timed out") past `deadline`.
+Status await_controller(const Home& home, std::chrono::system_clock::time_point deadline,
+                        bool& said_waiting) {
+  for (;;) {
+    if (controller_answers(home, std::chrono::milliseconds(500))) return Status::Ok();
+    if (!said_waiting) {
+      fprintf(stderr, "cenv: the local controller stopped; waiting for it to start again\n");
+      said_waiting = true;
+    }
+    if (std::chrono::system_clock::now() >= deadline) return Status::Unavailable("timed out");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace
+
 Status ControllerClient::watch(const std::string& kind, const std::string& ns,
                                const std::string& selector, std::string resource_version,
                                const WatchHandler& on_event,
                                std::chrono::system_clock::time_point deadline) {
-  auto reconnect_deadline = std::chrono::steady_clock::time_point::max();
+  // Only the first connection may start the local controller (autostart). Once the watch
+  // runs, a controller that goes away was stopped (or crashed): a watch left running must not
+  // undo a `cenv controller stop`, so later connections only wait for one to answer.
+  if (auto hi = hello(); !hi.ok()) return hi.status();
+  bool said_waiting = false;  // the wait for the controller was announced (this outage)
   for (;;) {
     if (std::chrono::system_clock::now() >= deadline) return Status::Unavailable("timed out");
     v1::WatchRequest req;
@@ -196,20 +220,15 @@ Status ControllerClient::watch(const std::string& kind, const std::string& ns,
     req.set_resource_version(resource_version);
     req.set_allow_bookmarks(true);
     req.set_allow_batches(true);  // read below: an event, then its `more`
-    // Make sure a controller is there (and start the local one if allowed) before streaming.
-    auto hi = hello();
-    if (!hi.ok()) {
-      if (std::chrono::steady_clock::now() > reconnect_deadline) return hi.status();
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      continue;
-    }
     grpc::ClientContext ctx;
     if (deadline != std::chrono::system_clock::time_point::max()) ctx.set_deadline(deadline);
     auto reader = connection().stub->Watch(&ctx, req);
     v1::WatchEvent ev;
     bool stopped = false;
+    bool received = false;
     // Hands one event to on_event; false once it asked to stop.
     auto deliver = [&](const v1::WatchEvent& e) {
+      received = true;
       auto obj = Object::from_json(e.json());
       if (!obj.ok()) return true;
       if (obj->resource_version() > 0) resource_version = std::to_string(obj->resource_version());
@@ -231,10 +250,12 @@ Status ControllerClient::watch(const std::string& kind, const std::string& ns,
     }
     if (s.ok() || s.error_code() == grpc::StatusCode::UNAVAILABLE ||
         s.error_code() == grpc::StatusCode::CANCELLED) {
-      // The controller went away (restart): resume from the last version seen, for a while.
-      reconnect_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      // The controller went away: resume from the last version seen once one answers again.
+      // A stream that delivered nothing (a controller still stopping) is the same outage.
+      if (received) said_waiting = false;
       conn_.reset();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      CENV_RETURN_IF_ERROR(await_controller(home_, deadline, said_waiting));
       continue;
     }
     return from_grpc(s);

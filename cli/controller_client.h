@@ -57,9 +57,9 @@ class ControllerClient {
   using WatchHandler = std::function<bool(const std::string& type, const Object& object)>;
   // Watches `kind` from `resource_version` ("" = the current objects as ADDED first, then
   // changes). Runs until `on_event` returns false (Ok) or an error the watch cannot survive.
-  // When the controller goes away the watch reconnects and resumes from the last version it
-  // saw, so nothing is lost or repeated; when that version is compacted ("gone") it relists.
-  // Past `deadline` it returns Unavailable("timed out").
+  // Only its first call may start the local controller. When the controller goes away it waits
+  // (says so once on stderr) until one answers, never starting one, and resumes from the last
+  // version seen (relists when that is compacted). Past `deadline`: Unavailable("timed out").
   Status watch(const std::string& kind, const std::string& ns, const std::string& selector,
                std::string resource_version, const WatchHandler& on_event,
                std::chrono::system_clock::time_point deadline =
