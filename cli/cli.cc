@@ -268,7 +268,7 @@ void add_version_and_api_resources(CLI::App& app, Verbs& v) {
 
 }  // namespace
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, mode_t user_umask) {
   CLI::App app{"cenv: a Kubernetes-style declarative controller for containerized environments"};
   app.name("cenv");
   app.require_subcommand(1);
@@ -276,6 +276,8 @@ int run(int argc, char** argv) {
   // The one place the CLI decides where it talks: every verb's clients come from this.
   Verbs verbs(Context::local_from_env());
   app.add_option("-n,--namespace", verbs.ns, "Namespace (Environment) to act in");
+  verbs.edit.editor_umask = user_umask;
+  verbs.diff.program_umask = user_umask;
   add_controller(app, verbs);
   add_db(app, verbs);
   add_apply(app, verbs);

@@ -12,6 +12,7 @@
 #include "cenv/v1/cenv.pb.h"
 #include "cli/common.h"
 #include "cli/manifest_reader.h"
+#include "cli/user_program.h"
 
 namespace cenv::cli {
 
@@ -80,7 +81,7 @@ int run_diff(const Context& context, const std::string& ns, const DiffFlags& fla
     const char* external = std::getenv("CENV_EXTERNAL_DIFF");
     std::string program = external && *external ? external : "diff -u -N";
     std::string cmd = "cd '" + root.string() + "' && " + program + " LIVE MERGED";
-    int status = std::system(cmd.c_str());
+    int status = std::system(with_umask(flags.program_umask, cmd).c_str());
     rc = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
   }
   std::error_code ec;

@@ -2,6 +2,8 @@
 // `cenv diff -f FILE`: what `cenv apply` would change, as a unified diff, like `kubectl diff`:
 // exit 0 when nothing would change, 1 when something would, >1 on error.
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@ struct DiffFlags {
   bool recursive = false;
   std::string field_manager = "cenv";
   bool force_conflicts = false;
+  mode_t program_umask = 022;  // the umask the diff program runs with (the user's)
 };
 
 int run_diff(const Context& context, const std::string& ns, const DiffFlags& flags);

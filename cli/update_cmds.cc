@@ -12,6 +12,7 @@
 #include "api/yaml_codec.h"
 #include "cli/common.h"
 #include "cli/printers.h"
+#include "cli/user_program.h"
 
 namespace cenv::cli {
 
@@ -120,7 +121,7 @@ int run_edit(const Context& context, const std::string& ns, const EditFlags& fla
   const char* editor = std::getenv("CENV_EDITOR");
   if (!editor || !*editor) editor = std::getenv("EDITOR");
   std::string cmd = std::string(editor && *editor ? editor : "vi") + " '" + file.string() + "'";
-  int status = std::system(cmd.c_str());
+  int status = std::system(with_umask(flags.editor_umask, cmd).c_str());
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::cerr << "error: the editor exited with an error; the edit is kept in " << file.string()
               << "\n";

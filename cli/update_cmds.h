@@ -2,6 +2,8 @@
 // `cenv patch` and `cenv edit`: change one live object, as `kubectl patch` / `kubectl edit`.
 // Both write through Update with their own field manager, so a later apply keeps their fields.
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@ struct EditFlags {
   std::vector<std::string> args;
   std::string output = "yaml";  // yaml or json, the format handed to the editor
   std::string field_manager = "cenv-edit";
+  mode_t editor_umask = 022;  // the umask $EDITOR runs with (the user's; cenv's own is 077)
 };
 
 int run_edit(const Context& context, const std::string& ns, const EditFlags& flags);
