@@ -4,7 +4,6 @@
 
 #include "api/write_normalization.h"
 #include "cenv/v1/cenv.pb.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/manifest_reader.h"
 #include "cli/printers.h"
@@ -41,8 +40,8 @@ bool applies_changes(const Object& desired, const Object& live) {
 // --dry-run=client: what the server's validation would say, computed here; then, when a
 // controller answers (none is started for this), whether each object would be created or
 // changed. Nothing is written.
-int apply_client_dry_run(std::vector<ManifestObject>& manifests, const ApplyFlags& flags,
-                         OutputFormat format) {
+int apply_client_dry_run(const Context& context, std::vector<ManifestObject>& manifests,
+                         const ApplyFlags& flags, OutputFormat format) {
   std::vector<std::string> problems;
   std::vector<WritePrecondition> preconditions;  // one per manifest
   for (ManifestObject& m : manifests) {
@@ -67,7 +66,7 @@ int apply_client_dry_run(std::vector<ManifestObject>& manifests, const ApplyFlag
   ClientOptions options;
   options.autostart = false;  // a dry run starts nothing
   options.timeout = std::chrono::seconds(10);
-  auto client = ApiClient::local(Home::from_env(), options);
+  auto client = context.connect(options);
   bool reachable = true;
   std::vector<Object> objects;
   for (size_t i = 0; i < manifests.size(); ++i) {
@@ -109,14 +108,15 @@ int apply_client_dry_run(std::vector<ManifestObject>& manifests, const ApplyFlag
 
 // --wait: every applied object until it is Ready (a CommandRun until Complete or Failed),
 // printing what it still waits for whenever that changes.
-int wait_until_ready(const std::vector<Object>& objects, const ApplyFlags& flags) {
+int wait_until_ready(const Context& context, const std::vector<Object>& objects,
+                     const ApplyFlags& flags) {
   auto timeout = parse_duration(flags.timeout);
   if (!timeout.ok()) {
     print_error(timeout.status(), false);
     return 1;
   }
   auto deadline = std::chrono::system_clock::now() + timeout.value();
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   static const WaitCondition kReady = WaitCondition::parse("condition=Ready").value();
   static const WaitCondition kComplete = WaitCondition::parse("condition=Complete").value();
   static const WaitCondition kFailed = WaitCondition::parse("condition=Failed").value();
@@ -162,7 +162,7 @@ int wait_until_ready(const std::vector<Object>& objects, const ApplyFlags& flags
 
 }  // namespace
 
-int run_apply(const std::string& ns, const ApplyFlags& flags) {
+int run_apply(const Context& context, const std::string& ns, const ApplyFlags& flags) {
   if (flags.dry_run != "none" && flags.dry_run != "client" && flags.dry_run != "server") {
     print_error(Status::Invalid("--dry-run: Unsupported value: \"" + flags.dry_run +
                                 "\": supported values: \"none\", \"client\", \"server\""),
@@ -207,7 +207,7 @@ int run_apply(const std::string& ns, const ApplyFlags& flags) {
     }
   }
   if (flags.dry_run == "client") {
-    return apply_client_dry_run(manifests.value(), flags, format.value());
+    return apply_client_dry_run(context, manifests.value(), flags, format.value());
   }
   v1::ApplyRequest req;
   req.set_field_manager(flags.field_manager);
@@ -221,7 +221,7 @@ int run_apply(const std::string& ns, const ApplyFlags& flags) {
     o->set_json(m.object.to_json());
     o->set_source(m.source);
   }
-  auto resp = ApiClient::local(Home::from_env())->apply(req);
+  auto resp = context.connect()->apply(req);
   if (!resp.ok()) {
     print_error(resp.status());
     return 1;
@@ -244,7 +244,7 @@ int run_apply(const std::string& ns, const ApplyFlags& flags) {
     print_objects(objects, objects.size() != 1, format.value(), std::cout);
   }
   std::cout.flush();
-  if (flags.wait) return wait_until_ready(to_wait, flags);
+  if (flags.wait) return wait_until_ready(context, to_wait, flags);
   return 0;
 }
 

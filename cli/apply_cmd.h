@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/context.h"
+
 namespace cenv::cli {
 
 struct ApplyFlags {
@@ -29,6 +31,6 @@ struct ApplyFlags {
 };
 
 // Runs `cenv apply`; `ns` is the -n flag (empty: the manifests' own or "default").
-int run_apply(const std::string& ns, const ApplyFlags& flags);
+int run_apply(const Context& context, const std::string& ns, const ApplyFlags& flags);
 
 }  // namespace cenv::cli

@@ -12,8 +12,8 @@
 
 #include "api/kinds.h"
 #include "cenv/v1/cenv.pb.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
+#include "cli/controller_process.h"
 #include "cli/db_cmd.h"
 #include "controller/app/local_controller.h"
 
@@ -77,7 +77,8 @@ int controller_stop(const Home& home) {
   return 0;
 }
 
-int controller_status(const Home& home) {
+int controller_status(const Context& context) {
+  const Home& home = context.home();
   int pid = running_controller_pid(home);
   if (pid == 0) {
     std::cout << "controller not running (home " << home.root.string() << ")\n";
@@ -86,7 +87,7 @@ int controller_status(const Home& home) {
   ClientOptions options;
   options.autostart = false;
   options.timeout = std::chrono::seconds(5);
-  auto hello = ApiClient::local(home, options)->hello();
+  auto hello = context.connect(options)->hello();
   if (!hello.ok()) {
     std::cout << "controller pid " << pid << " is not answering: " << hello.status().message()
               << "\n";

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "cli/context.h"
 #include "cli/home.h"
 
 namespace cenv::cli {
@@ -18,7 +19,8 @@ struct ControllerRunOptions {
 int controller_run(const Home& home, const ControllerRunOptions& options);
 int controller_start(const Home& home);
 int controller_stop(const Home& home);
-int controller_status(const Home& home);
+// Exit code 0 when the controller runs and answers, 3 when none runs, 1 when it does not answer.
+int controller_status(const Context& context);
 int controller_logs(const Home& home, int tail_lines);
 
 }  // namespace cenv::cli

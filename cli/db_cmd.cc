@@ -18,9 +18,9 @@
 #include "api/kinds.h"
 #include "api/yaml_codec.h"
 #include "cenv/v1/cenv.pb.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/controller_cmd.h"
+#include "cli/controller_process.h"
 #include "cli/wait_cmd.h"
 #include "controller/app/local_controller.h"
 
@@ -154,7 +154,7 @@ std::string phase_of(const Object& obj) {
 }
 
 // Waits until the system Service is Ready, printing each new state it passes through.
-Status wait_service_ready(ApiClient& client, std::chrono::seconds timeout) {
+Status wait_service_ready(ControllerClient& client, std::chrono::seconds timeout) {
   auto ready = WaitCondition::parse("condition=Ready");
   if (!ready.ok()) return ready.status();
   std::string who = std::string("service ") + kSystemNamespace + "/" + kServiceName;
@@ -209,8 +209,8 @@ Status switch_store(const Home& home, const std::string& from_url, const std::st
   return Status::Ok();
 }
 
-Status apply_system_manifest(ApiClient& client, const std::string& image, const std::string& port,
-                             const std::string& password) {
+Status apply_system_manifest(ControllerClient& client, const std::string& image,
+                             const std::string& port, const std::string& password) {
   std::string text = system_postgres_manifest();
   text = replace_all(std::move(text), "@IMAGE@", image);
   text = replace_all(std::move(text), "@PORT@", port);
@@ -235,8 +235,8 @@ Status apply_system_manifest(ApiClient& client, const std::string& image, const 
 
 // Deletes the system Environment (and with it the Service and its container; the volume
 // stays) and waits until it is gone.
-Status delete_system_environment(const Home& home) {
-  auto client = ApiClient::local(home);
+Status delete_system_environment(const Context& context) {
+  auto client = context.connect();
   auto deleted = client->remove("Environment", "", kSystemNamespace, "foreground");
   if (!deleted.ok()) {
     if (deleted.status().code() == Code::kNotFound) return Status::Ok();
@@ -263,7 +263,8 @@ std::string default_store_url(const Home& home) {
   return url.empty() ? sqlite_url(home) : url;
 }
 
-int db_start(const Home& home, const DbStartOptions& options) {
+int db_start(const Context& context, const DbStartOptions& options) {
+  const Home& home = context.home();
   if (Status s = home.ensure(); !s.ok()) return fail(s);
   auto password =
       saved_or_new(password_file(home), []() -> Result<std::string> { return random_hex(24); });
@@ -276,13 +277,13 @@ int db_start(const Home& home, const DbStartOptions& options) {
   if (!port.ok()) return fail(port.status());
   std::string url = postgres_url(password.value(), port.value());
   if (recorded_store_url(home) == url) {
-    auto client = ApiClient::local(home);
+    auto client = context.connect();
     if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);
     std::cout << "the controller already uses " << describe_store_url(url) << "\n";
     return 0;
   }
   {
-    auto client = ApiClient::local(home);
+    auto client = context.connect();
     if (Status s = apply_system_manifest(*client, options.image, port.value(), password.value());
         !s.ok()) {
       return fail(s);
@@ -302,27 +303,29 @@ int db_start(const Home& home, const DbStartOptions& options) {
   // The restarted controller adopts the running container (its status may still show what
   // the old one wrote until the first probe of the new one).
   {
-    auto client = ApiClient::local(home);
+    auto client = context.connect();
     if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);
   }
   std::cout << "the controller's store is now " << describe_store_url(url) << "\n";
   return 0;
 }
 
-int db_stop(const Home& home) {
+int db_stop(const Context& context) {
+  const Home& home = context.home();
   std::string url = recorded_store_url(home);
   if (url.empty()) {
     std::cout << "the controller already uses " << describe_store_url(sqlite_url(home)) << "\n";
   } else if (Status s = switch_store(home, url, sqlite_url(home), ""); !s.ok()) {
     return fail(s);
   }
-  if (Status s = delete_system_environment(home); !s.ok()) return fail(s);
+  if (Status s = delete_system_environment(context); !s.ok()) return fail(s);
   std::cout << "PostgreSQL stopped; its data stays in volume " << volume_name() << "\n";
   return 0;
 }
 
-int db_rm(const Home& home) {
-  if (int rc = db_stop(home); rc != 0) return rc;
+int db_rm(const Context& context) {
+  const Home& home = context.home();
+  if (int rc = db_stop(context); rc != 0) return rc;
   Status removed = remove_docker_volume(volume_name());
   if (!removed.ok() && removed.code() != Code::kNotFound) return fail(removed);
   std::error_code ec;
@@ -332,11 +335,11 @@ int db_rm(const Home& home) {
   return 0;
 }
 
-int db_status(const Home& home) {
+int db_status(const Context& context) {
+  const Home& home = context.home();
   std::string url = recorded_store_url(home);
   std::cout << "store:    " << describe_store_url(url.empty() ? sqlite_url(home) : url) << "\n";
-  auto client = ApiClient::local(
-      home, ClientOptions{.autostart = false, .timeout = std::chrono::seconds(10)});
+  auto client = context.connect({.autostart = false, .timeout = std::chrono::seconds(10)});
   auto svc = client->get("Service", kSystemNamespace, kServiceName);
   if (!svc.ok()) {
     if (svc.status().code() == Code::kNotFound) {

@@ -17,6 +17,7 @@
 
 #include "api/clock.h"
 #include "api/status.h"
+#include "cli/context.h"
 #include "cli/home.h"
 
 namespace cenv::cli {
@@ -26,10 +27,10 @@ struct DbStartOptions {
   std::chrono::seconds timeout{300};       // how long to wait for the Service to be Ready
 };
 
-int db_start(const Home& home, const DbStartOptions& options);
-int db_stop(const Home& home);
-int db_rm(const Home& home);
-int db_status(const Home& home);
+int db_start(const Context& context, const DbStartOptions& options);
+int db_stop(const Context& context);
+int db_rm(const Context& context);
+int db_status(const Context& context);
 
 // The store URL the local controller uses when `--store` is not given: the one `cenv db
 // start` recorded, else "sqlite:$CENV_HOME/cenv.db".

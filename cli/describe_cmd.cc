@@ -1,11 +1,14 @@
 #include "cli/describe_cmd.h"
 
 #include <algorithm>
+#include <iostream>
 #include <sstream>
 
 #include "api/clock.h"
 #include "api/yaml_codec.h"
+#include "cli/common.h"
 #include "cli/printers.h"
+#include "cli/table.h"
 
 namespace cenv::cli {
 
@@ -33,8 +36,9 @@ void print_map(const char* title, const json::object* meta, std::string_view key
   bool first = true;
   for (const auto& kv : *m) {
     if (!first) out << std::string(14, ' ');
-    out << kv.key() << "=" << (kv.value().is_string() ? std::string(kv.value().get_string())
-                                                      : json::serialize(kv.value()))
+    out << kv.key() << "="
+        << (kv.value().is_string() ? std::string(kv.value().get_string())
+                                   : json::serialize(kv.value()))
         << "\n";
     first = false;
   }
@@ -44,23 +48,6 @@ void print_block(const char* title, const json::value& v, std::ostream& out) {
   out << title << ":\n";
   std::istringstream lines(to_yaml(v));
   for (std::string line; std::getline(lines, line);) out << "  " << line << "\n";
-}
-
-void print_rows(const std::vector<std::vector<std::string>>& rows, const std::string& indent,
-                std::ostream& out) {
-  std::vector<size_t> w;
-  for (const auto& r : rows) {
-    w.resize(std::max(w.size(), r.size()), 0);
-    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line = indent;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line.append(w[i] - r[i].size() + 2, ' ');
-    }
-    out << line << "\n";
-  }
 }
 
 std::string age_of(std::string_view ts, std::chrono::system_clock::time_point now) {
@@ -81,8 +68,8 @@ void describe_object(const Object& object, const std::vector<Object>& events,
   out << "Kind:         " << object.kind() << "\n";
   if (meta) {
     std::vector<std::vector<std::string>> rows;
-    for (std::string_view k : {"creationTimestamp", "deletionTimestamp", "generation",
-                               "resourceVersion", "uid"}) {
+    for (std::string_view k :
+         {"creationTimestamp", "deletionTimestamp", "generation", "resourceVersion", "uid"}) {
       auto it = meta->find(k);
       if (it == meta->end()) continue;
       std::string v = it->value().is_string() ? std::string(it->value().get_string())
@@ -96,9 +83,9 @@ void describe_object(const Object& object, const std::vector<Object>& events,
       rows.push_back({kTitles.at(k), v});
     }
     out << "Metadata:\n";
-    print_rows(rows, "  ", out);
-    if (auto it = meta->find("finalizers"); it != meta->end() && it->value().is_array() &&
-                                            !it->value().get_array().empty()) {
+    print_rows(rows, out, {.indent = "  ", .gap = 2});
+    if (auto it = meta->find("finalizers");
+        it != meta->end() && it->value().is_array() && !it->value().get_array().empty()) {
       out << "  Finalizers:  " << json::serialize(it->value()) << "\n";
     }
     if (auto it = meta->find("ownerReferences");
@@ -129,16 +116,16 @@ void describe_object(const Object& object, const std::vector<Object>& events,
     out << "  <none>\n";
   } else {
     out << "\n";
-    std::vector<std::vector<std::string>> rows = {
-        {"Type", "Status", "Reason", "Age", "Message"}, {"----", "------", "------", "---", "-------"}};
+    std::vector<std::vector<std::string>> rows = {{"Type", "Status", "Reason", "Age", "Message"},
+                                                  {"----", "------", "------", "---", "-------"}};
     for (const auto& c : *conds) {
       if (!c.is_object()) continue;
       const json::object& o = c.get_object();
       rows.push_back({std::string(str(o, "type")), std::string(str(o, "status")),
-                      std::string(str(o, "reason")),
-                      age_of(str(o, "lastTransitionTime"), now), std::string(str(o, "message"))});
+                      std::string(str(o, "reason")), age_of(str(o, "lastTransitionTime"), now),
+                      std::string(str(o, "message"))});
     }
-    print_rows(rows, "  ", out);
+    print_rows(rows, out, {.indent = "  ", .gap = 2});
   }
   out << "Events:";
   if (events.empty()) {
@@ -167,7 +154,47 @@ void describe_object(const Object& object, const std::vector<Object>& events,
     rows.push_back({std::string(str(o, "type")), std::string(str(o, "reason")), age, from,
                     std::string(str(o, "message"))});
   }
-  print_rows(rows, "  ", out);
+  print_rows(rows, out, {.indent = "  ", .gap = 2});
+}
+
+int run_describe(const Context& context, const std::string& ns_flag,
+                 const std::vector<std::string>& args) {
+  auto refs = resolve_refs(args);
+  if (!refs.ok()) {
+    print_error(refs.status(), false);
+    return 1;
+  }
+  std::string ns = ns_flag.empty() ? "default" : ns_flag;
+  auto client = context.connect();
+  const KindInfo* event_kind = registry().find("Event");
+  int rc = 0;
+  bool first = true;
+  for (const ObjectRef& ref : refs.value()) {
+    auto obj = client->get(ref.kind->kind, ref.kind->namespaced ? ns : "", ref.name);
+    if (!obj.ok()) {
+      print_error(obj.status());
+      rc = 1;
+      continue;
+    }
+    std::vector<Object> events;
+    if (event_kind) {
+      // Events about a cluster-scoped object live in the namespace "default".
+      std::string event_ns = ref.kind->namespaced ? ns : "default";
+      auto list = client->list(event_kind->kind, event_ns, "");
+      if (list.ok()) {
+        for (auto& e : list->first) {
+          auto it = e.json().find("involvedObject");
+          if (it == e.json().end() || !it->value().is_object()) continue;
+          const auto& inv = it->value().get_object();
+          if (Object::str_field(inv, "uid") == obj->uid()) events.push_back(std::move(e));
+        }
+      }
+    }
+    if (!first) std::cout << "\n\n";
+    first = false;
+    describe_object(obj.value(), events, std::chrono::system_clock::now(), std::cout);
+  }
+  return rc;
 }
 
 }  // namespace cenv::cli

@@ -10,9 +10,9 @@
 
 #include "api/yaml_codec.h"
 #include "cenv/v1/cenv.pb.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/manifest_reader.h"
+#include "cli/user_program.h"
 
 namespace cenv::cli {
 
@@ -32,7 +32,7 @@ json::value shown(const Object& o) {
 
 }  // namespace
 
-int run_diff(const std::string& ns, const DiffFlags& flags) {
+int run_diff(const Context& context, const std::string& ns, const DiffFlags& flags) {
   auto manifests = read_manifests(flags.files, flags.recursive);
   if (!manifests.ok()) {
     std::cerr << "error: " << manifests.status().message() << "\n";
@@ -51,15 +51,14 @@ int run_diff(const std::string& ns, const DiffFlags& flags) {
     o->set_json(m.object.to_json());
     o->set_source(m.source);
   }
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   auto resp = client->apply(req);
   if (!resp.ok()) {
     print_error(resp.status());
     return 2;
   }
-  fs::path root = fs::temp_directory_path() /
-                  ("cenv-diff-" + std::to_string(getpid()) + "-" +
-                   std::to_string(std::random_device{}()));
+  fs::path root = fs::temp_directory_path() / ("cenv-diff-" + std::to_string(getpid()) + "-" +
+                                               std::to_string(std::random_device{}()));
   fs::create_directories(root / "LIVE");
   fs::create_directories(root / "MERGED");
   bool any = false;
@@ -67,9 +66,8 @@ int run_diff(const std::string& ns, const DiffFlags& flags) {
     if (r.action() == "unchanged") continue;
     auto merged = Object::from_json(r.json());
     if (!merged.ok()) continue;
-    std::string file = std::string(kApiVersion.substr(0, kApiVersion.find('/'))) + "." +
-                       r.kind() + "." + (r.namespace_().empty() ? "" : r.namespace_() + ".") +
-                       r.name();
+    std::string file = std::string(kApiVersion.substr(0, kApiVersion.find('/'))) + "." + r.kind() +
+                       "." + (r.namespace_().empty() ? "" : r.namespace_() + ".") + r.name();
     std::ofstream(root / "MERGED" / file) << to_yaml(shown(merged.value()));
     if (r.action() != "created") {
       auto live = client->get(r.kind(), r.namespace_(), r.name());
@@ -83,7 +81,7 @@ int run_diff(const std::string& ns, const DiffFlags& flags) {
     const char* external = std::getenv("CENV_EXTERNAL_DIFF");
     std::string program = external && *external ? external : "diff -u -N";
     std::string cmd = "cd '" + root.string() + "' && " + program + " LIVE MERGED";
-    int status = std::system(cmd.c_str());
+    int status = std::system(with_umask(flags.program_umask, cmd).c_str());
     rc = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
   }
   std::error_code ec;

@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "api/clock.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/printers.h"
+#include "cli/table.h"
 
 namespace cenv::cli {
 
@@ -75,22 +75,10 @@ void print_events(const std::vector<Object>& events, bool with_namespace, bool h
                     std::string(str(e.json(), "message"))});
     if (with_namespace) rows.back().insert(rows.back().begin(), std::string(e.ns()));
   }
-  std::vector<size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()), 0);
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line.append(width[i] - r[i].size() + 3, ' ');
-    }
-    out << line << "\n";
-  }
+  print_rows(rows, out);
 }
 
-int run_events(const std::string& ns_flag, const EventsFlags& flags) {
+int run_events(const Context& context, const std::string& ns_flag, const EventsFlags& flags) {
   ForFilter filter;
   std::string ns = flags.all_namespaces ? "" : (ns_flag.empty() ? "default" : ns_flag);
   if (!flags.for_object.empty()) {
@@ -112,7 +100,7 @@ int run_events(const std::string& ns_flag, const EventsFlags& flags) {
     // Events about cluster-scoped objects live in the namespace "default".
     if (!info.value()->namespaced && !flags.all_namespaces) ns = "default";
   }
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   auto by_last_seen = [](const Object& a, const Object& b) { return last_seen(a) < last_seen(b); };
   if (!flags.watch) {
     auto list = client->list(kEventKind, ns, "");

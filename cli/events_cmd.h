@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/object.h"
+#include "cli/context.h"
 
 namespace cenv::cli {
 
@@ -24,6 +25,6 @@ void print_events(const std::vector<Object>& events, bool with_namespace, bool h
                   std::chrono::system_clock::time_point now, std::ostream& out);
 
 // Runs `cenv events`; returns the exit code.
-int run_events(const std::string& ns, const EventsFlags& flags);
+int run_events(const Context& context, const std::string& ns, const EventsFlags& flags);
 
 }  // namespace cenv::cli

@@ -43,8 +43,8 @@ std::string timestamp_prefix(int64_t unix_nano) {
 
 }  // namespace
 
-Result<LogsEnd> stream_logs(ApiClient& client, const LogsTarget& target, FILE* out, FILE* err,
-                            StreamCanceller* canceller) {
+Result<LogsEnd> stream_logs(ControllerClient& client, const LogsTarget& target, FILE* out,
+                            FILE* err, StreamCanceller* canceller) {
   LogsEnd end;
   end.offset = target.since_bytes;
   // With --timestamps, each line gets a prefix; this remembers, per stream, whether the next
@@ -117,7 +117,7 @@ Result<LogsEnd> stream_logs(ApiClient& client, const LogsTarget& target, FILE* o
   }
 }
 
-int run_logs(const std::string& ns, const LogsFlags& flags) {
+int run_logs(const Context& context, const std::string& ns, const LogsFlags& flags) {
   if (flags.since_bytes < 0) {
     print_error(Status::Invalid("--since-bytes must not be negative"), false);
     return 1;
@@ -143,7 +143,7 @@ int run_logs(const std::string& ns, const LogsFlags& flags) {
   target.follow = flags.follow;
   target.since_bytes = flags.since_bytes;
   target.timestamps = flags.timestamps;
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   auto end = stream_logs(*client, target, stdout, stderr, nullptr);
   if (!end.ok()) {
     print_error(end.status());

@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "api/status.h"
-#include "cli/api_client.h"
+#include "cli/context.h"
+#include "cli/controller_client.h"
 
 namespace grpc {
 class ClientContext;
@@ -26,7 +27,7 @@ struct LogsFlags {
   bool timestamps = false;
 };
 
-int run_logs(const std::string& ns, const LogsFlags& flags);
+int run_logs(const Context& context, const std::string& ns, const LogsFlags& flags);
 
 // Cancels the call stream_logs() is in from another thread (a signal handler's thread).
 // Thread-safe.
@@ -63,7 +64,7 @@ struct LogsEnd {
 // (a controller restart) is resumed from the last offset, so nothing is lost or repeated.
 // Returns how it ended; the server's error otherwise (NotFound, ...). Cancelled through
 // `canceller`: Ok with ended false.
-Result<LogsEnd> stream_logs(ApiClient& client, const LogsTarget& target, FILE* out, FILE* err,
-                            StreamCanceller* canceller);
+Result<LogsEnd> stream_logs(ControllerClient& client, const LogsTarget& target, FILE* out,
+                            FILE* err, StreamCanceller* canceller);
 
 }  // namespace cenv::cli

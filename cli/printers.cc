@@ -5,6 +5,7 @@
 #include "api/clock.h"
 #include "api/jsonpath.h"
 #include "api/yaml_codec.h"
+#include "cli/table.h"
 
 namespace cenv::cli {
 
@@ -61,7 +62,8 @@ void print_table(const KindInfo& kind, const std::vector<Object>& objects,
   header.push_back("NAME");
   for (const PrinterColumn* c : columns) {
     std::string h = c->name;
-    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    std::transform(h.begin(), h.end(), h.begin(),
+                   [](unsigned char ch) { return std::toupper(ch); });
     header.push_back(h);
   }
   header.push_back("AGE");
@@ -88,18 +90,7 @@ void print_table(const KindInfo& kind, const std::vector<Object>& objects,
     row.push_back(parse_rfc3339(ts, &created) ? human_age(now - created) : "<unknown>");
     rows.push_back(std::move(row));
   }
-  std::vector<size_t> width(header.size(), 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line.append(width[i] - r[i].size() + 3, ' ');
-    }
-    out << line << '\n';
-  }
+  print_rows(rows, out);
 }
 
 void print_objects(const std::vector<Object>& objects, bool as_list, OutputFormat format,

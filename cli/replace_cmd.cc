@@ -1,12 +1,11 @@
 #include "cli/replace_cmd.h"
 
-#include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
 
 #include "api/write_normalization.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
+#include "cli/controller_client.h"
 #include "cli/manifest_reader.h"
 #include "cli/printers.h"
 
@@ -28,7 +27,7 @@ void keep_if_absent(const Object& live, Object& desired, std::string_view key) {
 }
 
 // Replaces the object of one manifest: the stored object, else the error to print.
-Result<Object> replace_one(ApiClient& client, const ManifestObject& m,
+Result<Object> replace_one(ControllerClient& client, const ManifestObject& m,
                            const std::string& field_manager) {
   Object desired = m.object;
   auto kind = manifest_kind(desired, registry());
@@ -60,13 +59,13 @@ Result<Object> replace_one(ApiClient& client, const ManifestObject& m,
 
 }  // namespace
 
-int run_replace(const std::string& ns, const ReplaceFlags& flags) {
+int run_replace(const Context& context, const std::string& ns, const ReplaceFlags& flags) {
   auto manifests = read_manifests(flags.files, flags.recursive);
   if (!manifests.ok()) {
     print_error(manifests.status(), false);
     return 1;
   }
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   int rc = 0;
   for (ManifestObject& m : manifests.value()) {
     if (!ns.empty() && m.object.ns().empty()) {
@@ -82,17 +81,6 @@ int run_replace(const std::string& ns, const ReplaceFlags& flags) {
     std::cout << object_ref(stored.value()) << " replaced\n";
   }
   return rc;
-}
-
-void add_replace_command(CLI::App& app, const std::string& ns, int& rc) {
-  // Owned by the callback, which the app keeps for as long as it parses.
-  auto flags = std::make_shared<ReplaceFlags>();
-  auto* replace =
-      app.add_subcommand("replace", "Replace existing objects with the manifests' versions");
-  replace->add_option("-f,--filename", flags->files, "File, directory or - (stdin)")->required();
-  replace->add_flag("-R,--recursive", flags->recursive, "Read directories recursively");
-  replace->add_option("--field-manager", flags->field_manager, "Who replaces");
-  replace->callback([flags, &ns, &rc] { rc = run_replace(ns, *flags); });
 }
 
 }  // namespace cenv::cli

@@ -9,9 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace CLI {
-class App;
-}
+#include "cli/context.h"
 
 namespace cenv::cli {
 
@@ -23,10 +21,6 @@ struct ReplaceFlags {
 
 // Runs `cenv replace`; `ns` is the -n flag (empty: the manifests' own or "default"). Each object
 // is replaced on its own, in order; 0 when every one was, else 1 (each failure printed).
-int run_replace(const std::string& ns, const ReplaceFlags& flags);
-
-// Registers the `replace` verb on `app`; its callback reads `ns` (the -n flag, set by then) and
-// stores run_replace()'s exit code in `rc`. Both must outlive `app`'s parsing.
-void add_replace_command(CLI::App& app, const std::string& ns, int& rc);
+int run_replace(const Context& context, const std::string& ns, const ReplaceFlags& flags);
 
 }  // namespace cenv::cli

@@ -12,7 +12,6 @@
 #include "api/conditions.h"
 #include "api/grpc_status.h"
 #include "cenv/v1/cenv.grpc.pb.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/logs_cmd.h"
 #include "cli/wait_cmd.h"
@@ -57,7 +56,7 @@ Object run_object(const std::string& ns, const std::string& name, const RunFlags
 }
 
 // Sends this process's stdin to the run until EOF (then closes the command's stdin).
-void feed_stdin(ApiClient& client, const std::string& ns, const std::string& name,
+void feed_stdin(ControllerClient& client, const std::string& ns, const std::string& name,
                 StreamCanceller& canceller) {
   auto stub = v1::Cenv::NewStub(client.channel());
   grpc::ClientContext ctx;
@@ -93,9 +92,28 @@ void feed_stdin(ApiClient& client, const std::string& ns, const std::string& nam
   }
 }
 
+// --rm: as `kubectl run --rm`, the run is gone (its finalizer done) when this returns. Prints
+// what went wrong, if anything.
+void remove_run(ControllerClient& client, const std::string& ns, const std::string& name) {
+  auto removed = client.remove("CommandRun", ns, name);
+  if (!removed.ok()) {
+    if (removed.status().code() != Code::kNotFound) print_error(removed.status());
+    return;
+  }
+  auto gone = WaitCondition::parse("delete");
+  auto waited = wait_for_object(client, "CommandRun", ns, name, {gone.value()},
+                                std::chrono::system_clock::now() + std::chrono::seconds(60),
+                                [](const std::string&) {});
+  if (!waited.ok()) {
+    print_error(waited.status());
+  } else if (!waited->met) {
+    std::cerr << "warning: commandrun/" << name << " is still being deleted\n";
+  }
+}
+
 }  // namespace
 
-int run_run(const std::string& ns_flag, const RunFlags& flags) {
+int run_run(const Context& context, const std::string& ns_flag, const RunFlags& flags) {
   if (flags.command.empty()) {
     print_error(Status::Invalid("cenv run needs a command: cenv run [flags] -- CMD [ARGS...]"),
                 false);
@@ -115,8 +133,7 @@ int run_run(const std::string& ns_flag, const RunFlags& flags) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  Home home = Home::from_env();
-  auto client = ApiClient::local(home);
+  auto client = context.connect();
   // Created, never applied over: an existing --name is an error, and without --name the
   // server names the run from generateName "run-".
   v1::ApplyRequest req;
@@ -149,7 +166,7 @@ int run_run(const std::string& ns_flag, const RunFlags& flags) {
       if (finished) return;
       interrupted = true;
       fprintf(stderr, "cenv: cancelling CommandRun %s\n", name.c_str());
-      auto other = ApiClient::local(home, {.autostart = false});
+      auto other = context.connect({.autostart = false});
       auto removed = other->remove("CommandRun", ns, name);
       if (!removed.ok() && removed.status().code() != Code::kNotFound) {
         print_error(removed.status());
@@ -160,9 +177,9 @@ int run_run(const std::string& ns_flag, const RunFlags& flags) {
     }
   });
   std::thread input;
-  std::unique_ptr<ApiClient> stdin_client;
+  std::unique_ptr<ControllerClient> stdin_client;
   if (flags.interactive) {
-    stdin_client = ApiClient::local(home);
+    stdin_client = context.connect();
     input = std::thread([&] { feed_stdin(*stdin_client, ns, name, stdin_cancel); });
   }
 
@@ -197,23 +214,7 @@ int run_run(const std::string& ns_flag, const RunFlags& flags) {
     if (end->phase == "Cancelled") code = 130;
     if (code <= 0) code = 1;
   }
-  if (flags.rm) {
-    // As `kubectl run --rm`: the run is gone (its finalizer done) when this returns.
-    auto removed = client->remove("CommandRun", ns, name);
-    if (!removed.ok() && removed.status().code() != Code::kNotFound) {
-      print_error(removed.status());
-    } else if (removed.ok()) {
-      auto gone = WaitCondition::parse("delete");
-      auto waited = wait_for_object(*client, "CommandRun", ns, name, {gone.value()},
-                                    std::chrono::system_clock::now() + std::chrono::seconds(60),
-                                    [](const std::string&) {});
-      if (!waited.ok()) {
-        print_error(waited.status());
-      } else if (!waited->met) {
-        std::cerr << "warning: commandrun/" << name << " is still being deleted\n";
-      }
-    }
-  }
+  if (flags.rm) remove_run(*client, ns, name);
   return code;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/context.h"
+
 namespace cenv::cli {
 
 struct RunFlags {
@@ -23,6 +25,6 @@ struct RunFlags {
 
 // Returns the command's exit code; 130 when cancelled with Ctrl-C; 1 (with a message) when the
 // run could not be created or failed before its command ran.
-int run_run(const std::string& ns, const RunFlags& flags);
+int run_run(const Context& context, const std::string& ns, const RunFlags& flags);
 
 }  // namespace cenv::cli

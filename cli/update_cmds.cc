@@ -10,9 +10,9 @@
 
 #include "api/json_patch.h"
 #include "api/yaml_codec.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/printers.h"
+#include "cli/user_program.h"
 
 namespace cenv::cli {
 
@@ -42,7 +42,7 @@ std::string ns_for(const ObjectRef& ref, const std::string& ns) {
 
 }  // namespace
 
-int run_patch(const std::string& ns, const PatchFlags& flags) {
+int run_patch(const Context& context, const std::string& ns, const PatchFlags& flags) {
   auto ref = one_ref(flags.args);
   if (!ref.ok()) {
     print_error(ref.status(), false);
@@ -62,7 +62,7 @@ int run_patch(const std::string& ns, const PatchFlags& flags) {
     return 1;
   }
   const json::value& patch = patch_docs->front().value;
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   std::string target_ns = ns_for(ref.value(), ns);
   for (int attempt = 0;; ++attempt) {
     auto live = client->get(ref->kind->kind, target_ns, ref->name);
@@ -102,13 +102,13 @@ int run_patch(const std::string& ns, const PatchFlags& flags) {
   }
 }
 
-int run_edit(const std::string& ns, const EditFlags& flags) {
+int run_edit(const Context& context, const std::string& ns, const EditFlags& flags) {
   auto ref = one_ref(flags.args);
   if (!ref.ok()) {
     print_error(ref.status(), false);
     return 1;
   }
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   std::string target_ns = ns_for(ref.value(), ns);
   auto live = client->get(ref->kind->kind, target_ns, ref->name);
   if (!live.ok()) {
@@ -131,7 +131,7 @@ int run_edit(const std::string& ns, const EditFlags& flags) {
   const char* editor = std::getenv("CENV_EDITOR");
   if (!editor || !*editor) editor = std::getenv("EDITOR");
   std::string cmd = std::string(editor && *editor ? editor : "vi") + " '" + file.string() + "'";
-  int status = std::system(cmd.c_str());
+  int status = std::system(with_umask(flags.editor_umask, cmd).c_str());
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::cerr << "error: the editor exited with an error; the edit is kept in " << file.string()
               << "\n";

@@ -4,7 +4,6 @@
 #include <iostream>
 
 #include "api/jsonpath.h"
-#include "cli/api_client.h"
 #include "cli/common.h"
 #include "cli/printers.h"
 
@@ -184,7 +183,7 @@ std::string WaitCondition::current(const Object* object) const {
   return out;
 }
 
-Result<WaitOutcome> wait_for_object(ApiClient& client, const std::string& kind,
+Result<WaitOutcome> wait_for_object(ControllerClient& client, const std::string& kind,
                                     const std::string& ns, const std::string& name,
                                     const std::vector<WaitCondition>& any_of,
                                     std::chrono::system_clock::time_point deadline,
@@ -228,7 +227,7 @@ Result<WaitOutcome> wait_for_object(ApiClient& client, const std::string& kind,
   return outcome;
 }
 
-int run_wait(const std::string& ns_flag, const WaitFlags& flags) {
+int run_wait(const Context& context, const std::string& ns_flag, const WaitFlags& flags) {
   if (flags.for_condition.empty()) {
     print_error(Status::Invalid("--for is required"), false);
     return 1;
@@ -256,7 +255,7 @@ int run_wait(const std::string& ns_flag, const WaitFlags& flags) {
   }
   std::string ns = ns_flag.empty() ? "default" : ns_flag;
   auto deadline = std::chrono::system_clock::now() + timeout.value();
-  auto client = ApiClient::local(Home::from_env());
+  auto client = context.connect();
   int rc = 0;
   for (const ObjectRef& ref : refs.value()) {
     std::string target_ns = ref.kind->namespaced ? ns : "";

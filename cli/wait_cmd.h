@@ -9,6 +9,7 @@
 #include "api/kinds.h"
 #include "api/object.h"
 #include "api/status.h"
+#include "cli/context.h"
 
 namespace cenv::cli {
 
@@ -37,13 +38,11 @@ class WaitCondition {
   bool has_value_ = false;
 };
 
-class ApiClient;
-
 // What wait_for_object() found.
 struct WaitOutcome {
-  bool met = false;          // one of the conditions was met (false: the deadline passed)
-  size_t met_index = 0;      // which of them, when met
-  std::string state;         // what the object showed last, as WaitCondition::current()
+  bool met = false;      // one of the conditions was met (false: the deadline passed)
+  size_t met_index = 0;  // which of them, when met
+  std::string state;     // what the object showed last, as WaitCondition::current()
 };
 
 // Waits until the object `kind`/`name` in `ns` (empty for cluster-scoped kinds) meets any of
@@ -51,7 +50,7 @@ struct WaitOutcome {
 // state changes (first with the state found at the start). NotFound when the object does not
 // exist and no condition is a deletion; other API errors as the API answers. Reused by
 // `cenv wait` and `cenv apply --wait`.
-Result<WaitOutcome> wait_for_object(ApiClient& client, const std::string& kind,
+Result<WaitOutcome> wait_for_object(ControllerClient& client, const std::string& kind,
                                     const std::string& ns, const std::string& name,
                                     const std::vector<WaitCondition>& any_of,
                                     std::chrono::system_clock::time_point deadline,
@@ -63,6 +62,6 @@ struct WaitFlags {
   std::string timeout = "30s";
 };
 
-int run_wait(const std::string& ns, const WaitFlags& flags);
+int run_wait(const Context& context, const std::string& ns, const WaitFlags& flags);
 
 }  // namespace cenv::cli

@@ -1,12 +1,14 @@
-// The gRPC API in process: a GrpcServer on a temp unix socket, the CLI's ApiClient against it.
+// The gRPC API in process: a GrpcServer on a temp unix socket, the CLI's ControllerClient against
+// it.
+
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <random>
-#include <sys/stat.h>
 
 #include "cenv/v1/cenv.pb.h"
-#include "cli/api_client.h"
+#include "cli/context.h"
 #include "controller/server/grpc_server.h"
 #include "controller/store/sqlite_store.h"
 
@@ -36,7 +38,7 @@ TEST_CASE("the API over the unix socket maps objects and errors", "[grpc]") {
 
   ClientOptions options;
   options.autostart = false;
-  auto client = ApiClient::local(home, options);
+  auto client = Context::local(home).connect(options);
   auto hello = client->hello();
   REQUIRE(hello.ok());
   CHECK(hello->store() == "sqlite:test");
@@ -72,7 +74,7 @@ TEST_CASE("the API over the unix socket maps objects and errors", "[grpc]") {
   CHECK(client->get("svc", "default", "web").status().code() == Code::kNotFound);
 
   server.value()->shutdown();
-  auto down = ApiClient::local(home, options)->hello();
+  auto down = Context::local(home).connect(options)->hello();
   CHECK(down.status().code() == Code::kUnavailable);
   std::filesystem::remove_all(home.root);
 }

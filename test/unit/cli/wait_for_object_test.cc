@@ -8,7 +8,7 @@
 
 #include "api/conditions.h"
 #include "cenv/v1/cenv.pb.h"
-#include "cli/api_client.h"
+#include "cli/context.h"
 #include "cli/wait_cmd.h"
 #include "controller/server/grpc_server.h"
 #include "controller/store/sqlite_store.h"
@@ -35,7 +35,7 @@ struct Server {
     server = std::move(started.value());
     ClientOptions client_options;
     client_options.autostart = false;
-    client = ApiClient::local(home, client_options);
+    client = Context::local(home).connect(client_options);
   }
   ~Server() {
     client.reset();
@@ -76,7 +76,7 @@ struct Server {
   std::unique_ptr<ApiService> api;
   std::unique_ptr<WatchHub> hub;
   std::unique_ptr<GrpcServer> server;
-  std::unique_ptr<ApiClient> client;
+  std::unique_ptr<ControllerClient> client;
 };
 
 const WaitCondition& ready() {

@@ -1,5 +1,5 @@
 #pragma once
-// ApiClient: the CLI's connection to a controller. For the local context it talks over the
+// ControllerClient: the CLI's connection to a controller. For the local context it talks over the
 // unix socket and starts a controller in the background when none answers (DESIGN section 1).
 // Every call has a deadline; errors come back as Status (gRPC codes mapped by api/grpc_status).
 
@@ -30,14 +30,12 @@ struct ClientOptions {
   std::chrono::seconds timeout{60};  // per-call deadline (default 60 s)
 };
 
-class ApiClient {
+class ControllerClient {
  public:
-  // Connects lazily: nothing is dialled until the first call.
-  static std::unique_ptr<ApiClient> local(const Home& home, ClientOptions options = {});
   // Leaves the connection open until the process exits: closing a gRPC channel takes a
   // dozen hand-offs between gRPC's threads (ms of wall time on a loaded machine) just before
   // the CLI exits anyway. A command makes a handful of clients, so a handful stay open.
-  ~ApiClient();
+  ~ControllerClient();
 
   Result<v1::HelloResponse> hello();
   Result<v1::ApplyResponse> apply(const v1::ApplyRequest& request);
@@ -59,9 +57,9 @@ class ApiClient {
   using WatchHandler = std::function<bool(const std::string& type, const Object& object)>;
   // Watches `kind` from `resource_version` ("" = the current objects as ADDED first, then
   // changes). Runs until `on_event` returns false (Ok) or an error the watch cannot survive.
-  // When the controller goes away the watch reconnects and resumes from the last version it
-  // saw, so nothing is lost or repeated; when that version is compacted ("gone") it relists.
-  // Past `deadline` it returns Unavailable("timed out").
+  // Only its first call may start the local controller. When the controller goes away it waits
+  // (says so once on stderr) until one answers, never starting one, and resumes from the last
+  // version seen (relists when that is compacted). Past `deadline`: Unavailable("timed out").
   Status watch(const std::string& kind, const std::string& ns, const std::string& selector,
                std::string resource_version, const WatchHandler& on_event,
                std::chrono::system_clock::time_point deadline =
@@ -72,7 +70,9 @@ class ApiClient {
   std::shared_ptr<grpc::Channel> channel();
 
  private:
-  ApiClient(Home home, ClientOptions options);
+  friend class Context;  // builds every client (Context::connect)
+  // Connects lazily: nothing is dialled until the first call.
+  ControllerClient(Home home, ClientOptions options);
   // Runs `call`; when the controller is not there and autostart is on, starts it and retries.
   template <typename F>
   Status with_controller(F&& call);
@@ -84,13 +84,5 @@ class ApiClient {
   ClientOptions options_;
   std::unique_ptr<Connection> conn_;
 };
-
-// Starts `cenv controller run` for `home` in the background (new session, output to the log
-// file) and waits until it answers, up to `wait`. Returns its pid. Unavailable with the log's
-// last lines when it does not come up.
-Result<int> start_local_controller(const Home& home, std::chrono::seconds wait);
-
-// Pid of the controller holding home's lock file (alive: a dead process holds no lock), else 0.
-int running_controller_pid(const Home& home);
 
 }  // namespace cenv::cli

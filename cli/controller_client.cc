@@ -1,12 +1,8 @@
-#include "cli/api_client.h"
+#include "cli/controller_client.h"
 
-#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <fstream>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -14,19 +10,21 @@
 #include "api/grpc_status.h"
 #include "api/version.h"
 #include "cenv/v1/cenv.grpc.pb.h"
+#include "cli/controller_process.h"
 
 namespace cenv::cli {
 
-struct ApiClient::Connection {
+struct ControllerClient::Connection {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Cenv::Stub> stub;
 };
 
-ApiClient::ApiClient(Home home, ClientOptions options)
+ControllerClient::ControllerClient(Home home, ClientOptions options)
     : home_(std::move(home)), options_(options) {}
+
 namespace {
 
-// Channels of destroyed ApiClients, open until the process exits. Never destroyed (and
+// Channels of destroyed ControllerClients, open until the process exits. Never destroyed (and
 // reachable, so leak checkers do not report them).
 struct KeptChannels {
   std::mutex mu;
@@ -40,18 +38,14 @@ KeptChannels& kept_channels() {
 
 }  // namespace
 
-ApiClient::~ApiClient() {
+ControllerClient::~ControllerClient() {
   if (!conn_) return;
   KeptChannels& kept = kept_channels();
   std::lock_guard lock(kept.mu);
   kept.channels.push_back(std::move(conn_->channel));
 }
 
-std::unique_ptr<ApiClient> ApiClient::local(const Home& home, ClientOptions options) {
-  return std::unique_ptr<ApiClient>(new ApiClient(home, options));
-}
-
-ApiClient::Connection& ApiClient::connection() {
+ControllerClient::Connection& ControllerClient::connection() {
   if (!conn_) {
     conn_ = std::make_unique<Connection>();
     grpc::ChannelArguments args;
@@ -64,86 +58,8 @@ ApiClient::Connection& ApiClient::connection() {
   return *conn_;
 }
 
-namespace {
-
-std::string log_tail(const std::filesystem::path& log, size_t lines) {
-  std::ifstream in(log);
-  std::vector<std::string> all;
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  std::string out;
-  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
-    out += "\n  " + all[i];
-  }
-  return out;
-}
-
-bool answers(const Home& home, std::chrono::milliseconds deadline) {
-  auto channel =
-      grpc::CreateChannel("unix:" + home.socket().string(), grpc::InsecureChannelCredentials());
-  auto stub = v1::Cenv::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
-  v1::HelloRequest req;
-  v1::HelloResponse resp;
-  return stub->Hello(&ctx, req, &resp).ok();
-}
-
-}  // namespace
-
-int running_controller_pid(const Home& home) {
-  // The controller holds a write lock on the lock file for its whole life (run_controller);
-  // the kernel releases it as the process dies. A pid alone would say "alive" for a killed
-  // controller that is still a zombie, or for an unrelated process that got its pid.
-  int fd = open(home.lock_file().c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  struct flock probe {};
-  probe.l_type = F_WRLCK;
-  probe.l_whence = SEEK_SET;
-  int rc = fcntl(fd, F_GETLK, &probe);
-  close(fd);
-  if (rc != 0 || probe.l_type == F_UNLCK) return 0;
-  return static_cast<int>(probe.l_pid);
-}
-
-Result<int> start_local_controller(const Home& home, std::chrono::seconds wait) {
-  CENV_RETURN_IF_ERROR(home.ensure());
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return Status::Internal("cannot find the cenv binary (/proc/self/exe)");
-  exe[n] = '\0';
-  pid_t pid = fork();
-  if (pid < 0) return Status::Internal("fork failed");
-  if (pid == 0) {
-    // The controller outlives this CLI: its own session, no terminal, output to the log.
-    setsid();
-    int devnull = open("/dev/null", O_RDONLY);
-    int log = open(home.log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (devnull >= 0) dup2(devnull, 0);
-    if (log >= 0) {
-      dup2(log, 1);
-      dup2(log, 2);
-    }
-    close_range(3, ~0U, 0);
-    execl(exe, "cenv", "controller", "run", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      return Status::Unavailable("the local controller exited at start (log " +
-                                 home.log_file().string() + "):" + log_tail(home.log_file(), 5));
-    }
-    if (answers(home, std::chrono::milliseconds(200))) return static_cast<int>(pid);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return Status::Unavailable("the local controller did not answer within " +
-                             std::to_string(wait.count()) + "s (log " + home.log_file().string() +
-                             "):" + log_tail(home.log_file(), 5));
-}
-
 template <typename F>
-Status ApiClient::with_controller(F&& call) {
+Status ControllerClient::with_controller(F&& call) {
   bool socket_exists = std::filesystem::exists(home_.socket());
   if (socket_exists || !options_.autostart) {
     grpc::ClientContext ctx;
@@ -166,7 +82,7 @@ Status ApiClient::with_controller(F&& call) {
     if (!pid.ok()) return pid.status();
     fprintf(stderr, "cenv: started the local controller (pid %d, log %s)\n", pid.value(),
             home_.log_file().c_str());
-  } else if (!answers(home_, std::chrono::seconds(10))) {
+  } else if (!controller_answers(home_, std::chrono::seconds(10))) {
     return Status::Unavailable("the local controller (pid " +
                                std::to_string(running_controller_pid(home_)) +
                                ") does not answer on " + home_.socket().string());
@@ -177,12 +93,12 @@ Status ApiClient::with_controller(F&& call) {
   return from_grpc(call(ctx, *connection().stub));
 }
 
-std::shared_ptr<grpc::Channel> ApiClient::channel() {
+std::shared_ptr<grpc::Channel> ControllerClient::channel() {
   conn_.reset();
   return connection().channel;
 }
 
-Result<v1::HelloResponse> ApiClient::hello() {
+Result<v1::HelloResponse> ControllerClient::hello() {
   v1::HelloRequest req;
   req.set_client_version(std::string(CENV_VERSION) + " (" + std::string(api::git_commit()) + ")");
   v1::HelloResponse resp;
@@ -192,7 +108,7 @@ Result<v1::HelloResponse> ApiClient::hello() {
   return resp;
 }
 
-Result<v1::ApplyResponse> ApiClient::apply(const v1::ApplyRequest& req) {
+Result<v1::ApplyResponse> ControllerClient::apply(const v1::ApplyRequest& req) {
   v1::ApplyResponse resp;
   Status s = with_controller(
       [&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) { return stub.Apply(&ctx, req, &resp); });
@@ -200,8 +116,8 @@ Result<v1::ApplyResponse> ApiClient::apply(const v1::ApplyRequest& req) {
   return resp;
 }
 
-Result<Object> ApiClient::get(const std::string& kind, const std::string& ns,
-                              const std::string& name) {
+Result<Object> ControllerClient::get(const std::string& kind, const std::string& ns,
+                                     const std::string& name) {
   v1::GetRequest req;
   req.set_kind(kind);
   req.set_namespace_(ns);
@@ -213,9 +129,8 @@ Result<Object> ApiClient::get(const std::string& kind, const std::string& ns,
   return Object::from_json(resp.json());
 }
 
-Result<std::pair<std::vector<Object>, std::string>> ApiClient::list(const std::string& kind,
-                                                                    const std::string& ns,
-                                                                    const std::string& selector) {
+Result<std::pair<std::vector<Object>, std::string>> ControllerClient::list(
+    const std::string& kind, const std::string& ns, const std::string& selector) {
   v1::ListRequest req;
   req.set_kind(kind);
   req.set_namespace_(ns);
@@ -234,7 +149,7 @@ Result<std::pair<std::vector<Object>, std::string>> ApiClient::list(const std::s
   return std::make_pair(std::move(items), resp.resource_version());
 }
 
-Result<Object> ApiClient::update(const Object& object, const std::string& field_manager) {
+Result<Object> ControllerClient::update(const Object& object, const std::string& field_manager) {
   v1::WriteRequest req;
   req.set_json(object.to_json());
   req.set_field_manager(field_manager);
@@ -246,9 +161,9 @@ Result<Object> ApiClient::update(const Object& object, const std::string& field_
   return Object::from_json(resp.json());
 }
 
-Result<std::vector<Object>> ApiClient::remove(const std::string& kind, const std::string& ns,
-                                              const std::string& name,
-                                              const std::string& propagation) {
+Result<std::vector<Object>> ControllerClient::remove(const std::string& kind, const std::string& ns,
+                                                     const std::string& name,
+                                                     const std::string& propagation) {
   v1::DeleteRequest req;
   req.set_kind(kind);
   req.set_namespace_(ns);
@@ -267,10 +182,35 @@ Result<std::vector<Object>> ApiClient::remove(const std::string& kind, const std
   return out;
 }
 
-Status ApiClient::watch(const std::string& kind, const std::string& ns, const std::string& selector,
-                        std::string resource_version, const WatchHandler& on_event,
-                        std::chrono::system_clock::time_point deadline) {
-  auto reconnect_deadline = std::chrono::steady_clock::time_point::max();
+namespace {
+
+// After the controller went away during a watch: Ok once one answers on home's socket again,
+// without starting one (a stop the user asked for stays done); prints on stderr that it waits
+// unless `said_waiting`, then sets it. Unavailable("timed out") past `deadline`.
+Status await_controller(const Home& home, std::chrono::system_clock::time_point deadline,
+                        bool& said_waiting) {
+  for (;;) {
+    if (controller_answers(home, std::chrono::milliseconds(500))) return Status::Ok();
+    if (!said_waiting) {
+      fprintf(stderr, "cenv: the local controller stopped; waiting for it to start again\n");
+      said_waiting = true;
+    }
+    if (std::chrono::system_clock::now() >= deadline) return Status::Unavailable("timed out");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace
+
+Status ControllerClient::watch(const std::string& kind, const std::string& ns,
+                               const std::string& selector, std::string resource_version,
+                               const WatchHandler& on_event,
+                               std::chrono::system_clock::time_point deadline) {
+  // Only the first connection may start the local controller (autostart). Once the watch
+  // runs, a controller that goes away was stopped (or crashed): a watch left running must not
+  // undo a `cenv controller stop`, so later connections only wait for one to answer.
+  if (auto hi = hello(); !hi.ok()) return hi.status();
+  bool said_waiting = false;  // the wait for the controller was announced (this outage)
   for (;;) {
     if (std::chrono::system_clock::now() >= deadline) return Status::Unavailable("timed out");
     v1::WatchRequest req;
@@ -280,20 +220,15 @@ Status ApiClient::watch(const std::string& kind, const std::string& ns, const st
     req.set_resource_version(resource_version);
     req.set_allow_bookmarks(true);
     req.set_allow_batches(true);  // read below: an event, then its `more`
-    // Make sure a controller is there (and start the local one if allowed) before streaming.
-    auto hi = hello();
-    if (!hi.ok()) {
-      if (std::chrono::steady_clock::now() > reconnect_deadline) return hi.status();
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      continue;
-    }
     grpc::ClientContext ctx;
     if (deadline != std::chrono::system_clock::time_point::max()) ctx.set_deadline(deadline);
     auto reader = connection().stub->Watch(&ctx, req);
     v1::WatchEvent ev;
     bool stopped = false;
+    bool received = false;
     // Hands one event to on_event; false once it asked to stop.
     auto deliver = [&](const v1::WatchEvent& e) {
+      received = true;
       auto obj = Object::from_json(e.json());
       if (!obj.ok()) return true;
       if (obj->resource_version() > 0) resource_version = std::to_string(obj->resource_version());
@@ -315,10 +250,12 @@ Status ApiClient::watch(const std::string& kind, const std::string& ns, const st
     }
     if (s.ok() || s.error_code() == grpc::StatusCode::UNAVAILABLE ||
         s.error_code() == grpc::StatusCode::CANCELLED) {
-      // The controller went away (restart): resume from the last version seen, for a while.
-      reconnect_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      // The controller went away: resume from the last version seen once one answers again.
+      // A stream that delivered nothing (a controller still stopping) is the same outage.
+      if (received) said_waiting = false;
       conn_.reset();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      CENV_RETURN_IF_ERROR(await_controller(home_, deadline, said_waiting));
       continue;
     }
     return from_grpc(s);
