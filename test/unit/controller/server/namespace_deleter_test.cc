@@ -57,6 +57,7 @@ struct Fixture {
     std::vector<ApplyItem> items;
     for (auto& d : docs.value()) items.push_back({Object(d.value.as_object()), "test.yaml"});
     auto applied = api->apply(std::move(items), {});
+    INFO(applied.status().message());
     REQUIRE(applied.ok());
   }
 
@@ -171,6 +172,7 @@ spec: {}
   REQUIRE(env.ok());
   CHECK(has_finalizer(env.value(), kNamespaceFinalizer));
   auto told = f.told_so_far();
+  for (const auto& t : told) INFO(t);
   CHECK(std::count(told.begin(), told.end(), "FinalizersPending held") == 1);
   CHECK(std::count(told.begin(), told.end(), "NamespaceTerminating big") == 1);
   // An Event recorded while it waits stays while it waits.
