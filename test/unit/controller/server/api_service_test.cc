@@ -586,14 +586,14 @@ spec: {}
     auto event = f.api->apply(f.items(R"(
 apiVersion: cenv.io/v1
 kind: Event
-metadata: {name: web.1, namespace: demo}
+metadata: {name: web-1, namespace: demo}
 involvedObject: {kind: Service, name: web, namespace: demo}
 reason: Stopping
 type: Normal
 )"),
                               {});
     REQUIRE(event.ok());
-    CHECK(f.api->get("Event", "demo", "web.1").ok());
+    CHECK(f.api->get("Event", "demo", "web-1").ok());
   }
   SECTION("objects there still update: spec, status, and the release of their finalizers") {
     Object web = f.api->get("svc", "demo", "web").value();
