@@ -179,7 +179,7 @@ spec: {}
   f.apply(R"(
 apiVersion: cenv.io/v1
 kind: Event
-metadata: {name: held.1, namespace: big}
+metadata: {name: held-1, namespace: big}
 involvedObject: {kind: Service, name: held, namespace: big}
 reason: FinalizersPending
 type: Normal
