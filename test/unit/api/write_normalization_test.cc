@@ -58,20 +58,21 @@ TEST_CASE("normalize_for_write defaults, strips server fields and keeps the prec
           "[write_normalization]") {
   struct Row {
     std::string what;
-    std::string input;     // the object as JSON
-    std::string applyset;  // WriteNormalizationOptions::applyset
-    std::string error;     // expected in the problem lines; empty: valid
-    int64_t version = 0;   // the precondition of a valid row
-    std::string ns;        // metadata.namespace after a valid row (empty: none)
-    std::string contains;  // expected in the normalized object's JSON
+    std::string input;          // the object as JSON
+    std::string applyset;       // WriteNormalizationOptions::applyset
+    std::string error;          // expected in the problem lines; empty: valid
+    int64_t version = 0;        // the precondition of a valid row
+    std::string ns = "";        // metadata.namespace after a valid row (empty: none)
+    std::string contains = "";  // expected in the normalized object's JSON
   };
   const std::string svc = R"("apiVersion":"cenv.io/v1","kind":"Service",)";
   const std::string env = R"("apiVersion":"cenv.io/v1","kind":"Environment",)";
   const std::vector<Row> rows = {
       {"a namespaced object without a namespace goes to default",
        "{" + svc + R"("metadata":{"name":"web"},"spec":{}})", "", "", 0, "default", ""},
-      {"a namespace given is kept", "{" + svc + R"("metadata":{"name":"web","namespace":"demo"}})",
-       "", "", 0, "demo", ""},
+      {"a namespace given is kept",
+       "{" + svc + R"("metadata":{"name":"web","namespace":"demo"},"spec":{}})", "", "", 0, "demo",
+       ""},
       {"schema defaults are filled",
        "{" + svc + R"("metadata":{"name":"web"},"spec":{"ports":[{"containerPort":80}]}})", "", "",
        0, "default", R"("protocol":"TCP")"},
@@ -81,45 +82,45 @@ TEST_CASE("normalize_for_write defaults, strips server fields and keeps the prec
            R"("creationTimestamp":"2026-01-01T00:00:00Z","managedFields":[]},"spec":{}})",
        "", "", 12, "default", ""},
       {"a resourceVersion given as a number",
-       "{" + svc + R"("metadata":{"name":"web","resourceVersion":7}})", "", "", 7, "default", ""},
+       "{" + svc + R"("metadata":{"name":"web","resourceVersion":7},"spec":{}})", "", "", 7,
+       "default", ""},
       {"an empty resourceVersion is none",
-       "{" + svc + R"("metadata":{"name":"web","resourceVersion":""}})", "", "", 0, "default", ""},
+       "{" + svc + R"("metadata":{"name":"web","resourceVersion":""},"spec":{}})", "", "", 0,
+       "default", ""},
       {"a null resourceVersion is none",
-       "{" + svc + R"("metadata":{"name":"web","resourceVersion":null}})", "", "", 0, "default",
-       ""},
+       "{" + svc + R"("metadata":{"name":"web","resourceVersion":null},"spec":{}})", "", "", 0,
+       "default", ""},
       {"a resourceVersion that is not a number",
        "{" + svc + R"("metadata":{"name":"web","resourceVersion":"latest"}})", "",
        "Service \"web\" in namespace \"default\": metadata.resourceVersion: Invalid value: "
-       "\"latest\": must be a resourceVersion the server gave (a non-negative integer)",
-       0, "", ""},
+       "\"latest\": must be a resourceVersion the server gave (a non-negative integer)"},
       {"a negative resourceVersion",
        "{" + svc + R"("metadata":{"name":"web","resourceVersion":-3}})", "",
-       "metadata.resourceVersion: Invalid value: -3", 0, "", ""},
+       "metadata.resourceVersion: Invalid value: -3"},
       {"a resourceVersion with trailing text",
        "{" + svc + R"("metadata":{"name":"web","resourceVersion":"12a"}})", "",
-       "metadata.resourceVersion: Invalid value: \"12a\"", 0, "", ""},
+       "metadata.resourceVersion: Invalid value: \"12a\""},
       {"an apply set labels the object",
-       "{" + svc + R"("metadata":{"name":"web","labels":{"app":"web"}}})", "demo", "", 0, "default",
-       R"("labels":{"app":"web","applyset.cenv.io/part-of":"demo"})"},
+       "{" + svc + R"("metadata":{"name":"web","labels":{"app":"web"}},"spec":{}})", "demo", "", 0,
+       "default", R"("labels":{"app":"web","applyset.cenv.io/part-of":"demo"})"},
       {"an apply set replaces labels that are not a map",
-       "{" + svc + R"("metadata":{"name":"web","labels":"x"}})", "demo", "", 0, "default",
+       "{" + svc + R"("metadata":{"name":"web","labels":"x"},"spec":{}})", "demo", "", 0, "default",
        R"("labels":{"applyset.cenv.io/part-of":"demo"})"},
       {"a cluster-scoped kind drops an empty namespace",
        "{" + env + R"("metadata":{"name":"demo","namespace":""},"spec":{}})", "", "", 0, "", ""},
       {"a cluster-scoped kind refuses a namespace",
        "{" + env + R"("metadata":{"name":"demo","namespace":"x"},"spec":{}})", "",
-       "Environment \"demo\": metadata.namespace: must not be set for a cluster-scoped kind", 0, "",
-       ""},
+       "Environment \"demo\" in namespace \"x\": metadata.namespace: must not be set for a "
+       "cluster-scoped kind"},
       {"a name is required", "{" + svc + R"("metadata":{}})", "",
-       "Service \"\" in namespace \"default\": metadata.name: required", 0, "", ""},
+       "Service \"\" in namespace \"default\": metadata.name: required"},
       {"schema errors name the field",
        "{" + svc + R"("metadata":{"name":"web"},"spec":{"ports":[{"containerPort":0}]}})", "",
        "Service \"web\" in namespace \"default\": spec.ports[0].containerPort: must be between 1 "
-       "and 65535",
-       0, "", ""},
+       "and 65535"},
       {"unknown fields are errors",
        "{" + svc + R"("metadata":{"name":"web"},"spec":{"colour":"red"}})", "",
-       "spec.colour: unknown field", 0, "", ""},
+       "spec.colour: unknown field"},
   };
   const std::vector<std::string> server_owned = {
       "uid",          "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
