@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deleting an Environment that holds 10,000 objects (the Environment + 9,999 Modules: no
 # controller holds a Module, so they involve no Docker), on a fresh CENV_HOME with a fresh
-# controller of its own instance (common.bash): how long the `cenv delete environment --no-wait` call takes to return, how long
+# controller of its own instance (common.bash): how long the `cenv delete environment
+# --no-wait` call takes to return, how long
 # until `cenv get environment` says NotFound (everything gone), and the controller's peak RSS
 # (VmHWM) during the deletion (reset after the apply through /proc/PID/clear_refs) and over its
 # whole life. Target: all gone in <= 10 s.
