@@ -31,7 +31,8 @@ TEST_CASE("files and directories under CENV_HOME have no group or other permissi
   CHECK(open_to_others == "");
 }
 
-TEST_CASE("the editor of cenv edit runs with the user's umask, not cenv's private one", "[e2e]") {
+TEST_CASE("the editor of cenv edit runs with the user's umask and not cenv's private one",
+          "[e2e]") {
   CenvRunner cenv;
   const std::string label = cenv.label();
   const std::string instance = label.substr(label.find('=') + 1);
