@@ -43,7 +43,7 @@ TEST_CASE("an Environment of 2,000 Modules goes in the background while delete w
   CHECK(cenv.run("get modules -n big -o name").out.empty());
 }
 
-TEST_CASE("a namespace being deleted refuses new objects; what is there still changes",
+TEST_CASE("a namespace being deleted refuses new objects, and what is there still changes",
           "[e2e][namespace]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f " +
@@ -58,8 +58,9 @@ metadata: {name: late, namespace: leaving}
 spec: {install: "true"}
 )");
   CHECK(late.exit_code == 1);
-  CHECK(has(late.err, "modules \"late\" is forbidden: unable to create new content in namespace "
-                      "leaving because it is being terminated"));
+  CHECK(has(late.err,
+            "modules \"late\" is forbidden: unable to create new content in namespace "
+            "leaving because it is being terminated"));
   CHECK(cenv.run("get module late -n leaving").exit_code == 1);
 
   // The Module that holds the namespace is updated, then lets it go.

@@ -97,7 +97,7 @@ class Background {
 
 constexpr const char* kWaiting = "the local controller stopped; waiting for it to start again";
 
-TEST_CASE("get -w does not restart a stopped controller; it waits and resumes", "[e2e]") {
+TEST_CASE("get -w does not restart a stopped controller, and it waits and resumes", "[e2e]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f -", R"(apiVersion: cenv.io/v1
 kind: Service

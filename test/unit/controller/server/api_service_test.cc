@@ -549,7 +549,7 @@ constexpr std::string_view kTerminatingMessage =
     "is forbidden: unable to create new content in namespace demo because it is being "
     "terminated";
 
-TEST_CASE("a namespace being deleted refuses new objects, but Events; its objects still update",
+TEST_CASE("a namespace being deleted refuses new objects, but Events, and its objects still update",
           "[api][delete][admission]") {
   Fixture f;
   // The Service holds the namespace's deletion with its finalizer.
@@ -611,8 +611,9 @@ type: Normal
   }
 }
 
-TEST_CASE("a namespace not being deleted takes new objects; a new namespace with its objects too",
-          "[api][delete][admission]") {
+TEST_CASE(
+    "a namespace not being deleted takes new objects, and a new namespace with its objects too",
+    "[api][delete][admission]") {
   Fixture f;
   REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());  // creates both in one commit
   auto more = f.api->apply(f.items(R"(

@@ -108,7 +108,7 @@ bool eventually(Pred done) {
   return true;
 }
 
-TEST_CASE("deleting an Environment of 3,000 Modules returns after one batch; the rest follows",
+TEST_CASE("deleting an Environment of 3,000 Modules returns after one batch, and the rest follows",
           "[api][delete][namespace]") {
   Fixture f;
   f.apply_modules("big", 3000);
@@ -150,7 +150,7 @@ TEST_CASE("a namespace deletion left unfinished resumes when the next ApiService
   CHECK(f.count("Module", "big") == 0);
 }
 
-TEST_CASE("a large namespace waits for objects held by finalizers; its Events go last",
+TEST_CASE("a large namespace waits for objects held by finalizers, and its Events go last",
           "[api][delete][namespace]") {
   Fixture f;
   f.apply_modules("big", 1200);
