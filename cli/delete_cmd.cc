@@ -111,9 +111,14 @@ int wait_until_gone(ControllerClient& client, const std::vector<const Target*>& 
   for (const Target* t : waiting) {
     std::cerr << "waiting for " << lower_kind(t->kind) << " \"" << t->name
               << "\" to be finalized...\n";
+    // Read it first and watch from the version read: it may be gone already (the watch of a
+    // "current" start would then wait for a DELETED that happened before it).
+    auto now = client.get(t->kind, t->ns, t->name);
+    if (!now.ok() && now.status().code() == Code::kNotFound) continue;
+    const std::string from = now.ok() ? std::to_string(now->resource_version()) : "";
     bool done = false;
     Status s = client.watch(
-        t->kind, t->ns, "", "",
+        t->kind, t->ns, "", from,
         [&](const std::string& type, const Object& o) {
           if (type == "DELETED" && o.name() == t->name) {
             done = true;
