@@ -1,3 +1,6 @@
+// Reading manifests: yaml-cpp's event parser under cenv's limits (size, depth, aliases, flow
+// nesting per document) into Boost.JSON, with the line of every error. Over 800 lines on
+// purpose: the event handler, its limit checks and its error positions share one state.
 #include "api/yaml_reader.h"
 
 #include <yaml-cpp/depthguard.h>
