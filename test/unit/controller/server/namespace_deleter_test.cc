@@ -171,6 +171,12 @@ spec: {}
   auto env = f.api->get("env", "", "big");
   REQUIRE(env.ok());
   CHECK(has_finalizer(env.value(), kNamespaceFinalizer));
+  // The deleter tells what it waits for after its last batch is committed: wait for that.
+  auto pending_told = [&] {
+    auto t = f.told_so_far();
+    return std::count(t.begin(), t.end(), "FinalizersPending held") > 0;
+  };
+  CHECK(eventually(pending_told));
   auto told = f.told_so_far();
   for (const auto& t : told) INFO(t);
   CHECK(std::count(told.begin(), told.end(), "FinalizersPending held") == 1);
