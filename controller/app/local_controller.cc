@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -34,12 +35,13 @@ namespace cenv {
 
 namespace {
 
-// The pid recorded in `pid_file`, 0 when there is none.
-int pid_in(const std::filesystem::path& pid_file) {
-  std::ifstream in(pid_file);
-  int pid = 0;
-  in >> pid;
-  return in ? pid : 0;
+// The pid of the process holding the write lock on `fd`'s file, 0 when none does.
+int lock_holder(int fd) {
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  if (fcntl(fd, F_GETLK, &probe) != 0 || probe.l_type == F_UNLCK) return 0;
+  return static_cast<int>(probe.l_pid);
 }
 
 DockerNames names_from_environment() {
@@ -102,9 +104,13 @@ Status run_controller(const ControllerRunOptions& options) {
   struct flock whole_file {};
   whole_file.l_type = F_WRLCK;
   whole_file.l_whence = SEEK_SET;
-  if (lock_fd < 0 || fcntl(lock_fd, F_SETLK, &whole_file) != 0) {
+  if (lock_fd < 0) {
+    return Status::Internal("cannot open " + options.lock_file.string() + ": " +
+                            std::strerror(errno));
+  }
+  if (fcntl(lock_fd, F_SETLK, &whole_file) != 0) {
     return Status::FailedPrecondition("another controller is running for " + options.home.string() +
-                                      " (pid " + std::to_string(pid_in(options.pid_file)) + ")");
+                                      " (pid " + std::to_string(lock_holder(lock_fd)) + ")");
   }
 
   const std::string& url = options.store_url;
