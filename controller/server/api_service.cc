@@ -27,7 +27,41 @@ std::string generated_name(std::string_view prefix) {
 
 std::string describe(const Object& o) { return describe_object(o); }
 
+// Problems found while preparing an apply, each prefixed with its item's source.
+class ApplyProblems {
+ public:
+  void add(const ApplyItem& item, const std::string& what, bool not_found = false) {
+    lines_.push_back(where(item) + what);
+    if (!not_found) only_not_found_ = false;
+  }
+  void add_fields(const std::vector<FieldError>& fields) {
+    fields_.insert(fields_.end(), fields.begin(), fields.end());
+  }
+  bool empty() const { return lines_.empty(); }
+  // NotFound when every problem is a missing namespace, Invalid otherwise.
+  Status status() {
+    std::string message = join_lines(lines_);
+    if (only_not_found_) return Status::NotFound(message);
+    return Status::Invalid(message, std::move(fields_));
+  }
+  // "source: " to start a line about `item` (nothing when it has no source).
+  static std::string where(const ApplyItem& item) {
+    return item.source.empty() ? std::string() : item.source + ": ";
+  }
+  static std::string join_lines(const std::vector<std::string>& lines) {
+    std::string message;
+    for (const auto& l : lines) message += (message.empty() ? "" : "\n") + l;
+    return message;
+  }
+
+ private:
+  std::vector<std::string> lines_;
+  std::vector<FieldError> fields_;
+  bool only_not_found_ = true;
+};
+
 }  // namespace
+
 
 ApiService::ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock,
                        NamespaceDeletionOptions namespace_deletion)
@@ -119,57 +153,45 @@ Status ApiService::ensure_default_namespace() {
   return Status::Ok();
 }
 
-Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items,
-                                                    const ApplyOptions& options) {
-  std::vector<std::string> problems;
-  std::vector<FieldError> all_fields;
-  bool only_not_found = true;
-  // "source: " to start a line about `item` (nothing when it has no source).
-  auto where = [](const ApplyItem& item) {
-    return item.source.empty() ? std::string() : item.source + ": ";
-  };
-  auto problem = [&](const ApplyItem& item, const std::string& what, bool not_found = false) {
-    std::string line = where(item) + what;
-    problems.push_back(std::move(line));
-    if (!not_found) only_not_found = false;
-  };
-
-  std::vector<const KindInfo*> infos(items.size(), nullptr);
-  std::vector<bool> generated(items.size(), false);  // named from metadata.generateName
-  std::vector<WritePrecondition> preconditions(items.size());
+Result<ApiService::PreparedApply> ApiService::prepare_apply(std::vector<ApplyItem>& items,
+                                                            const ApplyOptions& options) {
+  ApplyProblems problems;
+  PreparedApply prepared;
+  prepared.infos.assign(items.size(), nullptr);
+  prepared.generated.assign(items.size(), false);
+  prepared.preconditions.resize(items.size());
   std::map<ObjectKey, size_t> seen;
   std::set<std::string> namespaces_in_request;
   for (size_t i = 0; i < items.size(); ++i) {
     Object& o = items[i].object;
     auto kind = manifest_kind(o, *kinds_);
     if (!kind.ok()) {
-      problem(items[i], kind.status().message());
+      problems.add(items[i], kind.status().message());
       continue;
     }
     const KindInfo* info = kind.value();
-    infos[i] = info;
+    prepared.infos[i] = info;
     if (o.name().empty() && !o.generate_name().empty()) {
       if (!options.create_only) {
-        problem(items[i], describe(o) +
-                              ": metadata.name: Required value: apply cannot use "
-                              "generateName; use a name (or cenv create)");
+        problems.add(items[i], describe(o) +
+                                   ": metadata.name: Required value: apply cannot use "
+                                   "generateName; use a name (or cenv create)");
         continue;
       }
-      generated[i] = true;
+      prepared.generated[i] = true;
       o.set_name(generated_name(o.generate_name()));
     }
     auto normalized = normalize_for_write(o, *info, *kinds_, {options.applyset});
     if (!normalized.ok()) {
-      for (const auto& line : write_problems(normalized.status(), o)) problem(items[i], line);
-      all_fields.insert(all_fields.end(), normalized.status().fields().begin(),
-                        normalized.status().fields().end());
+      for (const auto& line : write_problems(normalized.status(), o)) problems.add(items[i], line);
+      problems.add_fields(normalized.status().fields());
       continue;
     }
-    preconditions[i] = normalized.value();
+    prepared.preconditions[i] = normalized.value();
     auto [it, inserted] = seen.emplace(o.key(), i);
     if (!inserted) {
-      problem(items[i],
-              describe(o) + ": duplicate object: also defined at " + items[it->second].source);
+      problems.add(items[i],
+                   describe(o) + ": duplicate object: also defined at " + items[it->second].source);
       continue;
     }
     if (info->kind == "Environment") namespaces_in_request.insert(std::string(o.name()));
@@ -177,7 +199,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
   // Namespaces must be Environments that exist, or that this same apply creates.
   std::map<std::string, bool> ns_exists;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (!infos[i] || !infos[i]->namespaced) continue;
+    if (!prepared.infos[i] || !prepared.infos[i]->namespaced) continue;
     std::string ns(items[i].object.ns());
     if (ns.empty() || namespaces_in_request.count(ns)) continue;
     auto found = ns_exists.find(ns);
@@ -187,142 +209,151 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
       found = ns_exists.emplace(ns, env.ok()).first;
     }
     if (!found->second) {
-      problem(items[i],
-              describe(items[i].object) + ": namespace \"" + ns +
-                  "\" not found: apply an Environment named \"" + ns + "\" first",
-              /*not_found=*/true);
+      problems.add(items[i],
+                   describe(items[i].object) + ": namespace \"" + ns +
+                       "\" not found: apply an Environment named \"" + ns + "\" first",
+                   /*not_found=*/true);
     }
   }
-  if (!problems.empty()) {
-    std::string message;
-    for (const auto& p : problems) {
-      if (!message.empty()) message += '\n';
-      message += p;
-    }
-    if (only_not_found) return Status::NotFound(message);
-    return Status::Invalid(message, std::move(all_fields));
-  }
+  if (!problems.empty()) return problems.status();
+  for (const auto& [key, index] : seen) prepared.keys.insert(key);
+  return prepared;
+}
 
+Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& items,
+                                                      const PreparedApply& prepared,
+                                                      const ApplyOptions& options,
+                                                      const std::string& now) {
+  ApplyRound round;
+  round.outcomes.resize(items.size());
+  std::vector<std::string> conflicts;
+  std::vector<std::string> existing_names;  // create_only: objects that already exist
+  ApplyOptionsSsa ssa{options.field_manager, options.force, now};
+  // Every stored counterpart in one read (one round trip on PostgreSQL, not one per object).
+  std::vector<ObjectKey> keys;
+  keys.reserve(items.size());
+  for (const ApplyItem& item : items) keys.push_back(item.object.key());
+  auto stored_items = store_.get_many(keys);
+  if (!stored_items.ok()) return stored_items.status();
+  std::map<const KindInfo*, FieldManager> managers;  // one per kind, not one per object
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Object& desired = items[i].object;
+    const std::string where = ApplyProblems::where(items[i]);
+    const FieldManager& fields =
+        managers.try_emplace(prepared.infos[i], *prepared.infos[i]).first->second;
+    std::optional<Object>& existing = stored_items.value()[i];
+    if (existing && options.create_only) {
+      if (prepared.generated[i]) {
+        items[i].object.set_name(generated_name(items[i].object.generate_name()));
+        round.renamed = true;
+      } else {
+        existing_names.push_back(where + describe(desired) + " already exists");
+      }
+      continue;
+    }
+    // The version the writer read must still be the stored one (checked again by the store:
+    // the write below carries the version read here).
+    if (Status held = check_precondition(prepared.preconditions[i], desired,
+                                         existing ? &*existing : nullptr);
+        !held.ok()) {
+      conflicts.push_back(where + held.message());
+      continue;
+    }
+    if (!existing) {
+      auto created = fields.apply(nullptr, desired, ssa);
+      if (!created.ok()) return created.status();
+      round.outcomes[i] = {"created", created.value()};
+      round.writes.push_back({WriteOp::kCreate, std::move(created.value())});
+      round.write_index.push_back(i);
+      continue;
+    }
+    const Object& current = *existing;
+    auto merged = fields.apply(&current, desired, ssa);
+    if (!merged.ok()) {
+      conflicts.push_back(items[i].source + ": " + describe(desired) + ": " +
+                          merged.status().message());
+      continue;
+    }
+    // Fields removed from the manifest may leave a part that needs its defaults again.
+    Status valid = kinds_->default_and_validate(merged.value());
+    if (!valid.ok()) {
+      std::string line = items[i].source + ": " + describe(desired) + ": ";
+      for (const auto& f : valid.fields()) conflicts.push_back(line + f.path + ": " + f.message);
+      if (valid.fields().empty()) conflicts.push_back(line + valid.message());
+      continue;
+    }
+    if (merged->json() == current.json()) {
+      round.outcomes[i] = {"unchanged", current};
+      continue;
+    }
+    // Only managedFields changed (another manager now shares fields): stored, yet unchanged.
+    bool changed = fields.owned_view(merged->json()) != fields.owned_view(current.json());
+    round.outcomes[i] = {changed ? "configured" : "unchanged", merged.value()};
+    round.writes.push_back({WriteOp::kUpdate, std::move(merged.value())});
+    round.write_index.push_back(i);
+  }
+  if (!existing_names.empty()) {
+    return Status::AlreadyExists(ApplyProblems::join_lines(existing_names));
+  }
+  if (!conflicts.empty()) return Status::Conflict(ApplyProblems::join_lines(conflicts));
+  return round;
+}
+
+Result<std::vector<ApplyOutcome>> ApiService::plan_prune(const std::set<ObjectKey>& keep,
+                                                         const ApplyOptions& options,
+                                                         const std::string& now,
+                                                         std::vector<Write>& writes) {
+  std::vector<ApplyOutcome> pruned;
+  if (options.applyset.empty() || !options.prune) return pruned;
+  auto selector = LabelSelector::parse(std::string(kApplySetLabel) + "=" + options.applyset);
+  if (!selector.ok()) return selector.status();
+  DeletionPlan plan(store_, *kinds_, now);
+  for (const KindInfo& k : kinds_->kinds()) {
+    ListOptions list_options;
+    list_options.kind = k.kind;
+    list_options.selector = selector.value();
+    auto members = store_.list(list_options);
+    if (!members.ok()) return members.status();
+    for (Object& m : members->items) {
+      if (keep.count(m.key())) continue;
+      if (m.kind() == "Environment" && m.name() == kDefaultNamespace) continue;
+      CENV_RETURN_IF_ERROR(plan.remove(m, Propagation::kBackground));
+      pruned.push_back({"pruned", std::move(m)});
+    }
+  }
+  for (Write& w : plan.writes()) writes.push_back(std::move(w));
+  return pruned;
+}
+
+Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items,
+                                                    const ApplyOptions& options) {
+  auto prepared = prepare_apply(items, options);
+  if (!prepared.ok()) return prepared.status();
   // Compare with what is stored and write every change in one transaction; a concurrent
-  // writer makes the precondition fail, and then the whole apply is recomputed.
+  // writer makes the precondition fail, and then the whole apply is planned again.
   for (int attempt = 0;; ++attempt) {
-    std::vector<ApplyOutcome> outcomes(items.size());
-    std::vector<Write> writes;
-    std::vector<size_t> write_index;
-    std::vector<std::string> conflicts;
-    std::vector<std::string> existing_names;  // create_only: objects that already exist
-    bool renamed = false;                     // a generated name was taken: pick again
     std::string now = format_rfc3339(clock_.now());
-    ApplyOptionsSsa ssa{options.field_manager, options.force, now};
-    // Every stored counterpart in one read (one round trip on PostgreSQL, not one per object).
-    std::vector<ObjectKey> keys;
-    keys.reserve(items.size());
-    for (const ApplyItem& item : items) keys.push_back(item.object.key());
-    auto stored_items = store_.get_many(keys);
-    if (!stored_items.ok()) return stored_items.status();
-    std::map<const KindInfo*, FieldManager> managers;  // one per kind, not one per object
-    for (size_t i = 0; i < items.size(); ++i) {
-      const Object& desired = items[i].object;
-      const FieldManager& fields = managers.try_emplace(infos[i], *infos[i]).first->second;
-      std::optional<Object>& existing = stored_items.value()[i];
-      if (existing && options.create_only) {
-        if (generated[i]) {
-          items[i].object.set_name(generated_name(items[i].object.generate_name()));
-          renamed = true;
-        } else {
-          existing_names.push_back((items[i].source.empty() ? "" : items[i].source + ": ") +
-                                   describe(desired) + " already exists");
-        }
-        continue;
-      }
-      // The version the writer read must still be the stored one (checked again by the store:
-      // the write below carries the version read here).
-      if (Status held =
-              check_precondition(preconditions[i], desired, existing ? &*existing : nullptr);
-          !held.ok()) {
-        conflicts.push_back(where(items[i]) + held.message());
-        continue;
-      }
-      if (!existing) {
-        auto created = fields.apply(nullptr, desired, ssa);
-        if (!created.ok()) return created.status();
-        outcomes[i] = {"created", created.value()};
-        writes.push_back({WriteOp::kCreate, std::move(created.value())});
-        write_index.push_back(i);
-        continue;
-      }
-      const Object& current = *existing;
-      auto merged = fields.apply(&current, desired, ssa);
-      if (!merged.ok()) {
-        conflicts.push_back(items[i].source + ": " + describe(desired) + ": " +
-                            merged.status().message());
-        continue;
-      }
-      // Fields removed from the manifest may leave a part that needs its defaults again.
-      Status valid = kinds_->default_and_validate(merged.value());
-      if (!valid.ok()) {
-        std::string line = items[i].source + ": " + describe(desired) + ": ";
-        for (const auto& f : valid.fields()) conflicts.push_back(line + f.path + ": " + f.message);
-        if (valid.fields().empty()) conflicts.push_back(line + valid.message());
-        continue;
-      }
-      if (merged->json() == current.json()) {
-        outcomes[i] = {"unchanged", current};
-        continue;
-      }
-      // Only managedFields changed (another manager now shares fields): stored, yet unchanged.
-      bool changed = fields.owned_view(merged->json()) != fields.owned_view(current.json());
-      outcomes[i] = {changed ? "configured" : "unchanged", merged.value()};
-      writes.push_back({WriteOp::kUpdate, std::move(merged.value())});
-      write_index.push_back(i);
-    }
-    if (!existing_names.empty()) {
-      std::string message;
-      for (const auto& c : existing_names) message += (message.empty() ? "" : "\n") + c;
-      return Status::AlreadyExists(message);
-    }
-    if (renamed) {
+    auto round = plan_apply(items, prepared.value(), options, now);
+    if (!round.ok()) return round.status();
+    if (round->renamed) {
       if (attempt >= 8) return Status::AlreadyExists("no free name from metadata.generateName");
       continue;
     }
-    if (!conflicts.empty()) {
-      std::string message;
-      for (const auto& c : conflicts) message += (message.empty() ? "" : "\n") + c;
-      return Status::Conflict(message);
+    auto pruned = plan_prune(prepared->keys, options, now, round->writes);
+    if (!pruned.ok()) return pruned.status();
+    std::vector<ApplyOutcome>& outcomes = round->outcomes;
+    if (options.dry_run) CENV_RETURN_IF_ERROR(admit_new_content(round->writes));
+    if (options.dry_run || round->writes.empty()) {
+      for (auto& p : pruned.value()) outcomes.push_back(std::move(p));
+      return std::move(outcomes);
     }
-    // Prune: members of the apply set that this apply no longer contains.
-    std::vector<ApplyOutcome> pruned;
-    if (!options.applyset.empty() && options.prune) {
-      auto selector = LabelSelector::parse(std::string(kApplySetLabel) + "=" + options.applyset);
-      if (!selector.ok()) return selector.status();
-      DeletionPlan plan(store_, *kinds_, now);
-      for (const KindInfo& k : kinds_->kinds()) {
-        ListOptions list_options;
-        list_options.kind = k.kind;
-        list_options.selector = selector.value();
-        auto members = store_.list(list_options);
-        if (!members.ok()) return members.status();
-        for (Object& m : members->items) {
-          if (seen.count(m.key())) continue;
-          if (m.kind() == "Environment" && m.name() == kDefaultNamespace) continue;
-          CENV_RETURN_IF_ERROR(plan.remove(m, Propagation::kBackground));
-          pruned.push_back({"pruned", std::move(m)});
-        }
-      }
-      for (Write& w : plan.writes()) writes.push_back(std::move(w));
-    }
-    if (options.dry_run) CENV_RETURN_IF_ERROR(admit_new_content(writes));
-    if (options.dry_run || writes.empty()) {
-      for (auto& p : pruned) outcomes.push_back(std::move(p));
-      return outcomes;
-    }
-    auto stored = commit(writes);
+    auto stored = commit(round->writes);
     if (stored.ok()) {
-      for (size_t w = 0; w < write_index.size(); ++w) {
-        outcomes[write_index[w]].object = std::move(stored.value()[w]);
+      for (size_t w = 0; w < round->write_index.size(); ++w) {
+        outcomes[round->write_index[w]].object = std::move(stored.value()[w]);
       }
-      for (auto& p : pruned) outcomes.push_back(std::move(p));
-      return outcomes;
+      for (auto& p : pruned.value()) outcomes.push_back(std::move(p));
+      return std::move(outcomes);
     }
     bool retryable = stored.status().code() == Code::kConflict ||
                      stored.status().code() == Code::kAlreadyExists ||

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,6 +118,34 @@ class ApiService {
   // remove() of an Environment.
   Result<std::vector<Object>> remove_environment(const Object& env, Propagation propagation);
   Result<Object> commit_one(WriteOp op, Object object);
+
+  // apply() in its steps: prepare (what needs no stored object: kinds, names, normalization,
+  // duplicates, namespaces), plan (compare with what is stored: outcomes and writes), prune
+  // (members of the apply set the request no longer holds), then commit.
+  struct PreparedApply {
+    std::vector<const KindInfo*> infos;            // parallel to the items
+    std::vector<bool> generated;                   // named from metadata.generateName
+    std::vector<WritePrecondition> preconditions;  // metadata.resourceVersion as written
+    std::set<ObjectKey> keys;                      // every object of the request
+  };
+  struct ApplyRound {
+    std::vector<ApplyOutcome> outcomes;  // parallel to the items
+    std::vector<Write> writes;
+    std::vector<size_t> write_index;  // item of each write
+    bool renamed = false;             // a generated name was taken: plan again
+  };
+  // Invalid (every problem, one per line, prefixed with its item's source) or NotFound (when
+  // every problem is a missing namespace); names generated objects.
+  Result<PreparedApply> prepare_apply(std::vector<ApplyItem>& items, const ApplyOptions& options);
+  // AlreadyExists (create_only) or Conflict (stale resourceVersion, fields of another manager,
+  // invalid after merging) naming every such item.
+  Result<ApplyRound> plan_apply(std::vector<ApplyItem>& items, const PreparedApply& prepared,
+                                const ApplyOptions& options, const std::string& now);
+  // Appends the deletion of each member of options.applyset not in `keep` to `writes`; returns
+  // their outcomes ("pruned").
+  Result<std::vector<ApplyOutcome>> plan_prune(const std::set<ObjectKey>& keep,
+                                               const ApplyOptions& options, const std::string& now,
+                                               std::vector<Write>& writes);
 
   Store& store_;
   std::shared_ptr<const KindRegistry> kinds_;
