@@ -1,5 +1,7 @@
 #include "cli/manifest_reader.h"
 
+#include "api/display_text.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -20,7 +22,7 @@ bool is_manifest_file(const fs::path& p) {
 Status add_documents(const std::vector<Document>& docs, const std::string& path,
                      std::vector<ManifestObject>* out) {
   for (const Document& doc : docs) {
-    std::string source = path + " (document " + std::to_string(doc.index) + ")";
+    std::string source = escape_for_display(path) + " (document " + std::to_string(doc.index) + ")";
     if (!doc.value.is_object()) {
       return Status::Invalid(source + ": expected an object with apiVersion, kind, metadata "
                                       "and spec, found " +
@@ -82,7 +84,7 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
       } else {
         collect(fs::directory_iterator(path, ec));
       }
-      if (ec) return Status::Invalid(path + ": " + ec.message());
+      if (ec) return Status::Invalid(escape_for_display(path) + ": " + ec.message());
       std::sort(files.begin(), files.end());
       for (const auto& f : files) {
         auto docs = read_manifest_file(f.string(), limits);
@@ -93,7 +95,7 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
     }
     auto docs = read_manifest_file(path, limits);
     if (!docs.ok()) return docs.status();
-    if (docs->empty()) return Status::Invalid(path + ": no objects in the file");
+    if (docs->empty()) return Status::Invalid(escape_for_display(path) + ": no objects in the file");
     CENV_RETURN_IF_ERROR(add_documents(docs.value(), path, &out));
   }
   if (out.empty()) return Status::Invalid("no objects passed");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "api/display_text.h"
 #include "api/clock.h"
 #include "api/jsonpath.h"
 #include "api/yaml_codec.h"
@@ -41,7 +42,7 @@ std::string human_age(std::chrono::system_clock::duration d) {
 }
 
 std::string object_ref(const Object& o) {
-  return lower_kind(o.kind()) + "/" + std::string(o.name());
+  return escape_for_display(lower_kind(o.kind()) + "/" + std::string(o.name()));
 }
 
 void print_table(const KindInfo& kind, const std::vector<Object>& objects,

@@ -2,6 +2,7 @@
 // never raw, so an error stays one readable line.
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <string>
 
 #include "test/e2e/cenv_runner.h"
@@ -31,6 +32,22 @@ TEST_CASE("control characters in a kind or a name are escaped in the error", "[e
   auto name = cenv.run("get svc \"$(printf 'we\\033[2Jb')\"");
   CHECK(name.exit_code != 0);
   CHECK_FALSE(contains(name.err, "\x1b"));
+}
+
+TEST_CASE("apply --dry-run=client shows a file name with control characters escaped", "[e2e]") {
+  CenvRunner cenv;
+  // A manifest whose file name holds ESC and a newline, and whose object is invalid: the
+  // error names the file, escaped, on one line.
+  const std::string file = (cenv.home() / "bad\x1b[2J\nname.yaml").string();
+  {
+    std::ofstream out(file);
+    out << "apiVersion: cenv.io/v1\nkind: Service\nmetadata: {name: Bad_Name}\nspec: {}\n";
+  }
+  auto r = cenv.run("apply --dry-run=client -f '" + file + "'");
+  CHECK(r.exit_code != 0);
+  CHECK(contains(r.err, "bad\\x1b[2J\\nname.yaml"));
+  CHECK_FALSE(contains(r.err, "\x1b"));
+  CHECK_FALSE(contains(r.err, "\nname.yaml"));
 }
 
 }  // namespace
