@@ -182,15 +182,13 @@ Result<std::vector<Object>> ControllerClient::remove(const std::string& kind, co
   return out;
 }
 
-namespace {
-
-// After the controller went away during a watch: Ok once one answers on home's socket again,
-// without starting one (a stop the user asked for stays done); prints on stderr that it waits
-// unless `said_waiting`, then sets it. Unavailable("timed out") past `deadline`.
-Status await_controller(const Home& home, std::chrono::system_clock::time_point deadline,
-                        bool& said_waiting) {
+Status ControllerClient::await_controller(std::chrono::system_clock::time_point deadline,
+                                          bool& said_waiting,
+                                          const std::function<bool()>& cancelled) {
+  conn_.reset();  // the old channel may hold a broken connection
   for (;;) {
-    if (controller_answers(home, std::chrono::milliseconds(500))) return Status::Ok();
+    if (cancelled && cancelled()) return Status::Ok();
+    if (controller_answers(home_, std::chrono::milliseconds(500))) return Status::Ok();
     if (!said_waiting) {
       fprintf(stderr, "cenv: the local controller stopped; waiting for it to start again\n");
       said_waiting = true;
@@ -199,8 +197,6 @@ Status await_controller(const Home& home, std::chrono::system_clock::time_point 
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
-
-}  // namespace
 
 Status ControllerClient::watch(const std::string& kind, const std::string& ns,
                                const std::string& selector, std::string resource_version,
@@ -253,9 +249,8 @@ Status ControllerClient::watch(const std::string& kind, const std::string& ns,
       // The controller went away: resume from the last version seen once one answers again.
       // A stream that delivered nothing (a controller still stopping) is the same outage.
       if (received) said_waiting = false;
-      conn_.reset();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      CENV_RETURN_IF_ERROR(await_controller(home_, deadline, said_waiting));
+      CENV_RETURN_IF_ERROR(await_controller(deadline, said_waiting));
       continue;
     }
     return from_grpc(s);

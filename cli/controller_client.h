@@ -65,6 +65,13 @@ class ControllerClient {
                std::chrono::system_clock::time_point deadline =
                    std::chrono::system_clock::time_point::max());
 
+  // After the controller went away: Ok once one answers again, never starting one (a stop the
+  // user asked for stays done); says once on stderr that it waits, unless `said_waiting`, which
+  // it then sets. Unavailable("timed out") past `deadline`; Ok at once when `cancelled`
+  // (checked every 200 ms) says so.
+  Status await_controller(std::chrono::system_clock::time_point deadline, bool& said_waiting,
+                          const std::function<bool()>& cancelled = {});
+
   // A fresh channel to the controller, for verbs that drive streaming calls themselves (logs,
   // run). Call hello() first, so a local controller is started when none answers.
   std::shared_ptr<grpc::Channel> channel();

@@ -50,15 +50,12 @@ Result<LogsEnd> stream_logs(ControllerClient& client, const LogsTarget& target, 
   // With --timestamps, each line gets a prefix; this remembers, per stream, whether the next
   // byte starts a line.
   bool line_start[2] = {true, true};
-  auto reconnect_until = std::chrono::steady_clock::time_point::max();
+  // Only the first connection may start the local controller: after a drop the stream waits
+  // for one to answer again (for a minute) and never undoes a `cenv controller stop`.
+  if (auto hi = client.hello(); !hi.ok()) return hi.status();
+  bool said_waiting = false;
   for (;;) {
     if (canceller && canceller->cancelled()) return end;
-    auto hi = client.hello();
-    if (!hi.ok()) {
-      if (std::chrono::steady_clock::now() > reconnect_until) return hi.status();
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      continue;
-    }
     auto stub = v1::Cenv::NewStub(client.channel());
     grpc::ClientContext ctx;
     v1::LogsRequest req;
@@ -109,11 +106,11 @@ Result<LogsEnd> stream_logs(ControllerClient& client, const LogsTarget& target, 
     const bool dropped = s.ok() || s.error_code() == grpc::StatusCode::UNAVAILABLE ||
                          s.error_code() == grpc::StatusCode::CANCELLED;
     if (!dropped || !target.follow) return from_grpc(s);
-    // The controller went away (a restart): resume from our offset for a while.
-    if (reconnect_until == std::chrono::steady_clock::time_point::max()) {
-      reconnect_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    }
+    // The controller went away (a restart): resume from our offset once one answers.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CENV_RETURN_IF_ERROR(client.await_controller(
+        std::chrono::system_clock::now() + std::chrono::seconds(60), said_waiting,
+        [canceller] { return canceller && canceller->cancelled(); }));
   }
 }
 

@@ -137,5 +137,26 @@ spec: {}
   }
 }
 
+TEST_CASE("logs -f waits for a stopped controller and does not restart it", "[e2e][run]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("apply -f -", R"(apiVersion: cenv.io/v1
+kind: CommandRun
+metadata: {name: talker, namespace: default}
+spec: {command: [sh, -c, "echo started; sleep 600"]}
+)")
+              .exit_code == 0);
+  Background logs(cenv, {"logs", "-f", "cr/talker"}, 120);
+  INFO("logs stdout: " << logs.out() << "\nlogs stderr: " << logs.err());
+  REQUIRE(eventually([&] { return contains(logs.out(), "started\n"); }, std::chrono::seconds(60)));
+
+  REQUIRE(cenv.run("controller stop").exit_code == 0);
+  CHECK(eventually([&] { return contains(logs.err(), kWaiting); }));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  CHECK(cenv.run("controller status").exit_code == 3);
+  CHECK(logs.running());
+  CHECK_FALSE(contains(logs.err(), "started the local controller"));
+  logs.stop();
+}
+
 }  // namespace
 }  // namespace cenv::e2e
