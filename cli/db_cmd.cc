@@ -193,8 +193,8 @@ Status switch_store(const Home& home, const std::string& from_url, const std::st
   auto report = copy_store_contents(from_url, to_url, kinds_to_copy());
   if (!report.ok()) return report.status();
   std::cout << "copied " << report.value().copied << " objects (" << report.value().log_bytes
-            << " bytes of command output) from " << describe_store_url(from_url) << " to "
-            << describe_store_url(to_url) << "\n";
+            << " bytes of command output) from " << store_url_for_display(from_url) << " to "
+            << store_url_for_display(to_url) << "\n";
   std::error_code ec;
   if (next_url.empty()) {
     fs::remove(url_file(home), ec);
@@ -204,7 +204,7 @@ Status switch_store(const Home& home, const std::string& from_url, const std::st
   auto pid = start_local_controller(home, std::chrono::seconds(60));
   if (!pid.ok()) return pid.status().with_prefix("the controller did not start on the new store");
   std::cout << "controller restarted on "
-            << describe_store_url(next_url.empty() ? sqlite_url(home) : next_url) << " (pid "
+            << store_url_for_display(next_url.empty() ? sqlite_url(home) : next_url) << " (pid "
             << pid.value() << ")\n";
   return Status::Ok();
 }
@@ -279,7 +279,7 @@ int db_start(const Context& context, const DbStartOptions& options) {
   if (recorded_store_url(home) == url) {
     auto client = context.connect();
     if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);
-    std::cout << "the controller already uses " << describe_store_url(url) << "\n";
+    std::cout << "the controller already uses " << store_url_for_display(url) << "\n";
     return 0;
   }
   {
@@ -306,7 +306,7 @@ int db_start(const Context& context, const DbStartOptions& options) {
     auto client = context.connect();
     if (Status s = wait_service_ready(*client, options.timeout); !s.ok()) return fail(s);
   }
-  std::cout << "the controller's store is now " << describe_store_url(url) << "\n";
+  std::cout << "the controller's store is now " << store_url_for_display(url) << "\n";
   return 0;
 }
 
@@ -314,7 +314,7 @@ int db_stop(const Context& context) {
   const Home& home = context.home();
   std::string url = recorded_store_url(home);
   if (url.empty()) {
-    std::cout << "the controller already uses " << describe_store_url(sqlite_url(home)) << "\n";
+    std::cout << "the controller already uses " << store_url_for_display(sqlite_url(home)) << "\n";
   } else if (Status s = switch_store(home, url, sqlite_url(home), ""); !s.ok()) {
     return fail(s);
   }
@@ -338,7 +338,7 @@ int db_rm(const Context& context) {
 int db_status(const Context& context) {
   const Home& home = context.home();
   std::string url = recorded_store_url(home);
-  std::cout << "store:    " << describe_store_url(url.empty() ? sqlite_url(home) : url) << "\n";
+  std::cout << "store:    " << store_url_for_display(url.empty() ? sqlite_url(home) : url) << "\n";
   auto client = context.connect({.autostart = false, .timeout = std::chrono::seconds(10)});
   auto svc = client->get("Service", kSystemNamespace, kServiceName);
   if (!svc.ok()) {

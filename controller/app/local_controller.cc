@@ -255,4 +255,6 @@ Status remove_docker_volume(const std::string& volume) {
   return docker.value()->remove_volume(volume);
 }
 
+std::string store_url_for_display(const std::string& url) { return describe_store_url(url); }
+
 }  // namespace cenv

@@ -38,9 +38,9 @@ struct ControllerRunOptions {
 // served or the reconcilers do not start.
 Status run_controller(const ControllerRunOptions& options);
 
-// The store `url` names, with any password hidden, for messages (the store layer's own
-// function, declared here for the CLI).
-std::string describe_store_url(const std::string& url);
+// The store `url` names, with any password hidden, for messages (the CLI's door to the store
+// layer's describe_store_url).
+std::string store_url_for_display(const std::string& url);
 
 // Opens the store at `url` and closes it again: Ok when it answers, else why not.
 Status probe_store(const std::string& url);
