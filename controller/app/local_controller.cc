@@ -79,6 +79,60 @@ Result<std::unique_ptr<Store>> open_controller_store(const ControllerRunOptions&
   return store;
 }
 
+// One controller per CENV_HOME: the lock on options.lock_file, held for the life of the
+// process; returns its descriptor. FailedPrecondition naming the holder when another has it.
+// A POSIX record lock (not flock): clients ask who holds it with F_GETLK without taking it,
+// and the kernel drops it the moment the process dies, before a zombie is reaped.
+Result<int> take_controller_lock(const ControllerRunOptions& options) {
+  int lock_fd = open(options.lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  struct flock whole_file {};
+  whole_file.l_type = F_WRLCK;
+  whole_file.l_whence = SEEK_SET;
+  if (lock_fd < 0) {
+    return Status::Internal("cannot open " + options.lock_file.string() + ": " +
+                            std::strerror(errno));
+  }
+  if (fcntl(lock_fd, F_SETLK, &whole_file) != 0) {
+    Status held = Status::FailedPrecondition("another controller is running for " +
+                                             options.home.string() + " (pid " +
+                                             std::to_string(lock_holder(lock_fd)) + ")");
+    close(lock_fd);
+    return held;
+  }
+  return lock_fd;
+}
+
+// The HTTP server (metrics, health) on options.http_address ("HOST:PORT"; port 0 picks one);
+// writes the address it serves on ("HOST:PORT") to options.http_address_file and returns it.
+struct ServingHttp {
+  std::unique_ptr<HttpServer> server;
+  std::string address;
+};
+Result<ServingHttp> start_http_server(const ControllerRunOptions& options,
+                                                      Metrics& metrics, Store& store) {
+  HttpServerOptions http_options;
+  auto colon = options.http_address.rfind(':');
+  http_options.address = options.http_address.substr(0, colon);
+  try {
+    http_options.port =
+        colon == std::string::npos
+            ? 0
+            : static_cast<unsigned short>(std::stoul(options.http_address.substr(colon + 1)));
+  } catch (...) {
+    return Status::Invalid("--http-address: expected HOST:PORT, got \"" + options.http_address +
+                           "\"");
+  }
+  http_options.ready = [&store]() -> Status {
+    auto rev = store.revision();
+    return rev.ok() ? Status::Ok() : rev.status();
+  };
+  auto http = HttpServer::start(metrics, http_options);
+  if (!http.ok()) return http.status();
+  std::string http_address = http_options.address + ":" + std::to_string(http.value()->port());
+  std::ofstream(options.http_address_file, std::ios::trunc) << http_address << "\n";
+  return ServingHttp{std::move(http.value()), http_address};
+}
+
 }  // namespace
 
 Status run_controller(const ControllerRunOptions& options) {
@@ -97,22 +151,8 @@ Status run_controller(const ControllerRunOptions& options) {
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  // One controller per CENV_HOME: the lock is held for the life of the process.
-  // A POSIX record lock (not flock): clients ask who holds it with F_GETLK without taking it,
-  // and the kernel drops it the moment the process dies, before a zombie is reaped.
-  int lock_fd = open(options.lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  struct flock whole_file {};
-  whole_file.l_type = F_WRLCK;
-  whole_file.l_whence = SEEK_SET;
-  if (lock_fd < 0) {
-    return Status::Internal("cannot open " + options.lock_file.string() + ": " +
-                            std::strerror(errno));
-  }
-  if (fcntl(lock_fd, F_SETLK, &whole_file) != 0) {
-    return Status::FailedPrecondition("another controller is running for " + options.home.string() +
-                                      " (pid " + std::to_string(lock_holder(lock_fd)) + ")");
-  }
-
+  auto lock_fd = take_controller_lock(options);
+  if (!lock_fd.ok()) return lock_fd.status();
   const std::string& url = options.store_url;
   std::string shown_url = describe_store_url(url);  // never shows a password
   SystemClock clock;
@@ -157,27 +197,8 @@ Status run_controller(const ControllerRunOptions& options) {
   // $CENV_CONTAINER_LABELS): refused before anything starts when invalid.
   auto set_options = ReconcilerSetOptions::from_environment();
   if (!set_options.ok()) return set_options.status();
-  HttpServerOptions http_options;
-  auto colon = options.http_address.rfind(':');
-  http_options.address = options.http_address.substr(0, colon);
-  try {
-    http_options.port =
-        colon == std::string::npos
-            ? 0
-            : static_cast<unsigned short>(std::stoul(options.http_address.substr(colon + 1)));
-  } catch (...) {
-    return Status::Invalid("--http-address: expected HOST:PORT, got \"" + options.http_address +
-                           "\"");
-  }
-  http_options.ready = [&store_ref]() -> Status {
-    auto rev = store_ref.revision();
-    return rev.ok() ? Status::Ok() : rev.status();
-  };
-  auto http = HttpServer::start(metrics, http_options);
+  auto http = start_http_server(options, metrics, store_ref);
   if (!http.ok()) return http.status();
-  std::string http_address = http_options.address + ":" + std::to_string(http.value()->port());
-  std::ofstream(options.http_address_file, std::ios::trunc) << http_address << "\n";
-
   GrpcServerOptions server_options;
   server_options.unix_socket = options.socket.string();
   server_options.store_description = shown_url;
@@ -207,7 +228,7 @@ Status run_controller(const ControllerRunOptions& options) {
   }
   spdlog::info("cenv controller {} serving on unix:{} with store {} (pid {}); http on {}",
                api::version_string(), server_options.unix_socket, shown_url, getpid(),
-               http_address);
+               http->address);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -220,7 +241,7 @@ Status run_controller(const ControllerRunOptions& options) {
   std::filesystem::remove(options.pid_file, ec);
   std::filesystem::remove(options.http_address_file, ec);
   spdlog::info("stopped");
-  close(lock_fd);
+  close(lock_fd.value());
   return Status::Ok();
 }
 
