@@ -156,9 +156,11 @@ NetworkInfo network_info_from(const json::object& o) {
   n.labels = string_map_field(o, "Labels");
   if (const json::object* cs = object_field(o, "Containers")) {
     for (const auto& [id, c] : *cs) {
-      n.containers.emplace(std::string(id),
-                           c.is_object() ? without_prefix_length(std::string(string_field(c.get_object(), "IPv4Address")))
-                                         : std::string());
+      n.containers.emplace(
+          std::string(id),
+          c.is_object()
+              ? without_prefix_length(std::string(string_field(c.get_object(), "IPv4Address")))
+              : std::string());
     }
   }
   return n;
@@ -358,7 +360,8 @@ Result<ExecInfo> parse_exec_info(std::string_view body) {
     e.pid = static_cast<int>(engine_int64(o, "Pid"));
     if (const json::object* pc = object_field(o, "ProcessConfig")) e.tty = bool_field(*pc, "tty");
     // ExitCode is null until the process has exited.
-    if (!e.running && value_field(o, "ExitCode")) e.exit_code = static_cast<int>(engine_int64(o, "ExitCode"));
+    if (!e.running && value_field(o, "ExitCode"))
+      e.exit_code = static_cast<int>(engine_int64(o, "ExitCode"));
     return e;
   });
 }
@@ -401,7 +404,8 @@ Result<ImageInfo> parse_image_info(std::string_view body) {
     i.tags = string_list_field(o, "RepoTags");
     i.created = string_field(o, "Created");
     i.size = engine_int64(o, "Size");
-    if (const json::object* c = object_field(o, "Config")) i.labels = string_map_field(*c, "Labels");
+    if (const json::object* c = object_field(o, "Config"))
+      i.labels = string_map_field(*c, "Labels");
     return i;
   });
 }
