@@ -56,6 +56,16 @@ std::vector<std::string> string_list_field(const json::object& o, std::string_vi
   return out;
 }
 
+std::map<std::string, std::string> string_map_field(const json::object& o, std::string_view key) {
+  std::map<std::string, std::string> out;
+  if (const json::object* m = object_field(o, key)) {
+    for (const auto& [k, v] : *m) {
+      if (v.is_string()) out.emplace(std::string(k), std::string(v.get_string()));
+    }
+  }
+  return out;
+}
+
 std::string_view string_field(const json::object* o, std::string_view key) {
   return o == nullptr ? std::string_view() : string_field(*o, key);
 }
@@ -74,6 +84,10 @@ bool bool_field(const json::object* o, std::string_view key) {
 
 std::vector<std::string> string_list_field(const json::object* o, std::string_view key) {
   return o == nullptr ? std::vector<std::string>() : string_list_field(*o, key);
+}
+
+std::map<std::string, std::string> string_map_field(const json::object* o, std::string_view key) {
+  return o == nullptr ? std::map<std::string, std::string>() : string_map_field(*o, key);
 }
 
 }  // namespace cenv

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,11 @@ bool bool_field(const boost::json::object& o, std::string_view key);
 // not an array.
 std::vector<std::string> string_list_field(const boost::json::object& o, std::string_view key);
 
+// The string members of the object field `key` (members of other types skipped), such as labels
+// or environment variables; empty when absent or not an object.
+std::map<std::string, std::string> string_map_field(const boost::json::object& o,
+                                                    std::string_view key);
+
 // The same getters for a possibly absent object (a spec or status that may be missing): a
 // nullptr `o` reads as an object without the field.
 std::string_view string_field(const boost::json::object* o, std::string_view key);
@@ -48,5 +54,7 @@ const boost::json::array* array_field(const boost::json::object* o, std::string_
 std::optional<int64_t> int64_field(const boost::json::object* o, std::string_view key);
 bool bool_field(const boost::json::object* o, std::string_view key);
 std::vector<std::string> string_list_field(const boost::json::object* o, std::string_view key);
+std::map<std::string, std::string> string_map_field(const boost::json::object* o,
+                                                    std::string_view key);
 
 }  // namespace cenv

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <optional>
 
+#include "api/json_fields.h"
 #include "api/kinds.h"
 #include "cli/common.h"
 #include "cli/manifest_reader.h"
@@ -70,8 +71,7 @@ Status mark_for_purge(ControllerClient& client, const std::string& ns, const std
     Object obj = std::move(svc).value();
     auto& annotations = obj.metadata()["annotations"];
     if (!annotations.is_object()) annotations = boost::json::object();
-    if (const auto* v = annotations.get_object().if_contains("cenv.io/purge-volumes");
-        v && v->is_string() && v->get_string() == "true") {
+    if (string_field(annotations.get_object(), "cenv.io/purge-volumes") == "true") {
       return Status::Ok();
     }
     annotations.get_object()["cenv.io/purge-volumes"] = "true";

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "api/clock.h"
+#include "api/json_fields.h"
 #include "api/yaml_codec.h"
 #include "cli/common.h"
 #include "cli/printers.h"
@@ -16,19 +17,10 @@ namespace json = boost::json;
 
 namespace {
 
-std::string_view str(const json::object& o, std::string_view key) {
-  return Object::str_field(o, key);
-}
-
 void print_map(const char* title, const json::object* meta, std::string_view key,
                std::ostream& out) {
   out << title;
-  const json::object* m = nullptr;
-  if (meta) {
-    if (auto it = meta->find(key); it != meta->end() && it->value().is_object()) {
-      m = &it->value().get_object();
-    }
-  }
+  const json::object* m = object_field(meta, key);
   if (!m || m->empty()) {
     out << "<none>\n";
     return;
@@ -84,17 +76,17 @@ void describe_object(const Object& object, const std::vector<Object>& events,
     }
     out << "Metadata:\n";
     print_rows(rows, out, {.indent = "  ", .gap = 2});
-    if (auto it = meta->find("finalizers");
-        it != meta->end() && it->value().is_array() && !it->value().get_array().empty()) {
-      out << "  Finalizers:  " << json::serialize(it->value()) << "\n";
+    if (const json::array* finalizers = array_field(*meta, "finalizers");
+        finalizers && !finalizers->empty()) {
+      out << "  Finalizers:  " << json::serialize(*finalizers) << "\n";
     }
-    if (auto it = meta->find("ownerReferences");
-        it != meta->end() && it->value().is_array() && !it->value().get_array().empty()) {
+    if (const json::array* refs = array_field(*meta, "ownerReferences"); refs && !refs->empty()) {
       out << "  Owner References:\n";
-      for (const auto& ref : it->value().get_array()) {
+      for (const auto& ref : *refs) {
         if (!ref.is_object()) continue;
-        out << "    " << str(ref.get_object(), "kind") << "/" << str(ref.get_object(), "name")
-            << " (uid " << str(ref.get_object(), "uid") << ")\n";
+        out << "    " << string_field(ref.get_object(), "kind") << "/"
+            << string_field(ref.get_object(), "name") << " (uid "
+            << string_field(ref.get_object(), "uid") << ")\n";
       }
     }
   }
@@ -106,12 +98,7 @@ void describe_object(const Object& object, const std::vector<Object>& events,
     if (!rest.empty()) print_block("Status", rest, out);
   }
   out << "Conditions:";
-  const json::array* conds = nullptr;
-  if (status) {
-    if (auto it = status->find("conditions"); it != status->end() && it->value().is_array()) {
-      conds = &it->value().get_array();
-    }
-  }
+  const json::array* conds = array_field(status, "conditions");
   if (!conds || conds->empty()) {
     out << "  <none>\n";
   } else {
@@ -121,9 +108,10 @@ void describe_object(const Object& object, const std::vector<Object>& events,
     for (const auto& c : *conds) {
       if (!c.is_object()) continue;
       const json::object& o = c.get_object();
-      rows.push_back({std::string(str(o, "type")), std::string(str(o, "status")),
-                      std::string(str(o, "reason")), age_of(str(o, "lastTransitionTime"), now),
-                      std::string(str(o, "message"))});
+      rows.push_back({std::string(string_field(o, "type")), std::string(string_field(o, "status")),
+                      std::string(string_field(o, "reason")),
+                      age_of(string_field(o, "lastTransitionTime"), now),
+                      std::string(string_field(o, "message"))});
     }
     print_rows(rows, out, {.indent = "  ", .gap = 2});
   }
@@ -135,24 +123,22 @@ void describe_object(const Object& object, const std::vector<Object>& events,
   out << "\n";
   std::vector<const Object*> sorted;
   for (const auto& e : events) sorted.push_back(&e);
-  auto last_ts = [](const Object* e) { return std::string(str(e->json(), "lastTimestamp")); };
+  auto last_ts = [](const Object* e) {
+    return std::string(string_field(e->json(), "lastTimestamp"));
+  };
   std::stable_sort(sorted.begin(), sorted.end(),
                    [&](const Object* a, const Object* b) { return last_ts(a) < last_ts(b); });
   std::vector<std::vector<std::string>> rows = {{"Type", "Reason", "Age", "From", "Message"},
                                                 {"----", "------", "---", "----", "-------"}};
   for (const Object* e : sorted) {
     const json::object& o = e->json();
-    std::string age = age_of(str(o, "lastTimestamp"), now);
-    auto count = o.find("count");
-    if (count != o.end() && count->value().is_int64() && count->value().get_int64() > 1) {
-      age += " (x" + std::to_string(count->value().get_int64()) + ")";
+    std::string age = age_of(string_field(o, "lastTimestamp"), now);
+    if (std::optional<int64_t> count = int64_field(o, "count"); count && *count > 1) {
+      age += " (x" + std::to_string(*count) + ")";
     }
-    std::string from;
-    if (auto src = o.find("source"); src != o.end() && src->value().is_object()) {
-      from = std::string(str(src->value().get_object(), "component"));
-    }
-    rows.push_back({std::string(str(o, "type")), std::string(str(o, "reason")), age, from,
-                    std::string(str(o, "message"))});
+    std::string from(string_field(object_field(o, "source"), "component"));
+    rows.push_back({std::string(string_field(o, "type")), std::string(string_field(o, "reason")),
+                    age, from, std::string(string_field(o, "message"))});
   }
   print_rows(rows, out, {.indent = "  ", .gap = 2});
 }
@@ -183,10 +169,8 @@ int run_describe(const Context& context, const std::string& ns_flag,
       auto list = client->list(event_kind->kind, event_ns, "");
       if (list.ok()) {
         for (auto& e : list->first) {
-          auto it = e.json().find("involvedObject");
-          if (it == e.json().end() || !it->value().is_object()) continue;
-          const auto& inv = it->value().get_object();
-          if (Object::str_field(inv, "uid") == obj->uid()) events.push_back(std::move(e));
+          const json::object* inv = object_field(e.json(), "involvedObject");
+          if (inv && string_field(*inv, "uid") == obj->uid()) events.push_back(std::move(e));
         }
       }
     }

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "api/clock.h"
+#include "api/json_fields.h"
 #include "cli/common.h"
 #include "cli/printers.h"
 #include "cli/table.h"
@@ -16,34 +17,27 @@ namespace {
 
 constexpr const char* kEventKind = "Event";
 
-std::string_view str(const json::object& o, std::string_view key) {
-  return Object::str_field(o, key);
-}
+const json::object* involved(const Object& e) { return object_field(e.json(), "involvedObject"); }
 
-const json::object* involved(const Object& e) {
-  auto it = e.json().find("involvedObject");
-  return it != e.json().end() && it->value().is_object() ? &it->value().get_object() : nullptr;
-}
-
-std::string_view last_seen(const Object& e) { return str(e.json(), "lastTimestamp"); }
+std::string_view last_seen(const Object& e) { return string_field(e.json(), "lastTimestamp"); }
 
 // "service/web", as kubectl's OBJECT column.
 std::string object_column(const Object& e) {
   const json::object* inv = involved(e);
   if (!inv) return "<unknown>";
-  return lower_kind(str(*inv, "kind")) + "/" + std::string(str(*inv, "name"));
+  return lower_kind(string_field(*inv, "kind")) + "/" + std::string(string_field(*inv, "name"));
 }
 
 std::string last_seen_column(const Object& e, std::chrono::system_clock::time_point now) {
   std::chrono::system_clock::time_point t;
   if (!parse_rfc3339(last_seen(e), &t)) return "<unknown>";
   std::string age = human_age(now - t);
-  auto count = e.json().find("count");
-  if (count != e.json().end() && count->value().is_int64() && count->value().get_int64() > 1) {
-    age += " (x" + std::to_string(count->value().get_int64()) + " over " + [&] {
+  if (std::optional<int64_t> count = int64_field(e.json(), "count"); count && *count > 1) {
+    age += " (x" + std::to_string(*count) + " over " + [&] {
       std::chrono::system_clock::time_point first;
-      return parse_rfc3339(str(e.json(), "firstTimestamp"), &first) ? human_age(now - first)
-                                                                    : std::string("?");
+      return parse_rfc3339(string_field(e.json(), "firstTimestamp"), &first)
+                 ? human_age(now - first)
+                 : std::string("?");
     }() + ")";
   }
   return age;
@@ -56,7 +50,7 @@ struct ForFilter {
   bool matches(const Object& e) const {
     if (kind.empty()) return true;
     const json::object* inv = involved(e);
-    return inv && str(*inv, "kind") == kind && str(*inv, "name") == name;
+    return inv && string_field(*inv, "kind") == kind && string_field(*inv, "name") == name;
   }
 };
 
@@ -70,9 +64,9 @@ void print_events(const std::vector<Object>& events, bool with_namespace, bool h
     if (with_namespace) rows.back().insert(rows.back().begin(), "NAMESPACE");
   }
   for (const Object& e : events) {
-    rows.push_back({last_seen_column(e, now), std::string(str(e.json(), "type")),
-                    std::string(str(e.json(), "reason")), object_column(e),
-                    std::string(str(e.json(), "message"))});
+    rows.push_back({last_seen_column(e, now), std::string(string_field(e.json(), "type")),
+                    std::string(string_field(e.json(), "reason")), object_column(e),
+                    std::string(string_field(e.json(), "message"))});
     if (with_namespace) rows.back().insert(rows.back().begin(), std::string(e.ns()));
   }
   print_rows(rows, out);

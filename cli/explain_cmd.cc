@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "api/display_text.h"
+#include "api/json_fields.h"
 #include "cli/common.h"
 
 namespace cenv::cli {
@@ -12,19 +13,10 @@ namespace json = boost::json;
 
 namespace {
 
-std::string_view str(const json::object& o, std::string_view key) {
-  return Object::str_field(o, key);
-}
-
-const json::object* sub(const json::object& o, std::string_view key) {
-  auto it = o.find(key);
-  return (it != o.end() && it->value().is_object()) ? &it->value().get_object() : nullptr;
-}
-
 bool is_required(const json::object& parent, std::string_view field) {
-  auto it = parent.find("required");
-  if (it == parent.end() || !it->value().is_array()) return false;
-  for (const auto& r : it->value().get_array()) {
+  const json::array* required = array_field(parent, "required");
+  if (!required) return false;
+  for (const auto& r : *required) {
     if (r.is_string() && r.get_string() == field) return true;
   }
   return false;
@@ -32,8 +24,8 @@ bool is_required(const json::object& parent, std::string_view field) {
 
 // The schema that describes the members of `schema` (its items for an array).
 const json::object* element(const json::object& schema) {
-  if (str(schema, "type") == "array") {
-    if (const json::object* items = sub(schema, "items")) return items;
+  if (string_field(schema, "type") == "array") {
+    if (const json::object* items = object_field(schema, "items")) return items;
   }
   return &schema;
 }
@@ -54,15 +46,16 @@ void wrap(const std::string& text, const std::string& indent, std::ostream& out)
 
 std::string extras(const json::object& schema) {
   std::string out;
-  if (auto it = schema.find("enum"); it != schema.end() && it->value().is_array()) {
+  if (const json::array* values = array_field(schema, "enum")) {
     out += "Possible values: ";
     bool first = true;
-    for (const auto& v : it->value().get_array()) {
+    for (const auto& v : *values) {
       out += (first ? "" : ", ") + json::serialize(v);
       first = false;
     }
     out += ". ";
   }
+  // A default of null is still printed, so not value_field (which reads null as absent).
   if (auto it = schema.find("default"); it != schema.end()) {
     out += "Default: " + json::serialize(it->value()) + ".";
   }
@@ -70,7 +63,7 @@ std::string extras(const json::object& schema) {
 }
 
 void print_fields(const json::object& schema, int depth, bool recursive, std::ostream& out) {
-  const json::object* props = sub(schema, "properties");
+  const json::object* props = object_field(schema, "properties");
   if (!props) return;
   std::vector<std::string> names;
   for (const auto& kv : *props) names.emplace_back(kv.key());
@@ -86,7 +79,7 @@ void print_fields(const json::object& schema, int depth, bool recursive, std::os
       print_fields(*element(field), depth + 1, true, out);
       continue;
     }
-    std::string desc(str(field, "description"));
+    std::string desc(string_field(field, "description"));
     std::string more = extras(field);
     if (!more.empty()) desc += (desc.empty() ? "" : " ") + more;
     wrap(desc.empty() ? "<no description>" : desc, indent + "  ", out);
@@ -97,15 +90,15 @@ void print_fields(const json::object& schema, int depth, bool recursive, std::os
 }  // namespace
 
 std::string schema_type_name(const json::object& schema) {
-  std::string_view type = str(schema, "type");
+  std::string_view type = string_field(schema, "type");
   if (type == "array") {
-    const json::object* items = sub(schema, "items");
+    const json::object* items = object_field(schema, "items");
     std::string inner = items ? schema_type_name(*items) : "<Object>";
     return "<[]" + inner.substr(1);
   }
   if (type == "object") {
-    if (const json::object* ap = sub(schema, "additionalProperties");
-        ap && !sub(schema, "properties")) {
+    if (const json::object* ap = object_field(schema, "additionalProperties");
+        ap && !object_field(schema, "properties")) {
       std::string inner = schema_type_name(*ap);
       return "<map[string]" + inner.substr(1);
     }
@@ -128,8 +121,8 @@ Status explain(const KindRegistry& kinds, const std::string& path, bool recursiv
   std::string field_name;
   for (size_t i = 1; i < parts.size(); ++i) {
     const json::object* container = element(*schema);
-    const json::object* props = sub(*container, "properties");
-    const json::object* next = props ? sub(*props, parts[i]) : nullptr;
+    const json::object* props = object_field(*container, "properties");
+    const json::object* next = object_field(props, parts[i]);
     if (!next) {
       return Status::NotFound("field \"" + parts[i] + "\" does not exist in " + info->kind +
                               (i > 1 ? "." : "") + [&] {
@@ -147,12 +140,12 @@ Status explain(const KindRegistry& kinds, const std::string& path, bool recursiv
     out << "FIELD: " << field_name << " " << schema_type_name(*schema) << "\n\n";
   }
   out << "DESCRIPTION:\n";
-  std::string desc(str(*schema, "description"));
+  std::string desc(string_field(*schema, "description"));
   std::string more = extras(*schema);
   if (!more.empty()) desc += (desc.empty() ? "" : " ") + more;
   wrap(desc.empty() ? "<empty>" : desc, "     ", out);
   const json::object* fields = element(*schema);
-  if (sub(*fields, "properties")) {
+  if (object_field(*fields, "properties")) {
     out << "\nFIELDS:\n";
     print_fields(*fields, 0, recursive, out);
   }

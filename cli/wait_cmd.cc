@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "api/json_fields.h"
 #include "api/jsonpath.h"
 #include "cli/common.h"
 #include "cli/printers.h"
@@ -14,12 +15,10 @@ namespace json = boost::json;
 namespace {
 
 const json::object* find_condition(const Object& o, const std::string& type) {
-  const json::object* status = o.status_or_null();
-  if (!status) return nullptr;
-  auto it = status->find("conditions");
-  if (it == status->end() || !it->value().is_array()) return nullptr;
-  for (const json::value& c : it->value().get_array()) {
-    if (c.is_object() && Object::str_field(c.get_object(), "type") == type) {
+  const json::array* conditions = array_field(o.status_or_null(), "conditions");
+  if (!conditions) return nullptr;
+  for (const json::value& c : *conditions) {
+    if (c.is_object() && string_field(c.get_object(), "type") == type) {
       return &c.get_object();
     }
   }
@@ -99,20 +98,19 @@ Status WaitCondition::check_fields(const KindInfo& kind) const {
   std::string dotted;  // "status.conditions.status", as `cenv explain` takes it
   for (const std::string& el : path->schema_path()) {
     if (el == "[]") {
-      const json::value* items = schema->if_contains("items");
-      if (!items || !items->is_object()) return Status::Ok();
-      schema = &items->get_object();
+      schema = object_field(*schema, "items");
+      if (!schema) return Status::Ok();
       walked += "[]";
       continue;
     }
-    const json::value* props = schema->if_contains("properties");
+    const json::object* props = object_field(*schema, "properties");
     // Free-form parts (metadata, maps) have no declared properties: nothing to check there.
-    if (!props || !props->is_object() || schema->contains("additionalProperties") ||
+    if (!props || schema->contains("additionalProperties") ||
         schema->contains("x-kubernetes-preserve-unknown-fields")) {
       return Status::Ok();
     }
-    const json::value* field = props->get_object().if_contains(el);
-    if (!field || !field->is_object()) {
+    const json::object* field = object_field(*props, el);
+    if (!field) {
       std::string where = lower_kind(kind.kind) + (dotted.empty() ? "" : "." + dotted);
       return Status::Invalid("--for=jsonpath: field \"" + walked + (walked.empty() ? "" : ".") +
                              el + "\" does not exist in " + kind.kind + " (`cenv explain " + where +
@@ -120,7 +118,7 @@ Status WaitCondition::check_fields(const KindInfo& kind) const {
     }
     walked += (walked.empty() ? "" : ".") + el;
     dotted += (dotted.empty() ? "" : ".") + el;
-    schema = &field->get_object();
+    schema = field;
   }
   return Status::Ok();
 }
@@ -132,12 +130,11 @@ bool WaitCondition::met(const Object* object) const {
     const json::object* cond = find_condition(*object, name_);
     if (!cond) return false;
     // A condition about an older generation says nothing about the current spec.
-    auto og = cond->find("observedGeneration");
-    if (og != cond->end() && og->value().is_int64() &&
-        og->value().get_int64() < object->generation()) {
+    if (std::optional<int64_t> og = int64_field(*cond, "observedGeneration");
+        og && *og < object->generation()) {
       return false;
     }
-    return iequals(Object::str_field(*cond, "status"), value_);
+    return iequals(string_field(*cond, "status"), value_);
   }
   auto path = JsonPath::parse(name_);
   if (!path.ok()) return false;
@@ -169,14 +166,11 @@ std::string WaitCondition::current(const Object* object) const {
     return name_ + (v.empty() ? " is empty" : "=" + v);
   }
   const json::object* cond = find_condition(*object, name_);
-  std::string phase;
-  if (const json::object* st = object->status_or_null()) {
-    phase = std::string(Object::str_field(*st, "phase"));
-  }
+  std::string phase(string_field(object->status_or_null(), "phase"));
   if (!cond) return name_ + " not reported yet" + (phase.empty() ? "" : " (phase " + phase + ")");
-  std::string out = name_ + "=" + std::string(Object::str_field(*cond, "status"));
-  std::string_view reason = Object::str_field(*cond, "reason");
-  std::string_view message = Object::str_field(*cond, "message");
+  std::string out = name_ + "=" + std::string(string_field(*cond, "status"));
+  std::string_view reason = string_field(*cond, "reason");
+  std::string_view message = string_field(*cond, "message");
   if (!reason.empty() || !message.empty()) {
     out += " (" + std::string(reason) + (message.empty() ? "" : ": " + std::string(message)) + ")";
   }

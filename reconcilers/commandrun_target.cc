@@ -49,14 +49,13 @@ Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
       return Status::FailedPrecondition("waiting for Module \"" + module +
                                         "\": " + m.status().message());
     }
-    const json::object* commands = object_field(m->status_or_null(), "commands");
     const std::string name(string_field(spec, "moduleCommand"));
-    auto it = commands ? commands->find(name) : nullptr;
-    if (!commands || it == commands->end() || !it->value().is_object()) {
+    const json::object* command = object_field(object_field(m->status_or_null(), "commands"), name);
+    if (!command) {
       return Status::FailedPrecondition("waiting for Module \"" + module +
                                         "\" to publish its command \"" + name + "\"");
     }
-    t.command = string_list_field(&it->value().as_object(), "command");
+    t.command = string_list_field(*command, "command");
   }
   for (auto& a : string_list_field(spec, "args")) t.command.push_back(std::move(a));
   if (t.command.empty()) return Status::Invalid("spec.command: Required value: nothing to run");

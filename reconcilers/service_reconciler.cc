@@ -9,6 +9,7 @@
 
 #include "api/conditions.h"
 #include "api/finalizers.h"
+#include "api/json_fields.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/service_spec.h"
 
@@ -99,15 +100,7 @@ bool parse_time(const std::string& text, std::chrono::system_clock::time_point* 
 }
 
 std::vector<std::string> depends_on(const Object& svc) {
-  std::vector<std::string> out;
-  const json::object* spec = svc.spec_or_null();
-  if (spec == nullptr) return out;
-  if (auto* a = spec->if_contains("dependsOn"); a && a->is_array()) {
-    for (const json::value& v : a->get_array()) {
-      if (v.is_string()) out.emplace_back(v.get_string());
-    }
-  }
-  return out;
+  return string_list_field(svc.spec_or_null(), "dependsOn");
 }
 
 }  // namespace
@@ -253,7 +246,7 @@ namespace {
 // Whether `svc`'s status says the workload `id` (the one running now) passed its last check.
 bool still_healthy(const Object& svc, const std::string& id) {
   const json::object* status = svc.status_or_null();
-  if (!status || Object::str_field(*status, "containerID") != id) return false;
+  if (!status || string_field(*status, "containerID") != id) return false;
   auto healthy = get_condition(svc, "Healthy");
   return healthy && healthy->status == kConditionTrue;
 }
@@ -273,18 +266,14 @@ ReconcileResult ServiceReconciler::finalize(const Object& svc) {
     if (Status s = workloads_.remove(w.id); !s.ok()) return ReconcileResult::failed(s);
     spdlog::info("Service {}/{}: removed container {}", svc.ns(), svc.name(), w.id.substr(0, 12));
   }
-  const json::object* meta = svc.metadata_or_null();
-  const json::value* ann = meta ? meta->if_contains("annotations") : nullptr;
-  if (ann && ann->is_object() &&
-      Object::str_field(ann->get_object(), kPurgeVolumesAnnotation) == "true") {
+  const json::object* annotations = object_field(svc.metadata_or_null(), "annotations");
+  if (string_field(annotations, kPurgeVolumesAnnotation) == "true") {
     std::vector<std::string> mounted;
-    if (const auto* spec = svc.json().if_contains("spec"); spec && spec->is_object()) {
-      if (const auto* vols = spec->get_object().if_contains("volumes"); vols && vols->is_array()) {
-        for (const json::value& v : vols->get_array()) {
-          if (!v.is_object()) continue;
-          mounted.push_back(options_.names.volume(svc.ns(), svc.name(),
-                                                  Object::str_field(v.get_object(), "name")));
-        }
+    if (const json::array* vols = array_field(svc.spec_or_null(), "volumes")) {
+      for (const json::value& v : *vols) {
+        if (!v.is_object()) continue;
+        mounted.push_back(
+            options_.names.volume(svc.ns(), svc.name(), string_field(v.get_object(), "name")));
       }
     }
     if (Status s = workloads_.remove_volumes(owner, mounted); !s.ok()) {
@@ -369,8 +358,7 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
     return wait(svc, out, "WaitingForEnvironment", "Environment " + req.ns + " does not exist");
   seen.image = seen.spec.image;
   if (seen.image.empty()) {
-    const json::object* st = env->status_or_null();
-    seen.image = st ? std::string(Object::str_field(*st, "image")) : "";
+    seen.image = string_field(env->status_or_null(), "image");
     if (seen.image.empty()) {
       auto ready = get_condition(*env, "Ready");
       return wait(
@@ -641,7 +629,7 @@ void ServiceReconciler::apply_outcome(Object& next, const Outcome& out) const {
   }
   restarts += out.added_restarts;
   if (out.created_after_loss && out.workload) {
-    std::string_view last_id = Object::str_field(status, "containerID");
+    std::string_view last_id = string_field(status, "containerID");
     if (!last_id.empty() && last_id != out.workload->id) ++restarts;
   }
   status["restarts"] = restarts;

@@ -5,6 +5,7 @@
 
 #include "api/clock.h"
 #include "api/conditions.h"
+#include "api/json_fields.h"
 #include "reconcilers/container_env.h"
 #include "reconcilers/docker_names.h"
 
@@ -14,26 +15,9 @@ namespace json = boost::json;
 
 namespace {
 
-std::vector<std::string> strings(const json::object& o, std::string_view key) {
-  std::vector<std::string> out;
-  if (auto* a = o.if_contains(key); a && a->is_array()) {
-    for (const json::value& v : a->get_array()) {
-      if (v.is_string()) out.emplace_back(v.get_string());
-    }
-  }
-  return out;
-}
-
-int64_t integer(const json::object& o, std::string_view key, int64_t fallback) {
-  auto* v = o.if_contains(key);
-  return v && v->is_int64()    ? v->get_int64()
-         : v && v->is_uint64() ? int64_t(v->get_uint64())
-                               : fallback;
-}
-
 Status duration_field(const json::object& o, std::string_view key, std::string_view path,
                       std::chrono::milliseconds* out) {
-  std::string_view text = Object::str_field(o, key);
+  std::string_view text = string_field(o, key);
   if (text.empty()) return Status::Ok();
   auto d = parse_duration(text);
   if (!d.ok()) {
@@ -87,17 +71,17 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
   ServiceSpec out;
   const json::object* spec = service.spec_or_null();
   if (spec == nullptr) return out;
-  out.image = std::string(Object::str_field(*spec, "image"));
-  out.depends_on = strings(*spec, "dependsOn");
-  std::string_view policy = Object::str_field(*spec, "restartPolicy");
+  out.image = std::string(string_field(*spec, "image"));
+  out.depends_on = string_list_field(*spec, "dependsOn");
+  std::string_view policy = string_field(*spec, "restartPolicy");
   if (policy == "OnFailure") out.restart_policy = RestartPolicy::kOnFailure;
   if (policy == "Never") out.restart_policy = RestartPolicy::kNever;
-  if (auto* hc = spec->if_contains("healthCheck"); hc && hc->is_object()) {
-    const json::object& h = hc->get_object();
+  if (const json::object* health_check = object_field(*spec, "healthCheck")) {
+    const json::object& h = *health_check;
     HealthCheckSpec check;
-    check.exec = strings(h, "exec");
-    check.tcp_port = static_cast<uint16_t>(integer(h, "tcpPort", 0));
-    check.retries = static_cast<int>(integer(h, "retries", 3));
+    check.exec = string_list_field(h, "exec");
+    check.tcp_port = static_cast<uint16_t>(int64_field(h, "tcpPort").value_or(0));
+    check.retries = static_cast<int>(int64_field(h, "retries").value_or(3));
     CENV_RETURN_IF_ERROR(duration_field(h, "interval", "spec.healthCheck", &check.interval));
     CENV_RETURN_IF_ERROR(duration_field(h, "timeout", "spec.healthCheck", &check.timeout));
     CENV_RETURN_IF_ERROR(duration_field(h, "startPeriod", "spec.healthCheck", &check.start_period));
@@ -111,7 +95,7 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
 
 std::string environment_network(const Object& environment, const DockerNames& names) {
   const json::object* spec = environment.spec_or_null();
-  std::string_view network = spec ? Object::str_field(*spec, "network") : "";
+  std::string_view network = string_field(spec, "network");
   return network.empty() ? names.network(environment.name()) : std::string(network);
 }
 
@@ -129,8 +113,7 @@ std::optional<std::string> network_wait(const Object& environment, const DockerN
     since = ready->last_transition_time;
   } else {
     message += " to be created";
-    const json::object* meta = environment.metadata_or_null();
-    if (meta) since = std::string(Object::str_field(*meta, "creationTimestamp"));
+    since = string_field(environment.metadata_or_null(), "creationTimestamp");
   }
   std::chrono::system_clock::time_point since_time;
   if (!since.empty() && parse_rfc3339(since, &since_time) && now - since_time > slow_after) {
@@ -149,30 +132,32 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
   w.owner = {std::string(service.kind()), std::string(service.ns()), std::string(service.name()),
              std::string(service.uid())};
   w.image = image;
-  w.command = strings(*spec, "command");
-  w.args = strings(*spec, "args");
+  w.command = string_list_field(*spec, "command");
+  w.args = string_list_field(*spec, "args");
 
   auto env = container_env(service, environment);
   if (!env.ok()) return env.status();
   w.env = std::move(env).value();
 
-  if (auto* p = spec->if_contains("ports"); p && p->is_array()) {
-    for (const json::value& item : p->get_array()) {
+  if (const json::array* p = array_field(*spec, "ports")) {
+    for (const json::value& item : *p) {
       if (!item.is_object()) continue;
       const json::object& o = item.get_object();
       WorkloadPort port;
-      port.container_port = static_cast<uint16_t>(integer(o, "containerPort", 0));
-      if (o.contains("hostPort")) port.host_port = static_cast<uint16_t>(integer(o, "hostPort", 0));
-      port.host_ip = std::string(Object::str_field(o, "hostIP"));
-      port.protocol = Object::str_field(o, "protocol") == "UDP" ? "udp" : "tcp";
+      port.container_port = static_cast<uint16_t>(int64_field(o, "containerPort").value_or(0));
+      if (o.contains("hostPort")) {
+        port.host_port = static_cast<uint16_t>(int64_field(o, "hostPort").value_or(0));
+      }
+      port.host_ip = std::string(string_field(o, "hostIP"));
+      port.protocol = string_field(o, "protocol") == "UDP" ? "udp" : "tcp";
       w.ports.push_back(port);
     }
   }
-  if (auto* v = spec->if_contains("volumes"); v && v->is_array()) {
-    for (const json::value& item : v->get_array()) {
+  if (const json::array* v = array_field(*spec, "volumes")) {
+    for (const json::value& item : *v) {
       if (!item.is_object()) continue;
-      w.volumes.push_back({std::string(Object::str_field(item.get_object(), "name")),
-                           std::string(Object::str_field(item.get_object(), "mountPath"))});
+      w.volumes.push_back({std::string(string_field(item.get_object(), "name")),
+                           std::string(string_field(item.get_object(), "mountPath"))});
     }
   }
   w.network = environment_network(environment, names);

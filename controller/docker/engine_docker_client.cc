@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "api/json_fields.h"
 #include "controller/docker/engine_json.h"
 #include "controller/docker/engine_status.h"
 #include "controller/docker/engine_transport.h"
@@ -145,21 +146,14 @@ bool looks_unreachable(std::string_view message) {
 }
 
 // An error message inside a JSON progress stream ({"error": ..., "errorDetail": ...}).
+// A detail whose message is "" still wins over "error": string_field cannot tell "" from absent.
 std::string stream_error(const json::object& o) {
-  if (const auto* d = o.if_contains("errorDetail"); d && d->is_object()) {
-    if (const auto* m = d->get_object().if_contains("message"); m && m->is_string()) {
+  if (const json::object* detail = object_field(o, "errorDetail")) {
+    if (const auto* m = detail->if_contains("message"); m && m->is_string()) {
       return std::string(m->get_string());
     }
   }
-  if (const auto* e = o.if_contains("error"); e && e->is_string()) {
-    return std::string(e->get_string());
-  }
-  return {};
-}
-
-std::string field_string(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  return std::string(string_field(o, "error"));
 }
 
 }  // namespace
@@ -568,9 +562,13 @@ Status EngineDockerClient::pull_image(const std::string& ref, const ProgressCall
           }
           if (!on_progress) return true;
           std::string text;
-          if (std::string id = field_string(o, "id"); !id.empty()) text = id + ": ";
-          text += field_string(o, "status");
-          if (std::string p = field_string(o, "progress"); !p.empty()) text += " " + p;
+          if (std::string_view id = string_field(o, "id"); !id.empty()) {
+            text = std::string(id) + ": ";
+          }
+          text += string_field(o, "status");
+          if (std::string_view p = string_field(o, "progress"); !p.empty()) {
+            text += " " + std::string(p);
+          }
           return on_progress(text);
         });
       },
@@ -630,15 +628,13 @@ Result<std::string> EngineDockerClient::build_image(const BuildOptions& options,
             error = std::move(e);
             return false;
           }
-          if (const auto* aux = o.if_contains("aux"); aux && aux->is_object()) {
-            if (std::string id = field_string(aux->get_object(), "ID"); !id.empty()) {
-              image_id = std::move(id);
-            }
+          if (std::string_view id = string_field(object_field(o, "aux"), "ID"); !id.empty()) {
+            image_id = id;
           }
-          std::string text = field_string(o, "stream");
+          std::string text(string_field(o, "stream"));
           if (text.empty()) {
-            if (std::string status = field_string(o, "status"); !status.empty()) {
-              text = status + "\n";
+            if (std::string_view status = string_field(o, "status"); !status.empty()) {
+              text = std::string(status) + "\n";
             }
           }
           if (!text.empty() && !lines.feed(text, on_output)) {

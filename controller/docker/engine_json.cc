@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "api/clock.h"
+#include "api/json_fields.h"
 
 namespace cenv::docker {
 
@@ -13,56 +14,14 @@ namespace json = boost::json;
 
 namespace {
 
-// ---- tolerant readers: Docker sends null for many empty fields ----
-
-const json::value* field(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && !v->is_null() ? v : nullptr;
-}
-
-std::string str(const json::object& o, std::string_view key) {
-  const json::value* v = field(o, key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-int64_t num(const json::object& o, std::string_view key) {
-  const json::value* v = field(o, key);
-  if (!v) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+// An integer of the engine's answer, read as it comes rather than checked: unlike int64_field, a
+// double is truncated and a uint64 above INT64_MAX wraps; absent, null or not a number reads 0.
+int64_t engine_int64(const json::object& o, std::string_view key) {
+  if (std::optional<int64_t> i = int64_field(o, key)) return *i;
+  const json::value* v = value_field(o, key);
+  if (v && v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+  if (v && v->is_double()) return static_cast<int64_t>(v->get_double());
   return 0;
-}
-
-bool boolean(const json::object& o, std::string_view key) {
-  const json::value* v = field(o, key);
-  return v && v->is_bool() && v->get_bool();
-}
-
-const json::object* obj(const json::object& o, std::string_view key) {
-  const json::value* v = field(o, key);
-  return v && v->is_object() ? &v->get_object() : nullptr;
-}
-
-std::vector<std::string> strings(const json::object& o, std::string_view key) {
-  std::vector<std::string> out;
-  const json::value* v = field(o, key);
-  if (v && v->is_array()) {
-    for (const auto& e : v->get_array()) {
-      if (e.is_string()) out.emplace_back(e.get_string());
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> string_map(const json::object& o, std::string_view key) {
-  std::map<std::string, std::string> out;
-  if (const json::object* m = obj(o, key)) {
-    for (const auto& [k, v] : *m) {
-      if (v.is_string()) out.emplace(std::string(k), std::string(v.get_string()));
-    }
-  }
-  return out;
 }
 
 std::string without_slash(std::string name) {
@@ -123,37 +82,37 @@ std::string port_key(uint16_t port, const std::string& protocol) {
 
 ContainerInfo container_info_from(const json::object& o) {
   ContainerInfo info;
-  info.id = str(o, "Id");
-  info.name = without_slash(str(o, "Name"));
-  info.image_id = str(o, "Image");
-  info.created = str(o, "Created");
-  info.restart_count = static_cast<int>(num(o, "RestartCount"));
-  if (const json::object* c = obj(o, "Config")) {
-    info.image = str(*c, "Image");
-    info.cmd = strings(*c, "Cmd");
-    info.entrypoint = strings(*c, "Entrypoint");
-    info.env = strings(*c, "Env");
-    info.working_dir = str(*c, "WorkingDir");
-    info.tty = boolean(*c, "Tty");
-    info.open_stdin = boolean(*c, "OpenStdin");
-    info.labels = string_map(*c, "Labels");
+  info.id = string_field(o, "Id");
+  info.name = without_slash(std::string(string_field(o, "Name")));
+  info.image_id = string_field(o, "Image");
+  info.created = string_field(o, "Created");
+  info.restart_count = static_cast<int>(engine_int64(o, "RestartCount"));
+  if (const json::object* c = object_field(o, "Config")) {
+    info.image = string_field(*c, "Image");
+    info.cmd = string_list_field(*c, "Cmd");
+    info.entrypoint = string_list_field(*c, "Entrypoint");
+    info.env = string_list_field(*c, "Env");
+    info.working_dir = string_field(*c, "WorkingDir");
+    info.tty = bool_field(*c, "Tty");
+    info.open_stdin = bool_field(*c, "OpenStdin");
+    info.labels = string_map_field(*c, "Labels");
   }
-  if (const json::object* s = obj(o, "State")) {
+  if (const json::object* s = object_field(o, "State")) {
     ContainerState& st = info.state;
-    st.status = str(*s, "Status");
-    st.running = boolean(*s, "Running");
-    st.paused = boolean(*s, "Paused");
-    st.restarting = boolean(*s, "Restarting");
-    st.oom_killed = boolean(*s, "OOMKilled");
-    st.dead = boolean(*s, "Dead");
-    st.pid = static_cast<int>(num(*s, "Pid"));
-    st.exit_code = static_cast<int>(num(*s, "ExitCode"));
-    st.error = str(*s, "Error");
-    st.started_at = str(*s, "StartedAt");
-    st.finished_at = str(*s, "FinishedAt");
+    st.status = string_field(*s, "Status");
+    st.running = bool_field(*s, "Running");
+    st.paused = bool_field(*s, "Paused");
+    st.restarting = bool_field(*s, "Restarting");
+    st.oom_killed = bool_field(*s, "OOMKilled");
+    st.dead = bool_field(*s, "Dead");
+    st.pid = static_cast<int>(engine_int64(*s, "Pid"));
+    st.exit_code = static_cast<int>(engine_int64(*s, "ExitCode"));
+    st.error = string_field(*s, "Error");
+    st.started_at = string_field(*s, "StartedAt");
+    st.finished_at = string_field(*s, "FinishedAt");
   }
-  if (const json::object* ns = obj(o, "NetworkSettings")) {
-    if (const json::object* ports = obj(*ns, "Ports")) {
+  if (const json::object* ns = object_field(o, "NetworkSettings")) {
+    if (const json::object* ports = object_field(*ns, "Ports")) {
       for (const auto& [key, bindings] : *ports) {
         if (!bindings.is_array()) continue;  // exposed, not published
         std::string_view k = key;
@@ -164,21 +123,21 @@ ContainerInfo container_info_from(const json::object& o) {
         for (const auto& b : bindings.get_array()) {
           if (!b.is_object()) continue;
           PortBinding bound = pb;
-          bound.host_ip = str(b.get_object(), "HostIp");
-          std::string hp = str(b.get_object(), "HostPort");
+          bound.host_ip = string_field(b.get_object(), "HostIp");
+          std::string hp(string_field(b.get_object(), "HostPort"));
           bound.host_port = hp.empty() ? 0 : static_cast<uint16_t>(std::stoi(hp));
           info.ports.push_back(std::move(bound));
         }
       }
     }
-    if (const json::object* nets = obj(*ns, "Networks")) {
+    if (const json::object* nets = object_field(*ns, "Networks")) {
       for (const auto& [name, ep] : *nets) {
         if (!ep.is_object()) continue;
         EndpointInfo e;
-        e.network_id = str(ep.get_object(), "NetworkID");
-        e.ip_address = str(ep.get_object(), "IPAddress");
-        e.gateway = str(ep.get_object(), "Gateway");
-        e.aliases = strings(ep.get_object(), "Aliases");
+        e.network_id = string_field(ep.get_object(), "NetworkID");
+        e.ip_address = string_field(ep.get_object(), "IPAddress");
+        e.gateway = string_field(ep.get_object(), "Gateway");
+        e.aliases = string_list_field(ep.get_object(), "Aliases");
         info.networks.emplace(std::string(name), std::move(e));
       }
     }
@@ -188,18 +147,20 @@ ContainerInfo container_info_from(const json::object& o) {
 
 NetworkInfo network_info_from(const json::object& o) {
   NetworkInfo n;
-  n.id = str(o, "Id");
-  n.name = str(o, "Name");
-  n.driver = str(o, "Driver");
-  n.scope = str(o, "Scope");
-  n.internal = boolean(o, "Internal");
-  n.created = str(o, "Created");
-  n.labels = string_map(o, "Labels");
-  if (const json::object* cs = obj(o, "Containers")) {
+  n.id = string_field(o, "Id");
+  n.name = string_field(o, "Name");
+  n.driver = string_field(o, "Driver");
+  n.scope = string_field(o, "Scope");
+  n.internal = bool_field(o, "Internal");
+  n.created = string_field(o, "Created");
+  n.labels = string_map_field(o, "Labels");
+  if (const json::object* cs = object_field(o, "Containers")) {
     for (const auto& [id, c] : *cs) {
-      n.containers.emplace(std::string(id),
-                           c.is_object() ? without_prefix_length(str(c.get_object(), "IPv4Address"))
-                                         : std::string());
+      n.containers.emplace(
+          std::string(id),
+          c.is_object()
+              ? without_prefix_length(std::string(string_field(c.get_object(), "IPv4Address")))
+              : std::string());
     }
   }
   return n;
@@ -207,12 +168,12 @@ NetworkInfo network_info_from(const json::object& o) {
 
 VolumeInfo volume_info_from(const json::object& o) {
   VolumeInfo v;
-  v.name = str(o, "Name");
-  v.driver = str(o, "Driver");
-  v.mountpoint = str(o, "Mountpoint");
-  v.created = str(o, "CreatedAt");
-  v.scope = str(o, "Scope");
-  v.labels = string_map(o, "Labels");
+  v.name = string_field(o, "Name");
+  v.driver = string_field(o, "Driver");
+  v.mountpoint = string_field(o, "Mountpoint");
+  v.created = string_field(o, "CreatedAt");
+  v.scope = string_field(o, "Scope");
+  v.labels = string_map_field(o, "Labels");
   return v;
 }
 
@@ -332,12 +293,12 @@ Result<EngineVersion> parse_version(std::string_view body) {
   return decode_body<EngineVersion>(body, "version", [](const json::value& v) {
     const json::object& o = root_object(v);
     EngineVersion out;
-    out.api_version = str(o, "ApiVersion");
-    out.server_version = str(o, "Version");
-    out.min_api_version = str(o, "MinAPIVersion");
-    out.os = str(o, "Os");
-    out.arch = str(o, "Arch");
-    out.kernel_version = str(o, "KernelVersion");
+    out.api_version = string_field(o, "ApiVersion");
+    out.server_version = string_field(o, "Version");
+    out.min_api_version = string_field(o, "MinAPIVersion");
+    out.os = string_field(o, "Os");
+    out.arch = string_field(o, "Arch");
+    out.kernel_version = string_field(o, "KernelVersion");
     return out;
   });
 }
@@ -345,7 +306,7 @@ Result<EngineVersion> parse_version(std::string_view body) {
 Result<std::string> parse_created_id(std::string_view body) {
   return decode_body<std::string>(body, "create answer", [](const json::value& v) {
     const json::object& o = root_object(v);
-    std::string id = str(o, "Id");
+    std::string id(string_field(o, "Id"));
     if (id.empty()) throw std::invalid_argument("no Id");
     return id;
   });
@@ -364,15 +325,15 @@ Result<std::vector<ContainerSummary>> parse_container_list(std::string_view body
         for (const auto& e : root_array(v)) {
           const json::object& o = root_object(e);
           ContainerSummary s;
-          s.id = str(o, "Id");
-          auto names = strings(o, "Names");
+          s.id = string_field(o, "Id");
+          auto names = string_list_field(o, "Names");
           if (!names.empty()) s.name = without_slash(names.front());
-          s.image = str(o, "Image");
-          s.image_id = str(o, "ImageID");
-          s.state = str(o, "State");
-          s.status = str(o, "Status");
-          s.created = unix_to_rfc3339(num(o, "Created"));
-          s.labels = string_map(o, "Labels");
+          s.image = string_field(o, "Image");
+          s.image_id = string_field(o, "ImageID");
+          s.state = string_field(o, "State");
+          s.status = string_field(o, "Status");
+          s.created = unix_to_rfc3339(engine_int64(o, "Created"));
+          s.labels = string_map_field(o, "Labels");
           out.push_back(std::move(s));
         }
         return out;
@@ -383,8 +344,8 @@ Result<WaitResult> parse_wait_result(std::string_view body) {
   return decode_body<WaitResult>(body, "wait answer", [](const json::value& v) {
     const json::object& o = root_object(v);
     WaitResult r;
-    r.exit_code = static_cast<int>(num(o, "StatusCode"));
-    if (const json::object* e = obj(o, "Error")) r.error = str(*e, "Message");
+    r.exit_code = static_cast<int>(engine_int64(o, "StatusCode"));
+    if (const json::object* e = object_field(o, "Error")) r.error = string_field(*e, "Message");
     return r;
   });
 }
@@ -393,13 +354,14 @@ Result<ExecInfo> parse_exec_info(std::string_view body) {
   return decode_body<ExecInfo>(body, "exec inspect", [](const json::value& v) {
     const json::object& o = root_object(v);
     ExecInfo e;
-    e.id = str(o, "ID");
-    e.container_id = str(o, "ContainerID");
-    e.running = boolean(o, "Running");
-    e.pid = static_cast<int>(num(o, "Pid"));
-    if (const json::object* pc = obj(o, "ProcessConfig")) e.tty = boolean(*pc, "tty");
+    e.id = string_field(o, "ID");
+    e.container_id = string_field(o, "ContainerID");
+    e.running = bool_field(o, "Running");
+    e.pid = static_cast<int>(engine_int64(o, "Pid"));
+    if (const json::object* pc = object_field(o, "ProcessConfig")) e.tty = bool_field(*pc, "tty");
     // ExitCode is null until the process has exited.
-    if (!e.running && field(o, "ExitCode")) e.exit_code = static_cast<int>(num(o, "ExitCode"));
+    if (!e.running && value_field(o, "ExitCode"))
+      e.exit_code = static_cast<int>(engine_int64(o, "ExitCode"));
     return e;
   });
 }
@@ -427,9 +389,8 @@ Result<VolumeInfo> parse_volume_info(std::string_view body) {
 Result<std::vector<VolumeInfo>> parse_volume_list(std::string_view body) {
   return decode_body<std::vector<VolumeInfo>>(body, "volume list", [](const json::value& v) {
     std::vector<VolumeInfo> out;
-    const json::value* vols = field(root_object(v), "Volumes");
-    if (vols && vols->is_array()) {
-      for (const auto& e : vols->get_array()) out.push_back(volume_info_from(root_object(e)));
+    if (const json::array* vols = array_field(root_object(v), "Volumes")) {
+      for (const auto& e : *vols) out.push_back(volume_info_from(root_object(e)));
     }
     return out;
   });
@@ -439,11 +400,12 @@ Result<ImageInfo> parse_image_info(std::string_view body) {
   return decode_body<ImageInfo>(body, "image inspect", [](const json::value& v) {
     const json::object& o = root_object(v);
     ImageInfo i;
-    i.id = str(o, "Id");
-    i.tags = strings(o, "RepoTags");
-    i.created = str(o, "Created");
-    i.size = num(o, "Size");
-    if (const json::object* c = obj(o, "Config")) i.labels = string_map(*c, "Labels");
+    i.id = string_field(o, "Id");
+    i.tags = string_list_field(o, "RepoTags");
+    i.created = string_field(o, "Created");
+    i.size = engine_int64(o, "Size");
+    if (const json::object* c = object_field(o, "Config"))
+      i.labels = string_map_field(*c, "Labels");
     return i;
   });
 }
@@ -454,13 +416,13 @@ Result<std::vector<ImageInfo>> parse_image_list(std::string_view body) {
     for (const auto& e : root_array(v)) {
       const json::object& o = root_object(e);
       ImageInfo i;
-      i.id = str(o, "Id");
-      for (auto& t : strings(o, "RepoTags")) {
+      i.id = string_field(o, "Id");
+      for (auto& t : string_list_field(o, "RepoTags")) {
         if (t != "<none>:<none>") i.tags.push_back(std::move(t));
       }
-      i.created = unix_to_rfc3339(num(o, "Created"));
-      i.size = num(o, "Size");
-      i.labels = string_map(o, "Labels");
+      i.created = unix_to_rfc3339(engine_int64(o, "Created"));
+      i.size = engine_int64(o, "Size");
+      i.labels = string_map_field(o, "Labels");
       out.push_back(std::move(i));
     }
     return out;
@@ -471,16 +433,16 @@ Result<DockerEvent> parse_event(std::string_view message) {
   return decode_body<DockerEvent>(message, "event", [](const json::value& v) {
     const json::object& o = root_object(v);
     DockerEvent e;
-    e.type = str(o, "Type");
-    e.action = str(o, "Action");
-    if (e.action.empty()) e.action = str(o, "status");
-    if (const json::object* actor = obj(o, "Actor")) {
-      e.id = str(*actor, "ID");
-      e.attributes = string_map(*actor, "Attributes");
+    e.type = string_field(o, "Type");
+    e.action = string_field(o, "Action");
+    if (e.action.empty()) e.action = string_field(o, "status");
+    if (const json::object* actor = object_field(o, "Actor")) {
+      e.id = string_field(*actor, "ID");
+      e.attributes = string_map_field(*actor, "Attributes");
     }
-    if (e.id.empty()) e.id = str(o, "id");
-    e.time_nano = num(o, "timeNano");
-    if (e.time_nano == 0) e.time_nano = num(o, "time") * 1'000'000'000;
+    if (e.id.empty()) e.id = string_field(o, "id");
+    e.time_nano = engine_int64(o, "timeNano");
+    if (e.time_nano == 0) e.time_nano = engine_int64(o, "time") * 1'000'000'000;
     return e;
   });
 }

@@ -163,6 +163,19 @@ TEST_CASE("parse_event reads the actor and its attributes") {
   CHECK(e->time_nano == 1700000000123456789);
 }
 
+TEST_CASE("parsers take the engine's numbers as they come: a double is truncated, null is 0") {
+  auto info = parse_container_info(
+      R"({"Id":"c","RestartCount":2.0,"State":{"Pid":null,"ExitCode":"1"},"Name":null})");
+  REQUIRE(info.ok());
+  CHECK(info->restart_count == 2);
+  CHECK(info->state.pid == 0);
+  CHECK(info->state.exit_code == 0);
+  CHECK(info->name.empty());
+  auto e = parse_event(R"({"Type":"container","Action":"start","time":1700000000.0})");
+  REQUIRE(e.ok());
+  CHECK(e->time_nano == 1700000000LL * 1'000'000'000);
+}
+
 TEST_CASE("filters_json and unix_time_param write Docker's query values") {
   CHECK(filters_json({{"label", {"a=b", "c"}}, {"type", {}}}) == R"({"label":["a=b","c"]})");
   CHECK(filters_json({{"label", {}}}).empty());
