@@ -64,7 +64,7 @@ class FieldReader {
   FieldReader(std::string prefix, std::vector<FieldError>& errors)
       : prefix_(std::move(prefix)), errors_(errors) {}
 
-  void fail(std::string path, std::string message) {
+  void fail(const std::string& path, std::string message) {
     errors_.push_back({prefix_ + path, std::move(message)});
   }
 
@@ -86,9 +86,9 @@ class FieldReader {
     return out;
   }
 
-  void requirements(const json::object* requires_, Requirements& out) {
-    if (!requires_) return;
-    std::vector<std::string> apt = strings(value_field(*requires_, "apt"), "requires.apt");
+  void requirements(const json::object* requirements, Requirements& out) {
+    if (!requirements) return;
+    std::vector<std::string> apt = strings(value_field(*requirements, "apt"), "requires.apt");
     for (size_t i = 0; i < apt.size(); ++i) {
       std::optional<AptRequirement> r = apt_requirement(apt[i]);
       if (!r) {
@@ -99,7 +99,7 @@ class FieldReader {
       }
       out.apt.push_back(std::move(*r));
     }
-    std::vector<std::string> pip = strings(value_field(*requires_, "pip"), "requires.pip");
+    std::vector<std::string> pip = strings(value_field(*requirements, "pip"), "requires.pip");
     for (size_t i = 0; i < pip.size(); ++i) {
       PipRequirement r = pip_requirement(pip[i]);
       if (r.name.empty()) {
@@ -109,7 +109,7 @@ class FieldReader {
       }
       out.pip.push_back(std::move(r));
     }
-    dependencies(value_field(*requires_, "modules"), out.modules);
+    dependencies(value_field(*requirements, "modules"), out.modules);
   }
 
   void commands(const json::object* commands, std::map<std::string, ModuleCommand>& out) {
@@ -246,9 +246,9 @@ class FieldReader {
 
 // requires.modules strings become {name: ...}, the one form the schema describes.
 void normalize_dependencies(json::object& manifest) {
-  json::value* requires_ = manifest.if_contains("requires");
-  if (!requires_ || !requires_->is_object()) return;
-  json::value* modules = requires_->get_object().if_contains("modules");
+  json::value* requirements = manifest.if_contains("requires");
+  if (!requirements || !requirements->is_object()) return;
+  json::value* modules = requirements->get_object().if_contains("modules");
   if (!modules || !modules->is_array()) return;
   for (json::value& item : modules->get_array()) {
     if (item.is_string()) item = json::object{{"name", item.get_string()}};

@@ -41,8 +41,9 @@ void build_graph(Graph& g, std::vector<std::string>& problems) {
       std::string a = g.modules[it->second].name;
       std::string b = g.modules[i].name;
       if (b < a) std::swap(a, b);
-      problems.push_back("Modules " + a + " and " + b + " both install module " +
-                         name_of(g.modules[i]));
+      std::string problem = "Modules " + a;
+      problem += " and " + b + " both install module " + name_of(g.modules[i]);
+      problems.push_back(std::move(problem));
     }
   }
   if (!problems.empty()) return;

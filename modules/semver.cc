@@ -270,7 +270,8 @@ std::string Version::text() const {
 }
 
 std::strong_ordering Version::operator<=>(const Version& o) const {
-  if (auto c = std::tie(major, minor, patch) <=> std::tie(o.major, o.minor, o.patch); c != 0) {
+  if (auto c = std::tie(major, minor, patch) <=> std::tie(o.major, o.minor, o.patch);
+      std::is_neq(c)) {
     return c;
   }
   // A release ranks above its prereleases.
@@ -285,11 +286,11 @@ std::strong_ordering Version::operator<=>(const Version& o) const {
     bool bn = all_digits(b);
     if (an && bn) {
       // No leading zeros (parse_version refuses them): the longer number is the larger.
-      if (auto c = a.size() <=> b.size(); c != 0) return c;
-      if (auto c = a <=> b; c != 0) return c;
+      if (auto c = a.size() <=> b.size(); std::is_neq(c)) return c;
+      if (auto c = a <=> b; std::is_neq(c)) return c;
     } else if (an != bn) {
       return an ? std::strong_ordering::less : std::strong_ordering::greater;
-    } else if (auto c = a <=> b; c != 0) {
+    } else if (auto c = a <=> b; std::is_neq(c)) {
       return c;
     }
   }
