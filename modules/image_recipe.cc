@@ -66,6 +66,11 @@ void add_field(std::string& out, std::string_view field) {
   out += field;
 }
 
+// The apt layer's script; the packages are its arguments.
+constexpr std::string_view kAptScript =
+    "apt-get update && apt-get install -y --no-install-recommends \"$@\" && "
+    "rm -rf /var/lib/apt/lists/*";
+
 bool has_wheels(const FileTree& files) {
   auto it = files.files.lower_bound("wheels/");
   return it != files.files.end() && it->first.starts_with("wheels/");
@@ -102,6 +107,17 @@ Result<std::string> module_layers(const InstalledModule& m,
   std::string out =
       "\n# Module " + m.name + ": " + manifest.name + "@" + manifest.version.text() + "\n";
 
+  // Packages before files: a change of the module's files (its script, say) rebuilds from
+  // the COPY on and reuses the module's package layer, the slowest of its group.
+  std::vector<std::string> apt = apt_packages(m, pins);
+  if (!apt.empty()) {
+    // The packages are arguments of the script ("$@"), never part of its text.
+    std::vector<std::string> argv = {"/usr/bin/env", "DEBIAN_FRONTEND=noninteractive", "/bin/sh",
+                                     "-c",           std::string(kAptScript),          "apt-get"};
+    argv.insert(argv.end(), apt.begin(), apt.end());
+    out += exec_form("RUN", argv);
+  }
+
   for (const auto& [path, entry] : m.files.files) {
     if (Status s = check_tree_path(path); !s.ok()) return s.with_prefix(what);
     FileEntry copy = entry;
@@ -113,21 +129,6 @@ Result<std::string> module_layers(const InstalledModule& m,
   }
   if (!m.files.files.empty()) {
     out += exec_form("COPY", {"modules/" + m.name + "/", dir + "/"});
-  }
-
-  std::vector<std::string> apt = apt_packages(m, pins);
-  if (!apt.empty()) {
-    // The packages are arguments of the script ("$@"), never part of its text.
-    std::vector<std::string> argv = {
-        "/usr/bin/env",
-        "DEBIAN_FRONTEND=noninteractive",
-        "/bin/sh",
-        "-c",
-        "apt-get update && apt-get install -y --no-install-recommends \"$@\" && "
-        "rm -rf /var/lib/apt/lists/*",
-        "apt-get"};
-    argv.insert(argv.end(), apt.begin(), apt.end());
-    out += exec_form("RUN", argv);
   }
 
   if (!manifest.requirements.pip.empty()) {
@@ -154,7 +155,7 @@ Result<std::string> module_layers(const InstalledModule& m,
   if (manifest.install.kind != InstallStep::Kind::kNone) {
     // Options are variables of this RUN only (through env), so they do not stay in the image.
     std::vector<std::string> argv = {"/usr/bin/env", "CENV_MODULE_DIR=" + dir};
-    for (const auto& [name, value] : m.option_env) argv.push_back(name + "=" + value);
+    for (const auto& [name, value] : m.option_env) argv.push_back(std::string(name) += "=" + value);
     argv.push_back("/bin/sh");
     if (manifest.install.kind == InstallStep::Kind::kScriptFile) {
       if (!m.files.files.contains(manifest.install.text)) {
@@ -173,8 +174,9 @@ Result<std::string> module_layers(const InstalledModule& m,
 
   for (const auto& [name, value] : manifest.env) {
     if (has_control(value)) {
-      return Status::Invalid(what + ": env." + name +
-                             ": a Dockerfile cannot hold a line break or control character");
+      std::string message = what;
+      message += ": env." + name + ": a Dockerfile cannot hold a line break or control character";
+      return Status::Invalid(std::move(message));
     }
     out += "ENV " + name + "=" + dockerfile_quoted(value) + "\n";
   }

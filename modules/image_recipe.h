@@ -3,9 +3,9 @@
 // resolved modules (DESIGN section 6): a deterministic Dockerfile and build context, and the
 // content hash its tag carries, so that the same inputs never build twice.
 //
-// The Dockerfile has one layer group per module, in install order: the module's files
-// (COPY to /opt/cenv/modules/<name>/), its apt packages, its pip wheels, its install step (with
-// the installation's options as variables of that RUN only), then ENV for its env. Everything
+// The Dockerfile has one layer group per module, in install order: its apt packages, its files
+// (COPY to /opt/cenv/modules/<name>/), its pip requirements (from its wheels/), its install step
+// (with the installation's options as variables of that RUN only), then ENV for its env. Everything
 // of module k follows everything of the modules before it, so Docker's layer cache reuses every
 // layer before a changed module. Module authors write arbitrary strings: each reaches the
 // Dockerfile as a JSON string of an exec-form RUN (never through a shell as text) or as an

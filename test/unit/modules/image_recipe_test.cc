@@ -103,17 +103,17 @@ env: {PYTHONDONTWRITEBYTECODE: "1"}
       "FROM debian:bookworm-slim\n"
       "\n"
       "# Module base: base@1.0.0\n"
-      "COPY [\"modules/base/\", \"/opt/cenv/modules/base/\"]\n"
       "RUN [\"/usr/bin/env\", \"DEBIAN_FRONTEND=noninteractive\", \"/bin/sh\", \"-c\", "
       "\"apt-get update && apt-get install -y --no-install-recommends \\\"$@\\\" && rm -rf "
       "/var/lib/apt/lists/*\", \"apt-get\", \"curl=7.88\"]\n"
+      "COPY [\"modules/base/\", \"/opt/cenv/modules/base/\"]\n"
       "\n"
       "# Module py: py@2.1.0\n"
-      "COPY [\"modules/py/\", \"/opt/cenv/modules/py/\"]\n"
       // py's unpinned curl installs base's pin; pip brings python3-pip.
       "RUN [\"/usr/bin/env\", \"DEBIAN_FRONTEND=noninteractive\", \"/bin/sh\", \"-c\", "
       "\"apt-get update && apt-get install -y --no-install-recommends \\\"$@\\\" && rm -rf "
       "/var/lib/apt/lists/*\", \"apt-get\", \"python3\", \"curl=7.88\", \"python3-pip\"]\n"
+      "COPY [\"modules/py/\", \"/opt/cenv/modules/py/\"]\n"
       "RUN [\"/usr/bin/env\", \"PIP_BREAK_SYSTEM_PACKAGES=1\", \"PIP_NO_CACHE_DIR=1\", "
       "\"python3\", \"-m\", \"pip\", \"install\", \"--no-index\", \"--find-links\", "
       "\"/opt/cenv/modules/py/wheels\", \"requests==2.31.0\"]\n"
@@ -177,6 +177,22 @@ TEST_CASE("the recipe is deterministic and its hash follows its inputs",
     other.id = "sha256:" + std::string(64, 'c');
     CHECK(recipe(five("echo three\n", nullptr), other).content_hash() != a.content_hash());
   }
+}
+
+TEST_CASE("a change of a module's files keeps its package layer", "[modules][image_recipe]") {
+  auto jq = [](const std::string& script) {
+    FileTree files;
+    files.files["install.sh"] = {script, false};
+    return module("jq", "name: jq\nversion: 1.0.0\nrequires: {apt: [jq]}\ninstall: install.sh\n",
+                  files);
+  };
+  std::string before = recipe({jq("jq --version\n")}).dockerfile();
+  std::string after = recipe({jq("jq --help\n")}).dockerfile();
+  REQUIRE(before != after);
+  size_t copy = before.find("COPY [\"modules/jq/\"");
+  REQUIRE(copy != std::string::npos);
+  CHECK(before.find("\"apt-get\", \"jq\"]") < copy);
+  CHECK(after.substr(0, copy) == before.substr(0, copy));
 }
 
 TEST_CASE("hostile strings reach the Dockerfile quoted", "[modules][image_recipe]") {
