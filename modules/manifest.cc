@@ -283,9 +283,9 @@ void read_options(const json::object* options, ModuleManifest& m, FieldReader& r
       if (text.ok()) {
         spec.default_value = std::move(*text);
       } else {
-        r.fail(path + ".default",
-               "Invalid value: " + json::serialize(*d) + ": the option is of type " +
-                   std::string(option_type_name(spec.type)) + ": " + text.status().message());
+        r.fail(path + ".default", "the option is of type " +
+                                      std::string(option_type_name(spec.type)) + ": " +
+                                      text.status().message());
       }
     }
     std::string variable = option_variable(name);

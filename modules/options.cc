@@ -34,6 +34,16 @@ std::string member_path(std::string_view field, std::string_view key) {
   return std::string(field) + "[" + escape_for_display(key) + "]";
 }
 
+// `value` for a message: JSON text, a number as written in YAML (3.12, not 3.12E0).
+std::string shown(const json::value& value) {
+  if (value.is_double()) {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value.get_double());
+    if (ec == std::errc()) return std::string(buf, end);
+  }
+  return json::serialize(value);
+}
+
 }  // namespace
 
 std::string_view option_type_name(OptionType type) {
@@ -69,19 +79,19 @@ Result<std::string> option_value_text(const OptionSpec& spec, const json::value&
   switch (spec.type) {
     case OptionType::kString:
       if (value.is_string()) return std::string(value.get_string());
-      return Status::Invalid("must be a string (quote it: \"...\"), not " + json::serialize(value));
+      return Status::Invalid("must be a string (quote it: \"...\"), not " + shown(value));
     case OptionType::kBoolean:
       if (value.is_bool()) return std::string(value.get_bool() ? "true" : "false");
       if (value.is_string() && (value.get_string() == "true" || value.get_string() == "false")) {
         return std::string(value.get_string());
       }
-      return Status::Invalid("must be a boolean (true or false), not " + json::serialize(value));
+      return Status::Invalid("must be a boolean (true or false), not " + shown(value));
     case OptionType::kInteger:
       if (value.is_int64()) return std::to_string(value.get_int64());
       if (value.is_string() && is_decimal_integer(value.get_string())) {
         return std::string(value.get_string());
       }
-      return Status::Invalid("must be an integer, not " + json::serialize(value));
+      return Status::Invalid("must be an integer, not " + shown(value));
     case OptionType::kEnum: {
       auto allowed = [&] {
         std::string list;
@@ -91,7 +101,7 @@ Result<std::string> option_value_text(const OptionSpec& spec, const json::value&
         return list;
       };
       if (!value.is_string()) {
-        return Status::Invalid("must be one of " + allowed() + ", not " + json::serialize(value));
+        return Status::Invalid("must be one of " + allowed() + ", not " + shown(value));
       }
       std::string_view s = value.get_string();
       if (std::find(spec.values.begin(), spec.values.end(), s) == spec.values.end()) {

@@ -166,20 +166,19 @@ TEST_CASE("bad manifests are refused naming the file and the field", "[modules][
       {"option default of the wrong type",
        head + "options: {verbose: {type: boolean, default: "
               "\"yes\"}}\n",
-       "options.verbose.default: Invalid value: \"yes\": the option is of type boolean: must be "
-       "a boolean (true or false), not \"yes\""},
+       "options.verbose.default: the option is of type boolean: must be a boolean (true or "
+       "false), not \"yes\""},
       {"integer option with a string default",
        head + "options: {jobs: {type: integer, default: many}}\n",
-       "options.jobs.default: Invalid value: \"many\": the option is of type integer: must be an "
-       "integer, not \"many\""},
+       "options.jobs.default: the option is of type integer: must be an integer, not \"many\""},
       {"string option with a number default",
        head + "options: {version: {type: string, default: 3.12}}\n",
-       "options.version.default: Invalid value: 3.12E0: the option is of type string: must be a "
-       "string (quote it: \"...\"), not 3.12E0"},
+       "options.version.default: the option is of type string: must be a string (quote it: "
+       "\"...\"), not 3.12"},
       {"enum default outside the enum",
        head + "options: {flavour: {type: enum, enum: [a, b], default: c}}\n",
-       "options.flavour.default: Invalid value: \"c\": the option is of type enum: must be one of "
-       "\"a\", \"b\", not \"c\""},
+       "options.flavour.default: the option is of type enum: must be one of \"a\", \"b\", not "
+       "\"c\""},
       {"enum without values", head + "options: {flavour: {type: enum, default: a}}\n",
        "options.flavour.enum: Required value: an option of type enum lists its values"},
       {"values on a string option",
