@@ -38,7 +38,7 @@ namespace cenv::modules {
 // The manifest's file name at the root of a module's source.
 inline constexpr std::string_view kManifestFile = "cenv-module.yaml";
 // Largest manifest accepted, in bytes.
-inline constexpr size_t kMaxManifestBytes = 256 * 1024;
+inline constexpr size_t kMaxManifestBytes = size_t{256} * 1024;
 
 // One Debian package: "curl" or "curl=7.88.1-10".
 struct AptRequirement {

@@ -28,7 +28,7 @@ struct Version {
   // SemVer precedence: numeric fields, then a release above its prereleases, then the
   // prerelease identifiers left to right (numeric ones numerically and below alphanumeric ones).
   std::strong_ordering operator<=>(const Version& o) const;
-  bool operator==(const Version& o) const { return (*this <=> o) == 0; }
+  bool operator==(const Version& o) const { return std::is_eq(*this <=> o); }
 };
 
 // Parses a strict SemVer 2.0.0 version ("1.2.3", "1.0.0-alpha.1+sha.5114f85"; no leading 'v',

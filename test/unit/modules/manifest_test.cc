@@ -264,7 +264,7 @@ TEST_CASE("a manifest that is not one YAML mapping is refused", "[modules][manif
 
 TEST_CASE("a manifest over 256 KiB is refused", "[modules][manifest]") {
   std::string text =
-      "name: jq\nversion: 1.0.0\ndescription: \"" + std::string(300 * 1024, 'x') + "\"\n";
+      "name: jq\nversion: 1.0.0\ndescription: \"" + std::string(size_t{300} * 1024, 'x') + "\"\n";
   auto m = parse_module_manifest(text, kFile);
   REQUIRE_FALSE(m.ok());
   CHECK_THAT(m.status().message(), Catch::StartsWith(kFile));
