@@ -232,7 +232,7 @@ TEST_CASE("bad manifests are refused naming the file and the field", "[modules][
   }
 }
 
-TEST_CASE("every problem of a manifest is reported, one line each", "[modules][manifest]") {
+TEST_CASE("every problem of a manifest is reported on a line of its own", "[modules][manifest]") {
   auto m =
       parse_module_manifest("name: jq\nversion: 1.0.0\ncolour: x\nrequires: {apt: [A]}\n", kFile);
   REQUIRE_FALSE(m.ok());

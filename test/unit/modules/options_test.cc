@@ -45,7 +45,7 @@ TEST_CASE("options not set take their defaults", "[modules][options]") {
                     {"FLAVOUR", "slim"}, {"JOBS", "2"}, {"VERSION", "3.11"}, {"WITH_PIP", "true"}});
 }
 
-TEST_CASE("set options override defaults, typed", "[modules][options]") {
+TEST_CASE("set options override defaults with typed values", "[modules][options]") {
   auto values = set(R"({"version":"3.12","with-pip":false,"jobs":8,"flavour":"full"})");
   auto env = resolve_options(manifest(), &values, "spec.options");
   REQUIRE(env.ok());

@@ -55,7 +55,7 @@ TEST_CASE("independent modules install in name order", "[modules][resolver]") {
   CHECK(resolved({}).empty());
 }
 
-TEST_CASE("dependencies install first, transitively", "[modules][resolver]") {
+TEST_CASE("dependencies install first and transitively", "[modules][resolver]") {
   // web -> python -> base; an unrelated module sorts by name among those ready.
   auto names = resolved({module("aaa", "1.0.0", "requires: {modules: [web]}\n"),
                          module("web", "1.0.0", "requires: {modules: [python]}\n"),
@@ -74,7 +74,7 @@ TEST_CASE("installsAfter orders modules that are installed and ignores others",
         Names{"c", "a", "b"});
 }
 
-TEST_CASE("a cycle of installsAfter is broken by name, not refused", "[modules][resolver]") {
+TEST_CASE("a cycle of installsAfter is broken by name and not refused", "[modules][resolver]") {
   auto order = resolved(
       {module("b", "1.0.0", "installsAfter: [a]\n"), module("a", "1.0.0", "installsAfter: [b]\n")});
   CHECK(order == Names{"a", "b"});
