@@ -95,13 +95,15 @@ class FolderWalker {
         const std::string name = it->path().filename().string();
         if (name == ".git") continue;
         const std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-        if (++entries_ > 2 * limits_.max_files) {
-          return Status::Invalid("module folder " + root_.string() + " has more than " +
-                                 std::to_string(2 * limits_.max_files) + " entries");
-        }
         const fs::file_status st = it->symlink_status(ec);
         if (ec) break;
         if (st.type() == fs::file_type::directory) {
+          // Directories are bounded too (as many as files may be), so a tree of empty
+          // directories cannot keep the walk busy.
+          if (++directories_ > limits_.max_files) {
+            return Status::Invalid("module folder " + root_.string() + " has more than " +
+                                   std::to_string(limits_.max_files) + " directories");
+          }
           dirs.emplace_back(it->path(), rel);
           continue;
         }
@@ -152,7 +154,7 @@ class FolderWalker {
   fs::path root_;
   SourceLimits limits_;
   BoundedTree tree_;
-  uint64_t entries_ = 0;
+  uint64_t directories_ = 0;
 };
 
 }  // namespace

@@ -28,8 +28,8 @@ Result<std::filesystem::path> resolve_module_path(const std::filesystem::path& m
 // points to when its target stays inside root; a link that leaves root, dangles or points to a
 // directory is refused, as is any other non-regular file (fifo, socket, device). Entries named
 // ".git" (a repository's directory or a worktree's file) are skipped at any depth. Limits are
-// enforced while walking (a file is refused before it is read; at most 2 * max_files entries,
-// directories included, are visited), so a huge folder stops early. NotFound if root does
+// enforced while walking (a file is refused before it is read; at most max_files directories
+// are entered), so a huge folder stops early. NotFound if root does
 // not exist; Invalid naming the file for everything else.
 Result<FileTree> read_folder(const std::filesystem::path& root, const SourceLimits& limits);
 

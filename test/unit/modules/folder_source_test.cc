@@ -108,18 +108,18 @@ TEST_CASE("read_folder enforces the limits", "[modules][folder]") {
     write_file(l.module / "a", "a");
     write_file(l.module / "b", "b");
     SourceLimits limits;
-    limits.max_files = 4;  // 5 files, 7 entries: the file count is crossed, not the entries'
+    limits.max_files = 4;  // 5 files in 2 directories
     auto tree = read_folder(l.module, limits);
     REQUIRE_FALSE(tree.ok());
     CHECK_THAT(tree.status().message(), Catch::Contains("more than 4 files"));
   }
-  SECTION("too many entries, even empty directories") {
+  SECTION("too many directories, even empty ones") {
     SourceLimits limits;
     limits.max_files = 5;
     for (int i = 0; i < 20; ++i) fs::create_directories(l.module / "empty" / std::to_string(i));
     auto tree = read_folder(l.module, limits);
     REQUIRE_FALSE(tree.ok());
-    CHECK_THAT(tree.status().message(), Catch::Contains("more than 10 entries"));
+    CHECK_THAT(tree.status().message(), Catch::Contains("more than 5 directories"));
   }
   SECTION("a file too big") {
     SourceLimits limits;
