@@ -94,7 +94,8 @@ class FolderWalker {
       for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (name == ".git") continue;
-        const std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
+        const std::string rel =
+            rel_dir.empty() ? name : std::string(rel_dir).append("/").append(name);
         const fs::file_status st = it->symlink_status(ec);
         if (ec) break;
         if (st.type() == fs::file_type::directory) {

@@ -313,7 +313,7 @@ class TreeReader {
     for (size_t i = 0; i < n; ++i) {
       const git_tree_entry* e = git_tree_entry_byindex(tree, i);
       const std::string name = git_tree_entry_name(e);
-      const std::string rel = prefix.empty() ? name : prefix + "/" + name;
+      const std::string rel = prefix.empty() ? name : std::string(prefix).append("/").append(name);
       switch (git_tree_entry_filemode(e)) {
         case GIT_FILEMODE_TREE: {
           // Directories are bounded too (as many as files may be), so a tree of empty
@@ -429,20 +429,30 @@ std::string redact_url(std::string_view url) {
 }
 
 Libgit2Fetcher::Libgit2Fetcher(fs::path cache_dir, Options options)
-    : cache_dir_(std::move(cache_dir)), options_(std::move(options)) {
-  git_libgit2_init();
+    : cache_dir_(std::move(cache_dir)), options_(options) {
+  if (git_libgit2_init() < 0) {
+    init_status_ = Status::Internal("git: cannot initialize libgit2: " + last_git_error());
+    return;
+  }
+  initialized_ = true;
   // Registered on every construction: the registry is reset when libgit2's last user shuts
   // it down, and registering again replaces the same entry.
-  register_git_deadline_stream();
+  if (register_git_deadline_stream() != 0) {
+    init_status_ =
+        Status::Internal("git: cannot register the deadline socket stream: " + last_git_error());
+  }
 }
 
-Libgit2Fetcher::~Libgit2Fetcher() { git_libgit2_shutdown(); }
+Libgit2Fetcher::~Libgit2Fetcher() {
+  if (initialized_) git_libgit2_shutdown();
+}
 
 fs::path Libgit2Fetcher::mirror_path(std::string_view url) const {
   return cache_dir_ / sha256_hex(url).substr(0, 16);
 }
 
 Result<GitCheckout> Libgit2Fetcher::fetch(const GitSourceSpec& spec) {
+  CENV_RETURN_IF_ERROR(init_status_);
   const std::string shown = redact_url(spec.url);
   CENV_RETURN_IF_ERROR(check_url(spec.url, shown));
   if (spec.ref.empty()) return Status::Invalid("git " + shown + ": ref is empty");

@@ -72,8 +72,9 @@ class Libgit2Fetcher final : public GitFetcher {
  public:
   using Options = Libgit2FetcherOptions;
 
-  // Initializes libgit2 (reference-counted; released by the destructor). The cache directory
-  // is created on the first fetch.
+  // Initializes libgit2 (reference-counted; released by the destructor) and registers the
+  // deadline stream; if either fails, every fetch returns Internal saying so. The cache
+  // directory is created on the first fetch.
   explicit Libgit2Fetcher(std::filesystem::path cache_dir, Options options = {});
   ~Libgit2Fetcher() override;
   Libgit2Fetcher(const Libgit2Fetcher&) = delete;
@@ -87,6 +88,8 @@ class Libgit2Fetcher final : public GitFetcher {
  private:
   std::filesystem::path cache_dir_;
   Options options_;
+  bool initialized_ = false;  // git_libgit2_init succeeded (so the destructor shuts it down)
+  Status init_status_;        // a failed libgit2 set-up, returned by every fetch
 };
 
 // `url` with any "user[:password]@" of a scheme URL replaced by "***@", for messages and logs.

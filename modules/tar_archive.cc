@@ -20,7 +20,7 @@ using EntryPtr = std::unique_ptr<archive_entry, void (*)(archive_entry*)>;
 // again for its parent directory) plus the end-of-archive blocks.
 constexpr uint64_t kTarOverheadPerFile = 4096;
 constexpr uint64_t kTarOverheadFixed = 1 << 20;
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 
 std::string archive_message(archive* a, std::string_view what) {
   const char* err = archive_error_string(a);

@@ -18,7 +18,6 @@
 #include "test/temp_dir.h"
 
 using cenv::Code;
-using cenv::modules::FileTree;
 using cenv::modules::GitSourceSpec;
 using cenv::modules::Libgit2Fetcher;
 using cenv::modules::redact_url;
