@@ -202,7 +202,14 @@ int on_sideband_progress(const char*, int, void* payload) {
 Status fetch_into(git_repository* repo, const std::string& url, const std::string& shown,
                   FetchProgress& progress, std::chrono::milliseconds budget) {
   git_remote* raw = nullptr;
-  if (git_remote_create_anonymous(&raw, repo, url.c_str()) != 0) {
+  git_remote_create_options create;
+  git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+  create.repository = repo;
+  // An anonymous remote; url.<base>.insteadOf of the user's git config is not applied: the
+  // URL fetched is the one the Module names (and libgit2 1.5 leaks a regex match block on
+  // every insteadOf lookup).
+  create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+  if (git_remote_create_with_opts(&raw, url.c_str(), &create) != 0) {
     return Status::Invalid("git url " + shown + ": " + redact_in(last_git_error(), url));
   }
   Owned<git_remote> remote(raw);
