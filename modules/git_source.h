@@ -1,0 +1,98 @@
+#pragma once
+// A module whose Module.spec.source.git names a Git repository: the git fetcher seam
+// (GitFetcher) and its production implementation over libgit2 (Libgit2Fetcher), which keeps a
+// bare mirror per URL in a cache directory and reads the tree of the resolved commit.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "api/status.h"
+#include "modules/file_tree.h"
+#include "modules/source_limits.h"
+
+namespace cenv::modules {
+
+// What to fetch: Module.spec.source.git.
+struct GitSourceSpec {
+  // "https://...", "http://...", "git://...", "file:///..." or a local path. No credentials
+  // are supported: ssh URLs are refused, and userinfo in a URL is never logged or returned.
+  std::string url;
+  // A branch, a tag (peeled to its commit), or a full or abbreviated (>= 4 hex) commit id,
+  // tried in that order; "refs/..." names a reference exactly. Required.
+  std::string ref;
+  // The folder of the repository that holds the module; empty (or "/") is the root.
+  std::string subdir;
+};
+
+// What a fetch yields: the resolved commit and the files under `subdir` at that commit.
+struct GitCheckout {
+  std::string commit;  // 40 lower-case hex
+  FileTree files;
+};
+
+// The git fetcher seam: reconcilers and the CLI depend on this, tests may substitute it.
+class GitFetcher {
+ public:
+  virtual ~GitFetcher() = default;
+
+  // Fetches `spec.url`, resolves `spec.ref` and returns the tree at `spec.subdir`. Errors name
+  // the (redacted) URL and what failed: Invalid for a bad spec, an ambiguous abbreviated id, a
+  // symbolic link or submodule in the tree or a crossed limit; Unavailable for a repository
+  // that cannot be reached or read, or a fetch past its deadline; NotFound for an unknown ref
+  // (listing some branches and tags) or a missing subdir.
+  virtual Result<GitCheckout> fetch(const GitSourceSpec& spec) = 0;
+};
+
+struct Libgit2FetcherOptions {
+  // The whole fetch (connect, negotiation, download) must end within this; default 60 s.
+  // Bounded: every network read, write and TCP connect (a custom libgit2 socket stream polls
+  // against the deadline), and the download (checked on each transfer-progress and sideband
+  // callback). Not bounded: DNS resolution (the system resolver's own timeouts apply) and the
+  // read of a local (file://) repository, which does no network I/O.
+  std::chrono::milliseconds deadline{60'000};
+  // Bytes the download of one fetch may receive; default 1 GiB.
+  uint64_t max_received_bytes = 1ull << 30;
+  // Bounds of the checked-out tree (files, bytes, and as many directories as files);
+  // defaults as SourceLimits.
+  SourceLimits limits;
+};
+
+// Fetches with libgit2 into bare mirrors under `cache_dir` (created 0700): one per URL, named
+// by the first 16 hex of the URL's SHA-256, holding every branch and tag (pruned on each
+// fetch), so a second fetch of the same URL downloads only what is new.
+// Thread-safe: fetch() may be called from several threads (and processes sharing cache_dir);
+// fetches of one URL are serialized by an flock on "<mirror>.lock" (waiting at most the
+// deadline), fetches of different URLs run in parallel. While any Libgit2Fetcher exists, the
+// process's libgit2 uses cenv's socket stream for plain TCP (the TLS stream runs over it);
+// streams created outside fetch() get no deadline from it.
+class Libgit2Fetcher final : public GitFetcher {
+ public:
+  using Options = Libgit2FetcherOptions;
+
+  // Initializes libgit2 (reference-counted; released by the destructor) and registers the
+  // deadline stream; if either fails, every fetch returns Internal saying so. The cache
+  // directory is created on the first fetch.
+  explicit Libgit2Fetcher(std::filesystem::path cache_dir, Options options = {});
+  ~Libgit2Fetcher() override;
+  Libgit2Fetcher(const Libgit2Fetcher&) = delete;
+  Libgit2Fetcher& operator=(const Libgit2Fetcher&) = delete;
+
+  Result<GitCheckout> fetch(const GitSourceSpec& spec) override;
+
+  // Where the mirror of `url` lives (whether or not it exists yet).
+  std::filesystem::path mirror_path(std::string_view url) const;
+
+ private:
+  std::filesystem::path cache_dir_;
+  Options options_;
+  bool initialized_ = false;  // git_libgit2_init succeeded (so the destructor shuts it down)
+  Status init_status_;        // a failed libgit2 set-up, returned by every fetch
+};
+
+// `url` with any "user[:password]@" of a scheme URL replaced by "***@", for messages and logs.
+std::string redact_url(std::string_view url);
+
+}  // namespace cenv::modules
