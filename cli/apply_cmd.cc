@@ -6,6 +6,7 @@
 #include "cenv/v1/cenv.pb.h"
 #include "cli/common.h"
 #include "cli/manifest_reader.h"
+#include "cli/module_packing.h"
 #include "cli/printers.h"
 #include "cli/wait_cmd.h"
 
@@ -206,6 +207,12 @@ int run_apply(const Context& context, const std::string& ns, const ApplyFlags& f
       if (info && info->namespaced) m.object.set_ns(ns);
     }
   }
+  // Module folders (spec.source.path) travel with the apply, named by their digest.
+  auto packed = pack_module_sources(manifests.value());
+  if (!packed.ok()) {
+    std::cerr << "error: " << packed.status().message() << "\n";
+    return 1;
+  }
   if (flags.dry_run == "client") {
     return apply_client_dry_run(context, manifests.value(), flags, format.value());
   }
@@ -220,6 +227,11 @@ int run_apply(const Context& context, const std::string& ns, const ApplyFlags& f
     v1::ApplyObject* o = req.add_objects();
     o->set_json(m.object.to_json());
     o->set_source(m.source);
+  }
+  for (PackedSource& p : packed.value()) {
+    v1::SourceArchive* a = req.add_archives();
+    a->set_digest(p.digest);
+    a->set_data(std::move(p.data));
   }
   auto resp = context.connect()->apply(req);
   if (!resp.ok()) {

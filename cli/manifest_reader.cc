@@ -19,8 +19,9 @@ bool is_manifest_file(const fs::path& p) {
   return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
+// `dir`: the directory the documents' relative paths (spec.source.path) are relative to.
 Status add_documents(const std::vector<Document>& docs, const std::string& path,
-                     std::vector<ManifestObject>* out) {
+                     const fs::path& dir, std::vector<ManifestObject>* out) {
   for (const Document& doc : docs) {
     std::string source = escape_for_display(path) + " (document " + std::to_string(doc.index) + ")";
     if (!doc.value.is_object()) {
@@ -39,11 +40,11 @@ Status add_documents(const std::vector<Document>& docs, const std::string& path,
         std::string item_source = source.substr(0, source.size() - 1) + ", item " +
                                   std::to_string(n++) + ")";
         if (!item.is_object()) return Status::Invalid(item_source + ": expected an object");
-        out->push_back({Object(item.get_object()), item_source});
+        out->push_back({Object(item.get_object()), item_source, dir});
       }
       continue;
     }
-    out->push_back({Object(o), source});
+    out->push_back({Object(o), source, dir});
   }
   return Status::Ok();
 }
@@ -66,7 +67,7 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
       }
       auto docs = parse_manifest(text, "<stdin>", limits);
       if (!docs.ok()) return docs.status();
-      CENV_RETURN_IF_ERROR(add_documents(docs.value(), "<stdin>", &out));
+      CENV_RETURN_IF_ERROR(add_documents(docs.value(), "<stdin>", ".", &out));
       continue;
     }
     std::error_code ec;
@@ -89,14 +90,15 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
       for (const auto& f : files) {
         auto docs = read_manifest_file(f.string(), limits);
         if (!docs.ok()) return docs.status();
-        CENV_RETURN_IF_ERROR(add_documents(docs.value(), f.string(), &out));
+        CENV_RETURN_IF_ERROR(add_documents(docs.value(), f.string(), f.parent_path(), &out));
       }
       continue;
     }
     auto docs = read_manifest_file(path, limits);
     if (!docs.ok()) return docs.status();
     if (docs->empty()) return Status::Invalid(escape_for_display(path) + ": no objects in the file");
-    CENV_RETURN_IF_ERROR(add_documents(docs.value(), path, &out));
+    CENV_RETURN_IF_ERROR(
+        add_documents(docs.value(), path, fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path(), &out));
   }
   if (out.empty()) return Status::Invalid("no objects passed");
   return out;

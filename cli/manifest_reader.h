@@ -1,6 +1,7 @@
 #pragma once
 // Reads `-f` arguments (files, directories, "-" for stdin) into objects with their sources.
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,9 @@ namespace cenv::cli {
 struct ManifestObject {
   Object object;
   std::string source;  // "path (document N)" or "path (document N, item M)" for a List
+  // The directory of the file it came from (the working directory for stdin): what a Module's
+  // spec.source.path is relative to.
+  std::filesystem::path dir;
 };
 
 // Reads every path: a directory contributes its *.yaml, *.yml and *.json files in name order

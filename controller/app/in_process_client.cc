@@ -67,4 +67,8 @@ Result<Object> ApiServiceClient::update_status(const Object& obj) {
   return api_.update_status(obj);
 }
 
+Result<std::string> ApiServiceClient::get_archive(const std::string& digest) {
+  return api_.store().get_archive(digest);
+}
+
 }  // namespace cenv

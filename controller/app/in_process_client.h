@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "controller/runtime/archive_reader.h"
 #include "controller/runtime/client.h"
 #include "controller/server/api_service.h"
 
@@ -13,7 +14,7 @@ namespace cenv {
 // The field manager controller writes are recorded under, unless told otherwise.
 inline constexpr std::string_view kControllerFieldManager = "cenv-controller";
 
-class ApiServiceClient final : public Client {
+class ApiServiceClient final : public Client, public ArchiveReader {
  public:
   explicit ApiServiceClient(ApiService& api,
                             std::string field_manager = std::string(kControllerFieldManager))
@@ -30,6 +31,7 @@ class ApiServiceClient final : public Client {
   Result<Object> update(const Object& obj) override;
   Status remove(const ObjectKey& key, const DeleteOptions& options) override;
   Result<Object> update_status(const Object& obj) override;
+  Result<std::string> get_archive(const std::string& digest) override;
 
  private:
   ApiService& api_;

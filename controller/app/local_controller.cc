@@ -29,6 +29,7 @@
 #include "controller/server/metrics.h"
 #include "controller/store/copy_store.h"
 #include "controller/store/open_store.h"
+#include "modules/tar_archive.h"
 #include "reconcilers/docker_names.h"
 
 namespace cenv {
@@ -161,6 +162,12 @@ Status run_controller(const ControllerRunOptions& options) {
   auto kinds = KindRegistry::builtin();
   if (!kinds.ok()) return kinds.status();
   ApiService api(*store.value(), kinds.value(), clock);
+  // Module folders the CLI packs arrive with applies; each is checked against its digest.
+  api.set_archive_digester([](std::string_view data) -> Result<std::string> {
+    auto tree = modules::read_tar(data, modules::SourceLimits{});
+    if (!tree.ok()) return tree.status();
+    return modules::tree_digest(tree.value());
+  });
   WatchHub hub(*store.value());
   // The heap a large request used at its peak goes back to the system once the burst is over.
   HeapTrimmer heap_trimmer;

@@ -6,6 +6,7 @@
 
 #include "api/display_text.h"
 #include "api/field_manager.h"
+#include "api/json_fields.h"
 #include "api/names.h"
 #include "api/write_normalization.h"
 
@@ -325,10 +326,64 @@ Result<std::vector<ApplyOutcome>> ApiService::plan_prune(const std::set<ObjectKe
   return pruned;
 }
 
+Result<std::vector<SourceArchive>> ApiService::check_archives(
+    const std::vector<ApplyItem>& items, std::vector<SourceArchive> archives) {
+  std::vector<std::string> problems;
+  std::set<std::string> sent;
+  std::vector<SourceArchive> missing;  // sent, and not stored yet
+  for (SourceArchive& a : archives) {
+    const std::string shown = escape_for_display(a.digest.substr(0, 80));
+    if (!digester_) {
+      problems.push_back("archive " + shown + ": this controller does not take source archives");
+      continue;
+    }
+    auto digest = digester_(a.data);
+    if (!digest.ok()) {
+      problems.push_back("archive " + shown + ": " + digest.status().message());
+      continue;
+    }
+    if (digest.value() != a.digest) {
+      problems.push_back("archive " + shown + ": its files have digest " + digest.value());
+      continue;
+    }
+    if (!sent.insert(a.digest).second) continue;
+    auto stored = store_.has_archive(a.digest);
+    if (!stored.ok()) return stored.status();
+    if (!stored.value()) missing.push_back(std::move(a));
+  }
+  for (const ApplyItem& item : items) {
+    const Object& o = item.object;
+    if (o.kind() != "Module") continue;
+    std::string_view digest =
+        string_field(object_field(o.spec_or_null(), "source"), "digest");
+    if (digest.empty() || sent.count(std::string(digest))) continue;
+    auto stored = store_.has_archive(std::string(digest));
+    if (!stored.ok()) return stored.status();
+    if (!stored.value()) {
+      problems.push_back(ApplyProblems::where(item) + describe(o) +
+                         ": spec.source.digest: Not found: no archive " + std::string(digest) +
+                         " was sent with this apply or stored before (cenv apply packs "
+                         "spec.source.path and sends it)");
+    }
+  }
+  if (!problems.empty()) return Status::Invalid(ApplyProblems::join_lines(problems));
+  return missing;
+}
+
 Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items,
-                                                    const ApplyOptions& options) {
+                                                    const ApplyOptions& options,
+                                                    std::vector<SourceArchive> archives) {
   auto prepared = prepare_apply(items, options);
   if (!prepared.ok()) return prepared.status();
+  auto new_archives = check_archives(items, std::move(archives));
+  if (!new_archives.ok()) return new_archives.status();
+  // Content-addressed, so storing before the objects is safe: an apply that fails afterwards
+  // leaves an archive no object names yet, and the next apply of the same folder finds it.
+  if (!options.dry_run) {
+    for (const SourceArchive& a : new_archives.value()) {
+      CENV_RETURN_IF_ERROR(store_.put_archive(a.digest, a.data));
+    }
+  }
   // Compare with what is stored and write every change in one transaction; a concurrent
   // writer makes the precondition fail, and then the whole apply is planned again.
   for (int attempt = 0;; ++attempt) {

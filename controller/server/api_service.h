@@ -45,6 +45,17 @@ struct ApplyOptions {
   bool create_only = false;
 };
 
+// A module source archive sent with an apply (the CLI packs spec.source.path folders).
+struct SourceArchive {
+  std::string digest;  // what the Modules' spec.source.digest names
+  std::string data;    // a tar, possibly gzip-compressed
+};
+
+// Reads an archive and returns the digest of the files it holds; Invalid naming what is wrong
+// (not a tar, an entry that escapes, over the size limits). Set by the composition root, which
+// sees the module library (the server does not).
+using ArchiveDigester = std::function<Result<std::string>(std::string_view data)>;
+
 class ApiService {
  public:
   ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock,
@@ -60,7 +71,8 @@ class ApiService {
   // nothing written) when it is not the stored object's, or the object does not exist.
   // Outcomes are in the order of `items`.
   Result<std::vector<ApplyOutcome>> apply(std::vector<ApplyItem> items,
-                                          const ApplyOptions& options);
+                                          const ApplyOptions& options,
+                                          std::vector<SourceArchive> archives = {});
 
   // `kind` may be a kind, plural, singular or short name. For namespaced kinds an empty
   // namespace means "default" in get/update/remove and "all namespaces" in list.
@@ -102,6 +114,9 @@ class ApiService {
                                        std::string_view reason, std::string_view message)>;
   void set_on_event(EventHook on_event) { on_event_ = std::move(on_event); }
 
+  // How apply() checks the archives it is sent; without one, archives are refused.
+  void set_archive_digester(ArchiveDigester digester) { digester_ = std::move(digester); }
+
   const KindRegistry& kinds() const { return *kinds_; }
   Store& store() { return store_; }
 
@@ -141,6 +156,11 @@ class ApiService {
   // invalid after merging) naming every such item.
   Result<ApplyRound> plan_apply(std::vector<ApplyItem>& items, const PreparedApply& prepared,
                                 const ApplyOptions& options, const std::string& now);
+  // Checks each archive's digest and that every Module's spec.source.digest names an archive
+  // of the request or of the store; Invalid naming the item and field otherwise. Returns the
+  // archives the store lacks (to store before the objects).
+  Result<std::vector<SourceArchive>> check_archives(const std::vector<ApplyItem>& items,
+                                                    std::vector<SourceArchive> archives);
   // Appends the deletion of each member of options.applyset not in `keep` to `writes`; returns
   // their outcomes ("pruned").
   Result<std::vector<ApplyOutcome>> plan_prune(const std::set<ObjectKey>& keep,
@@ -155,6 +175,7 @@ class ApiService {
 
   std::function<void()> on_commit_;
   EventHook on_event_;
+  ArchiveDigester digester_;
   std::unique_ptr<NamespaceDeleter> deleter_;  // last: its worker stops first
 };
 

@@ -78,7 +78,10 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     if (options.prune && options.applyset.empty()) {
       return finish("Apply", Status::Invalid("prune needs an applyset: --applyset=NAME"), start);
     }
-    auto outcomes = api_.apply(std::move(items), options);
+    std::vector<SourceArchive> archives;
+    archives.reserve(req->archives_size());
+    for (const auto& a : req->archives()) archives.push_back({a.digest(), a.data()});
+    auto outcomes = api_.apply(std::move(items), options, std::move(archives));
     if (!outcomes.ok()) return finish("Apply", outcomes.status(), start);
     for (const auto& out : outcomes.value()) {
       v1::ApplyResult* r = resp->add_results();

@@ -37,6 +37,19 @@ Result<CopyReport> copy_store(Store& from, Store& to, const std::vector<std::str
       ++report.copied;
     }
   }
+  // Module source archives first (content-addressed: one the target has is the same), so
+  // that every copied Module's spec.source.digest names an archive the target holds.
+  auto digests = from.list_archives();
+  if (!digests.ok()) return digests.status().with_prefix("cannot list the source's archives");
+  for (const std::string& digest : digests.value()) {
+    auto present = to.has_archive(digest);
+    if (!present.ok()) return present.status().with_prefix("cannot read the target's archives");
+    if (present.value()) continue;
+    auto bytes = from.get_archive(digest);
+    if (!bytes.ok()) return bytes.status().with_prefix("cannot read the source's archives");
+    CENV_RETURN_IF_ERROR(to.put_archive(digest, bytes.value()));
+    ++report.archives;
+  }
   if (writes.empty()) return report;
   // A delete carrying the target's own resourceVersion is a precondition: a concurrent writer
   // makes the whole copy fail rather than be half-overwritten. Deleting an object deletes its

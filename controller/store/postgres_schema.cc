@@ -57,6 +57,17 @@ DELETE FROM schema_version;
 INSERT INTO schema_version(version) VALUES (2);
 )sql";
 
+// Schema version 3: source archives by content digest (store.h, put_archive), as SqliteStore's.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS archives (
+  digest TEXT   PRIMARY KEY,
+  size   BIGINT NOT NULL,
+  data   BYTEA  NOT NULL
+);
+DELETE FROM schema_version;
+INSERT INTO schema_version(version) VALUES (3);
+)sql";
+
 // In PostgresStatement's order.
 constexpr const char* kStatementSql[] = {
     "SELECT value FROM meta WHERE key = $1",
@@ -118,6 +129,11 @@ constexpr const char* kStatementSql[] = {
     "GROUP BY attempt, stream ORDER BY attempt, stream",
     "DELETE FROM log_chunks WHERE uid = $1",
     "DELETE FROM log_chunks WHERE uid = ANY($1::text[])",
+    "INSERT INTO archives(digest, size, data) VALUES ($1, $2::bigint, $3::bytea) "
+    "ON CONFLICT (digest) DO NOTHING",
+    "SELECT data FROM archives WHERE digest = $1",
+    "SELECT 1 FROM archives WHERE digest = $1",
+    "SELECT digest FROM archives ORDER BY digest COLLATE \"C\"",
 };
 
 static_assert(std::size(kStatementSql) == kPostgresStatementCount);
@@ -147,7 +163,8 @@ Status migrate_postgres_schema(PostgresConnection& c, const std::string& target)
     }
     if (*version < 1) CENV_RETURN_IF_ERROR(c.exec(kSchemaV1, "create the schema"));
     if (*version < 2) CENV_RETURN_IF_ERROR(c.exec(kSchemaV2, "add the log table"));
-    // Later versions: `if (*version < 3) exec(kSchemaV3)`, each setting schema_version.
+    if (*version < 3) CENV_RETURN_IF_ERROR(c.exec(kSchemaV3, "add the archive table"));
+    // Later versions: `if (*version < 4) exec(kSchemaV4)`, each setting schema_version.
     return c.exec("COMMIT", "commit the migration");
   }();
   if (!s.ok()) c.rollback_if_open();

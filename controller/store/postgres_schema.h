@@ -11,7 +11,7 @@ namespace cenv {
 
 class PostgresConnection;
 
-inline constexpr int kPostgresSchemaVersion = 2;
+inline constexpr int kPostgresSchemaVersion = 3;
 
 // The rows of the meta table.
 inline constexpr const char* kPostgresRevisionKey = "revision";  // newest revision written
@@ -37,6 +37,10 @@ enum class PostgresStatement : int {
   kLogSummary,     // $1 uid -> attempt, stream, chunk count, bytes
   kDeleteLog,      // $1 uid
   kDeleteLogs,     // $1 uids[]
+  kPutArchive,     // $1 digest, $2 size, $3 data (bytea); nothing when the digest is stored
+  kGetArchive,     // $1 digest -> data
+  kHasArchive,     // $1 digest -> 1 when stored
+  kListArchives,   // -> digest, in byte order
   kCount,          // not a statement: how many there are
 };
 

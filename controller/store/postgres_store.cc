@@ -421,6 +421,66 @@ Status PostgresStore::delete_log(const std::string& uid) {
   return r.ok() ? Status::Ok() : r.status().with_prefix("log of " + uid);
 }
 
+Status PostgresStore::put_archive(const std::string& digest, std::string_view bytes) {
+  if (digest.empty()) return Status::Invalid("archive digest is empty");
+  auto r = with_connection<bool>([&](Connection& c, bool& retry_safe) -> Result<bool> {
+    retry_safe = true;  // idempotent: the same digest names the same bytes
+    std::vector<Call> calls;
+    calls.push_back(std::move(Call::prepared(Stmt::kPutArchive)
+                                  .text(digest)
+                                  .text(std::to_string(bytes.size()))
+                                  .binary(std::string(bytes))));
+    auto results = c.pipeline(calls);
+    if (!results.ok()) return results.status();
+    return true;
+  });
+  return r.ok() ? Status::Ok() : r.status().with_prefix("archive " + digest);
+}
+
+Result<std::string> PostgresStore::get_archive(const std::string& digest) {
+  auto r = with_connection<std::string>([&](Connection& c, bool&) -> Result<std::string> {
+    std::vector<Call> calls;
+    calls.push_back(std::move(Call::prepared(Stmt::kGetArchive).text(digest)));
+    auto results = c.pipeline(calls);
+    if (!results.ok()) return results.status();
+    const PGresult* res = (*results)[0].get();
+    if (pq().PQntuples(res) == 0) return Status::NotFound("archive " + digest + " not found");
+    return decode_bytea(pg_column(res, 0, 0));
+  });
+  if (!r.ok() && r.status().code() != Code::kNotFound) {
+    return r.status().with_prefix("archive " + digest);
+  }
+  return r;
+}
+
+Result<bool> PostgresStore::has_archive(const std::string& digest) {
+  auto r = with_connection<bool>([&](Connection& c, bool&) -> Result<bool> {
+    std::vector<Call> calls;
+    calls.push_back(std::move(Call::prepared(Stmt::kHasArchive).text(digest)));
+    auto results = c.pipeline(calls);
+    if (!results.ok()) return results.status();
+    return pq().PQntuples((*results)[0].get()) > 0;
+  });
+  if (!r.ok()) return r.status().with_prefix("archive " + digest);
+  return r;
+}
+
+Result<std::vector<std::string>> PostgresStore::list_archives() {
+  return with_connection<std::vector<std::string>>(
+      [&](Connection& c, bool&) -> Result<std::vector<std::string>> {
+        std::vector<Call> calls;
+        calls.push_back(Call::prepared(Stmt::kListArchives));
+        auto results = c.pipeline(calls);
+        if (!results.ok()) return results.status();
+        const PGresult* res = (*results)[0].get();
+        std::vector<std::string> out;
+        for (int i = 0, n = pq().PQntuples(res); i < n; ++i) {
+          out.emplace_back(pg_column(res, i, 0));
+        }
+        return out;
+      });
+}
+
 Result<int64_t> PostgresStore::compacted_revision() { return read_meta(kPostgresCompactedKey); }
 
 }  // namespace cenv

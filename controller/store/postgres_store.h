@@ -98,6 +98,10 @@ class PostgresStore final : public Store {
                                          size_t max_bytes) override;
   Result<LogSummary> log_summary(const std::string& uid) override;
   Status delete_log(const std::string& uid) override;
+  Status put_archive(const std::string& digest, std::string_view bytes) override;
+  Result<std::string> get_archive(const std::string& digest) override;
+  Result<bool> has_archive(const std::string& digest) override;
+  Result<std::vector<std::string>> list_archives() override;
 
   // The URL the store was opened with, password masked (redacted_url()).
   const std::string& url() const { return redacted_url_; }

@@ -70,6 +70,16 @@ CREATE INDEX IF NOT EXISTS log_chunks_by_offset ON log_chunks(uid, byte_offset);
 PRAGMA user_version = 2;
 )sql";
 
+// Schema version 3: source archives by content digest (store.h, put_archive).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS archives (
+  digest TEXT    PRIMARY KEY,
+  size   INTEGER NOT NULL,
+  data   BLOB    NOT NULL
+);
+PRAGMA user_version = 3;
+)sql";
+
 // The prepared statements, cached on the connection for its lifetime.
 enum Stmt : int {
   kBeginWrite,
@@ -91,6 +101,10 @@ enum Stmt : int {
   kReadLog,
   kLogSummary,
   kDeleteLog,
+  kPutArchive,
+  kGetArchive,
+  kHasArchive,
+  kListArchives,
   kStmtCount,
 };
 
@@ -125,6 +139,10 @@ constexpr const char* kStmtSql[kStmtCount] = {
     "SELECT attempt, stream, count(*), sum(length(data)) FROM log_chunks WHERE uid = ?1 "
     "GROUP BY attempt, stream ORDER BY attempt, stream",
     "DELETE FROM log_chunks WHERE uid = ?1",
+    "INSERT INTO archives(digest, size, data) VALUES (?1, ?2, ?3) ON CONFLICT(digest) DO NOTHING",
+    "SELECT data FROM archives WHERE digest = ?1",
+    "SELECT 1 FROM archives WHERE digest = ?1",
+    "SELECT digest FROM archives ORDER BY digest",
 };
 
 // One use of a cached statement: binds, steps, and on destruction resets it (so no read
@@ -355,7 +373,11 @@ Status SqliteStore::migrate() {
     Status s = exec(kSchemaV2);
     if (!s.ok()) return done(s);
   }
-  // Later versions: `if (version < 3) exec(kSchemaV3)`, each ending in PRAGMA user_version.
+  if (version < 3) {
+    Status s = exec(kSchemaV3);
+    if (!s.ok()) return done(s);
+  }
+  // Later versions: `if (version < 4) exec(kSchemaV4)`, each ending in PRAGMA user_version.
   return done(Status::Ok());
 }
 
@@ -679,6 +701,46 @@ Status SqliteStore::delete_log(const std::string& uid) {
   int rc = u.step();
   if (rc != SQLITE_DONE) return error(rc, "delete log").with_prefix("log of " + uid);
   return Status::Ok();
+}
+
+Status SqliteStore::put_archive(const std::string& digest, std::string_view bytes) {
+  if (digest.empty()) return Status::Invalid("archive digest is empty");
+  std::lock_guard lock(mu_);
+  Use u(statement(kPutArchive));
+  u.text(1, digest).integer(2, static_cast<int64_t>(bytes.size())).blob(3, bytes);
+  int rc = u.step();
+  if (rc != SQLITE_DONE) return error(rc, "store archive").with_prefix("archive " + digest);
+  return Status::Ok();
+}
+
+Result<std::string> SqliteStore::get_archive(const std::string& digest) {
+  std::lock_guard lock(mu_);
+  Use u(statement(kGetArchive));
+  u.text(1, digest);
+  int rc = u.step();
+  if (rc == SQLITE_ROW) return std::string(u.column_blob(0));
+  if (rc == SQLITE_DONE) return Status::NotFound("archive " + digest + " not found");
+  return error(rc, "read archive").with_prefix("archive " + digest);
+}
+
+Result<bool> SqliteStore::has_archive(const std::string& digest) {
+  std::lock_guard lock(mu_);
+  Use u(statement(kHasArchive));
+  u.text(1, digest);
+  int rc = u.step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return error(rc, "look up archive").with_prefix("archive " + digest);
+}
+
+Result<std::vector<std::string>> SqliteStore::list_archives() {
+  std::lock_guard lock(mu_);
+  Use u(statement(kListArchives));
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = u.step()) == SQLITE_ROW) out.emplace_back(u.column_text(0));
+  if (rc != SQLITE_DONE) return error(rc, "list archives");
+  return out;
 }
 
 }  // namespace cenv

@@ -7,6 +7,7 @@
 //   events(revision, type, kind, namespace, name, data)          the watch history
 //   meta(key, value)  "revision" (newest written) and "compacted_revision"
 //   log_chunks(uid, seq, byte_offset, stream, attempt, time_ns, data)  objects' output (v2)
+//   archives(digest, size, data)  module sources by content digest (v3)
 // Cluster-scoped objects have namespace ''. `data` is the object's JSON text; `labels` the
 // JSON text of metadata.labels (NULL when it has none).
 //
@@ -34,7 +35,7 @@ struct sqlite3_stmt;
 
 namespace cenv {
 
-inline constexpr int kSqliteSchemaVersion = 2;
+inline constexpr int kSqliteSchemaVersion = 3;
 
 struct SqliteStoreOptions {
   // How long a write waits for another process holding the database's write lock before it
@@ -83,6 +84,10 @@ class SqliteStore final : public Store {
                                          size_t max_bytes) override;
   Result<LogSummary> log_summary(const std::string& uid) override;
   Status delete_log(const std::string& uid) override;
+  Status put_archive(const std::string& digest, std::string_view bytes) override;
+  Result<std::string> get_archive(const std::string& digest) override;
+  Result<bool> has_archive(const std::string& digest) override;
+  Result<std::vector<std::string>> list_archives() override;
 
   const std::string& path() const { return path_; }
   // Checkpoints the background thread has done (for tests).

@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/object.h"
@@ -150,6 +151,20 @@ class Store {
   virtual Result<LogSummary> log_summary(const std::string& uid) = 0;
   // Deletes `uid`'s log; Ok when there is none.
   virtual Status delete_log(const std::string& uid) = 0;
+
+  // Source archives: module sources the CLI packed (a tar of the module's folder), stored by
+  // their content digest ("sha256:<64 hex>", computed and checked by the caller), so the same
+  // folder is stored once however often it is applied. Kept until deleted explicitly.
+  //
+  // Stores `bytes` under `digest`; Ok without writing when the digest is already stored.
+  // Invalid for an empty digest.
+  virtual Status put_archive(const std::string& digest, std::string_view bytes) = 0;
+  // The bytes stored under `digest`; NotFound when there are none.
+  virtual Result<std::string> get_archive(const std::string& digest) = 0;
+  // Whether `digest` is stored.
+  virtual Result<bool> has_archive(const std::string& digest) = 0;
+  // Every stored digest, in byte order (for copying a store).
+  virtual Result<std::vector<std::string>> list_archives() = 0;
 
   // Convenience wrappers over commit() for one write.
   Result<Object> create(const Object& obj);

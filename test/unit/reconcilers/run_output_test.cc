@@ -41,6 +41,12 @@ class BusyStore final : public Store {
     return inner_.log_summary(uid);
   }
   Status delete_log(const std::string& uid) override { return inner_.delete_log(uid); }
+  Status put_archive(const std::string& d, std::string_view b) override {
+    return inner_.put_archive(d, b);
+  }
+  Result<std::string> get_archive(const std::string& d) override { return inner_.get_archive(d); }
+  Result<bool> has_archive(const std::string& d) override { return inner_.has_archive(d); }
+  Result<std::vector<std::string>> list_archives() override { return inner_.list_archives(); }
 
   std::atomic<int> appends{0};
 

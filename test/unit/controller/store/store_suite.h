@@ -570,6 +570,26 @@ inline void run_store_suite(const StoreDatabaseFactory& new_database) {
     must_ok(store->delete_log(std::string(other.uid())));  // none left: still Ok
   }
 
+  SECTION("archives are stored once by digest, read back byte for byte and survive a restart") {
+    const std::string digest = "sha256:" + std::string(64, 'a');
+    std::string bytes("\x1f\x8b\0binary\xff", 10);
+    CHECK_FALSE(must(store->has_archive(digest)));
+    CHECK(store->get_archive(digest).status().code() == Code::kNotFound);
+    must_ok(store->put_archive(digest, bytes));
+    // The same digest again is a no-op: the first bytes stay.
+    must_ok(store->put_archive(digest, "other"));
+    CHECK(must(store->get_archive(digest)) == bytes);
+    CHECK(must(store->has_archive(digest)));
+    const std::string second = "sha256:" + std::string(64, '0');
+    must_ok(store->put_archive(second, std::string(3 << 20, 'x')));  // a few MiB
+    CHECK(must(store->list_archives()) == std::vector<std::string>{second, digest});
+    CHECK(store->put_archive("", "x").code() == Code::kInvalid);
+    store.reset();
+    store = open(clock);
+    CHECK(must(store->get_archive(digest)) == bytes);
+    CHECK(must(store->get_archive(second)).size() == (3u << 20));
+  }
+
   SECTION("logs survive a restart and continue where they ended") {
     const std::string uid(must(store->create(service("job"))).uid());
     std::vector<LogPiece> pieces = {{LogStream::kStdout, 1, suite_time(), "before\n"}};
