@@ -4,6 +4,7 @@
 #include <iostream>
 #include <optional>
 
+#include "api/annotations.h"
 #include "api/json_fields.h"
 #include "api/kinds.h"
 #include "cli/common.h"
@@ -71,10 +72,10 @@ Status mark_for_purge(ControllerClient& client, const std::string& ns, const std
     Object obj = std::move(svc).value();
     auto& annotations = obj.metadata()["annotations"];
     if (!annotations.is_object()) annotations = boost::json::object();
-    if (string_field(annotations.get_object(), "cenv.io/purge-volumes") == "true") {
+    if (string_field(annotations.get_object(), kPurgeVolumesAnnotation) == "true") {
       return Status::Ok();
     }
-    annotations.get_object()["cenv.io/purge-volumes"] = "true";
+    annotations.get_object()[kPurgeVolumesAnnotation] = "true";
     auto updated = client.update(obj, "cenv-delete");
     if (updated.ok() || updated.status().code() != Code::kConflict || attempt >= 4) {
       return updated.status();

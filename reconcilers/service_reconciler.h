@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 
+#include "api/annotations.h"
 #include "api/clock.h"
 #include "controller/runtime/client.h"
 #include "controller/runtime/controller.h"
@@ -40,9 +41,6 @@
 #include "reconcilers/workloads.h"
 
 namespace cenv {
-
-// Annotation asking the Service's deletion to remove its named volumes too.
-inline constexpr std::string_view kPurgeVolumesAnnotation = "cenv.io/purge-volumes";
 
 struct ServiceReconcilerOptions {
   // A workload that exits sooner than this after starting counts as crashing. Default 10 s.

@@ -241,30 +241,24 @@ void read_error_body(EngineConnection& conn, http::response_parser<http::buffer_
 
 }  // namespace
 
-Result<StreamEnd> EngineTransport::stream(const EngineRequest& request,
-                                          const std::function<void()>& on_headers,
-                                          const std::function<bool(std::string_view)>& on_body,
-                                          const std::stop_token& stop,
-                                          std::optional<std::chrono::milliseconds> body_timeout) {
-  StreamEnd end;
-  const SteadyTime setup_deadline = SteadyClock::now() + options_.request_timeout;
-  auto conn = open(setup_deadline);
+Result<std::unique_ptr<EngineConnection>> EngineTransport::start_stream(
+    const EngineRequest& request, bool upgrade, http::response_parser<http::buffer_body>& parser,
+    SteadyTime deadline, const std::stop_token& stop, StreamEnd* end) {
+  auto conn = open(deadline);
   if (!conn.ok()) return conn.status();
   bool write_failed = false;
-  Status sent = send(**conn, request, false, setup_deadline, stop, &write_failed);
+  Status sent = send(**conn, request, upgrade, deadline, stop, &write_failed);
   if (stop.stop_requested()) {
-    end.cancelled = true;
-    return end;
+    end->cancelled = true;
+    return std::unique_ptr<EngineConnection>();
   }
   if (!sent.ok()) return sent;
-
-  http::response_parser<http::buffer_body> parser;
   parser.body_limit((std::numeric_limits<std::uint64_t>::max)());
-  error_code ec = (*conn)->read_header(parser, setup_deadline, stop);
+  error_code ec = (*conn)->read_header(parser, deadline, stop);
   if (ec) {
     if (stop.stop_requested()) {
-      end.cancelled = true;
-      return end;
+      end->cancelled = true;
+      return std::unique_ptr<EngineConnection>();
     }
     return transport_error(request,
                            ec == asio::error::timed_out
@@ -272,6 +266,21 @@ Result<StreamEnd> EngineTransport::stream(const EngineRequest& request,
                                : std::string("reading the answer"),
                            ec);
   }
+  return std::move(conn.value());
+}
+
+Result<StreamEnd> EngineTransport::stream(const EngineRequest& request,
+                                          const std::function<void()>& on_headers,
+                                          const std::function<bool(std::string_view)>& on_body,
+                                          const std::stop_token& stop,
+                                          std::optional<std::chrono::milliseconds> body_timeout) {
+  StreamEnd end;
+  const SteadyTime setup_deadline = SteadyClock::now() + options_.request_timeout;
+  http::response_parser<http::buffer_body> parser;
+  auto conn = start_stream(request, false, parser, setup_deadline, stop, &end);
+  if (!conn.ok()) return conn.status();
+  if (!*conn) return end;  // cancelled
+  error_code ec;
   end.status = parser.get().result_int();
   if (end.status >= 300) {
     read_error_body(**conn, parser, setup_deadline, stop, &end.error_body);
@@ -309,26 +318,11 @@ Result<StreamEnd> EngineTransport::hijack(const EngineRequest& request, StdinPip
                                           const std::stop_token& stop) {
   StreamEnd end;
   const SteadyTime setup_deadline = SteadyClock::now() + options_.request_timeout;
-  auto conn = open(setup_deadline);
-  if (!conn.ok()) return conn.status();
-  bool write_failed = false;
-  Status sent = send(**conn, request, true, setup_deadline, stop, &write_failed);
-  if (stop.stop_requested()) {
-    end.cancelled = true;
-    return end;
-  }
-  if (!sent.ok()) return sent;
-
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit((std::numeric_limits<std::uint64_t>::max)());
-  error_code ec = (*conn)->read_header(parser, setup_deadline, stop);
-  if (ec) {
-    if (stop.stop_requested()) {
-      end.cancelled = true;
-      return end;
-    }
-    return transport_error(request, "reading the answer", ec);
-  }
+  auto conn = start_stream(request, true, parser, setup_deadline, stop, &end);
+  if (!conn.ok()) return conn.status();
+  if (!*conn) return end;  // cancelled
+  error_code ec;
   end.status = parser.get().result_int();
   if (end.status != 101 && end.status != 200) {
     read_error_body(**conn, parser, setup_deadline, stop, &end.error_body);

@@ -91,6 +91,14 @@ class EngineTransport {
   Status send(EngineConnection& conn, const EngineRequest& request, bool upgrade,
               std::optional<std::chrono::steady_clock::time_point> deadline,
               const std::stop_token& stop, bool* write_failed);
+  // The start of stream() and hijack(): opens a connection, sends `request` (`upgrade` for a
+  // hijack) and reads the answer's header into `parser` by `deadline`. Returns the connection;
+  // nullptr with end->cancelled set when `stop` was requested; the transport error otherwise.
+  Result<std::unique_ptr<EngineConnection>> start_stream(
+      const EngineRequest& request, bool upgrade,
+      boost::beast::http::response_parser<boost::beast::http::buffer_body>& parser,
+      std::chrono::steady_clock::time_point deadline, const std::stop_token& stop,
+      StreamEnd* end);
   // Unavailable naming the daemon, the request and the cause.
   Status transport_error(const EngineRequest& request, const std::string& what,
                          const error_code& ec) const;

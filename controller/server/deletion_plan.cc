@@ -25,24 +25,30 @@ void DeletionPlan::mark_terminating(Object& o) {
   newly_waiting_.insert(o.key());
 }
 
-Result<const DeletionPlan::Listing*> DeletionPlan::listing(const std::string& ns) {
-  if (auto it = listings_.find(ns); it != listings_.end()) return &it->second;
-  Listing l;
-  for (const KindInfo& k : kinds_.kinds()) {
+Status for_each_in_namespace(Store& store, const KindRegistry& kinds, const std::string& ns,
+                             const std::function<void(const KindInfo&, Object&)>& each) {
+  for (const KindInfo& k : kinds.kinds()) {
     if (!k.namespaced) continue;
     ListOptions options;
     options.kind = k.kind;
     options.ns = ns;
-    auto list = store_.list(options);
+    auto list = store.list(options);
     if (!list.ok()) return list.status();
-    for (Object& o : list->items) {
-      std::set<std::string> owners;  // a uid named twice is one owner
-      for (OwnerReference& r : owner_references(o)) {
-        if (owners.insert(r.uid).second) l.by_owner_uid.emplace(std::move(r.uid), l.items.size());
-      }
-      l.items.push_back(std::move(o));
-    }
+    for (Object& o : list->items) each(k, o);
   }
+  return Status::Ok();
+}
+
+Result<const DeletionPlan::Listing*> DeletionPlan::listing(const std::string& ns) {
+  if (auto it = listings_.find(ns); it != listings_.end()) return &it->second;
+  Listing l;
+  CENV_RETURN_IF_ERROR(for_each_in_namespace(store_, kinds_, ns, [&l](const KindInfo&, Object& o) {
+    std::set<std::string> owners;  // a uid named twice is one owner
+    for (OwnerReference& r : owner_references(o)) {
+      if (owners.insert(r.uid).second) l.by_owner_uid.emplace(std::move(r.uid), l.items.size());
+    }
+    l.items.push_back(std::move(o));
+  }));
   return &listings_.emplace(ns, std::move(l)).first->second;
 }
 

@@ -16,6 +16,7 @@
 // reads each namespace it looks into at most once.
 // Not thread-safe; one plan per call.
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -29,6 +30,11 @@
 #include "controller/store/store.h"
 
 namespace cenv {
+
+// Calls `each` with every object of namespace `ns`, kind by kind in the registry's order (each
+// kind's objects as the store lists them). The store's error when a list fails.
+Status for_each_in_namespace(Store& store, const KindRegistry& kinds, const std::string& ns,
+                             const std::function<void(const KindInfo&, Object&)>& each);
 
 class DeletionPlan {
  public:

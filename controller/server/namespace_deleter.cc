@@ -148,16 +148,10 @@ Result<NamespaceDeleter::StepResult> NamespaceDeleter::step(const std::string& n
   // Events go last, once nothing else waits: recorded while the deletion waits, they tell why.
   // Those recorded before it began say nothing about it and go with the rest.
   std::vector<Object> content, events;
-  for (const KindInfo& k : kinds_.kinds()) {
-    if (!k.namespaced) continue;
-    ListOptions options;
-    options.kind = k.kind;
-    options.ns = ns;
-    auto list = store_.list(options);
-    if (!list.ok()) return list.status();
-    std::vector<Object>& into = (k.kind == "Event" && !begin) ? events : content;
-    for (const Object& o : list->items) into.push_back(trimmed(o));
-  }
+  CENV_RETURN_IF_ERROR(
+      for_each_in_namespace(store_, kinds_, ns, [&](const KindInfo& k, Object& o) {
+        ((k.kind == "Event" && !begin) ? events : content).push_back(trimmed(o));
+      }));
   std::set<ObjectKey> held;
   size_t batches = 0;
   std::vector<std::vector<Object>*> phases = {&content};
