@@ -44,7 +44,8 @@ std::string fetch_failure_reason(const Status& s) {
     case Code::kUnavailable:
       return "SourceUnavailable";
     case Code::kInvalid: {
-      const bool source = !s.fields().empty() && s.fields().front().path.rfind("spec.source", 0) == 0;
+      const bool source =
+          !s.fields().empty() && s.fields().front().path.rfind("spec.source", 0) == 0;
       return source ? "InvalidSource" : "InvalidManifest";
     }
     default:
@@ -87,9 +88,8 @@ void set_fetched_status(json::object& status, const FetchedModule& fetched) {
   for (const auto& a : m.requirements.apt) apt.emplace_back(a.text());
   for (const auto& p : m.requirements.pip) pip.emplace_back(p.text);
   for (const auto& d : m.requirements.modules) mods.emplace_back(d.name);
-  status["requires"] = json::object{{"apt", std::move(apt)},
-                                    {"pip", std::move(pip)},
-                                    {"modules", std::move(mods)}};
+  status["requires"] =
+      json::object{{"apt", std::move(apt)}, {"pip", std::move(pip)}, {"modules", std::move(mods)}};
   json::object commands;
   for (const auto& [name, c] : m.commands) {
     json::object entry{{"command", string_array(c.command)}, {"args", string_array(c.args)}};
@@ -101,11 +101,7 @@ void set_fetched_status(json::object& status, const FetchedModule& fetched) {
 
 ModuleReconciler::ModuleReconciler(Informer& modules, Client& client, ModuleFetcher& fetcher,
                                    const Clock& clock, ModuleReconcilerOptions options)
-    : modules_(modules),
-      client_(client),
-      fetcher_(fetcher),
-      clock_(clock),
-      options_(std::move(options)) {}
+    : modules_(modules), client_(client), fetcher_(fetcher), clock_(clock), options_(options) {}
 
 void ModuleReconciler::event(const Object& module, EventSeverity type, std::string_view reason,
                              std::string_view message) {
@@ -153,7 +149,8 @@ ModuleReconciler::ServicesOutcome ModuleReconciler::sync_services(const Object& 
     out.applied.push_back(name);
   }
 
-  auto selector = LabelSelector::parse(std::string(kModuleLabel) + "=" + std::string(module.name()));
+  auto selector =
+      LabelSelector::parse(std::string(kModuleLabel) + "=" + std::string(module.name()));
   if (!selector.ok()) {
     keep_first(selector.status());
     return out;
@@ -189,50 +186,37 @@ Status ModuleReconciler::write_status(const Object& module, const Object& next) 
   return Status::Ok();
 }
 
-ReconcileResult ModuleReconciler::reconcile(const Request& req) {
-  ObjectPtr cached = modules_.get(req.ns, req.name);
-  // Gone: its Services go with it (garbage collection by owner reference).
-  if (!cached || is_being_deleted(*cached)) return ReconcileResult::done();
-  const Object& module = *cached;
-  Object next = module;
+ReconcileResult ModuleReconciler::fetch_failed(const Object& module, Object& next,
+                                               const Status& s) {
   const int64_t gen = module.generation();
   const auto now = clock_.now();
   const auto before = get_condition(module, "Fetched");
-
-  auto fetched = fetcher_.fetch(module);
-  if (!fetched.ok()) {
-    const Status& s = fetched.status();
-    std::string reason = fetch_failure_reason(s);
-    set_condition(next, "Fetched", kConditionFalse, reason, s.message(), gen, now);
-    set_condition(next, "Ready", kConditionFalse, reason, s.message(), gen, now);
-    set_observed_generation(next);
-    if (!before || before->reason != reason || before->message != s.message()) {
-      event(module, EventSeverity::kWarning, reason, s.message());
-    }
-    if (Status w = write_status(module, next); !w.ok()) return ReconcileResult::failed(w);
-    // The same spec gives the same invalid files: wait for the Module (or its Environment's
-    // build request) to change. Anything else may pass on a later try.
-    if (s.code() == Code::kInvalid) return ReconcileResult::done();
-    return ReconcileResult::failed(s);
+  std::string reason = fetch_failure_reason(s);
+  set_condition(next, "Fetched", kConditionFalse, reason, s.message(), gen, now);
+  set_condition(next, "Ready", kConditionFalse, reason, s.message(), gen, now);
+  set_observed_generation(next);
+  if (!before || before->reason != reason || before->message != s.message()) {
+    event(module, EventSeverity::kWarning, reason, s.message());
   }
+  if (Status w = write_status(module, next); !w.ok()) return ReconcileResult::failed(w);
+  // The same spec gives the same invalid files: wait for the Module (or its Environment's
+  // build request) to change. Anything else may pass on a later try.
+  if (s.code() == Code::kInvalid) return ReconcileResult::done();
+  return ReconcileResult::failed(s);
+}
 
-  set_fetched_status(next.status(), fetched.value());
-  const std::string& revision = fetched->revision;
-  std::string fetched_msg = fetched->manifest.name + " " + fetched->manifest.version.text() +
-                            " at revision " + revision;
-  set_condition(next, "Fetched", kConditionTrue, "Fetched", fetched_msg, gen, now);
-  if (!before || before->status != kConditionTrue || before->message != fetched_msg) {
-    event(module, EventSeverity::kNormal, "Fetched", fetched_msg);
-  }
-
-  auto options = modules::resolve_options(
-      fetched->manifest, object_field(module.spec_or_null(), "options"), "spec.options");
-  ServicesOutcome services = sync_services(module, fetched.value());
-
+void ModuleReconciler::set_services_condition(const Object& module, Object& next,
+                                              const ServicesOutcome& services) {
+  const int64_t gen = module.generation();
+  const auto now = clock_.now();
   if (!services.conflicts.empty()) {
     std::string msg = "Service " + join_names(services.conflicts) +
                       " exists and is not owned by this Module; it is left alone (delete or " +
                       "rename it, and the Module creates its own)";
+    auto before = get_condition(module, "ServicesApplied");
+    if (!before || before->message != msg) {
+      event(module, EventSeverity::kWarning, "ServiceNameConflict", msg);
+    }
     set_condition(next, "ServicesApplied", kConditionFalse, "ServiceNameConflict", msg, gen, now);
   } else if (!services.error.ok()) {
     set_condition(next, "ServicesApplied", kConditionFalse, "ServiceApplyFailed",
@@ -248,19 +232,42 @@ ReconcileResult ModuleReconciler::reconcile(const Request& req) {
                                            : "Service " + join_names(services.applied) + " applied",
                   gen, now);
   }
-  auto applied_cond = get_condition(next, "ServicesApplied");
-  const auto before_services = get_condition(module, "ServicesApplied");
-  if (applied_cond->reason == "ServiceNameConflict" &&
-      (!before_services || before_services->message != applied_cond->message)) {
-    event(module, EventSeverity::kWarning, "ServiceNameConflict", applied_cond->message);
-  }
+}
 
+ReconcileResult ModuleReconciler::reconcile(const Request& req) {
+  ObjectPtr cached = modules_.get(req.ns, req.name);
+  // Gone: its Services go with it (garbage collection by owner reference).
+  if (!cached || is_being_deleted(*cached)) return ReconcileResult::done();
+  const Object& module = *cached;
+  Object next = module;
+  const int64_t gen = module.generation();
+  const auto now = clock_.now();
+
+  // Observe: the module's files and manifest.
+  auto fetched = fetcher_.fetch(module);
+  if (!fetched.ok()) return fetch_failed(module, next, fetched.status());
+  set_fetched_status(next.status(), fetched.value());
+  std::string fetched_msg = fetched->manifest.name + " " + fetched->manifest.version.text() +
+                            " at revision " + fetched->revision;
+  const auto before = get_condition(module, "Fetched");
+  if (!before || before->status != kConditionTrue || before->message != fetched_msg) {
+    event(module, EventSeverity::kNormal, "Fetched", fetched_msg);
+  }
+  set_condition(next, "Fetched", kConditionTrue, "Fetched", fetched_msg, gen, now);
+
+  // Act: the declared Services.
+  ServicesOutcome services = sync_services(module, fetched.value());
+  set_services_condition(module, next, services);
+
+  // Report: Ready.
+  auto options = modules::resolve_options(
+      fetched->manifest, object_field(module.spec_or_null(), "options"), "spec.options");
+  auto applied = get_condition(next, "ServicesApplied");
   if (!options.ok()) {
-    set_condition(next, "Ready", kConditionFalse, "InvalidOption", options.status().message(),
-                  gen, now);
-  } else if (applied_cond->status != kConditionTrue) {
-    set_condition(next, "Ready", kConditionFalse, applied_cond->reason, applied_cond->message,
-                  gen, now);
+    set_condition(next, "Ready", kConditionFalse, "InvalidOption", options.status().message(), gen,
+                  now);
+  } else if (applied->status != kConditionTrue) {
+    set_condition(next, "Ready", kConditionFalse, applied->reason, applied->message, gen, now);
   } else {
     set_condition(next, "Ready", kConditionTrue, "Ready",
                   "fetched " + fetched_msg + "; options valid; services applied", gen, now);
@@ -279,8 +286,8 @@ MapFunc ModuleReconciler::modules_on_build_request(Informer& modules) {
   };
   auto seen = std::make_shared<Seen>();
   return [&modules, seen](const Object& env) {
-    const std::string value(string_field(
-        object_field(env.metadata_or_null(), "annotations"), kBuildRequestedAtAnnotation));
+    const std::string value(string_field(object_field(env.metadata_or_null(), "annotations"),
+                                         kBuildRequestedAtAnnotation));
     {
       std::lock_guard lock(seen->mu);
       auto [it, inserted] = seen->requests.try_emplace(std::string(env.name()), value);

@@ -68,14 +68,19 @@ class ModuleReconciler final : public Reconciler {
  private:
   // What applying the module's Services came to.
   struct ServicesOutcome {
-    std::vector<std::string> conflicts;  // names held by Services the Module does not control
-    std::vector<std::string> applied;    // names applied (or unchanged)
+    std::vector<std::string> conflicts;    // names held by Services the Module does not control
+    std::vector<std::string> applied;      // names applied (or unchanged)
     std::vector<std::string> terminating;  // ours, being deleted: created again once gone
-    Status error;                        // the first failure to apply or delete
+    Status error;                          // the first failure to apply or delete
   };
 
   // Applies the manifest's Services, deletes those it no longer declares.
   ServicesOutcome sync_services(const Object& module, const FetchedModule& fetched);
+  // Reports a failed fetch in `next` (Fetched and Ready False), writes it and says when to
+  // try again.
+  ReconcileResult fetch_failed(const Object& module, Object& next, const Status& s);
+  // Sets ServicesApplied in `next` from `services` (an Event on a new name conflict).
+  void set_services_condition(const Object& module, Object& next, const ServicesOutcome& services);
   // Writes `next`'s status unless it equals `module`'s; Ok when the Module is gone.
   Status write_status(const Object& module, const Object& next);
   // Records an Event about `module` when an EventRecorder was given.

@@ -50,8 +50,7 @@ void write_canonical(const json::value& v, std::string& out) {
 // "Module \"name\": <field>: <message>", carrying the field.
 Status field_error(Code code, const Object& module, const std::string& field,
                    const std::string& message) {
-  std::string text =
-      "Module \"" + std::string(module.name()) + "\": " + field + ": " + message;
+  std::string text = "Module \"" + std::string(module.name()) + "\": " + field + ": " + message;
   return Status(code, std::move(text), {{field, message}});
 }
 
@@ -102,7 +101,7 @@ ModuleSources::ModuleSources(ArchiveReader& archives, modules::GitFetcher& git,
     : archives_(archives),
       git_(git),
       build_requests_(std::move(build_requests)),
-      options_(std::move(options)) {}
+      options_(options) {}
 
 uint64_t ModuleSources::reads() const {
   std::lock_guard lock(mu_);
@@ -136,9 +135,9 @@ Result<FetchedModule> ModuleSources::read_archive(const Object& module,
   }
   const std::string actual = modules::tree_digest(files.value());
   if (actual != digest) {
-    return field_error(Code::kInvalid, module, "spec.source.digest",
-                       "Invalid value: the archive's files have digest " + actual + ", not " +
-                           digest);
+    return field_error(
+        Code::kInvalid, module, "spec.source.digest",
+        "Invalid value: the archive's files have digest " + actual + ", not " + digest);
   }
   auto manifest = manifest_of(module, files.value(), path.empty() ? digest : path);
   if (!manifest.ok()) return manifest.status();
@@ -182,8 +181,7 @@ Result<FetchedModule> ModuleSources::read(const Object& module) {
   if (value_field(*source, "path") || value_field(*source, "digest")) {
     return read_archive(module, *source);
   }
-  return field_error(Code::kInvalid, module, "spec.source",
-                     "Required value: one of path or git");
+  return field_error(Code::kInvalid, module, "spec.source", "Required value: one of path or git");
 }
 
 std::shared_ptr<ModuleSources::Slot> ModuleSources::slot(const std::string& uid) {

@@ -74,12 +74,12 @@ class ModuleSources final : public ModuleFetcher {
   // One Module's cached result. `mu` is held while that Module is being fetched.
   struct Slot {
     std::mutex mu;
-    bool filled = false;            // guarded by mu
-    int64_t generation = 0;         // guarded by mu
-    std::string build_request;      // guarded by mu: the annotation seen at the fetch
+    bool filled = false;                          // guarded by mu
+    int64_t generation = 0;                       // guarded by mu
+    std::string build_request;                    // guarded by mu: the annotation seen at the fetch
     std::optional<Result<FetchedModule>> result;  // guarded by mu
-    uint64_t bytes = 0;             // guarded by ModuleSources::mu_
-    uint64_t last_use = 0;          // guarded by ModuleSources::mu_
+    uint64_t bytes = 0;                           // guarded by ModuleSources::mu_
+    uint64_t last_use = 0;                        // guarded by ModuleSources::mu_
   };
 
   // Reads the Module's source, uncached.
@@ -99,9 +99,9 @@ class ModuleSources final : public ModuleFetcher {
   const Options options_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;  // guarded by mu_
-  uint64_t clock_ = 0;                                             // guarded by mu_
-  uint64_t total_bytes_ = 0;                                       // guarded by mu_
-  uint64_t reads_ = 0;                                             // guarded by mu_
+  uint64_t clock_ = 0;                                            // guarded by mu_
+  uint64_t total_bytes_ = 0;                                      // guarded by mu_
+  uint64_t reads_ = 0;                                            // guarded by mu_
 };
 
 // "sha256:<64 hex>" of a Module's spec without spec.options, its object keys sorted at every

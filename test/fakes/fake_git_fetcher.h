@@ -56,7 +56,7 @@ class FakeGitFetcher final : public modules::GitFetcher {
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::map<std::string, modules::GitCheckout>> repos_;  // guarded by mu_
-  int fetches_ = 0;                                                            // guarded by mu_
+  int fetches_ = 0;                                                           // guarded by mu_
 };
 
 }  // namespace cenv::testing

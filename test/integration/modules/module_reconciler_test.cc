@@ -3,6 +3,8 @@
 // ApiService, and the module's declared Service run by the real dockerd. Every Docker object
 // carries cenv-test-run=<id> and is removed at the end.
 
+#include "reconcilers/module_reconciler.h"
+
 #include <git2.h>
 
 #include <catch2/catch.hpp>
@@ -13,7 +15,6 @@
 #include "api/conditions.h"
 #include "api/owner_references.h"
 #include "controller/app/reconciler_set.h"
-#include "reconcilers/module_reconciler.h"
 #include "test/integration/reconcilers/docker_test_env.h"
 #include "test/temp_dir.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
@@ -149,12 +150,10 @@ TEST_CASE("integration: a git Module is fetched at its commit and runs its decla
   const std::string commit = bed.repo.commit(
       {{"modules/hello/cenv-module.yaml", hello_manifest(8080)}, {"README.md", "modules\n"}});
   const std::string url = "file://" + (bed.tmp.path() / "repo").string();
-  bed.f.create("Module", bed.ns, "hello",
-               boost::json::object{{"source",
-                                    {{"git",
-                                      {{"url", url},
-                                       {"ref", "main"},
-                                       {"subdir", "modules/hello"}}}}}});
+  bed.f.create(
+      "Module", bed.ns, "hello",
+      boost::json::object{
+          {"source", {{"git", {{"url", url}, {"ref", "main"}, {"subdir", "modules/hello"}}}}}});
   REQUIRE(eventually([&] { return bed.condition("hello", "Ready").rfind("True", 0) == 0; },
                      std::chrono::seconds(60)));
   INFO(bed.condition("hello", "Ready"));
@@ -170,9 +169,8 @@ TEST_CASE("integration: a git Module is fetched at its commit and runs its decla
   Object svc = bed.get("Service", "hello-web");
   REQUIRE_FALSE(svc.uid().empty());
   CHECK(is_owned_by(svc, m.uid()));
-  REQUIRE(eventually(
-      [&] { return is_condition_true(bed.get("Service", "hello-web"), "Ready"); },
-      std::chrono::seconds(60)));
+  REQUIRE(eventually([&] { return is_condition_true(bed.get("Service", "hello-web"), "Ready"); },
+                     std::chrono::seconds(60)));
   auto running = bed.docker->list_containers(
       {.all = true, .label_filters = bed.names.filters("Service", bed.ns, "hello-web")});
   REQUIRE(running.ok());

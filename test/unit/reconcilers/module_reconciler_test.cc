@@ -64,7 +64,9 @@ struct ModuleBed {
   Object module(const std::string& name, json::object spec) {
     return bed.f.create("Module", "dev", name, std::move(spec));
   }
-  Object get(const std::string& kind, const std::string& name) { return bed.get(kind, "dev", name); }
+  Object get(const std::string& kind, const std::string& name) {
+    return bed.get(kind, "dev", name);
+  }
   bool condition_is(const std::string& name, std::string_view type, std::string_view status,
                     std::string_view reason = {}) {
     return bed.condition_is("Module", "dev", name, type, status, reason);
@@ -74,7 +76,7 @@ struct ModuleBed {
     return c ? c->message : "";
   }
   // Replaces metadata (annotations, labels) or spec of a stored object through the API.
-  void update(Object o) {
+  void update(const Object& o) {
     auto written = bed.f.client->update(o);
     INFO(written.status().to_string());
     REQUIRE(written.ok());
@@ -154,7 +156,8 @@ TEST_CASE("module: an unreachable remote is SourceUnavailable and retried until 
           "[reconcilers][module]") {
   ModuleBed b;
   b.module("web", git_spec());
-  REQUIRE(eventually([&] { return b.condition_is("web", "Fetched", "False", "SourceUnavailable"); }));
+  REQUIRE(
+      eventually([&] { return b.condition_is("web", "Fetched", "False", "SourceUnavailable"); }));
   CHECK(b.condition_is("web", "Ready", "False", "SourceUnavailable"));
   CHECK(b.message("web", "Fetched").find("spec.source.git.url") != std::string::npos);
   b.git.set(kUrl, "main", kCommit1, files_of(kWebManifest));
@@ -208,7 +211,7 @@ TEST_CASE("module: its declared Services are created owned by it and follow the 
   Object mod = b.module("web", git_spec());
   REQUIRE(eventually([&] { return b.condition_is("web", "Ready", "True"); }));
   Object svc = b.get("Service", "web");
-  REQUIRE(svc.uid() != "");
+  REQUIRE_FALSE(svc.uid().empty());
   CHECK(Object::str_field(*svc.labels(), kModuleLabel) == "web");
   auto refs = owner_references(svc);
   REQUIRE(refs.size() == 1);
@@ -226,12 +229,12 @@ TEST_CASE("module: its declared Services are created owned by it and follow the 
   m.spec()["source"].as_object()["git"].as_object()["ref"] = "main";
   m.spec()["options"] = json::object{{"port", 8001}};  // a new generation
   b.update(m);
-  REQUIRE(eventually([&] { return b.get("Service", "api").uid() != ""; }));
-  REQUIRE(eventually([&] { return b.get("Service", "web").uid() == ""; }));
+  REQUIRE(eventually([&] { return !b.get("Service", "api").uid().empty(); }));
+  REQUIRE(eventually([&] { return b.get("Service", "web").uid().empty(); }));
 
   // Deleting the Module deletes its Services (garbage collection by owner reference).
   REQUIRE(b.bed.f.client->remove({"Module", "dev", "web"}, {}).ok());
-  REQUIRE(eventually([&] { return b.get("Service", "api").uid() == ""; }));
+  REQUIRE(eventually([&] { return b.get("Service", "api").uid().empty(); }));
 }
 
 TEST_CASE("module: a Service of the same name it does not own is left alone and reported",

@@ -67,9 +67,10 @@ json::object git_spec(const std::string& ref = "main", const std::string& subdir
 // A fixture holding the fakes, the Environment "dev"'s build request and the sources.
 struct Sources {
   explicit Sources(ModuleSourcesOptions options = {})
-      : sources(archives, git, [this](std::string_view env) {
-          return env == "dev" ? build_request : std::string();
-        }, options) {}
+      : sources(
+            archives, git,
+            [this](std::string_view env) { return env == "dev" ? build_request : std::string(); },
+            options) {}
 
   // Uploads `files` as a gzip tar; returns its digest.
   std::string upload(const modules::FileTree& files) {
@@ -315,6 +316,7 @@ TEST_CASE("module sources: concurrent fetches of one Module read its source once
   Object m = module("jq", git_spec());
   std::atomic<int> failures{0};  // Catch2's assertions are not thread-safe
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       for (int j = 0; j < 20; ++j) {
