@@ -12,7 +12,6 @@
 #include "api/finalizers.h"
 #include "api/json_fields.h"
 #include "api/owner_references.h"
-#include "api/selector.h"
 #include "modules/options.h"
 #include "reconcilers/module_sources.h"
 
@@ -99,9 +98,15 @@ void set_fetched_status(json::object& status, const FetchedModule& fetched) {
   status["commands"] = std::move(commands);
 }
 
-ModuleReconciler::ModuleReconciler(Informer& modules, Client& client, ModuleFetcher& fetcher,
-                                   const Clock& clock, ModuleReconcilerOptions options)
-    : modules_(modules), client_(client), fetcher_(fetcher), clock_(clock), options_(options) {}
+ModuleReconciler::ModuleReconciler(Informer& modules, Informer& services, Client& client,
+                                   ModuleFetcher& fetcher, const Clock& clock,
+                                   ModuleReconcilerOptions options)
+    : modules_(modules),
+      services_(services),
+      client_(client),
+      fetcher_(fetcher),
+      clock_(clock),
+      options_(options) {}
 
 void ModuleReconciler::event(const Object& module, EventSeverity type, std::string_view reason,
                              std::string_view message) {
@@ -149,31 +154,24 @@ ModuleReconciler::ServicesOutcome ModuleReconciler::sync_services(const Object& 
     out.applied.push_back(name);
   }
 
-  auto selector =
-      LabelSelector::parse(std::string(kModuleLabel) + "=" + std::string(module.name()));
-  if (!selector.ok()) {
-    keep_first(selector.status());
-    return out;
-  }
-  auto owned = client_.list("Service", ns, selector.value());
-  if (!owned.ok()) {
-    keep_first(owned.status().with_prefix("listing the Module's Services"));
-    return out;
-  }
-  for (const Object& svc : owned->items) {
-    const std::string name(svc.name());
-    if (!controlled_by(svc, module.uid()) || fetched.manifest.services.count(name) ||
-        is_being_deleted(svc)) {
+  // Ours that the manifest no longer declares, from the Service cache's owner index. A
+  // Service not cached yet is seen on the reconcile its own event brings; the delete is
+  // conditional on the cached version, so a stale entry never deletes a newer object.
+  for (const ObjectKey& key : services_.dependents_of(module.uid())) {
+    ObjectPtr svc = services_.get(key.ns, key.name);
+    if (!svc || key.kind != "Service" || !controlled_by(*svc, module.uid()) ||
+        fetched.manifest.services.count(key.name) || is_being_deleted(*svc)) {
       continue;
     }
-    Status removed = client_.remove(svc.key(), {});
+    Status removed = client_.remove(key, {.resource_version = svc->resource_version()});
     if (!removed.ok() && removed.code() != Code::kNotFound) {
-      keep_first(removed.with_prefix("deleting Service \"" + name + "\""));
+      keep_first(removed.with_prefix("deleting Service \"" + key.name + "\""));
       continue;
     }
-    spdlog::info("Module {}/{}: deleted Service {}, no longer declared", ns, module.name(), name);
+    spdlog::info("Module {}/{}: deleted Service {}, no longer declared", ns, module.name(),
+                 key.name);
     event(module, EventSeverity::kNormal, "ServiceDeleted",
-          "deleted Service \"" + name + "\", which the module no longer declares");
+          "deleted Service \"" + key.name + "\", which the module no longer declares");
   }
   return out;
 }
@@ -290,6 +288,13 @@ MapFunc ModuleReconciler::modules_on_build_request(Informer& modules) {
                                          kBuildRequestedAtAnnotation));
     {
       std::lock_guard lock(seen->mu);
+      // An Environment going away needs no rebuild; forgetting it keeps the map bounded.
+      if (is_being_deleted(env)) {
+        if (auto it = seen->requests.find(env.name()); it != seen->requests.end()) {
+          seen->requests.erase(it);
+        }
+        return std::vector<Request>{};
+      }
       auto [it, inserted] = seen->requests.try_emplace(std::string(env.name()), value);
       if (!inserted && it->second == value) return std::vector<Request>{};
       it->second = value;

@@ -49,11 +49,12 @@ struct ModuleReconcilerOptions {
 
 class ModuleReconciler final : public Reconciler {
  public:
-  // Reads Modules from their informer; reads and writes Services and writes Module status
-  // through `client`; fetches through `fetcher` (shared with the Environment reconciler).
-  // Every reference must outlive the reconciler.
-  ModuleReconciler(Informer& modules, Client& client, ModuleFetcher& fetcher, const Clock& clock,
-                   ModuleReconcilerOptions options = {});
+  // Reads Modules and the Services they own from their informers; reads a declared Service
+  // before applying it, writes Services and Module status through `client`; fetches through
+  // `fetcher` (shared with the Environment reconciler). Every reference must outlive the
+  // reconciler.
+  ModuleReconciler(Informer& modules, Informer& services, Client& client, ModuleFetcher& fetcher,
+                   const Clock& clock, ModuleReconcilerOptions options = {});
 
   ReconcileResult reconcile(const Request& req) override;
 
@@ -88,6 +89,7 @@ class ModuleReconciler final : public Reconciler {
              std::string_view message);
 
   Informer& modules_;
+  Informer& services_;
   Client& client_;
   ModuleFetcher& fetcher_;
   const Clock& clock_;

@@ -101,8 +101,8 @@ void ReconcilerSet::add_controllers() {
   ModuleReconcilerOptions mod_options;
   mod_options.events = &events_;
   Informer& modules = cache.informer("Module");
-  auto& mod_reconciler = own(
-      std::make_unique<ModuleReconciler>(modules, client_, *module_sources_, clock_, mod_options));
+  auto& mod_reconciler = own(std::make_unique<ModuleReconciler>(
+      modules, services, client_, *module_sources_, clock_, mod_options));
   Controller& mod = add_controller("Module", mod_reconciler, options_.module_workers);
   mod.watches("Environment", ModuleReconciler::modules_on_build_request(modules));
   mod.watches("Service", ModuleReconciler::modules_of_service(modules));
