@@ -15,6 +15,7 @@
 #include "api/conditions.h"
 #include "api/owner_references.h"
 #include "controller/app/reconciler_set.h"
+#include "reconcilers/module_sources.h"
 #include "test/integration/reconcilers/docker_test_env.h"
 #include "test/temp_dir.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
@@ -175,6 +176,22 @@ TEST_CASE("integration: a git Module is fetched at its commit and runs its decla
       {.all = true, .label_filters = bed.names.filters("Service", bed.ns, "hello-web")});
   REQUIRE(running.ok());
   CHECK(running->size() == 1);
+
+  // A new commit on the branch is read on the Environment's next build request.
+  const std::string second = bed.repo.commit(
+      {{"modules/hello/cenv-module.yaml", hello_manifest(8080)}, {"README.md", "changed\n"}});
+  auto env = bed.f.client->get({"Environment", "", bed.ns});
+  REQUIRE(env.ok());
+  env->metadata()["annotations"] =
+      boost::json::object{{kBuildRequestedAtAnnotation, "2027-01-15T08:00:00Z"}};
+  REQUIRE(bed.f.client->update(env.value()).ok());
+  REQUIRE(eventually(
+      [&] {
+        Object now = bed.get("Module", "hello");
+        return now.status_or_null() &&
+               Object::str_field(*now.status_or_null(), "revision") == second;
+      },
+      std::chrono::seconds(60)));
 
   // Deleting the Module deletes its Service, and with it the container.
   REQUIRE(bed.f.client->remove({"Module", bed.ns, "hello"}, {}).ok());
