@@ -1,9 +1,10 @@
 #pragma once
 // ReconcilerSet: every controller of `cenv controller run`, assembled in one place (DESIGN
 // sections 5 and 8): a Manager on the in-process API (ApiEventSource + ApiServiceClient), the
-// GarbageCollector, the Environment and Service controllers, the HealthProber and Docker's
-// event stream. Docker is reached lazily through a DockerConnection, so the set starts (and
-// the API serves) while dockerd is down; reconcilers then report DockerUnavailable and retry.
+// GarbageCollector, the Environment, Service, Module (and CommandRun) controllers, the
+// HealthProber and Docker's event stream. Docker is reached lazily through a DockerConnection,
+// so the set starts (and the API serves) while dockerd is down; reconcilers then report
+// DockerUnavailable and retry.
 // Modules are read through one ModuleSources (module_fetcher()), shared by the Module and
 // Environment reconcilers so that each source is read once.
 //
