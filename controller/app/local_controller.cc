@@ -227,6 +227,7 @@ Status run_controller(const ControllerRunOptions& options) {
   // The controllers.
   set_options->logs = &log_hub;
   set_options->events = &events;
+  if (!options.home.empty()) set_options->git_cache_dir = options.home / "cache" / "git";
   auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, *set_options);
   if (!reconcilers.ok()) {
     server.value()->shutdown();

@@ -1,11 +1,15 @@
 #include "controller/app/reconciler_set.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 
+#include "api/json_fields.h"
 #include "controller/runtime/garbage_collector.h"
 #include "reconcilers/commandrun.h"
 #include "reconcilers/environment_reconciler.h"
+#include "reconcilers/module_reconciler.h"
 #include "reconcilers/service_reconciler.h"
 
 namespace cenv {
@@ -34,6 +38,27 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
                    return o;
                  }()),
       manager_(std::make_unique<Manager>(source_, steady_, options_.manager)) {
+  // Module sources: read once through the store's archives or Git, shared by the Module and
+  // Environment controllers; a build request is read from the Environment informer's cache.
+  if (!options_.git_fetcher) {
+    std::filesystem::path dir = options_.git_cache_dir;
+    if (dir.empty()) {
+      std::error_code ec;
+      std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+      dir = (ec ? std::filesystem::path("/tmp") : tmp) / ("cenv-git-" + std::to_string(getuid()));
+    }
+    own_git_ = std::make_unique<modules::Libgit2Fetcher>(dir);
+  }
+  Informer& environments = manager_->cache().informer("Environment");
+  module_sources_ = std::make_unique<ModuleSources>(
+      client_, options_.git_fetcher ? *options_.git_fetcher : *own_git_,
+      [&environments](std::string_view env) {
+        ObjectPtr e = environments.get("", env);
+        if (!e) return std::string();
+        return std::string(string_field(object_field(e->metadata_or_null(), "annotations"),
+                                        kBuildRequestedAtAnnotation));
+      },
+      options_.module_sources);
   std::vector<std::string> kinds;
   for (const KindInfo& k : api.kinds().kinds()) kinds.push_back(k.kind);
   manager_->add(std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_));
@@ -71,6 +96,16 @@ void ReconcilerSet::add_controllers() {
   svc.watches("Environment", ServiceReconciler::services_in_environment(services));
   svc.watches("Service", ServiceReconciler::dependents(services));
   prober_->set_on_change([&svc](const Request& req) { svc.enqueue(req); });
+
+  // Module: fetched (shared ModuleSources), status published, its Services applied and owned.
+  ModuleReconcilerOptions mod_options;
+  mod_options.events = &events_;
+  Informer& modules = cache.informer("Module");
+  auto& mod_reconciler = own(std::make_unique<ModuleReconciler>(
+      modules, services, client_, *module_sources_, clock_, mod_options));
+  Controller& mod = add_controller("Module", mod_reconciler, options_.module_workers);
+  mod.watches("Environment", ModuleReconciler::modules_on_build_request(modules));
+  mod.watches("Service", ModuleReconciler::modules_of_service(modules));
 
   // CommandRun: each attempt on a thread of its own, its output into the store through the
   // LogHub; the stopper detaches the attempts before the controllers go.

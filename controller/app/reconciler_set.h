@@ -1,13 +1,17 @@
 #pragma once
 // ReconcilerSet: every controller of `cenv controller run`, assembled in one place (DESIGN
 // sections 5 and 8): a Manager on the in-process API (ApiEventSource + ApiServiceClient), the
-// GarbageCollector, the Environment and Service controllers, the HealthProber and Docker's
-// event stream. Docker is reached lazily through a DockerConnection, so the set starts (and
-// the API serves) while dockerd is down; reconcilers then report DockerUnavailable and retry.
+// GarbageCollector, the Environment, Service, Module (and CommandRun) controllers, the
+// HealthProber and Docker's event stream. Docker is reached lazily through a DockerConnection,
+// so the set starts (and the API serves) while dockerd is down; reconcilers then report
+// DockerUnavailable and retry.
+// Modules are read through one ModuleSources (module_fetcher()), shared by the Module and
+// Environment reconcilers so that each source is read once.
 //
 // Adding a kind's controller is one block in reconciler_set.cc's add_controllers(): own its
 // reconciler, add its controller, route its Docker events.
 
+#include <filesystem>
 #include <memory>
 
 #include "api/clock.h"
@@ -25,6 +29,7 @@
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_event_source.h"
 #include "reconcilers/health_prober.h"
+#include "reconcilers/module_sources.h"
 
 namespace cenv {
 
@@ -56,6 +61,16 @@ struct ReconcilerSetOptions {
   // Workers of the CommandRun controller (each attempt runs on a thread of its own; workers
   // only start and conclude attempts). Default 4.
   int commandrun_workers = 4;
+  // Workers of the Module controller (a Git fetch may take a while). Default 2.
+  int module_workers = 2;
+  // Where git-sourced Modules are fetched into (bare mirrors; $CENV_HOME/cache/git for the
+  // controller process). Empty (default): "cenv-git-<uid>" in the system's temp directory.
+  std::filesystem::path git_cache_dir;
+  // The Git fetcher of Modules; nullptr (default): a Libgit2Fetcher on git_cache_dir. Tests
+  // substitute one. Must outlive the set.
+  modules::GitFetcher* git_fetcher = nullptr;
+  // Cache bounds of the Modules' sources (module_sources.h for the defaults).
+  ModuleSourcesOptions module_sources;
 
   // Defaults, with names from $CENV_INSTANCE and $CENV_CONTAINER_LABELS
   // (DockerNames::from_environment); Invalid for a bad $CENV_INSTANCE.
@@ -79,6 +94,8 @@ class ReconcilerSet {
 
   Manager& manager() { return *manager_; }
   Client& client() { return client_; }
+  // How every controller reads a Module's files, manifest and revision (cached; thread-safe).
+  ModuleFetcher& module_fetcher() { return *module_sources_; }
   // The controller of `kind` ("Service"), or nullptr.
   Controller* controller(std::string_view kind);
 
@@ -105,6 +122,9 @@ class ReconcilerSet {
   std::unique_ptr<EventRecorder> own_events_;  // when options.events is nullptr
   EventRecorder& events_;
   ContainerWorkloads workloads_;
+  std::unique_ptr<modules::GitFetcher> own_git_;  // when options.git_fetcher is nullptr
+  // Built before add_controllers(); outlives manager_ (whose controllers use it).
+  std::unique_ptr<ModuleSources> module_sources_;
   std::vector<std::unique_ptr<Reconciler>> reconcilers_;
   std::map<std::string, Controller*, std::less<>> controllers_;
   DockerEventSource* docker_events_ = nullptr;  // owned by manager_
