@@ -25,6 +25,8 @@
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_event_source.h"
 #include "reconcilers/health_prober.h"
+#include "reconcilers/module_fetcher.h"
+#include "reconcilers/runtime_image_builder.h"
 
 namespace cenv {
 
@@ -56,6 +58,12 @@ struct ReconcilerSetOptions {
   // Workers of the CommandRun controller (each attempt runs on a thread of its own; workers
   // only start and conclude attempts). Default 4.
   int commandrun_workers = 4;
+  // Where the Environment controller gets Modules' files to build runtime images from;
+  // nullptr (default): Environments with Modules report they cannot be fetched. Must outlive
+  // the set.
+  ModuleFetcher* module_fetcher = nullptr;
+  // Runtime image builds: parallel builds, progress throttling (runtime_image_builder.h).
+  RuntimeImageBuilderOptions image_builds;
 
   // Defaults, with names from $CENV_INSTANCE and $CENV_CONTAINER_LABELS
   // (DockerNames::from_environment); Invalid for a bad $CENV_INSTANCE.
