@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 
+#include "controller/server/logs_service.h"
 #include "modules/manifest.h"
 #include "reconcilers/environment_reconciler.h"
 #include "test/unit/reconcilers/reconciler_bed.h"
@@ -49,9 +50,10 @@ class InlineModuleFetcher final : public ModuleFetcher {
 };
 
 struct ImageBed {
-  ImageBed() : bed(options(fetcher)) { bed.environment("dev"); }
-  static ReconcilerSetOptions options(InlineModuleFetcher& fetcher) {
+  ImageBed() : bed(options(fetcher, hub)) { bed.environment("dev"); }
+  static ReconcilerSetOptions options(InlineModuleFetcher& fetcher, LogHub& hub) {
     ReconcilerSetOptions o = ReconcilerBed::default_options();
+    o.logs = &hub;
     o.environment_recheck = std::chrono::milliseconds(20);
     o.module_fetcher = &fetcher;
     o.image_builds.progress_interval = std::chrono::milliseconds(0);
@@ -99,6 +101,10 @@ struct ImageBed {
     return image_ready(kConditionTrue) && !image().empty() && image() != old;
   }
 
+  // The builds' output goes to a store of its own (the bed's API store is made with the bed,
+  // after its options); LogsService reads objects from the API and logs from the hub's store.
+  testing::ApiFixture log_store;
+  LogHub hub{*log_store.store};
   InlineModuleFetcher fetcher;
   ReconcilerBed bed;
 };
@@ -322,6 +328,64 @@ TEST_CASE("runtime image: deleting the Environment removes its runtime images",
   REQUIRE(left.ok());
   CHECK(left->empty());
   CHECK(b.bed.docker.inspect_image("cenv.other-runtime/dev:0123456789ab").ok());
+}
+
+// Everything `cenv logs env/dev` prints (following with `follow`), and the final frame.
+std::pair<std::string, LogFrame> build_logs(ImageBed& b, bool follow, int64_t since = 0) {
+  LogsService logs(*b.bed.f.api, b.hub, {});
+  std::string text;
+  LogFrame last;
+  Status s = logs.stream({"env", "", "dev", follow, since},
+                         [&](const LogFrame& f) {
+                           if (f.end) last = f;
+                           text += f.data;
+                           return true;
+                         },
+                         [] { return false; });
+  INFO(s.to_string());
+  REQUIRE(s.ok());
+  return {text, last};
+}
+
+TEST_CASE("runtime image: cenv logs env/NAME streams the last build's output",
+          "[reconcilers][runtime-image]") {
+  ImageBed b;
+  std::atomic<int> build{0};
+  std::atomic<bool> release{false};
+  b.bed.docker.set_build_behavior([&](const docker::BuildOptions&,
+                                      const docker::ProgressCallback& out, std::stop_token stop) {
+    int n = ++build;
+    out("Step 1/2 : FROM cenv/base:bookworm");
+    while (n == 1 && !release.load() && !stop.stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    out("Step 2/2 : RUN build number " + std::to_string(n));
+    return Status::Ok();
+  });
+  b.module("tool", R"({"install": "echo one"})");
+  REQUIRE(eventually([&] { return b.phase() == "Building"; }));
+  // A follower started while the build runs sees it to the end.
+  std::pair<std::string, LogFrame> followed;
+  std::thread follower([&] { followed = build_logs(b, true); });
+  REQUIRE(eventually([&] { return build_logs(b, false).first.find("Step 1/2") != std::string::npos; }));
+  release = true;
+  follower.join();
+  CHECK(followed.first.find("Step 1/2 : FROM") != std::string::npos);
+  CHECK(followed.first.find("RUN build number 1") != std::string::npos);
+  CHECK(followed.second.end);
+  CHECK(followed.second.phase == "Succeeded");
+  CHECK(followed.second.exit_code == 0);
+
+  const std::string first = b.image();
+  b.update_module("tool", R"({"install": "echo two"})");
+  REQUIRE(eventually([&] { return b.ready_with_new_image(first); }));
+  auto [text, end] = build_logs(b, true);
+  CHECK(text.find("RUN build number 2") != std::string::npos);
+  CHECK(text.find("RUN build number 1") == std::string::npos);
+  CHECK(text.starts_with("cenv: building " + b.image()));
+  CHECK(end.phase == "Succeeded");
+  // Offsets count from the build's first byte.
+  CHECK(build_logs(b, false, 6).first == text.substr(6));
 }
 
 TEST_CASE("runtime image: a named instance prefixes the repository",
