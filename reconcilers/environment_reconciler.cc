@@ -421,6 +421,18 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
 }
 
 ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
+  if (!req.ns.empty()) {
+    // Docker's events name an Environment's containers (its image builds' too) by their
+    // labels, namespace included; one key per Environment keeps its reconciles apart from
+    // each other.
+    std::function<void(const Request&)> notify;
+    {
+      std::lock_guard lock(mu_);
+      notify = notify_;
+    }
+    if (notify) notify(Request{req.kind, "", req.name});
+    return ReconcileResult::done();
+  }
   ObjectPtr cached = environments_.get("", req.name);
   if (!cached) return ReconcileResult::done();
   const Object& env = *cached;
