@@ -19,6 +19,8 @@ constexpr std::string_view kDefaultBaseImage = "cenv/base:bookworm";
 
 // Cleanup waits for the Services' containers to leave the network.
 constexpr std::chrono::milliseconds kNetworkBusyRetry{1000};
+// A status write refused as stale is tried again after this.
+constexpr std::chrono::milliseconds kStaleCacheRetry{20};
 
 std::string base_image(const Object& env) {
   const json::object* spec = env.spec_or_null();
@@ -499,6 +501,11 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
   set_observed_generation(next);
   if (!(next == env)) {
     auto written = client_.update_status(next);
+    // A stale cache (a build's notice came before this reconciler's last write reached the
+    // informer): look again once it caught up, without a back-off that would delay a switch.
+    if (!written.ok() && written.status().code() == Code::kConflict) {
+      return ReconcileResult::after(kStaleCacheRetry);
+    }
     if (!written.ok()) return ReconcileResult::failed(written.status());
   }
   if (!failure.ok()) {
