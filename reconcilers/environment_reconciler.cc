@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/clock.h"
 #include "api/conditions.h"
 #include "api/finalizers.h"
+#include "modules/tar_archive.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/service_spec.h"
 
@@ -17,6 +19,8 @@ constexpr std::string_view kDefaultBaseImage = "cenv/base:bookworm";
 
 // Cleanup waits for the Services' containers to leave the network.
 constexpr std::chrono::milliseconds kNetworkBusyRetry{1000};
+// A status write refused as stale is tried again after this.
+constexpr std::chrono::milliseconds kStaleCacheRetry{20};
 
 std::string base_image(const Object& env) {
   const json::object* spec = env.spec_or_null();
@@ -26,14 +30,31 @@ std::string base_image(const Object& env) {
 
 }  // namespace
 
-EnvironmentReconciler::EnvironmentReconciler(Informer& environments, Client& client,
-                                             DockerConnection& docker, const Clock& clock,
+EnvironmentReconciler::EnvironmentReconciler(Informer& environments, Informer& modules,
+                                             Client& client, DockerConnection& docker,
+                                             const Clock& clock,
                                              EnvironmentReconcilerOptions options)
     : environments_(environments),
       client_(client),
       docker_(docker),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      modules_(modules),
+      builder_(docker, options_.logs, clock, options_.builds) {
+  builder_.set_notify([this](const std::string& env) {
+    std::function<void(const Request&)> notify;
+    {
+      std::lock_guard lock(mu_);
+      notify = notify_;
+    }
+    if (notify) notify(Request{"Environment", "", env});
+  });
+}
+
+void EnvironmentReconciler::set_notify(std::function<void(const Request&)> notify) {
+  std::lock_guard lock(mu_);
+  notify_ = std::move(notify);
+}
 
 bool EnvironmentReconciler::remove_orphans(docker::DockerClient& d, const Object& env,
                                            const docker::NetworkInfo& network) {
@@ -74,6 +95,8 @@ bool EnvironmentReconciler::remove_orphans(docker::DockerClient& d, const Object
 
 ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
   if (!has_finalizer(env, kCleanupFinalizer)) return ReconcileResult::done();
+  // A build still running would tag an image after its removal below: it ends first.
+  if (!builder_.cancel(std::string(env.uid()))) return ReconcileResult::after(kNetworkBusyRetry);
   auto d = docker_.client();
   if (!d.ok()) return ReconcileResult::failed(d.status());
   std::string network = environment_network(env, options_.names);
@@ -103,6 +126,8 @@ ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
   } else if (!info.ok() && info.status().code() != Code::kNotFound) {
     return ReconcileResult::failed(info.status());
   }
+  auto removed = remove_runtime_images(*d.value(), options_.names, env.name(), env.uid(), {});
+  if (!removed.ok()) return ReconcileResult::failed(removed.status());
   Object updated = env;
   remove_finalizer(updated, kCleanupFinalizer);
   auto written = client_.update(updated);
@@ -112,7 +137,304 @@ ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
   return ReconcileResult::done();
 }
 
+namespace {
+
+// status.build: the last build the Environment asked for.
+struct BuildRecord {
+  std::string image;
+  int attempt = 0;
+  std::string result;  // Building, Succeeded, Failed, Cancelled
+  std::string requested_at;
+};
+
+BuildRecord build_record(const Object& env) {
+  BuildRecord r;
+  const json::object* status = env.status_or_null();
+  const json::value* b = status ? status->if_contains("build") : nullptr;
+  if (!b || !b->is_object()) return r;
+  const json::object& o = b->get_object();
+  r.image = Object::str_field(o, "image");
+  r.result = Object::str_field(o, "result");
+  r.requested_at = Object::str_field(o, "requestedAt");
+  if (const json::value* a = o.if_contains("attempt"); a && a->is_int64()) {
+    r.attempt = static_cast<int>(a->as_int64());
+  }
+  return r;
+}
+
+json::object& build_status(Object& next) {
+  json::value& b = next.status()["build"];
+  if (!b.is_object()) b = json::object();
+  return b.as_object();
+}
+
+std::string annotation(const Object& obj, std::string_view key) {
+  const json::object* meta = obj.metadata_or_null();
+  const json::value* a = meta ? meta->if_contains("annotations") : nullptr;
+  if (!a || !a->is_object()) return "";
+  return std::string(Object::str_field(a->get_object(), key));
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : std::string(sep)) + i;
+  return out;
+}
+
+// "building cenv-runtime/dev:0123 (build 3): Step 2/9 : RUN ...".
+std::string building_message(const ImageBuildProgress& p) {
+  std::string step = p.state == ImageBuildState::kQueued ? "waiting for a free build slot"
+                     : p.step.empty()                    ? "starting"
+                                                         : p.step;
+  return "building " + p.tag + " (build " + std::to_string(p.attempt) + "): " + step;
+}
+
+// The failing step, Docker's message and the last lines of output.
+std::string failed_message(const ImageBuildProgress& p) {
+  std::string out = "build " + std::to_string(p.attempt) + " of " + p.tag + " failed";
+  if (!p.step.empty()) out += " at " + p.step;
+  out += ": " + p.error;
+  if (!p.tail.empty()) out += "\nlast lines of output:\n" + join(p.tail, "\n");
+  out += "\n(the previous image keeps serving; `cenv logs env/NAME` has the whole output, "
+         "`cenv env build NAME` tries again)";
+  return out;
+}
+
+}  // namespace
+
+Status EnvironmentReconciler::sync_network(docker::DockerClient& docker, const Object& env,
+                                           Object& next) {
+  const int64_t gen = env.generation();
+  std::string network = environment_network(env, options_.names);
+  Status failure;
+  auto info = docker.inspect_network(network);
+  if (!info.ok() && info.status().code() == Code::kNotFound) {
+    docker::Labels labels = options_.names.labels("Environment", env.name(), env.name(), env.uid());
+    auto created = docker.create_network({.name = network, .labels = labels});
+    if (created.ok() || created.status().code() == Code::kAlreadyExists) {
+      spdlog::info("Environment {}: created network {}", env.name(), network);
+    } else {
+      failure = created.status();
+    }
+  } else if (!info.ok()) {
+    failure = info.status();
+  }
+  if (failure.ok()) {
+    set_condition(next, "NetworkReady", kConditionTrue, "NetworkExists",
+                  "Docker network " + network + " exists", gen, clock_.now());
+  } else {
+    set_condition(next, "NetworkReady", kConditionFalse,
+                  failure.code() == Code::kUnavailable ? "DockerUnavailable" : "NetworkFailed",
+                  "network " + network + ": " + failure.message(), gen, clock_.now());
+  }
+  return failure;
+}
+
+Result<modules::BaseImage> EnvironmentReconciler::sync_base_image(docker::DockerClient& docker,
+                                                                  const Object& env,
+                                                                  Object& next) {
+  const std::string image = base_image(env);
+  auto present = docker.inspect_image(image);
+  if (present.ok()) return modules::BaseImage{image, present->id};
+  Status failure = present.status();
+  bool pulled = false;
+  if (failure.code() == Code::kNotFound) {
+    pulled = true;
+    failure = docker.pull_image(image);
+    if (failure.ok()) {
+      spdlog::info("Environment {}: pulled {}", env.name(), image);
+      auto again = docker.inspect_image(image);
+      if (again.ok()) return modules::BaseImage{image, again->id};
+      failure = again.status();
+    }
+  }
+  std::string reason = !pulled                             ? "DockerUnavailable"
+                       : failure.code() == Code::kNotFound ? "ImageNotFound"
+                                                           : "ImagePullFailed";
+  set_condition(next, "ImageReady", kConditionFalse, reason,
+                "image " + image +
+                    " is not present locally and could not be pulled (load it with "
+                    "scripts/bootstrap-images or docker load): " +
+                    failure.message(),
+                env.generation(), clock_.now());
+  return failure;
+}
+
+void EnvironmentReconciler::use_image(docker::DockerClient& docker, const Object& env,
+                                      Object& next, const std::string& image,
+                                      const std::vector<std::string>& modules) {
+  const json::object* status = env.status_or_null();
+  const std::string previous(status ? Object::str_field(*status, "image") : "");
+  next.status()["image"] = image;
+  if (modules.empty()) {
+    next.status().erase("modules");
+  } else {
+    json::array list;
+    for (const std::string& m : modules) list.emplace_back(m);
+    next.status()["modules"] = std::move(list);
+  }
+  if (previous.empty() || previous == image) return;
+  spdlog::info("Environment {}: switched from {} to {}", env.name(), previous, image);
+  // The image in use and the previous one stay (Services roll from one to the other).
+  auto removed =
+      remove_runtime_images(docker, options_.names, env.name(), env.uid(), {image, previous});
+  if (!removed.ok()) {
+    spdlog::warn("Environment {}: removing old runtime images: {}", env.name(),
+                 removed.status().message());
+  }
+}
+
+Status EnvironmentReconciler::start_build(const Object& env, Object& next,
+                                          const RuntimeImage& plan,
+                                          const std::string& requested_at) {
+  auto tar = modules::write_tar(plan.recipe.context(), false);
+  if (!tar.ok()) return tar.status().with_prefix("build context of " + plan.reference);
+  const std::string uid(env.uid());
+  int attempt = build_record(env).attempt;
+  if (auto p = builder_.progress(uid)) attempt = std::max(attempt, p->attempt);
+  ++attempt;
+  ImageBuildRequest request{.uid = uid,
+                            .name = std::string(env.name()),
+                            .tag = plan.reference,
+                            .attempt = attempt,
+                            .requested_at = requested_at,
+                            .context_tar = std::move(tar).value(),
+                            .labels = plan.labels};
+  if (!builder_.start(std::move(request))) return Status::Unavailable("the controller is stopping");
+  json::object& b = build_status(next);
+  b = json::object{{"image", plan.reference},
+                   {"attempt", attempt},
+                   {"result", "Building"},
+                   {"startTime", format_rfc3339(clock_.now())}};
+  if (!requested_at.empty()) b["requestedAt"] = requested_at;
+  return Status::Ok();
+}
+
+struct EnvironmentReconciler::ImageOutcome {
+  enum class Kind { kReady, kBuilding, kFailed };
+  Kind kind = Kind::kFailed;
+  Status failure;  // retried with back-off (Docker, a source that did not answer)
+};
+
+EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
+    docker::DockerClient& docker, const Object& env, const modules::BaseImage& base,
+    Object& next) {
+  using Kind = ImageOutcome::Kind;
+  const int64_t gen = env.generation();
+  const auto now = clock_.now();
+  const std::string uid(env.uid());
+  auto image_condition = [&](std::string_view status, std::string_view reason,
+                             const std::string& message) {
+    set_condition(next, "ImageReady", status, reason, message, gen, now);
+  };
+  // Inputs that cannot make an image: no build runs for them.
+  auto invalid = [&](std::string_view reason, const Status& why, bool resolved) {
+    (void)builder_.cancel(uid);
+    if (!resolved) set_condition(next, "Resolved", kConditionFalse, reason, why.message(), gen, now);
+    image_condition(kConditionFalse, reason, why.message());
+    return ImageOutcome{Kind::kFailed,
+                        why.code() == Code::kUnavailable ? why : Status::Ok()};
+  };
+
+  // Observe: the Modules, fetched and resolved, and the image they make.
+  std::vector<ObjectPtr> modules = modules_.list(env.name());
+  std::erase_if(modules, [](const ObjectPtr& m) { return is_being_deleted(*m); });
+  if (!modules.empty() && !options_.modules) {
+    return invalid("ModulesUnavailable",
+                   Status::FailedPrecondition("this controller cannot fetch Modules"), false);
+  }
+  Result<ResolvedModules> resolved = modules.empty()
+                                         ? Result<ResolvedModules>(ResolvedModules{})
+                                         : resolve_environment_modules(modules, *options_.modules);
+  if (!resolved.ok()) return invalid("ModulesInvalid", resolved.status(), false);
+  set_condition(next, "Resolved", kConditionTrue, "Resolved",
+                resolved->installed.empty()
+                    ? std::string("no modules")
+                    : "install order: " + join(resolved->installed, ", "),
+                gen, now);
+  auto plan = plan_runtime_image(env, base, *resolved, options_.names);
+  if (!plan.ok()) return invalid("ModulesInvalid", plan.status(), true);
+  if (!plan->needs_build) {
+    (void)builder_.cancel(uid);
+    use_image(docker, env, next, plan->reference, {});
+    image_condition(kConditionTrue, "ImagePresent",
+                    "image " + plan->reference + " is present (no modules: the base image)");
+    return {Kind::kReady, Status::Ok()};
+  }
+  const std::string& tag = plan->reference;
+  auto exists = docker.inspect_image(tag);
+  if (!exists.ok() && exists.status().code() != Code::kNotFound) {
+    image_condition(kConditionUnknown, "DockerUnavailable",
+                    "cannot check image " + tag + ": " + exists.status().message());
+    return {Kind::kFailed, exists.status()};
+  }
+  const std::string requested_at = annotation(env, kBuildRequestedAtAnnotation);
+  const BuildRecord record = build_record(env);
+  const std::optional<ImageBuildProgress> progress = builder_.progress(uid);
+
+  // Decide, then act and report.
+  auto ready = [&] {
+    use_image(docker, env, next, tag, resolved->installed);
+    image_condition(kConditionTrue, "ImageBuilt",
+                    "image " + tag + " is present (" + std::to_string(resolved->installed.size()) +
+                        " modules)");
+    return ImageOutcome{Kind::kReady, Status::Ok()};
+  };
+  if (progress && progress->tag == tag && progress->requested_at == requested_at) {
+    switch (progress->state) {
+      case ImageBuildState::kQueued:
+      case ImageBuildState::kRunning:
+        image_condition(kConditionFalse, "Building", building_message(*progress));
+        return {Kind::kBuilding, Status::Ok()};
+      case ImageBuildState::kFailed:
+        build_status(next)["result"] = "Failed";
+        build_status(next)["completionTime"] = format_rfc3339(progress->end);
+        image_condition(kConditionFalse, "BuildFailed", failed_message(*progress));
+        return {Kind::kFailed, Status::Ok()};
+      case ImageBuildState::kSucceeded:
+        if (!exists.ok()) break;  // removed meanwhile: build again
+        build_status(next)["result"] = "Succeeded";
+        build_status(next)["completionTime"] = format_rfc3339(progress->end);
+        return ready();
+      case ImageBuildState::kCancelled:
+        break;
+    }
+  }
+  if (exists.ok() && record.requested_at == requested_at) return ready();
+  if (!exists.ok() && record.image == tag && record.result == "Failed" &&
+      record.requested_at == requested_at) {
+    // Failed before (this controller's earlier life): no retry until the inputs or the
+    // annotation change. The condition written then keeps its message.
+    auto was = get_condition(env, "ImageReady");
+    if (!was || was->reason != "BuildFailed") {
+      image_condition(kConditionFalse, "BuildFailed",
+                      "build " + std::to_string(record.attempt) + " of " + tag + " failed");
+    }
+    return {Kind::kFailed, Status::Ok()};
+  }
+  if (Status s = start_build(env, next, *plan, requested_at); !s.ok()) {
+    image_condition(kConditionFalse, "BuildFailed", s.message());
+    return {Kind::kFailed, s};
+  }
+  auto started = builder_.progress(uid);
+  image_condition(kConditionFalse, "Building",
+                  started ? building_message(*started) : "building " + tag);
+  return {Kind::kBuilding, Status::Ok()};
+}
+
 ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
+  if (!req.ns.empty()) {
+    // Docker's events name an Environment's containers (its image builds' too) by their
+    // labels, namespace included; one key per Environment keeps its reconciles apart from
+    // each other.
+    std::function<void(const Request&)> notify;
+    {
+      std::lock_guard lock(mu_);
+      notify = notify_;
+    }
+    if (notify) notify(Request{req.kind, "", req.name});
+    return ReconcileResult::done();
+  }
   ObjectPtr cached = environments_.get("", req.name);
   if (!cached) return ReconcileResult::done();
   const Object& env = *cached;
@@ -128,103 +450,69 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
     return ReconcileResult::failed(written.status());
   }
 
+  // Observe and act: network, base image, runtime image (each sets its conditions).
   Object next = env;
   const int64_t gen = env.generation();
   const auto now = clock_.now();
   Status failure;
-  bool network_ready = false, image_ready = false;
-  bool docker_down = false;  // Docker unreachable (Pending), as opposed to failing (Failed)
-  std::string network = environment_network(env, options_.names);
-  std::string image = base_image(env);
-
+  bool network_ready = false;
+  ImageOutcome image;
   auto d = docker_.client();
   if (!d.ok()) {
     failure = d.status();
-    docker_down = true;
     std::string msg = "cannot reach Docker: " + d.status().message();
     set_condition(next, "NetworkReady", kConditionUnknown, "DockerUnavailable", msg, gen, now);
     set_condition(next, "ImageReady", kConditionUnknown, "DockerUnavailable", msg, gen, now);
   } else {
-    docker::DockerClient& docker = *d.value();
-    auto info = docker.inspect_network(network);
-    if (!info.ok() && info.status().code() == Code::kNotFound) {
-      docker::Labels labels =
-          options_.names.labels("Environment", env.name(), env.name(), env.uid());
-      auto created = docker.create_network({.name = network, .labels = labels});
-      if (created.ok() || created.status().code() == Code::kAlreadyExists) {
-        spdlog::info("Environment {}: created network {}", env.name(), network);
-        network_ready = true;
-      } else {
-        failure = created.status();
-      }
-    } else if (!info.ok()) {
-      failure = info.status();
+    Status net = sync_network(*d.value(), env, next);
+    network_ready = net.ok();
+    failure = net;
+    auto base = sync_base_image(*d.value(), env, next);
+    if (base.ok()) {
+      image = sync_runtime_image(*d.value(), env, *base, next);
     } else {
-      network_ready = true;
+      image.failure = base.status();
     }
-    if (network_ready) {
-      set_condition(next, "NetworkReady", kConditionTrue, "NetworkExists",
-                    "Docker network " + network + " exists", gen, now);
-    } else {
-      set_condition(next, "NetworkReady", kConditionFalse,
-                    failure.code() == Code::kUnavailable ? "DockerUnavailable" : "NetworkFailed",
-                    "network " + network + ": " + failure.message(), gen, now);
-    }
-
-    if (!failure.ok() && failure.code() == Code::kUnavailable) docker_down = true;
-    auto present = docker.inspect_image(image);
-    Status image_status = present.ok() ? Status::Ok() : present.status();
-    bool pulled = false;
-    if (!present.ok() && present.status().code() == Code::kNotFound) {
-      pulled = true;
-      image_status = docker.pull_image(image);
-      if (image_status.ok()) spdlog::info("Environment {}: pulled {}", env.name(), image);
-    } else if (!present.ok() && present.status().code() == Code::kUnavailable) {
-      docker_down = true;
-    }
-    if (image_status.ok()) {
-      image_ready = true;
-      set_condition(next, "ImageReady", kConditionTrue, "ImagePresent",
-                    "image " + image + " is present", gen, now);
-    } else {
-      if (failure.ok()) failure = image_status;
-      std::string reason = !pulled                                  ? "DockerUnavailable"
-                           : image_status.code() == Code::kNotFound ? "ImageNotFound"
-                                                                    : "ImagePullFailed";
-      set_condition(next, "ImageReady", kConditionFalse, reason,
-                    "image " + image +
-                        " is not present locally and could not be pulled (load it with "
-                        "scripts/bootstrap-images or docker load): " +
-                        image_status.message(),
-                    gen, now);
-    }
+    if (failure.ok()) failure = image.failure;
   }
 
+  // Report: phase and Ready from the conditions.
+  const bool image_ready = image.kind == ImageOutcome::Kind::kReady;
+  const bool building = image.kind == ImageOutcome::Kind::kBuilding;
   json::object& status = next.status();
-  if (image_ready) {
-    status["image"] = image;
-  } else {
-    status.erase("image");
-  }
-  bool ready = network_ready && image_ready;
-  status["phase"] = ready ? "Ready" : docker_down ? "Pending" : "Failed";
+  // Docker unreachable (Pending), as opposed to failing (Failed).
+  auto unreachable = [&](std::string_view type) {
+    auto c = get_condition(next, type);
+    return c && c->status != kConditionTrue && c->reason == "DockerUnavailable";
+  };
+  const bool docker_down = !d.ok() || unreachable("NetworkReady") || unreachable("ImageReady");
+  const bool ready = network_ready && image_ready;
+  status["phase"] = ready                        ? "Ready"
+                    : docker_down                ? "Pending"
+                    : network_ready && building  ? "Building"
+                                                 : "Failed";
   if (ready) {
     set_condition(next, "Ready", kConditionTrue, "Ready", "network and image are ready", gen, now);
   } else {
-    auto cond = get_condition(next, image_ready ? "NetworkReady" : "ImageReady");
+    auto cond = get_condition(next, network_ready ? "ImageReady" : "NetworkReady");
     set_condition(next, "Ready", kConditionFalse, cond ? cond->reason : "NotReady",
                   cond ? cond->message : failure.message(), gen, now);
   }
   set_observed_generation(next);
   if (!(next == env)) {
     auto written = client_.update_status(next);
+    // A stale cache (a build's notice came before this reconciler's last write reached the
+    // informer): look again once it caught up, without a back-off that would delay a switch.
+    if (!written.ok() && written.status().code() == Code::kConflict) {
+      return ReconcileResult::after(kStaleCacheRetry);
+    }
     if (!written.ok()) return ReconcileResult::failed(written.status());
   }
   if (!failure.ok()) {
     return ReconcileResult::failed(failure.with_prefix("Environment " + std::string(env.name())));
   }
   // Look again now and then: a network removed outside cenv is not in Docker's container
-  // events, and Services cannot start without it.
+  // events, and Services cannot start without it. A build tells us when it moves on.
   return ReconcileResult::after(options_.recheck_interval);
 }
 

@@ -1,21 +1,46 @@
 #pragma once
 // EnvironmentReconciler (DESIGN sections 2 and 6): keeps an Environment's Docker network
 // (spec.network, else cenv-<name>) and checks its base image is present (pulled when a
-// registry answers), then publishes status.image (the base image, until Modules build on it),
-// status.phase and the conditions NetworkReady, ImageReady and Ready. The finalizer
-// cenv.io/cleanup removes the network cenv created once the Environment is deleted (after its
-// Services' containers left it; a container this instance made for an object of the namespace
-// that is gone already is removed); a network cenv did not create (no io.cenv labels) is used
-// but never removed. Docker down: conditions say so and the key is retried with back-off.
+// registry answers), then its runtime image: the base image plus every Module of its namespace
+// (runtime_image.h), built in the background (RuntimeImageBuilder) when no image has its
+// content-addressed tag yet. Each reconcile moves one step:
+//  * observe: network, base image, the Modules (fetched and resolved), the runtime image's tag
+//    and whether Docker has it, the Environment's build in progress;
+//  * decide: use the image (no modules: the base image itself, no build), wait for the build,
+//    start one, or report why not (ModulesInvalid, BuildFailed);
+//  * act: start or cancel the build; after a switch, remove the Environment's runtime images
+//    but the one in use and the previous one;
+//  * report: status.image and status.modules (name@revision) only once the image exists, so a
+//    failed build keeps the previous image serving; status.build (the last build asked for:
+//    image, attempt, result, requestedAt); status.phase Building while it builds; conditions
+//    NetworkReady, Resolved, ImageReady (reason Building with the current step, BuildFailed
+//    with the failing step and the last lines of output) and Ready.
+// A failed build is not retried until its inputs change or the annotation
+// cenv.io/build-requested-at changes (`cenv env build`), which also rebuilds an image that
+// exists (through Docker's layer cache). The finalizer cenv.io/cleanup cancels the build,
+// removes the network cenv created once the Environment is deleted (after its Services'
+// containers left it; a container this instance made for an object of the namespace that is
+// gone already is removed) and the Environment's runtime images; a network cenv did not create
+// (no io.cenv labels) is used but never removed. Docker down: conditions say so and the key is
+// retried with back-off.
 
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
 
+#include "api/annotations.h"
 #include "api/clock.h"
 #include "controller/runtime/client.h"
 #include "controller/runtime/informer.h"
 #include "controller/runtime/reconciler.h"
+#include "controller/runtime/runnable.h"
+#include "controller/store/log_hub.h"
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_names.h"
+#include "reconcilers/module_fetcher.h"
+#include "reconcilers/runtime_image.h"
+#include "reconcilers/runtime_image_builder.h"
 
 namespace cenv {
 
@@ -24,19 +49,51 @@ struct EnvironmentReconcilerOptions {
   DockerNames names{};
   // How often a Ready Environment checks its network and image again. Default 30 s.
   std::chrono::milliseconds recheck_interval{30'000};
+  // Where Modules' files come from; nullptr (default): an Environment with Modules reports
+  // that this controller cannot fetch them. Must outlive the reconciler.
+  ModuleFetcher* modules = nullptr;
+  // Where build output is stored; nullptr (default): not stored. Must outlive the reconciler.
+  LogHub* logs = nullptr;
+  // Parallel builds, progress throttling (runtime_image_builder.h for the defaults).
+  RuntimeImageBuilderOptions builds{};
 };
+
 
 class EnvironmentReconciler final : public Reconciler {
  public:
-  // `environments` is the Environment informer (reads); writes go through `client`. Every
-  // reference must outlive the reconciler.
-  EnvironmentReconciler(Informer& environments, Client& client, DockerConnection& docker,
-                        const Clock& clock, EnvironmentReconcilerOptions options = {});
+  // `environments` and `modules` are the Environment and Module informers (reads); writes go
+  // through `client`. Every reference must outlive the reconciler.
+  EnvironmentReconciler(Informer& environments, Informer& modules, Client& client,
+                        DockerConnection& docker, const Clock& clock,
+                        EnvironmentReconcilerOptions options = {});
 
   ReconcileResult reconcile(const Request& req) override;
 
+  // Called (on a build's thread) with the Environment's request when its build made progress
+  // or ended; the controller's enqueue. Set before the first reconcile.
+  void set_notify(std::function<void(const Request&)> notify);
+  // Cancels the builds when the manager stops (RuntimeImageBuilder::stopper()).
+  std::unique_ptr<Runnable> stopper() { return builder_.stopper(); }
+
  private:
+  struct ImageOutcome;
   ReconcileResult finalize(const Object& env);
+  // Ensures the network; sets NetworkReady. The failure, if any.
+  Status sync_network(docker::DockerClient& docker, const Object& env, Object& next);
+  // Ensures the base image is present (pulled when missing); sets ImageReady on failure.
+  Result<modules::BaseImage> sync_base_image(docker::DockerClient& docker, const Object& env,
+                                             Object& next);
+  // The runtime image step: observe, decide, act; sets Resolved, ImageReady, status.image,
+  // status.modules and status.build in `next`.
+  ImageOutcome sync_runtime_image(docker::DockerClient& docker, const Object& env,
+                                  const modules::BaseImage& base, Object& next);
+  // The Environment uses `image` now: status.image, status.modules; removes older runtime
+  // images after a switch.
+  void use_image(docker::DockerClient& docker, const Object& env, Object& next,
+                 const std::string& image, const std::vector<std::string>& modules);
+  // Starts a build of `plan` (attempt status.build.attempt + 1) and records it.
+  Status start_build(const Object& env, Object& next, const RuntimeImage& plan,
+                     const std::string& requested_at);
   // Removes the containers on `network` that this instance created for objects of env's
   // namespace which no longer exist. True when nothing else is left on the network (all
   // removed, or gone already).
@@ -48,6 +105,10 @@ class EnvironmentReconciler final : public Reconciler {
   DockerConnection& docker_;
   const Clock& clock_;
   const EnvironmentReconcilerOptions options_;
+  Informer& modules_;
+  RuntimeImageBuilder builder_;
+  std::mutex mu_;
+  std::function<void(const Request&)> notify_;  // guarded by mu_
 };
 
 }  // namespace cenv

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "api/annotations.h"
 #include "api/object.h"
 #include "api/status.h"
 #include "controller/runtime/archive_reader.h"
@@ -35,9 +36,6 @@
 
 namespace cenv {
 
-// Annotation of an Environment asking for a rebuild now (`cenv env build`); its value is the
-// time of the request (RFC 3339). A new value makes git-sourced Modules be fetched again.
-inline constexpr std::string_view kBuildRequestedAtAnnotation = "cenv.io/build-requested-at";
 
 struct ModuleSourcesOptions {
   // Modules whose results are kept; the least recently used is dropped first. Default 512.

@@ -78,13 +78,23 @@ void ReconcilerSet::add_controllers() {
   Informer& environments = cache.informer("Environment");
   Informer& services = cache.informer("Service");
 
-  // Environment: network, base image, status.image.
+  // Environment: network, base image, runtime image (built from the namespace's Modules, so
+  // a Module's change wakes the Environment named by its namespace).
   EnvironmentReconcilerOptions env_options;
   env_options.names = options_.names;
   env_options.recheck_interval = options_.environment_recheck;
-  auto& env_reconciler = own(
-      std::make_unique<EnvironmentReconciler>(environments, client_, docker_, clock_, env_options));
-  add_controller("Environment", env_reconciler, options_.environment_workers);
+  env_options.modules =
+      options_.module_fetcher ? options_.module_fetcher : static_cast<ModuleFetcher*>(module_sources_.get());
+  env_options.logs = options_.logs;
+  env_options.builds = options_.image_builds;
+  auto& env_reconciler = own(std::make_unique<EnvironmentReconciler>(
+      environments, cache.informer("Module"), client_, docker_, clock_, env_options));
+  Controller& env = add_controller("Environment", env_reconciler, options_.environment_workers);
+  env.watches("Module", [](const Object& module) {
+    return std::vector<Request>{{"Environment", "", std::string(module.ns())}};
+  });
+  env_reconciler.set_notify([&env](const Request& req) { env.enqueue(req); });
+  manager_->add(env_reconciler.stopper());
 
   // Service: one container each, through the Workloads seam; health from the prober.
   ServiceReconcilerOptions svc_options;

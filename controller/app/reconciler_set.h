@@ -29,7 +29,9 @@
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_event_source.h"
 #include "reconcilers/health_prober.h"
+#include "reconcilers/module_fetcher.h"
 #include "reconcilers/module_sources.h"
+#include "reconcilers/runtime_image_builder.h"
 
 namespace cenv {
 
@@ -71,6 +73,12 @@ struct ReconcilerSetOptions {
   modules::GitFetcher* git_fetcher = nullptr;
   // Cache bounds of the Modules' sources (module_sources.h for the defaults).
   ModuleSourcesOptions module_sources;
+  // Where the Environment controller gets Modules' files to build runtime images from;
+  // nullptr (default): the set's own ModuleSources (the Module controller's). Must outlive
+  // the set.
+  ModuleFetcher* module_fetcher = nullptr;
+  // Runtime image builds: parallel builds, progress throttling (runtime_image_builder.h).
+  RuntimeImageBuilderOptions image_builds;
 
   // Defaults, with names from $CENV_INSTANCE and $CENV_CONTAINER_LABELS
   // (DockerNames::from_environment); Invalid for a bad $CENV_INSTANCE.

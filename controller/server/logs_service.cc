@@ -24,6 +24,20 @@ std::string run_phase(const Object& run) {
   return status ? std::string(Object::str_field(*status, "phase")) : std::string();
 }
 
+// status.build.attempt and status.build.result of an Environment (0 and "" without a build).
+int build_attempt(const Object& env) {
+  const json::object* status = env.status_or_null();
+  const json::value* b = status ? status->if_contains("build") : nullptr;
+  const json::value* a = b && b->is_object() ? b->get_object().if_contains("attempt") : nullptr;
+  return a && a->is_int64() ? static_cast<int>(a->as_int64()) : 0;
+}
+
+std::string build_result(const Object& env) {
+  const json::object* status = env.status_or_null();
+  const json::value* b = status ? status->if_contains("build") : nullptr;
+  return b && b->is_object() ? std::string(Object::str_field(b->get_object(), "result")) : "";
+}
+
 int run_exit_code(const Object& run) {
   const json::object* status = run.status_or_null();
   if (!status) return 0;
@@ -46,9 +60,10 @@ Status LogsService::stream(const LogsQuery& query, const LogFrameSink& sink,
     return Status::NotFound("the server doesn't have a resource type \"" +
                             escape_for_display(query.kind) + "\"");
   }
-  if (info->kind != "CommandRun" && info->kind != "Service") {
+  if (info->kind != "CommandRun" && info->kind != "Service" && info->kind != "Environment") {
     return Status::Invalid("logs: " + info->kind +
-                           " has no output; logs are kept for CommandRun and Service");
+                           " has no output; logs are kept for CommandRun, Service and "
+                           "Environment (its runtime image's build)");
   }
   auto obj = api_.get(info->kind, query.ns, query.name);
   if (!obj.ok()) return obj.status();
@@ -56,20 +71,62 @@ Status LogsService::stream(const LogsQuery& query, const LogFrameSink& sink,
     if (!service_logs_) return Status::Unavailable("logs: this controller runs no containers");
     return service_logs_(*obj, query, sink, cancelled);
   }
+  if (info->kind == "Environment") return stream_build(*obj, query, sink, cancelled);
   return stream_run(*obj, query, sink, cancelled);
 }
 
 Status LogsService::stream_run(const Object& run, const LogsQuery& query, const LogFrameSink& sink,
                                const std::function<bool()>& cancelled) {
-  const std::string uid(run.uid());
-  const std::string ns(run.ns()), name(run.name());
+  StoredLog log;
+  log.kind = "CommandRun";
+  log.ns = std::string(run.ns());
+  log.name = std::string(run.name());
+  log.uid = std::string(run.uid());
+  log.finished = [](const Object& r) { return is_finished_run_phase(run_phase(r)); };
+  log.end = [](const Object& r, LogFrame& f) {
+    f.phase = run_phase(r);
+    f.exit_code = run_exit_code(r);
+  };
+  return stream_log(log, run, query, sink, cancelled);
+}
+
+Status LogsService::stream_build(const Object& env, const LogsQuery& query,
+                                 const LogFrameSink& sink,
+                                 const std::function<bool()>& cancelled) {
+  const int attempt = build_attempt(env);
+  StoredLog log;
+  log.kind = "Environment";
+  log.name = std::string(env.name());
+  log.uid = std::string(env.uid());
+  // Only the last build's output: it starts after every byte of the builds before it.
+  if (attempt > 0) {
+    auto summary = hub_.store().log_summary(log.uid);
+    if (!summary.ok()) return summary.status();
+    for (const LogSummary::Part& p : summary->parts) {
+      if (p.attempt < attempt) log.base += p.bytes;
+    }
+  }
+  log.finished = [attempt](const Object& e) {
+    // Another build started meanwhile: this one is over.
+    return build_result(e) != "Building" || build_attempt(e) != attempt;
+  };
+  log.end = [attempt](const Object& e, LogFrame& f) {
+    std::string result = build_attempt(e) == attempt ? build_result(e) : "Cancelled";
+    f.phase = result.empty() ? "None" : result;
+    f.exit_code = result == "Succeeded" || result.empty() ? 0 : 1;
+  };
+  return stream_log(log, env, query, sink, cancelled);
+}
+
+Status LogsService::stream_log(const StoredLog& log, const Object& owner, const LogsQuery& query,
+                               const LogFrameSink& sink, const std::function<bool()>& cancelled) {
   Store& store = hub_.store();
-  int64_t offset = query.since_bytes;
+  int64_t offset = log.base + query.since_bytes;
   // Sends everything stored past `offset`; false when the reader is gone.
   auto drain = [&](bool* sent_any) -> Result<bool> {
     *sent_any = false;
     for (;;) {
-      auto chunks = store.read_log(uid, offset, options_.read_bytes);
+      auto chunks = store.read_log(log.uid, offset, options_.read_bytes);
       if (!chunks.ok()) return chunks.status();
       if (chunks->empty()) return true;
       *sent_any = true;
@@ -77,7 +134,7 @@ Status LogsService::stream_run(const Object& run, const LogsQuery& query, const 
         LogFrame f;
         f.stream = c.stream;
         f.time = c.time;
-        f.offset = c.offset;
+        f.offset = c.offset - log.base;
         offset = c.end();
         f.data = std::move(c.data);
         if (!sink(f)) return false;
@@ -88,24 +145,23 @@ Status LogsService::stream_run(const Object& run, const LogsQuery& query, const 
   auto finish = [&](const Object& done) {
     LogFrame f;
     f.end = true;
-    f.offset = offset;
-    f.phase = run_phase(done);
-    f.exit_code = run_exit_code(done);
+    f.offset = offset - log.base;
+    log.end(done, f);
     sink(f);
     return Status::Ok();
   };
 
-  Object current = run;
+  Object current = owner;
   for (;;) {
     // Taken before reading: an append after the read bumps it, so the wait below returns.
-    uint64_t seen = hub_.generation(uid);
+    uint64_t seen = hub_.generation(log.uid);
     bool sent_any = false;
     auto more = drain(&sent_any);
     if (!more.ok()) return more.status();
     if (!*more) return Status::Ok();
-    if (is_finished_run_phase(run_phase(current))) {
-      // The reconciler stores all output before it writes the final phase; everything read
-      // after seeing that phase is complete.
+    if (log.finished(current)) {
+      // The writer stores all output before it records the end; everything read after
+      // seeing that is complete.
       bool again = false;
       auto rest = drain(&again);
       if (!rest.ok()) return rest.status();
@@ -115,12 +171,12 @@ Status LogsService::stream_run(const Object& run, const LogsQuery& query, const 
     if (!query.follow) return Status::Ok();
     if (!sent_any) {
       if (cancelled()) return Status::Ok();
-      hub_.wait(uid, seen, options_.poll_interval);
+      hub_.wait(log.uid, seen, options_.poll_interval);
       if (cancelled()) return Status::Ok();
     }
-    auto latest = api_.get("CommandRun", ns, name);
-    if (!latest.ok() || latest->uid() != uid) {
-      // Deleted (its log with it), or replaced by a new run of the same name: nothing more.
+    auto latest = api_.get(log.kind, log.ns, log.name);
+    if (!latest.ok() || latest->uid() != log.uid) {
+      // Deleted (its log with it), or replaced by a new object of the same name: nothing more.
       if (latest.ok() || latest.status().code() == Code::kNotFound) return Status::Ok();
       return latest.status();
     }

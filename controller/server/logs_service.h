@@ -1,10 +1,13 @@
 #pragma once
-// Output of CommandRuns and Services (DESIGN sections 3 and 4).
+// Output of CommandRuns, Services and Environments' image builds (DESIGN sections 3 and 4).
 //
 // LogsService is the Logs and Stdin calls apart from gRPC: it streams a CommandRun's stored
 // output from a byte offset (following it until the run ends, then a final frame with the exit
-// code) as the LogHub (controller/store/log_hub.h) wakes it, or a Service container's output
-// through a ServiceLogSource (the composition root gives it Docker's). Thread-safe.
+// code) as the LogHub (controller/store/log_hub.h) wakes it, the output of an Environment's
+// last runtime image build the same way (offsets count from that build's first byte; the final
+// frame's phase is the build's result, Succeeded or Failed, exit code 0 or 1), or a Service
+// container's output through a ServiceLogSource (the composition root gives it Docker's).
+// Thread-safe.
 
 #include <chrono>
 #include <condition_variable>
@@ -25,7 +28,7 @@ namespace cenv {
 
 // What a Logs call asks for.
 struct LogsQuery {
-  std::string kind;  // CommandRun or Service, or any of their names (cr, svc, ...)
+  std::string kind;  // CommandRun, Service or Environment, or any of their names (cr, svc, env)
   std::string ns;    // empty: "default"
   std::string name;
   bool follow = false;      // stream new output until the run (the container) ends
@@ -71,9 +74,9 @@ class LogsService {
               LogsServiceOptions options = {});
 
   // Streams the output `query` names into `sink` until it is all sent (or, with follow, the
-  // run has ended), the sink returns false or `cancelled()` turns true (all Ok). NotFound for
-  // a missing object or a Service without a container; Invalid for other kinds or a negative
-  // since_bytes.
+  // run or the build has ended), the sink returns false or `cancelled()` turns true (all Ok).
+  // NotFound for a missing object or a Service without a container; Invalid for other kinds or
+  // a negative since_bytes.
   Status stream(const LogsQuery& query, const LogFrameSink& sink,
                 const std::function<bool()>& cancelled);
 
@@ -82,8 +85,21 @@ class LogsService {
   Result<std::shared_ptr<StdinPipe>> stdin_pipe(const std::string& ns, const std::string& name);
 
  private:
+  // A log in the store and how to tell that its writer is done.
+  struct StoredLog {
+    std::string kind, ns, name, uid;  // its owner
+    int64_t base = 0;                 // the byte of the whole log that frames count from
+    std::function<bool(const Object& owner)> finished;          // no more output comes
+    std::function<void(const Object& owner, LogFrame& f)> end;  // fills the final frame
+  };
   Status stream_run(const Object& run, const LogsQuery& query, const LogFrameSink& sink,
                     const std::function<bool()>& cancelled);
+  Status stream_build(const Object& env, const LogsQuery& query, const LogFrameSink& sink,
+                      const std::function<bool()>& cancelled);
+  // Streams `log` from base + query.since_bytes, following it (re-reading its owner) until
+  // log.finished() holds, then sends the final frame.
+  Status stream_log(const StoredLog& log, const Object& owner, const LogsQuery& query,
+                    const LogFrameSink& sink, const std::function<bool()>& cancelled);
 
   ApiService& api_;
   LogHub& hub_;

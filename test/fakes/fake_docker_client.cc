@@ -243,6 +243,11 @@ void FakeDockerClient::add_pullable_image(const std::string& ref, ImageInfo imag
   pullable_[normalize_ref(ref)] = std::move(image);
 }
 
+void FakeDockerClient::set_build_behavior(BuildBehavior behavior) {
+  std::lock_guard lock(mu_);
+  build_behavior_ = std::move(behavior);
+}
+
 void FakeDockerClient::set_registry_reachable(bool reachable) {
   std::lock_guard lock(mu_);
   registry_reachable_ = reachable;
@@ -911,7 +916,7 @@ Status FakeDockerClient::pull_image(const std::string& ref, const ProgressCallba
 
 Result<std::string> FakeDockerClient::build_image(const BuildOptions& options,
                                                   const ProgressCallback& on_output,
-                                                  std::stop_token) {
+                                                  std::stop_token stop) {
   std::string context;
   {
     std::lock_guard lock(mu_);
@@ -920,6 +925,12 @@ Result<std::string> FakeDockerClient::build_image(const BuildOptions& options,
       return Status::Invalid("build: give exactly one of context_tar and context_tar_path");
     }
   }
+  BuildBehavior behavior;
+  {
+    std::lock_guard lock(mu_);
+    behavior = build_behavior_;
+  }
+  if (behavior) CENV_RETURN_IF_ERROR(behavior(options, on_output, stop));
   std::string key = options.context_tar + options.context_tar_path;
   for (const auto& t : options.tags) key += "\n" + t;
   for (const auto& [k, v] : options.labels) key += "\n" + k + "=" + v;

@@ -60,6 +60,14 @@ class FakeDockerClient final : public DockerClient {
                                           const std::string& stdin_data)>;
   void set_exec_behavior(ExecBehavior behavior);
 
+  // What a build does before its image is added: it may print (on_output), wait (honouring
+  // `stop`) and fail (a non-Ok Status is the build's result; no image is added). Default: a
+  // build prints one step and succeeds at once.
+  using BuildBehavior = std::function<Status(const BuildOptions& options,
+                                             const ProgressCallback& on_output,
+                                             std::stop_token stop)>;
+  void set_build_behavior(BuildBehavior behavior);
+
   // Makes a running container exit (event "die"), as a crash or its command ending would.
   // NotFound for an unknown container, Conflict when it is not running.
   Status exit_container(const std::string& id, int exit_code, bool oom_killed = false);
@@ -182,6 +190,7 @@ class FakeDockerClient final : public DockerClient {
   bool registry_reachable_ = true;      // guarded by mu_
   StartBehavior start_behavior_;        // guarded by mu_
   ExecBehavior exec_behavior_;          // guarded by mu_
+  BuildBehavior build_behavior_;        // guarded by mu_
   std::map<std::string, std::deque<Status>, std::less<>> faults_;  // guarded by mu_
   std::vector<std::string> calls_;                                 // guarded by mu_
   std::vector<DockerEvent> events_;                                // guarded by mu_
