@@ -255,15 +255,17 @@ void add_run(CLI::App& app, Verbs& v) {
 }
 
 void add_module(CLI::App& app, Verbs& v) {
-  auto* module = app.add_subcommand("module", "Install modules into an Environment and inspect them");
+  auto* module =
+      app.add_subcommand("module", "Install modules into an Environment and inspect them");
   module->require_subcommand(1);
   auto* add = module->add_subcommand(
       "add", "Install a module: write a Module object from a folder or a Git repository");
   add->add_option("source", v.module_add.source,
                   "Folder holding cenv-module.yaml, or Git URL[#REF] (https://, file://, ...)")
       ->required();
-  add->add_option("--name", v.module_add.name,
-                  "Name of the Module (default: the manifest's name; for Git, the URL's last part)");
+  add->add_option(
+      "--name", v.module_add.name,
+      "Name of the Module (default: the manifest's name; for Git, the URL's last part)");
   add->add_option("--ref", v.module_add.ref, "Git: branch, tag or commit (default main)");
   add->add_option("--subdir", v.module_add.subdir, "Git: folder of the module in the repository");
   add->add_option("--set", v.module_add.set,
@@ -275,16 +277,16 @@ void add_module(CLI::App& app, Verbs& v) {
   list->alias("ls");
   list->add_option("-o,--output", v.module_output, "yaml, json or name");
   list->add_flag("--no-headers", v.module_no_headers, "Omit the table header");
-  list->callback([&v] {
-    v.rc = run_module_list(v.context, v.ns, v.module_output, v.module_no_headers);
-  });
+  list->callback(
+      [&v] { v.rc = run_module_list(v.context, v.ns, v.module_output, v.module_no_headers); });
   auto* show = module->add_subcommand(
       "show", "Show a module: source, revision, requirements, commands, services, conditions");
   show->add_option("name", v.module_name, "Module name")->required();
   show->add_option("-o,--output", v.module_output, "yaml, json or name");
   show->callback([&v] { v.rc = run_module_show(v.context, v.ns, v.module_name, v.module_output); });
-  module->add_subcommand("tree", "Print the Environment's resolved module graph")
-      ->callback([&v] { v.rc = run_module_tree(v.context, v.ns); });
+  module->add_subcommand("tree", "Print the Environment's resolved module graph")->callback([&v] {
+    v.rc = run_module_tree(v.context, v.ns);
+  });
 }
 
 void add_env(CLI::App& app, Verbs& v) {

@@ -135,8 +135,8 @@ int run_env_build(const Context& context, const std::string& ns, const EnvBuildF
     return 1;
   }
   auto client = context.connect();
-  auto requested = std::chrono::time_point_cast<std::chrono::seconds>(
-      std::chrono::system_clock::now());
+  auto requested =
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   auto before = client->get("Environment", "", name);
   if (!before.ok()) {
     print_error(before.status());

@@ -100,8 +100,8 @@ int run_module_add(const Context& context, const std::string& ns_flag,
   return 0;
 }
 
-int run_module_list(const Context& context, const std::string& ns_flag,
-                    const std::string& output, bool no_headers) {
+int run_module_list(const Context& context, const std::string& ns_flag, const std::string& output,
+                    bool no_headers) {
   auto format = parse_output_format(output);
   if (!format.ok()) {
     print_error(format.status(), false);

@@ -99,14 +99,13 @@ Result<std::string> module_name_from_git(const GitSourceArg& git) {
   return name;
 }
 
-Result<LocalSourceArg> locate_local_source(std::string_view source,
-                                           const fs::path& cwd) {
+Result<LocalSourceArg> locate_local_source(std::string_view source, const fs::path& cwd) {
   std::error_code ec;
   fs::path given(source);
   fs::path folder = fs::weakly_canonical(given.is_absolute() ? given : cwd / given, ec);
   if (ec || !fs::exists(folder, ec)) {
-    return Status::NotFound("SOURCE \"" + escape_for_display(source) +
-                            "\": no such folder (" + std::string(kGitForms) + ")");
+    return Status::NotFound("SOURCE \"" + escape_for_display(source) + "\": no such folder (" +
+                            std::string(kGitForms) + ")");
   }
   if (!fs::is_directory(folder, ec)) {
     return Status::Invalid("SOURCE \"" + escape_for_display(source) +

@@ -70,7 +70,8 @@ std::string source_text(const Object& m) {
   if (const json::object* git = object_field(source, "git")) {
     std::string text = "git " + std::string(string_field(*git, "url"));
     std::vector<std::string> details;
-    if (auto ref = string_field(*git, "ref"); !ref.empty()) details.push_back("ref " + std::string(ref));
+    if (auto ref = string_field(*git, "ref"); !ref.empty())
+      details.push_back("ref " + std::string(ref));
     if (auto sub = string_field(*git, "subdir"); !sub.empty()) {
       details.push_back("subdir " + std::string(sub));
     }
@@ -127,7 +128,8 @@ void print_commands(const Object& m, std::ostream& out) {
     const json::object* c = object_field(commands, name);
     std::vector<std::string> argv = string_list_field(c, "command");
     for (auto& a : string_list_field(c, "args")) argv.push_back(std::move(a));
-    rows.push_back({escape_for_display(name), escape_for_display(or_none(string_field(c, "description"))),
+    rows.push_back({escape_for_display(name),
+                    escape_for_display(or_none(string_field(c, "description"))),
                     argv.empty() ? "" : "(" + command_line(argv) + ")"});
   }
   print_rows(rows, out, {.indent = "  ", .gap = 2});
@@ -178,17 +180,18 @@ void print_conditions(const Object& m, std::chrono::system_clock::time_point now
 
 // The module graph `module tree` walks.
 struct ModuleGraph {
-  std::map<std::string, const Object*> modules;            // by name
-  std::map<std::string, std::string> built;                 // name -> revision in the image
+  std::map<std::string, const Object*> modules;               // by name
+  std::map<std::string, std::string> built;                   // name -> revision in the image
   std::map<std::string, std::vector<std::string>> requires_;  // name -> required names
-  std::set<std::string> expanded;                           // printed with their dependencies
+  std::set<std::string> expanded;                             // printed with their dependencies
 };
 
 std::string tree_label(const ModuleGraph& g, const std::string& name) {
   auto m = g.modules.find(name);
   auto b = g.built.find(name);
   if (m == g.modules.end()) {
-    if (b != g.built.end()) return name + " (" + short_revision(b->second) + ") (removed, still in the image)";
+    if (b != g.built.end())
+      return name + " (" + short_revision(b->second) + ") (removed, still in the image)";
     return name + " (missing)";
   }
   const json::object* status = m->second->status_or_null();
@@ -274,8 +277,9 @@ void print_module_table(const std::vector<Object>& modules, bool headers,
     const json::object* status = m.status_or_null();
     std::string revision = short_revision(string_field(status, "revision"));
     const json::object* meta = m.metadata_or_null();
-    rows.push_back({escape_for_display(m.name()), escape_for_display(or_none(string_field(status, "version"))),
-                    or_none(revision), condition_status(m, "Ready"), commands_cell(m),
+    rows.push_back({escape_for_display(m.name()),
+                    escape_for_display(or_none(string_field(status, "version"))), or_none(revision),
+                    condition_status(m, "Ready"), commands_cell(m),
                     age_of(string_field(meta, "creationTimestamp"), now)});
   }
   print_rows(rows, out);

@@ -90,9 +90,9 @@ Status check_module_command(ControllerClient& client, const std::string& ns,
     if (!all.ok()) return all.status();
     std::vector<std::string> names;
     for (const Object& m : all->first) names.emplace_back(m.name());
-    return Status::NotFound("module \"" + escape_for_display(ref.module) +
-                            "\" not found in environment \"" + ns + "\" (modules: " +
-                            listed(names, "none; add one with cenv module add") + ")");
+    return Status::NotFound(
+        "module \"" + escape_for_display(ref.module) + "\" not found in environment \"" + ns +
+        "\" (modules: " + listed(names, "none; add one with cenv module add") + ")");
   }
   auto ready = get_condition(module.value(), "Ready");
   bool current = int64_field(module->status_or_null(), "observedGeneration").value_or(-1) ==
@@ -105,8 +105,8 @@ Status check_module_command(ControllerClient& client, const std::string& ns,
     for (const auto& kv : *commands) names.emplace_back(kv.key());
   }
   return Status::NotFound("module \"" + escape_for_display(ref.module) + "\" has no command \"" +
-                          escape_for_display(ref.command) + "\" (commands: " +
-                          listed(names, "none") + ")");
+                          escape_for_display(ref.command) +
+                          "\" (commands: " + listed(names, "none") + ")");
 }
 
 // Sends this process's stdin to the run until EOF (then closes the command's stdin).
@@ -194,7 +194,7 @@ Result<std::optional<ModuleCommandRef>> module_command_of(
 int run_run(const Context& context, const std::string& ns_flag, const RunFlags& flags) {
   if (flags.command.empty()) {
     print_error(Status::Invalid("cenv run needs a command: cenv run [flags] -- CMD [ARGS...] "
-                               "or cenv run [flags] MODULE:COMMAND [-- ARGS...]"),
+                                "or cenv run [flags] MODULE:COMMAND [-- ARGS...]"),
                 false);
     return 1;
   }

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "api/status.h"
-
 #include "cli/context.h"
 
 namespace cenv::cli {

@@ -64,7 +64,7 @@ Result<std::vector<std::string>> module_command(const Object& run, const json::o
     std::vector<std::string> names;
     for (const Object& o : all->items) names.emplace_back(o.name());
     return Status::Invalid("spec.module: Module \"" + module + "\" does not exist in namespace \"" +
-                            ns + "\" (its modules: " + listed(names, "none") + ")");
+                           ns + "\" (its modules: " + listed(names, "none") + ")");
   }
   const json::object* status = m->status_or_null();
   const json::object* commands = object_field(status, "commands");
@@ -86,8 +86,8 @@ Result<std::vector<std::string>> module_command(const Object& run, const json::o
   if (commands) {
     for (const auto& kv : *commands) names.emplace_back(kv.key());
   }
-  return Status::Invalid("spec.moduleCommand: Module \"" + module + "\" has no command \"" +
-                          name + "\" (its commands: " + listed(names, "none") + ")");
+  return Status::Invalid("spec.moduleCommand: Module \"" + module + "\" has no command \"" + name +
+                         "\" (its commands: " + listed(names, "none") + ")");
 }
 
 }  // namespace

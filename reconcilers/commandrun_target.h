@@ -1,9 +1,9 @@
 #pragma once
 // Where and how a CommandRun's attempt runs (commandrun.h): the command (spec.command then
-// spec.args, or a Module's published command then spec.args, which replace its default args), the container environment (container_env.h),
-// working directory, stdin and timeout, and either the image of a new container (spec.image,
-// else the Environment's runtime image) or the running container of spec.service to exec in.
-// Also the names and label filters of a run's containers.
+// spec.args, or a Module's published command then spec.args, which replace its default args), the
+// container environment (container_env.h), working directory, stdin and timeout, and either the
+// image of a new container (spec.image, else the Environment's runtime image) or the running
+// container of spec.service to exec in. Also the names and label filters of a run's containers.
 
 #include <chrono>
 #include <optional>

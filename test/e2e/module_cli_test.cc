@@ -115,7 +115,8 @@ TEST_CASE("env build records the request on the Environment", "[e2e][env]") {
   REQUIRE(r.exit_code == 0);
   CHECK(r.out == "environment/builds build requested\n");
   auto after = get_json(cenv, "env builds");
-  std::string at(after.at("metadata").at("annotations").at("cenv.io/build-requested-at").as_string());
+  std::string at(
+      after.at("metadata").at("annotations").at("cenv.io/build-requested-at").as_string());
   CHECK(at.size() == 20);  // 2026-01-02T03:04:05Z
   CHECK(at.back() == 'Z');
   // Only the annotation changed: the spec (and so the generation) is the same.

@@ -92,8 +92,8 @@ TEST_CASE("env build --wait is done when a new image appears without steps seen"
 }
 
 TEST_CASE("env image prints the image or names the phase and condition", "[cli][env]") {
-  auto image = runtime_image(env_with("cenv-runtime/demo:0123456789ab", "Ready", "True", "Built",
-                                      "", kRequested));
+  auto image = runtime_image(
+      env_with("cenv-runtime/demo:0123456789ab", "Ready", "True", "Built", "", kRequested));
   REQUIRE(image.ok());
   CHECK(image.value() == "cenv-runtime/demo:0123456789ab");
 

@@ -64,13 +64,14 @@ TEST_CASE("short revisions drop sha256 and keep 12 characters", "[cli][module]")
 }
 
 TEST_CASE("required module names read names with or without a range", "[cli][module]") {
-  Object m = module("x", {{"requires", json::object{{"modules", json::array{
-                                                                    "base",
-                                                                    "python@^3.1",
-                                                                    "node >=18",
-                                                                    json::object{{"name", "jq"},
-                                                                                 {"version", "^1"}},
-                                                                }}}}});
+  Object m = module(
+      "x",
+      {{"requires", json::object{{"modules", json::array{
+                                                 "base",
+                                                 "python@^3.1",
+                                                 "node >=18",
+                                                 json::object{{"name", "jq"}, {"version", "^1"}},
+                                             }}}}});
   CHECK(required_module_names(m) == std::vector<std::string>{"base", "python", "node", "jq"});
 }
 
@@ -93,15 +94,15 @@ TEST_CASE("module list prints version short revision readiness and command count
 
 TEST_CASE("module show prints source requires commands owned services and conditions",
           "[cli][module]") {
-  json::object commands{
-      {"greet", json::object{{"command", json::array{"greet"}},
-                             {"args", json::array{"big world"}},
-                             {"description", "Print a greeting"}}}};
+  json::object commands{{"greet", json::object{{"command", json::array{"greet"}},
+                                               {"args", json::array{"big world"}},
+                                               {"description", "Print a greeting"}}}};
   json::object status = ready_status("0.2.0", kRevA, json::array{"jq"}, commands);
   status["requires"].as_object()["apt"] = json::array{"jq", "curl"};
-  json::object spec{{"source", json::object{{"git", json::object{{"url", "https://h/greeter.git"},
-                                                                  {"ref", "v0.2.0"}}}}},
-                    {"options", json::object{{"greeting", "Hi"}, {"shout", true}}}};
+  json::object spec{
+      {"source",
+       json::object{{"git", json::object{{"url", "https://h/greeter.git"}, {"ref", "v0.2.0"}}}}},
+      {"options", json::object{{"greeting", "Hi"}, {"shout", true}}}};
   Object m = module("greeter", status, spec);
 
   Object owned;
@@ -150,8 +151,8 @@ TEST_CASE("module tree prints dependencies under their dependents in install ord
       module("report", ready_status("1.1.0", kRevB, json::array{"jq"})),
       module("greeter", ready_status("0.2.0", kRevC)),
   };
-  Object env = environment(
-      json::array{"jq@" + kRevA, "greeter@" + kRevC, "report@" + kRevB}, "cenv-runtime/demo:abc");
+  Object env = environment(json::array{"jq@" + kRevA, "greeter@" + kRevC, "report@" + kRevB},
+                           "cenv-runtime/demo:abc");
   std::ostringstream out;
   print_module_tree("demo", &env, modules, out);
   CHECK(out.str() ==
@@ -171,8 +172,8 @@ TEST_CASE("module tree flags unresolved missing stale removed and shared modules
       module("new", {}),
   };
   // The image was built with an older revision of base, and with a module since deleted.
-  Object env = environment(json::array{"base@sha256:dddddddddddd9999", "a@" + kRevB,
-                                       "b@" + kRevC, "c@" + kRevC, "old@" + kRevA},
+  Object env = environment(json::array{"base@sha256:dddddddddddd9999", "a@" + kRevB, "b@" + kRevC,
+                                       "c@" + kRevC, "old@" + kRevA},
                            "cenv-runtime/demo:1");
   std::ostringstream out;
   print_module_tree("demo", &env, modules, out);
@@ -188,8 +189,7 @@ TEST_CASE("module tree flags unresolved missing stale removed and shared modules
         "└── new@? (not resolved)\n");
 }
 
-TEST_CASE("module tree shows a cycle once and an Environment without an image",
-          "[cli][module]") {
+TEST_CASE("module tree shows a cycle once and an Environment without an image", "[cli][module]") {
   std::vector<Object> modules = {
       module("x", ready_status("1.0.0", kRevA, json::array{"y"})),
       module("y", ready_status("1.0.0", kRevB, json::array{"x"})),

@@ -9,8 +9,7 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-TEST_CASE("cenv run reads MODULE:COMMAND before -- and a plain command otherwise",
-          "[cli][run]") {
+TEST_CASE("cenv run reads MODULE:COMMAND before -- and a plain command otherwise", "[cli][run]") {
   struct Row {
     Args positionals;
     size_t after_separator;

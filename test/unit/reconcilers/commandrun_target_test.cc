@@ -51,12 +51,13 @@ Object object(const std::string& kind, const std::string& ns, const std::string&
 }
 
 json::object module_status(bool ready, json::object commands, int64_t observed = 1) {
-  return {{"observedGeneration", observed},
-          {"commands", std::move(commands)},
-          {"conditions", json::array{json::object{{"type", "Ready"},
-                                                  {"status", ready ? "True" : "False"},
-                                                  {"reason", ready ? "Ready" : "Fetching"},
-                                                  {"message", ready ? "" : "fetching the source"}}}}};
+  return {
+      {"observedGeneration", observed},
+      {"commands", std::move(commands)},
+      {"conditions", json::array{json::object{{"type", "Ready"},
+                                              {"status", ready ? "True" : "False"},
+                                              {"reason", ready ? "Ready" : "Fetching"},
+                                              {"message", ready ? "" : "fetching the source"}}}}};
 }
 
 struct Bed {
@@ -93,7 +94,8 @@ TEST_CASE("a module command runs its published command with its default args",
 TEST_CASE("a module command's args replace its default args as Docker CMD",
           "[reconcilers][commandrun]") {
   Bed bed;
-  auto t = bed.resolve({{"module", "jq"}, {"moduleCommand", "pretty"}, {"args", json::array{".a"}}});
+  auto t =
+      bed.resolve({{"module", "jq"}, {"moduleCommand", "pretty"}, {"args", json::array{".a"}}});
   REQUIRE(t.ok());
   CHECK(t->command == Argv{"jq", ".a"});
   auto raw = bed.resolve({{"module", "jq"}, {"moduleCommand", "raw"}, {"args", json::array{".b"}}});
@@ -105,7 +107,8 @@ TEST_CASE("a module command's args replace its default args as Docker CMD",
   CHECK(plain->command == Argv{"echo", "hi"});
 }
 
-TEST_CASE("an unknown module fails the run listing the modules there", "[reconcilers][commandrun]") {
+TEST_CASE("an unknown module fails the run listing the modules there",
+          "[reconcilers][commandrun]") {
   Bed bed;
   auto t = bed.resolve({{"module", "yq"}, {"moduleCommand", "pretty"}});
   REQUIRE_FALSE(t.ok());
