@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/apply_cmd.h"
@@ -13,10 +14,12 @@
 #include "cli/delete_cmd.h"
 #include "cli/describe_cmd.h"
 #include "cli/diff_cmd.h"
+#include "cli/env_cmd.h"
 #include "cli/events_cmd.h"
 #include "cli/explain_cmd.h"
 #include "cli/get_cmd.h"
 #include "cli/logs_cmd.h"
+#include "cli/module_cmd.h"
 #include "cli/replace_cmd.h"
 #include "cli/run_cmd.h"
 #include "cli/update_cmds.h"
@@ -51,6 +54,13 @@ struct Verbs {
   WaitFlags wait;
   LogsFlags logs;
   RunFlags run;
+  std::string run_unused_positional;  // see add_run
+  ModuleAddFlags module_add;
+  std::string module_output;  // module list / show -o
+  bool module_no_headers = false;
+  std::string module_name;  // module show NAME
+  EnvBuildFlags env_build;
+  std::string env_name;  // env image NAME
   std::vector<std::string> describe_args;
   EventsFlags events;
   std::string explain_path;
@@ -236,8 +246,61 @@ void add_run(CLI::App& app, Verbs& v) {
   run->add_option("--timeout", v.run.timeout_seconds, "Seconds before it is killed");
   run->add_option("-e,--env", v.run.env, "NAME=VALUE environment variable (repeatable)");
   run->add_option("-w,--workdir", v.run.working_dir, "Absolute working directory");
-  run->add_option("command", v.run.command, "-- CMD [ARGS...]");
+  run->add_option("command", v.run.command, "-- CMD [ARGS...] | MODULE:COMMAND [-- ARGS...]");
+  // CLI11 hands what follows `--` back to the parent app once every positional has a value, so
+  // `run MODULE:COMMAND -- ARGS` would lose ARGS: this hidden positional, never filled (the one
+  // above takes every value), keeps a positional "remaining" and the words after `--` here.
+  run->add_option("args-after-separator", v.run_unused_positional)->group("");
   run->callback([&v] { v.rc = run_run(v.context, v.ns, v.run); });
+}
+
+void add_module(CLI::App& app, Verbs& v) {
+  auto* module =
+      app.add_subcommand("module", "Install modules into an Environment and inspect them");
+  module->require_subcommand(1);
+  auto* add = module->add_subcommand(
+      "add", "Install a module: write a Module object from a folder or a Git repository");
+  add->add_option("source", v.module_add.source,
+                  "Folder holding cenv-module.yaml, or Git URL[#REF] (https://, file://, ...)")
+      ->required();
+  add->add_option(
+      "--name", v.module_add.name,
+      "Name of the Module (default: the manifest's name; for Git, the URL's last part)");
+  add->add_option("--ref", v.module_add.ref, "Git: branch, tag or commit (default main)");
+  add->add_option("--subdir", v.module_add.subdir, "Git: folder of the module in the repository");
+  add->add_option("--set", v.module_add.set,
+                  "KEY=VALUE option of the module (repeatable; true/false and integers typed)");
+  add->add_flag("--force-conflicts", v.module_add.force_conflicts,
+                "Take over fields that other field managers own");
+  add->callback([&v] { v.rc = run_module_add(v.context, v.ns, v.module_add); });
+  auto* list = module->add_subcommand("list", "List the modules of an Environment");
+  list->alias("ls");
+  list->add_option("-o,--output", v.module_output, "yaml, json or name");
+  list->add_flag("--no-headers", v.module_no_headers, "Omit the table header");
+  list->callback(
+      [&v] { v.rc = run_module_list(v.context, v.ns, v.module_output, v.module_no_headers); });
+  auto* show = module->add_subcommand(
+      "show", "Show a module: source, revision, requirements, commands, services, conditions");
+  show->add_option("name", v.module_name, "Module name")->required();
+  show->add_option("-o,--output", v.module_output, "yaml, json or name");
+  show->callback([&v] { v.rc = run_module_show(v.context, v.ns, v.module_name, v.module_output); });
+  module->add_subcommand("tree", "Print the Environment's resolved module graph")->callback([&v] {
+    v.rc = run_module_tree(v.context, v.ns);
+  });
+}
+
+void add_env(CLI::App& app, Verbs& v) {
+  auto* env = app.add_subcommand("env", "Build an Environment's runtime image, or print it");
+  env->require_subcommand(1);
+  auto* build = env->add_subcommand("build", "Ask the controller to rebuild the runtime image now");
+  build->add_option("name", v.env_build.name, "Environment (default: -n)");
+  build->add_flag("--wait", v.env_build.wait,
+                  "Wait for the build, showing its current step on stderr");
+  build->add_option("--timeout", v.env_build.timeout, "How long --wait waits (default 10m)");
+  build->callback([&v] { v.rc = run_env_build(v.context, v.ns, v.env_build); });
+  auto* image = env->add_subcommand("image", "Print the Environment's runtime image");
+  image->add_option("name", v.env_name, "Environment (default: -n, else default)");
+  image->callback([&v] { v.rc = run_env_image(v.context, v.ns, v.env_name); });
 }
 
 void add_describe(CLI::App& app, Verbs& v) {
@@ -289,6 +352,13 @@ int run(int argc, char** argv, mode_t user_umask) {
   app.add_option("-n,--namespace", verbs.ns, "Namespace (Environment) to act in");
   verbs.edit.editor_umask = user_umask;
   verbs.diff.program_umask = user_umask;
+  // `cenv run` tells MODULE:COMMAND (before `--`) from a plain command by what follows `--`.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      verbs.run.after_separator = static_cast<size_t>(argc - i - 1);
+      break;
+    }
+  }
   add_controller(app, verbs);
   add_db(app, verbs);
   add_apply(app, verbs);
@@ -302,6 +372,8 @@ int run(int argc, char** argv, mode_t user_umask) {
   add_wait(app, verbs);
   add_logs(app, verbs);
   add_run(app, verbs);
+  add_module(app, verbs);
+  add_env(app, verbs);
   add_describe(app, verbs);
   add_events(app, verbs);
   add_explain(app, verbs);

@@ -78,7 +78,12 @@ void print_table(const KindInfo& kind, const std::vector<Object>& objects,
       std::string cell;
       for (const json::value* v : paths[i].eval(root)) {
         if (!cell.empty()) cell += ",";
-        cell += jsonpath_text(*v);
+        // An integer column over a list counts its items (e.g. an Environment's modules).
+        if (columns[i]->type == "integer" && v->is_array()) {
+          cell += std::to_string(v->get_array().size());
+        } else {
+          cell += jsonpath_text(*v);
+        }
       }
       // As kubectl, a date column shows how long ago it was.
       std::chrono::system_clock::time_point at;

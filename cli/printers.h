@@ -28,7 +28,8 @@ struct TableOptions {
 // kubectl's human duration: "45s", "5m10s", "3h", "2d"...
 std::string human_age(std::chrono::system_clock::duration d);
 
-// Writes a table of `objects` (all of `kind`) with aligned columns.
+// Writes a table of `objects` (all of `kind`) with aligned columns. A column of type integer
+// whose path selects a list shows how many items it has.
 void print_table(const KindInfo& kind, const std::vector<Object>& objects,
                  const TableOptions& options, std::chrono::system_clock::time_point now,
                  std::ostream& out);

@@ -5,12 +5,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
+#include <regex>
 #include <thread>
 
 #include "api/conditions.h"
+#include "api/display_text.h"
 #include "api/grpc_status.h"
+#include "api/json_fields.h"
+#include "api/names.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 #include "cli/common.h"
 #include "cli/logs_cmd.h"
@@ -22,7 +27,8 @@ namespace json = boost::json;
 
 namespace {
 
-Object run_object(const std::string& ns, const std::string& name, const RunFlags& flags) {
+Object run_object(const std::string& ns, const std::string& name, const RunFlags& flags,
+                  const std::optional<ModuleCommandRef>& module) {
   Object o;
   o.json()["apiVersion"] = kApiVersion;
   o.json()["kind"] = "CommandRun";
@@ -34,9 +40,19 @@ Object run_object(const std::string& ns, const std::string& name, const RunFlags
   o.set_ns(ns);
   o.metadata()["labels"] = json::object{{"cenv.io/created-by", "cenv-run"}};
   json::object& spec = o.spec();
-  json::array cmd;
-  for (const auto& a : flags.command) cmd.emplace_back(a);
-  spec["command"] = std::move(cmd);
+  if (module) {
+    spec["module"] = module->module;
+    spec["moduleCommand"] = module->command;
+    if (!module->args.empty()) {
+      json::array args;
+      for (const auto& a : module->args) args.emplace_back(a);
+      spec["args"] = std::move(args);
+    }
+  } else {
+    json::array cmd;
+    for (const auto& a : flags.command) cmd.emplace_back(a);
+    spec["command"] = std::move(cmd);
+  }
   if (!flags.image.empty()) spec["image"] = flags.image;
   if (!flags.service.empty()) spec["service"] = flags.service;
   if (flags.interactive) spec["stdin"] = true;
@@ -53,6 +69,44 @@ Object run_object(const std::string& ns, const std::string& name, const RunFlags
     spec["env"] = std::move(env);
   }
   return o;
+}
+
+// "a, b, c" (or `none`).
+std::string listed(const std::vector<std::string>& names, const std::string& none) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? none : out;
+}
+
+// Refuses, before anything is created, a module command that cannot run: a Module that does
+// not exist (listing those that do) or, once the Module is Ready, a command it does not declare
+// (listing those it does). A Module still being fetched is left to the controller.
+Status check_module_command(ControllerClient& client, const std::string& ns,
+                            const ModuleCommandRef& ref) {
+  auto module = client.get("Module", ns, ref.module);
+  if (!module.ok()) {
+    if (module.status().code() != Code::kNotFound) return module.status();
+    auto all = client.list("Module", ns, "");
+    if (!all.ok()) return all.status();
+    std::vector<std::string> names;
+    for (const Object& m : all->first) names.emplace_back(m.name());
+    return Status::NotFound(
+        "module \"" + escape_for_display(ref.module) + "\" not found in environment \"" + ns +
+        "\" (modules: " + listed(names, "none; add one with cenv module add") + ")");
+  }
+  auto ready = get_condition(module.value(), "Ready");
+  bool current = int64_field(module->status_or_null(), "observedGeneration").value_or(-1) ==
+                 module->generation();
+  if (!ready || ready->status != kConditionTrue || !current) return Status::Ok();
+  const json::object* commands = object_field(module->status_or_null(), "commands");
+  if (commands && commands->contains(ref.command)) return Status::Ok();
+  std::vector<std::string> names;
+  if (commands) {
+    for (const auto& kv : *commands) names.emplace_back(kv.key());
+  }
+  return Status::NotFound("module \"" + escape_for_display(ref.module) + "\" has no command \"" +
+                          escape_for_display(ref.command) +
+                          "\" (commands: " + listed(names, "none") + ")");
 }
 
 // Sends this process's stdin to the run until EOF (then closes the command's stdin).
@@ -113,10 +167,40 @@ void remove_run(ControllerClient& client, const std::string& ns, const std::stri
 
 }  // namespace
 
+Result<std::optional<ModuleCommandRef>> module_command_of(
+    const std::vector<std::string>& positionals, size_t after_separator) {
+  size_t before = positionals.size() - std::min(after_separator, positionals.size());
+  if (before == 0 || positionals[0].find(':') == std::string::npos) {
+    return std::optional<ModuleCommandRef>();
+  }
+  const std::string& first = positionals[0];
+  size_t colon = first.find(':');
+  ModuleCommandRef ref{first.substr(0, colon), first.substr(colon + 1), {}};
+  static const std::regex kCommandName("[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
+  if (!check_dns1123_label(ref.module).empty() || ref.command.size() > 63 ||
+      !std::regex_match(ref.command, kCommandName)) {
+    return Status::Invalid("\"" + escape_for_display(first) +
+                           "\": a module command is MODULE:COMMAND (a Module's name, then one of "
+                           "its commands); a plain command goes after --: cenv run -- CMD");
+  }
+  if (before > 1) {
+    return Status::Invalid("the arguments of " + escape_for_display(first) +
+                           " go after --: cenv run " + escape_for_display(first) + " -- ARGS...");
+  }
+  ref.args.assign(positionals.begin() + 1, positionals.end());
+  return std::optional<ModuleCommandRef>(std::move(ref));
+}
+
 int run_run(const Context& context, const std::string& ns_flag, const RunFlags& flags) {
   if (flags.command.empty()) {
-    print_error(Status::Invalid("cenv run needs a command: cenv run [flags] -- CMD [ARGS...]"),
+    print_error(Status::Invalid("cenv run needs a command: cenv run [flags] -- CMD [ARGS...] "
+                                "or cenv run [flags] MODULE:COMMAND [-- ARGS...]"),
                 false);
+    return 1;
+  }
+  auto module = module_command_of(flags.command, flags.after_separator);
+  if (!module.ok()) {
+    print_error(module.status(), false);
     return 1;
   }
   if (!flags.image.empty() && !flags.service.empty()) {
@@ -134,11 +218,17 @@ int run_run(const Context& context, const std::string& ns_flag, const RunFlags& 
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto client = context.connect();
+  if (module.value()) {
+    if (Status s = check_module_command(*client, ns, *module.value()); !s.ok()) {
+      print_error(s, /*from_server=*/s.code() != Code::kNotFound);
+      return 1;
+    }
+  }
   // Created, never applied over: an existing --name is an error, and without --name the
   // server names the run from generateName "run-".
   v1::ApplyRequest req;
   auto* item = req.add_objects();
-  item->set_json(run_object(ns, flags.name, flags).to_json());
+  item->set_json(run_object(ns, flags.name, flags, module.value()).to_json());
   item->set_source("cenv run");
   req.set_field_manager("cenv-run");
   req.set_create_only(true);

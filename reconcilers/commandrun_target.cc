@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "api/conditions.h"
 #include "api/json_fields.h"
 #include "reconcilers/container_env.h"
 
@@ -36,28 +37,73 @@ std::string run_spec_hash(const Object& run) {
   return buf;
 }
 
+namespace {
+
+// "a, b" or `none`.
+std::string listed(const std::vector<std::string>& names, const std::string& none) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? none : out;
+}
+
+// The command line of spec.module's spec.moduleCommand: the command the Module publishes
+// (status.commands) followed by spec.args when the run gives any, else by the command's
+// default args (as Docker's CMD: given arguments replace the defaults). Invalid naming what
+// exists when the Module does not exist, or is Ready and has no such command;
+// FailedPrecondition (wait) while the Module is not Ready for its current spec.
+Result<std::vector<std::string>> module_command(const Object& run, const json::object* spec,
+                                                Reader& reader) {
+  const std::string ns(run.ns());
+  const std::string module(string_field(spec, "module"));
+  const std::string name(string_field(spec, "moduleCommand"));
+  auto m = reader.get({"Module", ns, module});
+  if (!m.ok()) {
+    if (m.status().code() != Code::kNotFound) return m.status();
+    auto all = reader.list("Module", ns, LabelSelector());
+    if (!all.ok()) return all.status();
+    std::vector<std::string> names;
+    for (const Object& o : all->items) names.emplace_back(o.name());
+    return Status::Invalid("spec.module: Module \"" + module + "\" does not exist in namespace \"" +
+                           ns + "\" (its modules: " + listed(names, "none") + ")");
+  }
+  const json::object* status = m->status_or_null();
+  const json::object* commands = object_field(status, "commands");
+  if (const json::object* command = object_field(commands, name)) {
+    std::vector<std::string> line = string_list_field(*command, "command");
+    std::vector<std::string> args = string_list_field(spec, "args");
+    if (args.empty()) args = string_list_field(*command, "args");
+    for (auto& a : args) line.push_back(std::move(a));
+    return line;
+  }
+  auto ready = get_condition(*m, "Ready");
+  bool current = int64_field(status, "observedGeneration").value_or(-1) == m->generation();
+  if (!ready || ready->status != kConditionTrue || !current) {
+    return Status::FailedPrecondition(
+        "waiting for Module \"" + module + "\" to be Ready" +
+        (ready && !ready->message.empty() ? " (" + ready->message + ")" : std::string()));
+  }
+  std::vector<std::string> names;
+  if (commands) {
+    for (const auto& kv : *commands) names.emplace_back(kv.key());
+  }
+  return Status::Invalid("spec.moduleCommand: Module \"" + module + "\" has no command \"" + name +
+                         "\" (its commands: " + listed(names, "none") + ")");
+}
+
+}  // namespace
+
 Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
                                         docker::DockerClient& docker, const DockerNames& names) {
   const json::object* spec = run.spec_or_null();
   CommandRunTarget t;
-  t.command = string_list_field(spec, "command");
-  const std::string module(string_field(spec, "module"));
-  if (!module.empty()) {
-    // A module command: spec.commands of the Module's status, as resolved by its reconciler.
-    auto m = reader.get({"Module", std::string(run.ns()), module});
-    if (!m.ok()) {
-      return Status::FailedPrecondition("waiting for Module \"" + module +
-                                        "\": " + m.status().message());
-    }
-    const std::string name(string_field(spec, "moduleCommand"));
-    const json::object* command = object_field(object_field(m->status_or_null(), "commands"), name);
-    if (!command) {
-      return Status::FailedPrecondition("waiting for Module \"" + module +
-                                        "\" to publish its command \"" + name + "\"");
-    }
-    t.command = string_list_field(*command, "command");
+  if (!string_field(spec, "module").empty()) {
+    auto line = module_command(run, spec, reader);
+    if (!line.ok()) return line.status();
+    t.command = std::move(line).value();
+  } else {
+    t.command = string_list_field(spec, "command");
+    for (auto& a : string_list_field(spec, "args")) t.command.push_back(std::move(a));
   }
-  for (auto& a : string_list_field(spec, "args")) t.command.push_back(std::move(a));
   if (t.command.empty()) return Status::Invalid("spec.command: Required value: nothing to run");
 
   auto env = reader.get({"Environment", "", std::string(run.ns())});

@@ -1,9 +1,9 @@
 #pragma once
-// Where and how a CommandRun's attempt runs (commandrun.h): the command (spec.command, or a
-// Module's published command, then spec.args), the container environment (container_env.h),
-// working directory, stdin and timeout, and either the image of a new container (spec.image,
-// else the Environment's runtime image) or the running container of spec.service to exec in.
-// Also the names and label filters of a run's containers.
+// Where and how a CommandRun's attempt runs (commandrun.h): the command (spec.command then
+// spec.args, or a Module's published command then spec.args, which replace its default args), the
+// container environment (container_env.h), working directory, stdin and timeout, and either the
+// image of a new container (spec.image, else the Environment's runtime image) or the running
+// container of spec.service to exec in. Also the names and label filters of a run's containers.
 
 #include <chrono>
 #include <optional>
@@ -43,11 +43,13 @@ struct CommandRunTarget {
 
 // Resolves where `run` goes, reading its Module, Environment and Service through `reader`
 // and the Service's container and the runtime image through `docker`. On failure:
-// FailedPrecondition (or Unavailable) when it must wait (the Module has not published its
-// command, the Environment does not exist or has no runtime image yet, the Service's
+// FailedPrecondition (or Unavailable) when it must wait (the Module is not Ready for its
+// current spec, the Environment does not exist or has no runtime image yet, the Service's
 // container does not run), with what it waits for; NotFound when spec.service names no
-// Service; Invalid when nothing is to run or a secretEnv names a missing secret (the
-// field in the message); others as Docker or the reader said.
+// Service; Invalid when nothing is to run, spec.module names no Module (listing the
+// namespace's Modules), spec.moduleCommand no command of a Ready Module (listing its
+// commands), or a secretEnv a missing secret (the field in the message); others as Docker or
+// the reader said.
 Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
                                         docker::DockerClient& docker, const DockerNames& names);
 
