@@ -1,0 +1,103 @@
+// A module's whole path as a user walks it, against the real controller and dockerd: apply an
+// Environment with a module folder and --wait for its runtime image, run the module's command
+// with `cenv run MODULE:COMMAND`, then delete the Module and see the Environment go back to its
+// base image. The module ships a script only (no apt), so the build takes seconds.
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "test/e2e/cenv_runner.h"
+
+namespace cenv::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+void write(const fs::path& file, const std::string& text) {
+  fs::create_directories(file.parent_path());
+  std::ofstream(file) << text;
+}
+
+// Waits until `pred` holds; the limit only keeps a broken build from hanging the test.
+bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return true;
+}
+
+TEST_CASE("a module command runs in the built image and deleting the Module rebuilds without it",
+          "[e2e][modules][docker]") {
+  CenvRunner cenv;
+  const fs::path dir = cenv.home() / "project";
+  write(dir / "mods/hello/cenv-module.yaml", R"(name: hello
+version: 1.2.0
+options:
+  greeting: {type: string, default: Hello, description: First word}
+install: install.sh
+commands:
+  greet: {command: [hello], args: [world], description: Greets}
+)");
+  write(dir / "mods/hello/install.sh",
+        "#!/bin/sh\nset -e\nprintf '#!/bin/sh\\necho \"%s, $*\"\\n' \"$GREETING\" "
+        "> /usr/local/bin/hello\nchmod 755 /usr/local/bin/hello\n");
+  fs::permissions(dir / "mods/hello/install.sh", fs::perms::owner_all, fs::perm_options::add);
+  write(dir / "env.yaml", R"(apiVersion: cenv.io/v1
+kind: Environment
+metadata: {name: modbuild}
+spec: {baseImage: "cenv/base:bookworm"}
+---
+apiVersion: cenv.io/v1
+kind: Module
+metadata: {name: hello, namespace: modbuild}
+spec:
+  source: {path: mods/hello}
+  options: {greeting: Hi}
+)");
+  auto applied = cenv.run("apply -f " + (dir / "env.yaml").string() + " --wait --timeout 5m");
+  INFO(applied.out << applied.err);
+  REQUIRE(applied.exit_code == 0);
+  CHECK(contains(applied.out, "environment/modbuild ready"));
+
+  auto image = cenv.run("env image modbuild");
+  REQUIRE(image.exit_code == 0);
+  CHECK(contains(image.out, "-runtime/modbuild:"));
+
+  // The declared command with its default args, then with the user's.
+  auto greet = cenv.run("run -n modbuild hello:greet");
+  INFO(greet.out << greet.err);
+  CHECK(greet.exit_code == 0);
+  CHECK(greet.out == "Hi, world\n");
+  auto named = cenv.run("run -n modbuild hello:greet -- Ada");
+  CHECK(named.out == "Hi, Ada\n");
+  auto unknown = cenv.run("run -n modbuild hello:nope");
+  CHECK(unknown.exit_code != 0);
+  CHECK(contains(unknown.err, "greet"));
+
+  // Without the Module the Environment runs its base image again.
+  REQUIRE(cenv.run("delete mod hello -n modbuild").exit_code == 0);
+  CHECK(eventually(
+      [&] {
+        auto r = cenv.run("env image modbuild");
+        return r.exit_code == 0 && r.out == "cenv/base:bookworm\n";
+      },
+      std::chrono::seconds(120)));
+  auto none = cenv.run("run -n modbuild -- sh -c 'command -v hello || echo absent'");
+  CHECK(none.out == "absent\n");
+
+  REQUIRE(cenv.run("delete env modbuild").exit_code == 0);
+}
+
+}  // namespace
+}  // namespace cenv::e2e
