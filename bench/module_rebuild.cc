@@ -124,6 +124,8 @@ struct Bench {
     (void)client->remove({"Environment", "", env}, {});
     wait_for([&] { return !client->get({"Environment", "", env}).ok(); }, std::chrono::seconds(120));
     set->stop();
+    // The default Environment's network, made by the controllers (default is never deleted).
+    (void)docker->remove_network(names.network(kDefaultNamespace));
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   }
