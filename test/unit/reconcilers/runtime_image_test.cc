@@ -376,10 +376,13 @@ TEST_CASE("runtime image: cenv logs env/NAME streams the last build's output",
   CHECK(followed.second.phase == "Succeeded");
   CHECK(followed.second.exit_code == 0);
 
+  // The follower ends when the build's result is written; the image may land a moment later.
+  REQUIRE(eventually([&] { return b.ready_with_new_image(testing::kBaseImage); }));
   const std::string first = b.image();
   b.update_module("tool", R"({"install": "echo two"})");
   REQUIRE(eventually([&] { return b.ready_with_new_image(first); }));
   auto [text, end] = build_logs(b, true);
+  INFO("logs: " << text);
   CHECK(text.find("RUN build number 2") != std::string::npos);
   CHECK(text.find("RUN build number 1") == std::string::npos);
   CHECK(text.starts_with("cenv: building " + b.image()));
