@@ -168,6 +168,22 @@ json::object& build_status(Object& next) {
   return b.as_object();
 }
 
+// status.build of a build that ended, whole from the builder's own record: the cached object
+// `next` was made from may predate the status written when the build started.
+void record_build_end(Object& next, const ImageBuildProgress& progress, std::string_view result) {
+  json::object& b = build_status(next);
+  b["image"] = progress.tag;
+  b["attempt"] = progress.attempt;
+  b["result"] = result;
+  b["startTime"] = format_rfc3339(progress.start);
+  b["completionTime"] = format_rfc3339(progress.end);
+  if (progress.requested_at.empty()) {
+    b.erase("requestedAt");
+  } else {
+    b["requestedAt"] = progress.requested_at;
+  }
+}
+
 std::string annotation(const Object& obj, std::string_view key) {
   const json::object* meta = obj.metadata_or_null();
   const json::value* a = meta ? meta->if_contains("annotations") : nullptr;
@@ -387,14 +403,12 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
         image_condition(kConditionFalse, "Building", building_message(*progress));
         return {Kind::kBuilding, Status::Ok()};
       case ImageBuildState::kFailed:
-        build_status(next)["result"] = "Failed";
-        build_status(next)["completionTime"] = format_rfc3339(progress->end);
+        record_build_end(next, *progress, "Failed");
         image_condition(kConditionFalse, "BuildFailed", failed_message(*progress));
         return {Kind::kFailed, Status::Ok()};
       case ImageBuildState::kSucceeded:
         if (!exists.ok()) break;  // removed meanwhile: build again
-        build_status(next)["result"] = "Succeeded";
-        build_status(next)["completionTime"] = format_rfc3339(progress->end);
+        record_build_end(next, *progress, "Succeeded");
         return ready();
       case ImageBuildState::kCancelled:
         break;
