@@ -4,7 +4,7 @@
 // instance of its own ($CENV_INSTANCE=<this runner's id>), so tests running at the same time
 // never share a Docker name or adopt each other's containers, and it labels everything it
 // creates in Docker with cenv.test.run=<id> ($CENV_CONTAINER_LABELS); the runner removes those
-// containers, networks and volumes at the end, and nothing else.
+// containers, networks, volumes and images at the end, and nothing else.
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,7 +65,7 @@ class CenvRunner {
   // without its "cenv-" (docker_names.h), e.g. docker_name("demo-web").
   std::string docker_name(const std::string& rest) const { return "cenv." + id_ + "-" + rest; }
 
-  // Removes the containers, networks and volumes carrying label() (when Docker is there).
+  // Removes the containers, networks, volumes and images carrying label() (when Docker is there).
   void remove_docker_objects() const {
     std::string f = "--filter label=" + label();
     std::string cmd =
@@ -77,7 +77,8 @@ class CenvRunner {
         f +
         " | xargs -r docker network rm; "
         "docker volume ls -q " +
-        f + " | xargs -r docker volume rm -f";
+        f + " | xargs -r docker volume rm -f; " +
+        "docker images -q " + f + " | sort -u | xargs -r docker rmi -f >/dev/null";
     cmd = "( " + cmd + " ) >/dev/null 2>&1";
     [[maybe_unused]] int rc = std::system(cmd.c_str());
   }

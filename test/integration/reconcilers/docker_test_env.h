@@ -30,7 +30,8 @@ inline std::unique_ptr<docker::EngineDockerClient> connect_docker() {
 }
 
 // Removes every container, network and volume labelled with the run id, or with
-// io.cenv.namespace=<ns> (what the controller made for the test's Environment).
+// io.cenv.namespace=<ns> (what the controller made for the test's Environment), and every
+// image labelled with the run id.
 class DockerCleanup {
  public:
   DockerCleanup(docker::DockerClient& docker, std::string run_id, std::string ns)
@@ -52,6 +53,12 @@ class DockerCleanup {
       if (vs.ok()) {
         for (const auto& v : vs.value()) (void)docker_.remove_volume(v.name, true);
       }
+    }
+    // Runtime images the Environment reconciler built for the test (they carry the run label;
+    // an image is never matched by namespace alone, which another run could share).
+    auto images = docker_.list_images({.label_filters = {run_label()}});
+    if (images.ok()) {
+      for (const auto& i : images.value()) (void)docker_.remove_image(i.id, {.force = true});
     }
   }
   std::string run_label() const { return std::string(kTestRunLabel) + "=" + run_id_; }
