@@ -192,14 +192,20 @@ ReconcileResult ModuleReconciler::fetch_failed(const Object& module, Object& nex
   std::string reason = fetch_failure_reason(s);
   set_condition(next, "Fetched", kConditionFalse, reason, s.message(), gen, now);
   set_condition(next, "Ready", kConditionFalse, reason, s.message(), gen, now);
+  // The same spec gives the same invalid files: stalled until the Module (or its
+  // Environment's build request) changes. Anything else may pass on a later try.
+  const bool stalled = s.code() == Code::kInvalid;
+  if (stalled) {
+    set_condition(next, "Stalled", kConditionTrue, reason, s.message(), gen, now);
+  } else {
+    remove_condition(next, "Stalled");
+  }
   set_observed_generation(next);
   if (!before || before->reason != reason || before->message != s.message()) {
     event(module, EventSeverity::kWarning, reason, s.message());
   }
   if (Status w = write_status(module, next); !w.ok()) return ReconcileResult::failed(w);
-  // The same spec gives the same invalid files: wait for the Module (or its Environment's
-  // build request) to change. Anything else may pass on a later try.
-  if (s.code() == Code::kInvalid) return ReconcileResult::done();
+  if (stalled) return ReconcileResult::done();
   return ReconcileResult::failed(s);
 }
 
@@ -257,13 +263,16 @@ ReconcileResult ModuleReconciler::reconcile(const Request& req) {
   ServicesOutcome services = sync_services(module, fetched.value());
   set_services_condition(module, next, services);
 
-  // Report: Ready.
+  // Report: Ready, and Stalled while the options are invalid.
+  remove_condition(next, "Stalled");
   auto options = modules::resolve_options(
       fetched->manifest, object_field(module.spec_or_null(), "options"), "spec.options");
   auto applied = get_condition(next, "ServicesApplied");
   if (!options.ok()) {
     set_condition(next, "Ready", kConditionFalse, "InvalidOption", options.status().message(), gen,
                   now);
+    set_condition(next, "Stalled", kConditionTrue, "InvalidOption", options.status().message(),
+                  gen, now);
   } else if (applied->status != kConditionTrue) {
     set_condition(next, "Ready", kConditionFalse, applied->reason, applied->message, gen, now);
   } else {
