@@ -239,4 +239,56 @@ Result<ImageRecipe> ImageRecipe::create(const BaseImage& base, const Resolution&
   return recipe;
 }
 
+namespace {
+
+// The package apt-get names in one of its refusals, or "".
+std::string refused_package(std::string_view line) {
+  auto quoted_after = [&](std::string_view marker) -> std::string {
+    size_t at = line.find(marker);
+    if (at == std::string_view::npos) return "";
+    size_t open = line.find('\'', at + marker.size());
+    size_t close = open == std::string_view::npos ? open : line.find('\'', open + 1);
+    if (close == std::string_view::npos) return "";
+    return std::string(line.substr(open + 1, close - open - 1));
+  };
+  constexpr std::string_view kLocate = "Unable to locate package ";
+  if (size_t at = line.find(kLocate); at != std::string_view::npos) {
+    std::string_view rest = line.substr(at + kLocate.size());
+    size_t end = rest.find_first_of(" \t\r\n");
+    return std::string(rest.substr(0, end));
+  }
+  if (line.find("was not found") != std::string_view::npos) return quoted_after("' for ");
+  if (line.find("has no installation candidate") != std::string_view::npos) {
+    return quoted_after("Package");
+  }
+  return "";
+}
+
+}  // namespace
+
+std::optional<std::string> explain_apt_failure(const Resolution& resolution,
+                                               const std::vector<std::string>& output) {
+  for (const std::string& line : output) {
+    std::string package = refused_package(line);
+    if (package.empty()) continue;
+    // apt-get may name "pkg:arch"; modules name the package alone.
+    std::string bare = package.substr(0, package.find(':'));
+    for (const InstalledModule& m : resolution.modules) {
+      const auto& apt = m.manifest.requirements.apt;
+      for (size_t i = 0; i < apt.size(); ++i) {
+        if (apt[i].package != bare) continue;
+        std::string what = apt[i].version.empty() ? "Debian package \"" + bare + "\""
+                                                  : "version " + apt[i].version +
+                                                        " of Debian package \"" + bare + "\"";
+        size_t start = line.find_first_not_of(" \t");
+        std::string said = line.substr(start == std::string::npos ? 0 : start);
+        while (!said.empty() && (said.back() == '\r' || said.back() == '\n')) said.pop_back();
+        return "Module \"" + m.name + "\": requires.apt[" + std::to_string(i) + "]: " + what +
+               " was not found by apt-get (" + said + ")";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace cenv::modules

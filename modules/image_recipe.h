@@ -12,6 +12,8 @@
 // escaped ENV/LABEL value.
 
 #include <map>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "api/status.h"
@@ -64,5 +66,13 @@ class ImageRecipe {
   std::map<std::string, std::string> labels_;
   std::string content_hash_;
 };
+
+// When a build's output (its last lines) shows apt-get refusing a package a module requires
+// ("Unable to locate package X", "Version 'V' for 'X' was not found", "Package 'X' has no
+// installation candidate"): which module and requires.apt entry asked for it, e.g.
+// `Module "tools": requires.apt[1]: Debian package "jqq" was not found by apt-get (E: Unable to
+// locate package jqq)`. nullopt when the output shows no such refusal.
+std::optional<std::string> explain_apt_failure(const Resolution& resolution,
+                                               const std::vector<std::string>& output);
 
 }  // namespace cenv::modules

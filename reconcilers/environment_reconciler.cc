@@ -422,10 +422,14 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
       case ImageBuildState::kRunning:
         image_condition(kConditionFalse, "Building", building_message(*progress));
         return {Kind::kBuilding, Status::Ok()};
-      case ImageBuildState::kFailed:
+      case ImageBuildState::kFailed: {
         record_build_end(next, *progress, "Failed");
-        image_condition(kConditionFalse, "BuildFailed", failed_message(*progress));
+        // A package apt-get does not know is the module's mistake, named as its field.
+        auto apt = modules::explain_apt_failure(resolved->resolution, progress->tail);
+        image_condition(kConditionFalse, apt ? "PackageNotFound" : "BuildFailed",
+                        apt ? *apt + "\n" + failed_message(*progress) : failed_message(*progress));
         return {Kind::kFailed, Status::Ok()};
+      }
       case ImageBuildState::kSucceeded:
         if (!exists.ok()) break;  // removed meanwhile: build again
         record_build_end(next, *progress, "Succeeded");
@@ -440,7 +444,7 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
     // Failed before (this controller's earlier life): no retry until the inputs or the
     // annotation change. The condition written then keeps its message.
     auto was = get_condition(env, "ImageReady");
-    if (!was || was->reason != "BuildFailed") {
+    if (!was || (was->reason != "BuildFailed" && was->reason != "PackageNotFound")) {
       image_condition(kConditionFalse, "BuildFailed",
                       "build " + std::to_string(record.attempt) + " of " + tag + " failed");
     }

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "api/display_text.h"
 #include "reconcilers/run_output.h"
 
 namespace cenv {
@@ -13,9 +14,11 @@ namespace {
 // Longest line kept for status messages; the log holds every byte.
 constexpr size_t kMaxKeptLine = 512;
 
-std::string clip(std::string_view line) {
-  if (line.size() <= kMaxKeptLine) return std::string(line);
-  return std::string(line.substr(0, kMaxKeptLine)) + "...";
+// A line of output for a status message: without terminal colours, at most kMaxKeptLine.
+std::string clip(std::string_view raw) {
+  std::string line = strip_terminal_sequences(raw);
+  if (line.size() <= kMaxKeptLine) return line;
+  return line.substr(0, kMaxKeptLine) + "...";
 }
 
 }  // namespace

@@ -281,3 +281,39 @@ TEST_CASE("a recipe that cannot be built as asked is refused", "[modules][image_
           "module jq: env.X: a Dockerfile cannot hold a line break or control character");
   }
 }
+
+TEST_CASE("apt-get's refusal of a package names the module and its requires.apt entry",
+          "[modules][image_recipe]") {
+  auto r = resolve({module("tools", "name: tools\nversion: 1.0.0\nrequires:\n  apt: [jq, jqq]\n"),
+                    module("pinned", "name: pinned\nversion: 1.0.0\nrequires:\n"
+                                     "  apt: [\"curl=9.9-1\"]\n")});
+  REQUIRE(r.ok());
+  struct Row {
+    std::vector<std::string> output;
+    std::string expected;  // "" when nothing is explained
+  };
+  const std::vector<Row> rows = {
+      {{"Reading package lists...", "E: Unable to locate package jqq"},
+       "Module \"tools\": requires.apt[1]: Debian package \"jqq\" was not found by apt-get "
+       "(E: Unable to locate package jqq)"},
+      {{"E: Version '9.9-1' for 'curl' was not found\r"},
+       "Module \"pinned\": requires.apt[0]: version 9.9-1 of Debian package \"curl\" was not "
+       "found by apt-get (E: Version '9.9-1' for 'curl' was not found)"},
+      {{"E: Package 'jq' has no installation candidate"},
+       "Module \"tools\": requires.apt[0]: Debian package \"jq\" was not found by apt-get "
+       "(E: Package 'jq' has no installation candidate)"},
+      // A package no module asked for (a dependency of one) and output without a refusal.
+      {{"E: Unable to locate package libfoo"}, ""},
+      {{"install.sh: line 3: exit 3"}, ""},
+  };
+  for (const Row& row : rows) {
+    INFO(row.output.back());
+    auto explained = cenv::modules::explain_apt_failure(*r, row.output);
+    if (row.expected.empty()) {
+      CHECK_FALSE(explained.has_value());
+    } else {
+      REQUIRE(explained.has_value());
+      CHECK(*explained == row.expected);
+    }
+  }
+}
