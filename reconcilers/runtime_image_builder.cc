@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "api/display_text.h"
@@ -254,7 +255,17 @@ void RuntimeImageBuilder::run(const std::shared_ptr<Build>& build,
     build->progress.state = ImageBuildState::kRunning;
   }
   notify(req.name);
-  if (logs_) build->output = std::make_unique<RunOutput>(*logs_, req.uid, req.attempt, 0, 0, clock_);
+  if (logs_) {
+    // The log keeps the last builds only; the previous one always stays, so a follower's
+    // offset stays meaningful.
+    const int keep_from = req.attempt - std::max(options_.kept_build_logs, 2) + 1;
+    if (keep_from > 1) {
+      if (Status s = logs_->store().trim_log(req.uid, keep_from); !s.ok()) {
+        spdlog::warn("Environment {}: trimming the log of old builds: {}", req.name, s.message());
+      }
+    }
+    build->output = std::make_unique<RunOutput>(*logs_, req.uid, req.attempt, 0, 0, clock_);
+  }
   on_line(*build, "cenv: building " + req.tag + " (build " + std::to_string(req.attempt) + ")");
 
   ImageBuildState state = ImageBuildState::kFailed;
