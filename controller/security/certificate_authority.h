@@ -31,30 +31,30 @@ struct CaOptions {
   // Days the CA certificate is valid from now; 1 to kMaxCertificateDays.
   int days = 3650;
   // When set, replaces `days` (tests make expired or not yet valid certificates with it).
-  std::optional<Validity> validity;
+  std::optional<Validity> validity{};
 };
 
 struct ServerCertificateOptions {
   // Host names (DNS SANs) and IP addresses (IP SANs, v4 or v6) clients reach the server by.
   // "localhost" and "127.0.0.1" are always added. "*.example.com" is allowed.
-  std::vector<std::string> hosts;
+  std::vector<std::string> hosts{};
   // The subject CN.
   std::string common_name = "cenv-server";
   // Days valid from now; 1 to kMaxCertificateDays.
   int days = 365;
   // When set, replaces `days`.
-  std::optional<Validity> validity;
+  std::optional<Validity> validity{};
 };
 
 struct ClientCertificateOptions {
   // The user: the subject CN. 1 to 64 characters of [A-Za-z0-9._@:-].
   std::string user;
   // The user's groups: one subject O each, in this order; same characters as `user`.
-  std::vector<std::string> groups;
+  std::vector<std::string> groups{};
   // Days valid from now; 1 to kMaxCertificateDays.
   int days = 365;
   // When set, replaces `days`.
-  std::optional<Validity> validity;
+  std::optional<Validity> validity{};
 };
 
 // A certificate with its freshly generated private key.
