@@ -70,8 +70,10 @@ Result<DataKey> DataKey::load(const std::filesystem::path& path) {
 }
 
 Status DataKey::save(const std::filesystem::path& path, bool overwrite) const {
-  return write_credential_file(path, hex_encode(bytes()) + "\n", 0600, overwrite);
+  return write_credential_file(path, file_text(), 0600, overwrite);
 }
+
+std::string DataKey::file_text() const { return hex_encode(bytes()) + "\n"; }
 
 const DataKey* Keyring::find(std::string_view id) const {
   auto it = keys_.find(id);

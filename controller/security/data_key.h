@@ -29,6 +29,8 @@ class DataKey {
 
   // Writes the key file with mode 0600. AlreadyExists when it exists and `overwrite` is false.
   Status save(const std::filesystem::path& path, bool overwrite) const;
+  // What save() writes: 64 hex digits and a newline.
+  std::string file_text() const;
 
   // The raw key bytes (32).
   std::string_view bytes() const {
