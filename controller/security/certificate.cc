@@ -75,6 +75,14 @@ std::vector<std::string> alt_names(X509* x509, int type) {
 
 int refuse_passphrase(char*, int, int, void*) { return 0; }
 
+// T::from_pem of the file at `path`, the file named in every error.
+template <typename T>
+Result<T> load_pem_file(const std::filesystem::path& path) {
+  auto text = read_credential_file(path);
+  if (!text.ok()) return text.status();
+  return T::from_pem(*text, path.string());
+}
+
 std::string describe(const Certificate& c, bool is_ca_role) {
   std::string cn = c.common_name();
   return std::string(is_ca_role ? "CA certificate" : "certificate") +
@@ -101,9 +109,7 @@ Result<Certificate> Certificate::from_pem(std::string_view pem, const std::strin
 }
 
 Result<Certificate> Certificate::load(const std::filesystem::path& path) {
-  auto text = read_credential_file(path);
-  if (!text.ok()) return text.status();
-  return from_pem(*text, path.string());
+  return load_pem_file<Certificate>(path);
 }
 
 std::string Certificate::pem() const {
@@ -196,9 +202,7 @@ Result<PrivateKey> PrivateKey::from_pem(std::string_view pem, const std::string&
 }
 
 Result<PrivateKey> PrivateKey::load(const std::filesystem::path& path) {
-  auto text = read_credential_file(path);
-  if (!text.ok()) return text.status();
-  return from_pem(*text, path.string());
+  return load_pem_file<PrivateKey>(path);
 }
 
 std::string PrivateKey::pem() const {
