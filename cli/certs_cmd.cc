@@ -66,8 +66,8 @@ Status write_files(const std::vector<OutputFile>& files, bool overwrite) {
 
 // Adds the certificate and key files of `issued`; `who` follows "certificate"/"private key".
 void add_issued(std::vector<OutputFile>& files, const IssuedCertificate& issued,
-                const fs::path& certificate_path, const fs::path& key_path,
-                const std::string& kind, const std::string& who) {
+                const fs::path& certificate_path, const fs::path& key_path, const std::string& kind,
+                const std::string& who) {
   files.push_back({certificate_path, issued.certificate.pem(), kPublicMode,
                    kind + " certificate" + who + ", valid until " +
                        format_rfc3339(issued.certificate.not_after())});
@@ -178,8 +178,8 @@ int run_certs_show(const std::string& file) {
   auto identity = c->client_identity();
   if (identity.ok() && sans.empty()) {
     std::cout << "User:      " << identity->user << "\n"
-              << "Groups:    " << (identity->groups.empty() ? "(none)" : joined(identity->groups, ""))
-              << "\n";
+              << "Groups:    "
+              << (identity->groups.empty() ? "(none)" : joined(identity->groups, "")) << "\n";
   }
   return 0;
 }
@@ -202,8 +202,7 @@ void add_certs(CLI::App& app, CertsFlags& flags, int& rc) {
   auto* client =
       certs->add_subcommand("client", "Issue a client certificate NAME.crt/NAME.key from DIR's CA");
   client->add_option("name", flags.client.name, "User name (the certificate's CN)")->required();
-  client->add_option("--dir", flags.client.dir, "Directory holding ca.crt and ca.key")
-      ->required();
+  client->add_option("--dir", flags.client.dir, "Directory holding ca.crt and ca.key")->required();
   client->add_option("--groups", flags.client.groups, "Comma-separated groups (O values)");
   client->add_option("--days", flags.client.days, "Days the certificate is valid (default 365)");
   client->callback([&flags, &rc] { rc = run_certs_client(flags.client); });

@@ -63,8 +63,8 @@ std::string ip_text(const ASN1_OCTET_STRING* ip) {
 // The subjectAltName entries of type `type` (GEN_DNS or GEN_IPADD) as text.
 std::vector<std::string> alt_names(X509* x509, int type) {
   std::vector<std::string> names;
-  GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(x509, NID_subject_alt_name, nullptr, nullptr)));
+  GeneralNamesPtr sans(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x509, NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans.get(), i);
     if (name->type != type) continue;
@@ -186,8 +186,9 @@ Status Certificate::check_host(std::string_view host) const {
 Result<PrivateKey> PrivateKey::from_pem(std::string_view pem, const std::string& source) {
   if (pem.find("-----BEGIN ") == std::string_view::npos ||
       pem.find("PRIVATE KEY-----") == std::string_view::npos) {
-    return Status::Invalid(source + ": not a PEM private key (no \"-----BEGIN ... PRIVATE "
-                                    "KEY-----\" line)");
+    return Status::Invalid(source +
+                           ": not a PEM private key (no \"-----BEGIN ... PRIVATE "
+                           "KEY-----\" line)");
   }
   if (pem.find("ENCRYPTED") != std::string_view::npos) {
     return Status::Invalid(source + ": the private key is encrypted; cenv needs it unencrypted");

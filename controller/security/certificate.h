@@ -67,7 +67,6 @@ class Certificate {
   // Unauthenticated naming the host and the names it does carry otherwise.
   Status check_host(std::string_view host) const;
 
-
  private:
   friend class CertificateAuthority;
   friend class PrivateKey;
@@ -92,7 +91,6 @@ class PrivateKey {
 
   // Whether this is the private key of `certificate`'s public key.
   bool matches(const Certificate& certificate) const;
-
 
  private:
   friend class CertificateAuthority;

@@ -59,7 +59,8 @@ bool is_dns_name(std::string_view host) {
       continue;
     }
     char c = host[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
     if (!ok) return false;
     ++label;
   }
@@ -117,8 +118,8 @@ bool set_subject(X509* x509, const CertificateSpec& spec) {
   X509_NAME* name = X509_get_subject_name(x509);
   auto add = [name](const char* field, const std::string& value) {
     return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
-                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1,
-                                      -1, 0) == 1;
+                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+                                      0) == 1;
   };
   for (const auto& org : spec.organizations) {
     if (!add("O", org)) return false;
@@ -163,9 +164,9 @@ bool add_extensions(X509* x509, X509* issuer, const CertificateSpec& spec) {
 Result<X509Ptr> sign_certificate(const CertificateSpec& spec, EVP_PKEY* subject_key, X509* issuer,
                                  EVP_PKEY* issuer_key) {
   X509Ptr x509(X509_new());
-  bool ok = x509 && X509_set_version(x509.get(), X509_VERSION_3) &&
-            set_random_serial(x509.get()) && set_validity(x509.get(), spec.validity) &&
-            set_subject(x509.get(), spec) && X509_set_pubkey(x509.get(), subject_key);
+  bool ok = x509 && X509_set_version(x509.get(), X509_VERSION_3) && set_random_serial(x509.get()) &&
+            set_validity(x509.get(), spec.validity) && set_subject(x509.get(), spec) &&
+            X509_set_pubkey(x509.get(), subject_key);
   X509* issuer_cert = issuer != nullptr ? issuer : x509.get();
   ok = ok && X509_set_issuer_name(x509.get(), X509_get_subject_name(issuer_cert)) &&
        add_extensions(x509.get(), issuer_cert, spec) &&
@@ -187,8 +188,7 @@ std::vector<std::pair<int, const char*>> leaf_extensions(const char* extended_us
 
 // Generates a key and a certificate for it, signed by `issuer` (null: self-signed).
 Result<std::pair<X509Ptr, std::shared_ptr<evp_pkey_st>>> issue(const CertificateSpec& spec,
-                                                                X509* issuer,
-                                                                EVP_PKEY* issuer_key) {
+                                                               X509* issuer, EVP_PKEY* issuer_key) {
   auto key = generate_key();
   if (!key.ok()) return key.status();
   auto x509 = sign_certificate(spec, key->get(), issuer, issuer ? issuer_key : key->get());
@@ -206,7 +206,9 @@ Result<CertificateAuthority> CertificateAuthority::create(const CaOptions& optio
   CENV_RETURN_IF_ERROR(check_name("CA common name", options.common_name));
   auto validity = resolve_validity(options.days, options.validity);
   if (!validity.ok()) return validity.status();
-  CertificateSpec spec{options.common_name, {}, *validity,
+  CertificateSpec spec{options.common_name,
+                       {},
+                       *validity,
                        {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
                         {NID_key_usage, "critical,keyCertSign,cRLSign"},
                         {NID_subject_key_identifier, "hash"},

@@ -66,9 +66,8 @@ Result<std::string> read_credential_file(const std::filesystem::path& path, size
   auto size = std::filesystem::file_size(path, ec);
   if (ec) return Status::Unavailable(path.string() + ": " + ec.message());
   if (size > max_bytes) {
-    return Status::Invalid(path.string() + ": " + std::to_string(size) +
-                           " bytes, more than the " + std::to_string(max_bytes) +
-                           " a certificate or key file may have");
+    return Status::Invalid(path.string() + ": " + std::to_string(size) + " bytes, more than the " +
+                           std::to_string(max_bytes) + " a certificate or key file may have");
   }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

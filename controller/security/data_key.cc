@@ -19,8 +19,7 @@ std::string key_id_of(std::string_view bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest.data(), &len, EVP_sha256(), nullptr);
-  return hex_encode({reinterpret_cast<const char*>(digest.data()), len})
-      .substr(0, kKeyIdHexDigits);
+  return hex_encode({reinterpret_cast<const char*>(digest.data()), len}).substr(0, kKeyIdHexDigits);
 }
 
 // Without one trailing newline (and a carriage return before it).

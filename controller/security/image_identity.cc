@@ -25,8 +25,7 @@ void add_part(EVP_MD_CTX* ctx, std::string_view part) {
 }  // namespace
 
 ImageIdentity ImageIdentity::of(std::string_view build_id, const Certificate& ca) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                               &EVP_MD_CTX_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);

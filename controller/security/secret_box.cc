@@ -57,8 +57,7 @@ Result<SealedParts> parse_sealed(std::string_view sealed) {
   if (sealed.size() > kMaxSealedChars) return malformed("longer than any sealed secret");
   std::string_view rest = sealed.substr(kPrefix.size());
   if (!rest.starts_with(std::string(kVersion) + ":")) {
-    return malformed("unknown format version (this cenv reads enc:" + std::string(kVersion) +
-                     ")");
+    return malformed("unknown format version (this cenv reads enc:" + std::string(kVersion) + ")");
   }
   rest.remove_prefix(kVersion.size() + 1);
   size_t colon = rest.find(':');
@@ -122,9 +121,8 @@ Result<std::string> open_sealed(const Keyring& keyring, std::string_view sealed,
   if (!parts.ok()) return parts.status().with_prefix(std::string(associated_data));
   const DataKey* key = keyring.find(parts->key_id);
   if (key == nullptr) {
-    return Status::FailedPrecondition(std::string(associated_data) +
-                                      ": sealed with data key " + parts->key_id +
-                                      ", which this keyring does not hold");
+    return Status::FailedPrecondition(std::string(associated_data) + ": sealed with data key " +
+                                      parts->key_id + ", which this keyring does not hold");
   }
   std::string plaintext(parts->ciphertext.size(), '\0');
   auto* out = reinterpret_cast<unsigned char*>(plaintext.data());

@@ -75,7 +75,8 @@ TEST_CASE("certs client issues NAME.crt and NAME.key from the directory's CA", "
   CenvRunner cenv;
   const auto dir = cenv.home() / "certs";
   REQUIRE(cenv.run("certs init --dir '" + dir.string() + "'").exit_code == 0);
-  auto alice = cenv.run("certs client alice --dir '" + dir.string() + "' --groups dev,ops --days 30");
+  auto alice =
+      cenv.run("certs client alice --dir '" + dir.string() + "' --groups dev,ops --days 30");
   INFO(alice.err);
   REQUIRE(alice.exit_code == 0);
   CHECK(mode_of(dir / "alice.crt") == 0644);

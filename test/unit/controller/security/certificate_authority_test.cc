@@ -28,16 +28,17 @@ TEST_CASE("a CA is a self-signed CA certificate whose key matches it", "[securit
   CHECK(days == 3649);  // 3650 days from now, less the hours already begun
 }
 
-TEST_CASE("a server certificate chains to its CA and carries the hosts as SANs",
-          "[security][ca]") {
+TEST_CASE("a server certificate chains to its CA and carries the hosts as SANs", "[security][ca]") {
   auto ca = must(CertificateAuthority::create({}));
   auto server = must(ca.issue_server({.hosts = {"cenv.example.com", "10.1.2.3", "::1"}}));
   CHECK_FALSE(server.certificate.is_ca());
   CHECK(server.key.matches(server.certificate));
-  CHECK(server.certificate.dns_names() == std::vector<std::string>{"localhost", "cenv.example.com"});
-  CHECK(server.certificate.ip_addresses() == std::vector<std::string>{"127.0.0.1", "10.1.2.3", "::1"});
-  CHECK(verify_certificate(server.certificate, ca.certificate(), now(),
-                           CertificatePurpose::kServer).ok());
+  CHECK(server.certificate.dns_names() ==
+        std::vector<std::string>{"localhost", "cenv.example.com"});
+  CHECK(server.certificate.ip_addresses() ==
+        std::vector<std::string>{"127.0.0.1", "10.1.2.3", "::1"});
+  CHECK(verify_certificate(server.certificate, ca.certificate(), now(), CertificatePurpose::kServer)
+            .ok());
   CHECK(server.certificate.check_host("cenv.example.com").ok());
   CHECK(server.certificate.check_host("10.1.2.3").ok());
   CHECK(server.certificate.check_host("localhost").ok());
@@ -52,8 +53,8 @@ TEST_CASE("a client certificate carries the user as CN and each group as O", "[s
   auto identity = must(alice.certificate.client_identity());
   CHECK(identity.user == "alice");
   CHECK(identity.groups == std::vector<std::string>{"cenv:admins", "dev"});
-  CHECK(verify_certificate(alice.certificate, ca.certificate(), now(),
-                           CertificatePurpose::kClient).ok());
+  CHECK(verify_certificate(alice.certificate, ca.certificate(), now(), CertificatePurpose::kClient)
+            .ok());
   auto nobody = must(ca.issue_client({.user = "bob"}));
   CHECK(must(nobody.certificate.client_identity()).groups.empty());
 }
@@ -79,7 +80,8 @@ TEST_CASE("a certificate from another CA does not verify", "[security][verify]")
 
 TEST_CASE("an expired certificate is reported expired", "[security][verify]") {
   auto ca = must(CertificateAuthority::create({}));
-  auto old = must(ca.issue_client({.user = "old", .validity = validity_ending_in(-hours(1), hours(48))}));
+  auto old =
+      must(ca.issue_client({.user = "old", .validity = validity_ending_in(-hours(1), hours(48))}));
   Status s = verify_certificate(old.certificate, ca.certificate(), now());
   CHECK(s.code() == Code::kUnauthenticated);
   CHECK(contains(s.message(), "certificate CN=old expired at "));
@@ -87,14 +89,17 @@ TEST_CASE("an expired certificate is reported expired", "[security][verify]") {
 
 TEST_CASE("a certificate not yet valid is reported so", "[security][verify]") {
   auto ca = must(CertificateAuthority::create({}));
-  auto early = must(ca.issue_client({.user = "early", .validity = validity_ending_in(hours(72), hours(24))}));
+  auto early = must(
+      ca.issue_client({.user = "early", .validity = validity_ending_in(hours(72), hours(24))}));
   Status s = verify_certificate(early.certificate, ca.certificate(), now());
   CHECK(contains(s.message(), "certificate CN=early is not valid before "));
 }
 
 TEST_CASE("an expired CA fails verification naming the CA", "[security][verify]") {
-  auto ca = must(CertificateAuthority::create({.validity = validity_ending_in(-hours(1), hours(48))}));
-  auto client = must(ca.issue_client({.user = "u", .validity = validity_ending_in(hours(24), hours(96))}));
+  auto ca =
+      must(CertificateAuthority::create({.validity = validity_ending_in(-hours(1), hours(48))}));
+  auto client =
+      must(ca.issue_client({.user = "u", .validity = validity_ending_in(hours(24), hours(96))}));
   Status s = verify_certificate(client.certificate, ca.certificate(), now());
   CHECK(contains(s.message(), "CA certificate CN=cenv-ca expired at "));
 }
@@ -103,8 +108,8 @@ TEST_CASE("a server certificate is refused where a client certificate is needed"
           "[security][verify]") {
   auto ca = must(CertificateAuthority::create({}));
   auto server = must(ca.issue_server({}));
-  Status s = verify_certificate(server.certificate, ca.certificate(), now(),
-                                CertificatePurpose::kClient);
+  Status s =
+      verify_certificate(server.certificate, ca.certificate(), now(), CertificatePurpose::kClient);
   CHECK(contains(s.message(), "is not meant for a client"));
 }
 

@@ -71,8 +71,7 @@ TEST_CASE("loading certificate files names the file at fault", "[security][pem]"
   CHECK(contains(big.status().message(), "big.key: 71680 bytes, more than"));
 }
 
-TEST_CASE("a CA loads from its files and refuses a key that is not its own",
-          "[security][pem]") {
+TEST_CASE("a CA loads from its files and refuses a key that is not its own", "[security][pem]") {
   cenv::testing::TempDir dir("cenv-security");
   auto ca = must(CertificateAuthority::create({}));
   auto other = must(CertificateAuthority::create({}));

@@ -26,8 +26,7 @@ TEST_CASE("a sealed secret opens with its key and field, and shows neither", "[s
   }
 }
 
-TEST_CASE("sealing the same secret twice gives different text (random nonce)",
-          "[security][seal]") {
+TEST_CASE("sealing the same secret twice gives different text (random nonce)", "[security][seal]") {
   auto key = must(DataKey::generate());
   CHECK(must(seal(key, "s", kField)) != must(seal(key, "s", kField)));
 }
@@ -58,8 +57,7 @@ TEST_CASE("a secret sealed for one field does not open for another", "[security]
   CHECK(contains(opened.status().message(), "does not authenticate"));
 }
 
-TEST_CASE("a secret sealed under an old key opens with a keyring holding it",
-          "[security][seal]") {
+TEST_CASE("a secret sealed under an old key opens with a keyring holding it", "[security][seal]") {
   auto old_key = must(DataKey::generate());
   auto new_key = must(DataKey::generate());
   std::string sealed = must(seal(old_key, "hunter2", kField));
