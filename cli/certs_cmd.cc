@@ -141,7 +141,11 @@ namespace {
 
 std::string joined(const std::vector<std::string>& parts, const std::string& prefix) {
   std::string text;
-  for (const auto& p : parts) text += (text.empty() ? "" : ", ") + prefix + p;
+  for (const auto& p : parts) {
+    if (!text.empty()) text += ", ";
+    text += prefix;
+    text += p;
+  }
   return text;
 }
 

@@ -71,13 +71,13 @@ Status check_name(const std::string& field, const std::string& value) {
   if (value.empty() || value.size() > kMaxSubjectNameChars) {
     return Status::Invalid(field + " \"" + value + "\": must have 1 to 64 characters");
   }
-  for (char c : value) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '@' || c == ':' || c == '-';
-    if (!ok) {
-      return Status::Invalid(field + " \"" + value +
-                             "\": may hold only letters, digits and . _ @ : -");
-    }
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '@' || c == ':' || c == '-';
+  };
+  if (!std::all_of(value.begin(), value.end(), allowed)) {
+    return Status::Invalid(field + " \"" + value +
+                           "\": may hold only letters, digits and . _ @ : -");
   }
   return Status::Ok();
 }
