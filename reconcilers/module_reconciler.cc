@@ -86,7 +86,7 @@ void set_fetched_status(json::object& status, const FetchedModule& fetched) {
   json::array apt, pip, mods;
   for (const auto& a : m.requirements.apt) apt.emplace_back(a.text());
   for (const auto& p : m.requirements.pip) pip.emplace_back(p.text);
-  for (const auto& d : m.requirements.modules) mods.emplace_back(d.name);
+  for (const auto& d : m.requirements.modules) mods.emplace_back(d.name + " " + d.range_text());
   status["requires"] =
       json::object{{"apt", std::move(apt)}, {"pip", std::move(pip)}, {"modules", std::move(mods)}};
   json::object commands;

@@ -32,6 +32,7 @@ version: 2.1.0
 requires:
   apt: [busybox, curl=7.88.1-10]
   pip: [requests==2.31.0]
+  modules: [{name: base, version: ^1.2}, {name: tools}]
 options:
   port: {type: integer, default: 8000}
 commands:
@@ -98,7 +99,8 @@ TEST_CASE("module: a git module publishes its revision, version, requires and co
   CHECK(st.at("version").as_string() == "2.1.0");
   CHECK(st.at("observedGeneration").as_int64() == m.generation());
   CHECK(json::serialize(st.at("requires")) ==
-        R"({"apt":["busybox","curl=7.88.1-10"],"pip":["requests==2.31.0"],"modules":[]})");
+        R"({"apt":["busybox","curl=7.88.1-10"],"pip":["requests==2.31.0"],)"
+        R"("modules":["base ^1.2","tools *"]})");
   const json::object& commands = st.at("commands").as_object();
   CHECK(json::serialize(commands.at("serve")) ==
         R"({"command":["busybox","httpd","-f"],"args":["-p","8000"],"description":"Serve files"})");
