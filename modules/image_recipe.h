@@ -35,13 +35,21 @@ struct BaseImage {
   std::string id;         // the local image's ID ("sha256:..."), which the hash covers
 };
 
+// What the Environment says about how its modules are installed.
+struct RecipeOptions {
+  // Index that requires.pip is installed from for a module without a wheels/ folder (the
+  // Environment's spec.pipIndex); "" when none: such a module is refused.
+  std::string pip_index_url;
+};
+
 class ImageRecipe {
  public:
   // The recipe for `base` plus the modules of `resolution`, in its order. Invalid naming the
-  // module when it cannot be built as asked: pip requirements without a wheels/ folder
-  // (installs are offline), an install script missing from its files, a file path Docker
+  // module when it cannot be built as asked: pip requirements without a wheels/ folder and
+  // without options.pip_index_url, an install script missing from its files, a file path Docker
   // cannot take, or an env value a Dockerfile cannot hold.
-  static Result<ImageRecipe> create(const BaseImage& base, const Resolution& resolution);
+  static Result<ImageRecipe> create(const BaseImage& base, const Resolution& resolution,
+                                    const RecipeOptions& options = {});
 
   // True when there are no modules: the runtime image is the base image itself, no build.
   bool empty() const { return empty_; }

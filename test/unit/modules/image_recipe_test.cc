@@ -258,8 +258,8 @@ TEST_CASE("a recipe that cannot be built as asked is refused", "[modules][image_
     auto recipe = ImageRecipe::create(kBase, *r);
     REQUIRE_FALSE(recipe.ok());
     CHECK(recipe.status().message() ==
-          "module py: requires.pip is installed offline from the module's wheels/ folder, which "
-          "the module does not have");
+          "module py: requires.pip is installed from the module's wheels/ folder, which the "
+          "module does not have, or from the Environment's spec.pipIndex, which is not set");
   }
   SECTION("a base reference that would change the FROM line") {
     Resolution r;
@@ -316,4 +316,29 @@ TEST_CASE("apt-get's refusal of a package names the module and its requires.apt 
       CHECK(*explained == row.expected);
     }
   }
+}
+
+TEST_CASE("pip requirements come from the module's wheels, else the Environment's index",
+          "[modules][image_recipe]") {
+  FileTree wheels;
+  wheels.files["wheels/requests-2.31.0-py3-none-any.whl"] = {"wheel", false};
+  InstalledModule offline = module(
+      "offline", "name: offline\nversion: 1.0.0\nrequires: {pip: [requests]}\n", wheels);
+  InstalledModule online =
+      module("online", "name: online\nversion: 1.0.0\nrequires: {pip: [\"attrs>=22\"]}\n");
+  auto r = resolve({offline, online});
+  REQUIRE(r.ok());
+  auto recipe = ImageRecipe::create(kBase, *r, {.pip_index_url = "http://pypi.internal/simple"});
+  INFO(recipe.status().to_string());
+  REQUIRE(recipe.ok());
+  const std::string& df = recipe->dockerfile();
+  INFO(df);
+  CHECK(df.find(R"("install", "--no-index", "--find-links", "/opt/cenv/modules/offline/wheels", )"
+                R"("requests"])") != std::string::npos);
+  CHECK(df.find(R"("install", "--index-url", "http://pypi.internal/simple", "attrs>=22"])") !=
+        std::string::npos);
+  // The index is an input of the image: another index, another tag.
+  auto other = ImageRecipe::create(kBase, *r, {.pip_index_url = "http://mirror.internal/simple"});
+  REQUIRE(other.ok());
+  CHECK(other->tag_suffix() != recipe->tag_suffix());
 }
