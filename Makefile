@@ -27,7 +27,7 @@ define configure_and_build
 	cmake --build $(1) -j$(NPROC)
 endef
 
-.PHONY: all help setup build run test test-unit test-asan bench lint format clean
+.PHONY: all help setup build run test test-unit test-asan bench lint format clean image
 
 all: build
 
@@ -41,6 +41,7 @@ help:
 	@echo "make lint       clang-format check and clang-tidy over our sources"
 	@echo "make format     clang-format -i over our sources"
 	@echo "make setup      packages, dockerd, base images (scripts/setup)"
+	@echo "make image      build, then the shared image cenv/cenv:<version> (scripts/build-image)"
 	@echo "make clean      remove the build directories"
 
 setup:
@@ -60,6 +61,11 @@ test:
 	@scripts/setup
 	$(call configure_and_build,$(BUILD_DIR),)
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j$(CTEST_JOBS)
+
+image:
+	@scripts/setup
+	$(call configure_and_build,$(BUILD_DIR),)
+	scripts/build-image
 
 test-unit:
 	@scripts/setup --no-docker
