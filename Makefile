@@ -65,7 +65,7 @@ test:
 image:
 	@scripts/setup
 	$(call configure_and_build,$(BUILD_DIR),)
-	scripts/build-image
+	scripts/bootstrap-images cenv
 
 test-unit:
 	@scripts/setup --no-docker
