@@ -134,6 +134,19 @@ std::string modules_not_seen(const Object& env, const std::vector<Object>& appli
   return "";
 }
 
+// For a Service running the Environment's image: why it has not rolled onto the image the
+// Environment has now (empty once its status.image is that image, or it names its own).
+std::string service_not_rolled(ControllerClient& client, const Object& svc) {
+  if (!string_field(svc.spec_or_null(), "image").empty()) return "";
+  auto env = client.get("Environment", "", std::string(svc.ns()));
+  if (!env.ok()) return "";
+  std::string_view want = string_field(env->status_or_null(), "image");
+  std::string_view runs = string_field(svc.status_or_null(), "image");
+  if (want.empty() || runs == want) return "";
+  return "runs " + (runs.empty() ? std::string("no image yet") : std::string(runs)) +
+         ", not yet the Environment's " + std::string(want);
+}
+
 // --wait: every applied object until it is Ready (a CommandRun until Complete or Failed),
 // printing what it still waits for whenever that changes. An object whose controller says it
 // is Stalled (it cannot get Ready until its spec or inputs change) fails at once.
@@ -161,6 +174,8 @@ int wait_until_ready(const Context& context, const std::vector<Object>& objects,
     std::function<std::string(const Object&)> not_yet;
     if (o.kind() == "Environment") {
       not_yet = [&objects](const Object& env) { return modules_not_seen(env, objects); };
+    } else if (o.kind() == "Service") {
+      not_yet = [&client](const Object& svc) { return service_not_rolled(*client, svc); };
     }
     auto outcome = wait_for_object(
         *client, std::string(o.kind()), std::string(o.ns()), std::string(o.name()), any_of,

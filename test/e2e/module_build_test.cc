@@ -66,7 +66,24 @@ kind: Module
 metadata: {name: hello, namespace: modbuild}
 spec:
   source: {path: mods/hello}
-  options: )" + options + "\n");
+  options: )" + options + R"(
+---
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: idle, namespace: modbuild}
+spec:
+  command: [sleep, "100000"]
+)");
+  };
+  // The image Service idle runs, and the Environment's.
+  auto images = [&] {
+    auto svc = cenv.run("get svc idle -n modbuild -o json");
+    auto at = svc.out.find("\"image\": \"");
+    std::string runs = at == std::string::npos ? ""
+                                               : svc.out.substr(at + 10, svc.out.find('"', at + 10) -
+                                                                             at - 10);
+    auto env = cenv.run("env image modbuild");
+    return std::make_pair(runs, env.out.substr(0, env.out.find('\n')));
   };
   const std::string apply_wait = "apply -f " + (dir / "env.yaml").string() + " --wait --timeout 5m";
   write_env("{greeting: Hi}");
@@ -97,6 +114,9 @@ spec:
   INFO(changed.out << changed.err);
   REQUIRE(changed.exit_code == 0);
   CHECK(cenv.run("run -n modbuild hello:greet").out == "Yo, world\n");
+  // ... and once the Services applied with it run that image.
+  auto [runs, env_image] = images();
+  CHECK(runs == env_image);
 
   // What cannot get Ready until the user changes it ends --wait at once, naming the cause.
   write_env("{greeting: Yo, times: many}");
