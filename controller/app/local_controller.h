@@ -28,6 +28,10 @@ struct ControllerRunOptions {
   std::filesystem::path lock_file;
   std::filesystem::path pid_file;
   std::filesystem::path http_address_file;
+  // The data key that seals Environment secrets (certs/README.md); its .next and .previous
+  // files, when present, are opened with too (`cenv certs rotate-data-key`). Generated (mode
+  // 0600) when missing. Empty (default): home / "data.key".
+  std::filesystem::path data_key_file;
   std::string log_level = "info";
   std::string http_address = "127.0.0.1:0";  // /healthz, /readyz, /metrics; port 0: any free
 };

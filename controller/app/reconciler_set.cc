@@ -100,6 +100,7 @@ void ReconcilerSet::add_controllers() {
   ServiceReconcilerOptions svc_options;
   svc_options.events = &events_;
   svc_options.names = options_.names;
+  svc_options.secrets = options_.secrets;
   auto& svc_reconciler = own(std::make_unique<ServiceReconciler>(
       services, environments, client_, workloads_, *prober_, clock_, svc_options));
   Controller& svc = add_controller("Service", svc_reconciler, options_.service_workers);
@@ -122,6 +123,7 @@ void ReconcilerSet::add_controllers() {
   if (options_.logs) {
     CommandRunReconcilerOptions cr_options;
     cr_options.names = options_.names;
+    cr_options.secrets = options_.secrets;
     auto& cr_reconciler = own(std::make_unique<CommandRunReconciler>(
         client_, docker_, *options_.logs, clock_, std::move(cr_options)));
     Controller& cr = add_controller("CommandRun", cr_reconciler, options_.commandrun_workers);
