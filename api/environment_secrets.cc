@@ -98,6 +98,23 @@ Status seal_plaintext_secrets(Object& env, const SecretBox& box) {
   return Status::Ok();
 }
 
+Result<bool> reseal_secrets(Object& env, const SecretBox& box) {
+  json::object* secrets = secrets_of(env);
+  bool changed = false;
+  if (secrets == nullptr) return changed;
+  for (auto& [key, value] : *secrets) {
+    if (!value.is_string() || box.sealed_with_current_key(value.get_string())) continue;
+    const std::string aad = secret_associated_data(env.name(), key);
+    auto opened = box.open(value.get_string(), aad);
+    if (!opened.ok()) return invalid_secret(env, key, opened.status().message());
+    auto sealed = box.seal(opened.value(), aad);
+    if (!sealed.ok()) return invalid_secret(env, key, sealed.status().message());
+    value = sealed.value();
+    changed = true;
+  }
+  return changed;
+}
+
 void redact_secrets(Object& object, const std::set<std::string>& changed) {
   json::object* secrets = secrets_of(object);
   if (secrets == nullptr) return;

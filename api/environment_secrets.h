@@ -67,6 +67,11 @@ Status seal_secrets(Object& env, const Object* stored, const SecretBox& box);
 // the last guard before the store, for writes that carry stored values back.
 Status seal_plaintext_secrets(Object& env, const SecretBox& box);
 
+// Seals again under box's current key every value of `env`'s spec.secrets sealed under
+// another key (`cenv certs rotate-data-key`). Returns whether any value changed; box's error,
+// as seal_secrets() names it, when one does not open.
+Result<bool> reseal_secrets(Object& env, const SecretBox& box);
+
 // Replaces every value of spec.secrets with kRedactedSecret, or kRedactedChangedSecret for
 // the keys in `changed`. Other kinds are left alone.
 void redact_secrets(Object& object, const std::set<std::string>& changed = {});
