@@ -57,6 +57,10 @@ Result<std::string> sealed_value(const Object& env, std::string_view key, std::s
     auto previous = box.open(*stored, aad);
     if (previous.ok() && previous.value() == value) return std::string(*stored);
   }
+  if (value.size() > kMaxSecretValueBytes) {
+    return invalid_secret(env, key, "Too long: may not be more than " +
+                                        std::to_string(kMaxSecretValueBytes) + " bytes");
+  }
   auto sealed = box.seal(value, aad);
   if (!sealed.ok()) return invalid_secret(env, key, sealed.status().message());
   return sealed;

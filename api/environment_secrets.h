@@ -5,6 +5,7 @@
 // SecretBox); this file holds the rules on objects that the API service, the reconcilers and
 // the CLI share, so that none of them needs the security library.
 
+#include <cstddef>
 #include <set>
 #include <string>
 #include <string_view>
@@ -13,6 +14,9 @@
 #include "api/status.h"
 
 namespace cenv {
+
+// The longest secret value, in bytes (crds/environment.yaml bounds its sealed form).
+inline constexpr size_t kMaxSecretValueBytes = 131072;
 
 // What clients see in place of every secret value (get, list, watch, describe, apply's
 // result). Sent back unchanged (`cenv edit`, `get -o yaml | cenv replace`), it keeps the
