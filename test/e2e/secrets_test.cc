@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "test/e2e/cenv_runner.h"
 
@@ -78,8 +79,10 @@ TEST_CASE("a secret reaches the container and nothing else, survives rotation, a
   CHECK(contains(container_env(container), "APP_DB_PASSWORD=" + secret + "\n"));
 
   // Reads show it redacted.
-  for (const std::string& read : {"get env " + ns + " -o yaml", "get env " + ns + " -o json",
-                                  "describe env " + ns, "get env -o yaml"}) {
+  const std::vector<std::string> reads = {"get env " + ns + " -o yaml",
+                                          "get env " + ns + " -o json", "describe env " + ns,
+                                          "get env -o yaml"};
+  for (const std::string& read : reads) {
     auto r = cenv.run(read);
     INFO(read << "\n" << r.out << r.err);
     CHECK(r.exit_code == 0);
@@ -129,8 +132,8 @@ TEST_CASE("a secret reaches the container and nothing else, survives rotation, a
   CHECK(refused.exit_code == 0);
   auto described = cenv.run("describe svc app -n " + ns);
   INFO(described.out);
-  CHECK(contains(described.out, "secret \\\"DB_PASSWORD\\\"") ||
-        contains(described.out, "secret \"DB_PASSWORD\""));
+  CHECK(contains(described.out, "DB_PASSWORD"));
+  CHECK(contains(described.out, "Ready"));
   CHECK(cenv.run("get env " + ns).exit_code == 0);  // the controller still serves
   CHECK_FALSE(contains(container_env(container), secret));
 
