@@ -25,15 +25,6 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return true;
-}
-
 std::string manifest(const std::string& ns, const std::string& secret) {
   return "apiVersion: cenv.io/v1\nkind: Environment\nmetadata:\n  name: " + ns +
          "\nspec:\n  baseImage: cenv/base:bookworm\n  secrets:\n    DB_PASSWORD: \"" + secret +
