@@ -147,6 +147,15 @@ std::set<std::string> changed_secrets(const Object* before, const Object& after)
   return changed;
 }
 
+Status check_secrets_open(const Object& env, const SecretOpener& opener) {
+  const json::object* secrets = secrets_of(env);
+  if (secrets == nullptr) return Status::Ok();
+  for (const auto& entry : *secrets) {
+    CENV_RETURN_IF_ERROR(open_secret(env, entry.key(), opener).status());
+  }
+  return Status::Ok();
+}
+
 Result<std::string> open_secret(const Object& env, std::string_view key,
                                 const SecretOpener& opener) {
   const json::string* value = secret_value(secrets_of(env), key);

@@ -76,6 +76,10 @@ Status seal_plaintext_secrets(Object& env, const SecretBox& box);
 // as seal_secrets() names it, when one does not open.
 Result<bool> reseal_secrets(Object& env, const SecretBox& box);
 
+// Ok when every value of `env`'s spec.secrets opens with `opener` (the plaintexts are
+// dropped); else the first failure, as open_secret() names it.
+Status check_secrets_open(const Object& env, const SecretOpener& opener);
+
 // Replaces every value of spec.secrets with kRedactedSecret, or kRedactedChangedSecret for
 // the keys in `changed`. Other kinds are left alone.
 void redact_secrets(Object& object, const std::set<std::string>& changed = {});

@@ -87,6 +87,7 @@ void ReconcilerSet::add_controllers() {
       options_.module_fetcher ? options_.module_fetcher : static_cast<ModuleFetcher*>(module_sources_.get());
   env_options.logs = options_.logs;
   env_options.builds = options_.image_builds;
+  env_options.secrets = options_.secrets;
   auto& env_reconciler = own(std::make_unique<EnvironmentReconciler>(
       environments, cache.informer("Module"), client_, docker_, clock_, env_options));
   Controller& env = add_controller("Environment", env_reconciler, options_.environment_workers);
