@@ -61,6 +61,11 @@ class ApplyProblems {
   bool only_not_found_ = true;
 };
 
+// `failed` about `item`, its message prefixed with the item's source.
+Status from_item(const Status& failed, const ApplyItem& item) {
+  return item.source.empty() ? failed : failed.with_prefix(item.source);
+}
+
 }  // namespace
 
 
@@ -101,7 +106,7 @@ Result<std::vector<Object>> ApiService::commit_unobserved(std::vector<Write> wri
     if (w.op == WriteOp::kDelete || w.op == WriteOp::kUpdateStatus || !has_secrets(w.object)) {
       continue;
     }
-    if (secrets_ == nullptr) CENV_RETURN_IF_ERROR(seal_for_write(w.object, nullptr));
+    if (secrets_ == nullptr) return seal_for_write(w.object, nullptr);  // FailedPrecondition
     CENV_RETURN_IF_ERROR(seal_plaintext_secrets(w.object, *secrets_));
   }
   auto stored = store_.commit(writes);
@@ -282,7 +287,7 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
       auto created = fields.apply(nullptr, desired, ssa);
       if (!created.ok()) return created.status();
       if (Status sealed = seal_for_write(created.value(), nullptr); !sealed.ok()) {
-        return items[i].source.empty() ? sealed : sealed.with_prefix(items[i].source);
+        return from_item(sealed, items[i]);
       }
       round.outcomes[i] = {"created", created.value()};
       round.writes.push_back({WriteOp::kCreate, std::move(created.value())});
@@ -306,7 +311,7 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
     }
     // An unchanged secret keeps its stored ciphertext, so the comparisons below see it equal.
     if (Status sealed = seal_for_write(merged.value(), &current); !sealed.ok()) {
-      return sealed.with_prefix(items[i].source);
+      return from_item(sealed, items[i]);
     }
     if (merged->json() == current.json()) {
       round.outcomes[i] = {"unchanged", current};
