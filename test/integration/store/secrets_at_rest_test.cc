@@ -14,6 +14,7 @@
 #include "controller/server/api_service.h"
 #include "controller/store/postgres_store.h"
 #include "test/integration/store/postgres_server.h"
+#include "test/secret_environment.h"
 #include "test/temp_dir.h"
 
 namespace cenv {
@@ -47,11 +48,7 @@ TEST_CASE("a pg_dump of the store holds no plain text of a secret, before and af
     api.set_secret_box(box.value().get());
     REQUIRE(api.ensure_default_namespace().ok());
     for (const std::string& value : {plain + "-old", plain}) {  // history holds both
-      Object env;
-      env.json()["apiVersion"] = kApiVersion;
-      env.json()["kind"] = "Environment";
-      env.set_name("demo");
-      env.spec()["secrets"] = boost::json::object{{"DB", value}};
+      Object env = testing::secret_environment("demo", {{"DB", value}});
       REQUIRE(api.apply({{env, "test"}}, {}).ok());
     }
   }

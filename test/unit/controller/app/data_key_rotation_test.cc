@@ -12,6 +12,7 @@
 #include "controller/security/keyring_secret_box.h"
 #include "controller/server/api_service.h"
 #include "controller/store/sqlite_store.h"
+#include "test/secret_environment.h"
 #include "test/temp_dir.h"
 
 namespace cenv {
@@ -35,12 +36,7 @@ struct RotationBed {
     REQUIRE(store.ok());
     ApiService api(*store.value(), KindRegistry::builtin().value(), clock);
     api.set_secret_box(box.value().get());
-    Object env;
-    env.json()["apiVersion"] = kApiVersion;
-    env.json()["kind"] = "Environment";
-    env.set_name("demo");
-    env.spec()["secrets"] = boost::json::object{{"DB", value}};
-    REQUIRE(api.apply({{env, "test"}}, {}).ok());
+    REQUIRE(api.apply({{testing::secret_environment("demo", {{"DB", value}}), "test"}}, {}).ok());
   }
   // The stored secret DB as the key files now open it.
   Result<std::string> opened_secret() {
