@@ -9,11 +9,16 @@
 
 #include "api/clock.h"
 #include "cli/common.h"
+#include "cli/controller_process.h"
+#include "cli/db_cmd.h"
+#include "cli/home.h"
+#include "controller/app/local_controller.h"
 #include "controller/security/certificate_authority.h"
 #include "controller/security/certificate_directory.h"
 #include "controller/security/credential_files.h"
 #include "controller/security/data_key.h"
 #include "controller/security/image_identity.h"
+#include "controller/security/keyring_secret_box.h"
 
 namespace cenv::cli {
 
@@ -160,6 +165,31 @@ std::string validity_text(const security::Certificate& c) {
 
 }  // namespace
 
+int run_certs_rotate_data_key(const RotateDataKeyFlags& flags) {
+  Home home = Home::from_env();
+  if (flags.store.empty()) {
+    if (int pid = running_controller_pid(home); pid != 0) {
+      return fail(Status::FailedPrecondition(
+          "the controller is running (pid " + std::to_string(pid) +
+          "): rotate-data-key works on the store offline; run cenv controller stop first"));
+    }
+  }
+  fs::path key_file = flags.dir.empty() ? home.root / "data.key"
+                                        : CertificateDirectory{flags.dir}.data_key();
+  std::string store = flags.store.empty() ? default_store_url(home) : flags.store;
+  auto report = rotate_data_key(store, key_file);
+  if (!report.ok()) {
+    return fail(report.status().with_prefix("data key not rotated (run this again to finish)"));
+  }
+  std::cout << "sealed " << report->secrets << " secret(s) of " << report->environments
+            << " Environment(s) in " << store_url_for_display(store) << " again under key "
+            << report->key_id << "\n"
+            << key_file.string() << ": key " << report->key_id << " (was "
+            << report->previous_key_id << ", kept in "
+            << security::previous_data_key_file(key_file).string() << ")\n";
+  return 0;
+}
+
 int run_certs_show(const std::string& file) {
   auto c = security::Certificate::load(file);
   if (!c.ok()) return fail(c.status());
@@ -210,6 +240,17 @@ void add_certs(CLI::App& app, CertsFlags& flags, int& rc) {
   client->add_option("--groups", flags.client.groups, "Comma-separated groups (O values)");
   client->add_option("--days", flags.client.days, "Days the certificate is valid (default 365)");
   client->callback([&flags, &rc] { rc = run_certs_client(flags.client); });
+  auto* rotate = certs->add_subcommand(
+      "rotate-data-key",
+      "Seal every stored secret again under a new data key. Works on the store offline: stop "
+      "the controller first (cenv controller stop), start it again after. Run it again to "
+      "finish a rotation that stopped half-way; the old key stays as data.key.previous");
+  rotate->add_option("--dir", flags.rotate.dir,
+                     "Directory holding data.key (default: $CENV_HOME, the local controller's)");
+  rotate->add_option("--store", flags.rotate.store,
+                     "The controller's store: sqlite:PATH or postgres://... (default: the local "
+                     "controller's)");
+  rotate->callback([&flags, &rc] { rc = run_certs_rotate_data_key(flags.rotate); });
   auto* show = certs->add_subcommand("show", "Print what a certificate says");
   show->add_option("file", flags.show_file, "PEM certificate file")->required();
   show->callback([&flags, &rc] { rc = run_certs_show(flags.show_file); });

@@ -25,9 +25,15 @@ struct CertsClientFlags {
   int days = 365;
 };
 
+struct RotateDataKeyFlags {
+  std::string dir;    // holds data.key; empty: $CENV_HOME/data.key (the local controller's)
+  std::string store;  // the store URL; empty: the local controller's store
+};
+
 struct CertsFlags {
   CertsInitFlags init;
   CertsClientFlags client;
+  RotateDataKeyFlags rotate;
   std::string show_file;
 };
 
@@ -43,6 +49,11 @@ int run_certs_client(const CertsClientFlags& flags);
 // Prints subject, user and groups, issuer, serial, validity, SANs of a PEM certificate file;
 // for a CA, also this build's image identity with it. Exit 1 when it cannot be read.
 int run_certs_show(const std::string& file);
+
+// Seals every Environment secret of the store again under a new data key, offline: refuses
+// (exit 1) while the local controller runs. Prints the old and new key ids and what it wrote;
+// exit 1 with the cause on failure (run it again to finish).
+int run_certs_rotate_data_key(const RotateDataKeyFlags& flags);
 
 // Adds `certs` and its verbs to `app`; a verb's callback sets `rc`. `flags` and `rc` must
 // outlive the parse.

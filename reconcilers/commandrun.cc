@@ -148,7 +148,7 @@ ReconcileResult CommandRunReconciler::reconcile(const Request& req) {
 // thread could not read the store). Re-attach to the attempt's container when there is one.
 ReconcileResult CommandRunReconciler::adopt(Object run, docker::DockerClient& docker) {
   auto plan = plan_adoption(
-      run, client_, docker, logs_.store(), options_.names,
+      run, client_, docker, logs_.store(), options_.names, options_.secrets,
       [&](const std::string& container) { return has_shell(docker, container); }, clock_.now());
   if (!plan.ok()) return ReconcileResult::failed(plan.status());
   switch (plan->action) {
@@ -178,7 +178,7 @@ ReconcileResult CommandRunReconciler::wait(Object run, std::string_view message)
 ReconcileResult CommandRunReconciler::start_attempt(Object run, int number,
                                                     docker::DockerClient& docker) {
   const std::string uid(run.uid());
-  auto target = resolve_target(run, client_, docker, options_.names);
+  auto target = resolve_target(run, client_, docker, options_.names, options_.secrets);
   if (!target.ok()) {
     const Status& s = target.status();
     // Waits: Pending with the reason, looked at again shortly.

@@ -58,6 +58,7 @@
 #include <string>
 
 #include "api/clock.h"
+#include "api/environment_secrets.h"
 #include "controller/runtime/client.h"
 #include "controller/runtime/reconciler.h"
 #include "controller/runtime/runnable.h"
@@ -75,6 +76,9 @@ namespace cenv {
 struct CommandRunReconcilerOptions {
   // Names and labels of the containers. Default: the default instance.
   DockerNames names{};
+  // Opens the Environment secrets that secretEnv hands to containers; nullptr (default): a
+  // run with a secretEnv fails. Must outlive the reconciler.
+  const SecretOpener* secrets = nullptr;
   // How often a run waiting for its image, Service or Module looks again. Default 2 s.
   std::chrono::milliseconds wait_interval{2000};
   // How often status.logBytes of a running run is brought up to date. Default 1 s.

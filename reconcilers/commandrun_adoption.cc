@@ -116,7 +116,8 @@ Result<Adoption> plan_exec_adoption(const Object& run, int number, docker::Docke
 }  // namespace
 
 Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::DockerClient& docker,
-                               Store& store, const DockerNames& names, const ShellProbe& has_shell,
+                               Store& store, const DockerNames& names,
+                               const SecretOpener* secrets, const ShellProbe& has_shell,
                                std::chrono::system_clock::time_point now) {
   const std::string uid(run.uid());
   const int number = run_attempts(run);
@@ -130,7 +131,7 @@ Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::Docker
       a.action = Adoption::Action::kFollow;
       a.number = number;
       a.container_id = list->front().id;
-      auto target = resolve_target(run, reader, docker, names);
+      auto target = resolve_target(run, reader, docker, names, secrets);
       if (target.ok()) a.target = std::move(target).value();
       a.target.exec = false;
       if (!target.ok()) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "api/environment_secrets.h"
 #include "api/object.h"
 #include "api/status.h"
 #include "controller/docker/docker_client.h"
@@ -41,9 +42,11 @@ using ShellProbe = std::function<Result<bool>(const std::string& container)>;
 
 // Decides how to adopt `run`: finds its attempt's container by label (`names`), or its exec
 // by status.exec.id, and what `store` holds of its output; re-resolves its target through
-// `reader` (a container: for its timeout). Fails as Docker or the store fail when looking.
+// `reader` and `secrets` (a container: for its timeout). Fails as Docker or the store fail
+// when looking.
 Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::DockerClient& docker,
-                               Store& store, const DockerNames& names, const ShellProbe& has_shell,
+                               Store& store, const DockerNames& names,
+                               const SecretOpener* secrets, const ShellProbe& has_shell,
                                std::chrono::system_clock::time_point now);
 
 }  // namespace cenv

@@ -93,7 +93,8 @@ Result<std::vector<std::string>> module_command(const Object& run, const json::o
 }  // namespace
 
 Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
-                                        docker::DockerClient& docker, const DockerNames& names) {
+                                        docker::DockerClient& docker, const DockerNames& names,
+                                        const SecretOpener* secrets) {
   const json::object* spec = run.spec_or_null();
   CommandRunTarget t;
   if (!string_field(spec, "module").empty()) {
@@ -111,7 +112,7 @@ Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
     return Status::FailedPrecondition("waiting for Environment \"" + std::string(run.ns()) +
                                       "\": " + env.status().message());
   const json::object* env_spec = env->spec_or_null();
-  auto vars = container_env(run, *env);
+  auto vars = container_env(run, *env, secrets);
   if (!vars.ok()) return vars.status();
   t.env = std::move(vars).value();
   t.working_dir = string_field(spec, "workingDir");

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/environment_secrets.h"
 #include "api/object.h"
 #include "api/status.h"
 #include "controller/docker/docker_client.h"
@@ -48,10 +49,11 @@ struct CommandRunTarget {
 // container does not run), with what it waits for; NotFound when spec.service names no
 // Service; Invalid when nothing is to run, spec.module names no Module (listing the
 // namespace's Modules), spec.moduleCommand no command of a Ready Module (listing its
-// commands), or a secretEnv a missing secret (the field in the message); others as Docker or
-// the reader said.
+// commands), or a secretEnv a missing secret or one `secrets` cannot open (the field in the
+// message); others as Docker or the reader said. The target's env holds plaintext secrets.
 Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
-                                        docker::DockerClient& docker, const DockerNames& names);
+                                        docker::DockerClient& docker, const DockerNames& names,
+                                        const SecretOpener* secrets);
 
 // "cenv-<ns>-<name>.<attempt>": the dot keeps it apart from every Service's container name.
 std::string attempt_container_name(const DockerNames& names, const Object& run, int attempt);

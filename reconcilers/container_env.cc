@@ -9,7 +9,32 @@ namespace cenv {
 
 namespace json = boost::json;
 
-Result<std::vector<std::string>> container_env(const Object& owner, const Object& environment) {
+namespace {
+
+// The plaintext of secret `key` of `environment` for secretEnv item `index`.
+Result<std::string> secret_env_value(const Object& environment, std::string_view key,
+                                     size_t index, const SecretOpener* secrets) {
+  const json::object* all = object_field(environment.spec_or_null(), "secrets");
+  const json::value* value = all ? all->if_contains(key) : nullptr;
+  std::string path = "spec.secretEnv[" + std::to_string(index) + "].secretKey";
+  auto fail = [&](const std::string& msg) { return Status::Invalid(path + ": " + msg, {{path, msg}}); };
+  if (value == nullptr || !value->is_string()) {
+    return fail("Environment " + std::string(environment.name()) + " has no secret \"" +
+                std::string(key) + "\"");
+  }
+  if (secrets == nullptr) {
+    return fail("Environment \"" + std::string(environment.name()) + "\" secret \"" +
+                std::string(key) + "\": this controller has no data key to open it");
+  }
+  auto opened = open_secret(environment, key, *secrets);
+  if (!opened.ok()) return fail(opened.status().message());
+  return opened;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> container_env(const Object& owner, const Object& environment,
+                                               const SecretOpener* secrets) {
   const json::object* spec = owner.spec_or_null();
   const json::object* env_spec = environment.spec_or_null();
 
@@ -22,19 +47,13 @@ Result<std::vector<std::string>> container_env(const Object& owner, const Object
     }
   }
   if (const json::array* items = array_field(spec, "secretEnv")) {
-    const json::object* secrets = object_field(env_spec, "secrets");
     for (size_t i = 0; i < items->size(); ++i) {
       const json::value& item = (*items)[i];
       if (!item.is_object()) continue;
-      std::string_view key = string_field(item.get_object(), "secretKey");
-      const json::value* value = secrets ? secrets->if_contains(key) : nullptr;
-      if (value == nullptr || !value->is_string()) {
-        std::string path = "spec.secretEnv[" + std::to_string(i) + "].secretKey";
-        std::string msg = "Environment " + std::string(environment.name()) + " has no secret \"" +
-                          std::string(key) + "\"";
-        return Status::Invalid(path + ": " + msg, {{path, msg}});
-      }
-      vars[std::string(string_field(item.get_object(), "name"))] = std::string(value->get_string());
+      auto value =
+          secret_env_value(environment, string_field(item.get_object(), "secretKey"), i, secrets);
+      if (!value.ok()) return value.status();
+      vars[std::string(string_field(item.get_object(), "name"))] = std::move(value).value();
     }
   }
   std::vector<std::string> out;

@@ -4,6 +4,7 @@
 
 #include "api/clock.h"
 #include "api/conditions.h"
+#include "api/environment_secrets.h"
 #include "api/finalizers.h"
 #include "modules/tar_archive.h"
 #include "reconcilers/docker_names.h"
@@ -21,6 +22,26 @@ constexpr std::string_view kDefaultBaseImage = "cenv/base:bookworm";
 constexpr std::chrono::milliseconds kNetworkBusyRetry{1000};
 // A status write refused as stale is tried again after this.
 constexpr std::chrono::milliseconds kStaleCacheRetry{20};
+
+// Condition SecretsReady: whether every spec.secrets value opens with the controller's keys
+// (a sealed value tampered with, or sealed under a key it lacks, does not). Only the
+// message of the first failure is kept: it names the key, never any part of a value.
+void report_secrets(const Object& env, Object& next, const SecretOpener* secrets, int64_t gen,
+                    std::chrono::system_clock::time_point now) {
+  if (!has_secrets(env)) {
+    remove_condition(next, "SecretsReady");
+    return;
+  }
+  Status opened = secrets ? check_secrets_open(env, *secrets)
+                          : Status::FailedPrecondition("this controller has no data key");
+  if (opened.ok()) {
+    set_condition(next, "SecretsReady", kConditionTrue, "Opened",
+                  "every secret opens with the data key", gen, now);
+  } else {
+    set_condition(next, "SecretsReady", kConditionFalse, "CannotOpen", opened.message(), gen,
+                  now);
+  }
+}
 
 std::string base_image(const Object& env) {
   const json::object* spec = env.spec_or_null();
@@ -513,6 +534,8 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
     }
     if (failure.ok()) failure = image.failure;
   }
+
+  report_secrets(env, next, options_.secrets, gen, now);
 
   // Report: phase and Ready from the conditions.
   const bool image_ready = image.kind == ImageOutcome::Kind::kReady;

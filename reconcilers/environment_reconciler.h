@@ -34,6 +34,7 @@
 
 #include "api/annotations.h"
 #include "api/clock.h"
+#include "api/environment_secrets.h"
 #include "controller/runtime/client.h"
 #include "controller/runtime/informer.h"
 #include "controller/runtime/reconciler.h"
@@ -59,6 +60,9 @@ struct EnvironmentReconcilerOptions {
   LogHub* logs = nullptr;
   // Parallel builds, progress throttling (runtime_image_builder.h for the defaults).
   RuntimeImageBuilderOptions builds{};
+  // Checks that spec.secrets open (condition SecretsReady); nullptr (default): every
+  // Environment with secrets says it cannot open them. Must outlive the reconciler.
+  const SecretOpener* secrets = nullptr;
 };
 
 

@@ -395,7 +395,7 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
           "Environment " + req.ns + " has no image yet" + (ready ? ": " + ready->message : ""));
     }
   }
-  auto desired = service_workload(svc, *env, seen.image, options_.names);
+  auto desired = service_workload(svc, *env, seen.image, options_.names, options_.secrets);
   if (!desired.ok()) return invalid(desired.status());
   seen.desired = std::move(desired).value();
   if (std::string cycle = dependency_cycle(svc); !cycle.empty()) {

@@ -33,6 +33,7 @@
 
 #include "api/annotations.h"
 #include "api/clock.h"
+#include "api/environment_secrets.h"
 #include "controller/runtime/client.h"
 #include "controller/runtime/controller.h"
 #include "controller/runtime/event_recorder.h"
@@ -57,6 +58,9 @@ struct ServiceReconcilerOptions {
   // Names of containers, networks and volumes (for the network, messages and --purge); the
   // same as the Workloads'. Default: the default instance.
   DockerNames names{};
+  // Opens the Environment secrets that secretEnv hands to containers; nullptr (default): a
+  // Service with a secretEnv is not Ready. Must outlive the reconciler.
+  const SecretOpener* secrets = nullptr;
   // While the Environment's network is not ready, how often a Service waiting for it looks
   // again (besides when the Environment changes). Default 5 s.
   std::chrono::milliseconds network_recheck{5'000};

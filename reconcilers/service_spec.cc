@@ -124,7 +124,8 @@ std::optional<std::string> network_wait(const Object& environment, const DockerN
 }
 
 Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
-                                      const std::string& image, const DockerNames& names) {
+                                      const std::string& image, const DockerNames& names,
+                                      const SecretOpener* secrets) {
   static const json::object kEmpty;
   const json::object* spec = service.spec_or_null();
   if (spec == nullptr) spec = &kEmpty;
@@ -135,7 +136,7 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
   w.command = string_list_field(*spec, "command");
   w.args = string_list_field(*spec, "args");
 
-  auto env = container_env(service, environment);
+  auto env = container_env(service, environment, secrets);
   if (!env.ok()) return env.status();
   w.env = std::move(env).value();
 

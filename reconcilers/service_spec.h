@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/environment_secrets.h"
 #include "api/object.h"
 #include "api/status.h"
 #include "reconcilers/docker_names.h"
@@ -42,10 +43,12 @@ struct ServiceSpec {
 // can still be bad). Invalid, naming the field, otherwise.
 Result<ServiceSpec> parse_service_spec(const Object& service);
 
-// The workload `service` runs as in `environment`, on `image`, with its spec_hash set.
-// Invalid when a secretEnv names a secret the Environment does not have.
+// The workload `service` runs as in `environment`, on `image`, with its spec_hash set; its
+// env holds the plaintext of the secrets its secretEnv names, as `secrets` opens them.
+// Invalid when a secretEnv names a secret the Environment does not have or that does not open.
 Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
-                                      const std::string& image, const DockerNames& names = {});
+                                      const std::string& image, const DockerNames& names = {},
+                                      const SecretOpener* secrets = nullptr);
 
 // The Docker network of `environment`: spec.network, else names.network(its name).
 std::string environment_network(const Object& environment, const DockerNames& names);

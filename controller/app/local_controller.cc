@@ -22,6 +22,7 @@
 #include "controller/app/service_logs.h"
 #include "controller/docker/engine_docker_client.h"
 #include "controller/runtime/event_recorder.h"
+#include "controller/security/keyring_secret_box.h"
 #include "controller/server/api_service.h"
 #include "controller/server/grpc_server.h"
 #include "controller/server/heap_trimmer.h"
@@ -43,6 +44,10 @@ int lock_holder(int fd) {
   probe.l_whence = SEEK_SET;
   if (fcntl(fd, F_GETLK, &probe) != 0 || probe.l_type == F_UNLCK) return 0;
   return static_cast<int>(probe.l_pid);
+}
+
+std::filesystem::path data_key_file(const ControllerRunOptions& options) {
+  return options.data_key_file.empty() ? options.home / "data.key" : options.data_key_file;
 }
 
 DockerNames names_from_environment() {
@@ -157,11 +162,15 @@ Status run_controller(const ControllerRunOptions& options) {
   const std::string& url = options.store_url;
   std::string shown_url = describe_store_url(url);  // never shows a password
   SystemClock clock;
+  // The data key before the store: a bad key file stops the start with nothing served.
+  auto secrets = security::KeyringSecretBox::from_key_file(data_key_file(options), true);
+  if (!secrets.ok()) return secrets.status();
   auto store = open_controller_store(options, clock, std::chrono::seconds(60));
   if (!store.ok()) return store.status().with_prefix("cannot open the store " + shown_url);
   auto kinds = KindRegistry::builtin();
   if (!kinds.ok()) return kinds.status();
   ApiService api(*store.value(), kinds.value(), clock);
+  api.set_secret_box(secrets.value().get());
   // Module folders the CLI packs arrive with applies; each is checked against its digest.
   api.set_archive_digester([](std::string_view data) -> Result<std::string> {
     auto tree = modules::read_tar(data, modules::SourceLimits{});
@@ -227,6 +236,7 @@ Status run_controller(const ControllerRunOptions& options) {
   // The controllers.
   set_options->logs = &log_hub;
   set_options->events = &events;
+  set_options->secrets = secrets.value().get();
   if (!options.home.empty()) set_options->git_cache_dir = options.home / "cache" / "git";
   auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, *set_options);
   if (!reconcilers.ok()) {

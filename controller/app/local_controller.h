@@ -28,6 +28,10 @@ struct ControllerRunOptions {
   std::filesystem::path lock_file;
   std::filesystem::path pid_file;
   std::filesystem::path http_address_file;
+  // The data key that seals Environment secrets (certs/README.md); its .next and .previous
+  // files, when present, are opened with too (`cenv certs rotate-data-key`). Generated (mode
+  // 0600) when missing. Empty (default): home / "data.key".
+  std::filesystem::path data_key_file;
   std::string log_level = "info";
   std::string http_address = "127.0.0.1:0";  // /healthz, /readyz, /metrics; port 0: any free
 };
@@ -54,6 +58,23 @@ struct StoreCopyReport {
 // store at `from_url` into the one at `to_url`. Errors name the store that failed.
 Result<StoreCopyReport> copy_store_contents(const std::string& from_url, const std::string& to_url,
                                             const std::vector<std::string>& kinds);
+
+struct DataKeyRotationReport {
+  std::string previous_key_id;  // the key the secrets were sealed under
+  std::string key_id;           // the key they are sealed under now
+  int64_t environments = 0;     // Environments written
+  int64_t secrets = 0;          // secret values sealed again
+};
+
+// `cenv certs rotate-data-key`, offline (no controller may run on the store): generates a new
+// data key into `key_file`.next (or takes the one a rotation that stopped half-way left
+// there), seals every Environment secret of the store at `store_url` again under it, then
+// keeps the old key as `key_file`.previous and moves the new one to `key_file`. Run again
+// after a failure, it finishes. NotFound when `key_file` is missing; Invalid naming the
+// Environment and key of a secret that does not open (nothing is replaced then); the store's
+// and the file system's errors otherwise.
+Result<DataKeyRotationReport> rotate_data_key(const std::string& store_url,
+                                              const std::filesystem::path& key_file);
 
 // The system database `cenv db start` runs: Service `postgres` of Environment `cenv-system`
 // (manifests/system/postgres.yaml), its data in the Service's volume `data`.

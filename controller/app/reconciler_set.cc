@@ -87,6 +87,7 @@ void ReconcilerSet::add_controllers() {
       options_.module_fetcher ? options_.module_fetcher : static_cast<ModuleFetcher*>(module_sources_.get());
   env_options.logs = options_.logs;
   env_options.builds = options_.image_builds;
+  env_options.secrets = options_.secrets;
   auto& env_reconciler = own(std::make_unique<EnvironmentReconciler>(
       environments, cache.informer("Module"), client_, docker_, clock_, env_options));
   Controller& env = add_controller("Environment", env_reconciler, options_.environment_workers);
@@ -100,6 +101,7 @@ void ReconcilerSet::add_controllers() {
   ServiceReconcilerOptions svc_options;
   svc_options.events = &events_;
   svc_options.names = options_.names;
+  svc_options.secrets = options_.secrets;
   auto& svc_reconciler = own(std::make_unique<ServiceReconciler>(
       services, environments, client_, workloads_, *prober_, clock_, svc_options));
   Controller& svc = add_controller("Service", svc_reconciler, options_.service_workers);
@@ -123,6 +125,7 @@ void ReconcilerSet::add_controllers() {
   if (options_.logs) {
     CommandRunReconcilerOptions cr_options;
     cr_options.names = options_.names;
+    cr_options.secrets = options_.secrets;
     auto& cr_reconciler = own(std::make_unique<CommandRunReconciler>(
         client_, docker_, *options_.logs, clock_, std::move(cr_options)));
     Controller& cr = add_controller("CommandRun", cr_reconciler, options_.commandrun_workers);

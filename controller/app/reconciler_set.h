@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "api/clock.h"
+#include "api/environment_secrets.h"
 #include "api/status.h"
 #include "controller/app/api_event_source.h"
 #include "controller/app/in_process_client.h"
@@ -54,6 +55,10 @@ struct ReconcilerSetOptions {
   // labels added to all of it (tests label theirs with their run id). Overrides
   // workloads.names. Default: the default instance, no extra labels.
   DockerNames names;
+  // Opens the Environment secrets that Services' and CommandRuns' secretEnv hand to their
+  // containers (the only place plaintext goes); nullptr (default): those fail. Must outlive
+  // the set.
+  const SecretOpener* secrets = nullptr;
   // Where the controllers record Events (the controller process shares the API's recorder:
   // one sweeper); nullptr (default): the set makes its own. Must outlive the set.
   EventRecorder* events = nullptr;

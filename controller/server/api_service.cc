@@ -61,6 +61,11 @@ class ApplyProblems {
   bool only_not_found_ = true;
 };
 
+// `failed` about `item`, its message prefixed with the item's source.
+Status from_item(const Status& failed, const ApplyItem& item) {
+  return item.source.empty() ? failed : failed.with_prefix(item.source);
+}
+
 }  // namespace
 
 
@@ -85,7 +90,25 @@ Result<const KindInfo*> ApiService::resolve(std::string_view kind) const {
   return info;
 }
 
+Status ApiService::seal_for_write(Object& object, const Object* stored) const {
+  if (!has_secrets(object)) return Status::Ok();
+  if (secrets_ == nullptr) {
+    return Status::FailedPrecondition(describe(object) +
+                                      ": spec.secrets: this controller has no data key to "
+                                      "seal secrets with");
+  }
+  return seal_secrets(object, stored, *secrets_);
+}
+
 Result<std::vector<Object>> ApiService::commit_unobserved(std::vector<Write> writes) {
+  // The last guard: no plaintext secret reaches the store, whatever path the write took.
+  for (Write& w : writes) {
+    if (w.op == WriteOp::kDelete || w.op == WriteOp::kUpdateStatus || !has_secrets(w.object)) {
+      continue;
+    }
+    if (secrets_ == nullptr) return seal_for_write(w.object, nullptr);  // FailedPrecondition
+    CENV_RETURN_IF_ERROR(seal_plaintext_secrets(w.object, *secrets_));
+  }
   auto stored = store_.commit(writes);
   if (stored.ok() && on_commit_) on_commit_();
   return stored;
@@ -263,6 +286,9 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
     if (!existing) {
       auto created = fields.apply(nullptr, desired, ssa);
       if (!created.ok()) return created.status();
+      if (Status sealed = seal_for_write(created.value(), nullptr); !sealed.ok()) {
+        return from_item(sealed, items[i]);
+      }
       round.outcomes[i] = {"created", created.value()};
       round.writes.push_back({WriteOp::kCreate, std::move(created.value())});
       round.write_index.push_back(i);
@@ -283,13 +309,18 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
       if (valid.fields().empty()) conflicts.push_back(line + valid.message());
       continue;
     }
+    // An unchanged secret keeps its stored ciphertext, so the comparisons below see it equal.
+    if (Status sealed = seal_for_write(merged.value(), &current); !sealed.ok()) {
+      return from_item(sealed, items[i]);
+    }
     if (merged->json() == current.json()) {
       round.outcomes[i] = {"unchanged", current};
       continue;
     }
     // Only managedFields changed (another manager now shares fields): stored, yet unchanged.
     bool changed = fields.owned_view(merged->json()) != fields.owned_view(current.json());
-    round.outcomes[i] = {changed ? "configured" : "unchanged", merged.value()};
+    round.outcomes[i] = {changed ? "configured" : "unchanged", merged.value(),
+                         changed_secrets(&current, merged.value())};
     round.writes.push_back({WriteOp::kUpdate, std::move(merged.value())});
     round.write_index.push_back(i);
   }
@@ -491,6 +522,7 @@ Result<Object> ApiService::update(Object object, const std::string& field_manage
     // precondition from the writer, the version read here guards the ownership computed from it.
     std::string now = format_rfc3339(clock_.now());
     Object owned = fields.update(current.value(), object, field_manager, now);
+    CENV_RETURN_IF_ERROR(seal_for_write(owned, &current.value()));
     owned.set_resource_version(rv != 0 ? rv : current->resource_version());
     Result<Object> stored = Status::Internal("unset");
     if (is_being_deleted(current.value())) {

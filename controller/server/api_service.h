@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/clock.h"
+#include "api/environment_secrets.h"
 #include "api/kinds.h"
 #include "api/object.h"
 #include "api/status.h"
@@ -31,6 +32,9 @@ struct ApplyItem {
 struct ApplyOutcome {
   std::string action;  // "created", "configured", "unchanged" or "pruned"
   Object object;       // as stored (or as it would be stored, on dry run)
+  // "configured": the keys of spec.secrets whose values this apply changes (shown as such,
+  // redacted, so that a diff says a secret changed without showing it).
+  std::set<std::string> changed_secrets{};
 };
 
 struct ApplyOptions {
@@ -114,6 +118,10 @@ class ApiService {
                                        std::string_view reason, std::string_view message)>;
   void set_on_event(EventHook on_event) { on_event_ = std::move(on_event); }
 
+  // What seals Environment secrets before they are stored (environment_secrets.h). Without
+  // one, a write that holds secrets is FailedPrecondition. Must outlive the service.
+  void set_secret_box(const SecretBox* box) { secrets_ = box; }
+
   // How apply() checks the archives it is sent; without one, archives are refused.
   void set_archive_digester(ArchiveDigester digester) { digester_ = std::move(digester); }
 
@@ -133,6 +141,9 @@ class ApiService {
   // remove() of an Environment.
   Result<std::vector<Object>> remove_environment(const Object& env, Propagation propagation);
   Result<Object> commit_one(WriteOp op, Object object);
+  // seal_secrets() of `object` (a write of it replacing `stored`, or nullptr) under secrets_;
+  // FailedPrecondition when it holds secrets and there is no box.
+  Status seal_for_write(Object& object, const Object* stored) const;
 
   // apply() in its steps: prepare (what needs no stored object: kinds, names, normalization,
   // duplicates, namespaces), plan (compare with what is stored: outcomes and writes), prune
@@ -176,6 +187,7 @@ class ApiService {
   std::function<void()> on_commit_;
   EventHook on_event_;
   ArchiveDigester digester_;
+  const SecretBox* secrets_ = nullptr;
   std::unique_ptr<NamespaceDeleter> deleter_;  // last: its worker stops first
 };
 

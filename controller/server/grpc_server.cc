@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "api/environment_secrets.h"
 #include "api/grpc_status.h"
 #include "api/version.h"
 #include "cenv/v1/cenv.grpc.pb.h"
@@ -89,7 +90,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
       r->set_namespace_(std::string(out.object.ns()));
       r->set_name(std::string(out.object.name()));
       r->set_action(out.action);
-      r->set_json(out.object.to_json());
+      r->set_json(to_client_json(out.object, out.changed_secrets));
     }
     return finish("Apply", Status::Ok(), start);
   }
@@ -98,7 +99,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
                    v1::ObjectResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
     auto obj = api_.get(req->kind(), req->namespace_(), req->name());
-    if (obj.ok()) resp->set_json(obj->to_json());
+    if (obj.ok()) resp->set_json(to_client_json(obj.value()));
     return finish("Get", obj.status(), start);
   }
 
@@ -107,7 +108,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     auto start = std::chrono::steady_clock::now();
     auto list = api_.list(req->kind(), req->namespace_(), req->label_selector());
     if (list.ok()) {
-      for (const auto& item : list->items) resp->add_items(item.to_json());
+      for (const auto& item : list->items) resp->add_items(to_client_json(item));
       resp->set_resource_version(std::to_string(list->revision));
     }
     return finish("List", list.status(), start);
@@ -120,7 +121,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     if (!obj.ok()) return finish("Update", obj.status(), start);
     auto stored = api_.update(std::move(obj.value()),
                               req->field_manager().empty() ? "cenv" : req->field_manager());
-    if (stored.ok()) resp->set_json(stored->to_json());
+    if (stored.ok()) resp->set_json(to_client_json(stored.value()));
     return finish("Update", stored.status(), start);
   }
 
@@ -130,7 +131,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     auto obj = Object::from_json(req->json());
     if (!obj.ok()) return finish("UpdateStatus", obj.status(), start);
     auto stored = api_.update_status(std::move(obj.value()));
-    if (stored.ok()) resp->set_json(stored->to_json());
+    if (stored.ok()) resp->set_json(to_client_json(stored.value()));
     return finish("UpdateStatus", stored.status(), start);
   }
 
@@ -152,7 +153,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     auto deleted = api_.remove(req->kind(), req->namespace_(), req->name(), rv,
                                parse_propagation(req->propagation()));
     if (deleted.ok()) {
-      for (const auto& o : deleted.value()) resp->add_deleted(o.to_json());
+      for (const auto& o : deleted.value()) resp->add_deleted(to_client_json(o));
     }
     return finish("Delete", deleted.status(), start);
   }

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "api/environment_secrets.h"
+
 namespace cenv {
 
 bool WatchFilter::matches(const Object& o) const {
@@ -15,7 +17,7 @@ const std::string& SharedWatchEvent::json() const {
   std::call_once(once_, [this] {
     Object copy = event_.object;
     if (event_.revision > 0) copy.set_resource_version(event_.revision);
-    json_ = copy.to_json();
+    json_ = to_client_json(copy);  // for API clients: secrets redacted
   });
   return json_;
 }

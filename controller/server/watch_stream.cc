@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "api/display_text.h"
+#include "api/environment_secrets.h"
 #include "api/grpc_status.h"
 #include "api/selector.h"
 
@@ -141,7 +142,7 @@ bool WatchStream::next_message_locked() {
         p.json = bookmark_json(p.revision);
       } else {
         if (p.revision > 0) p.object.set_resource_version(p.revision);
-        p.json = p.object.to_json();
+        p.json = to_client_json(p.object);
       }
     }
     // Too big for this message: it leads the next one (already serialized).

@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace cenv::e2e {
 
@@ -105,6 +108,17 @@ inline std::string shell(const std::string& cmd) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
   pclose(p);
   return out;
+}
+
+// Waits until `pred` holds, looking every 200 ms; false past `limit` (a generous limit, only
+// so that a broken build cannot hang a test).
+inline bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return true;
 }
 
 }  // namespace cenv::e2e

@@ -28,16 +28,6 @@ void write(const fs::path& file, const std::string& text) {
   std::ofstream(file) << text;
 }
 
-// Waits until `pred` holds; the limit only keeps a broken build from hanging the test.
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return true;
-}
-
 TEST_CASE("a module command runs in the built image and deleting the Module rebuilds without it",
           "[e2e][modules][docker]") {
   CenvRunner cenv;

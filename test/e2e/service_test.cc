@@ -39,16 +39,6 @@ struct NamespaceCleanup {
   std::string container_ids() const { return shell("docker ps -aq --no-trunc " + filter()); }
 };
 
-// Waits (a generous limit, only so a broken build cannot hang) until `pred` holds.
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return true;
-}
-
 std::string manifest(const std::string& ns) {
   return "apiVersion: cenv.io/v1\nkind: Environment\nmetadata:\n  name: " + ns +
          "\nspec:\n  baseImage: cenv/base:bookworm\n"

@@ -74,7 +74,7 @@ struct Bed {
   }
   Result<CommandRunTarget> resolve(json::object spec) {
     return resolve_target(object("CommandRun", "dev", "run-1", std::move(spec)), reader, fake,
-                          names);
+                          names, nullptr);
   }
   MemoryReader reader;
   docker::FakeDockerClient fake;

@@ -60,6 +60,7 @@ struct Bed {
     options.backoff_base = std::chrono::milliseconds(20);
     options.exec_kill_grace = std::chrono::milliseconds(200);
     options.exec_poll_interval = std::chrono::milliseconds(20);
+    options.secrets = &api.secrets;
     if (tune) tune(options);
     reconciler =
         std::make_unique<CommandRunReconciler>(*api.client, connection, logs, clock, options);

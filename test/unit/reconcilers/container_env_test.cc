@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "controller/security/keyring_secret_box.h"
+
 namespace cenv {
 namespace {
 
@@ -76,12 +78,14 @@ TEST_CASE("container_env: variables then env then secretEnv, and a missing secre
        {},
        "spec.secretEnv[0].secretKey: Environment dev has no secret \"DB\""},
   };
+  security::KeyringSecretBox box(security::DataKey::generate().value(), {});
   for (const char* kind : {"Service", "CommandRun"}) {
     for (const Row& row : rows) {
       INFO(kind << ": " << row.name);
       Object env = make("Environment", "", "dev", row.environment);
+      REQUIRE(seal_secrets(env, nullptr, box).ok());  // as the store holds them
       Object owner = make(kind, "dev", "web", row.owner);
-      auto got = container_env(owner, env);
+      auto got = container_env(owner, env, &box);
       if (row.error.empty()) {
         INFO(got.status().to_string());
         REQUIRE(got.ok());
@@ -94,6 +98,57 @@ TEST_CASE("container_env: variables then env then secretEnv, and a missing secre
         CHECK(got.status().message().starts_with(got.status().fields()[0].path + ": "));
       }
     }
+  }
+}
+
+// The secret of Environment dev (spec {"secrets": {"DB": "s3cret"}}) sealed under `box`.
+Object sealed_environment(const SecretBox& box) {
+  Object env = make("Environment", "", "dev", R"({"secrets": {"DB": "s3cret"}})");
+  REQUIRE(seal_secrets(env, nullptr, box).ok());
+  return env;
+}
+
+TEST_CASE("container_env: a secret reaches the container only as its box opens it",
+          "[reconcilers][container_env]") {
+  security::KeyringSecretBox box(security::DataKey::generate().value(), {});
+  Object owner = make("Service", "dev", "web", R"({"secretEnv": [{"name": "PW", "secretKey": "DB"}]})");
+  Object env = sealed_environment(box);
+  boost::json::value& stored = env.spec()["secrets"].as_object()["DB"];
+  CHECK(stored.as_string().find("s3cret") == boost::json::string::npos);
+
+  SECTION("opened with the data key") {
+    auto got = container_env(owner, env, &box);
+    REQUIRE(got.ok());
+    CHECK(got.value() == std::vector<std::string>{"PW=s3cret"});
+  }
+  SECTION("without a data key: Invalid naming the field") {
+    auto got = container_env(owner, env, nullptr);
+    REQUIRE_FALSE(got.ok());
+    CHECK(got.status().message().starts_with("spec.secretEnv[0].secretKey: "));
+  }
+  SECTION("under another key: refused, naming the Environment and key") {
+    security::KeyringSecretBox other(security::DataKey::generate().value(), {});
+    auto got = container_env(owner, env, &other);
+    REQUIRE_FALSE(got.ok());
+    CHECK(got.status().code() == Code::kInvalid);
+    CHECK(got.status().message().starts_with(
+        "spec.secretEnv[0].secretKey: Environment \"dev\" secret \"DB\": "));
+  }
+  SECTION("a tampered ciphertext fails the GCM tag and shows no plaintext") {
+    std::string text(stored.as_string());
+    text[20] = text[20] == 'A' ? 'B' : 'A';  // a nonce bit (not base64 padding)
+    stored = text;
+    auto got = container_env(owner, env, &box);
+    REQUIRE_FALSE(got.ok());
+    CHECK(got.status().message().find("Environment \"dev\" secret \"DB\"") != std::string::npos);
+    CHECK(got.status().message().find("s3cret") == std::string::npos);
+  }
+  SECTION("a ciphertext moved to another Environment does not open there") {
+    Object other = make("Environment", "", "prod", "{}");
+    other.spec()["secrets"] = boost::json::object{{"DB", stored}};
+    auto got = container_env(make("Service", "prod", "web", R"({"secretEnv": [{"name": "PW", "secretKey": "DB"}]})"),
+                             other, &box);
+    REQUIRE_FALSE(got.ok());
   }
 }
 

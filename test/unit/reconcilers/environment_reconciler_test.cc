@@ -171,3 +171,33 @@ TEST_CASE("environment: a container cenv did not create holds the deletion until
 
 }  // namespace
 }  // namespace cenv
+
+namespace cenv {
+namespace {
+
+TEST_CASE("environment: SecretsReady says whether its secrets open, naming one that does not",
+          "[reconcilers][environment][secrets]") {
+  testing::ReconcilerBed bed;
+  bed.environment("dev", testing::spec_of(R"({"secrets": {"DB": "s3cret"}})"));
+  REQUIRE(testing::eventually(
+      [&] { return bed.condition_is("Environment", "", "dev", "SecretsReady", "True"); }));
+  // A byte of the ciphertext flipped in the store, past the API.
+  auto stored = bed.f.store->get({"Environment", "", "dev"});
+  REQUIRE(stored.ok());
+  Object tampered = stored.value();
+  auto& value = tampered.spec()["secrets"].as_object()["DB"];
+  std::string text(value.as_string());
+  text[20] = text[20] == 'A' ? 'B' : 'A';
+  value = text;
+  bed.f.commit_raw({{WriteOp::kUpdate, tampered}});
+  REQUIRE(testing::eventually([&] {
+    return bed.condition_is("Environment", "", "dev", "SecretsReady", "False", "CannotOpen");
+  }));
+  auto cond = get_condition(bed.get("Environment", "", "dev"), "SecretsReady");
+  REQUIRE(cond);
+  CHECK(cond->message.find("Environment \"dev\" secret \"DB\"") != std::string::npos);
+  CHECK(cond->message.find("s3cret") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace cenv

@@ -49,6 +49,7 @@ struct ReconcilerBed {
   }
   void start() {
     ReconcilerSetOptions o = options_;
+    o.secrets = &f.secrets;
     // tcpPort checks succeed while tcp_ok is set; while tcp_hang is set they wait (up to
     // their timeout) before answering.
     o.tcp_dialer = [this](const std::string&, uint16_t, std::chrono::milliseconds timeout) {

@@ -7,6 +7,7 @@
 
 #include "api/clock.h"
 #include "api/conditions.h"
+#include "controller/security/keyring_secret_box.h"
 
 namespace cenv {
 namespace {
@@ -69,14 +70,16 @@ TEST_CASE("parse_service_spec: health check, policy and dependencies", "[reconci
 
 TEST_CASE("service_workload: variables, env, secrets, ports, volumes and network",
           "[reconcilers][spec]") {
+  security::KeyringSecretBox box(security::DataKey::generate().value(), {});
   Object env = make("Environment", "", "dev",
                     R"({"variables": {"X": "1", "Y": "env"}, "secrets": {"PW": "s3cret"}})");
+  REQUIRE(seal_secrets(env, nullptr, box).ok());
   Object svc = make("Service", "dev", "web", R"({
     "env": [{"name": "Y", "value": "svc"}], "secretEnv": [{"name": "DB_PW", "secretKey": "PW"}],
     "ports": [{"containerPort": 80, "hostPort": 0, "protocol": "TCP"},
               {"containerPort": 53, "protocol": "UDP"}],
     "volumes": [{"name": "data", "mountPath": "/data"}]})");
-  auto w = service_workload(svc, env, "img:1");
+  auto w = service_workload(svc, env, "img:1", {}, &box);
   REQUIRE(w.ok());
   CHECK(w->env == std::vector<std::string>{"DB_PW=s3cret", "X=1", "Y=svc"});
   REQUIRE(w->ports.size() == 2);
@@ -91,18 +94,19 @@ TEST_CASE("service_workload: variables, env, secrets, ports, volumes and network
   SECTION("a missing secret is Invalid with its field path") {
     Object bad =
         make("Service", "dev", "web", R"({"secretEnv": [{"name": "A", "secretKey": "NOPE"}]})");
-    auto r = service_workload(bad, env, "img:1");
+    auto r = service_workload(bad, env, "img:1", {}, &box);
     REQUIRE_FALSE(r.ok());
     REQUIRE(r.status().fields().size() == 1);
     CHECK(r.status().fields()[0].path == "spec.secretEnv[0].secretKey");
   }
   SECTION("the hash changes with what shapes the container, and only with it") {
-    auto same = service_workload(svc, env, "img:1");
+    auto same = service_workload(svc, env, "img:1", {}, &box);
     CHECK(same->spec_hash == w->spec_hash);
-    CHECK(service_workload(svc, env, "img:2")->spec_hash != w->spec_hash);
+    CHECK(service_workload(svc, env, "img:2", {}, &box)->spec_hash != w->spec_hash);
     Object env2 = make("Environment", "", "dev", R"({"variables": {"X": "2", "Y": "env"},
                                                      "secrets": {"PW": "s3cret"}})");
-    CHECK(service_workload(svc, env2, "img:1")->spec_hash != w->spec_hash);
+    REQUIRE(seal_secrets(env2, nullptr, box).ok());
+    CHECK(service_workload(svc, env2, "img:1", {}, &box)->spec_hash != w->spec_hash);
   }
 }
 

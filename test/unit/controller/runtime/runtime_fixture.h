@@ -16,6 +16,7 @@
 #include "controller/app/api_event_source.h"
 #include "controller/app/in_process_client.h"
 #include "controller/server/api_service.h"
+#include "controller/security/keyring_secret_box.h"
 #include "controller/server/watch_hub.h"
 #include "controller/store/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
@@ -33,6 +34,7 @@ struct ApiFixture {
     auto kinds = KindRegistry::builtin();
     REQUIRE(kinds.ok());
     api = std::make_unique<ApiService>(*store, kinds.value(), wall);
+    api->set_secret_box(&secrets);
     hub = std::make_unique<WatchHub>(*store, hub_options);
     api->set_on_commit([this] { hub->notify(); });
     REQUIRE(api->ensure_default_namespace().ok());
@@ -54,6 +56,9 @@ struct ApiFixture {
     o.poll_interval = std::chrono::milliseconds(50);
     return o;
   }
+
+  // Seals Environment secrets in the store (a fresh data key), opens them for reconcilers.
+  security::KeyringSecretBox secrets{security::DataKey::generate().value(), {}};
 
   // Creates (through the API) an object of `kind` named `name` in `ns` with `spec`.
   Object create(const std::string& kind, const std::string& ns, const std::string& name,
