@@ -70,6 +70,13 @@ struct Verbs {
   CertsFlags certs;
 };
 
+void add_listen_flags(CLI::App& verb, ControllerRunOptions& options) {
+  verb.add_option("--listen", options.listen,
+                  "HOST:PORT to serve the API on with mutual TLS too (port 0: any free)");
+  verb.add_option("--certs", options.certs,
+                  "Certificates directory for --listen: ca.crt, server.crt, server.key");
+}
+
 void add_controller(CLI::App& app, Verbs& v) {
   auto* controller = app.add_subcommand("controller", "Run or manage the local controller");
   controller->require_subcommand(1);
@@ -83,9 +90,11 @@ void add_controller(CLI::App& app, Verbs& v) {
                   "HOST:PORT for /healthz, /readyz and /metrics (default 127.0.0.1:0)");
   run->add_option("--log-level", v.controller_run.log_level,
                   "trace, debug, info, warn or error (default info)");
+  add_listen_flags(*run, v.controller_run);
   run->callback([&v] { v.rc = controller_run(v.context.home(), v.controller_run); });
-  controller->add_subcommand("start", "Start the local controller in the background")
-      ->callback([&v] { v.rc = controller_start(v.context.home()); });
+  auto* start = controller->add_subcommand("start", "Start the local controller in the background");
+  add_listen_flags(*start, v.controller_run);
+  start->callback([&v] { v.rc = controller_start(v.context.home(), v.controller_run); });
   controller->add_subcommand("stop", "Stop the local controller")->callback([&v] {
     v.rc = controller_stop(v.context.home());
   });

@@ -19,6 +19,7 @@
 #include "api/version.h"
 #include "controller/app/in_process_client.h"
 #include "controller/app/reconciler_set.h"
+#include "controller/app/server_security.h"
 #include "controller/app/service_logs.h"
 #include "controller/docker/engine_docker_client.h"
 #include "controller/runtime/event_recorder.h"
@@ -134,6 +135,12 @@ Result<ServingHttp> start_http_server(const ControllerRunOptions& options,
   return ServingHttp{std::move(http.value()), http_address};
 }
 
+// "HOST:PORT" of the TLS listener `listen` asked for, with the port it got; "" without one.
+std::string listen_address(const std::string& listen, int port) {
+  if (listen.empty() || port == 0) return "";
+  return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 Status run_controller(const ControllerRunOptions& options) {
@@ -154,6 +161,8 @@ Status run_controller(const ControllerRunOptions& options) {
 
   auto lock_fd = take_controller_lock(options);
   if (!lock_fd.ok()) return lock_fd.status();
+  auto security = load_server_security(options.listen, options.certs_dir);
+  if (!security.ok()) return security.status();
   const std::string& url = options.store_url;
   std::string shown_url = describe_store_url(url);  // never shows a password
   SystemClock clock;
@@ -211,6 +220,8 @@ Status run_controller(const ControllerRunOptions& options) {
   server_options.store_description = shown_url;
   server_options.metrics = &metrics;
   server_options.after_call = [&heap_trimmer] { heap_trimmer.notify(); };
+  server_options.tls = security->tls;
+  server_options.gate = security->gate;
   // Docker is reached lazily: without dockerd the API still serves and the objects say
   // DockerUnavailable until it answers.
   auto docker = DockerConnection::from_environment();
@@ -220,6 +231,10 @@ Status run_controller(const ControllerRunOptions& options) {
   server_options.logs = &logs;
   auto server = GrpcServer::start(api, hub, server_options);
   if (!server.ok()) return server.status();
+  std::string listening = listen_address(options.listen, server.value()->tls_port());
+  if (!listening.empty() && !options.listen_address_file.empty()) {
+    std::ofstream(options.listen_address_file, std::ios::trunc) << listening << "\n";
+  }
   {
     std::ofstream pid(options.pid_file, std::ios::trunc);
     pid << getpid() << "\n";
@@ -237,6 +252,10 @@ Status run_controller(const ControllerRunOptions& options) {
   spdlog::info("cenv controller {} serving on unix:{} with store {} (pid {}); http on {}",
                api::version_string(), server_options.unix_socket, shown_url, getpid(),
                http->address);
+  if (!listening.empty()) {
+    spdlog::info("serving mutual TLS on {} (certificates {})", listening,
+                 options.certs_dir.string());
+  }
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -248,6 +267,7 @@ Status run_controller(const ControllerRunOptions& options) {
   std::filesystem::remove(server_options.unix_socket, ec);
   std::filesystem::remove(options.pid_file, ec);
   std::filesystem::remove(options.http_address_file, ec);
+  if (!options.listen_address_file.empty()) std::filesystem::remove(options.listen_address_file, ec);
   spdlog::info("stopped");
   close(lock_fd.value());
   return Status::Ok();
