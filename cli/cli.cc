@@ -10,6 +10,7 @@
 #include "cli/certs_cmd.h"
 #include "cli/common.h"
 #include "cli/context.h"
+#include "cli/context_cmd.h"
 #include "cli/controller_cmd.h"
 #include "cli/db_cmd.h"
 #include "cli/delete_cmd.h"
@@ -36,7 +37,8 @@ namespace {
 struct Verbs {
   explicit Verbs(Context c) : context(std::move(c)) {}
 
-  Context context;  // where every verb's client talks (built once, in run())
+  Context context;  // where every verb's client talks (resolved once, in run())
+  std::string context_flag;  // --context, shared by all verbs
   std::string ns;   // -n, shared by all verbs
   int rc = 0;
 
@@ -68,7 +70,20 @@ struct Verbs {
   bool explain_recursive = false;
   bool version_client_only = false;
   CertsFlags certs;
+  ContextFlags contexts;
 };
+
+// Verbs that never talk to a controller of a context: they work whatever the contexts say.
+bool needs_context(const CLI::App& app) {
+  for (const CLI::App* verb : app.get_subcommands()) {
+    const std::string& name = verb->get_name();
+    if (name == "context" || name == "certs" || name == "controller" || name == "explain" ||
+        name == "api-resources") {
+      return false;
+    }
+  }
+  return true;
+}
 
 void add_listen_flags(CLI::App& verb, ControllerRunOptions& options) {
   verb.add_option("--listen", options.listen,
@@ -358,9 +373,21 @@ int run(int argc, char** argv, mode_t user_umask) {
   app.name("cenv");
   app.require_subcommand(1);
   app.fallthrough();
-  // The one place the CLI decides where it talks: every verb's clients come from this.
   Verbs verbs(Context::local_from_env());
   app.add_option("-n,--namespace", verbs.ns, "Namespace (Environment) to act in");
+  app.add_option("--context", verbs.context_flag,
+                 "Context to talk to (default $CENV_CONTEXT, else config.yaml's current)");
+  // The one place the CLI decides where it talks: every verb's clients come from this. It runs
+  // once the whole line is parsed (--context may follow the verb), before the verb's callback.
+  app.parse_complete_callback([&app, &verbs] {
+    if (!needs_context(app)) return;
+    auto context = Context::resolve(Home::from_env(), verbs.context_flag);
+    if (!context.ok()) {
+      print_error(context.status(), /*from_server=*/false);
+      throw CLI::RuntimeError(1);  // a ParseError: app.exit() prints nothing for it
+    }
+    verbs.context = std::move(context.value());
+  });
   verbs.edit.editor_umask = user_umask;
   verbs.diff.program_umask = user_umask;
   // `cenv run` tells MODULE:COMMAND (before `--`) from a plain command by what follows `--`.
@@ -390,6 +417,7 @@ int run(int argc, char** argv, mode_t user_umask) {
   add_explain(app, verbs);
   add_version_and_api_resources(app, verbs);
   add_certs(app, verbs.certs, verbs.rc);
+  add_context_verbs(app, verbs.contexts, verbs.context_flag, verbs.rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -24,6 +24,8 @@ struct Home {
   // The controller's mutual-TLS address when it serves one (--listen), "HOST:PORT".
   std::filesystem::path listen_address_file() const { return root / "run" / "listen.addr"; }
   std::filesystem::path log_file() const { return root / "logs" / "controller.log"; }
+  // The contexts (context_config.h), mode 0600.
+  std::filesystem::path config_file() const { return root / "config.yaml"; }
   std::filesystem::path database() const { return root / "cenv.db"; }
 };
 
