@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include <grpc/support/log.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
@@ -381,6 +383,8 @@ int run(int argc, char** argv, mode_t user_umask) {
   // once the whole line is parsed (--context may follow the verb), before the verb's callback.
   app.parse_complete_callback([&app, &verbs] {
     if (!needs_context(app)) return;
+    // A client says what went wrong in its own words; gRPC's log lines would only repeat it.
+    gpr_set_log_function([](gpr_log_func_args*) {});
     auto context = Context::resolve(Home::from_env(), verbs.context_flag);
     if (!context.ok()) {
       print_error(context.status(), /*from_server=*/false);

@@ -103,8 +103,14 @@ Status ControllerClient::unreachable(const std::string& grpc_message) const {
     return Status::Unavailable("cannot reach the local controller at " + home_.socket().string() +
                                " (is it running? `cenv controller start`): " + grpc_message);
   }
+  std::string hint;
+  if (grpc_message.find("andshake") != std::string::npos) {
+    hint = " (mutual TLS failed: the controller's certificate must be issued by this context's CA "
+           "for its host name, and the controller must trust the CA of this context's client "
+           "certificate)";
+  }
   return Status::Unavailable("cannot reach the controller of context \"" + endpoint_.context +
-                             "\" at " + endpoint_.target + ": " + grpc_message);
+                             "\" at " + endpoint_.target + ": " + grpc_message + hint);
 }
 
 template <typename F>
