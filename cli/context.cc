@@ -1,11 +1,13 @@
 #include "cli/context.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <cstdlib>
 
 #include "controller/security/certificate.h"
+#include "controller/security/credential_files.h"
 #include "controller/security/image_identity.h"
 
 namespace cenv::cli {
@@ -18,9 +20,42 @@ using security::PrivateKey;
 // The environment variable naming the context to use (below --context, above config.yaml).
 constexpr const char* kContextVariable = "CENV_CONTEXT";
 
-// The client's credentials for `remote`, checked here so that a bad file is named before any
-// connection is tried.
+// The gRPC target of "HOST:PORT": an IP address is dialled as is ("ipv4:", "ipv6:"), without the
+// resolver's round of work (a new connection per command makes it count); a name is resolved.
+std::string grpc_target(const std::string& server) {
+  auto host = server_host(server);
+  if (!host.ok()) return server;
+  in6_addr address{};
+  if (inet_pton(AF_INET, host->c_str(), &address) == 1) return "ipv4:" + server;
+  if (inet_pton(AF_INET6, host->c_str(), &address) == 1) return "ipv6:" + server;
+  return server;
+}
+
+// The client's credentials for `remote`. Only the CA is parsed here (its DER makes the
+// identity): the certificate and key are read, and gRPC parses them when it dials; check_remote
+// checks them fully. A missing file is named before any connection is tried.
 Result<Endpoint> remote_endpoint(const RemoteContext& remote) {
+  auto ca = Certificate::load(remote.certificate_authority);
+  if (!ca.ok()) return ca.status();
+  auto certificate = security::read_credential_file(remote.client_certificate);
+  if (!certificate.ok()) return certificate.status();
+  auto key = security::read_credential_file(remote.client_key);
+  if (!key.ok()) return key.status();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ca->pem();
+  ssl.pem_cert_chain = std::move(certificate.value());
+  ssl.pem_private_key = std::move(key.value());
+  return Endpoint{.context = remote.name,
+                  .target = grpc_target(remote.server),
+                  .server = remote.server,
+                  .credentials = grpc::SslCredentials(ssl),
+                  .identity = security::ImageIdentity::of_this_build(*ca).digest(),
+                  .local = false};
+}
+
+// Ok when `remote`'s client certificate and key parse, belong together, and the certificate is
+// a client certificate of its CA valid now.
+Status check_credentials(const RemoteContext& remote) {
   auto ca = Certificate::load(remote.certificate_authority);
   if (!ca.ok()) return ca.status();
   auto certificate = Certificate::load(remote.client_certificate);
@@ -36,15 +71,7 @@ Result<Endpoint> remote_endpoint(const RemoteContext& remote) {
   if (!valid.ok()) {
     return Status::Unauthenticated(remote.client_certificate.string() + ": " + valid.message());
   }
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ca->pem();
-  ssl.pem_cert_chain = certificate->pem();
-  ssl.pem_private_key = key->pem();
-  return Endpoint{.context = remote.name,
-                  .target = remote.server,
-                  .credentials = grpc::SslCredentials(ssl),
-                  .identity = security::ImageIdentity::of_this_build(*ca).digest(),
-                  .local = false};
+  return Status::Ok();
 }
 
 // The context --context or $CENV_CONTEXT names; "" when neither does.
@@ -59,6 +86,7 @@ std::string named_context(std::string_view flag) {
 Context Context::local(Home home, bool autostart) {
   Endpoint endpoint{.context = std::string(kLocalContext),
                     .target = "unix:" + home.socket().string(),
+                    .server = "",
                     .credentials = grpc::InsecureChannelCredentials(),
                     .identity = security::ImageIdentity::of_this_build().digest(),
                     .local = true};
@@ -77,6 +105,11 @@ std::string Context::chosen_name(const ContextConfig& config, std::string_view f
   if (std::string named = named_context(flag); !named.empty()) return named;
   if (!config.current_context.empty()) return config.current_context;
   return std::string(kLocalContext);
+}
+
+Status Context::check_remote(const RemoteContext& remote) {
+  Status s = check_credentials(remote);
+  return s.ok() ? s : s.with_prefix("context \"" + remote.name + "\"");
 }
 
 Result<Context> Context::resolve(Home home, std::string_view flag) {

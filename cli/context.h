@@ -21,10 +21,13 @@ class Context {
   static Context local(Home home, bool autostart = true);
   // The local controller of $CENV_HOME (Home::from_env()), autostart on.
   static Context local_from_env();
-  // The remote controller `remote` names. Loads its CA, client certificate and key; an error
-  // names the context and the file (missing, malformed, a key that is not the certificate's, a
-  // certificate not issued by the CA or not valid now).
+  // The remote controller `remote` names. Reads its CA, client certificate and key; an error
+  // names the context and the file (missing, or a malformed CA). Cheap: every command does it.
   static Result<Context> remote(Home home, const RemoteContext& remote);
+  // Ok when `remote`'s files are all there and right: the key is the client certificate's, and
+  // the certificate is a client certificate of the CA, valid now. Errors name the context and
+  // the file.
+  static Status check_remote(const RemoteContext& remote);
   // The context to use: `flag` (--context) if set, else $CENV_CONTEXT, else the current context
   // of home's config.yaml, else local. NotFound naming an unknown context; the config's or
   // remote()'s errors otherwise.

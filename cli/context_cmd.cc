@@ -27,7 +27,7 @@ Result<ContextConfig> load_config(const Home& home) {
 }
 
 // The context `flags` describe, its files checked as a client would load them.
-Result<RemoteContext> new_context(const Home& home, const ContextAddFlags& flags) {
+Result<RemoteContext> new_context(const ContextAddFlags& flags) {
   if (std::string why = check_context_name(flags.name); !why.empty()) return Status::Invalid(why);
   if (flags.name == kLocalContext) {
     return Status::Invalid("\"local\" is the built-in context of the local controller");
@@ -41,9 +41,8 @@ Result<RemoteContext> new_context(const Home& home, const ContextAddFlags& flags
                         .certificate_authority = dir.ca_certificate(),
                         .client_certificate = dir.client_certificate(flags.user),
                         .client_key = dir.client_key(flags.user)};
-  // Loads every file now: a missing or bad one is named at once, not at the first call.
-  auto loaded = Context::remote(home, context);
-  if (!loaded.ok()) return loaded.status();
+  // Checks every file now: a missing or bad one is named at once, not at the first call.
+  CENV_RETURN_IF_ERROR(Context::check_remote(context));
   return context;
 }
 
@@ -56,7 +55,7 @@ int context_add(const ContextAddFlags& flags) {
                                       "\" exists; `cenv context remove " + flags.name +
                                       "` first"));
   }
-  auto context = new_context(home, flags);
+  auto context = new_context(flags);
   if (!context.ok()) return fail(context.status());
   config->contexts.push_back(context.value());
   if (Status s = home.ensure(); !s.ok()) return fail(s);

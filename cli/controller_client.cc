@@ -110,7 +110,7 @@ Status ControllerClient::unreachable(const std::string& grpc_message) const {
            "certificate)";
   }
   return Status::Unavailable("cannot reach the controller of context \"" + endpoint_.context +
-                             "\" at " + endpoint_.target + ": " + grpc_message + hint);
+                             "\" at " + endpoint_.server + ": " + grpc_message + hint);
 }
 
 template <typename F>
@@ -253,7 +253,7 @@ Status ControllerClient::await_controller(std::chrono::system_clock::time_point 
         fprintf(stderr, "cenv: the local controller stopped; waiting for it to start again\n");
       } else {
         fprintf(stderr, "cenv: the controller of context \"%s\" at %s does not answer; waiting\n",
-                endpoint_.context.c_str(), endpoint_.target.c_str());
+                endpoint_.context.c_str(), endpoint_.server.c_str());
       }
       said_waiting = true;
     }

@@ -31,7 +31,8 @@ namespace cenv::cli {
 // Where a client dials and what it presents (Context builds it).
 struct Endpoint {
   std::string context;  // the context's name, for messages ("local", "prod")
-  std::string target;   // gRPC target: "unix:/path" or "HOST:PORT"
+  std::string target;   // gRPC target: "unix:/path", "ipv4:HOST:PORT" or "HOST:PORT"
+  std::string server;   // HOST:PORT as the context names it, for messages (remote only)
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   std::string identity;  // the image identity sent with every call
   bool local = true;     // the local controller: may be autostarted, is found by its socket
