@@ -75,12 +75,13 @@ struct Verbs {
   ContextFlags contexts;
 };
 
-// Verbs that never talk to a controller of a context: they work whatever the contexts say.
+// Verbs that talk to no controller of a context (`controller` and `db` manage the local one):
+// they work whatever the contexts say.
 bool needs_context(const CLI::App& app) {
   for (const CLI::App* verb : app.get_subcommands()) {
     const std::string& name = verb->get_name();
-    if (name == "context" || name == "certs" || name == "controller" || name == "explain" ||
-        name == "api-resources") {
+    if (name == "context" || name == "certs" || name == "controller" || name == "db" ||
+        name == "explain" || name == "api-resources") {
       return false;
     }
   }
