@@ -156,6 +156,32 @@ TEST_CASE("a client presenting another image identity, or none, is refused befor
   CHECK_FALSE(has(local.out, identity.substr(0, 12)));
 }
 
+TEST_CASE("on the unix socket a client may send no identity, but not another one",
+          "[e2e][remote]") {
+  CenvRunner cenv;
+  REQUIRE(cenv.run("controller start").exit_code == 0);
+  auto stub = v1::Cenv::NewStub(grpc::CreateChannel(
+      "unix:" + (cenv.home() / "run" / "controller.sock").string(),
+      grpc::InsecureChannelCredentials()));
+  auto get = [&](const std::string& identity) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!identity.empty()) ctx.AddMetadata("cenv-identity", identity);
+    v1::GetRequest req;
+    req.set_kind("Environment");
+    req.set_name("default");
+    v1::ObjectResponse resp;
+    return stub->Get(&ctx, req, &resp);
+  };
+  CHECK(get("").ok());
+  grpc::Status other = get(std::string(64, 'f'));
+  CHECK(other.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(has(other.error_message(), "this client is ffffffffffff"));
+  CHECK(has(other.error_message(), "`cenv controller stop`"));
+  // The CLI's own identity on the socket is the build's: it matches.
+  CHECK(cenv.run("get env -o name").out == "environment/default\n");
+}
+
 TEST_CASE("a controller reached by a host name its certificate does not carry is refused",
           "[e2e][remote]") {
   CenvRunner cenv;

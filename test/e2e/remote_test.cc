@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "test/e2e/cenv_runner.h"
@@ -56,8 +57,8 @@ TEST_CASE("a remote client with the admin certificate applies, gets, watches, lo
   CHECK(piped.out == "from stdin\n");
 }
 
-TEST_CASE("contexts are added, listed, used, shown and removed; --context works before and "
-          "after the verb and beats $CENV_CONTEXT and the current context", "[e2e][remote]") {
+TEST_CASE("contexts are added, listed, used, shown and removed, and --context (before or after "
+          "the verb) beats $CENV_CONTEXT and the current context", "[e2e][remote]") {
   CenvRunner cenv;
   RemoteController remote(cenv);
   const std::string certs = remote.certs().string();
@@ -128,6 +129,30 @@ TEST_CASE("a remote context never starts a controller", "[e2e][remote]") {
   CHECK(r.exit_code == 1);
   CHECK(has(r.err, "cannot reach the controller of context \"dead\" at 127.0.0.1:1"));
   CHECK_FALSE(std::filesystem::exists(cenv.home() / "run" / "controller.sock"));
+}
+
+
+TEST_CASE("controller run --listen refuses missing or malformed certificate files, naming them",
+          "[e2e][remote]") {
+  CenvRunner cenv;
+  const auto certs = cenv.home() / "certs";
+  REQUIRE(cenv.run("certs init --dir '" + certs.string() + "'").exit_code == 0);
+  const std::string run = "controller run --listen 127.0.0.1:0 --certs '" + certs.string() + "'";
+
+  auto no_certs = cenv.run("controller run --listen 127.0.0.1:0");
+  CHECK(no_certs.exit_code == 1);
+  CHECK(has(no_certs.err, "--listen needs --certs DIR"));
+
+  std::ofstream(certs / "server.crt") << "garbage\n";
+  auto malformed = cenv.run(run);
+  CHECK(malformed.exit_code == 1);
+  CHECK(has(malformed.err, "error: " + (certs / "server.crt").string() + ": not a PEM"));
+
+  std::filesystem::remove(certs / "ca.crt");
+  auto missing = cenv.run(run);
+  CHECK(missing.exit_code == 1);
+  CHECK(has(missing.err, "error: " + (certs / "ca.crt").string() + ": no such file"));
+  CHECK_FALSE(std::filesystem::exists(cenv.home() / "run" / "listen.addr"));
 }
 
 }  // namespace
