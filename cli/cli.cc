@@ -39,9 +39,9 @@ namespace {
 struct Verbs {
   explicit Verbs(Context c) : context(std::move(c)) {}
 
-  Context context;  // where every verb's client talks (resolved once, in run())
+  Context context;           // where every verb's client talks (resolved once, in run())
   std::string context_flag;  // --context, shared by all verbs
-  std::string ns;   // -n, shared by all verbs
+  std::string ns;            // -n, shared by all verbs
   int rc = 0;
 
   ControllerRunOptions controller_run;

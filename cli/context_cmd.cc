@@ -52,8 +52,7 @@ int context_add(const ContextAddFlags& flags) {
   if (!config.ok()) return fail(config.status());
   if (config->find(flags.name)) {
     return fail(Status::AlreadyExists("context \"" + flags.name +
-                                      "\" exists; `cenv context remove " + flags.name +
-                                      "` first"));
+                                      "\" exists; `cenv context remove " + flags.name + "` first"));
   }
   auto context = new_context(flags);
   if (!context.ok()) return fail(context.status());
@@ -82,8 +81,7 @@ int context_use(const std::string& name) {
 // The user a context's client certificate names; "?" when it cannot be read.
 std::string context_user(const RemoteContext& context) {
   auto certificate = security::Certificate::load(context.client_certificate);
-  return certificate.ok() && !certificate->common_name().empty() ? certificate->common_name()
-                                                                 : "?";
+  return certificate.ok() && !certificate->common_name().empty() ? certificate->common_name() : "?";
 }
 
 int context_list(const std::string& context_flag) {

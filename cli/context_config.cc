@@ -122,9 +122,7 @@ std::string check_context_name(std::string_view name) {
 }
 
 Result<std::string> server_host(std::string_view server) {
-  auto bad = [&] {
-    return Status::Invalid("\"" + std::string(server) + "\": expected HOST:PORT");
-  };
+  auto bad = [&] { return Status::Invalid("\"" + std::string(server) + "\": expected HOST:PORT"); };
   size_t colon = server.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return bad();
   std::string_view host = server.substr(0, colon);

@@ -105,9 +105,10 @@ Status ControllerClient::unreachable(const std::string& grpc_message) const {
   }
   std::string hint;
   if (grpc_message.find("andshake") != std::string::npos) {
-    hint = " (mutual TLS failed: the controller's certificate must be issued by this context's CA "
-           "for its host name, and the controller must trust the CA of this context's client "
-           "certificate)";
+    hint =
+        " (mutual TLS failed: the controller's certificate must be issued by this context's CA "
+        "for its host name, and the controller must trust the CA of this context's client "
+        "certificate)";
   }
   return Status::Unavailable("cannot reach the controller of context \"" + endpoint_.context +
                              "\" at " + endpoint_.server + ": " + grpc_message + hint);

@@ -117,15 +117,15 @@ int controller_status(const Context& context) {
             << "  version: " << hello->server_version() << "\n"
             << "  socket:  " << hello->socket() << "\n"
             << "  store:   " << hello->store() << "\n"
-            << "  http:    " << [&] {
-                 std::string addr = read_first_line(home.http_address_file());
-                 return addr.empty() ? std::string("-") : "http://" + addr;
-               }() << "\n";
+            << "  http:    " <<
+      [&] {
+        std::string addr = read_first_line(home.http_address_file());
+        return addr.empty() ? std::string("-") : "http://" + addr;
+      }() << "\n";
   if (std::string listening = read_first_line(home.listen_address_file()); !listening.empty()) {
     std::cout << "  listen:  " << listening << " (mutual TLS)\n";
   }
-  std::cout
-            << "  log:     " << home.log_file().string() << "\n";
+  std::cout << "  log:     " << home.log_file().string() << "\n";
   return 0;
 }
 

@@ -267,7 +267,9 @@ Status run_controller(const ControllerRunOptions& options) {
   std::filesystem::remove(server_options.unix_socket, ec);
   std::filesystem::remove(options.pid_file, ec);
   std::filesystem::remove(options.http_address_file, ec);
-  if (!options.listen_address_file.empty()) std::filesystem::remove(options.listen_address_file, ec);
+  if (!options.listen_address_file.empty()) {
+    std::filesystem::remove(options.listen_address_file, ec);
+  }
   spdlog::info("stopped");
   close(lock_fd.value());
   return Status::Ok();

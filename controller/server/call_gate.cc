@@ -22,7 +22,8 @@ bool over_tls(const grpc::ServerContext& ctx) {
 
 std::string presented_identity(const grpc::ServerContext& ctx) {
   const auto& metadata = ctx.client_metadata();
-  auto it = metadata.find(grpc::string_ref(kIdentityMetadataKey.data(), kIdentityMetadataKey.size()));
+  auto it =
+      metadata.find(grpc::string_ref(kIdentityMetadataKey.data(), kIdentityMetadataKey.size()));
   return it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
 }
 

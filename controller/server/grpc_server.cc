@@ -263,7 +263,8 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
   }
   if (server->options_.tls) {
     const TlsListenerOptions& tls = *server->options_.tls;
-    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     ssl.pem_root_certs = tls.ca_pem;
     ssl.pem_key_cert_pairs.push_back({tls.key_pem, tls.certificate_pem});
     builder.AddListeningPort(tls.address, grpc::SslServerCredentials(ssl), &server->tls_port_);

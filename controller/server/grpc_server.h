@@ -26,14 +26,14 @@ class WatchServer;
 
 // A TCP listener with mutual TLS: clients must present a certificate signed by the CA.
 struct TlsListenerOptions {
-  std::string address;  // "HOST:PORT"; port 0 picks a free one
-  std::string ca_pem;   // the CA certificate client certificates must chain to
+  std::string address;          // "HOST:PORT"; port 0 picks a free one
+  std::string ca_pem;           // the CA certificate client certificates must chain to
   std::string certificate_pem;  // the server's certificate
   std::string key_pem;          // and its private key
 };
 
 struct GrpcServerOptions {
-  std::string unix_socket;        // path of the local socket; empty: none
+  std::string unix_socket;  // path of the local socket; empty: none
   // The TCP listener; none when unset (default).
   std::optional<TlsListenerOptions> tls;
   // Who may call, with which image identity (call_gate.h). Default: local callers, any identity.

@@ -75,8 +75,10 @@ void write_expired_client(const std::filesystem::path& certs, const std::string&
   std::ofstream(certs / (user + ".key")) << issued->key.pem();
 }
 
-TEST_CASE("the TLS port refuses clients without a certificate, with another CA's or an expired "
-          "one, and serves the admin certificate", "[e2e][remote]") {
+TEST_CASE(
+    "the TLS port refuses clients without a certificate, with another CA's or an expired "
+    "one, and serves the admin certificate",
+    "[e2e][remote]") {
   CenvRunner cenv;
   RemoteController remote(cenv);
   const ClientFiles admin = admin_files(remote.certs());
@@ -101,8 +103,10 @@ TEST_CASE("the TLS port refuses clients without a certificate, with another CA's
         grpc::StatusCode::UNAVAILABLE);
 }
 
-TEST_CASE("the CLI names the certificate that cannot work: expired, from another CA, or not "
-          "trusted by the server", "[e2e][remote]") {
+TEST_CASE(
+    "the CLI names the certificate that cannot work: expired, from another CA, or not "
+    "trusted by the server",
+    "[e2e][remote]") {
   CenvRunner cenv;
   RemoteController remote(cenv);
   write_expired_client(remote.certs(), "old");
@@ -116,7 +120,8 @@ TEST_CASE("the CLI names the certificate that cannot work: expired, from another
   const auto other = cenv.home() / "other-certs";
   REQUIRE(cenv.run("certs init --dir '" + other.string() + "'").exit_code == 0);
   REQUIRE(cenv.run("context add other --server " + remote.address() + " --certs '" +
-                   other.string() + "'").exit_code == 0);
+                   other.string() + "'")
+              .exit_code == 0);
   auto foreign = cenv.run("get env --context other");
   CHECK(foreign.exit_code == 1);
   CHECK(has(foreign.err, "cannot reach the controller of context \"other\""));
@@ -135,8 +140,10 @@ TEST_CASE("a client presenting another image identity, or none, is refused befor
   const std::string wrong(64, '0');
   grpc::Status mismatched = get_default(remote.address(), admin, wrong);
   CHECK(mismatched.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
-  CHECK(has(mismatched.error_message(), "image identity mismatch: this client is 000000000000, "
-                                        "the controller is " + identity.substr(0, 12)));
+  CHECK(has(mismatched.error_message(),
+            "image identity mismatch: this client is 000000000000, "
+            "the controller is " +
+                identity.substr(0, 12)));
   CHECK(has(mismatched.error_message(), "cenv client of the controller's image"));
   grpc::Status silent = get_default(remote.address(), admin, "");
   CHECK(silent.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
@@ -144,7 +151,8 @@ TEST_CASE("a client presenting another image identity, or none, is refused befor
 
   // The CLI's own client matches, and `cenv version` shows both identities.
   REQUIRE(cenv.run("context add r --server " + remote.address() + " --certs '" +
-                   remote.certs().string() + "'").exit_code == 0);
+                   remote.certs().string() + "'")
+              .exit_code == 0);
   auto version = cenv.run("version --context r");
   INFO(version.out << version.err);
   CHECK(version.exit_code == 0);
@@ -160,9 +168,9 @@ TEST_CASE("on the unix socket a client may send no identity, but not another one
           "[e2e][remote]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("controller start").exit_code == 0);
-  auto stub = v1::Cenv::NewStub(grpc::CreateChannel(
-      "unix:" + (cenv.home() / "run" / "controller.sock").string(),
-      grpc::InsecureChannelCredentials()));
+  auto stub = v1::Cenv::NewStub(
+      grpc::CreateChannel("unix:" + (cenv.home() / "run" / "controller.sock").string(),
+                          grpc::InsecureChannelCredentials()));
   auto get = [&](const std::string& identity) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -188,7 +196,8 @@ TEST_CASE("a controller reached by a host name its certificate does not carry is
   // 127.0.0.2 is loopback too, but the certificate names only localhost and 127.0.0.1.
   RemoteController remote(cenv, "127.0.0.2");
   REQUIRE(cenv.run("context add r --server " + remote.address() + " --certs '" +
-                   remote.certs().string() + "'").exit_code == 0);
+                   remote.certs().string() + "'")
+              .exit_code == 0);
   auto r = cenv.run("get env --context r");
   INFO(r.err);
   CHECK(r.exit_code == 1);

@@ -21,12 +21,15 @@ spec:
   command: ["sh", "-c", "echo hello remote; exit 0"]
 )";
 
-TEST_CASE("a remote client with the admin certificate applies, gets, watches, logs and runs "
-          "exactly as a local one", "[e2e][remote]") {
+TEST_CASE(
+    "a remote client with the admin certificate applies, gets, watches, logs and runs "
+    "exactly as a local one",
+    "[e2e][remote]") {
   CenvRunner cenv;
   RemoteController remote(cenv);
   REQUIRE(cenv.run("context add r --server " + remote.address() + " --certs '" +
-                   remote.certs().string() + "'").exit_code == 0);
+                   remote.certs().string() + "'")
+              .exit_code == 0);
 
   auto applied = cenv.run("apply -f - --wait --timeout 2m --context r", kCommandRun);
   INFO(applied.out << applied.err);
@@ -57,8 +60,10 @@ TEST_CASE("a remote client with the admin certificate applies, gets, watches, lo
   CHECK(piped.out == "from stdin\n");
 }
 
-TEST_CASE("contexts are added, listed, used, shown and removed, and --context (before or after "
-          "the verb) beats $CENV_CONTEXT and the current context", "[e2e][remote]") {
+TEST_CASE(
+    "contexts are added, listed, used, shown and removed, and --context (before or after "
+    "the verb) beats $CENV_CONTEXT and the current context",
+    "[e2e][remote]") {
   CenvRunner cenv;
   RemoteController remote(cenv);
   const std::string certs = remote.certs().string();
@@ -82,8 +87,7 @@ TEST_CASE("contexts are added, listed, used, shown and removed, and --context (b
   CHECK(cenv.run("context current --context local").out == "local\n");
   CHECK(shell_in(cenv, "CENV_CONTEXT=local '" CENV_BINARY "' context current") == "local\n");
   // The flag beats the environment, before or after the verb.
-  CHECK(shell_in(cenv, "CENV_CONTEXT=nope '" CENV_BINARY "' --context r context current") ==
-        "r\n");
+  CHECK(shell_in(cenv, "CENV_CONTEXT=nope '" CENV_BINARY "' --context r context current") == "r\n");
   auto unknown = cenv.run("get env --context nope");
   CHECK(unknown.exit_code == 1);
   CHECK(has(unknown.err, "no context \"nope\""));
@@ -105,14 +109,15 @@ TEST_CASE("a context naming a missing file is refused, naming the context and th
   const auto certs = cenv.home() / "certs";
   REQUIRE(cenv.run("certs init --dir '" + certs.string() + "'").exit_code == 0);
 
-  auto no_user = cenv.run("context add r --server 127.0.0.1:1 --certs '" + certs.string() +
-                          "' --user bob");
+  auto no_user =
+      cenv.run("context add r --server 127.0.0.1:1 --certs '" + certs.string() + "' --user bob");
   CHECK(no_user.exit_code == 1);
   CHECK(has(no_user.err, "context \"r\": " + (certs / "bob.crt").string()));
   CHECK_FALSE(std::filesystem::exists(cenv.home() / "config.yaml"));
 
-  REQUIRE(cenv.run("context add r --server 127.0.0.1:1 --certs '" + certs.string() + "'")
-              .exit_code == 0);
+  REQUIRE(
+      cenv.run("context add r --server 127.0.0.1:1 --certs '" + certs.string() + "'").exit_code ==
+      0);
   std::filesystem::remove(certs / "admin.key");
   auto missing = cenv.run("get env --context r");
   CHECK(missing.exit_code == 1);
@@ -130,7 +135,6 @@ TEST_CASE("a remote context never starts a controller", "[e2e][remote]") {
   CHECK(has(r.err, "cannot reach the controller of context \"dead\" at 127.0.0.1:1"));
   CHECK_FALSE(std::filesystem::exists(cenv.home() / "run" / "controller.sock"));
 }
-
 
 TEST_CASE("controller run --listen refuses missing or malformed certificate files, naming them",
           "[e2e][remote]") {
