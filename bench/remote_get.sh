@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Remote mode against local mode, in the same run on one controller: `cenv get svc NAME -n NS`
 # (1,000 objects stored) over mutual TLS on loopback (a context; a new TLS connection per CLI
-# call) and over the unix socket, BENCH_RUNS times each (default 200) with hyperfine; then
+# call) and over the unix socket, BENCH_RUNS times each (default 200), alternating; then
 # apply throughput of BENCH_APPLY_OBJECTS objects (default 2,000) into a fresh namespace,
-# BENCH_APPLY_RUNS times each way (default 3), alternating. Reports medians and the ratios.
+# BENCH_APPLY_RUNS times each way (default 5), alternating. Reports medians and the ratios.
 # Targets (issue 12): TLS get median <= 1.5x the socket's; TLS apply throughput >= 80% of it.
 #
 #   CENV_BIN=build-bench/cli/cenv bench/remote_get.sh
@@ -15,9 +15,8 @@ source "$(dirname "$0")/common.bash"
 RUNS="${BENCH_RUNS:-200}"
 OBJECTS="${BENCH_OBJECTS:-1000}"
 APPLY_OBJECTS="${BENCH_APPLY_OBJECTS:-2000}"
-APPLY_RUNS="${BENCH_APPLY_RUNS:-3}"
+APPLY_RUNS="${BENCH_APPLY_RUNS:-5}"
 NS=benchremote
-command -v hyperfine >/dev/null || { echo "error: hyperfine is not installed" >&2; exit 1; }
 
 new_home remote
 home="$HOME_DIR"
@@ -39,20 +38,22 @@ echo "remote_get: controller pid $(controller_pid "$home"), mutual TLS on $addre
   "$OBJECTS objects in $NS, $RUNS get runs each way"
 machine_line
 
-# get_median LABEL COMMAND...: median wall ms of one hyperfine series.
-get_median() {
-  local json="$BENCH_TMP/$1.json"
-  shift
-  hyperfine -N --style none --warmup 10 --runs "$RUNS" --export-json "$json" \
-    "$(printf '%q ' "$@")" >/dev/null 2>"$BENCH_TMP/hyperfine.err" || {
-    cat "$BENCH_TMP/hyperfine.err" >&2
-    return 1
-  }
-  jq -r '.results[0].times[] * 1000' "$json" | median
+# The two ways alternate call by call (the machine's load changes alike for both), each call
+# timed with bash's clock (no fork); after 10 warm-up pairs. Prints "UNIX_MS TLS_MS" per pair.
+get_pairs() {
+  local i t0 t1 t2
+  for ((i = -10; i < RUNS; i++)); do
+    t0=$EPOCHREALTIME
+    "$CENV_BIN" get svc "$name" -n "$NS" >/dev/null
+    t1=$EPOCHREALTIME
+    "$CENV_BIN" get svc "$name" -n "$NS" --context tls >/dev/null
+    t2=$EPOCHREALTIME
+    ((i < 0)) || echo "$t0 $t1 $t2"
+  done | awk '{ printf "%.3f %.3f\n", ($2 - $1) * 1000, ($3 - $2) * 1000 }'
 }
-
-get_unix=$(get_median unix "$CENV_BIN" get svc "$name" -n "$NS")
-get_tls=$(get_median tls "$CENV_BIN" get svc "$name" -n "$NS" --context tls)
+get_pairs >"$BENCH_TMP/pairs"
+get_unix=$(awk '{ print $1 }' "$BENCH_TMP/pairs" | median)
+get_tls=$(awk '{ print $2 }' "$BENCH_TMP/pairs" | median)
 
 # apply_rate CONTEXT RUN: objects/s of applying APPLY_OBJECTS new objects through CONTEXT.
 apply_rate() {
