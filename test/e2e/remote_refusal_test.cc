@@ -25,15 +25,11 @@ struct ClientFiles {
   std::string key_pem;
 };
 
-// Get of namespace default's Environment, over a fresh TLS channel with `files`, presenting
-// `identity` (none when empty).
-grpc::Status get_default(const std::string& address, const ClientFiles& files,
+// Get of namespace default's Environment over `channel`, presenting `identity` (none when
+// empty).
+grpc::Status get_default(const std::shared_ptr<grpc::Channel>& channel,
                          const std::string& identity) {
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = files.ca_pem;
-  ssl.pem_cert_chain = files.certificate_pem;
-  ssl.pem_private_key = files.key_pem;
-  auto stub = v1::Cenv::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(ssl)));
+  auto stub = v1::Cenv::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (!identity.empty()) ctx.AddMetadata("cenv-identity", identity);
@@ -42,6 +38,13 @@ grpc::Status get_default(const std::string& address, const ClientFiles& files,
   req.set_name("default");
   v1::ObjectResponse resp;
   return stub->Get(&ctx, req, &resp);
+}
+
+// The same over a fresh TLS channel with `files`.
+grpc::Status get_default(const std::string& address, const ClientFiles& files,
+                         const std::string& identity) {
+  grpc::SslCredentialsOptions ssl{files.ca_pem, files.key_pem, files.certificate_pem};
+  return get_default(grpc::CreateChannel(address, grpc::SslCredentials(ssl)), identity);
 }
 
 // The identity the controller expects over TLS, as its Hello says.
@@ -168,21 +171,10 @@ TEST_CASE("on the unix socket a client may send no identity, but not another one
           "[e2e][remote]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("controller start").exit_code == 0);
-  auto stub = v1::Cenv::NewStub(
-      grpc::CreateChannel("unix:" + (cenv.home() / "run" / "controller.sock").string(),
-                          grpc::InsecureChannelCredentials()));
-  auto get = [&](const std::string& identity) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    if (!identity.empty()) ctx.AddMetadata("cenv-identity", identity);
-    v1::GetRequest req;
-    req.set_kind("Environment");
-    req.set_name("default");
-    v1::ObjectResponse resp;
-    return stub->Get(&ctx, req, &resp);
-  };
-  CHECK(get("").ok());
-  grpc::Status other = get(std::string(64, 'f'));
+  auto socket = grpc::CreateChannel("unix:" + (cenv.home() / "run" / "controller.sock").string(),
+                                    grpc::InsecureChannelCredentials());
+  CHECK(get_default(socket, "").ok());
+  grpc::Status other = get_default(socket, std::string(64, 'f'));
   CHECK(other.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(has(other.error_message(), "this client is ffffffffffff"));
   CHECK(has(other.error_message(), "`cenv controller stop`"));
