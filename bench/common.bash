@@ -77,12 +77,14 @@ new_home() {
 }
 
 # start_controller HOME [PREFIX...]: starts the local controller for HOME in the background (the
-# way the CLI autostarts it), through PREFIX when given (`taskset -c 0`, say), and waits until it
+# way the CLI autostarts it), through PREFIX when given (`taskset -c 0`, say), with the flags in
+# the array START_ARGS when a script sets it (`--listen ... --certs ...`), and waits until it
 # answers.
+START_ARGS=()
 start_controller() {
   local home="$1"
   shift
-  CENV_HOME="$home" "$@" "$CENV_BIN" controller start >/dev/null
+  CENV_HOME="$home" "$@" "$CENV_BIN" controller start "${START_ARGS[@]}" >/dev/null
   # The pid file may land just after the controller first answers.
   local i
   for ((i = 0; i < 100; i++)); do

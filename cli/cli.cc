@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include <grpc/support/log.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
@@ -10,6 +12,7 @@
 #include "cli/certs_cmd.h"
 #include "cli/common.h"
 #include "cli/context.h"
+#include "cli/context_cmd.h"
 #include "cli/controller_cmd.h"
 #include "cli/db_cmd.h"
 #include "cli/delete_cmd.h"
@@ -36,8 +39,9 @@ namespace {
 struct Verbs {
   explicit Verbs(Context c) : context(std::move(c)) {}
 
-  Context context;  // where every verb's client talks (built once, in run())
-  std::string ns;   // -n, shared by all verbs
+  Context context;           // where every verb's client talks (resolved once, in run())
+  std::string context_flag;  // --context, shared by all verbs
+  std::string ns;            // -n, shared by all verbs
   int rc = 0;
 
   ControllerRunOptions controller_run;
@@ -68,7 +72,28 @@ struct Verbs {
   bool explain_recursive = false;
   bool version_client_only = false;
   CertsFlags certs;
+  ContextFlags contexts;
 };
+
+// Verbs that talk to no controller of a context (`controller` and `db` manage the local one):
+// they work whatever the contexts say.
+bool needs_context(const CLI::App& app) {
+  for (const CLI::App* verb : app.get_subcommands()) {
+    const std::string& name = verb->get_name();
+    if (name == "context" || name == "certs" || name == "controller" || name == "db" ||
+        name == "explain" || name == "api-resources") {
+      return false;
+    }
+  }
+  return true;
+}
+
+void add_listen_flags(CLI::App& verb, ControllerRunOptions& options) {
+  verb.add_option("--listen", options.listen,
+                  "HOST:PORT to serve the API on with mutual TLS too (port 0: any free)");
+  verb.add_option("--certs", options.certs,
+                  "Certificates directory for --listen: ca.crt, server.crt, server.key");
+}
 
 void add_controller(CLI::App& app, Verbs& v) {
   auto* controller = app.add_subcommand("controller", "Run or manage the local controller");
@@ -83,9 +108,11 @@ void add_controller(CLI::App& app, Verbs& v) {
                   "HOST:PORT for /healthz, /readyz and /metrics (default 127.0.0.1:0)");
   run->add_option("--log-level", v.controller_run.log_level,
                   "trace, debug, info, warn or error (default info)");
+  add_listen_flags(*run, v.controller_run);
   run->callback([&v] { v.rc = controller_run(v.context.home(), v.controller_run); });
-  controller->add_subcommand("start", "Start the local controller in the background")
-      ->callback([&v] { v.rc = controller_start(v.context.home()); });
+  auto* start = controller->add_subcommand("start", "Start the local controller in the background");
+  add_listen_flags(*start, v.controller_run);
+  start->callback([&v] { v.rc = controller_start(v.context.home(), v.controller_run); });
   controller->add_subcommand("stop", "Stop the local controller")->callback([&v] {
     v.rc = controller_stop(v.context.home());
   });
@@ -349,9 +376,23 @@ int run(int argc, char** argv, mode_t user_umask) {
   app.name("cenv");
   app.require_subcommand(1);
   app.fallthrough();
-  // The one place the CLI decides where it talks: every verb's clients come from this.
   Verbs verbs(Context::local_from_env());
   app.add_option("-n,--namespace", verbs.ns, "Namespace (Environment) to act in");
+  app.add_option("--context", verbs.context_flag,
+                 "Context to talk to (default $CENV_CONTEXT, else config.yaml's current)");
+  // The one place the CLI decides where it talks: every verb's clients come from this. It runs
+  // once the whole line is parsed (--context may follow the verb), before the verb's callback.
+  app.parse_complete_callback([&app, &verbs] {
+    if (!needs_context(app)) return;
+    // A client says what went wrong in its own words; gRPC's log lines would only repeat it.
+    gpr_set_log_function([](gpr_log_func_args*) {});
+    auto context = Context::resolve(Home::from_env(), verbs.context_flag);
+    if (!context.ok()) {
+      print_error(context.status(), /*from_server=*/false);
+      throw CLI::RuntimeError(1);  // a ParseError: app.exit() prints nothing for it
+    }
+    verbs.context = std::move(context.value());
+  });
   verbs.edit.editor_umask = user_umask;
   verbs.diff.program_umask = user_umask;
   // `cenv run` tells MODULE:COMMAND (before `--`) from a plain command by what follows `--`.
@@ -381,6 +422,7 @@ int run(int argc, char** argv, mode_t user_umask) {
   add_explain(app, verbs);
   add_version_and_api_resources(app, verbs);
   add_certs(app, verbs.certs, verbs.rc);
+  add_context_verbs(app, verbs.contexts, verbs.context_flag, verbs.rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,6 +1,7 @@
 #include "cli/controller_client.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/client_interceptor.h>
 
 #include <cstdio>
 #include <mutex>
@@ -19,10 +20,50 @@ struct ControllerClient::Connection {
   std::unique_ptr<v1::Cenv::Stub> stub;
 };
 
-ControllerClient::ControllerClient(Home home, ClientOptions options)
-    : home_(std::move(home)), options_(options) {}
+ControllerClient::ControllerClient(Home home, Endpoint endpoint, ClientOptions options)
+    : home_(std::move(home)), endpoint_(std::move(endpoint)), options_(options) {}
 
 namespace {
+
+// The metadata key of the client's image identity (controller/server/call_gate.h).
+constexpr const char* kIdentityMetadataKey = "cenv-identity";
+
+// Adds the client's image identity to every call of a channel, streaming ones included.
+class IdentityInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit IdentityInterceptor(const std::string& identity) : identity_(identity) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({kIdentityMetadataKey, identity_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string& identity_;  // owned by the factory, which the channel keeps
+};
+
+class IdentityInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit IdentityInterceptorFactory(std::string identity) : identity_(std::move(identity)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new IdentityInterceptor(identity_);
+  }
+
+ private:
+  std::string identity_;
+};
+
+// A channel to `endpoint` whose calls carry its identity.
+std::shared_ptr<grpc::Channel> dial(const Endpoint& endpoint, const grpc::ChannelArguments& args) {
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
+  factories.push_back(std::make_unique<IdentityInterceptorFactory>(endpoint.identity));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      endpoint.target, endpoint.credentials, args, std::move(factories));
+}
 
 // Channels of destroyed ControllerClients, open until the process exits. Never destroyed (and
 // reachable, so leak checkers do not report them).
@@ -51,28 +92,37 @@ ControllerClient::Connection& ControllerClient::connection() {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(256 << 20);
     args.SetMaxSendMessageSize(256 << 20);
-    conn_->channel = grpc::CreateCustomChannel("unix:" + home_.socket().string(),
-                                               grpc::InsecureChannelCredentials(), args);
+    conn_->channel = dial(endpoint_, args);
     conn_->stub = v1::Cenv::NewStub(conn_->channel);
   }
   return *conn_;
 }
 
+Status ControllerClient::unreachable(const std::string& grpc_message) const {
+  if (endpoint_.local) {
+    return Status::Unavailable("cannot reach the local controller at " + home_.socket().string() +
+                               " (is it running? `cenv controller start`): " + grpc_message);
+  }
+  std::string hint;
+  if (grpc_message.find("andshake") != std::string::npos) {
+    hint =
+        " (mutual TLS failed: the controller's certificate must be issued by this context's CA "
+        "for its host name, and the controller must trust the CA of this context's client "
+        "certificate)";
+  }
+  return Status::Unavailable("cannot reach the controller of context \"" + endpoint_.context +
+                             "\" at " + endpoint_.server + ": " + grpc_message + hint);
+}
+
 template <typename F>
 Status ControllerClient::with_controller(F&& call) {
-  bool socket_exists = std::filesystem::exists(home_.socket());
-  if (socket_exists || !options_.autostart) {
+  const bool autostart = options_.autostart && endpoint_.local;
+  if (!autostart || std::filesystem::exists(home_.socket())) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + options_.timeout);
     grpc::Status s = call(ctx, *connection().stub);
-    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || !options_.autostart) {
-      if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-        return Status::Unavailable("cannot reach the local controller at " +
-                                   home_.socket().string() +
-                                   " (is it running? `cenv controller "
-                                   "start`): " +
-                                   s.error_message());
-      }
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || !autostart) {
+      if (s.error_code() == grpc::StatusCode::UNAVAILABLE) return unreachable(s.error_message());
       return from_grpc(s);
     }
   }
@@ -101,6 +151,7 @@ std::shared_ptr<grpc::Channel> ControllerClient::channel() {
 Result<v1::HelloResponse> ControllerClient::hello() {
   v1::HelloRequest req;
   req.set_client_version(std::string(CENV_VERSION) + " (" + std::string(api::git_commit()) + ")");
+  req.set_identity(endpoint_.identity);
   v1::HelloResponse resp;
   Status s = with_controller(
       [&](grpc::ClientContext& ctx, v1::Cenv::Stub& stub) { return stub.Hello(&ctx, req, &resp); });
@@ -182,15 +233,29 @@ Result<std::vector<Object>> ControllerClient::remove(const std::string& kind, co
   return out;
 }
 
+bool ControllerClient::answers(std::chrono::milliseconds deadline) {
+  conn_.reset();  // the old channel may hold a broken connection
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+  v1::HelloRequest req;
+  req.set_identity(endpoint_.identity);
+  v1::HelloResponse resp;
+  return connection().stub->Hello(&ctx, req, &resp).ok();
+}
+
 Status ControllerClient::await_controller(std::chrono::system_clock::time_point deadline,
                                           bool& said_waiting,
                                           const std::function<bool()>& cancelled) {
-  conn_.reset();  // the old channel may hold a broken connection
   for (;;) {
     if (cancelled && cancelled()) return Status::Ok();
-    if (controller_answers(home_, std::chrono::milliseconds(500))) return Status::Ok();
+    if (answers(std::chrono::milliseconds(500))) return Status::Ok();
     if (!said_waiting) {
-      fprintf(stderr, "cenv: the local controller stopped; waiting for it to start again\n");
+      if (endpoint_.local) {
+        fprintf(stderr, "cenv: the local controller stopped; waiting for it to start again\n");
+      } else {
+        fprintf(stderr, "cenv: the controller of context \"%s\" at %s does not answer; waiting\n",
+                endpoint_.context.c_str(), endpoint_.server.c_str());
+      }
       said_waiting = true;
     }
     if (std::chrono::system_clock::now() >= deadline) return Status::Unavailable("timed out");

@@ -1,7 +1,9 @@
 #pragma once
 // ControllerClient: the CLI's connection to a controller. For the local context it talks over the
-// unix socket and starts a controller in the background when none answers (DESIGN section 1).
-// Every call has a deadline; errors come back as Status (gRPC codes mapped by api/grpc_status).
+// unix socket and starts a controller in the background when none answers (DESIGN section 1);
+// for a remote one over TCP with mutual TLS. Every call carries the client's image identity
+// (metadata "cenv-identity") and has a deadline; errors come back as Status (gRPC codes mapped
+// by api/grpc_status).
 
 #include <chrono>
 #include <functional>
@@ -15,7 +17,8 @@
 
 namespace grpc {
 class Channel;
-}
+class ChannelCredentials;
+}  // namespace grpc
 
 namespace cenv::v1 {
 class ApplyRequest;
@@ -24,6 +27,16 @@ class HelloResponse;
 }  // namespace cenv::v1
 
 namespace cenv::cli {
+
+// Where a client dials and what it presents (Context builds it).
+struct Endpoint {
+  std::string context;  // the context's name, for messages ("local", "prod")
+  std::string target;   // gRPC target: "unix:/path", "ipv4:HOST:PORT" or "HOST:PORT"
+  std::string server;   // HOST:PORT as the context names it, for messages (remote only)
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  std::string identity;  // the image identity sent with every call
+  bool local = true;     // the local controller: may be autostarted, is found by its socket
+};
 
 struct ClientOptions {
   bool autostart = true;             // start a local controller when none answers (default on)
@@ -65,9 +78,9 @@ class ControllerClient {
                std::chrono::system_clock::time_point deadline =
                    std::chrono::system_clock::time_point::max());
 
-  // After the controller went away: Ok once one answers again, never starting one (a stop the
-  // user asked for stays done); says once on stderr that it waits, unless `said_waiting`, which
-  // it then sets. Unavailable("timed out") past `deadline`; Ok at once when `cancelled`
+  // After the controller went away: Ok once one answers Hello again, never starting one (a stop
+  // the user asked for stays done); says once on stderr that it waits, unless `said_waiting`,
+  // which it then sets. Unavailable("timed out") past `deadline`; Ok at once when `cancelled`
   // (checked every 200 ms) says so.
   Status await_controller(std::chrono::system_clock::time_point deadline, bool& said_waiting,
                           const std::function<bool()>& cancelled = {});
@@ -79,15 +92,20 @@ class ControllerClient {
  private:
   friend class Context;  // builds every client (Context::connect)
   // Connects lazily: nothing is dialled until the first call.
-  ControllerClient(Home home, ClientOptions options);
+  ControllerClient(Home home, Endpoint endpoint, ClientOptions options);
   // Runs `call`; when the controller is not there and autostart is on, starts it and retries.
   template <typename F>
   Status with_controller(F&& call);
 
   struct Connection;  // the gRPC channel and stub, dialled on first use
   Connection& connection();
+  // Whether a controller answers Hello at the endpoint within `deadline`.
+  bool answers(std::chrono::milliseconds deadline);
+  // Unavailable saying which controller cannot be reached, and why (`grpc_message`).
+  Status unreachable(const std::string& grpc_message) const;
 
   Home home_;
+  Endpoint endpoint_;
   ClientOptions options_;
   std::unique_ptr<Connection> conn_;
 };

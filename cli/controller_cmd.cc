@@ -27,6 +27,14 @@ int fail(const Status& s) {
   return 1;
 }
 
+// The first line of `path`, "" when it cannot be read.
+std::string read_first_line(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
 }  // namespace
 
 int controller_run(const Home& home, const ControllerRunOptions& options) {
@@ -42,19 +50,30 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   run.http_address_file = home.http_address_file();
   run.log_level = options.log_level;
   run.http_address = options.http_address;
+  run.listen = options.listen;
+  if (!options.certs.empty()) run.certs_dir = std::filesystem::absolute(options.certs);
+  run.listen_address_file = home.listen_address_file();
   if (Status s = run_controller(run); !s.ok()) return fail(s);
   return 0;
 }
 
-int controller_start(const Home& home) {
+int controller_start(const Home& home, const ControllerRunOptions& options) {
   if (int pid = running_controller_pid(home); pid != 0) {
     std::cout << "controller already running (pid " << pid << ")\n";
     return 0;
   }
-  auto pid = start_local_controller(home, std::chrono::seconds(30));
+  std::vector<std::string> args;
+  if (!options.listen.empty()) args.insert(args.end(), {"--listen", options.listen});
+  if (!options.certs.empty()) {
+    args.insert(args.end(), {"--certs", std::filesystem::absolute(options.certs).string()});
+  }
+  auto pid = start_local_controller(home, std::chrono::seconds(30), args);
   if (!pid.ok()) return fail(pid.status());
-  std::cout << "controller started (pid " << pid.value() << ", socket " << home.socket().string()
-            << ", log " << home.log_file().string() << ")\n";
+  std::cout << "controller started (pid " << pid.value() << ", socket " << home.socket().string();
+  if (std::string listening = read_first_line(home.listen_address_file()); !listening.empty()) {
+    std::cout << ", mutual TLS on " << listening;
+  }
+  std::cout << ", log " << home.log_file().string() << ")\n";
   return 0;
 }
 
@@ -100,12 +119,13 @@ int controller_status(const Context& context) {
             << "  store:   " << hello->store() << "\n"
             << "  http:    " <<
       [&] {
-        std::ifstream in(home.http_address_file());
-        std::string addr;
-        std::getline(in, addr);
+        std::string addr = read_first_line(home.http_address_file());
         return addr.empty() ? std::string("-") : "http://" + addr;
-      }() << "\n"
-            << "  log:     " << home.log_file().string() << "\n";
+      }() << "\n";
+  if (std::string listening = read_first_line(home.listen_address_file()); !listening.empty()) {
+    std::cout << "  listen:  " << listening << " (mutual TLS)\n";
+  }
+  std::cout << "  log:     " << home.log_file().string() << "\n";
   return 0;
 }
 

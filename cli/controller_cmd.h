@@ -13,11 +13,15 @@ struct ControllerRunOptions {
   std::string socket;  // empty: $CENV_HOME/run/controller.sock
   std::string log_level = "info";
   std::string http_address = "127.0.0.1:0";  // /healthz, /readyz, /metrics; port 0: any free
+  std::string listen;  // HOST:PORT for the API with mutual TLS; empty: unix socket only
+  std::string certs;   // the certificates directory (`cenv certs init`); required with listen
 };
 
 // Runs the controller in the foreground until SIGINT/SIGTERM. Returns the exit code.
 int controller_run(const Home& home, const ControllerRunOptions& options);
-int controller_start(const Home& home);
+// Starts the local controller in the background, with `options.listen` and `options.certs`
+// (the other fields are ignored).
+int controller_start(const Home& home, const ControllerRunOptions& options);
 int controller_stop(const Home& home);
 // Exit code 0 when the controller runs and answers, 3 when none runs, 1 when it does not answer.
 int controller_status(const Context& context);

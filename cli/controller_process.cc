@@ -55,12 +55,19 @@ int running_controller_pid(const Home& home) {
   return static_cast<int>(probe.l_pid);
 }
 
-Result<int> start_local_controller(const Home& home, std::chrono::seconds wait) {
+Result<int> start_local_controller(const Home& home, std::chrono::seconds wait,
+                                   const std::vector<std::string>& extra_args) {
   CENV_RETURN_IF_ERROR(home.ensure());
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return Status::Internal("cannot find the cenv binary (/proc/self/exe)");
   exe[n] = '\0';
+  // Built before fork: the child only execs.
+  std::vector<std::string> words = {"cenv", "controller", "run"};
+  words.insert(words.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return Status::Internal("fork failed");
   if (pid == 0) {
@@ -74,7 +81,7 @@ Result<int> start_local_controller(const Home& home, std::chrono::seconds wait) 
       dup2(log, 2);
     }
     close_range(3, ~0U, 0);
-    execl(exe, "cenv", "controller", "run", static_cast<char*>(nullptr));
+    execv(exe, argv.data());
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + wait;

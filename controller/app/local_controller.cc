@@ -19,9 +19,11 @@
 #include "api/version.h"
 #include "controller/app/in_process_client.h"
 #include "controller/app/reconciler_set.h"
+#include "controller/app/server_security.h"
 #include "controller/app/service_logs.h"
 #include "controller/docker/engine_docker_client.h"
 #include "controller/runtime/event_recorder.h"
+#include "controller/security/certificate_directory.h"
 #include "controller/security/keyring_secret_box.h"
 #include "controller/server/api_service.h"
 #include "controller/server/grpc_server.h"
@@ -46,8 +48,12 @@ int lock_holder(int fd) {
   return static_cast<int>(probe.l_pid);
 }
 
+// The data key: as given, else the certificates directory's (served with --certs), else
+// $CENV_HOME's.
 std::filesystem::path data_key_file(const ControllerRunOptions& options) {
-  return options.data_key_file.empty() ? options.home / "data.key" : options.data_key_file;
+  if (!options.data_key_file.empty()) return options.data_key_file;
+  if (!options.certs_dir.empty()) return security::CertificateDirectory{options.certs_dir}.data_key();
+  return options.home / "data.key";
 }
 
 DockerNames names_from_environment() {
@@ -139,6 +145,12 @@ Result<ServingHttp> start_http_server(const ControllerRunOptions& options,
   return ServingHttp{std::move(http.value()), http_address};
 }
 
+// "HOST:PORT" of the TLS listener `listen` asked for, with the port it got; "" without one.
+std::string listen_address(const std::string& listen, int port) {
+  if (listen.empty() || port == 0) return "";
+  return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 Status run_controller(const ControllerRunOptions& options) {
@@ -159,6 +171,8 @@ Status run_controller(const ControllerRunOptions& options) {
 
   auto lock_fd = take_controller_lock(options);
   if (!lock_fd.ok()) return lock_fd.status();
+  auto security = load_server_security(options.listen, options.certs_dir);
+  if (!security.ok()) return security.status();
   const std::string& url = options.store_url;
   std::string shown_url = describe_store_url(url);  // never shows a password
   SystemClock clock;
@@ -220,6 +234,8 @@ Status run_controller(const ControllerRunOptions& options) {
   server_options.store_description = shown_url;
   server_options.metrics = &metrics;
   server_options.after_call = [&heap_trimmer] { heap_trimmer.notify(); };
+  server_options.tls = security->tls;
+  server_options.gate = security->gate;
   // Docker is reached lazily: without dockerd the API still serves and the objects say
   // DockerUnavailable until it answers.
   auto docker = DockerConnection::from_environment();
@@ -229,6 +245,10 @@ Status run_controller(const ControllerRunOptions& options) {
   server_options.logs = &logs;
   auto server = GrpcServer::start(api, hub, server_options);
   if (!server.ok()) return server.status();
+  std::string listening = listen_address(options.listen, server.value()->tls_port());
+  if (!listening.empty() && !options.listen_address_file.empty()) {
+    std::ofstream(options.listen_address_file, std::ios::trunc) << listening << "\n";
+  }
   {
     std::ofstream pid(options.pid_file, std::ios::trunc);
     pid << getpid() << "\n";
@@ -247,6 +267,10 @@ Status run_controller(const ControllerRunOptions& options) {
   spdlog::info("cenv controller {} serving on unix:{} with store {} (pid {}); http on {}",
                api::version_string(), server_options.unix_socket, shown_url, getpid(),
                http->address);
+  if (!listening.empty()) {
+    spdlog::info("serving mutual TLS on {} (certificates {})", listening,
+                 options.certs_dir.string());
+  }
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -258,6 +282,9 @@ Status run_controller(const ControllerRunOptions& options) {
   std::filesystem::remove(server_options.unix_socket, ec);
   std::filesystem::remove(options.pid_file, ec);
   std::filesystem::remove(options.http_address_file, ec);
+  if (!options.listen_address_file.empty()) {
+    std::filesystem::remove(options.listen_address_file, ec);
+  }
   spdlog::info("stopped");
   close(lock_fd.value());
   return Status::Ok();

@@ -30,16 +30,25 @@ struct ControllerRunOptions {
   std::filesystem::path http_address_file;
   // The data key that seals Environment secrets (certs/README.md); its .next and .previous
   // files, when present, are opened with too (`cenv certs rotate-data-key`). Generated (mode
-  // 0600) when missing. Empty (default): home / "data.key".
+  // 0600) when missing. Empty (default): certs_dir / "data.key" with certs_dir, else
+  // home / "data.key".
   std::filesystem::path data_key_file;
   std::string log_level = "info";
   std::string http_address = "127.0.0.1:0";  // /healthz, /readyz, /metrics; port 0: any free
+  // Serves the API on this "HOST:PORT" too, with mutual TLS (port 0: any free); empty: no.
+  std::string listen;
+  // The certificates directory of `cenv certs init` (ca.crt, server.crt, server.key); required
+  // with `listen`.
+  std::filesystem::path certs_dir;
+  // Where the TLS listener's address ("HOST:PORT", the port bound) is written once serving.
+  std::filesystem::path listen_address_file;
 };
 
 // Runs the controller in the foreground until SIGINT/SIGTERM; Ok once it has stopped cleanly.
 // FailedPrecondition when another controller holds the lock; the store's error when it cannot
-// be opened; Invalid for bad options or $CENV_INSTANCE; Unavailable when the socket cannot be
-// served or the reconcilers do not start.
+// be opened; Invalid for bad options or $CENV_INSTANCE; the certificate loaders' errors (naming
+// the file) for bad --certs; Unavailable when the socket or --listen cannot be served or the
+// reconcilers do not start.
 Status run_controller(const ControllerRunOptions& options);
 
 // The store `url` names, with any password hidden, for messages (the CLI's door to the store

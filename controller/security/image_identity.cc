@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 
 #include "api/version.h"
 #include "controller/security/text_encoding.h"
@@ -22,19 +24,29 @@ void add_part(EVP_MD_CTX* ctx, std::string_view part) {
   EVP_DigestUpdate(ctx, part.data(), part.size());
 }
 
-}  // namespace
-
-ImageIdentity ImageIdentity::of(std::string_view build_id, const Certificate& ca) {
+// Hex SHA-256 of `parts`, each preceded by its length.
+std::string digest_of(std::initializer_list<std::string_view> parts) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  add_part(ctx.get(), "cenv image identity v1");
-  add_part(ctx.get(), build_id);
-  add_part(ctx.get(), ca.der());
+  for (std::string_view part : parts) add_part(ctx.get(), part);
   EVP_DigestFinal_ex(ctx.get(), digest.data(), &len);
-  return ImageIdentity(hex_encode({reinterpret_cast<const char*>(digest.data()), len}));
+  return hex_encode({reinterpret_cast<const char*>(digest.data()), len});
 }
+
+}  // namespace
+
+ImageIdentity ImageIdentity::of(std::string_view build_id, const Certificate& ca) {
+  return ImageIdentity(digest_of({"cenv image identity v1", build_id, ca.der()}));
+}
+
+ImageIdentity ImageIdentity::of_build(std::string_view build_id) {
+  // Another tag: no build id alone hashes like a build id with a certificate.
+  return ImageIdentity(digest_of({"cenv image identity v1 without CA", build_id}));
+}
+
+ImageIdentity ImageIdentity::of_this_build() { return of_build(api::version_string()); }
 
 ImageIdentity ImageIdentity::of_this_build(const Certificate& ca) {
   return of(api::version_string(), ca);

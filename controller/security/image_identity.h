@@ -1,7 +1,8 @@
 #pragma once
 // The image identity (DESIGN section 7): which build of cenv, trusting which CA. A client and
 // a server talk only when their identities are equal. It is the SHA-256 digest of the build id
-// and the CA certificate's DER, so a new build or another CA gives another identity.
+// and the CA certificate's DER, so a new build or another CA gives another identity. The local
+// unix socket has no CA: there the identity is that of the build alone (of_build).
 
 #include <string>
 #include <string_view>
@@ -17,6 +18,11 @@ class ImageIdentity {
   // The identity of this binary (its build id is api::version_string(), version and git
   // commit) with CA `ca`.
   static ImageIdentity of_this_build(const Certificate& ca);
+  // The identity of build `build_id` without a CA (the local unix socket); never equal to an
+  // identity with a CA.
+  static ImageIdentity of_build(std::string_view build_id);
+  // The identity of this binary without a CA.
+  static ImageIdentity of_this_build();
 
   // 64 lower-case hex digits.
   const std::string& digest() const { return digest_; }

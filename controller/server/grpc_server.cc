@@ -31,7 +31,10 @@ Propagation parse_propagation(const std::string& p) {
 
 class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cenv::Service> {
  public:
-  Service(ApiService& api, const GrpcServerOptions& options) : api_(api), options_(options) {}
+  Service(ApiService& api, const GrpcServerOptions& options)
+      : api_(api), options_(options), gate_(options.gate) {}
+
+  const CallGate& gate() const { return gate_; }
 
   // Logs and counts the outcome of one call and maps it to gRPC.
   grpc::Status finish(const char* call, const Status& s,
@@ -49,9 +52,12 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     return to_grpc(s);
   }
 
-  grpc::Status Hello(grpc::ServerContext*, const v1::HelloRequest*,
+  // Answers every client, whatever its identity, so that it can say which identity it meets;
+  // every other call is refused on a mismatch.
+  grpc::Status Hello(grpc::ServerContext* ctx, const v1::HelloRequest*,
                      v1::HelloResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
+    resp->set_identity(gate_.identity_for(*ctx));
     resp->set_server_version(api::version_string());
     resp->set_store(options_.store_description);
     resp->set_pid(getpid());
@@ -59,9 +65,12 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     return finish("Hello", Status::Ok(), start);
   }
 
-  grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest* req,
+  grpc::Status Apply(grpc::ServerContext* ctx, const v1::ApplyRequest* req,
                      v1::ApplyResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("Apply", caller.status(), start);
+    }
     std::vector<ApplyItem> items;
     items.reserve(req->objects_size());
     for (const auto& o : req->objects()) {
@@ -95,17 +104,23 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     return finish("Apply", Status::Ok(), start);
   }
 
-  grpc::Status Get(grpc::ServerContext*, const v1::GetRequest* req,
+  grpc::Status Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
                    v1::ObjectResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("Get", caller.status(), start);
+    }
     auto obj = api_.get(req->kind(), req->namespace_(), req->name());
     if (obj.ok()) resp->set_json(to_client_json(obj.value()));
     return finish("Get", obj.status(), start);
   }
 
-  grpc::Status List(grpc::ServerContext*, const v1::ListRequest* req,
+  grpc::Status List(grpc::ServerContext* ctx, const v1::ListRequest* req,
                     v1::ListResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("List", caller.status(), start);
+    }
     auto list = api_.list(req->kind(), req->namespace_(), req->label_selector());
     if (list.ok()) {
       for (const auto& item : list->items) resp->add_items(to_client_json(item));
@@ -114,9 +129,12 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     return finish("List", list.status(), start);
   }
 
-  grpc::Status Update(grpc::ServerContext*, const v1::WriteRequest* req,
+  grpc::Status Update(grpc::ServerContext* ctx, const v1::WriteRequest* req,
                       v1::ObjectResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("Update", caller.status(), start);
+    }
     auto obj = Object::from_json(req->json());
     if (!obj.ok()) return finish("Update", obj.status(), start);
     auto stored = api_.update(std::move(obj.value()),
@@ -125,9 +143,12 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     return finish("Update", stored.status(), start);
   }
 
-  grpc::Status UpdateStatus(grpc::ServerContext*, const v1::WriteRequest* req,
+  grpc::Status UpdateStatus(grpc::ServerContext* ctx, const v1::WriteRequest* req,
                             v1::ObjectResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("UpdateStatus", caller.status(), start);
+    }
     auto obj = Object::from_json(req->json());
     if (!obj.ok()) return finish("UpdateStatus", obj.status(), start);
     auto stored = api_.update_status(std::move(obj.value()));
@@ -135,9 +156,12 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     return finish("UpdateStatus", stored.status(), start);
   }
 
-  grpc::Status Delete(grpc::ServerContext*, const v1::DeleteRequest* req,
+  grpc::Status Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
                       v1::DeleteResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("Delete", caller.status(), start);
+    }
     int64_t rv = parse_resource_version(req->resource_version());
     if (rv < 0) {
       return finish("Delete", Status::Invalid("resourceVersion: must be an integer"), start);
@@ -161,6 +185,9 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Logs(grpc::ServerContext* ctx, const v1::LogsRequest* req,
                     grpc::ServerWriter<v1::LogFrame>* writer) override {
     auto start = std::chrono::steady_clock::now();
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("Logs", caller.status(), start);
+    }
     if (!options_.logs) return finish("Logs", Status::Unavailable("logs are not served"), start);
     LogsQuery query{req->kind(), req->namespace_(), req->name(), req->follow(), req->since_bytes()};
     const bool timestamps = req->timestamps();
@@ -185,9 +212,12 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     return finish("Logs", s, start);
   }
 
-  grpc::Status Stdin(grpc::ServerContext*, grpc::ServerReader<v1::StdinChunk>* reader,
+  grpc::Status Stdin(grpc::ServerContext* ctx, grpc::ServerReader<v1::StdinChunk>* reader,
                      v1::StdinResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("Stdin", caller.status(), start);
+    }
     if (!options_.logs) return finish("Stdin", Status::Unavailable("stdin is not served"), start);
     v1::StdinChunk chunk;
     if (!reader->Read(&chunk))
@@ -211,6 +241,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
  private:
   ApiService& api_;
   const GrpcServerOptions& options_;
+  CallGate gate_;
 };
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub& hub,
@@ -231,6 +262,14 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
     builder.AddListeningPort("unix:" + server->options_.unix_socket,
                              grpc::InsecureServerCredentials());
   }
+  if (server->options_.tls) {
+    const TlsListenerOptions& tls = *server->options_.tls;
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = tls.ca_pem;
+    ssl.pem_key_cert_pairs.push_back({tls.key_pem, tls.certificate_pem});
+    builder.AddListeningPort(tls.address, grpc::SslServerCredentials(ssl), &server->tls_port_);
+  }
   builder.RegisterService(server->service_.get());
   // Watch is served asynchronously from this queue (WatchServer); the other calls by gRPC's
   // synchronous server threads.
@@ -240,8 +279,10 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
   mode_t old_mask = umask(0077);
   server->server_ = builder.BuildAndStart();
   umask(old_mask);
-  if (!server->server_) {
-    return Status::Unavailable("cannot listen on unix socket " + server->options_.unix_socket);
+  if (!server->server_ || (server->options_.tls && server->tls_port_ == 0)) {
+    std::string where = "unix socket " + server->options_.unix_socket;
+    if (server->options_.tls) where += " or TLS address " + server->options_.tls->address;
+    return Status::Unavailable("cannot listen on " + where);
   }
   if (!server->options_.unix_socket.empty()) {
     chmod(server->options_.unix_socket.c_str(), 0600);
@@ -249,6 +290,9 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
   WatchStreamOptions watch_options;
   watch_options.bookmark_interval = server->options_.bookmark_interval;
   Service* service = server->service_.get();
+  watch_options.admit = [service](const grpc::ServerContext& ctx) {
+    return service->gate().admit(ctx).status();
+  };
   watch_options.fail = [service](const Status& s, std::chrono::steady_clock::time_point start) {
     return service->finish("Watch", s, start);
   };

@@ -1,14 +1,17 @@
 #pragma once
 // GrpcServer: serves the cenv.v1.Cenv gRPC API (api/proto/cenv/v1) over ApiService, on the
-// local unix socket (mode 0600, no TLS).
+// local unix socket (mode 0600, no TLS) and, when asked, on a TCP port with mutual TLS. Every
+// call passes the CallGate first (image identity, caller).
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/status.h"
 #include "controller/server/api_service.h"
+#include "controller/server/call_gate.h"
 #include "controller/server/logs_service.h"
 #include "controller/server/metrics.h"
 #include "controller/server/watch_hub.h"
@@ -21,8 +24,20 @@ namespace cenv {
 
 class WatchServer;
 
+// A TCP listener with mutual TLS: clients must present a certificate signed by the CA.
+struct TlsListenerOptions {
+  std::string address;          // "HOST:PORT"; port 0 picks a free one
+  std::string ca_pem;           // the CA certificate client certificates must chain to
+  std::string certificate_pem;  // the server's certificate
+  std::string key_pem;          // and its private key
+};
+
 struct GrpcServerOptions {
-  std::string unix_socket;        // path of the local socket; empty: none
+  std::string unix_socket;  // path of the local socket; empty: none
+  // The TCP listener; none when unset (default).
+  std::optional<TlsListenerOptions> tls;
+  // Who may call, with which image identity (call_gate.h). Default: local callers, any identity.
+  CallGateOptions gate;
   std::string store_description;  // shown by Hello ("sqlite:/home/u/.cenv/cenv.db")
   // Where call counts and latencies go; nullptr: nowhere (default).
   Metrics* metrics = nullptr;
@@ -37,11 +52,14 @@ struct GrpcServerOptions {
 
 class GrpcServer {
  public:
-  // Starts serving; Unavailable when the socket cannot be bound. `api` and `hub` must outlive
-  // the server.
+  // Starts serving; Unavailable when the socket or the TCP address cannot be bound. `api` and
+  // `hub` must outlive the server.
   static Result<std::unique_ptr<GrpcServer>> start(ApiService& api, WatchHub& hub,
                                                    GrpcServerOptions options);
   ~GrpcServer();
+
+  // The TCP port the TLS listener is bound to; 0 without one.
+  int tls_port() const { return tls_port_; }
 
   // Stops accepting calls and cancels running ones; returns when all handlers are done.
   // Thread-safe; idempotent.
@@ -56,6 +74,7 @@ class GrpcServer {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<WatchServer> watches_;  // serves Watch; stopped after server_ shuts down
   GrpcServerOptions options_;
+  int tls_port_ = 0;
 };
 
 }  // namespace cenv

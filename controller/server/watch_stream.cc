@@ -59,6 +59,9 @@ void WatchStream::begin() {
     }
     wake_(shared_from_this());
   };
+  if (options_.admit) {
+    if (Status admitted = options_.admit(ctx_); !admitted.ok()) return fail(admitted);
+  }
   const v1::WatchRequest& req = req_;
   const KindInfo* info = api_.kinds().find(req.kind());
   if (!info) {

@@ -36,6 +36,8 @@ struct WatchStreamOptions {
   // Maps a failed call to the status it ends with (and counts it); gets the time the call
   // arrived. Empty: to_grpc().
   std::function<grpc::Status(const Status&, std::chrono::steady_clock::time_point)> fail;
+  // Whether the call may go on (CallGate::admit); its error ends the stream. Empty: always.
+  std::function<Status(const grpc::ServerContext&)> admit;
   // At most this many events in one message of a batching watch (default 256).
   size_t max_batch_events = 256;
   // A batch stops before the event that would take it past this many bytes of JSON; its first

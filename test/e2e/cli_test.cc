@@ -190,7 +190,7 @@ TEST_CASE("version and api-resources", "[e2e]") {
   CenvRunner cenv;
   auto v = cenv.run("version --client");
   CHECK(v.exit_code == 0);
-  CHECK(contains(v.out, "Client Version: 0.1.0"));
+  CHECK(contains(v.out, "Client Version:  0.1.0"));
   auto res = cenv.run("api-resources");
   CHECK(res.exit_code == 0);
   CHECK(contains(res.out, "services"));

@@ -26,5 +26,16 @@ TEST_CASE("the image identity depends on the build id and the CA, and on nothing
         ImageIdentity::of(api::version_string(), ca.certificate()));
 }
 
+TEST_CASE("the identity of a build without a CA differs from every identity with one",
+          "[security][identity]") {
+  auto ca = must(CertificateAuthority::create({}));
+  auto local = ImageIdentity::of_build("0.1.0 (abc)");
+  CHECK(local.digest().size() == 64);
+  CHECK(ImageIdentity::of_build("0.1.0 (abc)") == local);
+  CHECK_FALSE(ImageIdentity::of_build("0.1.0 (abd)") == local);
+  CHECK_FALSE(ImageIdentity::of("0.1.0 (abc)", ca.certificate()) == local);
+  CHECK(ImageIdentity::of_this_build() == ImageIdentity::of_build(api::version_string()));
+}
+
 }  // namespace
 }  // namespace cenv::security

@@ -1,0 +1,73 @@
+#include "controller/server/call_gate.h"
+
+#include <grpc/grpc_security_constants.h>
+#include <grpcpp/grpcpp.h>
+
+namespace cenv {
+
+namespace {
+
+// The value of the first `name` property of `ctx`'s auth context, "" when none.
+std::string auth_property(const grpc::ServerContext& ctx, const char* name) {
+  auto auth = ctx.auth_context();
+  if (!auth) return "";
+  auto values = auth->FindPropertyValues(name);
+  return values.empty() ? "" : std::string(values.front().data(), values.front().size());
+}
+
+bool over_tls(const grpc::ServerContext& ctx) {
+  return auth_property(ctx, GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME) ==
+         GRPC_SSL_TRANSPORT_SECURITY_TYPE;
+}
+
+std::string presented_identity(const grpc::ServerContext& ctx) {
+  const auto& metadata = ctx.client_metadata();
+  auto it =
+      metadata.find(grpc::string_ref(kIdentityMetadataKey.data(), kIdentityMetadataKey.size()));
+  return it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+std::string short_identity(const std::string& identity) { return identity.substr(0, 12); }
+
+Status identity_mismatch(const std::string& presented, const std::string& expected, bool tls) {
+  std::string hint =
+      tls ? "use the cenv client of the controller's image with the CA certificate the controller "
+            "trusts (`cenv version` shows both identities)"
+          : "stop the local controller (`cenv controller stop`) so that this client starts its "
+            "own, or use the cenv binary it runs";
+  return Status::FailedPrecondition(
+      "image identity mismatch: this client is " +
+      (presented.empty() ? std::string("(none sent)") : short_identity(presented)) +
+      ", the controller is " + short_identity(expected) + "; " + hint);
+}
+
+}  // namespace
+
+const std::string& CallGate::identity_for(const grpc::ServerContext& ctx) const {
+  return over_tls(ctx) ? options_.remote_identity : options_.local_identity;
+}
+
+Result<Caller> CallGate::admit(const grpc::ServerContext& ctx) const {
+  const bool tls = over_tls(ctx);
+  const std::string presented = presented_identity(ctx);
+  const std::string& expected = identity_for(ctx);
+  // A local client may omit its identity (gRPC tools on the owner's socket); one it sends must
+  // match, as must every remote client's.
+  bool must_present = tls;
+  if ((must_present || !presented.empty()) && !expected.empty() && presented != expected) {
+    return identity_mismatch(presented, expected, tls);
+  }
+  if (!tls) {
+    if (!ctx.peer().starts_with("unix:")) {
+      return Status::Unauthenticated("a TCP caller must present a client certificate");
+    }
+    return Caller{.user = "local", .groups = {}, .local = true};
+  }
+  std::string pem = auth_property(ctx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pem.empty() || !options_.certificate_caller) {
+    return Status::Unauthenticated("the call carries no verified client certificate");
+  }
+  return options_.certificate_caller(pem);
+}
+
+}  // namespace cenv
