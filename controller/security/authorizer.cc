@@ -23,10 +23,6 @@ bool is_binding_kind(std::string_view kind) {
   return kind == "RoleBinding" || kind == "ClusterRoleBinding";
 }
 
-bool reads(Verb verb) {
-  return verb == Verb::kGet || verb == Verb::kList || verb == Verb::kWatch || verb == Verb::kLogs;
-}
-
 // The role `access` needs, and the namespace whose role counts ("" for cluster-wide only).
 struct Need {
   Role role = Role::kAdmin;
@@ -36,16 +32,16 @@ struct Need {
 Need need_for(const Access& a) {
   if (a.verb == Verb::kUpdateStatus) return {Role::kAdmin, a.ns};
   if (a.namespaced) {
-    if (reads(a.verb)) return {Role::kView, a.ns};
+    if (is_read(a.verb)) return {Role::kView, a.ns};
     return {is_binding_kind(a.kind) ? Role::kAdmin : Role::kEdit, a.ns};
   }
   if (a.kind == "Environment" && !a.name.empty()) {
     // An Environment is its namespace: that namespace's roles apply to it.
-    if (reads(a.verb)) return {Role::kView, a.name};
+    if (is_read(a.verb)) return {Role::kView, a.name};
     if (a.verb == Verb::kDelete) return {Role::kAdmin, a.name};
     if (a.verb != Verb::kCreate) return {Role::kEdit, a.name};
   }
-  if (reads(a.verb)) return {Role::kView, ""};
+  if (is_read(a.verb)) return {Role::kView, ""};
   return {is_binding_kind(a.kind) ? Role::kAdmin : Role::kEdit, ""};
 }
 
@@ -74,47 +70,6 @@ std::string_view role_name(Role role) {
   return "none";
 }
 
-std::string_view verb_name(Verb verb) {
-  switch (verb) {
-    case Verb::kGet:
-      return "get";
-    case Verb::kList:
-      return "list";
-    case Verb::kWatch:
-      return "watch";
-    case Verb::kLogs:
-      return "read the logs of";
-    case Verb::kApply:
-      return "apply";
-    case Verb::kCreate:
-      return "create";
-    case Verb::kUpdate:
-      return "update";
-    case Verb::kPatch:
-      return "patch";
-    case Verb::kDelete:
-      return "delete";
-    case Verb::kRun:
-      return "run";
-    case Verb::kUpdateStatus:
-      return "update the status of";
-  }
-  return "use";
-}
-
-std::string Caller::describe() const {
-  if (local) return "the local owner";
-  std::string out = "user \"" + escape_for_display(identity.user) + "\"";
-  if (!identity.groups.empty()) {
-    out += " (groups ";
-    for (size_t i = 0; i < identity.groups.size(); ++i) {
-      out += (i ? ", " : "") + escape_for_display(identity.groups[i]);
-    }
-    out += ")";
-  }
-  return out;
-}
-
 Authorizer Authorizer::from_bindings(const std::vector<Object>& bindings) {
   Authorizer a;
   for (const Object& b : bindings) {
@@ -139,7 +94,7 @@ Authorizer Authorizer::from_bindings(const std::vector<Object>& bindings) {
 
 Role Authorizer::role_in(const Caller& caller, std::string_view ns) const {
   if (caller.local) return Role::kAdmin;
-  const auto& groups = caller.identity.groups;
+  const auto& groups = caller.groups;
   if (std::find(groups.begin(), groups.end(), kAdminGroup) != groups.end()) return Role::kAdmin;
   Role best = Role::kNone;
   auto consider = [&](const std::string& subject) {
@@ -149,14 +104,14 @@ Role Authorizer::role_in(const Caller& caller, std::string_view ns) const {
       if (g.ns.empty() || (!ns.empty() && g.ns == ns)) best = std::max(best, g.role);
     }
   };
-  if (!caller.identity.user.empty()) consider("User:" + caller.identity.user);
+  if (!caller.user.empty()) consider("User:" + caller.user);
   for (const std::string& g : groups) consider("Group:" + g);
   return best;
 }
 
 Status Authorizer::check(const Caller& caller, const Access& access) const {
   // Across namespaces: allowed, and the results filtered by may_read().
-  if (access.namespaced && access.ns.empty() && reads(access.verb)) return Status::Ok();
+  if (access.namespaced && access.ns.empty() && is_read(access.verb)) return Status::Ok();
   const Need need = need_for(access);
   const Role held = role_in(caller, need.ns);
   if (held >= need.role) return Status::Ok();

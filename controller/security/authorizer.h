@@ -19,37 +19,19 @@
 #include <string_view>
 #include <vector>
 
+#include "api/access.h"
 #include "api/object.h"
 #include "api/status.h"
-#include "controller/security/certificate.h"
 
 namespace cenv::security {
 
 enum class Role { kNone = 0, kView = 1, kEdit = 2, kAdmin = 3 };
 std::string_view role_name(Role role);  // "none", "view", "edit", "admin"
 
-enum class Verb { kGet, kList, kWatch, kLogs, kApply, kCreate, kUpdate, kPatch, kDelete, kRun,
-                  kUpdateStatus };
-std::string_view verb_name(Verb verb);  // "get", ..., "update-status"
-
-// Who calls.
-struct Caller {
-  ClientIdentity identity;  // user and groups of the client certificate
-  bool local = false;       // the local unix socket's caller: the machine owner, admin
-  static Caller local_owner() { return Caller{{}, true}; }
-  // "user \"alice\" (groups devs, ops)", or "the local owner".
-  std::string describe() const;
-};
-
-// What a call does: `verb` on objects of `kind` in `ns` ("" for cluster-scoped kinds, or for a
-// namespaced kind across all namespaces) named `name` ("" for list, watch and create).
-struct Access {
-  Verb verb = Verb::kGet;
-  std::string kind;
-  bool namespaced = true;  // whether `kind` is namespaced (KindInfo::namespaced)
-  std::string ns;
-  std::string name;
-};
+// Callers, verbs and accesses are the API's (api/access.h).
+using cenv::Access;
+using cenv::Caller;
+using cenv::Verb;
 
 class Authorizer {
  public:

@@ -70,4 +70,15 @@ Result<Caller> CallGate::admit(const grpc::ServerContext& ctx) const {
   return options_.certificate_caller(pem);
 }
 
+Result<Caller> CallGate::admit(const grpc::ServerContext& ctx, const Access& access) const {
+  auto caller = admit(ctx);
+  if (!caller.ok() || caller->local || !options_.authorize) return caller;
+  if (Status allowed = options_.authorize(*caller, access); !allowed.ok()) return allowed;
+  return caller;
+}
+
+bool CallGate::may_read(const Caller& caller, const Object& object) const {
+  return caller.local || !options_.may_read || options_.may_read(caller, object);
+}
+
 }  // namespace cenv

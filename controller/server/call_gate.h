@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "api/access.h"
+#include "api/object.h"
 #include "api/status.h"
 
 namespace grpc {
@@ -19,12 +21,6 @@ namespace cenv {
 // The metadata key that carries the client's image identity on every call.
 inline constexpr std::string_view kIdentityMetadataKey = "cenv-identity";
 
-// Who makes a call.
-struct Caller {
-  std::string user;                 // the certificate's CN; "local" on the unix socket
-  std::vector<std::string> groups;  // the certificate's O values; none on the unix socket
-  bool local = false;               // on the unix socket: the machine owner's, admin
-};
 
 struct CallGateOptions {
   // The identity unix-socket callers must present (the build's alone). Empty: any.
@@ -34,6 +30,12 @@ struct CallGateOptions {
   // The caller a verified client certificate (PEM) names; set by the composition root, which
   // knows how to read certificates. Empty: TLS callers are refused.
   std::function<Result<Caller>(std::string_view certificate_pem)> certificate_caller;
+  // Whether a remote caller may do an access (Forbidden saying why); set by the composition
+  // root (the RoleBinding authorizer). Empty: every caller may do everything. Local callers
+  // are never asked: they are the machine owner.
+  std::function<Status(const Caller&, const Access&)> authorize;
+  // Whether a remote caller may read an object (what list and watch return). Empty: all.
+  std::function<bool(const Caller&, const Object&)> may_read;
 };
 
 // Immutable once made; admit() is safe to call from several threads at once.
@@ -45,6 +47,11 @@ class CallGate {
   // from the controller's (a unix-socket client may send none; a TLS client must);
   // Unauthenticated when a TLS caller has no usable certificate.
   Result<Caller> admit(const grpc::ServerContext& ctx) const;
+  // admit(), then whether that caller may do `access`: Forbidden (PERMISSION_DENIED) naming
+  // the user, the verb and the object when not.
+  Result<Caller> admit(const grpc::ServerContext& ctx, const Access& access) const;
+  // Whether `caller` may read `object`.
+  bool may_read(const Caller& caller, const Object& object) const;
   // The identity the caller of `ctx` must present (what Hello answers).
   const std::string& identity_for(const grpc::ServerContext& ctx) const;
 

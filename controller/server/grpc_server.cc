@@ -68,15 +68,26 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Apply(grpc::ServerContext* ctx, const v1::ApplyRequest* req,
                      v1::ApplyResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
-      return finish("Apply", caller.status(), start);
-    }
     std::vector<ApplyItem> items;
     items.reserve(req->objects_size());
     for (const auto& o : req->objects()) {
       auto obj = Object::from_json(o.json());
       if (!obj.ok()) return finish("Apply", obj.status().with_prefix(o.source()), start);
       items.push_back({std::move(obj.value()), o.source()});
+    }
+    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+      return finish("Apply", caller.status(), start);
+    }
+    // Every object, as the caller's right to apply it; pruning deletes in those namespaces.
+    for (const ApplyItem& item : items) {
+      for (Verb verb : {Verb::kApply, Verb::kDelete}) {
+        if (verb == Verb::kDelete && !req->prune()) continue;
+        Access access = access_for(verb, std::string(item.object.kind()),
+                                   std::string(item.object.ns()), std::string(item.object.name()));
+        if (auto allowed = gate_.admit(*ctx, access); !allowed.ok()) {
+          return finish("Apply", allowed.status().with_prefix(item.source), start);
+        }
+      }
     }
     ApplyOptions options;
     if (!req->field_manager().empty()) options.field_manager = req->field_manager();
@@ -107,7 +118,9 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
                    v1::ObjectResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+    if (auto caller = gate_.admit(
+            *ctx, access_for(Verb::kGet, req->kind(), req->namespace_(), req->name()));
+        !caller.ok()) {
       return finish("Get", caller.status(), start);
     }
     auto obj = api_.get(req->kind(), req->namespace_(), req->name());
@@ -118,12 +131,13 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status List(grpc::ServerContext* ctx, const v1::ListRequest* req,
                     v1::ListResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
-      return finish("List", caller.status(), start);
-    }
+    auto caller = gate_.admit(*ctx, access_for(Verb::kList, req->kind(), req->namespace_(), ""));
+    if (!caller.ok()) return finish("List", caller.status(), start);
     auto list = api_.list(req->kind(), req->namespace_(), req->label_selector());
     if (list.ok()) {
-      for (const auto& item : list->items) resp->add_items(to_client_json(item));
+      for (const auto& item : list->items) {
+        if (gate_.may_read(*caller, item)) resp->add_items(to_client_json(item));
+      }
       resp->set_resource_version(std::to_string(list->revision));
     }
     return finish("List", list.status(), start);
@@ -132,11 +146,14 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Update(grpc::ServerContext* ctx, const v1::WriteRequest* req,
                       v1::ObjectResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
-      return finish("Update", caller.status(), start);
-    }
     auto obj = Object::from_json(req->json());
     if (!obj.ok()) return finish("Update", obj.status(), start);
+    if (auto caller = gate_.admit(*ctx, access_for(Verb::kUpdate, std::string(obj->kind()),
+                                                   std::string(obj->ns()),
+                                                   std::string(obj->name())));
+        !caller.ok()) {
+      return finish("Update", caller.status(), start);
+    }
     auto stored = api_.update(std::move(obj.value()),
                               req->field_manager().empty() ? "cenv" : req->field_manager());
     if (stored.ok()) resp->set_json(to_client_json(stored.value()));
@@ -146,11 +163,14 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status UpdateStatus(grpc::ServerContext* ctx, const v1::WriteRequest* req,
                             v1::ObjectResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
-      return finish("UpdateStatus", caller.status(), start);
-    }
     auto obj = Object::from_json(req->json());
     if (!obj.ok()) return finish("UpdateStatus", obj.status(), start);
+    if (auto caller = gate_.admit(*ctx, access_for(Verb::kUpdateStatus, std::string(obj->kind()),
+                                                   std::string(obj->ns()),
+                                                   std::string(obj->name())));
+        !caller.ok()) {
+      return finish("UpdateStatus", caller.status(), start);
+    }
     auto stored = api_.update_status(std::move(obj.value()));
     if (stored.ok()) resp->set_json(to_client_json(stored.value()));
     return finish("UpdateStatus", stored.status(), start);
@@ -159,7 +179,9 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
                       v1::DeleteResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+    if (auto caller = gate_.admit(
+            *ctx, access_for(Verb::kDelete, req->kind(), req->namespace_(), req->name()));
+        !caller.ok()) {
       return finish("Delete", caller.status(), start);
     }
     int64_t rv = parse_resource_version(req->resource_version());
@@ -185,7 +207,9 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Logs(grpc::ServerContext* ctx, const v1::LogsRequest* req,
                     grpc::ServerWriter<v1::LogFrame>* writer) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
+    if (auto caller = gate_.admit(
+            *ctx, access_for(Verb::kLogs, req->kind(), req->namespace_(), req->name()));
+        !caller.ok()) {
       return finish("Logs", caller.status(), start);
     }
     if (!options_.logs) return finish("Logs", Status::Unavailable("logs are not served"), start);
@@ -222,6 +246,11 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     v1::StdinChunk chunk;
     if (!reader->Read(&chunk))
       return finish("Stdin", Status::Invalid("stdin: no run named"), start);
+    if (auto caller = gate_.admit(
+            *ctx, access_for(Verb::kRun, "CommandRun", chunk.namespace_(), chunk.name()));
+        !caller.ok()) {
+      return finish("Stdin", caller.status(), start);
+    }
     auto pipe = options_.logs->stdin_pipe(chunk.namespace_(), chunk.name());
     if (!pipe.ok()) return finish("Stdin", pipe.status(), start);
     int64_t bytes = 0;
@@ -239,6 +268,16 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   }
 
  private:
+  // The access a call makes; a namespaced kind without a namespace is in "default", as the
+  // API service reads it.
+  Access access_for(Verb verb, const std::string& kind, std::string ns, std::string name) const {
+    const KindInfo* info = api_.kinds().find(kind);
+    const bool namespaced = !info || info->namespaced;
+    if (namespaced && ns.empty() && verb != Verb::kList && verb != Verb::kWatch) ns = "default";
+    if (!namespaced) ns.clear();
+    return Access{verb, info ? info->kind : kind, namespaced, std::move(ns), std::move(name)};
+  }
+
   ApiService& api_;
   const GrpcServerOptions& options_;
   CallGate gate_;
@@ -290,8 +329,15 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
   WatchStreamOptions watch_options;
   watch_options.bookmark_interval = server->options_.bookmark_interval;
   Service* service = server->service_.get();
-  watch_options.admit = [service](const grpc::ServerContext& ctx) {
-    return service->gate().admit(ctx).status();
+  watch_options.admit = [service](const grpc::ServerContext& ctx, const KindInfo& kind,
+                                  const std::string& ns) -> Result<WatchStreamOptions::Visible> {
+    Access access{Verb::kWatch, kind.kind, kind.namespaced || kind.kind.empty(), ns, ""};
+    auto caller = service->gate().admit(ctx, access);
+    if (!caller.ok()) return caller.status();
+    if (caller->local) return WatchStreamOptions::Visible{};
+    const CallGate& gate = service->gate();
+    return WatchStreamOptions::Visible(
+        [&gate, who = std::move(caller).value()](const Object& o) { return gate.may_read(who, o); });
   };
   watch_options.fail = [service](const Status& s, std::chrono::steady_clock::time_point start) {
     return service->finish("Watch", s, start);

@@ -59,11 +59,16 @@ void WatchStream::begin() {
     }
     wake_(shared_from_this());
   };
-  if (options_.admit) {
-    if (Status admitted = options_.admit(ctx_); !admitted.ok()) return fail(admitted);
-  }
   const v1::WatchRequest& req = req_;
   const KindInfo* info = api_.kinds().find(req.kind());
+  if (options_.admit) {
+    // Checked before the kind, so that an unknown caller learns nothing of the kinds.
+    static const KindInfo kUnknown{};
+    auto admitted = options_.admit(ctx_, info ? *info : kUnknown,
+                                   info && !info->namespaced ? "" : req.namespace_());
+    if (!admitted.ok()) return fail(admitted.status());
+    visible_ = std::move(admitted).value();
+  }
   if (!info) {
     return fail(Status::NotFound("the server doesn't have a resource type \"" +
                                  escape_for_display(req.kind()) + "\""));
@@ -83,7 +88,9 @@ void WatchStream::begin() {
     // No version (or asked for): the current objects as ADDED, then changes after the list.
     auto list = api_.list(info->kind, filter.ns, req.label_selector());
     if (!list.ok()) return fail(list.status());
-    for (Object& o : list->items) backlog.push_back({"ADDED", std::move(o), 0, {}});
+    for (Object& o : list->items) {
+      if (!visible_ || visible_(o)) backlog.push_back({"ADDED", std::move(o), 0, {}});
+    }
     if (from == 0) after = list->revision;
     if (allow_bookmarks_) {
       // Tells the client where the list stands, so it resumes from there.
@@ -98,6 +105,7 @@ void WatchStream::begin() {
       });
   if (!replay.ok()) return fail(replay.status());
   for (WatchEvent& e : replay->history) {
+    if (visible_ && !visible_(e.object)) continue;
     backlog.push_back({event_type_name(e.type), std::move(e.object), e.revision, {}});
   }
   auto sub = std::move(replay->subscription);
@@ -162,6 +170,11 @@ bool WatchStream::next_message_locked() {
     while (!live_.empty()) {
       const SharedWatchEvent& e = *live_.front();
       if (e.event().revision <= last_) {
+        live_.pop_front();
+        continue;
+      }
+      if (visible_ && !visible_(e.event().object)) {
+        last_ = e.event().revision;  // seen, not shown: bookmarks may pass it
         live_.pop_front();
         continue;
       }

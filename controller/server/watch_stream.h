@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "api/kinds.h"
 #include "api/status.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 #include "controller/server/api_service.h"
@@ -36,8 +37,13 @@ struct WatchStreamOptions {
   // Maps a failed call to the status it ends with (and counts it); gets the time the call
   // arrived. Empty: to_grpc().
   std::function<grpc::Status(const Status&, std::chrono::steady_clock::time_point)> fail;
-  // Whether the call may go on (CallGate::admit); its error ends the stream. Empty: always.
-  std::function<Status(const grpc::ServerContext&)> admit;
+  // What of a watch of objects of `kind` in `ns` ("" for all) the caller may see
+  // (CallGate::admit and may_read): an error ends the stream; an empty function means
+  // everything. Empty: always everything.
+  using Visible = std::function<bool(const Object&)>;
+  std::function<Result<Visible>(const grpc::ServerContext&, const KindInfo& kind,
+                                const std::string& ns)>
+      admit;
   // At most this many events in one message of a batching watch (default 256).
   size_t max_batch_events = 256;
   // A batch stops before the event that would take it past this many bytes of JSON; its first
@@ -128,6 +134,7 @@ class WatchStream final : public std::enable_shared_from_this<WatchStream> {
   Tag done_tag_{this, Op::kDone};
   std::chrono::steady_clock::time_point arrived_;  // set by matched(), then read-only
   std::string kind_;                               // set by begin(), then read-only
+  WatchStreamOptions::Visible visible_;            // set by begin(), then read-only; empty: all
   bool allow_bookmarks_ = false;                   // set by begin(), then read-only
   bool batches_ = false;                           // set by begin(), then read-only: allow_batches
 
