@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "api/json_fields.h"
+#include "api/limits.h"
 
 namespace cenv {
 
@@ -15,8 +16,19 @@ std::string ObjectKey::to_string() const {
 }
 
 Result<Object> Object::from_json(std::string_view text) {
+  if (text.size() > kMaxObjectBytes) {
+    return Status::Invalid("object is " + std::to_string(text.size()) +
+                           " bytes of JSON, larger than the limit of " +
+                           std::to_string(kMaxObjectBytes) + " bytes");
+  }
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::parse_options options;
+  options.max_depth = kMaxNestingDepth;
+  json::value v = json::parse(text, ec, {}, options);
+  if (ec == json::error::too_deep) {
+    return Status::Invalid("object nests deeper than the limit of " +
+                           std::to_string(kMaxNestingDepth) + " levels");
+  }
   if (ec) return Status::Invalid("object is not valid JSON: " + ec.message());
   if (!v.is_object()) return Status::Invalid("object is not a JSON object");
   return Object(std::move(v.as_object()));

@@ -1,0 +1,54 @@
+#include "api/object.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "api/limits.h"
+#include "api/yaml_codec.h"
+
+namespace cenv {
+namespace {
+
+// {"kind":"X","spec":{"a":{"a":...1...}}}: an object nesting `levels` deep in all.
+std::string nested_object(size_t levels) {
+  std::string open, close;
+  for (size_t i = 2; i < levels; ++i) {
+    open += R"({"a":)";
+    close += "}";
+  }
+  return R"({"kind":"X","spec":)" + open + "{\"a\":1}" + close + "}";
+}
+
+TEST_CASE("Object::from_json accepts nesting up to kMaxNestingDepth, as manifests do",
+          "[object][limits]") {
+  // Boost.JSON's own default (32 levels) refused objects that manifests allow.
+  for (size_t levels : {size_t{33}, size_t{50}, kMaxNestingDepth}) {
+    INFO(levels);
+    std::string text = nested_object(levels);
+    auto manifest = parse_manifest(text, "deep.json");
+    REQUIRE(manifest.ok());
+    auto obj = Object::from_json(boost::json::serialize(manifest->front().value));
+    CHECK(obj.ok());
+  }
+}
+
+TEST_CASE("Object::from_json refuses deeper nesting and larger text, naming the limit",
+          "[object][limits]") {
+  auto deep = Object::from_json(nested_object(kMaxNestingDepth + 1));
+  REQUIRE(deep.status().code() == Code::kInvalid);
+  CHECK(deep.status().message() == "object nests deeper than the limit of 64 levels");
+
+  std::string big = R"({"kind":"X","pad":")" + std::string(kMaxObjectBytes, 'x') + "\"}";
+  auto large = Object::from_json(big);
+  REQUIRE(large.status().code() == Code::kInvalid);
+  CHECK(large.status().message() == "object is " + std::to_string(big.size()) +
+                                        " bytes of JSON, larger than the limit of 16777216 bytes");
+}
+
+TEST_CASE("Object::from_json refuses what is not one JSON object", "[object]") {
+  CHECK(Object::from_json("[1]").status().message() == "object is not a JSON object");
+  CHECK(Object::from_json("{").status().code() == Code::kInvalid);
+}
+
+}  // namespace
+}  // namespace cenv
