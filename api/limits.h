@@ -25,15 +25,20 @@ inline constexpr size_t kMaxModuleManifestBytes = size_t{256} << 10;
 // Largest gRPC message the controller receives (one Apply with its module archives): 64 MiB.
 // The client refuses to send more, naming the limit.
 inline constexpr size_t kMaxRequestBytes = size_t{64} << 20;
+// What one apply may carry in packed module folders: 48 MiB, to leave room in the request.
+inline constexpr size_t kMaxPackedModuleBytes = size_t{48} << 20;
 // Largest API object, as JSON text, the controller decodes: 16 MiB (a manifest's limit).
 inline constexpr size_t kMaxObjectBytes = kMaxManifestBytes;
 
 // Most operations in one JSON patch: 10,000.
 inline constexpr size_t kMaxJsonPatchOperations = 10'000;
 
-// Most Watch calls one client may have open on the controller at once: 64. A client is a gRPC
-// connection's peer together with the process id the CLI sends (metadata "cenv-client").
+// Most Watch calls one client may have open on the controller at once: 64; one more is refused
+// with RESOURCE_EXHAUSTED. A client is the gRPC peer (a TCP connection's address and port; on the
+// unix socket every connection has the same peer) together with the value of the metadata
+// kClientMetadataKey, which the CLI sets to its process id.
 inline constexpr size_t kMaxWatchesPerClient = 64;
+inline constexpr char kClientMetadataKey[] = "cenv-client";
 
 // Largest chunk of a log stored or streamed: 256 KiB. Longer output is split into several
 // chunks (nothing is dropped).

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "api/limits.h"
 #include "api/status.h"
 #include "controller/server/api_service.h"
 #include "controller/server/logs_service.h"
@@ -33,6 +34,8 @@ struct GrpcServerOptions {
   // Called when any call finishes (the controller's HeapTrimmer: a large request, even one
   // that wrote nothing, leaves freed heap behind); empty (default): nothing. Thread-safe.
   std::function<void()> after_call;
+  // Watch calls one client may have open at once (default kMaxWatchesPerClient, 64).
+  size_t max_watches_per_client = kMaxWatchesPerClient;
 };
 
 class GrpcServer {
