@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "api/json_fields.h"
+#include "api/json_text.h"
 #include "api/limits.h"
 
 namespace cenv {
@@ -21,17 +22,15 @@ Result<Object> Object::from_json(std::string_view text) {
                            " bytes of JSON, larger than the limit of " +
                            std::to_string(kMaxObjectBytes) + " bytes");
   }
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = kMaxNestingDepth;
-  json::value v = json::parse(text, ec, {}, options);
+  json::error_code ec;
+  auto v = parse_json_text(text, kMaxNestingDepth, &ec);
   if (ec == json::error::too_deep) {
     return Status::Invalid("object nests deeper than the limit of " +
                            std::to_string(kMaxNestingDepth) + " levels");
   }
-  if (ec) return Status::Invalid("object is not valid JSON: " + ec.message());
-  if (!v.is_object()) return Status::Invalid("object is not a JSON object");
-  return Object(std::move(v.as_object()));
+  if (!v.ok()) return v.status().with_prefix("object is not valid JSON");
+  if (!v->is_object()) return Status::Invalid("object is not a JSON object");
+  return Object(std::move(v->as_object()));
 }
 
 std::string_view Object::str_field(const json::object& o, std::string_view key) {

@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "api/display_text.h"
+#include "api/json_text.h"
 #include "api/yaml_scalars.h"
 
 namespace cenv {
@@ -672,15 +673,23 @@ class JsonEventSink {
       buf_.clear();
     });
   }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
   bool on_int64(std::int64_t i, json::string_view, json::error_code& ec) {
+    number_.clear();
     return guard(ec, [&] { b_->scalar(i, {}, 0, 0, false); });
   }
   bool on_uint64(std::uint64_t u, json::string_view, json::error_code& ec) {
+    number_.clear();
     return guard(ec, [&] { b_->scalar(u, {}, 0, 0, false); });
   }
-  bool on_double(double d, json::string_view, json::error_code& ec) {
-    return guard(ec, [&] { b_->scalar(d, {}, 0, 0, false); });
+  bool on_double(double d, json::string_view s, json::error_code& ec) {
+    number_.append(s.data(), s.size());
+    double value = json_number_value(number_, d);  // Boost.JSON's `d` may be rounded wrong
+    number_.clear();
+    return guard(ec, [&] { b_->scalar(value, {}, 0, 0, false); });
   }
   bool on_bool(bool b, json::error_code& ec) {
     return guard(ec, [&] { b_->scalar(b, {}, 0, 0, false); });
@@ -706,6 +715,7 @@ class JsonEventSink {
 
   TreeBuilder* b_;
   std::string buf_;  // the string or key read so far
+  std::string number_;  // the number read so far
   std::optional<ParseFailure> failure_;
 };
 

@@ -50,5 +50,27 @@ TEST_CASE("Object::from_json refuses what is not one JSON object", "[object]") {
   CHECK(Object::from_json("{").status().code() == Code::kInvalid);
 }
 
+TEST_CASE("numbers survive serializing and reading again unchanged", "[object]") {
+  // Boost.JSON 1.81 read 1.86666666E62 as the double after the right one and wrote that as
+  // 1.8666666600000002E62, which it read back as the right one: every store round trip flipped it.
+  for (const char* number : {"1.86666666E62", "1.8666666600000002E62",
+                             "186666666000000000000000000000000000000000000876700727461455967",
+                             "0.1", "-2.5e-300", "1e308"}) {
+    INFO(number);
+    std::string text = std::string(R"({"kind":"X","spec":{"n":)") + number + "}}";
+    auto first = Object::from_json(text);
+    REQUIRE(first.ok());
+    auto again = Object::from_json(first->to_json());
+    REQUIRE(again.ok());
+    CHECK(again.value() == first.value());
+    auto manifest = parse_manifest(text, "n.json");
+    REQUIRE(manifest.ok());
+    CHECK(manifest->front().value == boost::json::value(first->json()));
+  }
+  auto exact = Object::from_json(R"({"n":1.86666666E62})");
+  REQUIRE(exact.ok());
+  CHECK(exact->json().at("n").as_double() == 1.86666666E62);
+}
+
 }  // namespace
 }  // namespace cenv
