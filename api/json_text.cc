@@ -10,11 +10,18 @@ namespace cenv {
 
 namespace json = boost::json;
 
-double json_number_value(std::string_view number, double fallback) {
+std::optional<double> json_number_value(std::string_view number) {
   double d = 0;
   auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), d);
-  if (ec != std::errc() || end != number.data() + number.size()) return fallback;
+  if (ec != std::errc() || end != number.data() + number.size()) return std::nullopt;
   return d;
+}
+
+std::string number_out_of_range(std::string_view number) {
+  constexpr size_t kShown = 40;
+  std::string shown(number.substr(0, kShown));
+  if (number.size() > kShown) shown += "...";
+  return "the number " + shown + " is out of the range of a double";
 }
 
 namespace {
@@ -29,6 +36,8 @@ class ValueBuilder {
   static constexpr std::size_t max_string_size = json::string::max_size();  // NOLINT
 
   json::value release() { return stack_.release(); }
+  // The number that stopped the parse, if one did.
+  const std::string& out_of_range() const { return out_of_range_; }
 
   bool on_document_begin(json::error_code&) {
     stack_.reset();
@@ -75,9 +84,15 @@ class ValueBuilder {
     stack_.push_uint64(u);
     return true;
   }
-  bool on_double(double d, json::string_view s, json::error_code&) {
+  bool on_double(double, json::string_view s, json::error_code& ec) {
     number_.append(s.data(), s.size());
-    stack_.push_double(json_number_value(number_, d));
+    std::optional<double> d = json_number_value(number_);
+    if (!d) {
+      out_of_range_ = number_;
+      ec = json::error::exponent_overflow;
+      return false;
+    }
+    stack_.push_double(*d);
     number_.clear();
     return true;
   }
@@ -95,6 +110,7 @@ class ValueBuilder {
  private:
   json::value_stack stack_;
   std::string number_;  // the number read so far, when it comes in parts
+  std::string out_of_range_;
 };
 
 }  // namespace
@@ -109,6 +125,9 @@ Result<json::value> parse_json_text(std::string_view text, size_t max_depth,
   if (!ec && !parser.done()) ec = json::error::incomplete;
   if (!ec && used < text.size()) ec = json::error::extra_data;
   if (error) *error = ec;
+  if (!parser.handler().out_of_range().empty()) {
+    return Status::Invalid(number_out_of_range(parser.handler().out_of_range()));
+  }
   if (ec) return Status::Invalid(ec.message());
   return parser.handler().release();
 }

@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "api/status.h"
@@ -13,13 +15,16 @@
 namespace cenv {
 
 // Parses `text` as exactly one JSON value, nesting at most `max_depth` levels. Invalid with
-// Boost.JSON's message on malformed text; too deep text is boost::json::error::too_deep in
+// Boost.JSON's message on malformed text, number_out_of_range() for such a number; too deep text is boost::json::error::too_deep in
 // `*error` as well (for callers that name the limit).
 Result<boost::json::value> parse_json_text(std::string_view text, size_t max_depth,
                                            boost::json::error_code* error = nullptr);
 
-// The double `number` (JSON number text) denotes, correctly rounded; `fallback` (Boost.JSON's
-// value) when it is out of double's range.
-double json_number_value(std::string_view number, double fallback);
+// The double `number` (JSON number text) denotes, correctly rounded; nullopt when it is out of
+// double's range (5e880, 1e-400), which JSON text cannot carry back.
+std::optional<double> json_number_value(std::string_view number);
+
+// The message for a number json_number_value() refuses.
+std::string number_out_of_range(std::string_view number);
 
 }  // namespace cenv

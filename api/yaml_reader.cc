@@ -28,7 +28,6 @@
 #include <utility>
 
 #include "api/display_text.h"
-#include "api/json_text.h"
 #include "api/yaml_scalars.h"
 
 namespace cenv {
@@ -687,9 +686,10 @@ class JsonEventSink {
   }
   bool on_double(double d, json::string_view s, json::error_code& ec) {
     number_.append(s.data(), s.size());
-    double value = json_number_value(number_, d);  // Boost.JSON's `d` may be rounded wrong
+    // Boost.JSON's `d` may be rounded wrong; read as YAML reads it (1e400 is infinity there).
+    std::optional<double> value = resolve_yaml_float(number_);
     number_.clear();
-    return guard(ec, [&] { b_->scalar(value, {}, 0, 0, false); });
+    return guard(ec, [&] { b_->scalar(value.value_or(d), {}, 0, 0, false); });
   }
   bool on_bool(bool b, json::error_code& ec) {
     return guard(ec, [&] { b_->scalar(b, {}, 0, 0, false); });

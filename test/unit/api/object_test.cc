@@ -72,5 +72,16 @@ TEST_CASE("numbers survive serializing and reading again unchanged", "[object]")
   CHECK(exact->json().at("n").as_double() == 1.86666666E62);
 }
 
+TEST_CASE("a number out of double's range is refused, naming it", "[object]") {
+  for (const char* number : {"5e880", "-5e880", "1e-400"}) {
+    INFO(number);
+    std::string text = std::string(R"({"n":)") + number + "}";
+    auto object = Object::from_json(text);
+    CHECK(object.status().message() ==
+          std::string("object is not valid JSON: the number ") + number +
+              " is out of the range of a double");
+  }
+}
+
 }  // namespace
 }  // namespace cenv
