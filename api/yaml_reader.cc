@@ -328,7 +328,10 @@ class YamlEventSink final : public YAML::EventHandler {
  public:
   explicit YamlEventSink(TreeBuilder* builder) : b_(builder) {}
 
-  void OnDocumentStart(const YAML::Mark&) override {}
+  // Where the last document started.
+  const YAML::Mark& document_start() const { return document_start_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { document_start_ = mark; }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     b_->scalar(nullptr, "null", line_of(mark), anchor, false);
@@ -355,6 +358,7 @@ class YamlEventSink final : public YAML::EventHandler {
 
  private:
   TreeBuilder* b_;
+  YAML::Mark document_start_ = YAML::Mark::null_mark();
 };
 
 // Read-only streambuf over a string_view, so that yaml-cpp reads the text without a copy.
@@ -607,9 +611,17 @@ std::vector<Document> parse_yaml(std::string_view text, const ParseLimits& limit
   TreeBuilder builder(limits, &total_nodes);
   YamlEventSink sink(&builder);
   std::vector<Document> docs;
+  int last_start = -1;
   for (int index = 1;; ++index) {
     builder.start_document(index);
     if (!parser.HandleNextDocument(sink)) break;
+    // yaml-cpp can return empty documents forever without reading on (a byte order mark after
+    // the start, "\xEF\xBB\xBF, a\xEF\xBB\xBF"): a document where the last one started is that.
+    const YAML::Mark& start = sink.document_start();
+    if (!start.is_null() && start.pos == last_start) {
+      fail_at_line(line_of(start), "the YAML parser cannot read on from here");
+    }
+    last_start = start.is_null() ? -1 : start.pos;
     json::value root = builder.take_root();
     if (root.is_null()) continue;
     docs.push_back(Document{std::move(root), index, builder.first_line()});

@@ -369,6 +369,13 @@ TEST_CASE("nesting past yaml-cpp's own recursion guard is an error, not a crash"
   CHECK(parse_error(text, limits).starts_with("test.yaml: line 1"));
 }
 
+TEST_CASE("text yaml-cpp cannot read on from is refused, not read forever", "[yaml_codec]") {
+  // yaml-cpp returned empty documents for ever at a byte order mark after the start (found by
+  // fuzz_manifest_decoder).
+  CHECK(parse_error("\xEF\xBB\xBF, a\xEF\xBB\xBF\n") ==
+        "test.yaml: line 1: the YAML parser cannot read on from here");
+}
+
 TEST_CASE("an alias bomb is refused while it expands", "[yaml_codec]") {
   const std::string billion_laughs =
       "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
