@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,7 @@
 #include <utility>
 
 #include "api/display_text.h"
+#include "api/utf8.h"
 #include "api/yaml_scalars.h"
 
 namespace cenv {
@@ -324,6 +326,17 @@ class TreeBuilder {
 
 int line_of(const YAML::Mark& mark) { return mark.is_null() ? 0 : mark.line + 1; }
 
+// YAML text is Unicode; yaml-cpp passes other bytes on, which no later reader expects (the
+// schema validator's string lengths read past a table on them).
+void check_utf8(std::string_view value, int line) {
+  size_t at = invalid_utf8_at(value);
+  if (at == std::string_view::npos) return;
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(value[at]));
+  fail_at_line(line, std::string("a string is not valid UTF-8 (byte ") + byte + " at offset " +
+                         std::to_string(at) + ")");
+}
+
 class YamlEventSink final : public YAML::EventHandler {
  public:
   explicit YamlEventSink(TreeBuilder* builder) : b_(builder) {}
@@ -343,6 +356,7 @@ class YamlEventSink final : public YAML::EventHandler {
                 const std::string& value) override {
     int line = line_of(mark);
     b_->check_scalar_size(value.size(), line);
+    check_utf8(value, line);
     b_->scalar(resolve_tagged(tag, value, line), value, line, anchor, tag == "?");
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
