@@ -390,7 +390,7 @@ struct OpenWatch {
   std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> reader;
 };
 
-TEST_CASE("a client past its limit of open watches gets RESOURCE_EXHAUSTED; others do not",
+TEST_CASE("a client past its limit of open watches gets RESOURCE_EXHAUSTED, others do not",
           "[watch][limits]") {
   Served s({}, 5000ms, 3);
   std::vector<std::unique_ptr<OpenWatch>> open;
