@@ -31,7 +31,7 @@ define configure_and_build
 	cmake --build $(1) -j$(NPROC)
 endef
 
-.PHONY: all help setup build run test test-unit test-asan fuzz bench lint format clean
+.PHONY: all help setup build run test test-unit test-asan fuzz bench lint format clean image
 
 all: build
 
@@ -47,6 +47,7 @@ help:
 	@echo "make lint       clang-format check and clang-tidy over our sources"
 	@echo "make format     clang-format -i over our sources"
 	@echo "make setup      packages, dockerd, base images (scripts/setup)"
+	@echo "make image      build, then the shared image cenv/cenv:<version> (scripts/build-image)"
 	@echo "make clean      remove the build directories"
 
 setup:
@@ -66,6 +67,11 @@ test:
 	@scripts/setup
 	$(call configure_and_build,$(BUILD_DIR),)
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error -j$(CTEST_JOBS)
+
+image:
+	@scripts/setup
+	$(call configure_and_build,$(BUILD_DIR),)
+	scripts/bootstrap-images cenv
 
 test-unit:
 	@scripts/setup --no-docker

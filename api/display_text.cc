@@ -69,4 +69,20 @@ std::string escape_for_display(std::string_view s) {
   return out;
 }
 
+std::string strip_terminal_sequences(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\x1b' || i + 1 >= s.size() || s[i + 1] != '[') {
+      if (s[i] != '\x1b') out.push_back(s[i]);
+      continue;
+    }
+    // Parameter and intermediate bytes (0x20-0x3f), then one final byte (0x40-0x7e).
+    size_t j = i + 2;
+    while (j < s.size() && s[j] >= 0x20 && s[j] <= 0x3f) ++j;
+    i = j;  // the final byte (or the end) is skipped with the sequence
+  }
+  return out;
+}
+
 }  // namespace cenv

@@ -16,4 +16,9 @@ namespace cenv {
 // surrounding quotes: callers put the result inside their own quotes or brackets.
 std::string escape_for_display(std::string_view s);
 
+// `s` without terminal control sequences (CSI: ESC '[' parameters and a final byte, as the
+// colours Docker's build output wraps around a step's stderr), for a status message that quotes
+// a program's output. Other bytes stay; an unterminated sequence at the end is dropped.
+std::string strip_terminal_sequences(std::string_view s);
+
 }  // namespace cenv

@@ -1,7 +1,9 @@
 #include "cli/apply_cmd.h"
 
+#include <functional>
 #include <iostream>
 
+#include "api/json_fields.h"
 #include "api/write_normalization.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/common.h"
@@ -107,8 +109,47 @@ int apply_client_dry_run(const Context& context, std::vector<ManifestObject>& ma
   return 0;
 }
 
+// For an Environment applied with Modules of its own: why its conditions do not describe
+// those Modules yet (empty once status.observedModules shows each at its applied generation).
+std::string modules_not_seen(const Object& env, const std::vector<Object>& applied) {
+  const json::array* seen = array_field(env.status_or_null(), "observedModules");
+  for (const Object& m : applied) {
+    if (m.kind() != "Module" || m.ns() != env.name()) continue;
+    bool found = false;
+    if (seen) {
+      for (const json::value& v : *seen) {
+        const json::object* o = v.if_object();
+        if (o && string_field(*o, "name") == m.name() &&
+            int64_field(*o, "generation").value_or(0) >= m.generation()) {
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) {
+      return "the controller has not seen module/" + std::string(m.name()) + " generation " +
+             std::to_string(m.generation()) + " yet";
+    }
+  }
+  return "";
+}
+
+// For a Service running the Environment's image: why it has not rolled onto the image the
+// Environment has now (empty once its status.image is that image, or it names its own).
+std::string service_not_rolled(ControllerClient& client, const Object& svc) {
+  if (!string_field(svc.spec_or_null(), "image").empty()) return "";
+  auto env = client.get("Environment", "", std::string(svc.ns()));
+  if (!env.ok()) return "";
+  std::string_view want = string_field(env->status_or_null(), "image");
+  std::string_view runs = string_field(svc.status_or_null(), "image");
+  if (want.empty() || runs == want) return "";
+  return "runs " + (runs.empty() ? std::string("no image yet") : std::string(runs)) +
+         ", not yet the Environment's " + std::string(want);
+}
+
 // --wait: every applied object until it is Ready (a CommandRun until Complete or Failed),
-// printing what it still waits for whenever that changes.
+// printing what it still waits for whenever that changes. An object whose controller says it
+// is Stalled (it cannot get Ready until its spec or inputs change) fails at once.
 int wait_until_ready(const Context& context, const std::vector<Object>& objects,
                      const ApplyFlags& flags) {
   auto timeout = parse_duration(flags.timeout);
@@ -121,21 +162,30 @@ int wait_until_ready(const Context& context, const std::vector<Object>& objects,
   static const WaitCondition kReady = WaitCondition::parse("condition=Ready").value();
   static const WaitCondition kComplete = WaitCondition::parse("condition=Complete").value();
   static const WaitCondition kFailed = WaitCondition::parse("condition=Failed").value();
+  static const WaitCondition kStalled = WaitCondition::parse("condition=Stalled").value();
   int rc = 0;
   std::vector<std::string> late;
   for (const Object& o : objects) {
     if (o.kind() == "Event") continue;  // a record, with nothing to become ready
     bool run = o.kind() == "CommandRun";
-    std::vector<WaitCondition> any_of =
-        run ? std::vector<WaitCondition>{kComplete, kFailed} : std::vector<WaitCondition>{kReady};
+    std::vector<WaitCondition> any_of = run ? std::vector<WaitCondition>{kComplete, kFailed}
+                                            : std::vector<WaitCondition>{kReady, kStalled};
     std::string ref = object_ref(o);
-    auto outcome =
-        wait_for_object(*client, std::string(o.kind()), std::string(o.ns()), std::string(o.name()),
-                        any_of, deadline, [&](const std::string& state) {
-                          if (std::chrono::system_clock::now() < deadline) {
-                            std::cerr << "waiting for " << ref << ": " << state << "\n";
-                          }
-                        });
+    std::function<std::string(const Object&)> not_yet;
+    if (o.kind() == "Environment") {
+      not_yet = [&objects](const Object& env) { return modules_not_seen(env, objects); };
+    } else if (o.kind() == "Service") {
+      not_yet = [&client](const Object& svc) { return service_not_rolled(*client, svc); };
+    }
+    auto outcome = wait_for_object(
+        *client, std::string(o.kind()), std::string(o.ns()), std::string(o.name()), any_of,
+        deadline,
+        [&](const std::string& state) {
+          if (std::chrono::system_clock::now() < deadline) {
+            std::cerr << "waiting for " << ref << ": " << state << "\n";
+          }
+        },
+        not_yet);
     if (!outcome.ok()) {
       print_error(outcome.status());
       rc = 1;
@@ -147,6 +197,11 @@ int wait_until_ready(const Context& context, const std::vector<Object>& objects,
     }
     if (run && outcome->met_index == 1) {
       std::cerr << "error: " << ref << " failed\n";
+      rc = 1;
+      continue;
+    }
+    if (!run && outcome->met_index == 1) {
+      std::cerr << "error: " << ref << " is stalled: " << outcome->state << "\n";
       rc = 1;
       continue;
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/apply_cmd.h"
+#include "cli/certs_cmd.h"
 #include "cli/common.h"
 #include "cli/context.h"
 #include "cli/controller_cmd.h"
@@ -66,6 +67,7 @@ struct Verbs {
   std::string explain_path;
   bool explain_recursive = false;
   bool version_client_only = false;
+  CertsFlags certs;
 };
 
 void add_controller(CLI::App& app, Verbs& v) {
@@ -378,6 +380,7 @@ int run(int argc, char** argv, mode_t user_umask) {
   add_events(app, verbs);
   add_explain(app, verbs);
   add_version_and_api_resources(app, verbs);
+  add_certs(app, verbs.certs, verbs.rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

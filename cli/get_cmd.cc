@@ -51,8 +51,9 @@ Result<std::vector<GetRequest>> parse_requests(const std::vector<std::string>& a
   if (kinds.size() == 1 && kinds[0] == "all") {
     kinds.clear();
     for (const auto& k : registry().kinds()) {
-      // As kubectl's "all", Events are not part of it (`cenv events` shows them).
-      if (k.namespaced && k.kind != "Event") kinds.push_back(k.kind);
+      // As kubectl's "all", Events (`cenv events` shows them) and RoleBindings are not part
+      // of it.
+      if (k.namespaced && k.kind != "Event" && k.kind != "RoleBinding") kinds.push_back(k.kind);
     }
   }
   std::vector<std::string> names(args.begin() + 1, args.end());

@@ -110,7 +110,8 @@ void print_requires(const Object& m, std::ostream& out) {
     std::string list = joined(string_list_field(*requires_, kind), ", ");
     rows.push_back({std::string(kind) + ":", escape_for_display(or_none(list))});
   }
-  rows.push_back({"modules:", escape_for_display(or_none(joined(required_module_names(m), ", ")))});
+  std::string modules = joined(string_list_field(*requires_, "modules"), ", ");
+  rows.push_back({"modules:", escape_for_display(or_none(modules))});
   print_rows(rows, out, {.indent = "  ", .gap = 2});
 }
 

@@ -169,6 +169,11 @@ std::string WaitCondition::current(const Object* object) const {
   std::string phase(string_field(object->status_or_null(), "phase"));
   if (!cond) return name_ + " not reported yet" + (phase.empty() ? "" : " (phase " + phase + ")");
   std::string out = name_ + "=" + std::string(string_field(*cond, "status"));
+  if (std::optional<int64_t> og = int64_field(*cond, "observedGeneration");
+      og && *og < object->generation()) {
+    return out + " for generation " + std::to_string(*og) + "; the controller has not seen " +
+           "generation " + std::to_string(object->generation()) + " yet";
+  }
   std::string_view reason = string_field(*cond, "reason");
   std::string_view message = string_field(*cond, "message");
   if (!reason.empty() || !message.empty()) {
@@ -181,20 +186,23 @@ Result<WaitOutcome> wait_for_object(ControllerClient& client, const std::string&
                                     const std::string& ns, const std::string& name,
                                     const std::vector<WaitCondition>& any_of,
                                     std::chrono::system_clock::time_point deadline,
-                                    const std::function<void(const std::string&)>& on_progress) {
+                                    const std::function<void(const std::string&)>& on_progress,
+                                    const std::function<std::string(const Object&)>& not_yet) {
   WaitOutcome outcome;
   bool awaits_delete = std::any_of(any_of.begin(), any_of.end(),
                                    [](const WaitCondition& c) { return c.is_delete(); });
   // Checks `obj` (nullptr: gone); reports a changed state; true when a condition is met.
   auto check = [&](const Object* obj) {
-    for (size_t i = 0; i < any_of.size(); ++i) {
+    std::string state = obj && not_yet ? not_yet(*obj) : "";
+    for (size_t i = 0; state.empty() && i < any_of.size(); ++i) {
       if (any_of[i].met(obj)) {
         outcome.met = true;
         outcome.met_index = i;
+        outcome.state = any_of.front().current(obj);
         return true;
       }
     }
-    std::string state = any_of.empty() ? "" : any_of.front().current(obj);
+    if (state.empty() && !any_of.empty()) state = any_of.front().current(obj);
     if (state != outcome.state) {
       outcome.state = state;
       if (on_progress) on_progress(state);

@@ -48,13 +48,16 @@ struct WaitOutcome {
 // Waits until the object `kind`/`name` in `ns` (empty for cluster-scoped kinds) meets any of
 // `any_of`, or until `deadline`; calls `on_progress` with the object's state each time that
 // state changes (first with the state found at the start). NotFound when the object does not
-// exist and no condition is a deletion; other API errors as the API answers. Reused by
-// `cenv wait` and `cenv apply --wait`.
-Result<WaitOutcome> wait_for_object(ControllerClient& client, const std::string& kind,
-                                    const std::string& ns, const std::string& name,
-                                    const std::vector<WaitCondition>& any_of,
-                                    std::chrono::system_clock::time_point deadline,
-                                    const std::function<void(const std::string&)>& on_progress);
+// exist and no condition is a deletion; other API errors as the API answers. `not_yet`, when
+// given, says why the object's conditions cannot be trusted yet (empty: they can), e.g. that
+// the controller has not seen a change they depend on; its answer is the state reported.
+// Reused by `cenv wait` and `cenv apply --wait`.
+Result<WaitOutcome> wait_for_object(
+    ControllerClient& client, const std::string& kind, const std::string& ns,
+    const std::string& name, const std::vector<WaitCondition>& any_of,
+    std::chrono::system_clock::time_point deadline,
+    const std::function<void(const std::string&)>& on_progress,
+    const std::function<std::string(const Object&)>& not_yet = {});
 
 struct WaitFlags {
   std::vector<std::string> args;

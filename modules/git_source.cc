@@ -118,6 +118,14 @@ Result<std::string> normalize_subdir(std::string_view subdir) {
 // open file description, so two threads of one process exclude each other as two processes do.
 class MirrorLock {
  public:
+  // Without waiting: nullptr when another fetch holds it (or it cannot be opened).
+  static std::unique_ptr<MirrorLock> try_acquire(const fs::path& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    auto lock = std::unique_ptr<MirrorLock>(new MirrorLock(fd));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return nullptr;
+    return lock;
+  }
   static Result<std::unique_ptr<MirrorLock>> acquire(const fs::path& path,
                                                      GitClock::time_point deadline,
                                                      const std::string& shown) {
@@ -458,6 +466,28 @@ fs::path Libgit2Fetcher::mirror_path(std::string_view url) const {
   return cache_dir_ / sha256_hex(url).substr(0, 16);
 }
 
+int Libgit2Fetcher::evict_unused_mirrors(fs::file_time_type now) {
+  std::error_code ec;
+  int removed = 0;
+  for (fs::directory_iterator it(cache_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path lock_file = it->path();
+    if (lock_file.extension() != ".lock") continue;
+    auto used = fs::last_write_time(lock_file, ec);
+    if (ec || now - used < options_.unused_mirror_age) {
+      ec.clear();
+      continue;
+    }
+    fs::path mirror = lock_file;
+    mirror.replace_extension();
+    if (!fs::exists(mirror, ec)) continue;
+    auto lock = MirrorLock::try_acquire(lock_file);
+    if (!lock) continue;  // a fetch is using it now
+    if (fs::remove_all(mirror, ec) > 0 && !ec) ++removed;
+    ec.clear();
+  }
+  return removed;
+}
+
 Result<GitCheckout> Libgit2Fetcher::fetch(const GitSourceSpec& spec) {
   CENV_RETURN_IF_ERROR(init_status_);
   const std::string shown = redact_url(spec.url);
@@ -477,9 +507,20 @@ Result<GitCheckout> Libgit2Fetcher::fetch(const GitSourceSpec& spec) {
                                  cache_dir_.string() + ": " + ec.message());
     }
   }
+  {
+    std::lock_guard sweep(sweep_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (last_sweep_ == std::chrono::steady_clock::time_point{} ||
+        now - last_sweep_ >= options_.eviction_interval) {
+      last_sweep_ = now;
+      (void)evict_unused_mirrors(fs::file_time_type::clock::now());
+    }
+  }
   const fs::path mirror = mirror_path(spec.url);
-  auto lock = MirrorLock::acquire(mirror.string() + ".lock", deadline, shown);
+  const fs::path lock_file = mirror.string() + ".lock";
+  auto lock = MirrorLock::acquire(lock_file, deadline, shown);
   if (!lock.ok()) return lock.status();
+  fs::last_write_time(lock_file, fs::file_time_type::clock::now(), ec);  // last used: now
   bool created = false;
   auto repo = open_mirror(mirror, shown, created);
   if (!repo.ok()) return repo.status();

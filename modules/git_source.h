@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,10 @@ struct Libgit2FetcherOptions {
   // Bounds of the checked-out tree (files, bytes, and as many directories as files);
   // defaults as SourceLimits.
   SourceLimits limits;
+  // A mirror no fetch used for this long is removed (a later fetch of its URL clones again);
+  // fetch() looks for such mirrors at most once per `eviction_interval`. Defaults 14 days, 1 h.
+  std::chrono::hours unused_mirror_age{24 * 14};
+  std::chrono::minutes eviction_interval{60};
 };
 
 // Fetches with libgit2 into bare mirrors under `cache_dir` (created 0700): one per URL, named
@@ -65,7 +70,8 @@ struct Libgit2FetcherOptions {
 // fetch), so a second fetch of the same URL downloads only what is new.
 // Thread-safe: fetch() may be called from several threads (and processes sharing cache_dir);
 // fetches of one URL are serialized by an flock on "<mirror>.lock" (waiting at most the
-// deadline), fetches of different URLs run in parallel. While any Libgit2Fetcher exists, the
+// deadline), fetches of different URLs run in parallel. Each fetch stamps the lock file's
+// modification time; mirrors unused for options.unused_mirror_age are evicted. While any Libgit2Fetcher exists, the
 // process's libgit2 uses cenv's socket stream for plain TCP (the TLS stream runs over it);
 // streams created outside fetch() get no deadline from it.
 class Libgit2Fetcher final : public GitFetcher {
@@ -85,9 +91,16 @@ class Libgit2Fetcher final : public GitFetcher {
   // Where the mirror of `url` lives (whether or not it exists yet).
   std::filesystem::path mirror_path(std::string_view url) const;
 
+  // Removes the mirrors whose last fetch (their lock file's modification time) is older than
+  // options.unused_mirror_age at `now`, skipping any a fetch holds; returns how many it removed.
+  // The lock files stay (they are empty), so a fetch waiting on one still excludes others.
+  int evict_unused_mirrors(std::filesystem::file_time_type now);
+
  private:
   std::filesystem::path cache_dir_;
   Options options_;
+  std::mutex sweep_mu_;
+  std::chrono::steady_clock::time_point last_sweep_{};  // guarded by sweep_mu_
   bool initialized_ = false;  // git_libgit2_init succeeded (so the destructor shuts it down)
   Status init_status_;        // a failed libgit2 set-up, returned by every fetch
 };

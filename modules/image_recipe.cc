@@ -100,7 +100,7 @@ std::vector<std::string> apt_packages(const InstalledModule& m,
 // The Dockerfile lines of one module (its layer group), adding its files to `context`.
 Result<std::string> module_layers(const InstalledModule& m,
                                   const std::map<std::string, std::string>& pins,
-                                  FileTree& context) {
+                                  const RecipeOptions& options, FileTree& context) {
   std::string what = "module " + m.name;
   std::string dir = std::string(kModulesDir) + "/" + m.name;
   const ModuleManifest& manifest = m.manifest;
@@ -132,22 +132,24 @@ Result<std::string> module_layers(const InstalledModule& m,
   }
 
   if (!manifest.requirements.pip.empty()) {
-    if (!has_wheels(m.files)) {
-      return Status::Invalid(what + ": requires.pip is installed offline from the module's " +
-                             "wheels/ folder, which the module does not have");
+    const bool wheels = has_wheels(m.files);
+    if (!wheels && options.pip_index_url.empty()) {
+      return Status::Invalid(what + ": requires.pip is installed from the module's wheels/ " +
+                             "folder, which the module does not have, or from the " +
+                             "Environment's spec.pipIndex, which is not set");
     }
     // PIP_BREAK_SYSTEM_PACKAGES is --break-system-packages (Debian 12 marks its Python as
     // externally managed); as a variable an older pip that lacks the option ignores it.
-    std::vector<std::string> argv = {"/usr/bin/env",
-                                     "PIP_BREAK_SYSTEM_PACKAGES=1",
-                                     "PIP_NO_CACHE_DIR=1",
-                                     "python3",
-                                     "-m",
-                                     "pip",
-                                     "install",
-                                     "--no-index",
-                                     "--find-links",
-                                     dir + "/wheels"};
+    std::vector<std::string> argv = {"/usr/bin/env",      "PIP_BREAK_SYSTEM_PACKAGES=1",
+                                     "PIP_NO_CACHE_DIR=1", "python3",
+                                     "-m",                 "pip",
+                                     "install"};
+    // The module's own wheels win: offline, the same on every machine.
+    if (wheels) {
+      argv.insert(argv.end(), {"--no-index", "--find-links", dir + "/wheels"});
+    } else {
+      argv.insert(argv.end(), {"--index-url", options.pip_index_url});
+    }
     for (const PipRequirement& p : manifest.requirements.pip) argv.push_back(p.text);
     out += exec_form("RUN", argv);
   }
@@ -185,7 +187,8 @@ Result<std::string> module_layers(const InstalledModule& m,
 
 }  // namespace
 
-Result<ImageRecipe> ImageRecipe::create(const BaseImage& base, const Resolution& resolution) {
+Result<ImageRecipe> ImageRecipe::create(const BaseImage& base, const Resolution& resolution,
+                                        const RecipeOptions& options) {
   if (!plain_reference(base.reference)) {
     return Status::Invalid("base image \"" + escape_for_display(base.reference) +
                            "\" is not an image reference");
@@ -208,7 +211,7 @@ Result<ImageRecipe> ImageRecipe::create(const BaseImage& base, const Resolution&
     if (std::string bad = check_dns1123_label(m.name); !bad.empty()) {
       return Status::Invalid("Module name \"" + escape_for_display(m.name) + "\": " + bad);
     }
-    Result<std::string> layers = module_layers(m, resolution.apt_pins, recipe.context_);
+    Result<std::string> layers = module_layers(m, resolution.apt_pins, options, recipe.context_);
     if (!layers.ok()) return layers.status();
     dockerfile += *layers;
     modules_label += (modules_label.empty() ? "" : ",") + m.name + "@" + m.revision;
@@ -237,6 +240,58 @@ Result<ImageRecipe> ImageRecipe::create(const BaseImage& base, const Resolution&
   recipe.dockerfile_ = std::move(dockerfile);
   recipe.empty_ = false;
   return recipe;
+}
+
+namespace {
+
+// The package apt-get names in one of its refusals, or "".
+std::string refused_package(std::string_view line) {
+  auto quoted_after = [&](std::string_view marker) -> std::string {
+    size_t at = line.find(marker);
+    if (at == std::string_view::npos) return "";
+    size_t open = line.find('\'', at + marker.size());
+    size_t close = open == std::string_view::npos ? open : line.find('\'', open + 1);
+    if (close == std::string_view::npos) return "";
+    return std::string(line.substr(open + 1, close - open - 1));
+  };
+  constexpr std::string_view kLocate = "Unable to locate package ";
+  if (size_t at = line.find(kLocate); at != std::string_view::npos) {
+    std::string_view rest = line.substr(at + kLocate.size());
+    size_t end = rest.find_first_of(" \t\r\n");
+    return std::string(rest.substr(0, end));
+  }
+  if (line.find("was not found") != std::string_view::npos) return quoted_after("' for ");
+  if (line.find("has no installation candidate") != std::string_view::npos) {
+    return quoted_after("Package");
+  }
+  return "";
+}
+
+}  // namespace
+
+std::optional<std::string> explain_apt_failure(const Resolution& resolution,
+                                               const std::vector<std::string>& output) {
+  for (const std::string& line : output) {
+    std::string package = refused_package(line);
+    if (package.empty()) continue;
+    // apt-get may name "pkg:arch"; modules name the package alone.
+    std::string bare = package.substr(0, package.find(':'));
+    for (const InstalledModule& m : resolution.modules) {
+      const auto& apt = m.manifest.requirements.apt;
+      for (size_t i = 0; i < apt.size(); ++i) {
+        if (apt[i].package != bare) continue;
+        std::string what = apt[i].version.empty() ? "Debian package \"" + bare + "\""
+                                                  : "version " + apt[i].version +
+                                                        " of Debian package \"" + bare + "\"";
+        size_t start = line.find_first_not_of(" \t");
+        std::string said = line.substr(start == std::string::npos ? 0 : start);
+        while (!said.empty() && (said.back() == '\r' || said.back() == '\n')) said.pop_back();
+        return "Module \"" + m.name + "\": requires.apt[" + std::to_string(i) + "]: " + what +
+               " was not found by apt-get (" + said + ")";
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace cenv::modules

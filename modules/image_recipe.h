@@ -12,6 +12,8 @@
 // escaped ENV/LABEL value.
 
 #include <map>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "api/status.h"
@@ -33,13 +35,21 @@ struct BaseImage {
   std::string id;         // the local image's ID ("sha256:..."), which the hash covers
 };
 
+// What the Environment says about how its modules are installed.
+struct RecipeOptions {
+  // Index that requires.pip is installed from for a module without a wheels/ folder (the
+  // Environment's spec.pipIndex); "" when none: such a module is refused.
+  std::string pip_index_url;
+};
+
 class ImageRecipe {
  public:
   // The recipe for `base` plus the modules of `resolution`, in its order. Invalid naming the
-  // module when it cannot be built as asked: pip requirements without a wheels/ folder
-  // (installs are offline), an install script missing from its files, a file path Docker
+  // module when it cannot be built as asked: pip requirements without a wheels/ folder and
+  // without options.pip_index_url, an install script missing from its files, a file path Docker
   // cannot take, or an env value a Dockerfile cannot hold.
-  static Result<ImageRecipe> create(const BaseImage& base, const Resolution& resolution);
+  static Result<ImageRecipe> create(const BaseImage& base, const Resolution& resolution,
+                                    const RecipeOptions& options = {});
 
   // True when there are no modules: the runtime image is the base image itself, no build.
   bool empty() const { return empty_; }
@@ -64,5 +74,13 @@ class ImageRecipe {
   std::map<std::string, std::string> labels_;
   std::string content_hash_;
 };
+
+// When a build's output (its last lines) shows apt-get refusing a package a module requires
+// ("Unable to locate package X", "Version 'V' for 'X' was not found", "Package 'X' has no
+// installation candidate"): which module and requires.apt entry asked for it, e.g.
+// `Module "tools": requires.apt[1]: Debian package "jqq" was not found by apt-get (E: Unable to
+// locate package jqq)`. nullopt when the output shows no such refusal.
+std::optional<std::string> explain_apt_failure(const Resolution& resolution,
+                                               const std::vector<std::string>& output);
 
 }  // namespace cenv::modules

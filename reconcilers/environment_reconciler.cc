@@ -326,6 +326,25 @@ Status EnvironmentReconciler::start_build(const Object& env, Object& next,
   return Status::Ok();
 }
 
+namespace {
+
+// status.observedModules: each Module (name and generation) the conditions of this reconcile
+// took into account, so that a client that changed a Module can tell a condition about the new
+// spec from one written before the controller saw it (`cenv apply --wait`).
+void record_observed_modules(const std::vector<ObjectPtr>& modules, Object& next) {
+  if (modules.empty()) {
+    next.status().erase("observedModules");
+    return;
+  }
+  json::array seen;
+  for (const ObjectPtr& m : modules) {
+    seen.emplace_back(json::object{{"name", m->name()}, {"generation", m->generation()}});
+  }
+  next.status()["observedModules"] = std::move(seen);
+}
+
+}  // namespace
+
 struct EnvironmentReconciler::ImageOutcome {
   enum class Kind { kReady, kBuilding, kFailed };
   Kind kind = Kind::kFailed;
@@ -355,6 +374,7 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
   // Observe: the Modules, fetched and resolved, and the image they make.
   std::vector<ObjectPtr> modules = modules_.list(env.name());
   std::erase_if(modules, [](const ObjectPtr& m) { return is_being_deleted(*m); });
+  record_observed_modules(modules, next);
   if (!modules.empty() && !options_.modules) {
     return invalid("ModulesUnavailable",
                    Status::FailedPrecondition("this controller cannot fetch Modules"), false);
@@ -402,10 +422,14 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
       case ImageBuildState::kRunning:
         image_condition(kConditionFalse, "Building", building_message(*progress));
         return {Kind::kBuilding, Status::Ok()};
-      case ImageBuildState::kFailed:
+      case ImageBuildState::kFailed: {
         record_build_end(next, *progress, "Failed");
-        image_condition(kConditionFalse, "BuildFailed", failed_message(*progress));
+        // A package apt-get does not know is the module's mistake, named as its field.
+        auto apt = modules::explain_apt_failure(resolved->resolution, progress->tail);
+        image_condition(kConditionFalse, apt ? "PackageNotFound" : "BuildFailed",
+                        apt ? *apt + "\n" + failed_message(*progress) : failed_message(*progress));
         return {Kind::kFailed, Status::Ok()};
+      }
       case ImageBuildState::kSucceeded:
         if (!exists.ok()) break;  // removed meanwhile: build again
         record_build_end(next, *progress, "Succeeded");
@@ -420,7 +444,7 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
     // Failed before (this controller's earlier life): no retry until the inputs or the
     // annotation change. The condition written then keeps its message.
     auto was = get_condition(env, "ImageReady");
-    if (!was || was->reason != "BuildFailed") {
+    if (!was || (was->reason != "BuildFailed" && was->reason != "PackageNotFound")) {
       image_condition(kConditionFalse, "BuildFailed",
                       "build " + std::to_string(record.attempt) + " of " + tag + " failed");
     }
@@ -505,6 +529,15 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
                     : docker_down                ? "Pending"
                     : network_ready && building  ? "Building"
                                                  : "Failed";
+  // Stalled (as kstatus and Flux name it): an image that is not retried until the inputs
+  // change, so that a waiting client stops at once instead of at its timeout.
+  if (image.kind == ImageOutcome::Kind::kFailed && image.failure.ok() && d.ok()) {
+    auto cond = get_condition(next, "ImageReady");
+    set_condition(next, "Stalled", kConditionTrue, cond ? cond->reason : "ImageFailed",
+                  cond ? cond->message : "the runtime image cannot be made", gen, now);
+  } else {
+    remove_condition(next, "Stalled");
+  }
   if (ready) {
     set_condition(next, "Ready", kConditionTrue, "Ready", "network and image are ready", gen, now);
   } else {

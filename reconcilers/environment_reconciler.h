@@ -7,14 +7,17 @@
 //  * observe: network, base image, the Modules (fetched and resolved), the runtime image's tag
 //    and whether Docker has it, the Environment's build in progress;
 //  * decide: use the image (no modules: the base image itself, no build), wait for the build,
-//    start one, or report why not (ModulesInvalid, BuildFailed);
+//    start one, or report why not (ModulesInvalid, BuildFailed, PackageNotFound);
 //  * act: start or cancel the build; after a switch, remove the Environment's runtime images
 //    but the one in use and the previous one;
 //  * report: status.image and status.modules (name@revision) only once the image exists, so a
 //    failed build keeps the previous image serving; status.build (the last build asked for:
 //    image, attempt, result, requestedAt); status.phase Building while it builds; conditions
 //    NetworkReady, Resolved, ImageReady (reason Building with the current step, BuildFailed
-//    with the failing step and the last lines of output) and Ready.
+//    with the failing step and the last lines of output, PackageNotFound naming the module's
+//    requires.apt entry apt-get refused), Ready, and Stalled (True while the image is not
+//    retried until its inputs change); status.observedModules (each Module's generation these
+//    conditions took into account).
 // A failed build is not retried until its inputs change or the annotation
 // cenv.io/build-requested-at changes (`cenv env build`), which also rebuilds an image that
 // exists (through Docker's layer cache). The finalizer cenv.io/cleanup cancels the build,

@@ -14,6 +14,7 @@
 #include "api/owner_references.h"
 #include "modules/options.h"
 #include "reconcilers/module_sources.h"
+#include "reconcilers/runtime_image.h"
 
 namespace cenv {
 
@@ -86,7 +87,7 @@ void set_fetched_status(json::object& status, const FetchedModule& fetched) {
   json::array apt, pip, mods;
   for (const auto& a : m.requirements.apt) apt.emplace_back(a.text());
   for (const auto& p : m.requirements.pip) pip.emplace_back(p.text);
-  for (const auto& d : m.requirements.modules) mods.emplace_back(d.name);
+  for (const auto& d : m.requirements.modules) mods.emplace_back(d.name + " " + d.range_text());
   status["requires"] =
       json::object{{"apt", std::move(apt)}, {"pip", std::move(pip)}, {"modules", std::move(mods)}};
   json::object commands;
@@ -192,14 +193,20 @@ ReconcileResult ModuleReconciler::fetch_failed(const Object& module, Object& nex
   std::string reason = fetch_failure_reason(s);
   set_condition(next, "Fetched", kConditionFalse, reason, s.message(), gen, now);
   set_condition(next, "Ready", kConditionFalse, reason, s.message(), gen, now);
+  // The same spec gives the same invalid files: stalled until the Module (or its
+  // Environment's build request) changes. Anything else may pass on a later try.
+  const bool stalled = s.code() == Code::kInvalid;
+  if (stalled) {
+    set_condition(next, "Stalled", kConditionTrue, reason, s.message(), gen, now);
+  } else {
+    remove_condition(next, "Stalled");
+  }
   set_observed_generation(next);
   if (!before || before->reason != reason || before->message != s.message()) {
     event(module, EventSeverity::kWarning, reason, s.message());
   }
   if (Status w = write_status(module, next); !w.ok()) return ReconcileResult::failed(w);
-  // The same spec gives the same invalid files: wait for the Module (or its Environment's
-  // build request) to change. Anything else may pass on a later try.
-  if (s.code() == Code::kInvalid) return ReconcileResult::done();
+  if (stalled) return ReconcileResult::done();
   return ReconcileResult::failed(s);
 }
 
@@ -257,18 +264,28 @@ ReconcileResult ModuleReconciler::reconcile(const Request& req) {
   ServicesOutcome services = sync_services(module, fetched.value());
   set_services_condition(module, next, services);
 
-  // Report: Ready.
+  // Resolved: the install order of the whole Environment, as its image will be built.
+  set_resolved_condition(module, next);
+
+  // Report: Ready, and Stalled while the options are invalid.
+  remove_condition(next, "Stalled");
   auto options = modules::resolve_options(
       fetched->manifest, object_field(module.spec_or_null(), "options"), "spec.options");
   auto applied = get_condition(next, "ServicesApplied");
+  auto resolved = get_condition(next, "Resolved");
   if (!options.ok()) {
     set_condition(next, "Ready", kConditionFalse, "InvalidOption", options.status().message(), gen,
                   now);
+    set_condition(next, "Stalled", kConditionTrue, "InvalidOption", options.status().message(),
+                  gen, now);
+  } else if (resolved->status != kConditionTrue) {
+    set_condition(next, "Ready", kConditionFalse, resolved->reason, resolved->message, gen, now);
   } else if (applied->status != kConditionTrue) {
     set_condition(next, "Ready", kConditionFalse, applied->reason, applied->message, gen, now);
   } else {
     set_condition(next, "Ready", kConditionTrue, "Ready",
-                  "fetched " + fetched_msg + "; options valid; services applied", gen, now);
+                  "fetched " + fetched_msg + "; resolved; options valid; services applied", gen,
+                  now);
   }
   set_observed_generation(next);
   if (Status w = write_status(module, next); !w.ok()) return ReconcileResult::failed(w);
@@ -302,6 +319,59 @@ MapFunc ModuleReconciler::modules_on_build_request(Informer& modules) {
     }
     std::vector<Request> out;
     for (const ObjectPtr& m : modules.list(env.name())) out.push_back(Request::from(*m));
+    return out;
+  };
+}
+
+void ModuleReconciler::set_resolved_condition(const Object& module, Object& next) {
+  std::vector<ObjectPtr> beside = modules_.list(module.ns());
+  std::erase_if(beside, [&](const ObjectPtr& m) {
+    return is_being_deleted(*m) || m->name() == module.name();
+  });
+  beside.push_back(std::make_shared<const Object>(module));
+  auto resolved = resolve_environment_modules(beside, fetcher_);
+  const int64_t gen = module.generation();
+  const auto now = clock_.now();
+  if (!resolved.ok()) {
+    set_condition(next, "Resolved", kConditionFalse, "Unresolved",
+                  "Environment " + std::string(module.ns()) + ": " + resolved.status().message(),
+                  gen, now);
+    return;
+  }
+  std::string order;
+  for (const std::string& m : resolved->installed) {
+    order += (order.empty() ? "" : ", ") + m.substr(0, m.find('@'));
+  }
+  set_condition(next, "Resolved", kConditionTrue, "Resolved",
+                "install order in Environment " + std::string(module.ns()) + ": " + order, gen,
+                now);
+}
+
+MapFunc ModuleReconciler::modules_beside(Informer& modules) {
+  // The generation last seen per Module uid: a status write maps to nothing.
+  struct Seen {
+    std::mutex mu;
+    std::map<std::string, int64_t, std::less<>> generations;  // guarded by mu
+  };
+  auto seen = std::make_shared<Seen>();
+  return [&modules, seen](const Object& changed) {
+    ObjectPtr live = modules.get(changed.ns(), changed.name());
+    const bool gone = !live || live->uid() != changed.uid() || is_being_deleted(changed);
+    {
+      std::lock_guard lock(seen->mu);
+      const std::string uid(changed.uid());
+      if (gone) {
+        seen->generations.erase(uid);
+      } else {
+        auto [it, inserted] = seen->generations.try_emplace(uid, changed.generation());
+        if (!inserted && it->second == changed.generation()) return std::vector<Request>{};
+        it->second = changed.generation();
+      }
+    }
+    std::vector<Request> out;
+    for (const ObjectPtr& m : modules.list(changed.ns())) {
+      if (m->name() != changed.name()) out.push_back(Request::from(*m));
+    }
     return out;
   };
 }

@@ -6,12 +6,18 @@
 //    with spec.module run), observedGeneration, and the conditions
 //      Fetched          True, or False with SourceNotFound / SourceUnavailable /
 //                       InvalidSource / InvalidManifest / FetchFailed;
+//      Resolved         the namespace's Modules resolve into an install order (the one the
+//                       Environment builds, by the same resolve_environment_modules), or
+//                       False, Unresolved, with the resolver's error naming the chain;
 //      ServicesApplied  the module's Services exist as declared, or False with
 //                       ServiceNameConflict / ServiceApplyFailed;
 //      Ready            Fetched, spec.options valid for the manifest's options (else
-//                       InvalidOption, naming spec.options.<name>) and ServicesApplied.
-//    Resolution against the other Modules (condition Resolved) is the Environment
-//    reconciler's: it resolves the whole set. A failed fetch keeps the last revision,
+//                       InvalidOption, naming spec.options.<name>), Resolved and
+//                       ServicesApplied;
+//      Stalled          True only while an invalid source, manifest or option keeps it from
+//                       Ready until the Module changes.
+//    Another Module of the namespace appearing, changing its spec or going away reconciles
+//    the others (their Resolved depends on it). A failed fetch keeps the last revision,
 //    requires and commands published (and the Services), so what ran keeps running.
 //  * Services: each services.<name> of the manifest is applied as Service <name> of the
 //    Module's namespace, labelled cenv.io/module=<module> and controlled by the Module
@@ -65,6 +71,9 @@ class ModuleReconciler final : public Reconciler {
   // For Controller::watches on Services: a Service maps to the Module controlling it, and to
   // the Modules of its namespace waiting for a Service name (ServicesApplied False).
   static MapFunc modules_of_service(Informer& modules);
+  // Maps a Module that appeared, changed its spec or went away to the other Modules of its
+  // namespace, whose Resolved condition depends on it.
+  static MapFunc modules_beside(Informer& modules);
 
  private:
   // What applying the module's Services came to.
@@ -77,6 +86,9 @@ class ModuleReconciler final : public Reconciler {
 
   // Applies the manifest's Services, deletes those it no longer declares.
   ServicesOutcome sync_services(const Object& module, const FetchedModule& fetched);
+  // Resolved: whether the Modules of `module`'s namespace (this one as cached in `module`)
+  // resolve into an install order, with that order or the resolver's error.
+  void set_resolved_condition(const Object& module, Object& next);
   // Reports a failed fetch in `next` (Fetched and Ready False), writes it and says when to
   // try again.
   ReconcileResult fetch_failed(const Object& module, Object& next, const Status& s);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "api/finalizers.h"
+#include "api/json_fields.h"
 #include "modules/options.h"
 
 namespace cenv {
@@ -99,7 +100,9 @@ std::vector<std::string> runtime_image_filters(const DockerNames& names, std::st
 
 Result<RuntimeImage> plan_runtime_image(const Object& env, const modules::BaseImage& base,
                                         const ResolvedModules& modules, const DockerNames& names) {
-  auto recipe = modules::ImageRecipe::create(base, modules.resolution);
+  modules::RecipeOptions options{
+      .pip_index_url = std::string(string_field(env.spec_or_null(), "pipIndex"))};
+  auto recipe = modules::ImageRecipe::create(base, modules.resolution, options);
   if (!recipe.ok()) return recipe.status();
   RuntimeImage image;
   image.recipe = std::move(recipe).value();

@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
+#include "api/display_text.h"
 #include "reconcilers/run_output.h"
 
 namespace cenv {
@@ -13,9 +15,11 @@ namespace {
 // Longest line kept for status messages; the log holds every byte.
 constexpr size_t kMaxKeptLine = 512;
 
-std::string clip(std::string_view line) {
-  if (line.size() <= kMaxKeptLine) return std::string(line);
-  return std::string(line.substr(0, kMaxKeptLine)) + "...";
+// A line of output for a status message: without terminal colours, at most kMaxKeptLine.
+std::string clip(std::string_view raw) {
+  std::string line = strip_terminal_sequences(raw);
+  if (line.size() <= kMaxKeptLine) return line;
+  return line.substr(0, kMaxKeptLine) + "...";
 }
 
 }  // namespace
@@ -251,7 +255,17 @@ void RuntimeImageBuilder::run(const std::shared_ptr<Build>& build,
     build->progress.state = ImageBuildState::kRunning;
   }
   notify(req.name);
-  if (logs_) build->output = std::make_unique<RunOutput>(*logs_, req.uid, req.attempt, 0, 0, clock_);
+  if (logs_) {
+    // The log keeps the last builds only; the previous one always stays, so a follower's
+    // offset stays meaningful.
+    const int keep_from = req.attempt - std::max(options_.kept_build_logs, 2) + 1;
+    if (keep_from > 1) {
+      if (Status s = logs_->store().trim_log(req.uid, keep_from); !s.ok()) {
+        spdlog::warn("Environment {}: trimming the log of old builds: {}", req.name, s.message());
+      }
+    }
+    build->output = std::make_unique<RunOutput>(*logs_, req.uid, req.attempt, 0, 0, clock_);
+  }
   on_line(*build, "cenv: building " + req.tag + " (build " + std::to_string(req.attempt) + ")");
 
   ImageBuildState state = ImageBuildState::kFailed;

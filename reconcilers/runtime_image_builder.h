@@ -40,6 +40,9 @@ struct RuntimeImageBuilderOptions {
   std::chrono::milliseconds progress_interval{1000};
   // Lines of output kept for a failed build's message. Default 10.
   size_t tail_lines = 10;
+  // Builds whose output an Environment's log keeps, the running one included; older builds'
+  // output is deleted when a build starts. At least 2. Default 3.
+  int kept_build_logs = 3;
   // Network of the RUN steps ("host": apt-get reaches the mirror as the host does). Default
   // "host".
   std::string network_mode = "host";

@@ -34,14 +34,19 @@ struct ServiceReconciler::Outcome {
   // replace it: it vanished outside cenv, which counts as a restart. Judged against the
   // status being written, so a stale cache does not lose the count.
   bool created_after_loss = false;
+  // status.image: the image of the workload running the current spec; empty leaves it.
+  std::string image;
+  // Dependencies the replacement of an older running spec waits for (Observation::held_for).
+  std::string held_for;
   ReconcileResult result = ReconcileResult::done();
 };
 
 // What reconcile() observed of a Service before acting on it.
 struct ServiceReconciler::Observation {
   ServiceSpec spec;
-  std::string image;     // the workload's image
-  WorkloadSpec desired;  // what the workload should be
+  std::string image;      // the workload's image
+  std::string env_image;  // the Environment's status.image
+  WorkloadSpec desired;   // what the workload should be
   // Why the Environment's network cannot take a container yet; nullopt when it can.
   std::optional<std::string> network_wait;
   // The workload to keep (the newest with the desired hash, else the newest) and this
@@ -49,6 +54,9 @@ struct ServiceReconciler::Observation {
   std::optional<Workload> current;
   std::vector<Workload> extra;
   bool changed_workload = false;  // converge() created or started it: report() looks again
+  // Dependencies not yet on their new spec or image, while `current` (running an older spec)
+  // is kept until they are: Services roll in dependsOn order. Empty when nothing is held.
+  std::string held_for;
 };
 
 namespace {
@@ -214,6 +222,26 @@ std::string ServiceReconciler::unready_dependencies(const Object& svc,
   return waiting;
 }
 
+std::string ServiceReconciler::unrolled_dependencies(const Object& svc,
+                                                    const std::vector<std::string>& deps,
+                                                    std::string_view env_image) {
+  std::string waiting;
+  for (const std::string& d : deps) {
+    ObjectPtr o = services_.get(svc.ns(), d);
+    if (!o) continue;  // nothing to roll before this one
+    auto ready = get_condition(*o, "Ready");
+    const bool own_image = !string_field(o->spec_or_null(), "image").empty();
+    std::string why =
+        !ready || ready->status != kConditionTrue || ready->observed_generation < o->generation()
+            ? d + " (not Ready on its current spec)"
+        : !own_image && string_field(o->status_or_null(), "image") != env_image
+            ? d + " (not on image " + std::string(env_image) + " yet)"
+            : "";
+    if (!why.empty()) waiting += (waiting.empty() ? "" : ", ") + why;
+  }
+  return waiting;
+}
+
 std::chrono::milliseconds ServiceReconciler::crash_backoff(const Request& key, const Workload& w) {
   std::chrono::system_clock::time_point started, finished;
   bool crashed = parse_time(w.started_at, &started) && parse_time(w.finished_at, &finished) &&
@@ -356,9 +384,10 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
   ObjectPtr env = environments_.get("", svc.ns());
   if (!env)
     return wait(svc, out, "WaitingForEnvironment", "Environment " + req.ns + " does not exist");
+  seen.env_image = string_field(env->status_or_null(), "image");
   seen.image = seen.spec.image;
   if (seen.image.empty()) {
-    seen.image = string_field(env->status_or_null(), "image");
+    seen.image = seen.env_image;
     if (seen.image.empty()) {
       auto ready = get_condition(*env, "Ready");
       return wait(
@@ -401,6 +430,12 @@ std::optional<ReconcileResult> ServiceReconciler::converge(const Request& req, c
     spdlog::info("Service {}: removed duplicate container {}", who, w.id.substr(0, 12));
   }
   bool replaced = false;
+  if (seen.current && seen.current->spec_hash != seen.desired.spec_hash && seen.current->running) {
+    // Roll in dependsOn order: the running container stays until every dependency runs its
+    // new spec and image and is Ready; their status changes bring this Service back.
+    seen.held_for = unrolled_dependencies(svc, seen.spec.depends_on, seen.env_image);
+    if (!seen.held_for.empty()) return std::nullopt;
+  }
   if (seen.current && seen.current->spec_hash != seen.desired.spec_hash) {
     const std::string old_id = seen.current->id;
     if (Status s = workloads_.remove(old_id); !s.ok()) return fail(svc, out, s, "Pending");
@@ -536,6 +571,8 @@ ReconcileResult ServiceReconciler::report(const Request& req, const Object& svc,
   }
   const Workload& current = *seen.current;
   out.workload = current;
+  if (current.spec_hash == seen.desired.spec_hash) out.image = seen.image;
+  out.held_for = seen.held_for;
   if (!current.running) {
     // restarting, paused or removing: Docker is moving it; look again shortly.
     out.phase = "Starting";
@@ -600,7 +637,12 @@ ReconcileResult ServiceReconciler::report(const Request& req, const Object& svc,
   return write_status(svc, out);
 }
 
-ReconcileResult ServiceReconciler::write_status(const Object& svc, const Outcome& out) {
+ReconcileResult ServiceReconciler::write_status(const Object& svc, Outcome& out) {
+  // Held for dependencies: their status changes bring it back; a recheck as a backstop.
+  if (!out.held_for.empty() && out.result.error.ok() &&
+      out.result.requeue_after.count() == 0) {
+    out.result = ReconcileResult::after(options_.network_recheck);
+  }
   // A stale cache (our own last write not seen yet) conflicts: build on the stored object,
   // so a counted restart is not lost.
   Object base = svc;
@@ -634,6 +676,7 @@ void ServiceReconciler::apply_outcome(Object& next, const Outcome& out) const {
   }
   status["restarts"] = restarts;
   status["phase"] = out.phase;
+  if (!out.image.empty()) status["image"] = out.image;
   if (out.workload) {
     status["containerID"] = out.workload->id;
     json::array endpoints;
@@ -647,8 +690,12 @@ void ServiceReconciler::apply_outcome(Object& next, const Outcome& out) const {
     status.erase("containerID");
     status.erase("endpoints");
   }
-  set_condition(next, "Ready", out.ready ? kConditionTrue : kConditionFalse, out.reason,
-                out.message, gen, now);
+  const std::string message =
+      out.held_for.empty()
+          ? out.message
+          : out.message + "; the previous spec keeps running until " + out.held_for + " rolled";
+  set_condition(next, "Ready", out.ready ? kConditionTrue : kConditionFalse, out.reason, message,
+                gen, now);
   if (!out.healthy_status.empty()) {
     set_condition(next, "Healthy", out.healthy_status, out.healthy_reason, out.healthy_message, gen,
                   now);

@@ -8,7 +8,9 @@
 //    another object or another controller sharing dockerd) is never touched: holding the
 //    name, it shows as Ready=False, reason NameConflict.
 //  * dependsOn: a Service is first started only once every dependency is Ready; a cycle is
-//    reported as the condition Ready=False, reason DependencyCycle.
+//    reported as the condition Ready=False, reason DependencyCycle. A running Service whose
+//    spec or image changed is replaced only once its dependencies run their new spec and
+//    image and are Ready (status.image), so an image switch rolls in dependsOn order.
 //  * restartPolicy (decided by cenv, not Docker): an exited workload is started again
 //    (Always; OnFailure when it failed) and status.restarts counts it; a workload that keeps
 //    exiting within kCrashWindow of its start is restarted with exponential back-off.
@@ -107,8 +109,12 @@ class ServiceReconciler final : public Reconciler {
   ReconcileResult fail(const Object& svc, Outcome& out, const Status& s,
                        std::string phase = "Failed");
   // Writes `outcome` into the status of `svc` (unless unchanged) and returns its result.
-  ReconcileResult write_status(const Object& svc, const Outcome& outcome);
+  ReconcileResult write_status(const Object& svc, Outcome& outcome);
   void apply_outcome(Object& next, const Outcome& outcome) const;
+  // The dependencies in `deps` that have not rolled yet: not Ready on their current generation,
+  // or (without an image of their own) not running `env_image`; "" when all have.
+  std::string unrolled_dependencies(const Object& svc, const std::vector<std::string>& deps,
+                                    std::string_view env_image);
   // A dependsOn cycle through `svc`, as "a -> b -> a", or "".
   std::string dependency_cycle(const Object& svc);
   // Why `svc` may not start yet ("" when every dependency is Ready).

@@ -116,6 +116,7 @@ void ReconcilerSet::add_controllers() {
   Controller& mod = add_controller("Module", mod_reconciler, options_.module_workers);
   mod.watches("Environment", ModuleReconciler::modules_on_build_request(modules));
   mod.watches("Service", ModuleReconciler::modules_of_service(modules));
+  mod.watches("Module", ModuleReconciler::modules_beside(modules));
 
   // CommandRun: each attempt on a thread of its own, its output into the store through the
   // LogHub; the stopper detaches the attempts before the controllers go.

@@ -120,15 +120,19 @@ constexpr const char* kStatementSql[] = {
     "unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], "
     "$7::bytea[]) AS k(s, o, st, a, t, d) "
     "RETURNING byte_offset + octet_length(data)",
-    // From the chunk holding byte $2 (the last starting at or before it) to about $3 bytes on.
-    "SELECT seq, byte_offset, stream, attempt, time_ns, data FROM log_chunks "
-    "WHERE uid = $1 AND byte_offset >= coalesce((SELECT max(byte_offset) FROM log_chunks "
-    "WHERE uid = $1 AND byte_offset <= $2), 0) AND byte_offset < $2::bigint + $3::bigint "
-    "ORDER BY byte_offset",
+    // From the chunk holding byte $2 (the last starting at or before it; the first kept when
+    // that was trimmed) to about $3 bytes on.
+    "WITH start AS (SELECT coalesce((SELECT max(byte_offset) FROM log_chunks "
+    "WHERE uid = $1 AND byte_offset <= $2::bigint), (SELECT min(byte_offset) FROM log_chunks "
+    "WHERE uid = $1), 0) AS s) "
+    "SELECT seq, byte_offset, stream, attempt, time_ns, data FROM log_chunks, start "
+    "WHERE uid = $1 AND byte_offset >= start.s "
+    "AND byte_offset < greatest($2::bigint, start.s) + $3::bigint ORDER BY byte_offset",
     "SELECT attempt, stream, count(*), sum(octet_length(data)) FROM log_chunks WHERE uid = $1 "
     "GROUP BY attempt, stream ORDER BY attempt, stream",
     "DELETE FROM log_chunks WHERE uid = $1",
     "DELETE FROM log_chunks WHERE uid = ANY($1::text[])",
+    "DELETE FROM log_chunks WHERE uid = $1 AND attempt < $2::bigint",
     "INSERT INTO archives(digest, size, data) VALUES ($1, $2::bigint, $3::bytea) "
     "ON CONFLICT (digest) DO NOTHING",
     "SELECT data FROM archives WHERE digest = $1",

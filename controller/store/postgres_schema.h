@@ -37,6 +37,7 @@ enum class PostgresStatement : int {
   kLogSummary,     // $1 uid -> attempt, stream, chunk count, bytes
   kDeleteLog,      // $1 uid
   kDeleteLogs,     // $1 uids[]
+  kTrimLog,        // $1 uid, $2 attempt: drops the chunks of attempts before it
   kPutArchive,     // $1 digest, $2 size, $3 data (bytea); nothing when the digest is stored
   kGetArchive,     // $1 digest -> data
   kHasArchive,     // $1 digest -> 1 when stored

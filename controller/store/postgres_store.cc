@@ -421,6 +421,19 @@ Status PostgresStore::delete_log(const std::string& uid) {
   return r.ok() ? Status::Ok() : r.status().with_prefix("log of " + uid);
 }
 
+Status PostgresStore::trim_log(const std::string& uid, int keep_from_attempt) {
+  auto r = with_connection<bool>([&](Connection& c, bool& retry_safe) -> Result<bool> {
+    retry_safe = true;  // idempotent
+    std::vector<Call> calls;
+    calls.push_back(std::move(
+        Call::prepared(Stmt::kTrimLog).text(uid).text(std::to_string(keep_from_attempt))));
+    auto results = c.pipeline(calls);
+    if (!results.ok()) return results.status();
+    return true;
+  });
+  return r.ok() ? Status::Ok() : r.status().with_prefix("log of " + uid);
+}
+
 Status PostgresStore::put_archive(const std::string& digest, std::string_view bytes) {
   if (digest.empty()) return Status::Invalid("archive digest is empty");
   auto r = with_connection<bool>([&](Connection& c, bool& retry_safe) -> Result<bool> {

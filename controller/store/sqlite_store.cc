@@ -101,6 +101,7 @@ enum Stmt : int {
   kReadLog,
   kLogSummary,
   kDeleteLog,
+  kTrimLog,
   kPutArchive,
   kGetArchive,
   kHasArchive,
@@ -139,6 +140,7 @@ constexpr const char* kStmtSql[kStmtCount] = {
     "SELECT attempt, stream, count(*), sum(length(data)) FROM log_chunks WHERE uid = ?1 "
     "GROUP BY attempt, stream ORDER BY attempt, stream",
     "DELETE FROM log_chunks WHERE uid = ?1",
+    "DELETE FROM log_chunks WHERE uid = ?1 AND attempt < ?2",
     "INSERT INTO archives(digest, size, data) VALUES (?1, ?2, ?3) ON CONFLICT(digest) DO NOTHING",
     "SELECT data FROM archives WHERE digest = ?1",
     "SELECT 1 FROM archives WHERE digest = ?1",
@@ -700,6 +702,15 @@ Status SqliteStore::delete_log(const std::string& uid) {
   u.text(1, uid);
   int rc = u.step();
   if (rc != SQLITE_DONE) return error(rc, "delete log").with_prefix("log of " + uid);
+  return Status::Ok();
+}
+
+Status SqliteStore::trim_log(const std::string& uid, int keep_from_attempt) {
+  std::lock_guard lock(mu_);
+  Use u(statement(kTrimLog));
+  u.text(1, uid).integer(2, keep_from_attempt);
+  int rc = u.step();
+  if (rc != SQLITE_DONE) return error(rc, "trim log").with_prefix("log of " + uid);
   return Status::Ok();
 }
 

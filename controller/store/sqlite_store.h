@@ -84,6 +84,7 @@ class SqliteStore final : public Store {
                                          size_t max_bytes) override;
   Result<LogSummary> log_summary(const std::string& uid) override;
   Status delete_log(const std::string& uid) override;
+  Status trim_log(const std::string& uid, int keep_from_attempt) override;
   Status put_archive(const std::string& digest, std::string_view bytes) override;
   Result<std::string> get_archive(const std::string& digest) override;
   Result<bool> has_archive(const std::string& digest) override;

@@ -156,6 +156,10 @@ class Store {
   virtual Result<LogSummary> log_summary(const std::string& uid) = 0;
   // Deletes `uid`'s log; Ok when there is none.
   virtual Status delete_log(const std::string& uid) = 0;
+  // Deletes the chunks of `uid`'s log written by attempts before `keep_from_attempt` (an
+  // Environment's old builds); the rest keep their offsets, and a read from an offset that
+  // was trimmed starts at the first chunk kept. Ok when there are none.
+  virtual Status trim_log(const std::string& uid, int keep_from_attempt) = 0;
 
   // Source archives: module sources the CLI packed (a tar of the module's folder), stored by
   // their content digest ("sha256:<64 hex>", computed and checked by the caller), so the same

@@ -1,7 +1,8 @@
 // A module's whole path as a user walks it, against the real controller and dockerd: apply an
 // Environment with a module folder and --wait for its runtime image, run the module's command
-// with `cenv run MODULE:COMMAND`, then delete the Module and see the Environment go back to its
-// base image. The module ships a script only (no apt), so the build takes seconds.
+// with `cenv run MODULE:COMMAND`, change an option and --wait for the rebuild, see --wait stop at
+// once on a bad option and on a failing install, then delete the Module and see the Environment
+// go back to its base image. The module ships a script only (no apt), so the build takes seconds.
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -45,6 +46,7 @@ TEST_CASE("a module command runs in the built image and deleting the Module rebu
 version: 1.2.0
 options:
   greeting: {type: string, default: Hello, description: First word}
+  times: {type: integer, default: 1, description: Unused}
 install: install.sh
 commands:
   greet: {command: [hello], args: [world], description: Greets}
@@ -53,7 +55,8 @@ commands:
         "#!/bin/sh\nset -e\nprintf '#!/bin/sh\\necho \"%s, $*\"\\n' \"$GREETING\" "
         "> /usr/local/bin/hello\nchmod 755 /usr/local/bin/hello\n");
   fs::permissions(dir / "mods/hello/install.sh", fs::perms::owner_all, fs::perm_options::add);
-  write(dir / "env.yaml", R"(apiVersion: cenv.io/v1
+  auto write_env = [&](const std::string& options) {
+    write(dir / "env.yaml", R"(apiVersion: cenv.io/v1
 kind: Environment
 metadata: {name: modbuild}
 spec: {baseImage: "cenv/base:bookworm"}
@@ -63,9 +66,28 @@ kind: Module
 metadata: {name: hello, namespace: modbuild}
 spec:
   source: {path: mods/hello}
-  options: {greeting: Hi}
+  options: )" + options + R"(
+---
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: idle, namespace: modbuild}
+spec:
+  command: [sleep, "100000"]
 )");
-  auto applied = cenv.run("apply -f " + (dir / "env.yaml").string() + " --wait --timeout 5m");
+  };
+  // The image Service idle runs, and the Environment's.
+  auto images = [&] {
+    auto svc = cenv.run("get svc idle -n modbuild -o json");
+    auto at = svc.out.find("\"image\": \"");
+    std::string runs = at == std::string::npos ? ""
+                                               : svc.out.substr(at + 10, svc.out.find('"', at + 10) -
+                                                                             at - 10);
+    auto env = cenv.run("env image modbuild");
+    return std::make_pair(runs, env.out.substr(0, env.out.find('\n')));
+  };
+  const std::string apply_wait = "apply -f " + (dir / "env.yaml").string() + " --wait --timeout 5m";
+  write_env("{greeting: Hi}");
+  auto applied = cenv.run(apply_wait);
   INFO(applied.out << applied.err);
   REQUIRE(applied.exit_code == 0);
   CHECK(contains(applied.out, "environment/modbuild ready"));
@@ -84,6 +106,36 @@ spec:
   auto unknown = cenv.run("run -n modbuild hello:nope");
   CHECK(unknown.exit_code != 0);
   CHECK(contains(unknown.err, "greet"));
+
+  // A changed option: --wait returns once the Environment runs the image built with it (its
+  // Ready condition from before the change does not count).
+  write_env("{greeting: Yo}");
+  auto changed = cenv.run(apply_wait);
+  INFO(changed.out << changed.err);
+  REQUIRE(changed.exit_code == 0);
+  CHECK(cenv.run("run -n modbuild hello:greet").out == "Yo, world\n");
+  // ... and once the Services applied with it run that image.
+  auto [runs, env_image] = images();
+  CHECK(runs == env_image);
+
+  // What cannot get Ready until the user changes it ends --wait at once, naming the cause.
+  write_env("{greeting: Yo, times: many}");
+  auto bad_option = cenv.run(apply_wait);
+  INFO(bad_option.err);
+  CHECK(bad_option.exit_code != 0);
+  CHECK(contains(bad_option.err, "module/hello is stalled"));
+  CHECK(contains(bad_option.err, "spec.options.times"));
+  CHECK_FALSE(contains(bad_option.err, "timed out"));
+  write(dir / "mods/hello/install.sh", "#!/bin/sh\necho cannot install >&2\nexit 3\n");
+  write_env("{greeting: Yo}");
+  auto failing = cenv.run(apply_wait);
+  INFO(failing.err);
+  CHECK(failing.exit_code != 0);
+  CHECK(contains(failing.err, "environment/modbuild is stalled"));
+  CHECK(contains(failing.err, "BuildFailed"));
+  CHECK_FALSE(contains(failing.err, "timed out"));
+  // The image built before the failure keeps serving.
+  CHECK(cenv.run("run -n modbuild hello:greet").out == "Yo, world\n");
 
   // Without the Module the Environment runs its base image again.
   REQUIRE(cenv.run("delete mod hello -n modbuild").exit_code == 0);

@@ -64,3 +64,22 @@ TEST_CASE("escape_for_display never returns a control character", "[display_text
 
 }  // namespace
 }  // namespace cenv
+
+TEST_CASE("strip_terminal_sequences drops colours and keeps the text", "[display_text]") {
+  struct Row {
+    std::string in, out;
+  };
+  const std::vector<Row> rows = {
+      {"\x1b[91mE\x1b[0m\x1b[91m: \x1b[0m\x1b[91mUnable to locate package x\x1b[0m",
+       "E: Unable to locate package x"},
+      {"plain line", "plain line"},
+      {"\x1b[1;31mbold red\x1b[m", "bold red"},
+      {"cut \x1b[9", "cut "},
+      {"lone \x1b escape", "lone  escape"},
+      {"", ""},
+  };
+  for (const Row& row : rows) {
+    INFO(cenv::escape_for_display(row.in));
+    CHECK(cenv::strip_terminal_sequences(row.in) == row.out);
+  }
+}

@@ -67,10 +67,12 @@ TEST_CASE("builtin registry loads every kind with its names and scope", "[kinds]
       {"Service", "services", "service", "svc", true},
       {"CommandRun", "commandruns", "commandrun", "cr", true},
       {"Event", "events", "event", "ev", true},
+      {"RoleBinding", "rolebindings", "rolebinding", "rb", true},
+      {"ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", "crb", false},
   }));
   CAPTURE(row.kind);
   auto reg = registry();
-  REQUIRE(reg->kinds().size() == 5);
+  REQUIRE(reg->kinds().size() == 7);
   for (const std::string& name : {row.kind, row.plural, row.singular, row.short_name,
                                   to_upper(row.short_name), std::string(lower_kind(row.kind))}) {
     CAPTURE(name);
@@ -304,13 +306,15 @@ TEST_CASE("invalid objects report Kubernetes-style field errors", "[kinds]") {
       {"unknown kind",
        R"({"apiVersion":"cenv.io/v1","kind":"Pod","metadata":{"name":"p"},"spec":{}})",
        {{"kind",
-         "Unsupported value: \"Pod\": supported values: \"CommandRun\", \"Environment\", "
-         "\"Event\", \"Module\", \"Service\""}}},
+         "Unsupported value: \"Pod\": supported values: \"ClusterRoleBinding\", "
+         "\"CommandRun\", \"Environment\", \"Event\", \"Module\", \"RoleBinding\", "
+         "\"Service\""}}},
       {"kind must be exact",
        R"({"apiVersion":"cenv.io/v1","kind":"svc","metadata":{"name":"p"},"spec":{}})",
        {{"kind",
-         "Unsupported value: \"svc\": supported values: \"CommandRun\", \"Environment\", "
-         "\"Event\", \"Module\", \"Service\""}}},
+         "Unsupported value: \"svc\": supported values: \"ClusterRoleBinding\", "
+         "\"CommandRun\", \"Environment\", \"Event\", \"Module\", \"RoleBinding\", "
+         "\"Service\""}}},
       {"missing kind",
        R"({"apiVersion":"cenv.io/v1","metadata":{"name":"p"},"spec":{}})",
        {{"kind", "Required value"}}},

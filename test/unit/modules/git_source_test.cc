@@ -390,3 +390,29 @@ TEST_CASE("redact_url hides userinfo only", "[modules][git]") {
   CHECK(redact_url("https://example.com/a@b") == "https://example.com/a@b");
   CHECK(redact_url("/srv/repo") == "/srv/repo");
 }
+
+TEST_CASE("Libgit2Fetcher evicts mirrors unused for longer than the limit", "[modules][git]") {
+  Fixture f;
+  Libgit2Fetcher::Options opts;
+  opts.unused_mirror_age = std::chrono::hours(24);
+  Libgit2Fetcher fetcher(f.cache, opts);
+  REQUIRE(fetcher.fetch({f.url(), "main", ""}).ok());
+  const fs::path mirror = fetcher.mirror_path(f.url());
+  const fs::path lock_file = mirror.string() + ".lock";
+  REQUIRE(fs::is_directory(mirror));
+  const auto now = fs::file_time_type::clock::now();
+  // Used just now: kept.
+  CHECK(fetcher.evict_unused_mirrors(now) == 0);
+  CHECK(fs::is_directory(mirror));
+  // Unused for two days: removed, the lock file kept; the next fetch clones it again.
+  fs::last_write_time(lock_file, now - std::chrono::hours(48));
+  CHECK(fetcher.evict_unused_mirrors(now) == 1);
+  CHECK_FALSE(fs::exists(mirror));
+  CHECK(fs::exists(lock_file));
+  auto again = fetcher.fetch({f.url(), "main", ""});
+  REQUIRE(again.ok());
+  CHECK(again->commit == f.second);
+  CHECK(fs::is_directory(mirror));
+  // A fetch stamps it, so it is no longer old.
+  CHECK(fs::last_write_time(lock_file) > now - std::chrono::hours(1));
+}

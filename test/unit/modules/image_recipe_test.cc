@@ -258,8 +258,8 @@ TEST_CASE("a recipe that cannot be built as asked is refused", "[modules][image_
     auto recipe = ImageRecipe::create(kBase, *r);
     REQUIRE_FALSE(recipe.ok());
     CHECK(recipe.status().message() ==
-          "module py: requires.pip is installed offline from the module's wheels/ folder, which "
-          "the module does not have");
+          "module py: requires.pip is installed from the module's wheels/ folder, which the "
+          "module does not have, or from the Environment's spec.pipIndex, which is not set");
   }
   SECTION("a base reference that would change the FROM line") {
     Resolution r;
@@ -280,4 +280,65 @@ TEST_CASE("a recipe that cannot be built as asked is refused", "[modules][image_
     CHECK(recipe.status().message() ==
           "module jq: env.X: a Dockerfile cannot hold a line break or control character");
   }
+}
+
+TEST_CASE("apt-get's refusal of a package names the module and its requires.apt entry",
+          "[modules][image_recipe]") {
+  auto r = resolve({module("tools", "name: tools\nversion: 1.0.0\nrequires:\n  apt: [jq, jqq]\n"),
+                    module("pinned", "name: pinned\nversion: 1.0.0\nrequires:\n"
+                                     "  apt: [\"curl=9.9-1\"]\n")});
+  REQUIRE(r.ok());
+  struct Row {
+    std::vector<std::string> output;
+    std::string expected;  // "" when nothing is explained
+  };
+  const std::vector<Row> rows = {
+      {{"Reading package lists...", "E: Unable to locate package jqq"},
+       "Module \"tools\": requires.apt[1]: Debian package \"jqq\" was not found by apt-get "
+       "(E: Unable to locate package jqq)"},
+      {{"E: Version '9.9-1' for 'curl' was not found\r"},
+       "Module \"pinned\": requires.apt[0]: version 9.9-1 of Debian package \"curl\" was not "
+       "found by apt-get (E: Version '9.9-1' for 'curl' was not found)"},
+      {{"E: Package 'jq' has no installation candidate"},
+       "Module \"tools\": requires.apt[0]: Debian package \"jq\" was not found by apt-get "
+       "(E: Package 'jq' has no installation candidate)"},
+      // A package no module asked for (a dependency of one) and output without a refusal.
+      {{"E: Unable to locate package libfoo"}, ""},
+      {{"install.sh: line 3: exit 3"}, ""},
+  };
+  for (const Row& row : rows) {
+    INFO(row.output.back());
+    auto explained = cenv::modules::explain_apt_failure(*r, row.output);
+    if (row.expected.empty()) {
+      CHECK_FALSE(explained.has_value());
+    } else {
+      REQUIRE(explained.has_value());
+      CHECK(*explained == row.expected);
+    }
+  }
+}
+
+TEST_CASE("pip requirements come from the module's wheels, else the Environment's index",
+          "[modules][image_recipe]") {
+  FileTree wheels;
+  wheels.files["wheels/requests-2.31.0-py3-none-any.whl"] = {"wheel", false};
+  InstalledModule offline = module(
+      "offline", "name: offline\nversion: 1.0.0\nrequires: {pip: [requests]}\n", wheels);
+  InstalledModule online =
+      module("online", "name: online\nversion: 1.0.0\nrequires: {pip: [\"attrs>=22\"]}\n");
+  auto r = resolve({offline, online});
+  REQUIRE(r.ok());
+  auto recipe = ImageRecipe::create(kBase, *r, {.pip_index_url = "http://pypi.internal/simple"});
+  INFO(recipe.status().to_string());
+  REQUIRE(recipe.ok());
+  const std::string& df = recipe->dockerfile();
+  INFO(df);
+  CHECK(df.find(R"("install", "--no-index", "--find-links", "/opt/cenv/modules/offline/wheels", )"
+                R"("requests"])") != std::string::npos);
+  CHECK(df.find(R"("install", "--index-url", "http://pypi.internal/simple", "attrs>=22"])") !=
+        std::string::npos);
+  // The index is an input of the image: another index, another tag.
+  auto other = ImageRecipe::create(kBase, *r, {.pip_index_url = "http://mirror.internal/simple"});
+  REQUIRE(other.ok());
+  CHECK(other->tag_suffix() != recipe->tag_suffix());
 }

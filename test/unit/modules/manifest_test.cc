@@ -347,6 +347,6 @@ TEST_CASE("the manifest schema is no kind of the API", "[modules][manifest]") {
   std::vector<std::string> names;
   for (const cenv::KindInfo& k : (*kinds)->kinds()) names.push_back(k.kind);
   std::sort(names.begin(), names.end());
-  CHECK(names ==
-        std::vector<std::string>{"CommandRun", "Environment", "Event", "Module", "Service"});
+  CHECK(names == std::vector<std::string>{"ClusterRoleBinding", "CommandRun", "Environment",
+                                          "Event", "Module", "RoleBinding", "Service"});
 }

@@ -106,7 +106,8 @@ TEST_CASE("module: a git module publishes its revision, version, requires and co
   CHECK(b.condition_is("web", "Fetched", "True", "Fetched"));
   CHECK(b.condition_is("web", "ServicesApplied", "True"));
   CHECK(b.message("web", "Fetched").find(kCommit1) != std::string::npos);
-  CHECK_FALSE(get_condition(m, "Resolved"));  // the Environment reconciler's
+  CHECK(b.condition_is("web", "Resolved", "True", "Resolved"));
+  CHECK(b.message("web", "Resolved") == "install order in Environment dev: web");
 }
 
 TEST_CASE("module: an uploaded folder's revision is its digest", "[reconcilers][module]") {
@@ -257,6 +258,42 @@ TEST_CASE("module: a Service of the same name it does not own is left alone and 
   REQUIRE(b.bed.f.client->remove({"Service", "dev", "web"}, {}).ok());
   REQUIRE(eventually([&] { return b.condition_is("web", "Ready", "True"); }));
   CHECK(is_owned_by(b.get("Service", "web"), b.get("Module", "web").uid()));
+}
+
+}  // namespace
+}  // namespace cenv
+
+namespace cenv {
+namespace {
+
+TEST_CASE("module: Resolved names the install order, and a missing dependency until it comes",
+          "[reconcilers][module]") {
+  ModuleBed b;
+  b.git.set(kUrl, "main", kCommit1, files_of("name: app\nversion: 1.0.0\nrequires:\n"
+                                             "  modules: [{name: base, version: ^1.2}]\n"));
+  b.module("app", git_spec());
+  REQUIRE(eventually([&] { return b.condition_is("app", "Resolved", "False", "Unresolved"); }));
+  CHECK(b.message("app", "Resolved").find("base") != std::string::npos);
+  CHECK(b.condition_is("app", "Ready", "False", "Unresolved"));
+  // Not stalled: another Module can satisfy it.
+  CHECK_FALSE(get_condition(b.get("Module", "app"), "Stalled").has_value());
+  Object app = b.get("Module", "app");
+  CHECK(json::serialize(app.status_or_null()->at("requires").at("modules")) ==
+        R"(["base ^1.2"])");
+
+  // The dependency arrives (inline, version 0.0.0 does not meet ^1.2: still unresolved, with
+  // the versions named), then a git one that does.
+  b.module("base", spec_of(R"({"install": "true"})"));
+  REQUIRE(eventually([&] {
+    return b.message("app", "Resolved").find("0.0.0") != std::string::npos;
+  }));
+  Object base = b.get("Module", "base");
+  base.spec() = git_spec("v2");
+  b.git.set(kUrl, "v2", kCommit2, files_of("name: base\nversion: 1.3.0\n"));
+  b.update(base);
+  REQUIRE(eventually([&] { return b.condition_is("app", "Resolved", "True", "Resolved"); }));
+  CHECK(b.message("app", "Resolved") == "install order in Environment dev: base, app");
+  REQUIRE(eventually([&] { return b.condition_is("app", "Ready", "True"); }));
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ class BusyStore final : public Store {
     return inner_.log_summary(uid);
   }
   Status delete_log(const std::string& uid) override { return inner_.delete_log(uid); }
+  Status trim_log(const std::string& uid, int keep) override { return inner_.trim_log(uid, keep); }
   Status put_archive(const std::string& d, std::string_view b) override {
     return inner_.put_archive(d, b);
   }

@@ -391,6 +391,29 @@ TEST_CASE("runtime image: cenv logs env/NAME streams the last build's output",
   CHECK(build_logs(b, false, 6).first == text.substr(6));
 }
 
+TEST_CASE("runtime image: the Environment's log keeps the last three builds",
+          "[reconcilers][runtime-image]") {
+  ImageBed b;
+  b.module("jq", kJq);
+  REQUIRE(eventually([&] { return b.ready_with_new_image(testing::kBaseImage); }));
+  for (int n = 2; n <= 5; ++n) {
+    b.request_build("2026-12-02T1" + std::to_string(n) + ":00:00Z");
+    REQUIRE(eventually([&] { return b.bed.docker.call_count("build_image") == size_t(n); }));
+    REQUIRE(eventually([&] {
+      Object env = b.env();
+      const boost::json::object* st = env.status_or_null();
+      const boost::json::value* build = st ? st->if_contains("build") : nullptr;
+      return build && build->as_object().at("attempt").as_int64() == n &&
+             Object::str_field(build->as_object(), "result") == "Succeeded";
+    }));
+  }
+  auto summary = b.log_store.store->log_summary(std::string(b.env().uid()));
+  REQUIRE(summary.ok());
+  std::set<int> attempts;
+  for (const auto& part : summary->parts) attempts.insert(part.attempt);
+  CHECK(attempts == std::set<int>{3, 4, 5});
+}
+
 TEST_CASE("runtime image: a named instance prefixes the repository",
           "[reconcilers][runtime-image]") {
   CHECK(runtime_image_repository(DockerNames(), "dev") == "cenv-runtime/dev");

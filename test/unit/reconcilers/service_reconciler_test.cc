@@ -324,6 +324,44 @@ TEST_CASE("service: dependsOn starts a service only once its dependencies are Re
   CHECK(bed.containers("dev", "app").size() == 1);
 }
 
+TEST_CASE("service: an image switch rolls in dependsOn order", "[reconcilers][service]") {
+  ReconcilerBed bed;
+  bed.docker.add_image(testing::image("cenv/next:1"));
+  ready_env(bed);
+  bed.service("dev", "db", spec_of(R"({"healthCheck": {"tcpPort": 5432, "interval": "20ms"}})"));
+  bed.service("dev", "app", spec_of(R"({"dependsOn": ["db"]})"));
+  REQUIRE(eventually([&] { return bed.ready("dev", "db") && bed.ready("dev", "app"); }));
+  CHECK(bed.status_field(bed.get("Service", "dev", "app"), "image") == testing::kBaseImage);
+  const std::string app_before = bed.containers("dev", "app")[0].id;
+
+  // The new image's db does not pass its check yet: app keeps serving on the old image.
+  bed.tcp_ok = false;
+  Object env = bed.get("Environment", "", "dev");
+  env.spec()["baseImage"] = "cenv/next:1";
+  REQUIRE(bed.f.client->update(env).ok());
+  REQUIRE(eventually([&] {
+    auto db = bed.containers("dev", "db");
+    return db.size() == 1 && bed.container(db[0].id).image == "cenv/next:1";
+  }));
+  REQUIRE(eventually([&] {
+    auto ready = get_condition(bed.get("Service", "dev", "app"), "Ready");
+    return ready && ready->message.find("until db (not Ready") != std::string::npos;
+  }));
+  REQUIRE(bed.containers("dev", "app").size() == 1);
+  CHECK(bed.containers("dev", "app")[0].id == app_before);
+  CHECK(bed.container(app_before).image == testing::kBaseImage);
+  CHECK(bed.status_field(bed.get("Service", "dev", "app"), "image") == testing::kBaseImage);
+
+  // Once db is Ready on the new image, app follows.
+  bed.tcp_ok = true;
+  REQUIRE(eventually([&] {
+    auto app = bed.containers("dev", "app");
+    return app.size() == 1 && app[0].id != app_before && bed.ready("dev", "app") &&
+           bed.status_field(bed.get("Service", "dev", "app"), "image") == "cenv/next:1";
+  }));
+  CHECK(bed.container(bed.containers("dev", "app")[0].id).image == "cenv/next:1");
+}
+
 TEST_CASE("service: a dependsOn cycle is a condition naming it", "[reconcilers][service]") {
   ReconcilerBed bed;
   ready_env(bed);

@@ -578,6 +578,33 @@ inline void run_store_suite(const StoreDatabaseFactory& new_database) {
     must_ok(store->delete_log(std::string(other.uid())));  // none left: still Ok
   }
 
+  SECTION("trimming a log drops the attempts before one and keeps the offsets of the rest") {
+    const std::string uid = "trimmed";
+    std::vector<LogPiece> pieces = {{LogStream::kStdout, 1, suite_time(), "first "},
+                                    {LogStream::kStdout, 2, suite_time(), "second "},
+                                    {LogStream::kStdout, 3, suite_time(), "third"}};
+    must(store->append_log(uid, pieces));
+    must_ok(store->trim_log(uid, 3));
+    // From the start (trimmed): the first chunk kept, at its own offset, even with a small
+    // read size.
+    auto from_start = must(store->read_log(uid, 0, 2));
+    REQUIRE(from_start.size() == 1);
+    CHECK(from_start[0].attempt == 3);
+    CHECK(from_start[0].offset == 13);
+    CHECK(from_start[0].data == "third");
+    // From inside the kept chunk: cut there, as before.
+    auto inside = must(store->read_log(uid, 15, 1 << 20));
+    REQUIRE(inside.size() == 1);
+    CHECK(inside[0].data == "ird");
+    LogSummary summary = must(store->log_summary(uid));
+    CHECK(summary.bytes_of(1, LogStream::kStdout) == 0);
+    CHECK(summary.bytes_of(3, LogStream::kStdout) == 5);
+    // Appends go on after the kept bytes.
+    std::vector<LogPiece> more = {{LogStream::kStdout, 4, suite_time(), "!"}};
+    CHECK(must(store->append_log(uid, more)) == 19);
+    must_ok(store->trim_log("no-such-uid", 5));
+  }
+
   SECTION("archives are stored once by digest, read back byte for byte and survive a restart") {
     const std::string digest = "sha256:" + std::string(64, 'a');
     std::string bytes("\x1f\x8b\0binary\xff", 10);
