@@ -11,6 +11,10 @@ NPROC      := $(shell nproc 2>/dev/null || echo 2)
 space      := $() $()
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
+FUZZ_DIR   := build-fuzz
+# Seconds each fuzz target runs for (make fuzz FUZZ_SECONDS=600).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_manifest_decoder fuzz_object_decoder fuzz_json_patch
 BUILD_TYPE := RelWithDebInfo
 CTEST_JOBS ?= 2
 # Our sources, for lint/format (generated code lives in the build dirs).
@@ -27,7 +31,7 @@ define configure_and_build
 	cmake --build $(1) -j$(NPROC)
 endef
 
-.PHONY: all help setup build run test test-unit test-asan bench lint format clean image
+.PHONY: all help setup build run test test-unit test-asan fuzz bench lint format clean image
 
 all: build
 
@@ -37,6 +41,8 @@ help:
 	@echo "make test       setup, build, all tests (unit, e2e, integration)"
 	@echo "make test-unit  build, unit tests only"
 	@echo "make test-asan  setup, build with ASan+UBSan into $(ASAN_DIR)/, all tests"
+	@echo "make fuzz       build the libFuzzer targets with clang into $(FUZZ_DIR)/, run each"
+	@echo "                for FUZZ_SECONDS (default 60) from test/fuzz/corpus/"
 	@echo "make bench      setup, build, every executable bench/*.sh"
 	@echo "make lint       clang-format check and clang-tidy over our sources"
 	@echo "make format     clang-format -i over our sources"
@@ -80,6 +86,26 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure --no-tests=error -j$(CTEST_JOBS)
+
+# Only cenv_api and the targets, built by clang (-DCENV_FUZZ=ON). New inputs a run finds go to
+# $(FUZZ_DIR)/corpus/<target>/ (the seeds in test/fuzz/corpus/ stay as they are); a crash
+# leaves its input in $(FUZZ_DIR)/artifacts/ and fails the target.
+fuzz:
+	@scripts/setup --no-docker --fuzz
+	$(call configure_and_build,$(FUZZ_DIR),-DCMAKE_CXX_COMPILER=clang++ -DCENV_FUZZ=ON)
+	@failed=(); \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  $(FUZZ_DIR)/test/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- \
+	    $(FUZZ_DIR)/corpus/$$t test/fuzz/corpus/$$t 2> $(FUZZ_DIR)/$$t.log || failed+=("$$t"); \
+	  grep -E '^(stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' $(FUZZ_DIR)/$$t.log || true; \
+	done; \
+	if (( $${#failed[@]} )); then \
+	  echo "fuzz: crashed: $${failed[*]} (logs: $(FUZZ_DIR)/<target>.log, inputs: $(FUZZ_DIR)/artifacts/)" >&2; \
+	  exit 1; \
+	fi
 
 bench:
 	@scripts/setup
@@ -130,4 +156,4 @@ format:
 	@files=($(SRC_FILES)); clang-format -i "$${files[@]}"; echo "formatted $${#files[@]} files"
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

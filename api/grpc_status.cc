@@ -18,6 +18,7 @@ grpc::Status to_grpc(const Status& s) {
     case Code::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
     case Code::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
     case Code::kGone: code = grpc::StatusCode::OUT_OF_RANGE; break;
+    case Code::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
     case Code::kInternal: code = grpc::StatusCode::INTERNAL; break;
   }
   std::string details;
@@ -45,6 +46,7 @@ Status from_grpc(const grpc::Status& g) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED: code = Code::kUnavailable; break;
     case grpc::StatusCode::OUT_OF_RANGE: code = Code::kGone; break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: code = Code::kResourceExhausted; break;
     default: code = Code::kInternal; break;
   }
   std::vector<FieldError> fields;

@@ -1,11 +1,13 @@
 #include "api/json_patch.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <vector>
 
 #include "api/display_text.h"
 #include "api/json_fields.h"
+#include "api/limits.h"
 
 namespace cenv {
 
@@ -131,59 +133,120 @@ Result<json::value> remove_at(json::value& root, const std::vector<std::string>&
   return Status::Invalid("the path does not exist");
 }
 
+// Nodes in `v` and how deeply it nests (a scalar: 1 node, depth 0).
+struct ValueSize {
+  size_t nodes = 0;
+  size_t depth = 0;
+};
+
+ValueSize size_of(const json::value& v) {
+  ValueSize out{1, 0};
+  auto add_child = [&out](const json::value& child) {
+    ValueSize c = size_of(child);
+    out.nodes += c.nodes;
+    out.depth = std::max(out.depth, c.depth + 1);
+  };
+  if (v.is_object()) {
+    out.depth = 1;
+    for (const auto& kv : v.get_object()) add_child(kv.value());
+  } else if (v.is_array()) {
+    out.depth = 1;
+    for (const auto& e : v.get_array()) add_child(e);
+  }
+  return out;
+}
+
+// What a patch may still add: every value an operation puts into the document counts against
+// kMaxNodesPerDocument (so that "copy" cannot double the document again and again), and no
+// value may end up nested deeper than kMaxNestingDepth.
+class AddBudget {
+ public:
+  // `v` is about to be put at `path`; `grows`: it is new to the document (not moved in it).
+  Status take(const std::vector<std::string>& path, const json::value& v, bool grows = true) {
+    ValueSize size = size_of(v);
+    if (path.size() + size.depth > kMaxNestingDepth) {
+      return Status::Invalid("the result would nest deeper than the limit of " +
+                             std::to_string(kMaxNestingDepth) + " levels");
+    }
+    if (grows) added_ += size.nodes;
+    if (added_ > kMaxNodesPerDocument) {
+      return Status::Invalid("the patch adds more than the limit of " +
+                             std::to_string(kMaxNodesPerDocument) + " nodes to the document");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  size_t added_ = 0;
+};
+
+// Applies one operation to `work`; Invalid saying why (without naming the operation).
+Status apply_op(json::value& work, const json::object& op, AddBudget& budget) {
+  std::string name(string_field(op, "op"));
+  std::vector<std::string> t;
+  if (!op.contains("path") || !tokens_of(string_field(op, "path"), &t)) {
+    return Status::Invalid("path must be a JSON pointer such as /spec/image");
+  }
+  auto value = op.find("value");
+  if ((name == "add" || name == "replace" || name == "test") && value == op.end()) {
+    return Status::Invalid("value is required");
+  }
+  if (name == "add" || name == "replace") {
+    if (name == "replace") {
+      if (!resolve(work, t, t.size())) return Status::Invalid("the path does not exist");
+      auto removed = remove_at(work, t);
+      if (!removed.ok() && !t.empty()) return removed.status();
+    }
+    CENV_RETURN_IF_ERROR(budget.take(t, value->value()));
+    return add_at(work, t, value->value());
+  }
+  if (name == "remove") return remove_at(work, t).status();
+  if (name == "move" || name == "copy") {
+    std::vector<std::string> from;
+    if (!tokens_of(string_field(op, "from"), &from)) {
+      return Status::Invalid("from must be a pointer");
+    }
+    json::value* src = resolve(work, from, from.size());
+    if (!src) return Status::Invalid("from does not exist");
+    json::value moved;
+    if (name == "move") {
+      auto removed = remove_at(work, from);
+      if (!removed.ok()) return removed.status();
+      moved = std::move(removed).value();
+    } else {
+      moved = *src;
+    }
+    CENV_RETURN_IF_ERROR(budget.take(t, moved, name == "copy"));
+    return add_at(work, t, std::move(moved));
+  }
+  if (name == "test") {
+    json::value* at = resolve(work, t, t.size());
+    if (!at || *at != value->value()) return Status::Invalid("test failed: the value differs");
+    return Status::Ok();
+  }
+  return Status::Invalid("unknown op \"" + escape_for_display(name) +
+                         "\" (add, remove, replace, move, copy, test)");
+}
+
 }  // namespace
 
 Status apply_json_patch(json::value& target, const json::value& patch) {
   if (!patch.is_array()) return Status::Invalid("a JSON patch must be an array of operations");
+  if (patch.get_array().size() > kMaxJsonPatchOperations) {
+    return Status::Invalid("a JSON patch of " + std::to_string(patch.get_array().size()) +
+                           " operations is longer than the limit of " +
+                           std::to_string(kMaxJsonPatchOperations));
+  }
   json::value work = target;
+  AddBudget budget;
   size_t n = 0;
   for (const json::value& op_value : patch.get_array()) {
     std::string where = "operation " + std::to_string(n++);
     if (!op_value.is_object()) return Status::Invalid(where + ": must be an object");
     const json::object& op = op_value.get_object();
-    auto str = [&](std::string_view k) { return std::string(string_field(op, k)); };
-    std::string name = str("op"), path = str("path");
-    where += " (" + escape_for_display(name) + " " + escape_for_display(path) + ")";
-    std::vector<std::string> t;
-    if (!op.contains("path") || !tokens_of(path, &t)) {
-      return Status::Invalid(where + ": path must be a JSON pointer such as /spec/image");
-    }
-    auto value = op.find("value");
-    Status s;
-    if (name == "add" || name == "replace") {
-      if (value == op.end()) return Status::Invalid(where + ": value is required");
-      if (name == "replace") {
-        if (!resolve(work, t, t.size()))
-          return Status::Invalid(where + ": the path does not exist");
-        auto removed = remove_at(work, t);
-        if (!removed.ok() && !t.empty()) return removed.status().with_prefix(where);
-      }
-      s = add_at(work, t, value->value());
-    } else if (name == "remove") {
-      auto removed = remove_at(work, t);
-      if (!removed.ok()) s = removed.status();
-    } else if (name == "move" || name == "copy") {
-      std::vector<std::string> from;
-      if (!tokens_of(str("from"), &from))
-        return Status::Invalid(where + ": from must be a pointer");
-      json::value* src = resolve(work, from, from.size());
-      if (!src) return Status::Invalid(where + ": from does not exist");
-      json::value moved = *src;
-      if (name == "move") {
-        auto removed = remove_at(work, from);
-        if (!removed.ok()) return removed.status().with_prefix(where);
-      }
-      s = add_at(work, t, std::move(moved));
-    } else if (name == "test") {
-      json::value* at = resolve(work, t, t.size());
-      if (value == op.end()) return Status::Invalid(where + ": value is required");
-      if (!at || *at != value->value()) {
-        return Status::Invalid(where + ": test failed: the value differs");
-      }
-    } else {
-      return Status::Invalid(where + ": unknown op \"" + escape_for_display(name) +
-                             "\" (add, remove, replace, move, copy, test)");
-    }
+    where += " (" + escape_for_display(string_field(op, "op")) + " " +
+             escape_for_display(string_field(op, "path")) + ")";
+    Status s = apply_op(work, op, budget);
     if (!s.ok()) return Status::Invalid(where + ": " + s.message());
   }
   target = std::move(work);

@@ -4,6 +4,8 @@
 #include <charconv>
 
 #include "api/json_fields.h"
+#include "api/json_text.h"
+#include "api/limits.h"
 
 namespace cenv {
 
@@ -15,11 +17,20 @@ std::string ObjectKey::to_string() const {
 }
 
 Result<Object> Object::from_json(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return Status::Invalid("object is not valid JSON: " + ec.message());
-  if (!v.is_object()) return Status::Invalid("object is not a JSON object");
-  return Object(std::move(v.as_object()));
+  if (text.size() > kMaxObjectBytes) {
+    return Status::Invalid("object is " + std::to_string(text.size()) +
+                           " bytes of JSON, larger than the limit of " +
+                           std::to_string(kMaxObjectBytes) + " bytes");
+  }
+  json::error_code ec;
+  auto v = parse_json_text(text, kMaxNestingDepth, &ec);
+  if (ec == json::error::too_deep) {
+    return Status::Invalid("object nests deeper than the limit of " +
+                           std::to_string(kMaxNestingDepth) + " levels");
+  }
+  if (!v.ok()) return v.status().with_prefix("object is not valid JSON");
+  if (!v->is_object()) return Status::Invalid("object is not a JSON object");
+  return Object(std::move(v->as_object()));
 }
 
 std::string_view Object::str_field(const json::object& o, std::string_view key) {

@@ -30,7 +30,8 @@ class Object {
   Object() = default;
   explicit Object(boost::json::object json) : json_(std::move(json)) {}
 
-  // Parses JSON text holding one object; Invalid when it is not a JSON object.
+  // Parses JSON text holding one object; Invalid when it is not a JSON object, or is larger or
+  // nests deeper than api/limits.h allows (kMaxObjectBytes, kMaxNestingDepth).
   static Result<Object> from_json(std::string_view text);
 
   const boost::json::object& json() const { return json_; }

@@ -14,6 +14,7 @@ const char* code_name(Code code) {
     case Code::kFailedPrecondition: return "failed precondition";
     case Code::kUnavailable: return "unavailable";
     case Code::kGone: return "gone";
+    case Code::kResourceExhausted: return "resource exhausted";
     case Code::kInternal: return "internal error";
   }
   return "unknown";

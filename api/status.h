@@ -29,6 +29,7 @@ enum class Code {
   kFailedPrecondition,
   kUnavailable,
   kGone,
+  kResourceExhausted,  // a limit of api/limits.h (too many watches, too large a request)
   kInternal,
 };
 
@@ -56,6 +57,9 @@ class [[nodiscard]] Status {
   }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status Gone(std::string m) { return {Code::kGone, std::move(m)}; }
+  static Status ResourceExhausted(std::string m) {
+    return {Code::kResourceExhausted, std::move(m)};
+  }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }

@@ -34,4 +34,14 @@ size_t decode_utf8(std::string_view s, size_t i, char32_t* cp) {
   return len;
 }
 
+size_t invalid_utf8_at(std::string_view s) {
+  char32_t cp = 0;
+  for (size_t i = 0; i < s.size();) {
+    size_t len = decode_utf8(s, i, &cp);
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace cenv

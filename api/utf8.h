@@ -12,4 +12,8 @@ namespace cenv {
 // point above U+10FFFF.
 size_t decode_utf8(std::string_view s, size_t i, char32_t* cp);
 
+// The offset of the first byte of `s` that does not start a valid UTF-8 sequence (as
+// decode_utf8 sees it); std::string_view::npos when all of `s` is valid.
+size_t invalid_utf8_at(std::string_view s);
+
 }  // namespace cenv

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,7 @@
 #include <utility>
 
 #include "api/display_text.h"
+#include "api/utf8.h"
 #include "api/yaml_scalars.h"
 
 namespace cenv {
@@ -324,11 +326,25 @@ class TreeBuilder {
 
 int line_of(const YAML::Mark& mark) { return mark.is_null() ? 0 : mark.line + 1; }
 
+// YAML text is Unicode; yaml-cpp passes other bytes on, which no later reader expects (the
+// schema validator's string lengths read past a table on them).
+void check_utf8(std::string_view value, int line) {
+  size_t at = invalid_utf8_at(value);
+  if (at == std::string_view::npos) return;
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(value[at]));
+  fail_at_line(line, std::string("a string is not valid UTF-8 (byte ") + byte + " at offset " +
+                         std::to_string(at) + ")");
+}
+
 class YamlEventSink final : public YAML::EventHandler {
  public:
   explicit YamlEventSink(TreeBuilder* builder) : b_(builder) {}
 
-  void OnDocumentStart(const YAML::Mark&) override {}
+  // Where the last document started.
+  const YAML::Mark& document_start() const { return document_start_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { document_start_ = mark; }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     b_->scalar(nullptr, "null", line_of(mark), anchor, false);
@@ -340,6 +356,7 @@ class YamlEventSink final : public YAML::EventHandler {
                 const std::string& value) override {
     int line = line_of(mark);
     b_->check_scalar_size(value.size(), line);
+    check_utf8(value, line);
     b_->scalar(resolve_tagged(tag, value, line), value, line, anchor, tag == "?");
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
@@ -355,6 +372,7 @@ class YamlEventSink final : public YAML::EventHandler {
 
  private:
   TreeBuilder* b_;
+  YAML::Mark document_start_ = YAML::Mark::null_mark();
 };
 
 // Read-only streambuf over a string_view, so that yaml-cpp reads the text without a copy.
@@ -607,9 +625,17 @@ std::vector<Document> parse_yaml(std::string_view text, const ParseLimits& limit
   TreeBuilder builder(limits, &total_nodes);
   YamlEventSink sink(&builder);
   std::vector<Document> docs;
+  int last_start = -1;
   for (int index = 1;; ++index) {
     builder.start_document(index);
     if (!parser.HandleNextDocument(sink)) break;
+    // yaml-cpp can return empty documents forever without reading on (a byte order mark after
+    // the start, "\xEF\xBB\xBF, a\xEF\xBB\xBF"): a document where the last one started is that.
+    const YAML::Mark& start = sink.document_start();
+    if (!start.is_null() && start.pos == last_start) {
+      fail_at_line(line_of(start), "the YAML parser cannot read on from here");
+    }
+    last_start = start.is_null() ? -1 : start.pos;
     json::value root = builder.take_root();
     if (root.is_null()) continue;
     docs.push_back(Document{std::move(root), index, builder.first_line()});
@@ -672,15 +698,24 @@ class JsonEventSink {
       buf_.clear();
     });
   }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
   bool on_int64(std::int64_t i, json::string_view, json::error_code& ec) {
+    number_.clear();
     return guard(ec, [&] { b_->scalar(i, {}, 0, 0, false); });
   }
   bool on_uint64(std::uint64_t u, json::string_view, json::error_code& ec) {
+    number_.clear();
     return guard(ec, [&] { b_->scalar(u, {}, 0, 0, false); });
   }
-  bool on_double(double d, json::string_view, json::error_code& ec) {
-    return guard(ec, [&] { b_->scalar(d, {}, 0, 0, false); });
+  bool on_double(double d, json::string_view s, json::error_code& ec) {
+    number_.append(s.data(), s.size());
+    // Boost.JSON's `d` may be rounded wrong; read as YAML reads it (1e400 is infinity there).
+    std::optional<double> value = resolve_yaml_float(number_);
+    number_.clear();
+    return guard(ec, [&] { b_->scalar(value.value_or(d), {}, 0, 0, false); });
   }
   bool on_bool(bool b, json::error_code& ec) {
     return guard(ec, [&] { b_->scalar(b, {}, 0, 0, false); });
@@ -706,6 +741,7 @@ class JsonEventSink {
 
   TreeBuilder* b_;
   std::string buf_;  // the string or key read so far
+  std::string number_;  // the number read so far
   std::optional<ParseFailure> failure_;
 };
 

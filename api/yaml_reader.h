@@ -9,22 +9,24 @@
 #include <string_view>
 #include <vector>
 
+#include "api/limits.h"
 #include "api/status.h"
 
 namespace cenv {
 
+// Defaults from api/limits.h.
 struct ParseLimits {
   // Largest manifest accepted, in bytes (default 16 MiB).
-  size_t max_bytes = 16u << 20;
+  size_t max_bytes = kMaxManifestBytes;
   // Deepest nesting of maps and sequences (default 64).
-  size_t max_depth = 64;
+  size_t max_depth = kMaxNestingDepth;
   // Most JSON nodes one document may expand to, aliases included (default 1,000,000);
   // this is what stops an alias bomb ("billion laughs").
-  size_t max_nodes_per_document = 1'000'000;
+  size_t max_nodes_per_document = kMaxNodesPerDocument;
   // Most nodes over all documents of one manifest (default 5,000,000).
-  size_t max_total_nodes = 5'000'000;
+  size_t max_total_nodes = kMaxNodesPerManifest;
   // Longest scalar, in bytes (default 1 MiB).
-  size_t max_scalar_bytes = 1u << 20;
+  size_t max_scalar_bytes = kMaxScalarBytes;
 };
 
 // One YAML document of a manifest.

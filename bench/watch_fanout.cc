@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/limits.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 #include "cli/home.h"
 
@@ -291,6 +292,8 @@ int main(int argc, char** argv) {
     req.set_namespace_(opt.ns);
     req.set_allow_bookmarks(true);
     req.set_allow_batches(!opt.no_batches);
+    // Each watcher stands for a `cenv get -w` process of its own (kMaxWatchesPerClient).
+    w.ctx.AddMetadata(cenv::kClientMetadataKey, "watch_fanout-" + std::to_string(i));
     w.reader = stubs[static_cast<size_t>(i % nchannels)]->AsyncWatch(
         &w.ctx, req, queues[static_cast<size_t>(i) % nreaders].get(), &w.started);
   }

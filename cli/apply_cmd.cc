@@ -288,6 +288,10 @@ int run_apply(const Context& context, const std::string& ns, const ApplyFlags& f
     a->set_digest(p.digest);
     a->set_data(std::move(p.data));
   }
+  if (Status s = check_request_size(req); !s.ok()) {
+    print_error(s, /*from_server=*/false);
+    return 1;
+  }
   auto resp = context.connect()->apply(req);
   if (!resp.ok()) {
     print_error(resp.status());

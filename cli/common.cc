@@ -28,6 +28,8 @@ const char* reason(Code code) {
       return "BadRequest";
     case Code::kGone:
       return "Expired";
+    case Code::kResourceExhausted:
+      return "TooManyRequests";
     case Code::kUnavailable:
       return "ServiceUnavailable";
     default:

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/grpc_status.h"
+#include "api/limits.h"
 #include "api/version.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 #include "cli/controller_process.h"
@@ -159,6 +160,17 @@ Result<v1::HelloResponse> ControllerClient::hello() {
   return resp;
 }
 
+Status check_request_size(const v1::ApplyRequest& request) {
+  size_t bytes = request.ByteSizeLong();
+  if (bytes <= kMaxRequestBytes) return Status::Ok();
+  return Status::Invalid("the request is " + std::to_string(bytes) +
+                         " bytes, larger than the controller's limit of " +
+                         std::to_string(kMaxRequestBytes) + " bytes (" +
+                         std::to_string(request.objects_size()) + " objects, " +
+                         std::to_string(request.archives_size()) +
+                         " module folders): apply the files in several calls");
+}
+
 Result<v1::ApplyResponse> ControllerClient::apply(const v1::ApplyRequest& req) {
   v1::ApplyResponse resp;
   Status s = with_controller(
@@ -283,6 +295,8 @@ Status ControllerClient::watch(const std::string& kind, const std::string& ns,
     req.set_allow_batches(true);  // read below: an event, then its `more`
     grpc::ClientContext ctx;
     if (deadline != std::chrono::system_clock::time_point::max()) ctx.set_deadline(deadline);
+    // This process is one client for the controller's kMaxWatchesPerClient.
+    ctx.AddMetadata(kClientMetadataKey, std::to_string(getpid()));
     auto reader = connection().stub->Watch(&ctx, req);
     v1::WatchEvent ev;
     bool stopped = false;

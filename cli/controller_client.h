@@ -43,6 +43,11 @@ struct ClientOptions {
   std::chrono::seconds timeout{60};  // per-call deadline (default 60 s)
 };
 
+// Invalid when `request` is larger than the controller receives (kMaxRequestBytes), naming
+// both sizes: checked before sending, so that the user reads why rather than gRPC's
+// "Received message larger than max".
+Status check_request_size(const v1::ApplyRequest& request);
+
 class ControllerClient {
  public:
   // Leaves the connection open until the process exits: closing a gRPC channel takes a

@@ -51,6 +51,10 @@ int run_diff(const Context& context, const std::string& ns, const DiffFlags& fla
     o->set_json(m.object.to_json());
     o->set_source(m.source);
   }
+  if (Status s = check_request_size(req); !s.ok()) {
+    print_error(s, /*from_server=*/false);
+    return 2;
+  }
   auto client = context.connect();
   auto resp = client->apply(req);
   if (!resp.ok()) {

@@ -4,19 +4,13 @@
 
 #include "api/display_text.h"
 #include "api/json_fields.h"
+#include "api/limits.h"
 #include "modules/folder_source.h"
 #include "modules/tar_archive.h"
 
 namespace cenv::cli {
 
 namespace json = boost::json;
-
-namespace {
-
-// What one apply may carry in packed folders: the controller takes requests up to 64 MiB.
-constexpr size_t kMaxPackedBytes = 48u << 20;
-
-}  // namespace
 
 Result<std::vector<PackedSource>> pack_module_sources(std::vector<ManifestObject>& manifests) {
   std::vector<PackedSource> packed;
@@ -50,9 +44,9 @@ Result<std::vector<PackedSource>> pack_module_sources(std::vector<ManifestObject
     auto tar = modules::write_tar(tree.value(), /*gzip=*/true);
     if (!tar.ok()) return Status(tar.status().code(), where + tar.status().message());
     total += tar.value().size();
-    if (total > kMaxPackedBytes) {
+    if (total > kMaxPackedModuleBytes) {
       return Status::Invalid(where + "the packed module folders of this apply pass " +
-                             std::to_string(kMaxPackedBytes >> 20) +
+                             std::to_string(kMaxPackedModuleBytes >> 20) +
                              " MiB; apply them in several calls");
     }
     (*source)["digest"] = digest;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "api/display_text.h"
+#include "api/limits.h"
 #include "api/names.h"
 #include "modules/manifest.h"
 
@@ -136,9 +137,9 @@ Result<std::string> manifest_name_in(const fs::path& folder) {
                             std::string(modules::kManifestFile) + ")");
   }
   auto size = fs::file_size(file, ec);
-  if (ec || size > modules::kMaxManifestBytes) {
+  if (ec || size > kMaxModuleManifestBytes) {
     return Status::Invalid(file.string() + ": larger than " +
-                           std::to_string(modules::kMaxManifestBytes) + " bytes");
+                           std::to_string(kMaxModuleManifestBytes) + " bytes");
   }
   std::ifstream in(file, std::ios::binary);
   std::ostringstream text;

@@ -373,7 +373,7 @@ Version cenv_version() {
 
 Result<ModuleManifest> parse_module_manifest(std::string_view text, std::string_view file) {
   ParseLimits limits;
-  limits.max_bytes = kMaxManifestBytes;
+  limits.max_bytes = kMaxModuleManifestBytes;
   Result<std::vector<Document>> docs = ::cenv::parse_manifest(text, file, limits);
   if (!docs.ok()) return docs.status();
   if (docs->empty()) return Status::Invalid(std::string(file) + ": the manifest is empty");

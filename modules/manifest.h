@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/limits.h"
 #include "api/object.h"
 #include "api/status.h"
 #include "modules/file_tree.h"
@@ -37,8 +38,6 @@ namespace cenv::modules {
 
 // The manifest's file name at the root of a module's source.
 inline constexpr std::string_view kManifestFile = "cenv-module.yaml";
-// Largest manifest accepted, in bytes.
-inline constexpr size_t kMaxManifestBytes = size_t{256} * 1024;
 
 // One Debian package: "curl" or "curl=7.88.1-10".
 struct AptRequirement {
@@ -108,7 +107,7 @@ Version cenv_version();
 // "modules/jq/cenv-module.yaml"). Invalid with one line per problem, each "<file>: <field>:
 // <what is wrong>" (e.g. "modules/jq/cenv-module.yaml: requires.apt[0]: Invalid value:
 // \"Curl\": must be a Debian package name, optionally with =version"): YAML errors, more than
-// one document, more than kMaxManifestBytes, unknown fields, schema violations, a bad version
+// one document, more than kMaxModuleManifestBytes, unknown fields, schema violations, a bad version
 // or range, option defaults of the wrong type, and a `compatibility` that excludes
 // cenv_version() (naming both). Does not check that `install` names a file (see below).
 Result<ModuleManifest> parse_module_manifest(std::string_view text, std::string_view file);

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "api/clock.h"
+#include "api/limits.h"
 #include "api/status.h"
 #include "controller/store/log_hub.h"
 
@@ -30,8 +31,8 @@ namespace cenv {
 
 struct RunOutputOptions {
   // Largest chunk stored (bytes of one stream read back to back are merged up to it).
-  // Default 256 KiB.
-  size_t chunk_bytes = 256 << 10;
+  // Default kMaxLogChunkBytes, 256 KiB (larger ones are split again by the LogHub).
+  size_t chunk_bytes = kMaxLogChunkBytes;
   // Bytes queued before write() waits for the store. Default 4 MiB.
   size_t buffer_bytes = 4 << 20;
   // Pause before retrying an append the store refused as Unavailable. Default 200 ms.

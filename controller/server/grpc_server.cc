@@ -13,6 +13,7 @@
 
 #include "api/environment_secrets.h"
 #include "api/grpc_status.h"
+#include "api/limits.h"
 #include "api/version.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 #include "controller/server/watch_server.h"
@@ -293,7 +294,9 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
   server->options_ = std::move(options);
   server->service_ = std::make_unique<Service>(api, server->options_);
   grpc::ServerBuilder builder;
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  // A larger request is refused by gRPC: RESOURCE_EXHAUSTED, "Received message larger than
+  // max (N vs. 67108864)". The CLI checks an Apply before it sends (ControllerClient::apply).
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxRequestBytes));
   builder.SetMaxSendMessageSize(64 << 20);
   if (!server->options_.unix_socket.empty()) {
     std::error_code ec;
@@ -347,7 +350,7 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
       [service](grpc::ServerContext* ctx, v1::WatchRequest* req,
                 grpc::ServerAsyncWriter<v1::WatchEvent>* writer, grpc::ServerCompletionQueue* cq,
                 void* tag) { service->RequestWatch(ctx, req, writer, cq, cq, tag); },
-      std::move(watch_queue));
+      std::move(watch_queue), server->options_.max_watches_per_client);
   return server;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "api/limits.h"
 #include "api/status.h"
 #include "controller/server/api_service.h"
 #include "controller/server/call_gate.h"
@@ -48,6 +49,8 @@ struct GrpcServerOptions {
   // Called when any call finishes (the controller's HeapTrimmer: a large request, even one
   // that wrote nothing, leaves freed heap behind); empty (default): nothing. Thread-safe.
   std::function<void()> after_call;
+  // Watch calls one client may have open at once (default kMaxWatchesPerClient, 64).
+  size_t max_watches_per_client = kMaxWatchesPerClient;
 };
 
 class GrpcServer {

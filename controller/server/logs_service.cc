@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "api/display_text.h"
+#include "api/limits.h"
 
 namespace cenv {
 
@@ -52,8 +53,24 @@ LogsService::LogsService(ApiService& api, LogHub& hub, ServiceLogSource service_
                          LogsServiceOptions options)
     : api_(api), hub_(hub), service_logs_(std::move(service_logs)), options_(options) {}
 
-Status LogsService::stream(const LogsQuery& query, const LogFrameSink& sink,
+bool send_bounded_frame(const LogFrame& frame, const LogFrameSink& sink) {
+  if (frame.data.size() <= kMaxLogChunkBytes) return sink(frame);
+  LogFrame piece;
+  piece.stream = frame.stream;
+  piece.time = frame.time;
+  for (size_t at = 0; at < frame.data.size(); at += kMaxLogChunkBytes) {
+    piece.data = frame.data.substr(at, kMaxLogChunkBytes);
+    piece.offset = frame.offset + static_cast<int64_t>(at);
+    if (!sink(piece)) return false;
+  }
+  return true;
+}
+
+Status LogsService::stream(const LogsQuery& query, const LogFrameSink& reader,
                            const std::function<bool()>& cancelled) {
+  // Frames that reach the reader are bounded, whatever their source (Docker's log frames of a
+  // Service are as long as Docker makes them).
+  LogFrameSink sink = [&reader](const LogFrame& f) { return send_bounded_frame(f, reader); };
   if (query.since_bytes < 0) return Status::Invalid("sinceBytes: must not be negative");
   const KindInfo* info = api_.kinds().find(query.kind);
   if (!info) {

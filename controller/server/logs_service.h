@@ -50,6 +50,10 @@ struct LogFrame {
 // Receives frames in order; returns false when the reader is gone (the stream then ends Ok).
 using LogFrameSink = std::function<bool(const LogFrame& frame)>;
 
+// Hands `frame` to `sink` in frames of at most kMaxLogChunkBytes of data (api/limits.h), their
+// offsets following on; false as soon as the sink says the reader is gone.
+bool send_bounded_frame(const LogFrame& frame, const LogFrameSink& sink);
+
 struct LogsServiceOptions {
   // Bytes read from the store per query while catching up. Default 1 MiB.
   size_t read_bytes = 1 << 20;

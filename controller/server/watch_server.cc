@@ -19,10 +19,24 @@ grpc::Status stopping_status() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is stopping");
 }
 
+// Who a call comes from, for kMaxWatchesPerClient: its peer and the kClientMetadataKey it sent.
+std::string client_of(const grpc::ServerContext& ctx) {
+  std::string client = ctx.peer();
+  const auto& metadata = ctx.client_metadata();
+  auto it = metadata.find(kClientMetadataKey);
+  if (it != metadata.end()) {
+    client += " (" + std::string(kClientMetadataKey) + " ";
+    client.append(it->second.data(), it->second.size());
+    client += ")";
+  }
+  return client;
+}
+
 }  // namespace
 
 WatchServer::WatchServer(ApiService& api, WatchHub& hub, WatchStreamOptions options,
-                         Requester request, std::unique_ptr<grpc::ServerCompletionQueue> cq)
+                         Requester request, std::unique_ptr<grpc::ServerCompletionQueue> cq,
+                         size_t max_watches_per_client)
     : api_(api),
       hub_(hub),
       options_(std::move(options)),
@@ -31,7 +45,8 @@ WatchServer::WatchServer(ApiService& api, WatchHub& hub, WatchStreamOptions opti
       // Often enough for a bookmark to be at most a quarter interval late.
       tick_period_(
           std::max(std::chrono::milliseconds(10),
-                   std::min(std::chrono::milliseconds(250), options_.bookmark_interval / 4))) {
+                   std::min(std::chrono::milliseconds(250), options_.bookmark_interval / 4))),
+      max_watches_per_client_(max_watches_per_client) {
   mailbox_->cq = cq_.get();
   starter_ = std::jthread([this](std::stop_token stop) { run_starter(stop); });
   thread_ = std::thread([this] { run(); });
@@ -78,6 +93,29 @@ void WatchServer::request_next() {
   streams_.emplace(raw, std::move(stream));
   raw->context().AsyncNotifyWhenDone(raw->tag(Op::kDone));
   request_(&raw->context(), &raw->request(), &raw->writer(), cq_.get(), raw->tag(Op::kRequested));
+}
+
+bool WatchServer::admit(WatchStream* stream) {
+  std::string client = client_of(stream->context());
+  size_t& open = watches_of_[client];
+  if (open >= max_watches_per_client_) {
+    stream->end(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                             "too many watches: " + client + " has " + std::to_string(open) +
+                                 " open, the limit per client is " +
+                                 std::to_string(max_watches_per_client_)));
+    return false;
+  }
+  ++open;
+  client_of_.emplace(stream, std::move(client));
+  return true;
+}
+
+void WatchServer::release(WatchStream* stream) {
+  auto it = client_of_.find(stream);
+  if (it == client_of_.end()) return;
+  auto count = watches_of_.find(it->second);
+  if (--count->second == 0) watches_of_.erase(count);
+  client_of_.erase(it);
 }
 
 void WatchServer::run_starter(std::stop_token stop) {
@@ -134,6 +172,7 @@ void WatchServer::run() {
             stream->end(stopping_status());
           } else {
             request_next();
+            if (!admit(stream)) break;
             std::lock_guard lock(start_mu_);
             to_start_.push_back(streams_.at(stream));
             start_cv_.notify_one();
@@ -151,7 +190,10 @@ void WatchServer::run() {
         default:
           break;
       }
-      if (stream->complete()) streams_.erase(stream);
+      if (stream->complete()) {
+        release(stream);
+        streams_.erase(stream);
+      }
     }
     if (mailbox_->ending && !ended) {
       ended = true;

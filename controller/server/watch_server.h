@@ -20,10 +20,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "api/limits.h"
 #include "controller/server/watch_stream.h"
 
 namespace cenv {
@@ -36,9 +38,12 @@ class WatchServer {
                                        grpc::ServerCompletionQueue*, void* tag)>;
 
   // Starts serving Watch calls from `cq` (added to the server's builder; the server must be
-  // started). `api` and `hub` must outlive this object.
+  // started). `api` and `hub` must outlive this object. A client (api/limits.h,
+  // kMaxWatchesPerClient) with `max_watches_per_client` watches open gets RESOURCE_EXHAUSTED
+  // for one more.
   WatchServer(ApiService& api, WatchHub& hub, WatchStreamOptions options, Requester request,
-              std::unique_ptr<grpc::ServerCompletionQueue> cq);
+              std::unique_ptr<grpc::ServerCompletionQueue> cq,
+              size_t max_watches_per_client = kMaxWatchesPerClient);
   // stop()s.
   ~WatchServer();
   WatchServer(const WatchServer&) = delete;
@@ -61,6 +66,11 @@ class WatchServer {
   void request_next();
   // Reads new watches' initial lists (WatchStream::begin), one after the other.
   void run_starter(std::stop_token stop);
+  // Counts a call that arrived against its client's watches; false (and the stream is ended
+  // with RESOURCE_EXHAUSTED) when the client has the most it may have. Serving thread.
+  bool admit(WatchStream* stream);
+  // The stream is gone: its client has one watch less. Serving thread.
+  void release(WatchStream* stream);
 
   ApiService& api_;
   WatchHub& hub_;
@@ -86,8 +96,12 @@ class WatchServer {
     void arm_locked();
   };
 
+  const size_t max_watches_per_client_;
+
   // Serving thread only:
   std::unordered_map<WatchStream*, std::shared_ptr<WatchStream>> streams_;
+  std::unordered_map<WatchStream*, std::string> client_of_;  // the admitted streams' clients
+  std::unordered_map<std::string, size_t> watches_of_;       // open watches per client
   grpc::Alarm tick_alarm_;
   WatchStream::Tag tick_tag_{nullptr, Op::kTick};
   bool tick_armed_ = false;

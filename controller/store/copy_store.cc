@@ -73,7 +73,8 @@ Result<CopyReport> copy_store(Store& from, Store& to, const std::vector<std::str
         offset = c.end();
         pieces.push_back(LogPiece{c.stream, c.attempt, c.time, std::move(c.data)});
       }
-      auto appended = to.append_log(uid, pieces);
+      // A chunk stored before kMaxLogChunkBytes bounded them is split.
+      auto appended = to.append_log(uid, split_log_pieces(pieces));
       if (!appended.ok()) return appended.status().with_prefix("cannot write the log of " + uid);
     }
     report.log_bytes += static_cast<size_t>(offset);

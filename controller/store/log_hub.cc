@@ -3,7 +3,7 @@
 namespace cenv {
 
 Result<int64_t> LogHub::append(const std::string& uid, std::span<const LogPiece> pieces) {
-  auto r = store_.append_log(uid, pieces);
+  auto r = store_.append_log(uid, split_log_pieces(pieces));
   if (r.ok()) notify(uid);
   return r;
 }

@@ -27,6 +27,7 @@ class LogHub {
   explicit LogHub(Store& store) : store_(store) {}
 
   // Appends to `uid`'s log (Store::append_log) and wakes its readers. Returns the log's size.
+  // A piece larger than kMaxLogChunkBytes is stored as several chunks.
   Result<int64_t> append(const std::string& uid, std::span<const LogPiece> pieces);
   // Wakes `uid`'s readers without output (its run finished, or was deleted).
   void notify(const std::string& uid);

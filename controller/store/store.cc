@@ -32,8 +32,28 @@ Status check_log_pieces(const std::string& uid, std::span<const LogPiece> pieces
     if (p.stream != LogStream::kStdout && p.stream != LogStream::kStderr) {
       return Status::Invalid("append_log: unknown stream for " + uid);
     }
+    if (p.data.size() > kMaxLogChunkBytes) {
+      return Status::Invalid("append_log: a chunk of " + std::to_string(p.data.size()) +
+                             " bytes for " + uid + " is larger than the limit of " +
+                             std::to_string(kMaxLogChunkBytes) + " bytes");
+    }
   }
   return Status::Ok();
+}
+
+std::vector<LogPiece> split_log_pieces(std::span<const LogPiece> pieces) {
+  std::vector<LogPiece> out;
+  out.reserve(pieces.size());
+  for (const LogPiece& p : pieces) {
+    if (p.data.size() <= kMaxLogChunkBytes) {
+      out.push_back(p);
+      continue;
+    }
+    for (size_t at = 0; at < p.data.size(); at += kMaxLogChunkBytes) {
+      out.push_back({p.stream, p.attempt, p.time, p.data.substr(at, kMaxLogChunkBytes)});
+    }
+  }
+  return out;
 }
 
 static Result<Object> commit_one(Store& store, WriteOp op, const Object& obj) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/limits.h"
 #include "api/object.h"
 #include "api/selector.h"
 #include "api/status.h"
@@ -103,8 +104,12 @@ struct LogSummary {
   int64_t bytes_of(int attempt, LogStream stream) const;
 };
 
-// Invalid when `uid` is empty or a piece is empty or of no known stream; for engines.
+// Invalid when `uid` is empty or a piece is empty, of no known stream or larger than
+// kMaxLogChunkBytes (api/limits.h); for engines.
 Status check_log_pieces(const std::string& uid, std::span<const LogPiece> pieces);
+// `pieces` with every piece larger than kMaxLogChunkBytes split into pieces of at most that
+// size (same stream, attempt and time; nothing dropped), in order.
+std::vector<LogPiece> split_log_pieces(std::span<const LogPiece> pieces);
 
 class Store {
  public:

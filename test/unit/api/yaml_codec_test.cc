@@ -369,6 +369,22 @@ TEST_CASE("nesting past yaml-cpp's own recursion guard is an error, not a crash"
   CHECK(parse_error(text, limits).starts_with("test.yaml: line 1"));
 }
 
+TEST_CASE("text yaml-cpp cannot read on from is refused, not read forever", "[yaml_codec]") {
+  // yaml-cpp returned empty documents for ever at a byte order mark after the start (found by
+  // fuzz_manifest_decoder).
+  CHECK(parse_error("\xEF\xBB\xBF, a\xEF\xBB\xBF\n") ==
+        "test.yaml: line 1: the YAML parser cannot read on from here");
+}
+
+TEST_CASE("a YAML string that is not valid UTF-8 is refused, naming the line", "[yaml_codec]") {
+  // The schema validator read past a table on such bytes (found by fuzz_manifest_decoder).
+  CHECK(parse_error("a: ok\nb: \"x\x8a\x8a\"\n") ==
+        "test.yaml: line 2: a string is not valid UTF-8 (byte 0x8a at offset 1)");
+  CHECK(parse_error("\xff: 1\n") ==
+        "test.yaml: line 1: a string is not valid UTF-8 (byte 0xff at offset 0)");
+  CHECK(parse_one("a: \"h\xc3\xa9 \xe2\x82\xac\"\n").at("a") == "h\xc3\xa9 \xe2\x82\xac");
+}
+
 TEST_CASE("an alias bomb is refused while it expands", "[yaml_codec]") {
   const std::string billion_laughs =
       "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 
+#include "api/limits.h"
 #include "cenv/v1/cenv.pb.h"
 #include "cli/context.h"
 #include "controller/server/grpc_server.h"
@@ -68,6 +69,22 @@ TEST_CASE("the API over the unix socket maps objects and errors", "[grpc]") {
   REQUIRE(list.ok());
   CHECK(list->first.size() == 1);
   CHECK(list->second != "");
+
+  // A request past kMaxRequestBytes: check_request_size says so before sending, and the
+  // controller, sent one anyway, refuses it with RESOURCE_EXHAUSTED, storing nothing.
+  o->set_json(R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"big"},)"
+              R"("spec":{"ports":[{"containerPort":80}]},"pad":")" +
+              std::string(kMaxRequestBytes, 'x') + "\"}");
+  Status too_big = check_request_size(req);
+  CHECK(too_big.code() == Code::kInvalid);
+  CHECK_THAT(too_big.message(),
+             Catch::StartsWith("the request is 67109") &&
+                 Catch::EndsWith(" bytes, larger than the controller's limit of 67108864 bytes (1 "
+                                 "objects, 0 module folders): apply the files in several calls"));
+  auto refused = client->apply(req);
+  CHECK(refused.status().code() == Code::kResourceExhausted);
+  CHECK_THAT(refused.status().message(), Catch::Contains("larger than max"));
+  CHECK(client->get("svc", "default", "big").status().code() == Code::kNotFound);
 
   auto deleted = client->remove("svc", "default", "web");
   REQUIRE(deleted.ok());

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "api/limits.h"
 #include "api/yaml_codec.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 #include "controller/server/grpc_server.h"
@@ -27,7 +28,8 @@ using namespace std::chrono_literals;
 
 struct Served {
   explicit Served(WatchHubOptions hub_options = {},
-                  std::chrono::milliseconds bookmark_interval = 5000ms) {
+                  std::chrono::milliseconds bookmark_interval = 5000ms,
+                  size_t max_watches_per_client = kMaxWatchesPerClient) {
     dir = std::filesystem::temp_directory_path() /
           ("cenv-watch-test-" + std::to_string(std::random_device{}()));
     std::filesystem::create_directories(dir);
@@ -39,6 +41,7 @@ struct Served {
     GrpcServerOptions options;
     options.unix_socket = (dir / "api.sock").string();
     options.bookmark_interval = bookmark_interval;
+    options.max_watches_per_client = max_watches_per_client;
     auto started = GrpcServer::start(*api, *hub, options);
     REQUIRE(started.ok());
     server = std::move(started.value());
@@ -374,6 +377,62 @@ TEST_CASE("a batch stops at about 1 MiB of events", "[watch]") {
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i].rv == rvs[i]);
   ctx.TryCancel();
   reader->Finish();
+}
+
+// A watch of services in default opened as `client` (kClientMetadataKey), with its context.
+struct OpenWatch {
+  OpenWatch(Served& s, const std::string& client) {
+    ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+    ctx.AddMetadata(kClientMetadataKey, client);
+    reader = s.stub->Watch(&ctx, services());
+  }
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> reader;
+};
+
+TEST_CASE("a client past its limit of open watches gets RESOURCE_EXHAUSTED, others do not",
+          "[watch][limits]") {
+  Served s({}, 5000ms, 3);
+  std::vector<std::unique_ptr<OpenWatch>> open;
+  v1::WatchEvent ev;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::make_unique<OpenWatch>(s, "pid-1"));
+    REQUIRE(open.back()->reader->Read(&ev));  // the BOOKMARK after the (empty) list
+  }
+  OpenWatch refused(s, "pid-1");
+  CHECK_FALSE(refused.reader->Read(&ev));
+  grpc::Status status = refused.reader->Finish();
+  CHECK(status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK_THAT(status.error_message(),
+             Catch::StartsWith("too many watches: ") &&
+                 Catch::Contains(" (cenv-client pid-1) has 3 open, the limit per client is 3"));
+
+  OpenWatch other(s, "pid-2");
+  CHECK(other.reader->Read(&ev));
+
+  // One of the first client's watches ends: it may open another.
+  open.front()->ctx.TryCancel();
+  open.front()->reader->Finish();
+  open.erase(open.begin());
+  bool admitted = false;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!admitted && std::chrono::steady_clock::now() < deadline) {
+    OpenWatch again(s, "pid-1");
+    admitted = again.reader->Read(&ev);
+    if (admitted) again.ctx.TryCancel();
+    grpc::Status end = again.reader->Finish();
+    if (!admitted) {
+      REQUIRE(end.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+      std::this_thread::sleep_for(10ms);  // the server counts the cancelled call out soon
+    }
+  }
+  CHECK(admitted);
+  for (auto& w : open) {
+    w->ctx.TryCancel();
+    w->reader->Finish();
+  }
+  other.ctx.TryCancel();
+  other.reader->Finish();
 }
 
 TEST_CASE("a cancelled watch unregisters from the hub", "[watch]") {

@@ -70,7 +70,7 @@ TEST_CASE("copy_store copies each CommandRun's output with its streams and attem
                                {LogStream::kStderr, 1, clock.now(), "err\n"},
                                {LogStream::kStdout, 2, clock.now(), big},
                                {LogStream::kStdout, 2, clock.now(), big}};
-  int64_t size = must(from->append_log(uid, pieces));
+  int64_t size = must(from->append_log(uid, split_log_pieces(pieces)));
 
   CopyReport report = must(copy_store(*from, *to, {"CommandRun"}));
   CHECK(report.log_bytes == static_cast<size_t>(size));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "api/clock.h"
+#include "api/limits.h"
 #include "api/object.h"
 #include "api/selector.h"
 #include "controller/store/store.h"
@@ -515,7 +516,8 @@ inline void run_store_suite(const StoreDatabaseFactory& new_database) {
     const std::string uid(must(store->create(service("job"))).uid());
     std::string bytes;
     for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
-    bytes += std::string(300000, '\0');  // bigger than a page, a packet and a SQLite cell
+    // Bigger than a page, a packet and a SQLite cell: the largest chunk there may be.
+    bytes += std::string(kMaxLogChunkBytes - bytes.size(), '\0');
     std::vector<LogPiece> pieces = {{LogStream::kStdout, 1, suite_time(), bytes}};
     CHECK(must(store->append_log(uid, pieces)) == static_cast<int64_t>(bytes.size()));
     std::string read;
@@ -533,6 +535,12 @@ inline void run_store_suite(const StoreDatabaseFactory& new_database) {
     std::vector<LogPiece> empty = {{LogStream::kStdout, 1, suite_time(), ""}};
     CHECK(store->append_log(uid, empty).status().code() == Code::kInvalid);
     CHECK(store->append_log("", pieces).status().code() == Code::kInvalid);
+    std::vector<LogPiece> too_large = {{LogStream::kStdout, 1, suite_time(), bytes + "x"}};
+    auto refused = store->append_log(uid, too_large);
+    CHECK(refused.status().code() == Code::kInvalid);
+    CHECK(refused.status().message() == "append_log: a chunk of 262145 bytes for " + uid +
+                                            " is larger than the limit of 262144 bytes");
+    CHECK(must(store->log_summary(uid)).bytes == static_cast<int64_t>(bytes.size()));
   }
 
   SECTION("log_summary counts bytes per attempt and stream") {
