@@ -72,19 +72,29 @@ struct ImageBed {
   void module(const std::string& name, std::string_view spec) {
     bed.f.create("Module", "dev", name, spec_of(spec));
   }
+  // The controllers write status meanwhile: a conflict reads the object again, as a client
+  // would.
   void update_module(const std::string& name, std::string_view spec) {
-    Object m = bed.get("Module", "dev", name);
-    m.json()["spec"] = spec_of(spec);
-    auto written = bed.f.client->update(m);
+    Result<Object> written = Status::Conflict("not tried");
+    for (int attempt = 0; attempt < 20 && !written.ok(); ++attempt) {
+      Object m = bed.get("Module", "dev", name);
+      m.json()["spec"] = spec_of(spec);
+      written = bed.f.client->update(m);
+      if (!written.ok() && written.status().code() != Code::kConflict) break;
+    }
     INFO(written.status().to_string());
     REQUIRE(written.ok());
   }
   void request_build(const std::string& at) {
-    Object e = env();
-    boost::json::object& meta = e.metadata();
-    if (!meta["annotations"].is_object()) meta["annotations"] = boost::json::object();
-    meta["annotations"].as_object()[std::string(kBuildRequestedAtAnnotation)] = at;
-    auto written = bed.f.client->update(e);
+    Result<Object> written = Status::Conflict("not tried");
+    for (int attempt = 0; attempt < 20 && !written.ok(); ++attempt) {
+      Object e = env();
+      boost::json::object& meta = e.metadata();
+      if (!meta["annotations"].is_object()) meta["annotations"] = boost::json::object();
+      meta["annotations"].as_object()[std::string(kBuildRequestedAtAnnotation)] = at;
+      written = bed.f.client->update(e);
+      if (!written.ok() && written.status().code() != Code::kConflict) break;
+    }
     INFO(written.status().to_string());
     REQUIRE(written.ok());
   }
