@@ -14,6 +14,7 @@
 #include "cli/context.h"
 #include "cli/context_cmd.h"
 #include "cli/controller_cmd.h"
+#include "cli/controller_container.h"
 #include "cli/db_cmd.h"
 #include "cli/delete_cmd.h"
 #include "cli/describe_cmd.h"
@@ -46,6 +47,8 @@ struct Verbs {
 
   ControllerRunOptions controller_run;
   int controller_log_tail = -1;
+  bool controller_container = false;
+  std::string controller_image;
   DbStartOptions db_start;
   int db_timeout_seconds = 300;
   ApplyFlags apply;
@@ -112,9 +115,24 @@ void add_controller(CLI::App& app, Verbs& v) {
   run->callback([&v] { v.rc = controller_run(v.context.home(), v.controller_run); });
   auto* start = controller->add_subcommand("start", "Start the local controller in the background");
   add_listen_flags(*start, v.controller_run);
-  start->callback([&v] { v.rc = controller_start(v.context.home(), v.controller_run); });
-  controller->add_subcommand("stop", "Stop the local controller")->callback([&v] {
-    v.rc = controller_stop(v.context.home());
+  start->add_flag("--container", v.controller_container,
+                  "Run it in the shared image on the Docker engine (DOCKER_HOST), serving "
+                  "--listen with --certs");
+  start->add_option("--image", v.controller_image, "Image for --container")
+      ->default_str(default_controller_image());
+  start->callback([&v] {
+    v.rc = v.controller_container
+               ? controller_start_container(v.controller_run, v.controller_image.empty()
+                                                                  ? default_controller_image()
+                                                                  : v.controller_image)
+               : controller_start(v.context.home(), v.controller_run);
+  });
+  auto* stop = controller->add_subcommand("stop", "Stop the local controller");
+  stop->add_flag("--container", v.controller_container,
+                 "Remove the controller container of --container instead (its data stays)");
+  stop->callback([&v] {
+    v.rc = v.controller_container ? controller_stop_container()
+                                  : controller_stop(v.context.home());
   });
   controller->add_subcommand("status", "Show whether the local controller runs, and where")
       ->callback([&v] { v.rc = controller_status(v.context); });
