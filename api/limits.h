@@ -44,4 +44,10 @@ inline constexpr char kClientMetadataKey[] = "cenv-client";
 // chunks (nothing is dropped).
 inline constexpr size_t kMaxLogChunkBytes = size_t{256} << 10;
 
+// Most bytes of `cenv run -i` input the controller holds for a process that has not read them
+// yet: 4 MiB. A writer waits for room (kStdinWaitSeconds at most), then the Stdin call ends
+// with RESOURCE_EXHAUSTED.
+inline constexpr size_t kMaxPendingStdinBytes = size_t{4} << 20;
+inline constexpr int kStdinWaitSeconds = 60;
+
 }  // namespace cenv

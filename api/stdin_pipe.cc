@@ -4,13 +4,20 @@
 
 namespace cenv {
 
-void StdinPipe::write(std::string_view bytes) {
+bool StdinPipe::write(std::string_view bytes, std::chrono::milliseconds wait) {
   {
-    std::lock_guard lock(mu_);
-    if (closed_) return;
+    std::unique_lock lock(mu_);
+    if (!taken_.wait_for(lock, wait, [&] {
+          return closed_ || pending_.empty() ||
+                 pending_.size() + bytes.size() <= kMaxPendingStdinBytes;
+        })) {
+      return false;
+    }
+    if (closed_) return true;
     pending_.append(bytes);
   }
   notify();
+  return true;
 }
 
 void StdinPipe::close() {
@@ -19,14 +26,20 @@ void StdinPipe::close() {
     if (closed_) return;
     closed_ = true;
   }
+  taken_.notify_all();
   notify();
 }
 
 bool StdinPipe::take(std::string* out) {
-  std::lock_guard lock(mu_);
-  out->append(pending_);
-  pending_.clear();
-  return closed_;
+  bool closed;
+  {
+    std::lock_guard lock(mu_);
+    out->append(pending_);
+    pending_.clear();
+    closed = closed_;
+  }
+  taken_.notify_all();
+  return closed;
 }
 
 void StdinPipe::set_listener(std::function<void()> on_change) {

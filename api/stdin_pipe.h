@@ -3,10 +3,14 @@
 // standard input. The API server's Stdin call writes into it and the Docker client drains it
 // into an attach or exec stream, so it lives below both.
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
+
+#include "api/limits.h"
 
 namespace cenv {
 
@@ -15,8 +19,11 @@ namespace cenv {
 // written before it has been delivered. Thread-safe.
 class StdinPipe {
  public:
-  // Queues bytes for the process. Ignored after close().
-  void write(std::string_view bytes);
+  // Queues bytes for the process; while kMaxPendingStdinBytes (api/limits.h) or more wait
+  // untaken, first waits for room, at most `wait`. False, writing nothing, when there was no
+  // room in time (the process does not read). Ignored (true) after close().
+  bool write(std::string_view bytes,
+             std::chrono::milliseconds wait = std::chrono::seconds(kStdinWaitSeconds));
   // Ends the input (the process reads EOF).
   void close();
 
@@ -32,7 +39,8 @@ class StdinPipe {
   void notify();
 
   std::mutex mu_;
-  std::string pending_;  // guarded by mu_
+  std::condition_variable taken_;  // notified when take() or close() makes room
+  std::string pending_;            // guarded by mu_
   bool closed_ = false;  // guarded by mu_
   std::mutex listener_mu_;
   std::function<void()> listener_;  // guarded by listener_mu_

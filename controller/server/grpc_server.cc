@@ -252,12 +252,21 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
         !caller.ok()) {
       return finish("Stdin", caller.status(), start);
     }
+    const std::string run = chunk.namespace_() + "/" + chunk.name();
     auto pipe = options_.logs->stdin_pipe(chunk.namespace_(), chunk.name());
     if (!pipe.ok()) return finish("Stdin", pipe.status(), start);
     int64_t bytes = 0;
     do {
       if (!chunk.data().empty()) {
-        (*pipe)->write(chunk.data());
+        if (!(*pipe)->write(chunk.data())) {
+          (*pipe)->close();
+          return finish("Stdin",
+                        Status::ResourceExhausted(
+                            "stdin of CommandRun " + run +
+                            ": the process has not read " + std::to_string(kMaxPendingStdinBytes) +
+                            " bytes of input in " + std::to_string(kStdinWaitSeconds) + " s"),
+                        start);
+        }
         bytes += static_cast<int64_t>(chunk.data().size());
       }
       if (chunk.eof()) break;
