@@ -72,9 +72,14 @@ Result<Caller> CallGate::admit(const grpc::ServerContext& ctx) const {
 
 Result<Caller> CallGate::admit(const grpc::ServerContext& ctx, const Access& access) const {
   auto caller = admit(ctx);
-  if (!caller.ok() || caller->local || !options_.authorize) return caller;
-  if (Status allowed = options_.authorize(*caller, access); !allowed.ok()) return allowed;
+  if (!caller.ok()) return caller;
+  if (Status allowed = authorize(*caller, access); !allowed.ok()) return allowed;
   return caller;
+}
+
+Status CallGate::authorize(const Caller& caller, const Access& access) const {
+  if (caller.local || !options_.authorize) return Status::Ok();
+  return options_.authorize(caller, access);
 }
 
 bool CallGate::may_read(const Caller& caller, const Object& object) const {

@@ -50,6 +50,8 @@ class CallGate {
   // admit(), then whether that caller may do `access`: Forbidden (PERMISSION_DENIED) naming
   // the user, the verb and the object when not.
   Result<Caller> admit(const grpc::ServerContext& ctx, const Access& access) const;
+  // Whether the admitted `caller` may do `access` (Ok for local callers).
+  Status authorize(const Caller& caller, const Access& access) const;
   // Whether `caller` may read `object`.
   bool may_read(const Caller& caller, const Object& object) const;
   // The identity the caller of `ctx` must present (what Hello answers).

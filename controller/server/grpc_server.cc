@@ -76,17 +76,16 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
       if (!obj.ok()) return finish("Apply", obj.status().with_prefix(o.source()), start);
       items.push_back({std::move(obj.value()), o.source()});
     }
-    if (auto caller = gate_.admit(*ctx); !caller.ok()) {
-      return finish("Apply", caller.status(), start);
-    }
+    auto caller = gate_.admit(*ctx);
+    if (!caller.ok()) return finish("Apply", caller.status(), start);
     // Every object, as the caller's right to apply it; pruning deletes in those namespaces.
     for (const ApplyItem& item : items) {
       for (Verb verb : {Verb::kApply, Verb::kDelete}) {
         if (verb == Verb::kDelete && !req->prune()) continue;
         Access access = access_for(verb, std::string(item.object.kind()),
                                    std::string(item.object.ns()), std::string(item.object.name()));
-        if (auto allowed = gate_.admit(*ctx, access); !allowed.ok()) {
-          return finish("Apply", allowed.status().with_prefix(item.source), start);
+        if (Status allowed = gate_.authorize(*caller, access); !allowed.ok()) {
+          return finish("Apply", allowed.with_prefix(item.source), start);
         }
       }
     }

@@ -110,6 +110,17 @@ inline std::string shell(const std::string& cmd) {
   return out;
 }
 
+// Whether `haystack` contains `needle`, for output checks.
+inline bool has(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Writes `text` to `file` (bytes as given), creating its folders.
+inline void write_file(const std::filesystem::path& file, const std::string& text) {
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::binary) << text;
+}
+
 // Waits until `pred` holds, looking every 200 ms; false past `limit` (a generous limit, only
 // so that a broken build cannot hang a test).
 inline bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {

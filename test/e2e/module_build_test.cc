@@ -19,20 +19,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-void write(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream(file) << text;
-}
-
 TEST_CASE("a module command runs in the built image and deleting the Module rebuilds without it",
           "[e2e][modules][docker]") {
   CenvRunner cenv;
   const fs::path dir = cenv.home() / "project";
-  write(dir / "mods/hello/cenv-module.yaml", R"(name: hello
+  write_file(dir / "mods/hello/cenv-module.yaml", R"(name: hello
 version: 1.2.0
 options:
   greeting: {type: string, default: Hello, description: First word}
@@ -41,12 +32,12 @@ install: install.sh
 commands:
   greet: {command: [hello], args: [world], description: Greets}
 )");
-  write(dir / "mods/hello/install.sh",
+  write_file(dir / "mods/hello/install.sh",
         "#!/bin/sh\nset -e\nprintf '#!/bin/sh\\necho \"%s, $*\"\\n' \"$GREETING\" "
         "> /usr/local/bin/hello\nchmod 755 /usr/local/bin/hello\n");
   fs::permissions(dir / "mods/hello/install.sh", fs::perms::owner_all, fs::perm_options::add);
   auto write_env = [&](const std::string& options) {
-    write(dir / "env.yaml", R"(apiVersion: cenv.io/v1
+    write_file(dir / "env.yaml", R"(apiVersion: cenv.io/v1
 kind: Environment
 metadata: {name: modbuild}
 spec: {baseImage: "cenv/base:bookworm"}
@@ -80,11 +71,11 @@ spec:
   auto applied = cenv.run(apply_wait);
   INFO(applied.out << applied.err);
   REQUIRE(applied.exit_code == 0);
-  CHECK(contains(applied.out, "environment/modbuild ready"));
+  CHECK(has(applied.out, "environment/modbuild ready"));
 
   auto image = cenv.run("env image modbuild");
   REQUIRE(image.exit_code == 0);
-  CHECK(contains(image.out, "-runtime/modbuild:"));
+  CHECK(has(image.out, "-runtime/modbuild:"));
 
   // The declared command with its default args, then with the user's.
   auto greet = cenv.run("run -n modbuild hello:greet");
@@ -95,7 +86,7 @@ spec:
   CHECK(named.out == "Hi, Ada\n");
   auto unknown = cenv.run("run -n modbuild hello:nope");
   CHECK(unknown.exit_code != 0);
-  CHECK(contains(unknown.err, "greet"));
+  CHECK(has(unknown.err, "greet"));
 
   // A changed option: --wait returns once the Environment runs the image built with it (its
   // Ready condition from before the change does not count).
@@ -113,17 +104,17 @@ spec:
   auto bad_option = cenv.run(apply_wait);
   INFO(bad_option.err);
   CHECK(bad_option.exit_code != 0);
-  CHECK(contains(bad_option.err, "module/hello is stalled"));
-  CHECK(contains(bad_option.err, "spec.options.times"));
-  CHECK_FALSE(contains(bad_option.err, "timed out"));
-  write(dir / "mods/hello/install.sh", "#!/bin/sh\necho cannot install >&2\nexit 3\n");
+  CHECK(has(bad_option.err, "module/hello is stalled"));
+  CHECK(has(bad_option.err, "spec.options.times"));
+  CHECK_FALSE(has(bad_option.err, "timed out"));
+  write_file(dir / "mods/hello/install.sh", "#!/bin/sh\necho cannot install >&2\nexit 3\n");
   write_env("{greeting: Yo}");
   auto failing = cenv.run(apply_wait);
   INFO(failing.err);
   CHECK(failing.exit_code != 0);
-  CHECK(contains(failing.err, "environment/modbuild is stalled"));
-  CHECK(contains(failing.err, "BuildFailed"));
-  CHECK_FALSE(contains(failing.err, "timed out"));
+  CHECK(has(failing.err, "environment/modbuild is stalled"));
+  CHECK(has(failing.err, "BuildFailed"));
+  CHECK_FALSE(has(failing.err, "timed out"));
   // The image built before the failure keeps serving.
   CHECK(cenv.run("run -n modbuild hello:greet").out == "Yo, world\n");
 

@@ -15,10 +15,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // An Environment `name` (baseImage `base`) applied through the CLI.
 void environment(const CenvRunner& cenv, const std::string& name,
                  const std::string& base = "cenv/base:bookworm") {
@@ -75,15 +71,15 @@ TEST_CASE("module add packs a local folder and a second add changes nothing", "[
   auto list = cenv.run("module list -n tools");
   INFO(list.out << list.err);
   CHECK(list.exit_code == 0);
-  CHECK(contains(list.out, "NAME      VERSION   REVISION"));
-  CHECK(contains(list.out, "greeter"));
+  CHECK(has(list.out, "NAME      VERSION   REVISION"));
+  CHECK(has(list.out, "greeter"));
   auto show = cenv.run("module show greeter -n tools");
   CHECK(show.exit_code == 0);
-  CHECK(contains(show.out, "Source:       path my-greeter (uploaded, "));
-  CHECK(contains(show.out, "Options:      greeting=Hi, shout=true, times=3"));
+  CHECK(has(show.out, "Source:       path my-greeter (uploaded, "));
+  CHECK(has(show.out, "Options:      greeting=Hi, shout=true, times=3"));
   auto tree = cenv.run("module tree -n tools");
   CHECK(tree.exit_code == 0);
-  CHECK(contains(tree.out, "greeter@"));
+  CHECK(has(tree.out, "greeter@"));
 }
 
 TEST_CASE("module add names a Git module after its URL and refuses a folder that is not there",
@@ -100,10 +96,10 @@ TEST_CASE("module add names a Git module after its URL and refuses a folder that
 
   auto missing = cenv.run("module add ./no-such-module -n tools");
   CHECK(missing.exit_code == 1);
-  CHECK(contains(missing.err, "SOURCE \"./no-such-module\": no such folder"));
+  CHECK(has(missing.err, "SOURCE \"./no-such-module\": no such folder"));
   auto bad_set = cenv.run("module add manifests/examples/modules/jq -n tools --set oops");
   CHECK(bad_set.exit_code == 1);
-  CHECK(contains(bad_set.err, "--set \"oops\": use KEY=VALUE"));
+  CHECK(has(bad_set.err, "--set \"oops\": use KEY=VALUE"));
 }
 
 TEST_CASE("env build records the request on the Environment", "[e2e][env]") {
@@ -125,7 +121,7 @@ TEST_CASE("env build records the request on the Environment", "[e2e][env]") {
 
   auto missing = cenv.run("env build nowhere");
   CHECK(missing.exit_code == 1);
-  CHECK(contains(missing.err, "not found"));
+  CHECK(has(missing.err, "not found"));
 }
 
 TEST_CASE("env image fails clearly while an Environment has no image", "[e2e][env]") {
@@ -135,9 +131,9 @@ TEST_CASE("env image fails clearly while an Environment has no image", "[e2e][en
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
-  CHECK(contains(r.err, "error: environment \"imageless\" has no runtime image yet (phase "));
+  CHECK(has(r.err, "error: environment \"imageless\" has no runtime image yet (phase "));
   auto table = cenv.run("get env imageless");
-  CHECK(contains(table.out, "MODULES"));
+  CHECK(has(table.out, "MODULES"));
 }
 
 TEST_CASE("run MODULE:COMMAND is refused at once when the module does not exist",
@@ -151,10 +147,10 @@ TEST_CASE("run MODULE:COMMAND is refused at once when the module does not exist"
         "error: module \"nope\" not found in environment \"tools\" (modules: none; add one with "
         "cenv module add)\n");
   auto runs = cenv.run("get cr -n tools");
-  CHECK(contains(runs.err, "No resources found"));
+  CHECK(has(runs.err, "No resources found"));
   auto misplaced = cenv.run("run -n tools nope:build fast");
   CHECK(misplaced.exit_code == 1);
-  CHECK(contains(misplaced.err, "the arguments of nope:build go after --"));
+  CHECK(has(misplaced.err, "the arguments of nope:build go after --"));
 }
 
 }  // namespace

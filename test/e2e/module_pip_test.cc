@@ -22,15 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-void write(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream(file, std::ios::binary) << text;
-}
-
 // A pure-Python wheel of package hello_cenv 1.0 (RECORD without hashes: pip does not need
 // them to install).
 void write_wheel(const fs::path& file) {
@@ -83,10 +74,10 @@ TEST_CASE("requires.pip installs from the Environment's package index",
   const std::string port = std::to_string(free_port());
   const fs::path simple = dir / "index/www/simple/hello-cenv";
   write_wheel(simple / "hello_cenv-1.0-py3-none-any.whl");
-  write(simple / "index.html",
+  write_file(simple / "index.html",
         "<html><body><a href=\"hello_cenv-1.0-py3-none-any.whl\">"
         "hello_cenv-1.0-py3-none-any.whl</a></body></html>\n");
-  write(dir / "index/cenv-module.yaml", R"(name: pypi
+  write_file(dir / "index/cenv-module.yaml", R"(name: pypi
 version: 1.0.0
 services:
   simple:
@@ -94,7 +85,7 @@ services:
     ports: [{containerPort: 8080, hostPort: )" + port + R"(, hostIP: 127.0.0.1}]
     healthCheck: {tcpPort: 8080}
 )");
-  write(dir / "index.yaml", R"(apiVersion: cenv.io/v1
+  write_file(dir / "index.yaml", R"(apiVersion: cenv.io/v1
 kind: Environment
 metadata: {name: pipindex}
 spec: {baseImage: "cenv/base:bookworm"}
@@ -112,7 +103,7 @@ spec:
   INFO(up.out << up.err);
   REQUIRE(up.exit_code == 0);
 
-  write(dir / "app.yaml", R"(apiVersion: cenv.io/v1
+  write_file(dir / "app.yaml", R"(apiVersion: cenv.io/v1
 kind: Environment
 metadata: {name: pipapp}
 spec:
@@ -135,14 +126,14 @@ spec:
   CHECK(imported.out == "hello from the index\n");
 
   // An index URL with credentials is refused, naming the field.
-  write(dir / "creds.yaml", R"(apiVersion: cenv.io/v1
+  write_file(dir / "creds.yaml", R"(apiVersion: cenv.io/v1
 kind: Environment
 metadata: {name: pipapp}
 spec: {pipIndex: "http://user:secret@127.0.0.1/simple"}
 )");
   auto creds = cenv.run("apply -f " + (dir / "creds.yaml").string());
   CHECK(creds.exit_code != 0);
-  CHECK(contains(creds.err, "spec.pipIndex"));
+  CHECK(has(creds.err, "spec.pipIndex"));
 
   CHECK(cenv.run("delete env pipapp").exit_code == 0);
   CHECK(cenv.run("delete env pipindex").exit_code == 0);

@@ -15,15 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-void write(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream(file) << text;
-}
-
 std::string digest_of(CenvRunner& cenv) {
   auto r = cenv.run("get mod jq -n modsrc -o json");
   REQUIRE(r.exit_code == 0);
@@ -35,9 +26,9 @@ std::string digest_of(CenvRunner& cenv) {
 TEST_CASE("apply packs a module folder and sends it once per content", "[e2e][modules]") {
   CenvRunner cenv;
   const fs::path dir = cenv.home() / "project";
-  write(dir / "mods/jq/cenv-module.yaml", "name: jq\nversion: 1.0.0\nrequires: {apt: [jq]}\n");
-  write(dir / "mods/jq/install.sh", "#!/bin/sh\necho hi\n");
-  write(dir / "env.yaml", R"(apiVersion: cenv.io/v1
+  write_file(dir / "mods/jq/cenv-module.yaml", "name: jq\nversion: 1.0.0\nrequires: {apt: [jq]}\n");
+  write_file(dir / "mods/jq/install.sh", "#!/bin/sh\necho hi\n");
+  write_file(dir / "env.yaml", R"(apiVersion: cenv.io/v1
 kind: Environment
 metadata: {name: modsrc}
 spec: {}
@@ -52,20 +43,20 @@ spec:
   auto first = cenv.run("apply -f " + (dir / "env.yaml").string());
   INFO(first.out << first.err);
   REQUIRE(first.exit_code == 0);
-  CHECK(contains(first.out, "module/jq created"));
+  CHECK(has(first.out, "module/jq created"));
   const std::string digest = digest_of(cenv);
   CHECK(digest.rfind("sha256:", 0) == 0);
   CHECK(digest.size() == 7 + 64);
 
   auto again = cenv.run("apply -f " + (dir / "env.yaml").string());
   CHECK(again.exit_code == 0);
-  CHECK(contains(again.out, "module/jq unchanged"));
+  CHECK(has(again.out, "module/jq unchanged"));
   CHECK(digest_of(cenv) == digest);
 
-  write(dir / "mods/jq/install.sh", "#!/bin/sh\necho changed\n");
+  write_file(dir / "mods/jq/install.sh", "#!/bin/sh\necho changed\n");
   auto changed = cenv.run("apply -f " + (dir / "env.yaml").string());
   CHECK(changed.exit_code == 0);
-  CHECK(contains(changed.out, "module/jq configured"));
+  CHECK(has(changed.out, "module/jq configured"));
   CHECK(digest_of(cenv) != digest);
 
   cenv.run("delete env modsrc --wait=false");
@@ -75,8 +66,8 @@ TEST_CASE("a module path outside the manifest's directory is refused naming the 
           "[e2e][modules]") {
   CenvRunner cenv;
   const fs::path dir = cenv.home() / "project";
-  write(cenv.home() / "outside/cenv-module.yaml", "name: out\nversion: 1.0.0\n");
-  write(dir / "m.yaml", R"(apiVersion: cenv.io/v1
+  write_file(cenv.home() / "outside/cenv-module.yaml", "name: out\nversion: 1.0.0\n");
+  write_file(dir / "m.yaml", R"(apiVersion: cenv.io/v1
 kind: Module
 metadata: {name: out, namespace: default}
 spec:
@@ -85,13 +76,13 @@ spec:
   auto r = cenv.run("apply -f " + (dir / "m.yaml").string());
   INFO(r.out << r.err);
   CHECK(r.exit_code != 0);
-  CHECK(contains(r.err, "m.yaml (document 1)"));
-  CHECK(contains(r.err, "Module out"));
-  CHECK(contains(r.err, "spec.source.path \"../outside\""));
-  CHECK(contains(r.err, "outside the manifest's directory"));
+  CHECK(has(r.err, "m.yaml (document 1)"));
+  CHECK(has(r.err, "Module out"));
+  CHECK(has(r.err, "spec.source.path \"../outside\""));
+  CHECK(has(r.err, "outside the manifest's directory"));
 
-  write(dir / "empty/README", "no manifest here\n");
-  write(dir / "n.yaml", R"(apiVersion: cenv.io/v1
+  write_file(dir / "empty/README", "no manifest here\n");
+  write_file(dir / "n.yaml", R"(apiVersion: cenv.io/v1
 kind: Module
 metadata: {name: empty, namespace: default}
 spec:
@@ -99,10 +90,10 @@ spec:
 )");
   auto none = cenv.run("apply -f " + (dir / "n.yaml").string());
   CHECK(none.exit_code != 0);
-  CHECK(contains(none.err, "cenv-module.yaml"));
+  CHECK(has(none.err, "cenv-module.yaml"));
   // Refused before anything was sent: nothing stored (the controller was not even needed).
   auto get = cenv.run("get mod -A -o name");
-  CHECK_FALSE(contains(get.out, "module/"));
+  CHECK_FALSE(has(get.out, "module/"));
 }
 
 }  // namespace
