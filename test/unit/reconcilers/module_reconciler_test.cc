@@ -75,11 +75,10 @@ struct ModuleBed {
     auto c = get_condition(get("Module", name), type);
     return c ? c->message : "";
   }
-  // Replaces metadata (annotations, labels) or spec of a stored object through the API.
-  void update(const Object& o) {
-    auto written = bed.f.client->update(o);
-    INFO(written.status().to_string());
-    REQUIRE(written.ok());
+  // Changes metadata (annotations, labels) or spec of a stored object through the API.
+  void update(const std::string& kind, const std::string& name,
+              const std::function<void(Object&)>& change) {
+    bed.update(kind, kind == "Environment" ? "" : "dev", name, change);
   }
 
   FakeGitFetcher git;  // before the bed: it outlives the controllers
@@ -147,9 +146,7 @@ TEST_CASE("module: an option of the wrong type is Ready=False naming spec.option
   CHECK(b.condition_is("web", "Fetched", "True"));
   CHECK(b.message("web", "Ready").find("spec.options.port") != std::string::npos);
   // Fixed by the user: Ready.
-  Object m = b.get("Module", "web");
-  m.spec()["options"] = json::object{{"port", 9000}};
-  b.update(m);
+  b.update("Module", "web", [](Object& m) { m.spec()["options"] = json::object{{"port", 9000}}; });
   REQUIRE(eventually([&] { return b.condition_is("web", "Ready", "True"); }));
 }
 
@@ -183,9 +180,8 @@ TEST_CASE("module: an invalid manifest is InvalidManifest and is not fetched aga
   CHECK(b.message("web", "Fetched").find("cenv-module.yaml") != std::string::npos);
   CHECK(b.git.fetches() == 1);
   // A metadata change reconciles it again without a new generation: the cached result serves.
-  Object m = b.get("Module", "web");
-  m.metadata()["labels"] = json::object{{"team", "a"}};
-  b.update(m);
+  b.update("Module", "web",
+           [](Object& m) { m.metadata()["labels"] = json::object{{"team", "a"}}; });
   REQUIRE(eventually([&] { return b.get("Module", "web").labels() != nullptr; }));
   CHECK(b.git.fetches() == 1);
 }
@@ -197,10 +193,10 @@ TEST_CASE("module: a build request of the Environment reads the branch again",
   b.module("web", git_spec());
   REQUIRE(eventually([&] { return b.condition_is("web", "Ready", "True"); }));
   b.git.set(kUrl, "main", kCommit2, files_of(kWebManifest));
-  Object env = b.bed.get("Environment", "", "dev");
-  env.metadata()["annotations"] =
-      json::object{{kBuildRequestedAtAnnotation, "2027-01-15T08:00:00Z"}};
-  b.update(env);
+  b.update("Environment", "dev", [](Object& env) {
+    env.metadata()["annotations"] =
+        json::object{{kBuildRequestedAtAnnotation, "2027-01-15T08:00:00Z"}};
+  });
   REQUIRE(eventually(
       [&] { return b.bed.status_field(b.get("Module", "web"), "revision") == kCommit2; }));
 }
@@ -226,10 +222,10 @@ TEST_CASE("module: its declared Services are created owned by it and follow the 
   std::string next = kWebManifest;
   next.replace(next.find("  web:\n"), 7, "  api:\n");
   b.git.set(kUrl, "main", kCommit2, files_of(next));
-  Object m = b.get("Module", "web");
-  m.spec()["source"].as_object()["git"].as_object()["ref"] = "main";
-  m.spec()["options"] = json::object{{"port", 8001}};  // a new generation
-  b.update(m);
+  b.update("Module", "web", [](Object& m) {
+    m.spec()["source"].as_object()["git"].as_object()["ref"] = "main";
+    m.spec()["options"] = json::object{{"port", 8001}};  // a new generation
+  });
   REQUIRE(eventually([&] { return !b.get("Service", "api").uid().empty(); }));
   REQUIRE(eventually([&] { return b.get("Service", "web").uid().empty(); }));
 
@@ -287,10 +283,8 @@ TEST_CASE("module: Resolved names the install order, and a missing dependency un
   REQUIRE(eventually([&] {
     return b.message("app", "Resolved").find("0.0.0") != std::string::npos;
   }));
-  Object base = b.get("Module", "base");
-  base.spec() = git_spec("v2");
   b.git.set(kUrl, "v2", kCommit2, files_of("name: base\nversion: 1.3.0\n"));
-  b.update(base);
+  b.update("Module", "base", [](Object& base) { base.spec() = git_spec("v2"); });
   REQUIRE(eventually([&] { return b.condition_is("app", "Resolved", "True", "Resolved"); }));
   CHECK(b.message("app", "Resolved") == "install order in Environment dev: base, app");
   REQUIRE(eventually([&] { return b.condition_is("app", "Ready", "True"); }));

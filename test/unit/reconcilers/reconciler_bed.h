@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -74,6 +75,20 @@ struct ReconcilerBed {
   }
   Object service(const std::string& ns, const std::string& name, boost::json::object spec = {}) {
     return f.create("Service", ns, name, std::move(spec));
+  }
+  // Changes a stored object through the API as a client would: the controllers write its
+  // status meanwhile, so a conflict reads it again and applies the change again.
+  void update(const std::string& kind, const std::string& ns, const std::string& name,
+              const std::function<void(Object&)>& change) {
+    Result<Object> written = Status::Conflict("not tried");
+    for (int attempt = 0; attempt < 20 && !written.ok(); ++attempt) {
+      Object o = get(kind, ns, name);
+      change(o);
+      written = f.client->update(o);
+      if (!written.ok() && written.status().code() != Code::kConflict) break;
+    }
+    INFO(kind << " " << ns << "/" << name << ": " << written.status().to_string());
+    REQUIRE(written.ok());
   }
   // The stored object, or an empty Object when it is gone.
   Object get(const std::string& kind, const std::string& ns, const std::string& name) {

@@ -72,31 +72,15 @@ struct ImageBed {
   void module(const std::string& name, std::string_view spec) {
     bed.f.create("Module", "dev", name, spec_of(spec));
   }
-  // The controllers write status meanwhile: a conflict reads the object again, as a client
-  // would.
   void update_module(const std::string& name, std::string_view spec) {
-    Result<Object> written = Status::Conflict("not tried");
-    for (int attempt = 0; attempt < 20 && !written.ok(); ++attempt) {
-      Object m = bed.get("Module", "dev", name);
-      m.json()["spec"] = spec_of(spec);
-      written = bed.f.client->update(m);
-      if (!written.ok() && written.status().code() != Code::kConflict) break;
-    }
-    INFO(written.status().to_string());
-    REQUIRE(written.ok());
+    bed.update("Module", "dev", name, [&](Object& m) { m.json()["spec"] = spec_of(spec); });
   }
   void request_build(const std::string& at) {
-    Result<Object> written = Status::Conflict("not tried");
-    for (int attempt = 0; attempt < 20 && !written.ok(); ++attempt) {
-      Object e = env();
+    bed.update("Environment", "", "dev", [&](Object& e) {
       boost::json::object& meta = e.metadata();
       if (!meta["annotations"].is_object()) meta["annotations"] = boost::json::object();
       meta["annotations"].as_object()[std::string(kBuildRequestedAtAnnotation)] = at;
-      written = bed.f.client->update(e);
-      if (!written.ok() && written.status().code() != Code::kConflict) break;
-    }
-    INFO(written.status().to_string());
-    REQUIRE(written.ok());
+    });
   }
   // The tags of the runtime images built for dev.
   std::set<std::string> runtime_tags() {

@@ -63,9 +63,8 @@ TEST_CASE("service: records Events for what it does", "[reconcilers][service]") 
   ready_env(bed);
   bed.service("dev", "web", spec_of(R"({"args": ["1"]})"));
   REQUIRE(eventually([&] { return bed.ready("dev", "web"); }));
-  Object changed = bed.get("Service", "dev", "web");
-  changed.spec()["args"] = boost::json::array{"2"};
-  REQUIRE(bed.f.client->update(changed).ok());
+  bed.update("Service", "dev", "web",
+             [](Object& changed) { changed.spec()["args"] = boost::json::array{"2"}; });
   auto reasons = [&] {
     std::set<std::string> out;
     auto l = bed.f.client->list("Event", "dev", {});
@@ -149,9 +148,8 @@ TEST_CASE("service: a spec change replaces the container, the same spec is left 
   std::string first = bed.containers("dev", "web")[0].id;
   size_t creates = bed.docker.call_count("create_container");
 
-  Object changed = bed.get("Service", "dev", "web");
-  changed.spec()["args"] = boost::json::array{"two"};
-  REQUIRE(bed.f.client->update(changed).ok());
+  bed.update("Service", "dev", "web",
+             [](Object& changed) { changed.spec()["args"] = boost::json::array{"two"}; });
   REQUIRE(eventually([&] {
     auto l = bed.containers("dev", "web");
     return l.size() == 1 && l[0].id != first && bed.ready("dev", "web") &&
@@ -162,9 +160,9 @@ TEST_CASE("service: a spec change replaces the container, the same spec is left 
   CHECK(bed.docker.call_count("create_container") == creates + 1);
 
   // Re-applying the same spec (a metadata-only change) mutates nothing in Docker.
-  Object same = bed.get("Service", "dev", "web");
-  same.metadata()["labels"] = boost::json::object{{"touched", "yes"}};
-  REQUIRE(bed.f.client->update(same).ok());
+  bed.update("Service", "dev", "web", [](Object& same) {
+    same.metadata()["labels"] = boost::json::object{{"touched", "yes"}};
+  });
   REQUIRE(eventually([&] { return bed.set->controller("Service")->idle(); }));
   CHECK(bed.docker.call_count("create_container") == creates + 1);
   CHECK(bed.docker.call_count("remove_container") == 1);
@@ -336,9 +334,8 @@ TEST_CASE("service: an image switch rolls in dependsOn order", "[reconcilers][se
 
   // The new image's db does not pass its check yet: app keeps serving on the old image.
   bed.tcp_ok = false;
-  Object env = bed.get("Environment", "", "dev");
-  env.spec()["baseImage"] = "cenv/next:1";
-  REQUIRE(bed.f.client->update(env).ok());
+  bed.update("Environment", "", "dev",
+             [](Object& env) { env.spec()["baseImage"] = "cenv/next:1"; });
   REQUIRE(eventually([&] {
     auto db = bed.containers("dev", "db");
     return db.size() == 1 && bed.container(db[0].id).image == "cenv/next:1";
@@ -386,10 +383,10 @@ TEST_CASE("service: deleting it removes its container and keeps its volumes unle
       bed.service("dev", "tmp", spec_of(R"({"volumes": [{"name": "data", "mountPath": "/d"}]})"));
   REQUIRE(eventually([&] { return bed.ready("dev", "db") && bed.ready("dev", "tmp"); }));
   CHECK(bed.docker.inspect_volume("cenv-dev-db-data").ok());
-  Object annotate = bed.get("Service", "dev", "tmp");
-  annotate.metadata()["annotations"] =
-      boost::json::object{{std::string(kPurgeVolumesAnnotation), "true"}};
-  REQUIRE(bed.f.client->update(annotate).ok());
+  bed.update("Service", "dev", "tmp", [](Object& annotate) {
+    annotate.metadata()["annotations"] =
+        boost::json::object{{std::string(kPurgeVolumesAnnotation), "true"}};
+  });
 
   REQUIRE(bed.f.client->remove({"Service", "dev", "db"}, {}).ok());
   REQUIRE(bed.f.client->remove({"Service", "dev", "tmp"}, {}).ok());
@@ -410,9 +407,8 @@ TEST_CASE("service: a volume survives replacement", "[reconcilers][service]") {
                                        "mountPath": "/data"}]})"));
   REQUIRE(eventually([&] { return bed.ready("dev", "db"); }));
   std::string first = bed.containers("dev", "db")[0].id;
-  Object changed = bed.get("Service", "dev", "db");
-  changed.spec()["args"] = boost::json::array{"2"};
-  REQUIRE(bed.f.client->update(changed).ok());
+  bed.update("Service", "dev", "db",
+             [](Object& changed) { changed.spec()["args"] = boost::json::array{"2"}; });
   REQUIRE(eventually([&] {
     auto l = bed.containers("dev", "db");
     return l.size() == 1 && l[0].id != first && bed.ready("dev", "db");
@@ -470,11 +466,8 @@ TEST_CASE("service: an adopted healthy container stays Ready until the new contr
   bed.tcp_hang = true;
   bed.start();
   REQUIRE(eventually([&] { return bed.set->controller("Service")->idle(); }));
-  auto patched = bed.f.client->get({"Service", "dev", "web"});
-  REQUIRE(patched.ok());
-  Object svc = patched.value();
-  svc.json()["spec"].as_object()["args"] = boost::json::array{"-v"};
-  REQUIRE(bed.f.client->update(svc).ok());
+  bed.update("Service", "dev", "web",
+             [](Object& svc) { svc.json()["spec"].as_object()["args"] = boost::json::array{"-v"}; });
   REQUIRE(eventually(
       [&] { return bed.status_field(bed.get("Service", "dev", "web"), "phase") == "Starting"; }));
   CHECK_FALSE(bed.ready("dev", "web"));
