@@ -2,6 +2,7 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <system_error>
@@ -22,6 +23,40 @@ std::string number_out_of_range(std::string_view number) {
   std::string shown(number.substr(0, kShown));
   if (number.size() > kShown) shown += "...";
   return "the number " + shown + " is out of the range of a double";
+}
+
+namespace {
+
+bool find_non_finite(const json::value& v, std::string* path) {
+  if (v.is_double()) return !std::isfinite(v.get_double());
+  if (v.is_object()) {
+    for (const auto& kv : v.get_object()) {
+      if (find_non_finite(kv.value(), path)) {
+        std::string key(kv.key());
+        *path = path->empty() ? key : key + (path->front() == '[' ? "" : ".") + *path;
+        return true;
+      }
+    }
+  } else if (v.is_array()) {
+    const json::array& a = v.get_array();
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (find_non_finite(a[i], path)) {
+        std::string index = "[" + std::to_string(i) + "]";
+        *path = path->empty() ? index : index + (path->front() == '[' ? "" : ".") + *path;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> non_finite_number_error(const json::value& value) {
+  std::string path;
+  if (!find_non_finite(value, &path)) return std::nullopt;
+  return (path.empty() ? path : path + ": ") + "Invalid value: a number must be finite (JSON has no .inf, .nan or 1e400); "
+                "quote it to make it a string";
 }
 
 namespace {

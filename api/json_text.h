@@ -27,4 +27,9 @@ std::optional<double> json_number_value(std::string_view number);
 // The message for a number json_number_value() refuses.
 std::string number_out_of_range(std::string_view number);
 
+// JSON has no infinity or NaN, but YAML does (.inf, .nan, 1e400): the path of the first such
+// number in `value` ("spec.options.x", "items[2]") with the message for it, nullopt when
+// every number is finite.
+std::optional<std::string> non_finite_number_error(const boost::json::value& value);
+
 }  // namespace cenv

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "api/clock.h"
+#include "api/display_text.h"
 #include "api/json_fields.h"
 #include "api/yaml_codec.h"
 #include "cli/common.h"
@@ -28,9 +29,9 @@ void print_map(const char* title, const json::object* meta, std::string_view key
   bool first = true;
   for (const auto& kv : *m) {
     if (!first) out << std::string(14, ' ');
-    out << kv.key() << "="
-        << (kv.value().is_string() ? std::string(kv.value().get_string())
-                                   : json::serialize(kv.value()))
+    out << escape_for_display(kv.key()) << "="
+        << escape_for_display(kv.value().is_string() ? std::string(kv.value().get_string())
+                                                     : json::serialize(kv.value()))
         << "\n";
     first = false;
   }
@@ -40,11 +41,6 @@ void print_block(const char* title, const json::value& v, std::ostream& out) {
   out << title << ":\n";
   std::istringstream lines(to_yaml(v));
   for (std::string line; std::getline(lines, line);) out << "  " << line << "\n";
-}
-
-std::string age_of(std::string_view ts, std::chrono::system_clock::time_point now) {
-  std::chrono::system_clock::time_point t;
-  return parse_rfc3339(ts, &t) ? human_age(now - t) : "<unknown>";
 }
 
 }  // namespace
@@ -97,24 +93,7 @@ void describe_object(const Object& object, const std::vector<Object>& events,
     rest.erase("conditions");
     if (!rest.empty()) print_block("Status", rest, out);
   }
-  out << "Conditions:";
-  const json::array* conds = array_field(status, "conditions");
-  if (!conds || conds->empty()) {
-    out << "  <none>\n";
-  } else {
-    out << "\n";
-    std::vector<std::vector<std::string>> rows = {{"Type", "Status", "Reason", "Age", "Message"},
-                                                  {"----", "------", "------", "---", "-------"}};
-    for (const auto& c : *conds) {
-      if (!c.is_object()) continue;
-      const json::object& o = c.get_object();
-      rows.push_back({std::string(string_field(o, "type")), std::string(string_field(o, "status")),
-                      std::string(string_field(o, "reason")),
-                      age_of(string_field(o, "lastTransitionTime"), now),
-                      std::string(string_field(o, "message"))});
-    }
-    print_rows(rows, out, {.indent = "  ", .gap = 2});
-  }
+  print_conditions(status, now, out);
   out << "Events:";
   if (events.empty()) {
     out << "  <none>\n";
@@ -137,8 +116,9 @@ void describe_object(const Object& object, const std::vector<Object>& events,
       age += " (x" + std::to_string(*count) + ")";
     }
     std::string from(string_field(object_field(o, "source"), "component"));
-    rows.push_back({std::string(string_field(o, "type")), std::string(string_field(o, "reason")),
-                    age, from, std::string(string_field(o, "message"))});
+    rows.push_back({escape_for_display(string_field(o, "type")),
+                    escape_for_display(string_field(o, "reason")), age, escape_for_display(from),
+                    escape_for_display(string_field(o, "message"))});
   }
   print_rows(rows, out, {.indent = "  ", .gap = 2});
 }

@@ -1,6 +1,8 @@
 #include "cli/manifest_reader.h"
 
 #include "api/display_text.h"
+#include "api/json_text.h"
+#include "api/write_normalization.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -17,6 +19,14 @@ namespace {
 bool is_manifest_file(const fs::path& p) {
   auto ext = p.extension().string();
   return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+// An object only carries finite numbers: JSON, and so the API, has no others.
+Status check_numbers(const json::object& o, const std::string& source) {
+  auto error = non_finite_number_error(o);
+  if (!error) return Status::Ok();
+  return Status::Invalid(source + ": " + escape_for_display(describe_object(Object(o))) + ": " +
+                         *error);
 }
 
 // `dir`: the directory the documents' relative paths (spec.source.path) are relative to.
@@ -40,10 +50,12 @@ Status add_documents(const std::vector<Document>& docs, const std::string& path,
         std::string item_source = source.substr(0, source.size() - 1) + ", item " +
                                   std::to_string(n++) + ")";
         if (!item.is_object()) return Status::Invalid(item_source + ": expected an object");
+        CENV_RETURN_IF_ERROR(check_numbers(item.get_object(), item_source));
         out->push_back({Object(item.get_object()), item_source, dir});
       }
       continue;
     }
+    CENV_RETURN_IF_ERROR(check_numbers(o, source));
     out->push_back({Object(o), source, dir});
   }
   return Status::Ok();

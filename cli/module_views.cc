@@ -45,11 +45,6 @@ std::string command_line(const std::vector<std::string>& argv) {
   return escape_for_display(joined(words, " "));
 }
 
-std::string age_of(std::string_view ts, std::chrono::system_clock::time_point now) {
-  std::chrono::system_clock::time_point t;
-  return parse_rfc3339(ts, &t) ? human_age(now - t) : "<unknown>";
-}
-
 std::string condition_status(const Object& o, std::string_view type) {
   auto c = get_condition(o, type);
   return c ? c->status : "<none>";
@@ -154,28 +149,6 @@ void print_services(const Object& m, const std::vector<Object>& services, std::o
     return;
   }
   out << "\n";
-  print_rows(rows, out, {.indent = "  ", .gap = 2});
-}
-
-void print_conditions(const Object& m, std::chrono::system_clock::time_point now,
-                      std::ostream& out) {
-  const json::array* conds = array_field(m.status_or_null(), "conditions");
-  out << "Conditions:";
-  if (!conds || conds->empty()) {
-    out << "  <none>\n";
-    return;
-  }
-  out << "\n";
-  std::vector<std::vector<std::string>> rows = {{"Type", "Status", "Reason", "Age", "Message"},
-                                                {"----", "------", "------", "---", "-------"}};
-  for (const auto& c : *conds) {
-    if (!c.is_object()) continue;
-    const json::object& o = c.get_object();
-    rows.push_back({std::string(string_field(o, "type")), std::string(string_field(o, "status")),
-                    std::string(string_field(o, "reason")),
-                    age_of(string_field(o, "lastTransitionTime"), now),
-                    escape_for_display(string_field(o, "message"))});
-  }
   print_rows(rows, out, {.indent = "  ", .gap = 2});
 }
 
@@ -301,7 +274,7 @@ void print_module_details(const Object& module, const std::vector<Object>& servi
   print_requires(module, out);
   print_commands(module, out);
   print_services(module, services, out);
-  print_conditions(module, now, out);
+  print_conditions(module.status_or_null(), now, out);
 }
 
 void print_module_tree(const std::string& env_name, const Object* environment,

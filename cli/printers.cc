@@ -4,6 +4,7 @@
 
 #include "api/display_text.h"
 #include "api/clock.h"
+#include "api/json_fields.h"
 #include "api/jsonpath.h"
 #include "api/yaml_codec.h"
 #include "cli/table.h"
@@ -39,6 +40,34 @@ std::string human_age(std::chrono::system_clock::duration d) {
     return s(days / 365) + "y" + ((days % 365) ? s(days % 365) + "d" : "");
   }
   return s(days / 365) + "y";
+}
+
+std::string age_of(std::string_view ts, std::chrono::system_clock::time_point now) {
+  std::chrono::system_clock::time_point t;
+  return parse_rfc3339(ts, &t) ? human_age(now - t) : "<unknown>";
+}
+
+void print_conditions(const json::object* status, std::chrono::system_clock::time_point now,
+                      std::ostream& out) {
+  out << "Conditions:";
+  const json::array* conds = array_field(status, "conditions");
+  if (!conds || conds->empty()) {
+    out << "  <none>\n";
+    return;
+  }
+  out << "\n";
+  std::vector<std::vector<std::string>> rows = {{"Type", "Status", "Reason", "Age", "Message"},
+                                                {"----", "------", "------", "---", "-------"}};
+  for (const auto& c : *conds) {
+    if (!c.is_object()) continue;
+    const json::object& o = c.get_object();
+    rows.push_back({escape_for_display(string_field(o, "type")),
+                    escape_for_display(string_field(o, "status")),
+                    escape_for_display(string_field(o, "reason")),
+                    age_of(string_field(o, "lastTransitionTime"), now),
+                    escape_for_display(string_field(o, "message"))});
+  }
+  print_rows(rows, out, {.indent = "  ", .gap = 2});
 }
 
 std::string object_ref(const Object& o) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/kinds.h"
@@ -27,6 +28,14 @@ struct TableOptions {
 
 // kubectl's human duration: "45s", "5m10s", "3h", "2d"...
 std::string human_age(std::chrono::system_clock::duration d);
+
+// The age of the RFC 3339 time stamp `ts` at `now` ("5m10s"), "<unknown>" when it is not one.
+std::string age_of(std::string_view ts, std::chrono::system_clock::time_point now);
+
+// `describe`'s "Conditions:" section of a status (Type, Status, Reason, Age, Message; "<none>"
+// when there are none); messages are escaped for the terminal.
+void print_conditions(const boost::json::object* status, std::chrono::system_clock::time_point now,
+                      std::ostream& out);
 
 // Writes a table of `objects` (all of `kind`) with aligned columns. A column of type integer
 // whose path selects a list shows how many items it has.

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "api/json_patch.h"
+#include "api/json_text.h"
 #include "api/yaml_codec.h"
 #include "cli/common.h"
 #include "cli/printers.h"
@@ -62,6 +63,10 @@ int run_patch(const Context& context, const std::string& ns, const PatchFlags& f
     return 1;
   }
   const json::value& patch = patch_docs->front().value;
+  if (auto error = non_finite_number_error(patch)) {
+    print_error(Status::Invalid("--patch: " + *error), false);
+    return 1;
+  }
   auto client = context.connect();
   std::string target_ns = ns_for(ref.value(), ns);
   for (int attempt = 0;; ++attempt) {
@@ -142,6 +147,10 @@ int run_edit(const Context& context, const std::string& ns, const EditFlags& fla
     std::cerr << "error: "
               << (docs.ok() ? "the file must hold one object" : docs.status().message())
               << "; the edit is kept in " << file.string() << "\n";
+    return 1;
+  }
+  if (auto error = non_finite_number_error(docs->front().value)) {
+    std::cerr << "error: " << *error << "; the edit is kept in " << file.string() << "\n";
     return 1;
   }
   // managedFields were hidden from the editor; the server keeps its own record of them.
