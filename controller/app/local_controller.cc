@@ -25,6 +25,7 @@
 #include "controller/runtime/event_recorder.h"
 #include "controller/security/certificate_directory.h"
 #include "controller/security/keyring_secret_box.h"
+#include "controller/security/tls_policy.h"
 #include "controller/server/api_service.h"
 #include "controller/server/grpc_server.h"
 #include "controller/server/heap_trimmer.h"
@@ -173,6 +174,8 @@ Status run_controller(const ControllerRunOptions& options) {
   if (!lock_fd.ok()) return lock_fd.status();
   auto security = load_server_security(options.listen, options.certs_dir);
   if (!security.ok()) return security.status();
+  // The API over TLS speaks TLS 1.3 only (issue 12); contexts are made from here on.
+  if (security->tls) CENV_RETURN_IF_ERROR(security::require_tls13_in_process());
   const std::string& url = options.store_url;
   std::string shown_url = describe_store_url(url);  // never shows a password
   SystemClock clock;

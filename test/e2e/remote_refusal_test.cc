@@ -2,7 +2,13 @@
 // from another CA, with an expired one, and one presenting another image identity. Raw gRPC
 // calls show the server's own refusals; the CLI's messages are checked beside them.
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -104,6 +110,56 @@ TEST_CASE(
                       CenvRunner::slurp(remote.certs() / "old.key")};
   CHECK(get_default(remote.address(), expired, identity).error_code() ==
         grpc::StatusCode::UNAVAILABLE);
+}
+
+// A TLS handshake with the admin certificate, offering only `version` (TLS1_2_VERSION...):
+// the protocol agreed ("TLSv1.3"), or "refused".
+std::string handshake(const std::string& address, const ClientFiles& files, int version) {
+  size_t colon = address.rfind(':');
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  REQUIRE(inet_pton(AF_INET, address.substr(0, colon).c_str(), &to.sin_addr) == 1);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  REQUIRE(ctx);
+  SSL_CTX_set_min_proto_version(ctx, version);
+  SSL_CTX_set_max_proto_version(ctx, version);
+  BIO* cert_bio = BIO_new_mem_buf(files.certificate_pem.data(),
+                                  static_cast<int>(files.certificate_pem.size()));
+  BIO* key_bio = BIO_new_mem_buf(files.key_pem.data(), static_cast<int>(files.key_pem.size()));
+  X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  REQUIRE(cert);
+  REQUIRE(key);
+  REQUIRE(SSL_CTX_use_certificate(ctx, cert) == 1);
+  REQUIRE(SSL_CTX_use_PrivateKey(ctx, key) == 1);
+  static const unsigned char kH2[] = {2, 'h', '2'};
+  SSL_CTX_set_alpn_protos(ctx, kH2, sizeof kH2);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  std::string agreed = SSL_connect(ssl) == 1 ? SSL_get_version(ssl) : "refused";
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  BIO_free(cert_bio);
+  BIO_free(key_bio);
+  close(fd);
+  return agreed;
+}
+
+TEST_CASE("the TLS port speaks TLS 1.3 and refuses TLS 1.2", "[e2e][remote]") {
+  CenvRunner cenv;
+  RemoteController remote(cenv);
+  const ClientFiles admin = admin_files(remote.certs());
+  CHECK(handshake(remote.address(), admin, TLS1_3_VERSION) == "TLSv1.3");
+  CHECK(handshake(remote.address(), admin, TLS1_2_VERSION) == "refused");
 }
 
 TEST_CASE(
