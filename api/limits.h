@@ -34,9 +34,9 @@ inline constexpr size_t kMaxObjectBytes = kMaxManifestBytes;
 inline constexpr size_t kMaxJsonPatchOperations = 10'000;
 
 // Most Watch calls one client may have open on the controller at once: 64; one more is refused
-// with RESOURCE_EXHAUSTED. A client is the gRPC peer (a TCP connection's address and port; on the
-// unix socket every connection has the same peer) together with the value of the metadata
-// kClientMetadataKey, which the CLI sets to its process id.
+// with RESOURCE_EXHAUSTED. Over TLS a client is the user its certificate names, however many
+// connections it opens; on the unix socket (every connection has the same peer) it is the value
+// of the metadata kClientMetadataKey, which the CLI sets to its process id.
 inline constexpr size_t kMaxWatchesPerClient = 64;
 inline constexpr char kClientMetadataKey[] = "cenv-client";
 

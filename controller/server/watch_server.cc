@@ -1,5 +1,6 @@
 #include "controller/server/watch_server.h"
 
+#include <grpc/grpc_security_constants.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -19,8 +20,16 @@ grpc::Status stopping_status() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is stopping");
 }
 
-// Who a call comes from, for kMaxWatchesPerClient: its peer and the kClientMetadataKey it sent.
+// Who a call comes from, for kMaxWatchesPerClient. Over TLS the user its certificate names
+// (CN): a client cannot pass the limit by opening more connections or by sending other
+// metadata. On the unix socket, whose caller is the machine's owner, its peer and the
+// kClientMetadataKey it sent (the CLI sends its pid): one process's watches.
 std::string client_of(const grpc::ServerContext& ctx) {
+  if (auto auth = ctx.auth_context(); auth && auth->IsPeerAuthenticated()) {
+    for (const grpc::string_ref& cn : auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME)) {
+      return "user " + std::string(cn.data(), cn.size());
+    }
+  }
   std::string client = ctx.peer();
   const auto& metadata = ctx.client_metadata();
   auto it = metadata.find(kClientMetadataKey);

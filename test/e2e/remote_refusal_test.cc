@@ -15,6 +15,7 @@
 #include <fstream>
 #include <string>
 
+#include "api/limits.h"
 #include "cenv/v1/cenv.grpc.pb.h"
 #include "controller/security/certificate_authority.h"
 #include "test/e2e/cenv_runner.h"
@@ -160,6 +161,46 @@ TEST_CASE("the TLS port speaks TLS 1.3 and refuses TLS 1.2", "[e2e][remote]") {
   const ClientFiles admin = admin_files(remote.certs());
   CHECK(handshake(remote.address(), admin, TLS1_3_VERSION) == "TLSv1.3");
   CHECK(handshake(remote.address(), admin, TLS1_2_VERSION) == "refused");
+}
+
+TEST_CASE("over TLS the watch limit is the certificate's user's, whatever client it names",
+          "[e2e][remote]") {
+  CenvRunner cenv;
+  RemoteController remote(cenv);
+  const ClientFiles admin = admin_files(remote.certs());
+  const std::string identity = server_identity(remote.address(), admin);
+  grpc::SslCredentialsOptions ssl{admin.ca_pem, admin.key_pem, admin.certificate_pem};
+  auto stub = v1::Cenv::NewStub(grpc::CreateChannel(remote.address(), grpc::SslCredentials(ssl)));
+  struct Watch {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> reader;
+  };
+  // Each names another client, as many processes would: the user's limit holds for all.
+  auto open = [&](int n) {
+    auto w = std::make_unique<Watch>();
+    w->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    w->ctx.AddMetadata("cenv-identity", identity);
+    w->ctx.AddMetadata("cenv-client", "pid-" + std::to_string(n));
+    v1::WatchRequest req;
+    req.set_kind("Environment");
+    w->reader = stub->Watch(&w->ctx, req);
+    return w;
+  };
+  std::vector<std::unique_ptr<Watch>> watches;
+  v1::WatchEvent ev;
+  for (size_t i = 0; i < kMaxWatchesPerClient; ++i) {
+    watches.push_back(open(static_cast<int>(i)));
+    REQUIRE(watches.back()->reader->Read(&ev));  // the list: the watch is admitted
+  }
+  auto refused = open(-1);
+  while (refused->reader->Read(&ev)) {
+  }
+  grpc::Status status = refused->reader->Finish();
+  CHECK(status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK(has(status.error_message(), "too many watches: user admin has " +
+                                        std::to_string(kMaxWatchesPerClient) + " open"));
+  for (auto& w : watches) w->ctx.TryCancel();
+  for (auto& w : watches) w->reader->Finish();
 }
 
 TEST_CASE(
