@@ -8,10 +8,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool has(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 constexpr const char* kBadService = R"(apiVersion: cenv.io/v1
 kind: Service
 metadata:

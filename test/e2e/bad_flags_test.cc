@@ -8,10 +8,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool has(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 TEST_CASE("bad label selectors, --for values and JSONPaths fail with clear errors", "[e2e]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);

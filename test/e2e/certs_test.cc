@@ -12,10 +12,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool has(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // The permission bits of `path`, or -1 when it does not exist.
 int mode_of(const std::filesystem::path& path) {
   struct stat st {};

@@ -16,10 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // A snapshot of what users write in every object of every kind (identity, labels,
 // annotations, generation, spec), to show a failed apply changed nothing. Status, finalizers
 // and resourceVersion are left out: the controllers write those on their own meanwhile.
@@ -45,15 +41,15 @@ TEST_CASE("apply creates, re-apply is unchanged, a change is configured", "[e2e]
   auto first = cenv.run("apply -f manifests/quickstart.yaml");
   INFO(first.out << first.err);
   REQUIRE(first.exit_code == 0);
-  CHECK(contains(first.out, "environment/demo created"));
-  CHECK(contains(first.out, "service/web created"));
-  CHECK(contains(first.out, "commandrun/hello created"));
+  CHECK(has(first.out, "environment/demo created"));
+  CHECK(has(first.out, "service/web created"));
+  CHECK(has(first.out, "commandrun/hello created"));
 
   auto again = cenv.run("apply -f manifests/quickstart.yaml");
   REQUIRE(again.exit_code == 0);
-  CHECK(contains(again.out, "environment/demo unchanged"));
-  CHECK(contains(again.out, "service/web unchanged"));
-  CHECK(contains(again.out, "commandrun/hello unchanged"));
+  CHECK(has(again.out, "environment/demo unchanged"));
+  CHECK(has(again.out, "service/web unchanged"));
+  CHECK(has(again.out, "commandrun/hello unchanged"));
 
   std::string changed = R"(apiVersion: cenv.io/v1
 kind: Service
@@ -65,13 +61,13 @@ spec:
   auto configured = cenv.run("apply -f -", changed);
   INFO(configured.err);
   REQUIRE(configured.exit_code == 0);
-  CHECK(contains(configured.out, "service/web configured"));
+  CHECK(has(configured.out, "service/web configured"));
 
   auto yaml = cenv.run("get svc web -n demo -o yaml");
   REQUIRE(yaml.exit_code == 0);
-  CHECK(contains(yaml.out, "containerPort: 8081"));
-  CHECK(contains(yaml.out, "protocol: TCP"));  // default from crds/
-  CHECK(contains(yaml.out, "generation: 2"));
+  CHECK(has(yaml.out, "containerPort: 8081"));
+  CHECK(has(yaml.out, "protocol: TCP"));  // default from crds/
+  CHECK(has(yaml.out, "generation: 2"));
 }
 
 TEST_CASE("get prints tables, names, json and selects by label", "[e2e]") {
@@ -80,14 +76,14 @@ TEST_CASE("get prints tables, names, json and selects by label", "[e2e]") {
 
   auto table = cenv.run("get services -n demo");
   REQUIRE(table.exit_code == 0);
-  CHECK(contains(table.out, "NAME"));
-  CHECK(contains(table.out, "AGE"));
-  CHECK(contains(table.out, "web"));
+  CHECK(has(table.out, "NAME"));
+  CHECK(has(table.out, "AGE"));
+  CHECK(has(table.out, "web"));
 
   auto all = cenv.run("get svc -A");
   REQUIRE(all.exit_code == 0);
-  CHECK(contains(all.out, "NAMESPACE"));
-  CHECK(contains(all.out, "demo"));
+  CHECK(has(all.out, "NAMESPACE"));
+  CHECK(has(all.out, "demo"));
 
   auto names = cenv.run("get svc,cr -n demo -o name");
   REQUIRE(names.exit_code == 0);
@@ -103,19 +99,19 @@ TEST_CASE("get prints tables, names, json and selects by label", "[e2e]") {
   CHECK(selected.out == "service/web\n");
   auto none = cenv.run("get svc -n demo -l app=db");
   CHECK(none.exit_code == 0);
-  CHECK(contains(none.err, "No resources found in demo namespace."));
+  CHECK(has(none.err, "No resources found in demo namespace."));
 
   auto bad_selector = cenv.run("get svc -n demo -l 'app in (a'");
   CHECK(bad_selector.exit_code != 0);
-  CHECK(contains(bad_selector.err, "app in (a"));
+  CHECK(has(bad_selector.err, "app in (a"));
 
   auto missing = cenv.run("get svc nope -n demo");
   CHECK(missing.exit_code == 1);
-  CHECK(contains(missing.err, "Error from server (NotFound): services \"nope\" not found"));
+  CHECK(has(missing.err, "Error from server (NotFound): services \"nope\" not found"));
 
   auto unknown = cenv.run("get widgets");
   CHECK(unknown.exit_code == 1);
-  CHECK(contains(unknown.err, "doesn't have a resource type \"widgets\""));
+  CHECK(has(unknown.err, "doesn't have a resource type \"widgets\""));
 }
 
 TEST_CASE("objects survive a controller restart", "[e2e]") {
@@ -124,15 +120,15 @@ TEST_CASE("objects survive a controller restart", "[e2e]") {
   std::string before = snapshot(cenv);
   auto stop = cenv.run("controller stop");
   REQUIRE(stop.exit_code == 0);
-  CHECK(contains(stop.out, "stopped"));
+  CHECK(has(stop.out, "stopped"));
   CHECK(cenv.run("controller status").exit_code == 3);
   // The next command starts the controller again on the same database.
   std::string after = snapshot(cenv);
   CHECK(after == before);
   auto status = cenv.run("controller status");
   CHECK(status.exit_code == 0);
-  CHECK(contains(status.out, "sqlite:"));
-  CHECK(contains(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
+  CHECK(has(status.out, "sqlite:"));
+  CHECK(has(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
 }
 
 TEST_CASE("a killed controller is replaced by the next command while it is still a zombie",
@@ -154,8 +150,8 @@ TEST_CASE("a killed controller is replaced by the next command while it is still
   CHECK(cenv.run("controller status").exit_code == 3);
   auto next = cenv.run("get environments");
   CHECK(next.exit_code == 0);
-  CHECK_FALSE(contains(next.err, "does not answer"));
-  CHECK(contains(next.err, "started the local controller"));
+  CHECK_FALSE(has(next.err, "does not answer"));
+  CHECK(has(next.err, "started the local controller"));
   waitpid(pid, nullptr, 0);
   cenv.run("controller stop");
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
@@ -182,23 +178,23 @@ TEST_CASE("delete by name and by file, deleting an Environment deletes its objec
   auto by_file = cenv.run("delete -f manifests/quickstart.yaml");
   INFO(by_file.err);
   CHECK(by_file.exit_code == 0);
-  CHECK(contains(by_file.out, "service \"web\" deleted"));
-  CHECK(contains(by_file.out, "environment \"demo\" deleted"));
+  CHECK(has(by_file.out, "service \"web\" deleted"));
+  CHECK(has(by_file.out, "environment \"demo\" deleted"));
 }
 
 TEST_CASE("version and api-resources", "[e2e]") {
   CenvRunner cenv;
   auto v = cenv.run("version --client");
   CHECK(v.exit_code == 0);
-  CHECK(contains(v.out, "Client Version:  0.1.0"));
+  CHECK(has(v.out, "Client Version:  0.1.0"));
   auto res = cenv.run("api-resources");
   CHECK(res.exit_code == 0);
-  CHECK(contains(res.out, "services"));
-  CHECK(contains(res.out, "svc"));
+  CHECK(has(res.out, "services"));
+  CHECK(has(res.out, "svc"));
   auto env_line = res.out.substr(res.out.find("environments"));
   env_line = env_line.substr(0, env_line.find('\n'));
-  CHECK(contains(env_line, "false"));
-  CHECK(contains(env_line, "Environment"));
+  CHECK(has(env_line, "false"));
+  CHECK(has(env_line, "Environment"));
 }
 
 // Every test/data/bad/NAME.yaml is applied; NAME.expected lists substrings the error must
@@ -225,7 +221,7 @@ TEST_CASE("the bad-input corpus is rejected with clear errors and changes nothin
     for (std::string line; std::getline(in, line);) {
       if (line.empty()) continue;
       INFO("expected: " << line);
-      CHECK(contains(r.err, line));
+      CHECK(has(r.err, line));
     }
   }
   CHECK(snapshot(cenv) == before);
@@ -244,18 +240,18 @@ TEST_CASE("huge, missing and empty inputs are refused before parsing", "[e2e]") 
   }
   auto r = cenv.run("apply -f " + huge.string());
   CHECK(r.exit_code != 0);
-  CHECK(contains(r.err, huge.string()));
-  CHECK(contains(r.err, "larger than the limit"));
+  CHECK(has(r.err, huge.string()));
+  CHECK(has(r.err, "larger than the limit"));
 
   auto missing = cenv.run("apply -f test/data/bad/does-not-exist.yaml");
   CHECK(missing.exit_code != 0);
-  CHECK(contains(missing.err, "test/data/bad/does-not-exist.yaml"));
+  CHECK(has(missing.err, "test/data/bad/does-not-exist.yaml"));
 
   fs::path deep = cenv.home() / "deep.yaml";
   std::ofstream(deep) << std::string(100000, '[') << std::string(100000, ']') << "\n";
   auto d = cenv.run("apply -f " + deep.string());
   CHECK(d.exit_code != 0);
-  CHECK(contains(d.err, deep.string()));
+  CHECK(has(d.err, deep.string()));
 
   CHECK(snapshot(cenv) == before);
 }
@@ -274,8 +270,8 @@ spec:
 )";
   auto diff = cenv.run("diff -f -", changed);
   CHECK(diff.exit_code == 1);
-  CHECK(contains(diff.out, "+  - \"9090\""));
-  CHECK(contains(diff.out, "-  - \"8080\""));
+  CHECK(has(diff.out, "+  - \"9090\""));
+  CHECK(has(diff.out, "-  - \"8080\""));
   // Nothing was written.
   CHECK(cenv.run("diff -f manifests/quickstart.yaml").exit_code == 0);
 }
@@ -287,11 +283,11 @@ TEST_CASE("patch and apply share fields, a conflict names the other manager", "[
   INFO(patched.err);
   REQUIRE(patched.exit_code == 0);
   CHECK(patched.out == "service/web patched\n");
-  CHECK(contains(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
+  CHECK(has(cenv.run("apply -f manifests/quickstart.yaml").out, "service/web unchanged"));
   auto yaml = cenv.run("get svc web -n demo -o yaml");
-  CHECK(contains(yaml.out, "args:"));
-  CHECK(contains(yaml.out, "-v"));
-  CHECK(!contains(yaml.out, "managedFields"));
+  CHECK(has(yaml.out, "args:"));
+  CHECK(has(yaml.out, "-v"));
+  CHECK(!has(yaml.out, "managedFields"));
 
   auto json_patch = cenv.run(
       "patch svc web -n demo --type json -p "
@@ -303,8 +299,8 @@ metadata: {name: web, namespace: demo}
 spec: {restartPolicy: OnFailure}
 )");
   CHECK(conflict.exit_code == 1);
-  CHECK(contains(conflict.err, "conflict with \"cenv-patch\""));
-  CHECK(contains(conflict.err, ".spec.restartPolicy"));
+  CHECK(has(conflict.err, "conflict with \"cenv-patch\""));
+  CHECK(has(conflict.err, ".spec.restartPolicy"));
 }
 
 TEST_CASE("create makes new objects, refuses existing ones and honours generateName", "[e2e]") {
@@ -312,12 +308,12 @@ TEST_CASE("create makes new objects, refuses existing ones and honours generateN
   auto made = cenv.run("create -f manifests/quickstart.yaml");
   INFO(made.out << made.err);
   REQUIRE(made.exit_code == 0);
-  CHECK(contains(made.out, "service/web created"));
+  CHECK(has(made.out, "service/web created"));
   auto again = cenv.run("create -f manifests/quickstart.yaml");
   CHECK(again.exit_code == 1);
-  CHECK(contains(again.err, "Environment \"demo\" already exists"));
-  CHECK(contains(again.err, "manifests/quickstart.yaml"));
-  CHECK(contains(again.err, "Service \"web\" in namespace \"demo\" already exists"));
+  CHECK(has(again.err, "Environment \"demo\" already exists"));
+  CHECK(has(again.err, "manifests/quickstart.yaml"));
+  CHECK(has(again.err, "Service \"web\" in namespace \"demo\" already exists"));
   const std::string job = R"(apiVersion: cenv.io/v1
 kind: CommandRun
 metadata: {generateName: job-, namespace: demo}
@@ -332,7 +328,7 @@ spec: {command: ["true"]}
   CHECK(first.out != second.out);
   auto applied = cenv.run("apply -f -", job);
   CHECK(applied.exit_code == 1);
-  CHECK(contains(applied.err, "apply cannot use generateName"));
+  CHECK(has(applied.err, "apply cannot use generateName"));
 }
 
 TEST_CASE("wait meets jsonpath conditions and times out clearly", "[e2e]") {
@@ -350,13 +346,13 @@ spec: {image: "cenv-test/does-not-exist:1", command: [sleep, "600"]}
               .exit_code == 0);
   auto late = cenv.run("wait svc/never -n demo --for=condition=Ready --timeout=1s");
   CHECK(late.exit_code == 1);
-  CHECK(contains(late.err, "timed out waiting for the condition Ready=True on services/never"));
+  CHECK(has(late.err, "timed out waiting for the condition Ready=True on services/never"));
   auto bad = cenv.run("wait svc/web -n demo --for=readiness");
   CHECK(bad.exit_code == 1);
-  CHECK(contains(bad.err, "unrecognized condition"));
+  CHECK(has(bad.err, "unrecognized condition"));
   auto bad_path = cenv.run("wait svc/web -n demo --for=jsonpath='{.spec['");
   CHECK(bad_path.exit_code == 1);
-  CHECK(contains(bad_path.err, "invalid JSONPath"));
+  CHECK(has(bad_path.err, "invalid JSONPath"));
 }
 
 TEST_CASE("delete waits on finalizers, removing them completes it", "[e2e]") {
@@ -366,10 +362,10 @@ TEST_CASE("delete waits on finalizers, removing them completes it", "[e2e]") {
               .exit_code == 0);
   auto del = cenv.run("delete svc web -n demo --timeout=1s");
   CHECK(del.exit_code == 1);
-  CHECK(contains(del.out, "service \"web\" deleted"));
-  CHECK(contains(del.err, "finalizers remain"));
+  CHECK(has(del.out, "service \"web\" deleted"));
+  CHECK(has(del.err, "finalizers remain"));
   auto marked = cenv.run("get svc web -n demo -o yaml");
-  CHECK(contains(marked.out, "deletionTimestamp"));
+  CHECK(has(marked.out, "deletionTimestamp"));
   REQUIRE(cenv.run("patch svc web -n demo --type json -p "
                    "'[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'")
               .exit_code == 0);
@@ -380,12 +376,12 @@ TEST_CASE("explain prints field documentation from crds", "[e2e]") {
   CenvRunner cenv;
   auto r = cenv.run("explain svc.spec.ports");
   CHECK(r.exit_code == 0);
-  CHECK(contains(r.out, "KIND:     Service"));
-  CHECK(contains(r.out, "containerPort"));
-  CHECK(contains(r.out, "-required-"));
+  CHECK(has(r.out, "KIND:     Service"));
+  CHECK(has(r.out, "containerPort"));
+  CHECK(has(r.out, "-required-"));
   auto missing = cenv.run("explain svc.spec.nope");
   CHECK(missing.exit_code == 1);
-  CHECK(contains(missing.err, "\"nope\" does not exist"));
+  CHECK(has(missing.err, "\"nope\" does not exist"));
 }
 
 TEST_CASE("get -w prints the list, then each change", "[e2e]") {
@@ -401,7 +397,7 @@ TEST_CASE("get -w prints the list, then each change", "[e2e]") {
   pclose(p);
   auto wait_for = [&](const std::string& text) {
     for (int i = 0; i < 500; ++i) {
-      if (contains(CenvRunner::slurp(out), text)) return true;
+      if (has(CenvRunner::slurp(out), text)) return true;
       usleep(20'000);
     }
     return false;

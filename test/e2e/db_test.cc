@@ -11,10 +11,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool has(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 constexpr const char* kKeep = R"(apiVersion: cenv.io/v1
 kind: Environment
 metadata:

@@ -10,28 +10,24 @@
 namespace cenv::e2e {
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 TEST_CASE("control characters in a kind or a name are escaped in the error", "[e2e]") {
   CenvRunner cenv;
   // An unknown kind is refused by the CLI itself (no controller needed).
   auto kind = cenv.run("get \"$(printf 'sv\\001c')\"");
   CHECK(kind.exit_code != 0);
-  CHECK(contains(kind.err, "sv\\x01c"));
-  CHECK_FALSE(contains(kind.err, "\x01"));
+  CHECK(has(kind.err, "sv\\x01c"));
+  CHECK_FALSE(has(kind.err, "\x01"));
 
   auto newline = cenv.run("get \"$(printf 'ab\\ncd')\"");
   CHECK(newline.exit_code != 0);
-  CHECK(contains(newline.err, "ab\\ncd"));
+  CHECK(has(newline.err, "ab\\ncd"));
   // One error line, not one per line of the user's text.
-  CHECK_FALSE(contains(newline.err, "\ncd"));
+  CHECK_FALSE(has(newline.err, "\ncd"));
 
   // A name with a control character is refused, and the refusal shows it escaped.
   auto name = cenv.run("get svc \"$(printf 'we\\033[2Jb')\"");
   CHECK(name.exit_code != 0);
-  CHECK_FALSE(contains(name.err, "\x1b"));
+  CHECK_FALSE(has(name.err, "\x1b"));
 }
 
 TEST_CASE("apply --dry-run=client shows a file name with control characters escaped", "[e2e]") {
@@ -45,9 +41,9 @@ TEST_CASE("apply --dry-run=client shows a file name with control characters esca
   }
   auto r = cenv.run("apply --dry-run=client -f '" + file + "'");
   CHECK(r.exit_code != 0);
-  CHECK(contains(r.err, "bad\\x1b[2J\\nname.yaml"));
-  CHECK_FALSE(contains(r.err, "\x1b"));
-  CHECK_FALSE(contains(r.err, "\nname.yaml"));
+  CHECK(has(r.err, "bad\\x1b[2J\\nname.yaml"));
+  CHECK_FALSE(has(r.err, "\x1b"));
+  CHECK_FALSE(has(r.err, "\nname.yaml"));
 }
 
 }  // namespace

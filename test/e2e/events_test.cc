@@ -11,10 +11,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool has(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 TEST_CASE("a deletion held by finalizers is an Event shown by events and describe", "[e2e]") {
   CenvRunner cenv;
   REQUIRE(cenv.run("apply -f manifests/quickstart.yaml").exit_code == 0);

@@ -10,10 +10,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 TEST_CASE("get -o yaml|json of one missing object prints only the NotFound error", "[e2e]") {
   CenvRunner cenv;
   for (const char* format : {"yaml", "json"}) {
@@ -21,12 +17,12 @@ TEST_CASE("get -o yaml|json of one missing object prints only the NotFound error
     auto missing = cenv.run(std::string("get svc nope -o ") + format);
     CHECK(missing.exit_code == 1);
     CHECK(missing.out.empty());
-    CHECK(contains(missing.err, "Error from server (NotFound): services \"nope\" not found"));
+    CHECK(has(missing.err, "Error from server (NotFound): services \"nope\" not found"));
 
     auto slash = cenv.run(std::string("get svc/nope -o ") + format);
     CHECK(slash.exit_code == 1);
     CHECK(slash.out.empty());
-    CHECK(contains(slash.err, "services \"nope\" not found"));
+    CHECK(has(slash.err, "services \"nope\" not found"));
   }
 }
 
@@ -40,23 +36,23 @@ spec: {}
               .exit_code == 0);
   auto yaml = cenv.run("get svc a b -o yaml");
   CHECK(yaml.exit_code == 1);
-  CHECK(contains(yaml.out, "kind: List"));
-  CHECK(contains(yaml.out, "name: a"));
-  CHECK_FALSE(contains(yaml.out, "name: b"));
-  CHECK(contains(yaml.err, "services \"b\" not found"));
-  CHECK_FALSE(contains(yaml.err, "\"a\""));
+  CHECK(has(yaml.out, "kind: List"));
+  CHECK(has(yaml.out, "name: a"));
+  CHECK_FALSE(has(yaml.out, "name: b"));
+  CHECK(has(yaml.err, "services \"b\" not found"));
+  CHECK_FALSE(has(yaml.err, "\"a\""));
 
   auto json = cenv.run("get svc a b -o json");
   CHECK(json.exit_code == 1);
-  CHECK(contains(json.out, "\"kind\": \"List\""));
-  CHECK(contains(json.out, "\"name\": \"a\""));
-  CHECK(contains(json.err, "services \"b\" not found"));
+  CHECK(has(json.out, "\"kind\": \"List\""));
+  CHECK(has(json.out, "\"name\": \"a\""));
+  CHECK(has(json.err, "services \"b\" not found"));
 
   // One name that exists: the object itself, not a List.
   auto one = cenv.run("get svc a -o yaml");
   CHECK(one.exit_code == 0);
-  CHECK(contains(one.out, "kind: Service"));
-  CHECK_FALSE(contains(one.out, "kind: List"));
+  CHECK(has(one.out, "kind: Service"));
+  CHECK_FALSE(has(one.out, "kind: List"));
 }
 
 }  // namespace

@@ -10,10 +10,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool has(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // Writes Environment `ns` and `modules` Modules in it (Modules hold no container) to a file in
 // the runner's home; `extra_meta` goes into each Module's metadata. Returns the path.
 std::string write_modules(const CenvRunner& cenv, const std::string& ns, int modules,

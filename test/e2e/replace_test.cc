@@ -12,10 +12,6 @@ namespace {
 
 namespace json = boost::json;
 
-bool has(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 constexpr const char* kModified =
     "Operation cannot be fulfilled on Service \"web\" in namespace \"default\": the object has "
     "been modified; please apply your changes to the latest version and try again";

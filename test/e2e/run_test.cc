@@ -12,10 +12,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // How many containers (running or not) the runner's controller has in Docker.
 int container_count(const CenvRunner& cenv) {
   std::string out = shell("docker ps -aq --filter label=" + cenv.label() + " | wc -l");
@@ -29,7 +25,7 @@ std::string only_run(const CenvRunner& cenv) {
   std::string name = r.out.substr(r.out.find('/') + 1);
   while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
   REQUIRE(!name.empty());
-  REQUIRE(!contains(name, "\n"));
+  REQUIRE(!has(name, "\n"));
   return name;
 }
 
@@ -55,13 +51,13 @@ TEST_CASE("cenv run separates stdout and stderr and exits with the command's cod
   CHECK(std::string("out\n").ends_with(tail.out));
   CHECK(std::string("err\n").ends_with(tail.err));
   auto stamped = cenv.run("logs " + name + " --timestamps");
-  CHECK(contains(stamped.out, "Z out\n"));
+  CHECK(has(stamped.out, "Z out\n"));
   auto table = cenv.run("get cr");
   INFO(table.out);
-  CHECK(contains(table.out, "PHASE"));
-  CHECK(contains(table.out, "EXIT"));
-  CHECK(contains(table.out, "ATTEMPTS"));
-  CHECK(contains(table.out, "Failed"));
+  CHECK(has(table.out, "PHASE"));
+  CHECK(has(table.out, "EXIT"));
+  CHECK(has(table.out, "ATTEMPTS"));
+  CHECK(has(table.out, "Failed"));
   auto waited = cenv.run("wait cr/" + name + " --for=condition=Failed --timeout=60s");
   CHECK(waited.exit_code == 0);
   CHECK(container_count(cenv) == 0);  // the finished run's container was removed
@@ -87,26 +83,26 @@ TEST_CASE("cenv run says clearly what is wrong with bad input", "[e2e][run]") {
 
   auto empty = cenv.run("run --");
   CHECK(empty.exit_code == 1);
-  CHECK(contains(empty.err, "needs a command"));
+  CHECK(has(empty.err, "needs a command"));
 
   auto missing = cenv.run("run -- no-such-command");
   INFO(missing.err);
   CHECK(missing.exit_code == 127);
-  CHECK(contains(missing.err, "no-such-command"));
+  CHECK(has(missing.err, "no-such-command"));
 
   auto service = cenv.run("run --service nope -- true");
   INFO(service.err);
   CHECK(service.exit_code == 1);
-  CHECK(contains(service.err, "ServiceNotFound"));
-  CHECK(contains(service.err, "\"nope\""));
+  CHECK(has(service.err, "ServiceNotFound"));
+  CHECK(has(service.err, "\"nope\""));
 
   auto ns = cenv.run("run -n nowhere -- true");
   CHECK(ns.exit_code == 1);
-  CHECK(contains(ns.err, "nowhere"));
+  CHECK(has(ns.err, "nowhere"));
 
   auto logs = cenv.run("logs cr/absent");
   CHECK(logs.exit_code == 1);
-  CHECK(contains(logs.err, "absent"));
+  CHECK(has(logs.err, "absent"));
 }
 
 TEST_CASE(
@@ -152,27 +148,27 @@ spec:
               .exit_code == 0);
   // Between its attempts (10 s by default) the retried run says when the next one starts.
   auto described = cenv.run("describe cr/flaky");
-  for (int i = 0; i < 200 && !contains(described.out, "BackOff"); ++i) {
+  for (int i = 0; i < 200 && !has(described.out, "BackOff"); ++i) {
     shell("sleep 0.05");
     described = cenv.run("describe cr/flaky");
   }
   INFO(described.out);
-  CHECK(contains(described.out, "BackOff"));
-  CHECK(contains(described.out, "attempt 2 starts in 10s"));
-  CHECK(contains(cenv.run("get cr flaky").out, "Pending"));
+  CHECK(has(described.out, "BackOff"));
+  CHECK(has(described.out, "attempt 2 starts in 10s"));
+  CHECK(has(cenv.run("get cr flaky").out, "Pending"));
 
   REQUIRE(cenv.run("wait cr/slow --for=condition=Failed --timeout=60s").exit_code == 0);
   auto slow = cenv.run("describe cr/slow");
   INFO(slow.out);
-  CHECK(contains(slow.out, "DeadlineExceeded"));
+  CHECK(has(slow.out, "DeadlineExceeded"));
   std::string box =
       shell("docker ps -q --filter label=" + cenv.label() + " --filter label=io.cenv.name=box");
   while (!box.empty() && box.back() == '\n') box.pop_back();
   REQUIRE(!box.empty());
-  CHECK(!contains(shell("docker exec " + box + " ps -o args"), "sleep 306"));
+  CHECK(!has(shell("docker exec " + box + " ps -o args"), "sleep 306"));
 
   REQUIRE(cenv.run("wait cr/flaky --for=condition=Failed --timeout=60s").exit_code == 0);
-  CHECK(contains(cenv.run("get cr flaky").out, "Failed"));
+  CHECK(has(cenv.run("get cr flaky").out, "Failed"));
 }
 
 }  // namespace

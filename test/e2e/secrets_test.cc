@@ -21,10 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::string manifest(const std::string& ns, const std::string& secret) {
   return "apiVersion: cenv.io/v1\nkind: Environment\nmetadata:\n  name: " + ns +
          "\nspec:\n  baseImage: cenv/base:bookworm\n  secrets:\n    DB_PASSWORD: \"" + secret +
@@ -42,7 +38,7 @@ std::string files_holding(const fs::path& dir, const std::string& needle) {
     std::ifstream in(entry.path(), std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
-    if (contains(text.str(), needle)) found += entry.path().string() + " ";
+    if (has(text.str(), needle)) found += entry.path().string() + " ";
   }
   return found;
 }
@@ -67,7 +63,7 @@ TEST_CASE("a secret reaches the container and nothing else, survives rotation, a
   auto waited = cenv.run("wait svc/app -n " + ns + " --for=condition=Ready --timeout=120s");
   INFO(waited.out << waited.err);
   REQUIRE(waited.exit_code == 0);
-  CHECK(contains(container_env(container), "APP_DB_PASSWORD=" + secret + "\n"));
+  CHECK(has(container_env(container), "APP_DB_PASSWORD=" + secret + "\n"));
 
   // Reads show it redacted.
   const std::vector<std::string> reads = {"get env " + ns + " -o yaml",
@@ -77,19 +73,19 @@ TEST_CASE("a secret reaches the container and nothing else, survives rotation, a
     auto r = cenv.run(read);
     INFO(read << "\n" << r.out << r.err);
     CHECK(r.exit_code == 0);
-    CHECK_FALSE(contains(r.out, secret));
-    CHECK_FALSE(contains(r.out, "enc:v1"));
+    CHECK_FALSE(has(r.out, secret));
+    CHECK_FALSE(has(r.out, "enc:v1"));
   }
-  CHECK(contains(cenv.run("get env " + ns + " -o yaml").out, "DB_PASSWORD: <redacted>"));
+  CHECK(has(cenv.run("get env " + ns + " -o yaml").out, "DB_PASSWORD: <redacted>"));
 
   // Unchanged stays unchanged; a changed value is configured, and diff shows neither value.
-  CHECK(contains(cenv.run("apply -f -", manifest(ns, secret)).out,
+  CHECK(has(cenv.run("apply -f -", manifest(ns, secret)).out,
                  "environment/" + ns + " unchanged"));
   auto diff = cenv.run("diff -f -", manifest(ns, secret + "-new"));
   INFO(diff.out << diff.err);
   CHECK(diff.exit_code == 1);
-  CHECK(contains(diff.out, "<redacted, changed>"));
-  CHECK_FALSE(contains(diff.out, secret));
+  CHECK(has(diff.out, "<redacted, changed>"));
+  CHECK_FALSE(has(diff.out, secret));
 
   // The database and the controller's log never saw the plain text.
   CHECK(cenv.run("controller stop").exit_code == 0);
@@ -104,9 +100,9 @@ TEST_CASE("a secret reaches the container and nothing else, survives rotation, a
   CHECK(shell("cat '" + (cenv.home() / "data.key.previous").string() + "'") == key_before);
   shell("docker rm -f " + container + " >/dev/null 2>&1");
   REQUIRE(cenv.run("controller start").exit_code == 0);
-  CHECK(eventually([&] { return contains(container_env(container), "APP_DB_PASSWORD=" + secret); },
+  CHECK(eventually([&] { return has(container_env(container), "APP_DB_PASSWORD=" + secret); },
                    std::chrono::seconds(120)));
-  CHECK(contains(cenv.run("apply -f -", manifest(ns, secret)).out,
+  CHECK(has(cenv.run("apply -f -", manifest(ns, secret)).out,
                  "environment/" + ns + " unchanged"));
 
   // A byte of the ciphertext flipped in the SQLite file: refused by the GCM tag.
@@ -123,10 +119,10 @@ TEST_CASE("a secret reaches the container and nothing else, survives rotation, a
   CHECK(refused.exit_code == 0);
   auto described = cenv.run("describe svc app -n " + ns);
   INFO(described.out);
-  CHECK(contains(described.out, "DB_PASSWORD"));
-  CHECK(contains(described.out, "Ready"));
+  CHECK(has(described.out, "DB_PASSWORD"));
+  CHECK(has(described.out, "Ready"));
   CHECK(cenv.run("get env " + ns).exit_code == 0);  // the controller still serves
-  CHECK_FALSE(contains(container_env(container), secret));
+  CHECK_FALSE(has(container_env(container), secret));
 
   CHECK(cenv.run("delete env " + ns + " --timeout=120s").exit_code == 0);
   CHECK(cenv.run("controller stop").exit_code == 0);

@@ -19,10 +19,6 @@
 namespace cenv::e2e {
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // Removes whatever Docker objects the controller made for namespace `ns`.
 struct NamespaceCleanup {
   std::string ns;
@@ -67,13 +63,13 @@ TEST_CASE("a Service is applied, becomes Ready, survives a controller SIGKILL an
   INFO(table.out << table.err);
   REQUIRE(table.exit_code == 0);
   for (const char* column : {"PHASE", "READY", "HEALTH", "RESTARTS", "ENDPOINTS", "AGE"}) {
-    CHECK(contains(table.out, column));
+    CHECK(has(table.out, column));
   }
-  CHECK(contains(table.out, "Ready"));
-  CHECK(contains(table.out, "127.0.0.1:"));
+  CHECK(has(table.out, "Ready"));
+  CHECK(has(table.out, "127.0.0.1:"));
   auto env = cenv.run("get env " + ns);
-  CHECK(contains(env.out, "cenv/base:bookworm"));
-  CHECK(contains(env.out, "IMAGE"));
+  CHECK(has(env.out, "cenv/base:bookworm"));
+  CHECK(has(env.out, "IMAGE"));
 
   auto json = cenv.run("get svc web -n " + ns + " -o json");
   REQUIRE(json.exit_code == 0);

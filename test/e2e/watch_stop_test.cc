@@ -21,10 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // Waits until `pred` holds; the limit only keeps a broken build from hanging the test.
 bool eventually(const std::function<bool()>& pred,
                 std::chrono::seconds limit = std::chrono::seconds(30)) {
@@ -108,18 +104,18 @@ spec: {}
   {
     Background watch(cenv, {"get", "svc", "-w", "-o", "name"}, 120);
     INFO("watch stdout: " << watch.out() << "\nwatch stderr: " << watch.err());
-    REQUIRE(eventually([&] { return contains(watch.out(), "service/before\n"); }));
+    REQUIRE(eventually([&] { return has(watch.out(), "service/before\n"); }));
 
     auto stop = cenv.run("controller stop");
     REQUIRE(stop.exit_code == 0);
-    REQUIRE(contains(stop.out, "controller stopped"));
-    CHECK(eventually([&] { return contains(watch.err(), kWaiting); }));
+    REQUIRE(has(stop.out, "controller stopped"));
+    CHECK(eventually([&] { return has(watch.err(), kWaiting); }));
     // Nothing to wait on for a start that must not happen: give a wrong one time to show.
     std::this_thread::sleep_for(std::chrono::seconds(2));
     auto status = cenv.run("controller status");
     CHECK(status.exit_code == 3);
     CHECK(watch.running());
-    CHECK_FALSE(contains(watch.err(), "started the local controller"));
+    CHECK_FALSE(has(watch.err(), "started the local controller"));
 
     // A controller the user starts again: the watch resumes and says it waited only once.
     REQUIRE(cenv.run("controller start").exit_code == 0);
@@ -129,7 +125,7 @@ metadata: {name: after, namespace: default}
 spec: {}
 )")
                 .exit_code == 0);
-    CHECK(eventually([&] { return contains(watch.out(), "service/after\n"); }));
+    CHECK(eventually([&] { return has(watch.out(), "service/after\n"); }));
     CHECK(watch.running());
     std::string err = watch.err();
     CHECK(err.find(kWaiting) == err.rfind(kWaiting));
@@ -147,14 +143,14 @@ spec: {command: [sh, -c, "echo started; sleep 600"]}
               .exit_code == 0);
   Background logs(cenv, {"logs", "-f", "cr/talker"}, 120);
   INFO("logs stdout: " << logs.out() << "\nlogs stderr: " << logs.err());
-  REQUIRE(eventually([&] { return contains(logs.out(), "started\n"); }, std::chrono::seconds(60)));
+  REQUIRE(eventually([&] { return has(logs.out(), "started\n"); }, std::chrono::seconds(60)));
 
   REQUIRE(cenv.run("controller stop").exit_code == 0);
-  CHECK(eventually([&] { return contains(logs.err(), kWaiting); }));
+  CHECK(eventually([&] { return has(logs.err(), kWaiting); }));
   std::this_thread::sleep_for(std::chrono::seconds(2));
   CHECK(cenv.run("controller status").exit_code == 3);
   CHECK(logs.running());
-  CHECK_FALSE(contains(logs.err(), "started the local controller"));
+  CHECK_FALSE(has(logs.err(), "started the local controller"));
   logs.stop();
 }
 
