@@ -236,7 +236,7 @@ Status run_controller(const ControllerRunOptions& options) {
   server_options.after_call = [&heap_trimmer] { heap_trimmer.notify(); };
   server_options.tls = security->tls;
   server_options.gate = security->gate;
-  authorize_by_stored_bindings(server_options.gate, api, *store.value());
+  authorize_by_stored_bindings(server_options.gate, *store.value());
   // Docker is reached lazily: without dockerd the API still serves and the objects say
   // DockerUnavailable until it answers.
   auto docker = DockerConnection::from_environment();
