@@ -21,6 +21,8 @@ constexpr std::string_view kEventKind = "Event";
 constexpr size_t kNamePrefix = 52;
 // Longest message stored (the CRD's bound); longer ones are cut.
 constexpr size_t kMaxMessage = 1024;
+// Longest user stored (the CRD's bound); a longer one is cut.
+constexpr size_t kMaxUser = 256;
 // How often a conflicting concurrent increment is retried.
 constexpr int kWriteAttempts = 4;
 
@@ -78,21 +80,26 @@ EventRecorder::~EventRecorder() {
 
 std::string EventRecorder::event_name(const Object& object, std::string_view type,
                                       std::string_view reason, std::string_view message,
-                                      std::string_view component) {
+                                      std::string_view component, std::string_view user) {
   std::string prefix(object.name().substr(0, kNamePrefix));
   while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
-  uint64_t h = fnv1a(
-      {object.kind(), object.ns(), object.name(), object.uid(), type, reason, message, component});
+  // Without a user the identity hashes as it did before users were recorded, so the events of
+  // an upgraded controller keep aggregating.
+  uint64_t h = user.empty() ? fnv1a({object.kind(), object.ns(), object.name(), object.uid(), type,
+                                     reason, message, component})
+                            : fnv1a({object.kind(), object.ns(), object.name(), object.uid(), type,
+                                     reason, message, component, user});
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return (prefix.empty() ? std::string("event") : prefix) + "-" + std::string(hex, 10);
 }
 
 void EventRecorder::record(const Object& object, EventSeverity type, std::string_view reason,
-                           std::string_view message) {
+                           std::string_view message, std::string_view user) {
   if (object.kind() == kEventKind) return;
   try {
-    Status s = write(object, type_name(type), reason, message.substr(0, kMaxMessage));
+    Status s = write(object, type_name(type), reason, message.substr(0, kMaxMessage),
+                     user.substr(0, kMaxUser));
     if (!s.ok()) {
       spdlog::debug("event {} about {} dropped: {}", reason, object.key().to_string(), s.message());
     }
@@ -104,10 +111,10 @@ void EventRecorder::record(const Object& object, EventSeverity type, std::string
 }
 
 Status EventRecorder::write(const Object& object, std::string_view type, std::string_view reason,
-                            std::string_view message) {
+                            std::string_view message, std::string_view user) {
   // Events about cluster-scoped objects live in "default", as Kubernetes does.
   std::string ns = object.ns().empty() ? std::string(kDefaultNamespace) : std::string(object.ns());
-  std::string name = event_name(object, type, reason, message, options_.component);
+  std::string name = event_name(object, type, reason, message, options_.component, user);
   std::string now = format_rfc3339(clock_.now());
   ObjectKey key{std::string(kEventKind), ns, name};
   for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
@@ -154,6 +161,7 @@ Status EventRecorder::write(const Object& object, std::string_view type, std::st
     e.json()["lastTimestamp"] = now;
     e.json()["source"] = json::object{{"component", options_.component}};
     e.json()["reportingController"] = options_.component;
+    if (!user.empty()) e.json()["user"] = user;
     auto created = client_.create(e);
     if (created.ok()) {
       if (!object.uid().empty()) trim(ns, object.uid());

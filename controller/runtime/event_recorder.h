@@ -3,7 +3,8 @@
 // record.EventRecorder does for controllers. Recording an event never fails its caller: a
 // failed write is logged and dropped, because an event is a hint for humans, not state.
 //
-// Aggregation: an event is identified by its object (uid), type, reason, message and source;
+// Aggregation: an event is identified by its object (uid), type, reason, message, source and
+// user;
 // recording it again raises `count` and moves `lastTimestamp` on the same Event object (its
 // name is derived from that identity, so aggregation survives controller restarts).
 // Bounds: events whose lastTimestamp is older than `ttl` are deleted by expire() (run by
@@ -60,9 +61,10 @@ class EventRecorder {
   // stored: its uid tells it apart from an earlier object of the same name), with a message
   // for humans. Creates the Event or raises the count of the identical one. Never fails:
   // errors (a namespace gone, the store down) are logged at debug level and dropped. Events
-  // about Events are not recorded.
+  // about Events are not recorded. `user`: whose write the event records (the Event's `user`
+  // field); empty for what the controller itself reports.
   void record(const Object& object, EventSeverity type, std::string_view reason,
-              std::string_view message);
+              std::string_view message, std::string_view user = {});
 
   // Deletes every Event whose lastTimestamp is older than options.ttl; returns how many
   // were deleted (errors are logged, and what failed is left for the next sweep).
@@ -72,11 +74,11 @@ class EventRecorder {
   // characters. Exposed for tests.
   static std::string event_name(const Object& object, std::string_view type,
                                 std::string_view reason, std::string_view message,
-                                std::string_view component);
+                                std::string_view component, std::string_view user = {});
 
  private:
   Status write(const Object& object, std::string_view type, std::string_view reason,
-               std::string_view message);
+               std::string_view message, std::string_view user);
   // Deletes the least recently seen events of `uid` in `ns` beyond max_per_object.
   void trim(const std::string& ns, std::string_view uid);
   void maybe_expire();

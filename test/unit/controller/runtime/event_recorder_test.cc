@@ -148,9 +148,9 @@ TEST_CASE("events: a deletion waiting for finalizers is recorded through the API
   testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
-                          std::string_view message) {
+                          std::string_view message, std::string_view user) {
     recorder.record(o, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal, reason,
-                    message);
+                    message, user);
   });
   Object web = with_finalizer(f, "default", "web");
   REQUIRE(f.api->remove("Service", "default", "web", 0, Propagation::kBackground).ok());
@@ -170,9 +170,9 @@ TEST_CASE("events: Events never hold up their namespace's deletion and go with i
   testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
-                          std::string_view message) {
+                          std::string_view message, std::string_view user) {
     recorder.record(o, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal, reason,
-                    message);
+                    message, user);
   });
   f.create("Environment", "", "demo");
   Object web = with_finalizer(f, "demo", "web");
@@ -215,9 +215,9 @@ TEST_CASE("events: a deletion's Events stay while their namespace still waits fo
   testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
-                          std::string_view message) {
+                          std::string_view message, std::string_view user) {
     recorder.record(o, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal, reason,
-                    message);
+                    message, user);
   });
   f.create("Environment", "", "demo");
   with_finalizer(f, "demo", "web");
