@@ -29,7 +29,7 @@ struct ApplyOptionsSsa {
   std::string manager;  // who applies, e.g. "cenv"
   bool force = false;   // take fields other managers own instead of failing with Conflict
   std::string now;      // RFC 3339 time stamped on the manager's entry when it changes
-  std::string user;     // who applies, recorded with `now`; empty: the entry names no user
+  std::string user = "";  // who applies, recorded with `now`; empty: the entry names no user
 };
 
 struct FieldManagerShape;  // the owned parts' schema of one kind (private to field_manager.cc)
