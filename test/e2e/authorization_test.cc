@@ -85,20 +85,27 @@ TEST_CASE("RoleBindings decide what remote users may do", "[e2e][remote][authori
   auto edit_apply = cenv.run("apply -f - --context ed", kAnotherRun);
   INFO(edit_apply.err);
   CHECK(edit_apply.exit_code == 0);
-  // Every write names its user: in the events describe shows, and in managedFields.
-  auto described = cenv.run("describe cr more -n team-a --context ed");
+  // Every write names its user: in the events describe shows (written just after the write
+  // returns), and in managedFields.
+  RunResult described;
+  CHECK(eventually(
+      [&] {
+        described = cenv.run("describe cr more -n team-a --context ed");
+        return has(described.out, "created by ed (groups: devs) with field manager cenv");
+      },
+      std::chrono::seconds(20)));
   INFO(described.out << described.err);
   CHECK(has(described.out, "Created"));
-  CHECK(has(described.out, "created by ed (groups: devs) with field manager cenv"));
   auto managed = cenv.run("get cr more -n team-a -o yaml --show-managed-fields --context ed");
   CHECK(has(managed.out, "manager: cenv"));
   CHECK(has(managed.out, "user: ed"));
   // What the owner wrote through the unix socket names the OS user the controller runs as.
   struct passwd* me = getpwuid(geteuid());
   REQUIRE(me != nullptr);
-  auto env_described = cenv.run("describe env team-a");
-  CHECK(has(env_described.out,
-            "created by " + std::string(me->pw_name) + " (the local owner) with field manager"));
+  const std::string by_owner =
+      "created by " + std::string(me->pw_name) + " (the local owner) with field manager cenv";
+  CHECK(eventually([&] { return has(cenv.run("describe env team-a").out, by_owner); },
+                   std::chrono::seconds(20)));
   auto edit_b = cenv.run("get cr job -n team-b --context ed");
   CHECK(edit_b.exit_code != 0);
   CHECK(has(edit_b.err, "user \"ed\" (groups devs) cannot get commandrun/job in namespace "
@@ -130,9 +137,11 @@ spec: {role: admin, subjects: [{kind: User, name: ed}]}
   CHECK(cenv.run("get cr job -n team-b --context admin").exit_code == 0);
   // A deletion names its user too, in the namespace's events.
   REQUIRE(cenv.run("delete cr job -n team-b --context admin").exit_code == 0);
-  auto events = cenv.run("events -n team-b");
-  INFO(events.out << events.err);
-  CHECK(has(events.out, "deleted by admin (groups: cenv:admins)"));
+  CHECK(eventually(
+      [&] {
+        return has(cenv.run("events -n team-b").out, "deleted by admin (groups: cenv:admins)");
+      },
+      std::chrono::seconds(20)));
 
   cenv.run("delete env team-a team-b --wait=false");
 }
