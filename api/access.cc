@@ -17,6 +17,24 @@ std::string Caller::describe() const {
   return out;
 }
 
+Caller Caller::controller() {
+  return Caller{.user = std::string(kControllerUser), .groups = {}, .local = false,
+                .system = true};
+}
+
+std::string Caller::attribution() const {
+  std::string out = escape_for_display(user);
+  if (local) return out + " (the local owner)";
+  if (!groups.empty()) {
+    out += " (groups: ";
+    for (size_t i = 0; i < groups.size(); ++i) {
+      out += (i ? ", " : "") + escape_for_display(groups[i]);
+    }
+    out += ")";
+  }
+  return out;
+}
+
 std::string_view verb_name(Verb verb) {
   switch (verb) {
     case Verb::kGet:

@@ -9,13 +9,28 @@
 
 namespace cenv {
 
-// Who makes a call.
+// The user the controller's own writes (its reconcilers, the event recorder, namespace
+// deletion) are recorded under.
+inline constexpr std::string_view kControllerUser = "system:cenv-controller";
+
+// Who makes a call, or a write.
 struct Caller {
-  std::string user;                 // the client certificate's CN; "local" on the unix socket
+  // The client certificate's CN; on the unix socket the OS user the socket admits (the
+  // controller's own: the socket is mode 0600); kControllerUser for the controller itself.
+  std::string user;
   std::vector<std::string> groups;  // the certificate's O values; none on the unix socket
   bool local = false;               // on the unix socket: the machine owner's, admin
-  // "user \"alice\" (groups devs, ops)", or "the local owner".
+  // The controller's own write, made in process: never authorized (no call is made), and not
+  // reported as a user's write. Only Caller::controller() sets it; no certificate can.
+  bool system = false;
+
+  // The controller itself: user kControllerUser, system.
+  static Caller controller();
+  // "user \"alice\" (groups devs, ops)", or "the local owner", for refusals.
   std::string describe() const;
+  // Who wrote, as events and messages say it: "alice (groups: devs, ops)", "fred (the local
+  // owner)", "system:cenv-controller". Control characters escaped.
+  std::string attribution() const;
 };
 
 enum class Verb {

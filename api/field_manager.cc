@@ -301,6 +301,7 @@ struct Entry {
   std::string operation;  // "Apply" or "Update"
   std::string time;
   PathSet paths;
+  std::string user;  // who last changed the manager's fields; "" when not recorded
 };
 
 void to_trie(const PathSet& paths, json::object& trie) {
@@ -344,7 +345,8 @@ std::vector<Entry> read_entries(const json::object& o) {
     Entry entry{std::string(string_field(eo, "manager")),
                 std::string(string_field(eo, "operation")),
                 std::string(string_field(eo, "time")),
-                {}};
+                {},
+                std::string(string_field(eo, "user"))};
     if (const json::object* fields = object_field(eo, "fieldsV1")) {
       FieldPath prefix;
       from_trie(*fields, prefix, entry.paths);
@@ -360,12 +362,13 @@ void write_entries(Object& o, const std::vector<Entry>& entries) {
     if (e.paths.empty()) continue;
     json::object trie;
     to_trie(e.paths, trie);
-    arr.push_back(json::object{{"manager", e.manager},
-                               {"operation", e.operation},
-                               {"apiVersion", kApiVersion},
-                               {"time", e.time},
-                               {"fieldsType", "FieldsV1"},
-                               {"fieldsV1", std::move(trie)}});
+    json::object entry{{"manager", e.manager}, {"operation", e.operation}};
+    if (!e.user.empty()) entry["user"] = e.user;
+    entry["apiVersion"] = kApiVersion;
+    entry["time"] = e.time;
+    entry["fieldsType"] = "FieldsV1";
+    entry["fieldsV1"] = std::move(trie);
+    arr.push_back(std::move(entry));
   }
   if (arr.empty()) {
     o.metadata().erase("managedFields");
@@ -419,7 +422,7 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
   PathSet applied = shape.paths(config.json());
   if (!live) {
     Object out = config;
-    write_entries(out, {Entry{options.manager, "Apply", options.now, applied}});
+    write_entries(out, {Entry{options.manager, "Apply", options.now, applied, options.user}});
     return out;
   }
   std::vector<Entry> entries = read_entries(live->json());
@@ -515,17 +518,18 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
 
   bool object_changed = shape.tracked(out.json()) != shape.tracked(live->json());
   if (mine == entries.end()) {
-    entries.push_back(Entry{options.manager, "Apply", options.now, applied});
+    entries.push_back(Entry{options.manager, "Apply", options.now, applied, options.user});
   } else if (mine->paths != applied || object_changed) {
     mine->paths = applied;
     mine->time = options.now;
+    mine->user = options.user;
   }
   write_entries(out, entries);
   return out;
 }
 
 Object FieldManager::update(const Object& live, const Object& updated, const std::string& manager,
-                            const std::string& now) const {
+                            const std::string& now, const std::string& user) const {
   const Shape& shape = shape_->shape;
   PathSet before = shape.paths(live.json());
   PathSet after = shape.paths(updated.json());
@@ -554,12 +558,13 @@ Object FieldManager::update(const Object& live, const Object& updated, const std
   Object out = updated;
   if (!changed.empty() || !removed.empty()) {
     if (!mine) {
-      entries.push_back(Entry{manager, "Update", now, {}});
+      entries.push_back(Entry{manager, "Update", now, {}, user});
       mine = &entries.back();
     }
     for (const FieldPath& p : removed) mine->paths.erase(p);
     mine->paths.insert(changed.begin(), changed.end());
     mine->time = now;
+    mine->user = user;
   }
   write_entries(out, entries);
   return out;

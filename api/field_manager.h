@@ -3,6 +3,9 @@
 // every field of spec, metadata.labels, metadata.annotations, metadata.finalizers and
 // metadata.ownerReferences is owned by the field managers that set it, recorded in
 // metadata.managedFields as FieldsV1 tries ("f:spec": {"f:ports": {"k:{...}": {...}}}).
+// Each entry also names the `user` whose write last changed the manager's fields (beside
+// `manager`, `operation` and `time`, which move with it); entries written before users were
+// recorded have none.
 // Lists whose schema says `x-kubernetes-list-type: map` merge item by item on
 // `x-kubernetes-list-map-keys`; `set` lists merge by value; other lists are atomic.
 // Pure functions of their arguments; thread-safe.
@@ -26,6 +29,7 @@ struct ApplyOptionsSsa {
   std::string manager;  // who applies, e.g. "cenv"
   bool force = false;   // take fields other managers own instead of failing with Conflict
   std::string now;      // RFC 3339 time stamped on the manager's entry when it changes
+  std::string user = "";  // who applies, recorded with `now`; empty: the entry names no user
 };
 
 struct FieldManagerShape;  // the owned parts' schema of one kind (private to field_manager.cc)
@@ -44,11 +48,11 @@ class FieldManager {
   Result<Object> apply(const Object* live, const Object& config,
                        const ApplyOptionsSsa& options) const;
 
-  // Records a full-object update (edit, patch, Update) by `manager`: it takes ownership of
-  // every field it changed, and other managers lose those fields. Returns `updated` with
-  // managedFields set.
+  // Records a full-object update (edit, patch, Update) by `manager` on behalf of `user`: it
+  // takes ownership of every field it changed (its entry records `now` and `user`; empty: no
+  // user), and other managers lose those fields. Returns `updated` with managedFields set.
   Object update(const Object& live, const Object& updated, const std::string& manager,
-                const std::string& now) const;
+                const std::string& now, const std::string& user = {}) const;
 
   // The parts of an object that managers own, to compare: every top-level member but
   // apiVersion, kind, metadata and status (spec; an Event's fields), and metadata's labels,

@@ -45,18 +45,19 @@ Result<Object> ApiServiceClient::apply(const Object& obj) {
   ApplyOptions options;
   options.field_manager = field_manager_;
   options.force = true;
+  options.caller = Caller::controller();
   auto outcomes = api_.apply(std::move(items), options);
   if (!outcomes.ok()) return outcomes.status();
   return std::move(outcomes.value().front().object);
 }
 
 Result<Object> ApiServiceClient::update(const Object& obj) {
-  return api_.update(obj, field_manager_);
+  return api_.update(obj, field_manager_, Caller::controller());
 }
 
 Status ApiServiceClient::remove(const ObjectKey& key, const DeleteOptions& options) {
-  auto removed =
-      api_.remove(key.kind, key.ns, key.name, options.resource_version, options.propagation);
+  auto removed = api_.remove(key.kind, key.ns, key.name, options.resource_version,
+                             options.propagation, Caller::controller());
   return removed.status();
 }
 
@@ -64,7 +65,7 @@ Result<Object> ApiServiceClient::update_status(const Object& obj) {
   auto current = api_.get(obj.kind(), obj.ns(), obj.name());
   if (!current.ok()) return current.status();
   if (same_status(current.value(), obj)) return current;
-  return api_.update_status(obj);
+  return api_.update_status(obj, Caller::controller());
 }
 
 Result<std::string> ApiServiceClient::get_archive(const std::string& digest) {

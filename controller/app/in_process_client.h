@@ -1,7 +1,8 @@
 #pragma once
 // ApiServiceClient: the Client of reconcilers running in the API server's process: it calls
 // ApiService directly (same validation, same watch events as remote clients get), no gRPC.
-// Thread-safe. `api` must outlive it.
+// Its writes are the controller's own (Caller::controller(): managedFields name the user
+// system:cenv-controller, and no write event is told). Thread-safe. `api` must outlive it.
 
 #include <string>
 

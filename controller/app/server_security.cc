@@ -1,12 +1,9 @@
 #include "controller/app/server_security.h"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <memory>
-#include <mutex>
 
-#include "controller/security/authorizer.h"
+#include "controller/app/stored_bindings.h"
 #include "controller/security/certificate.h"
 #include "controller/security/certificate_directory.h"
 #include "controller/security/image_identity.h"
@@ -69,48 +66,8 @@ Result<ServerSecurity> load_server_security(const std::string& listen,
   return out;
 }
 
-namespace {
-
-// The authorizer of the bindings stored at the store's current revision, built at most once
-// per revision.
-class StoredBindings {
- public:
-  StoredBindings(ApiService& api, Store& store) : api_(api), store_(store) {}
-
-  std::shared_ptr<const security::Authorizer> current() {
-    auto revision = store_.revision();
-    std::lock_guard lock(mu_);
-    if (authorizer_ && revision.ok() && *revision == revision_) return authorizer_;
-    std::vector<Object> bindings;
-    for (std::string_view kind : {"RoleBinding", "ClusterRoleBinding"}) {
-      auto list = api_.list(kind, "", "");
-      if (!list.ok()) {
-        // Unreadable: grant nothing new rather than guess (the local owner still passes).
-        spdlog::warn("authorization: cannot read the {}s: {}", kind, list.status().message());
-        return authorizer_ ? authorizer_
-                           : std::make_shared<const security::Authorizer>(
-                                 security::Authorizer::from_bindings({}));
-      }
-      for (Object& o : list->items) bindings.push_back(std::move(o));
-    }
-    authorizer_ = std::make_shared<const security::Authorizer>(
-        security::Authorizer::from_bindings(bindings));
-    revision_ = revision.ok() ? *revision : -1;
-    return authorizer_;
-  }
-
- private:
-  ApiService& api_;
-  Store& store_;
-  std::mutex mu_;
-  std::shared_ptr<const security::Authorizer> authorizer_;  // guarded by mu_
-  int64_t revision_ = -1;                                   // guarded by mu_
-};
-
-}  // namespace
-
-void authorize_by_stored_bindings(CallGateOptions& gate, ApiService& api, Store& store) {
-  auto bindings = std::make_shared<StoredBindings>(api, store);
+void authorize_by_stored_bindings(CallGateOptions& gate, Store& store) {
+  auto bindings = std::make_shared<StoredBindings>(store);
   gate.authorize = [bindings](const Caller& caller, const Access& access) {
     return bindings->current()->check(caller, access);
   };

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "api/status.h"
-#include "controller/server/api_service.h"
 #include "controller/server/grpc_server.h"
 #include "controller/store/store.h"
 
@@ -27,9 +26,8 @@ Result<ServerSecurity> load_server_security(const std::string& listen,
                                             const std::filesystem::path& certs_dir);
 
 // Sets `gate`'s authorize and may_read to the RoleBinding authorizer (controller/security/
-// authorizer.h) over the RoleBindings and ClusterRoleBindings `api` stores, read again
-// whenever the store's revision moved since (a write of any object). `api` and `store` must
-// outlive the gate. Thread-safe.
-void authorize_by_stored_bindings(CallGateOptions& gate, ApiService& api, Store& store);
+// authorizer.h) over the RoleBindings and ClusterRoleBindings `store` holds, built again only
+// when one of them changed (StoredBindings). `store` must outlive the gate. Thread-safe.
+void authorize_by_stored_bindings(CallGateOptions& gate, Store& store);
 
 }  // namespace cenv

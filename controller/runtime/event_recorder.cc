@@ -8,6 +8,7 @@
 #include <exception>
 #include <vector>
 
+#include "api/json_fields.h"
 #include "api/selector.h"
 
 namespace cenv {
@@ -21,6 +22,8 @@ constexpr std::string_view kEventKind = "Event";
 constexpr size_t kNamePrefix = 52;
 // Longest message stored (the CRD's bound); longer ones are cut.
 constexpr size_t kMaxMessage = 1024;
+// Longest user stored (the CRD's bound); a longer one is cut.
+constexpr size_t kMaxUser = 256;
 // How often a conflicting concurrent increment is retried.
 constexpr int kWriteAttempts = 4;
 
@@ -63,6 +66,7 @@ int64_t steady_ns() {
 EventRecorder::EventRecorder(Client& client, const Clock& clock, EventRecorderOptions options)
     : client_(client), clock_(clock), options_(std::move(options)) {
   last_sweep_ = steady_ns();
+  writer_ = std::jthread([this](std::stop_token stop) { write_loop(stop); });
   if (options_.sweep_interval.count() > 0) {
     sweeper_ = std::jthread([this](std::stop_token stop) { sweep_loop(stop); });
   }
@@ -74,25 +78,81 @@ EventRecorder::~EventRecorder() {
     wake_.notify_all();
     sweeper_.join();
   }
+  writer_.request_stop();
+  queued_.notify_all();
+  writer_.join();
+}
+
+void EventRecorder::record_soon(const Object& object, EventSeverity type, std::string_view reason,
+                                std::string_view message, std::string_view user) {
+  if (object.kind() == kEventKind) return;
+  Queued q{Object(), type, std::string(reason), std::string(message.substr(0, kMaxMessage)),
+           std::string(user)};
+  q.object.json()["apiVersion"] = object.api_version();
+  q.object.json()["kind"] = object.kind();
+  q.object.set_name(object.name());
+  if (!object.ns().empty()) q.object.set_ns(object.ns());
+  if (!object.uid().empty()) q.object.set_uid(object.uid());
+  if (object.resource_version() > 0) q.object.set_resource_version(object.resource_version());
+  {
+    std::lock_guard lock(queue_mu_);
+    if (queue_.size() >= options_.queue_capacity) {
+      // Logged at the first drop of a burst, and every 1000th after.
+      if (dropped_++ % 1000 == 0) {
+        spdlog::warn("event {} about {} dropped: {} events wait to be written ({} dropped)",
+                     reason, object.key().to_string(), queue_.size(), dropped_);
+      }
+      return;
+    }
+    queue_.push_back(std::move(q));
+    ++pushed_;
+  }
+  queued_.notify_all();
+}
+
+void EventRecorder::flush() {
+  std::unique_lock lock(queue_mu_);
+  const uint64_t target = pushed_;
+  queued_.wait(lock, [&] { return written_ >= target; });
+}
+
+void EventRecorder::write_loop(std::stop_token stop) {
+  std::unique_lock lock(queue_mu_);
+  for (;;) {
+    queued_.wait(lock, stop, [&] { return !queue_.empty(); });
+    if (queue_.empty()) return;  // stopped with nothing left
+    Queued q = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    record(q.object, q.type, q.reason, q.message, q.user);
+    lock.lock();
+    ++written_;
+    queued_.notify_all();
+  }
 }
 
 std::string EventRecorder::event_name(const Object& object, std::string_view type,
                                       std::string_view reason, std::string_view message,
-                                      std::string_view component) {
+                                      std::string_view component, std::string_view user) {
   std::string prefix(object.name().substr(0, kNamePrefix));
   while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
-  uint64_t h = fnv1a(
-      {object.kind(), object.ns(), object.name(), object.uid(), type, reason, message, component});
+  // Without a user the identity hashes as it did before users were recorded, so the events of
+  // an upgraded controller keep aggregating.
+  uint64_t h = user.empty() ? fnv1a({object.kind(), object.ns(), object.name(), object.uid(), type,
+                                     reason, message, component})
+                            : fnv1a({object.kind(), object.ns(), object.name(), object.uid(), type,
+                                     reason, message, component, user});
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return (prefix.empty() ? std::string("event") : prefix) + "-" + std::string(hex, 10);
 }
 
 void EventRecorder::record(const Object& object, EventSeverity type, std::string_view reason,
-                           std::string_view message) {
+                           std::string_view message, std::string_view user) {
   if (object.kind() == kEventKind) return;
   try {
-    Status s = write(object, type_name(type), reason, message.substr(0, kMaxMessage));
+    Status s = write(object, type_name(type), reason, message.substr(0, kMaxMessage),
+                     user.substr(0, kMaxUser));
     if (!s.ok()) {
       spdlog::debug("event {} about {} dropped: {}", reason, object.key().to_string(), s.message());
     }
@@ -104,10 +164,10 @@ void EventRecorder::record(const Object& object, EventSeverity type, std::string
 }
 
 Status EventRecorder::write(const Object& object, std::string_view type, std::string_view reason,
-                            std::string_view message) {
+                            std::string_view message, std::string_view user) {
   // Events about cluster-scoped objects live in "default", as Kubernetes does.
   std::string ns = object.ns().empty() ? std::string(kDefaultNamespace) : std::string(object.ns());
-  std::string name = event_name(object, type, reason, message, options_.component);
+  std::string name = event_name(object, type, reason, message, options_.component, user);
   std::string now = format_rfc3339(clock_.now());
   ObjectKey key{std::string(kEventKind), ns, name};
   for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
@@ -154,9 +214,10 @@ Status EventRecorder::write(const Object& object, std::string_view type, std::st
     e.json()["lastTimestamp"] = now;
     e.json()["source"] = json::object{{"component", options_.component}};
     e.json()["reportingController"] = options_.component;
+    if (!user.empty()) e.json()["user"] = user;
     auto created = client_.create(e);
     if (created.ok()) {
-      if (!object.uid().empty()) trim(ns, object.uid());
+      if (!object.uid().empty() && count_created(object.uid())) trim(ns, object.uid());
       return Status::Ok();
     }
     if (created.status().code() != Code::kAlreadyExists) return created.status();
@@ -166,12 +227,40 @@ Status EventRecorder::write(const Object& object, std::string_view type, std::st
                           std::to_string(kWriteAttempts) + " attempts to count it");
 }
 
+void EventRecorder::recount(const std::vector<Object>& events) {
+  counts_.clear();
+  for (const Object& e : events) {
+    const json::object* meta = e.metadata_or_null();
+    const json::object* labels = meta ? object_field(*meta, "labels") : nullptr;
+    std::string_view uid = string_field(labels, kEventInvolvedUidLabel);
+    if (!uid.empty()) ++counts_[std::string(uid)];
+  }
+  counts_loaded_ = true;
+}
+
+bool EventRecorder::count_created(std::string_view uid) {
+  std::lock_guard lock(counts_mu_);
+  if (!counts_loaded_) {
+    // Once: the listing holds the Event just created too.
+    auto all = client_.list(kEventKind, "", LabelSelector{});
+    if (!all.ok()) return true;  // cannot tell: look at this object's events
+    recount(all->items);
+    return counts_[std::string(uid)] > options_.max_per_object;
+  }
+  return ++counts_[std::string(uid)] > options_.max_per_object;
+}
+
 void EventRecorder::trim(const std::string& ns, std::string_view uid) {
   auto selector =
       LabelSelector::parse(std::string(kEventInvolvedUidLabel) + "=" + std::string(uid));
   if (!selector.ok()) return;
   auto list = client_.list(kEventKind, ns, selector.value());
-  if (!list.ok() || list->items.size() <= options_.max_per_object) return;
+  if (!list.ok()) return;
+  {
+    std::lock_guard lock(counts_mu_);
+    counts_[std::string(uid)] = std::min(list->items.size(), options_.max_per_object);
+  }
+  if (list->items.size() <= options_.max_per_object) return;
   std::vector<Object>& events = list->items;
   std::stable_sort(events.begin(), events.end(),
                    [](const Object& a, const Object& b) { return last_seen(a) < last_seen(b); });
@@ -192,10 +281,14 @@ size_t EventRecorder::expire() {
   }
   auto cutoff = clock_.now() - options_.ttl;
   size_t removed = 0;
-  for (const Object& e : list->items) {
+  std::vector<Object> kept;
+  for (Object& e : list->items) {
     std::chrono::system_clock::time_point seen;
     // An event without a readable lastTimestamp is not ours to judge; keep it.
-    if (!parse_rfc3339(last_seen(e), &seen) || seen >= cutoff) continue;
+    if (!parse_rfc3339(last_seen(e), &seen) || seen >= cutoff) {
+      kept.push_back(std::move(e));
+      continue;
+    }
     Status s = client_.remove(e.key(), DeleteOptions{});
     if (s.ok()) {
       ++removed;
@@ -203,6 +296,8 @@ size_t EventRecorder::expire() {
       spdlog::debug("cannot expire event {}: {}", e.key().to_string(), s.message());
     }
   }
+  std::lock_guard lock(counts_mu_);
+  recount(kept);
   return removed;
 }
 

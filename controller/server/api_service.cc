@@ -28,6 +28,12 @@ std::string generated_name(std::string_view prefix) {
 
 std::string describe(const Object& o) { return describe_object(o); }
 
+// "updated by alice (groups: devs) with field manager kubectl-edit".
+std::string updated_message(const Caller& by, const std::string& field_manager) {
+  return "updated by " + by.attribution() + " with field manager " +
+         escape_for_display(field_manager);
+}
+
 // Problems found while preparing an apply, each prefixed with its item's source.
 class ApplyProblems {
  public:
@@ -252,7 +258,7 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
   round.outcomes.resize(items.size());
   std::vector<std::string> conflicts;
   std::vector<std::string> existing_names;  // create_only: objects that already exist
-  ApplyOptionsSsa ssa{options.field_manager, options.force, now};
+  ApplyOptionsSsa ssa{options.field_manager, options.force, now, options.caller.user};
   // Every stored counterpart in one read (one round trip on PostgreSQL, not one per object).
   std::vector<ObjectKey> keys;
   keys.reserve(items.size());
@@ -439,6 +445,7 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
         outcomes[round->write_index[w]].object = std::move(stored.value()[w]);
       }
       for (auto& p : pruned.value()) outcomes.push_back(std::move(p));
+      tell_applied(outcomes, options);
       return std::move(outcomes);
     }
     bool retryable = stored.status().code() == Code::kConflict ||
@@ -465,16 +472,41 @@ void ApiService::tell_waiting(const std::vector<Object>& terminating) const {
       }
     }
     if (!pending.empty()) {
-      on_event_(o, "Normal", "FinalizersPending", "deletion waits for finalizers: " + pending);
+      on_event_(o, "Normal", "FinalizersPending", "deletion waits for finalizers: " + pending, "");
     }
     if (has_finalizer(o, kForegroundFinalizer)) {
       on_event_(o, "Normal", "WaitingForDependents",
-                "foreground deletion waits until its dependents are deleted");
+                "foreground deletion waits until its dependents are deleted", "");
     }
     if (has_finalizer(o, kNamespaceFinalizer)) {
       on_event_(o, "Normal", "NamespaceTerminating",
                 "deletion waits until the objects of namespace \"" + std::string(o.name()) +
-                    "\" are finalized");
+                    "\" are finalized",
+                "");
+    }
+  }
+}
+
+void ApiService::tell_written(const Object& about, std::string_view reason,
+                              const std::string& message, const Caller& by) const {
+  if (!on_event_ || by.system || about.kind() == "Event") return;
+  on_event_(about, "Normal", reason, message, by.user);
+}
+
+void ApiService::tell_applied(const std::vector<ApplyOutcome>& outcomes,
+                              const ApplyOptions& options) const {
+  const std::string who = options.caller.attribution();
+  const std::string manager = " with field manager " + escape_for_display(options.field_manager);
+  for (const ApplyOutcome& out : outcomes) {
+    if (out.action == "created") {
+      tell_written(out.object, "Created", "created by " + who + manager, options.caller);
+    } else if (out.action == "configured") {
+      tell_written(out.object, "Applied", "applied by " + who + manager, options.caller);
+    } else if (out.action == "pruned") {
+      tell_written(out.object, "Deleted",
+                   "pruned by " + who + " (not in apply set " +
+                       escape_for_display(options.applyset) + ")",
+                   options.caller);
     }
   }
 }
@@ -506,7 +538,8 @@ Result<ObjectList> ApiService::list(std::string_view kind, std::string_view ns,
   return store_.list(options);
 }
 
-Result<Object> ApiService::update(Object object, const std::string& field_manager) {
+Result<Object> ApiService::update(Object object, const std::string& field_manager,
+                                  const Caller& by) {
   auto info = resolve(object.kind());
   if (!info.ok()) return info.status();
   auto normalized = normalize_for_write(object, *info.value(), *kinds_);
@@ -521,7 +554,7 @@ Result<Object> ApiService::update(Object object, const std::string& field_manage
     // Ownership follows the stored record, whatever managedFields the writer sent. Without a
     // precondition from the writer, the version read here guards the ownership computed from it.
     std::string now = format_rfc3339(clock_.now());
-    Object owned = fields.update(current.value(), object, field_manager, now);
+    Object owned = fields.update(current.value(), object, field_manager, now, by.user);
     CENV_RETURN_IF_ERROR(seal_for_write(owned, &current.value()));
     owned.set_resource_version(rv != 0 ? rv : current->resource_version());
     Result<Object> stored = Status::Internal("unset");
@@ -534,7 +567,10 @@ Result<Object> ApiService::update(Object object, const std::string& field_manage
       if (!released.ok()) return released.status();
       if (released.value()) {
         auto done = commit(plan.writes());
-        if (done.ok()) return owned;
+        if (done.ok()) {
+          tell_written(owned, "Updated", updated_message(by, field_manager), by);
+          return owned;
+        }
         stored = done.status();
       } else {
         stored = commit_one(WriteOp::kUpdate, std::move(owned));
@@ -542,13 +578,17 @@ Result<Object> ApiService::update(Object object, const std::string& field_manage
     } else {
       stored = commit_one(WriteOp::kUpdate, std::move(owned));
     }
+    // A write that changed nothing is not stored: the version stays, and nothing is told.
+    if (stored.ok() && stored->resource_version() != current->resource_version()) {
+      tell_written(stored.value(), "Updated", updated_message(by, field_manager), by);
+    }
     if (stored.ok() || rv != 0 || stored.status().code() != Code::kConflict || attempt >= 4) {
       return stored;
     }
   }
 }
 
-Result<Object> ApiService::update_status(Object object) {
+Result<Object> ApiService::update_status(Object object, const Caller& by) {
   auto info = resolve(object.kind());
   if (!info.ok()) return info.status();
   if (info.value()->namespaced && object.ns().empty()) object.set_ns(kDefaultNamespace);
@@ -563,15 +603,24 @@ Result<Object> ApiService::update_status(Object object) {
     check.json().erase("status");
   }
   CENV_RETURN_IF_ERROR(kinds_->default_and_validate(check));
-  return commit_one(WriteOp::kUpdateStatus, std::move(object));
+  auto stored = commit_one(WriteOp::kUpdateStatus, std::move(object));
+  if (stored.ok() && stored->resource_version() != current->resource_version()) {
+    tell_written(stored.value(), "StatusUpdated", "status updated by " + by.attribution(), by);
+  }
+  return stored;
 }
 
 Result<std::vector<Object>> ApiService::remove_environment(const Object& env,
-                                                           Propagation propagation) {
+                                                           Propagation propagation,
+                                                           const Caller& by) {
   if (!is_being_deleted(env)) {
     auto written = deleter_->begin(env, propagation);
     if (!written.ok()) return written.status();
-    if (written->empty()) written->push_back(env);
+    if (written->empty()) {
+      written->push_back(env);  // nothing written: nothing to tell
+    } else {
+      tell_written(written->front(), "Deleted", "deleted by " + by.attribution(), by);
+    }
     return written;
   }
   if (propagation != Propagation::kForeground || has_finalizer(env, kForegroundFinalizer)) {
@@ -584,13 +633,14 @@ Result<std::vector<Object>> ApiService::remove_environment(const Object& env,
   CENV_RETURN_IF_ERROR(plan.remove(env, propagation));
   auto stored = commit(plan.writes());
   if (!stored.ok()) return stored.status();
+  tell_written(env, "Deleted", "deleted by " + by.attribution(), by);
   tell_waiting(stored.value());
   return stored;
 }
 
 Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::string_view ns,
                                                std::string_view name, int64_t resource_version,
-                                               Propagation propagation) {
+                                               Propagation propagation, const Caller& by) {
   auto info = resolve(kind);
   if (!info.ok()) return info.status();
   if (info.value()->kind == "Environment" && name == kDefaultNamespace) {
@@ -605,7 +655,7 @@ Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::strin
                               "latest version and try again");
     }
     if (info.value()->kind == "Environment") {
-      auto removed = remove_environment(target.value(), propagation);
+      auto removed = remove_environment(target.value(), propagation, by);
       if (!removed.ok() && removed.status().code() == Code::kConflict && attempt < 4) continue;
       return removed;
     }
@@ -626,6 +676,7 @@ Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::strin
           waiting.push_back(std::move(stored.value()[i]));
         }
       }
+      tell_written(target.value(), "Deleted", "deleted by " + by.attribution(), by);
       tell_waiting(waiting);
     }
     // The target first, then what went with it, then what is left terminating.

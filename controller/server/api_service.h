@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/access.h"
 #include "api/clock.h"
 #include "api/environment_secrets.h"
 #include "api/kinds.h"
@@ -47,6 +48,9 @@ struct ApplyOptions {
   // written), and metadata.generateName is allowed: the server picks the name (the prefix
   // and 5 random characters) and picks again when that name is taken.
   bool create_only = false;
+  // Who applies: recorded in managedFields with the manager, and told as an event (unless
+  // it is the controller). Default: the controller's own write.
+  Caller caller = Caller::controller();
 };
 
 // A module source archive sent with an apply (the CLI packs spec.source.path folders).
@@ -85,19 +89,21 @@ class ApiService {
                           std::string_view label_selector);
   // Replaces metadata and spec (validated; status ignored). Conflict on a stale resourceVersion,
   // NotFound as get() says it when the object does not exist. `field_manager` takes ownership
-  // of every field it changes.
-  Result<Object> update(Object object, const std::string& field_manager);
+  // of every field it changes, recorded with `by`'s user. Default `by`: the controller.
+  Result<Object> update(Object object, const std::string& field_manager,
+                        const Caller& by = Caller::controller());
   // Replaces status only. Conflict on a stale resourceVersion.
-  Result<Object> update_status(Object object);
+  Result<Object> update_status(Object object, const Caller& by = Caller::controller());
   // Deletes the object with its dependents (DeletionPlan: finalizers, ownerReferences,
   // propagation). Returns every object removed or left terminating, the target first.
   // An Environment takes its namespace, as a Kubernetes namespace: it is marked terminating, the
   // first batch of its objects goes within this call (a small namespace is gone when it
   // returns), the rest in the background (start_namespace_deletions). Forbidden for the
-  // Environment "default".
+  // Environment "default". `by` deletes (told as an event); default: the controller.
   Result<std::vector<Object>> remove(std::string_view kind, std::string_view ns,
                                      std::string_view name, int64_t resource_version,
-                                     Propagation propagation);
+                                     Propagation propagation,
+                                     const Caller& by = Caller::controller());
 
   // Starts the background deletion of namespaces, resuming those a previous run left
   // unfinished. Call once the hooks below are set. Store errors from finding those; Ok when
@@ -111,11 +117,16 @@ class ApiService {
   void set_on_commit(std::function<void()> on_commit) { on_commit_ = std::move(on_commit); }
 
   // Told of notable transitions of the API's own (a deletion left waiting for finalizers or
-  // dependents), to be recorded as Events: the object as stored, type "Normal" or
-  // "Warning", a CamelCase reason and a message. Must not fail; called after the commit,
-  // outside any lock. Set before serving; unset: nothing is told.
-  using EventHook = std::function<void(const Object& about, std::string_view type,
-                                       std::string_view reason, std::string_view message)>;
+  // dependents) and of every write a user (any caller but the controller itself) makes that
+  // changes an object other than an Event, to be recorded as Events: the object as stored,
+  // type "Normal" or "Warning", a CamelCase reason ("Created", "Applied", "Updated",
+  // "StatusUpdated", "Deleted" for the writes), a message ("applied by alice (groups: devs)
+  // with field manager cenv") and the user who wrote ("" for the API's own transitions).
+  // Must not fail; called after the commit, outside any lock, before the write returns. Set
+  // before serving; unset: nothing is told.
+  using EventHook =
+      std::function<void(const Object& about, std::string_view type, std::string_view reason,
+                         std::string_view message, std::string_view user)>;
   void set_on_event(EventHook on_event) { on_event_ = std::move(on_event); }
 
   // What seals Environment secrets before they are stored (environment_secrets.h). Without
@@ -139,7 +150,8 @@ class ApiService {
   // Environment is being deleted, as Kubernetes' NamespaceLifecycle admission.
   Status admit_new_content(const std::vector<Write>& writes);
   // remove() of an Environment.
-  Result<std::vector<Object>> remove_environment(const Object& env, Propagation propagation);
+  Result<std::vector<Object>> remove_environment(const Object& env, Propagation propagation,
+                                                 const Caller& by);
   Result<Object> commit_one(WriteOp op, Object object);
   // seal_secrets() of `object` (a write of it replacing `stored`, or nullptr) under secrets_;
   // FailedPrecondition when it holds secrets and there is no box.
@@ -183,6 +195,12 @@ class ApiService {
   const Clock& clock_;
   // Records why each terminating object of a committed deletion still waits.
   void tell_waiting(const std::vector<Object>& terminating) const;
+  // Tells on_event_ that `by` wrote `about` (reason, message as EventHook says), unless `by`
+  // is the controller or `about` an Event.
+  void tell_written(const Object& about, std::string_view reason, const std::string& message,
+                    const Caller& by) const;
+  // tell_written() of each object an apply created, configured or pruned.
+  void tell_applied(const std::vector<ApplyOutcome>& outcomes, const ApplyOptions& options) const;
 
   std::function<void()> on_commit_;
   EventHook on_event_;

@@ -2,6 +2,10 @@
 
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/grpcpp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <vector>
 
 namespace cenv {
 
@@ -41,7 +45,25 @@ Status identity_mismatch(const std::string& presented, const std::string& expect
       ", the controller is " + short_identity(expected) + "; " + hint);
 }
 
+// The name of the OS user this process runs as, "uid N" when the password database has none.
+std::string process_user_name() {
+  const uid_t uid = geteuid();
+  long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buffer(size > 0 ? static_cast<size_t>(size) : 16384);
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found &&
+      found->pw_name && *found->pw_name) {
+    return found->pw_name;
+  }
+  return "uid " + std::to_string(uid);
+}
+
 }  // namespace
+
+CallGate::CallGate(CallGateOptions options) : options_(std::move(options)) {
+  if (options_.local_user.empty()) options_.local_user = process_user_name();
+}
 
 const std::string& CallGate::identity_for(const grpc::ServerContext& ctx) const {
   return over_tls(ctx) ? options_.remote_identity : options_.local_identity;
@@ -61,7 +83,7 @@ Result<Caller> CallGate::admit(const grpc::ServerContext& ctx) const {
     if (!ctx.peer().starts_with("unix:")) {
       return Status::Unauthenticated("a TCP caller must present a client certificate");
     }
-    return Caller{.user = "local", .groups = {}, .local = true};
+    return Caller{.user = options_.local_user, .groups = {}, .local = true};
   }
   std::string pem = auth_property(ctx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pem.empty() || !options_.certificate_caller) {

@@ -25,6 +25,10 @@ inline constexpr std::string_view kIdentityMetadataKey = "cenv-identity";
 struct CallGateOptions {
   // The identity unix-socket callers must present (the build's alone). Empty: any.
   std::string local_identity;
+  // The user unix-socket callers are recorded as (in managedFields and events). The socket
+  // is mode 0600, so its only callers are the OS user the controller runs as (and root).
+  // Empty (the default): that user's name, from the password database ("uid N" without one).
+  std::string local_user;
   // The identity TLS callers must present (the build's with the CA). Required with TLS.
   std::string remote_identity;
   // The caller a verified client certificate (PEM) names; set by the composition root, which
@@ -41,9 +45,10 @@ struct CallGateOptions {
 // Immutable once made; admit() is safe to call from several threads at once.
 class CallGate {
  public:
-  explicit CallGate(CallGateOptions options) : options_(std::move(options)) {}
+  explicit CallGate(CallGateOptions options);
 
-  // The caller of `ctx`. FailedPrecondition naming both identities when the client's differs
+  // The caller of `ctx`: on the unix socket the local owner, named options.local_user; on the
+  // TLS port its certificate's user and groups. FailedPrecondition naming both identities when the client's differs
   // from the controller's (a unix-socket client may send none; a TLS client must);
   // Unauthenticated when a TLS caller has no usable certificate.
   Result<Caller> admit(const grpc::ServerContext& ctx) const;

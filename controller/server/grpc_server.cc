@@ -96,6 +96,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     options.applyset = req->applyset();
     options.prune = req->prune();
     options.create_only = req->create_only();
+    options.caller = std::move(caller).value();
     if (options.prune && options.applyset.empty()) {
       return finish("Apply", Status::Invalid("prune needs an applyset: --applyset=NAME"), start);
     }
@@ -148,14 +149,12 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     auto start = std::chrono::steady_clock::now();
     auto obj = Object::from_json(req->json());
     if (!obj.ok()) return finish("Update", obj.status(), start);
-    if (auto caller = gate_.admit(*ctx, access_for(Verb::kUpdate, std::string(obj->kind()),
-                                                   std::string(obj->ns()),
-                                                   std::string(obj->name())));
-        !caller.ok()) {
-      return finish("Update", caller.status(), start);
-    }
+    auto caller = gate_.admit(*ctx, access_for(Verb::kUpdate, std::string(obj->kind()),
+                                               std::string(obj->ns()), std::string(obj->name())));
+    if (!caller.ok()) return finish("Update", caller.status(), start);
     auto stored = api_.update(std::move(obj.value()),
-                              req->field_manager().empty() ? "cenv" : req->field_manager());
+                              req->field_manager().empty() ? "cenv" : req->field_manager(),
+                              caller.value());
     if (stored.ok()) resp->set_json(to_client_json(stored.value()));
     return finish("Update", stored.status(), start);
   }
@@ -165,13 +164,10 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     auto start = std::chrono::steady_clock::now();
     auto obj = Object::from_json(req->json());
     if (!obj.ok()) return finish("UpdateStatus", obj.status(), start);
-    if (auto caller = gate_.admit(*ctx, access_for(Verb::kUpdateStatus, std::string(obj->kind()),
-                                                   std::string(obj->ns()),
-                                                   std::string(obj->name())));
-        !caller.ok()) {
-      return finish("UpdateStatus", caller.status(), start);
-    }
-    auto stored = api_.update_status(std::move(obj.value()));
+    auto caller = gate_.admit(*ctx, access_for(Verb::kUpdateStatus, std::string(obj->kind()),
+                                               std::string(obj->ns()), std::string(obj->name())));
+    if (!caller.ok()) return finish("UpdateStatus", caller.status(), start);
+    auto stored = api_.update_status(std::move(obj.value()), caller.value());
     if (stored.ok()) resp->set_json(to_client_json(stored.value()));
     return finish("UpdateStatus", stored.status(), start);
   }
@@ -179,11 +175,9 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req,
                       v1::DeleteResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(
-            *ctx, access_for(Verb::kDelete, req->kind(), req->namespace_(), req->name()));
-        !caller.ok()) {
-      return finish("Delete", caller.status(), start);
-    }
+    auto caller =
+        gate_.admit(*ctx, access_for(Verb::kDelete, req->kind(), req->namespace_(), req->name()));
+    if (!caller.ok()) return finish("Delete", caller.status(), start);
     int64_t rv = parse_resource_version(req->resource_version());
     if (rv < 0) {
       return finish("Delete", Status::Invalid("resourceVersion: must be an integer"), start);
@@ -197,7 +191,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
                     start);
     }
     auto deleted = api_.remove(req->kind(), req->namespace_(), req->name(), rv,
-                               parse_propagation(req->propagation()));
+                               parse_propagation(req->propagation()), caller.value());
     if (deleted.ok()) {
       for (const auto& o : deleted.value()) resp->add_deleted(to_client_json(o));
     }

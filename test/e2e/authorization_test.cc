@@ -2,6 +2,9 @@
 // certificates of the controller's CA, bound (or not) to roles, through contexts over mutual
 // TLS. The local unix socket stays the owner's: every setup step below runs through it.
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -82,6 +85,27 @@ TEST_CASE("RoleBindings decide what remote users may do", "[e2e][remote][authori
   auto edit_apply = cenv.run("apply -f - --context ed", kAnotherRun);
   INFO(edit_apply.err);
   CHECK(edit_apply.exit_code == 0);
+  // Every write names its user: in the events describe shows (written just after the write
+  // returns), and in managedFields.
+  RunResult described;
+  CHECK(eventually(
+      [&] {
+        described = cenv.run("describe cr more -n team-a --context ed");
+        return has(described.out, "created by ed (groups: devs) with field manager cenv");
+      },
+      std::chrono::seconds(20)));
+  INFO(described.out << described.err);
+  CHECK(has(described.out, "Created"));
+  auto managed = cenv.run("get cr more -n team-a -o yaml --show-managed-fields --context ed");
+  CHECK(has(managed.out, "manager: cenv"));
+  CHECK(has(managed.out, "user: ed"));
+  // What the owner wrote through the unix socket names the OS user the controller runs as.
+  struct passwd* me = getpwuid(geteuid());
+  REQUIRE(me != nullptr);
+  const std::string by_owner =
+      "created by " + std::string(me->pw_name) + " (the local owner) with field manager cenv";
+  CHECK(eventually([&] { return has(cenv.run("describe env team-a").out, by_owner); },
+                   std::chrono::seconds(20)));
   auto edit_b = cenv.run("get cr job -n team-b --context ed");
   CHECK(edit_b.exit_code != 0);
   CHECK(has(edit_b.err, "user \"ed\" (groups devs) cannot get commandrun/job in namespace "
@@ -111,6 +135,13 @@ spec: {role: admin, subjects: [{kind: User, name: ed}]}
   REQUIRE(cenv.run("context add admin --server " + remote.address() + " --certs '" + certs + "'")
               .exit_code == 0);
   CHECK(cenv.run("get cr job -n team-b --context admin").exit_code == 0);
+  // A deletion names its user too, in the namespace's events.
+  REQUIRE(cenv.run("delete cr job -n team-b --context admin").exit_code == 0);
+  CHECK(eventually(
+      [&] {
+        return has(cenv.run("events -n team-b").out, "deleted by admin (groups: cenv:admins)");
+      },
+      std::chrono::seconds(20)));
 
   cenv.run("delete env team-a team-b --wait=false");
 }

@@ -222,3 +222,60 @@ TEST_CASE("a kind's top-level fields outside spec are applied and owned like spe
 
 }  // namespace
 }  // namespace cenv
+
+namespace cenv {
+namespace {
+
+// "manager/operation by user at time" of each managedFields entry ("-" for no user).
+std::vector<std::string> writers(const Object& o) {
+  std::vector<std::string> out;
+  for (const auto& e : o.json().at("metadata").at("managedFields").as_array()) {
+    const auto& entry = e.as_object();
+    const auto* user = entry.if_contains("user");
+    out.push_back(std::string(entry.at("manager").as_string()) + "/" +
+                  std::string(entry.at("operation").as_string()) + " by " +
+                  (user ? std::string(user->as_string()) : "-") + " at " +
+                  std::string(entry.at("time").as_string()));
+  }
+  return out;
+}
+
+TEST_CASE("each manager's entry names the user of its last change", "[ssa]") {
+  KindInfo kind = service_kind();
+  FieldManager fm(kind);
+  auto created = fm.apply(nullptr, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
+                          {"cenv", false, "t1", "alice"});
+  REQUIRE(created.ok());
+  CHECK(writers(created.value()) == std::vector<std::string>{"cenv/Apply by alice at t1"});
+
+  Object edited = created.value();
+  edited.spec()["command"] = json::array{"sleep"};
+  Object live = fm.update(created.value(), edited, "cenv-edit", "t2", "bob");
+  CHECK(writers(live) ==
+        std::vector<std::string>{"cenv/Apply by alice at t1", "cenv-edit/Update by bob at t2"});
+
+  // The same manifest by someone else changes nothing: the entry keeps its user and time.
+  auto same = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"x"}})"),
+                       {"cenv", false, "t3", "carol"});
+  REQUIRE(same.ok());
+  CHECK(writers(same.value()) == writers(live));
+  // An update that changes nothing leaves it too.
+  CHECK(writers(fm.update(live, live, "cenv-edit", "t3", "carol")) == writers(live));
+
+  // A change moves user and time together.
+  auto changed = fm.apply(&live, obj(R"({"metadata":{"name":"web"},"spec":{"image":"y"}})"),
+                          {"cenv", false, "t4", "carol"});
+  REQUIRE(changed.ok());
+  CHECK(writers(changed.value()) ==
+        std::vector<std::string>{"cenv/Apply by carol at t4", "cenv-edit/Update by bob at t2"});
+
+  // Without a user (entries written before users were recorded) none is shown.
+  auto anonymous =
+      fm.apply(nullptr, obj(R"({"metadata":{"name":"db"},"spec":{"image":"x"}})"), as("cenv"));
+  REQUIRE(anonymous.ok());
+  CHECK(writers(anonymous.value()) ==
+        std::vector<std::string>{"cenv/Apply by - at 2026-11-28T00:00:00Z"});
+}
+
+}  // namespace
+}  // namespace cenv

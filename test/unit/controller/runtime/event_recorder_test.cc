@@ -142,15 +142,78 @@ TEST_CASE("events: at most max_per_object are kept, the least recent go", "[runt
   CHECK(db_events == 1);
 }
 
+TEST_CASE("events: record_soon writes on the recorder's thread, in order, flush waits for it",
+          "[runtime][events]") {
+  ApiFixture f;
+  testing::FakeClock clock;
+  EventRecorder recorder(*f.client, clock, no_sweeper());
+  Object web = f.create("Service", "default", "web");
+  for (int i = 0; i < 3; ++i) {
+    recorder.record_soon(web, EventSeverity::kNormal, "Applied", "applied by alice", "alice");
+  }
+  recorder.record_soon(web, EventSeverity::kNormal, "Deleted", "deleted by bob", "bob");
+  recorder.flush();
+  auto events = events_in(f, "default");
+  REQUIRE(events.size() == 2);
+  std::vector<std::string> seen;
+  for (const Object& e : events) {
+    seen.push_back(std::string(e.json().at("reason").as_string()) + " " +
+                   std::string(e.json().at("user").as_string()) + " x" +
+                   std::to_string(count_of(e)) + " " +
+                   std::string(e.json().at("involvedObject").at("uid").as_string()));
+  }
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::string>{"Applied alice x3 " + std::string(web.uid()),
+                                         "Deleted bob x1 " + std::string(web.uid())});
+}
+
+TEST_CASE("events: record_soon drops what does not fit in its queue", "[runtime][events]") {
+  ApiFixture f;
+  testing::FakeClock clock;
+  EventRecorderOptions options = no_sweeper();
+  options.queue_capacity = 0;
+  EventRecorder recorder(*f.client, clock, options);
+  Object web = f.create("Service", "default", "web");
+  recorder.record_soon(web, EventSeverity::kNormal, "Applied", "applied by alice", "alice");
+  recorder.flush();
+  CHECK(events_in(f, "default").empty());
+}
+
+TEST_CASE("events: the per-object bound holds with counts learned from an earlier recorder",
+          "[runtime][events]") {
+  ApiFixture f;
+  testing::FakeClock clock;
+  EventRecorderOptions options = no_sweeper();
+  options.max_per_object = 3;
+  Object web = f.create("Service", "default", "web");
+  {
+    EventRecorder before_restart(*f.client, clock, options);
+    for (int i = 0; i < 3; ++i) {
+      clock.advance(std::chrono::seconds(1));
+      before_restart.record(web, EventSeverity::kNormal, "Step", "step " + std::to_string(i));
+    }
+  }
+  // A new recorder (a restarted controller) learns the 3 stored events before counting its own.
+  EventRecorder recorder(*f.client, clock, options);
+  clock.advance(std::chrono::seconds(1));
+  recorder.record(web, EventSeverity::kNormal, "Step", "step 3");
+  std::vector<std::string> messages;
+  for (const Object& e : events_in(f, "default")) {
+    messages.push_back(std::string(e.json().at("message").as_string()));
+  }
+  std::sort(messages.begin(), messages.end());
+  CHECK(messages == std::vector<std::string>{"step 1", "step 2", "step 3"});
+}
+
 TEST_CASE("events: a deletion waiting for finalizers is recorded through the API hook",
           "[runtime][events]") {
   ApiFixture f;
   testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
-                          std::string_view message) {
+                          std::string_view message, std::string_view user) {
     recorder.record(o, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal, reason,
-                    message);
+                    message, user);
   });
   Object web = with_finalizer(f, "default", "web");
   REQUIRE(f.api->remove("Service", "default", "web", 0, Propagation::kBackground).ok());
@@ -170,9 +233,9 @@ TEST_CASE("events: Events never hold up their namespace's deletion and go with i
   testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
-                          std::string_view message) {
+                          std::string_view message, std::string_view user) {
     recorder.record(o, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal, reason,
-                    message);
+                    message, user);
   });
   f.create("Environment", "", "demo");
   Object web = with_finalizer(f, "demo", "web");
@@ -215,9 +278,9 @@ TEST_CASE("events: a deletion's Events stay while their namespace still waits fo
   testing::FakeClock clock;
   EventRecorder recorder(*f.client, clock, no_sweeper());
   f.api->set_on_event([&](const Object& o, std::string_view type, std::string_view reason,
-                          std::string_view message) {
+                          std::string_view message, std::string_view user) {
     recorder.record(o, type == "Warning" ? EventSeverity::kWarning : EventSeverity::kNormal, reason,
-                    message);
+                    message, user);
   });
   f.create("Environment", "", "demo");
   with_finalizer(f, "demo", "web");

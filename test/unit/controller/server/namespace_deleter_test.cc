@@ -45,7 +45,8 @@ struct Fixture {
                                        NamespaceDeletionOptions{.batch_size = kBatch});
     api->set_on_commit([this] { ++commits; });
     api->set_on_event(
-        [this](const Object& about, std::string_view, std::string_view reason, std::string_view) {
+        [this](const Object& about, std::string_view, std::string_view reason, std::string_view,
+               std::string_view) {
           std::lock_guard lock(mu);
           told.push_back(std::string(reason) + " " + std::string(about.name()));
         });
