@@ -98,9 +98,12 @@ class EnvironmentReconciler final : public Reconciler {
   // images after a switch.
   void use_image(docker::DockerClient& docker, const Object& env, Object& next,
                  const std::string& image, const std::vector<std::string>& modules);
-  // Starts a build of `plan` (attempt status.build.attempt + 1) and records it.
+  // Starts a build of `plan` (attempt status.build.attempt + 1) and records it; without
+  // `build` the image exists and is only pushed. A non-empty `push_reference`: pushed there
+  // with `push_auth` once built.
   Status start_build(const Object& env, Object& next, const RuntimeImage& plan,
-                     const std::string& requested_at);
+                     const std::string& requested_at, bool build, std::string push_reference,
+                     std::optional<docker::RegistryAuth> push_auth);
   // Removes the containers on `network` that this instance created for objects of env's
   // namespace which no longer exist. True when nothing else is left on the network (all
   // removed, or gone already).
