@@ -469,7 +469,8 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
   const auto registry = environment_registry(env);
   const std::string push_ref = registry && registry->push ? pushed_reference(*registry, tag) : "";
   const bool pushed =
-      !push_ref.empty() && string_field(env.status_or_null(), "pushedImage") == push_ref;
+      !push_ref.empty() && env.status_or_null() &&
+      Object::str_field(*env.status_or_null(), "pushedImage") == push_ref;
 
   // Decide, then act and report.
   auto ready = [&] {

@@ -146,6 +146,7 @@ TEST_CASE("valid minimal objects of each kind pass", "[kinds]") {
   auto text = GENERATE(
       as<std::string>{},
       R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"dev"},"spec":{}})",
+      R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"dev"},"spec":{"baseImage":"reg.example:5000/team/base:1","secrets":{"reg":"u:p"},"registry":{"server":"reg.example:5000","credentialsSecret":"reg","push":true}},"status":{"pushedImage":"reg.example:5000/cenv-runtime/dev:0123456789ab"}})",
       R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"source":{"path":"modules/py"}}})",
       R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"requires":{"apt":["python3","git=1:2.39"],"pip":["requests>=2,<3","numpy==1.26.4","uvicorn[standard]"]},"install":"pip install -e ."}})",
       R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"source":{"git":{"url":"https://example.com/m.git"}}}})",
@@ -430,6 +431,22 @@ TEST_CASE("invalid objects report Kubernetes-style field errors", "[kinds]") {
       {"null map value is not a string",
        env + R"({"variables":{"A":null}}})",
        {{"spec.variables.A", "Invalid value: \"null\": expected string"}}},
+      {"registry server with a scheme",
+       env + R"({"secrets":{"reg":"u:p"},"registry":{"server":"https://reg.example","credentialsSecret":"reg"}}})",
+       {{"spec.registry.server",
+         "Invalid value: \"https://reg.example\": must be a registry host with an optional "
+         "port, such as registry.example.com or 127.0.0.1:5000 (no scheme, user or path)"}}},
+      {"registry credentials naming a missing secret",
+       env + R"({"secrets":{"other":"u:p"},"registry":{"server":"127.0.0.1:5000","credentialsSecret":"reg"}}})",
+       {{"spec.registry.credentialsSecret",
+         "Invalid value: \"reg\": must name a key of spec.secrets"}}},
+      {"registry credentials without any secrets",
+       env + R"({"registry":{"server":"127.0.0.1:5000","credentialsSecret":"reg","push":true}}})",
+       {{"spec.registry.credentialsSecret",
+         "Invalid value: \"reg\": must name a key of spec.secrets"}}},
+      {"registry without credentials",
+       env + R"({"registry":{"server":"reg.example"}}})",
+       {{"spec.registry.credentialsSecret", "Required value"}}},
   }));
   CAPTURE(row.name, row.json);
   auto reg = registry();
