@@ -473,7 +473,7 @@ TEST_CASE("runtime image: a refused push is RegistryUnauthorized and Stalled, an
   CHECK_THAT(b.image_message(),
              Catch::Contains("registry reg.example:5000 refused to push "
                              "reg.example:5000/cenv-runtime/dev:"));
-  CHECK_THAT(b.image_message(), Catch::Contains("spec.registry.credentialsSecret "regcred""));
+  CHECK_THAT(b.image_message(), Catch::Contains("spec.registry.credentialsSecret \"regcred\""));
   CHECK_THAT(b.image_message(), !Catch::Contains("wrong-pw"));
   CHECK(b.bed.condition_is("Environment", "", "dev", "Stalled", kConditionTrue,
                            "RegistryUnauthorized"));
