@@ -90,7 +90,7 @@ struct ImageNames {
 TEST_CASE("a private registry refuses a pull without credentials, serves one with them and "
           "receives the pushed runtime image",
           "[e2e][registry][docker]") {
-  REQUIRE(shell("command -v docker-registry htpasswd curl | wc -l") == "3\n");  // scripts/setup
+  REQUIRE(shell("which docker-registry htpasswd curl | wc -l") == "3\n");  // scripts/setup
   CenvRunner cenv;
   const fs::path dir = cenv.home() / "registry-test";
   const int port = free_port();
