@@ -155,8 +155,8 @@ Status ContainerWorkloads::ensure_image(const std::string& image,
     const Code code = pulled.code() == Code::kNotFound || pulled.code() == Code::kUnauthenticated
                           ? pulled.code()
                           : Code::kFailedPrecondition;
-    return Status(code,
-        "image " + image + " is not present locally and could not be pulled: " + pulled.message());
+    return Status(code, "image " + image +
+                            " is not present locally and could not be pulled: " + pulled.message());
   }
   return Status::Ok();
 }

@@ -241,10 +241,10 @@ std::string failed_message(const ImageBuildProgress& p) {
 // A push that failed: the registry's refusal (naming spec.registry.credentialsSecret) or
 // Docker's message.
 std::string push_failed_message(const Object& env, const ImageBuildProgress& p) {
-  std::string out = p.error_code == Code::kUnauthenticated
-                        ? registry_refusal_message(env, "push", p.push_reference,
-                                                   Status(p.error_code, p.error))
-                        : "pushing " + p.push_reference + " failed: " + p.error;
+  std::string out =
+      p.error_code == Code::kUnauthenticated
+          ? registry_refusal_message(env, "push", p.push_reference, Status(p.error_code, p.error))
+          : "pushing " + p.push_reference + " failed: " + p.error;
   return out + "\n(build " + std::to_string(p.attempt) + " made " + p.tag +
          "; the previous image keeps serving; a change to the Environment's spec or `cenv env "
          "build NAME` pushes again)";
@@ -346,8 +346,7 @@ void EnvironmentReconciler::use_image(docker::DockerClient& docker, const Object
   }
 }
 
-Status EnvironmentReconciler::start_build(const Object& env, Object& next,
-                                          const RuntimeImage& plan,
+Status EnvironmentReconciler::start_build(const Object& env, Object& next, const RuntimeImage& plan,
                                           const std::string& requested_at, bool build,
                                           std::string push_reference,
                                           std::optional<docker::RegistryAuth> push_auth) {
@@ -468,9 +467,8 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
   // With spec.registry.push the image serves once pushed, as <server>/<tag>.
   const auto registry = environment_registry(env);
   const std::string push_ref = registry && registry->push ? pushed_reference(*registry, tag) : "";
-  const bool pushed =
-      !push_ref.empty() && env.status_or_null() &&
-      Object::str_field(*env.status_or_null(), "pushedImage") == push_ref;
+  const bool pushed = !push_ref.empty() && env.status_or_null() &&
+                      Object::str_field(*env.status_or_null(), "pushedImage") == push_ref;
 
   // Decide, then act and report.
   auto ready = [&] {

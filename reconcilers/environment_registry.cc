@@ -32,8 +32,7 @@ bool on_registry(const EnvironmentRegistry& registry, std::string_view image) {
   return canonical_registry(docker::image_registry(image)) == canonical_registry(registry.server);
 }
 
-Result<std::optional<docker::RegistryAuth>> registry_auth(const Object& env,
-                                                          std::string_view image,
+Result<std::optional<docker::RegistryAuth>> registry_auth(const Object& env, std::string_view image,
                                                           const SecretOpener* secrets) {
   auto registry = environment_registry(env);
   if (!registry || !on_registry(*registry, image)) return std::optional<docker::RegistryAuth>();
@@ -65,12 +64,12 @@ std::string pushed_reference(const EnvironmentRegistry& registry, std::string_vi
   return registry.server + "/" + std::string(tag);
 }
 
-std::string registry_refusal_message(const Object& env, std::string_view op,
-                                     std::string_view image, const Status& refused) {
+std::string registry_refusal_message(const Object& env, std::string_view op, std::string_view image,
+                                     const Status& refused) {
   const std::string server = docker::image_registry(image);
   auto registry = environment_registry(env);
-  std::string out = "registry " + server + " refused to " + std::string(op) + " " +
-                    std::string(image);
+  std::string out =
+      "registry " + server + " refused to " + std::string(op) + " " + std::string(image);
   if (registry && on_registry(*registry, image)) {
     out += " with the credentials of spec.registry.credentialsSecret \"" +
            registry->credentials_secret + "\"";

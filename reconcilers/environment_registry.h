@@ -34,8 +34,7 @@ bool on_registry(const EnvironmentRegistry& registry, std::string_view image);
 // secret is missing, does not open with `secrets` (nullptr: this controller has no data key) or
 // is not "username:password" (one trailing newline is ignored).
 // The result holds a password: never log it or write it into an object.
-Result<std::optional<docker::RegistryAuth>> registry_auth(const Object& env,
-                                                          std::string_view image,
+Result<std::optional<docker::RegistryAuth>> registry_auth(const Object& env, std::string_view image,
                                                           const SecretOpener* secrets);
 
 // The reference the runtime image `tag` ("cenv-runtime/dev:0123456789ab") is pushed as:
@@ -45,7 +44,7 @@ std::string pushed_reference(const EnvironmentRegistry& registry, std::string_vi
 // What to say when the registry of `image` refused to `op` ("pull", "push") it for `env`
 // (`refused` is Unauthenticated, with Docker's message): names the registry and, when `env`'s
 // spec.registry serves it, spec.registry.credentialsSecret; else says to set spec.registry.
-std::string registry_refusal_message(const Object& env, std::string_view op,
-                                     std::string_view image, const Status& refused);
+std::string registry_refusal_message(const Object& env, std::string_view op, std::string_view image,
+                                     const Status& refused);
 
 }  // namespace cenv

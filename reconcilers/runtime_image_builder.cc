@@ -246,8 +246,7 @@ void RuntimeImageBuilder::finish(Build& build, ImageBuildState state, std::strin
   changed_.notify_all();
 }
 
-Status RuntimeImageBuilder::push(Build& build, docker::DockerClient& docker,
-                                 std::stop_token stop) {
+Status RuntimeImageBuilder::push(Build& build, docker::DockerClient& docker, std::stop_token stop) {
   const ImageBuildRequest& req = build.request;
   {
     std::lock_guard lock(mu_);

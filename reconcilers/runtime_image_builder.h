@@ -102,8 +102,8 @@ class RuntimeImageBuilder {
   void set_notify(std::function<void(const std::string& env)> notify);
 
   // Starts building (and pushing) `request` unless the Environment's current build is of the
-  // same tag, requested_at and push_reference and has not ended (then nothing changes). A build of anything else for it is
-  // cancelled and replaced. False once stopped.
+  // same tag, requested_at and push_reference and has not ended (then nothing changes). A build of
+  // anything else for it is cancelled and replaced. False once stopped.
   bool start(ImageBuildRequest request);
   // The Environment's current (or last) build, nullopt when there is none.
   std::optional<ImageBuildProgress> progress(const std::string& uid) const;

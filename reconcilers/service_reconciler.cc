@@ -478,9 +478,9 @@ std::optional<ReconcileResult> ServiceReconciler::create(const Request& req, con
   auto auth = registry_auth(*seen.env, seen.image, options_.secrets);
   if (!auth.ok()) {
     out.clear_workload = true;
-    return fail(svc, out,
-                Status::FailedPrecondition("cannot pull " + seen.image + ": " +
-                                           auth.status().message()));
+    return fail(
+        svc, out,
+        Status::FailedPrecondition("cannot pull " + seen.image + ": " + auth.status().message()));
   }
   if (Status s = workloads_.ensure_image(seen.image, *auth); !s.ok()) {
     out.clear_workload = true;

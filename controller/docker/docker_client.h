@@ -423,12 +423,14 @@ class DockerClient {
   // credentials, Unavailable when the registry cannot be reached.
   virtual Status pull_image(const std::string& ref,
                             const std::optional<RegistryAuth>& auth = std::nullopt,
-                            const ProgressCallback& on_progress = {}, std::stop_token stop = {}) = 0;
+                            const ProgressCallback& on_progress = {},
+                            std::stop_token stop = {}) = 0;
   // Pushes the local image "registry/repo:tag" to its registry, with `auth` when set. NotFound
   // when no local image has that name, Unauthenticated when the registry refused the credentials
   // (or their absence), Unavailable when the registry cannot be reached.
   virtual Status push_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
-                            const ProgressCallback& on_progress = {}, std::stop_token stop = {}) = 0;
+                            const ProgressCallback& on_progress = {},
+                            std::stop_token stop = {}) = 0;
   // Builds an image, streaming each line of step output; returns the image id. Invalid (with
   // Docker's message, e.g. the failing RUN step) when the build fails.
   virtual Result<std::string> build_image(const BuildOptions& options,

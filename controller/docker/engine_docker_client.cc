@@ -610,8 +610,9 @@ Status EngineDockerClient::pull_image(const std::string& ref,
   auto [repo, tag] = split_image_ref(ref);
   Query q;
   q.add("fromImage", repo).add("tag", tag);
-  return registry_stream("pull", ref, EngineRequest(HttpMethod::kPost, path("/images/create" + q.str())),
-                         auth, on_progress, stop);
+  return registry_stream("pull", ref,
+                         EngineRequest(HttpMethod::kPost, path("/images/create" + q.str())), auth,
+                         on_progress, stop);
 }
 
 Status EngineDockerClient::push_image(const std::string& ref,
@@ -621,8 +622,9 @@ Status EngineDockerClient::push_image(const std::string& ref,
   Query q;
   q.add("tag", tag);
   return registry_stream(
-      "push", ref, EngineRequest(HttpMethod::kPost, path("/images/" + seg(repo) + "/push" + q.str())),
-      auth, on_progress, stop);
+      "push", ref,
+      EngineRequest(HttpMethod::kPost, path("/images/" + seg(repo) + "/push" + q.str())), auth,
+      on_progress, stop);
 }
 
 Result<std::string> EngineDockerClient::build_image(const BuildOptions& options,

@@ -50,12 +50,13 @@ class LocalRegistry {
     fs::create_directories(dir_ / "data");
     shell("htpasswd -Bbn " + std::string(kUser) + " " + kPassword + " > '" +
           (dir_ / "htpasswd").string() + "'");
-    write_file(dir_ / "config.yml", "version: 0.1\nlog: {level: warn}\nstorage:\n  filesystem: "
-                                    "{rootdirectory: " +
-                                        (dir_ / "data").string() +
-                                        "}\nhttp: {addr: '127.0.0.1:" + std::to_string(port_) +
-                                        "'}\nauth:\n  htpasswd: {realm: cenv-e2e, path: " +
-                                        (dir_ / "htpasswd").string() + "}\n");
+    write_file(
+        dir_ / "config.yml",
+        "version: 0.1\nlog: {level: warn}\nstorage:\n  filesystem: "
+        "{rootdirectory: " +
+            (dir_ / "data").string() + "}\nhttp: {addr: '127.0.0.1:" + std::to_string(port_) +
+            "'}\nauth:\n  htpasswd: {realm: cenv-e2e, path: " + (dir_ / "htpasswd").string() +
+            "}\n");
     std::string pid = shell("/usr/bin/docker-registry serve '" + (dir_ / "config.yml").string() +
                             "' >'" + (dir_ / "registry.log").string() + "' 2>&1 & echo $!");
     pid_ = std::atoi(pid.c_str());
@@ -87,9 +88,10 @@ struct ImageNames {
   }
 };
 
-TEST_CASE("a private registry refuses a pull without credentials, serves one with them and "
-          "receives the pushed runtime image",
-          "[e2e][registry][docker]") {
+TEST_CASE(
+    "a private registry refuses a pull without credentials, serves one with them and "
+    "receives the pushed runtime image",
+    "[e2e][registry][docker]") {
   REQUIRE(shell("which docker-registry htpasswd curl | wc -l") == "3\n");  // scripts/setup
   CenvRunner cenv;
   const fs::path dir = cenv.home() / "registry-test";

@@ -915,8 +915,7 @@ Status FakeDockerClient::check_credentials(std::string_view op, const std::strin
   return Status::Ok();
 }
 
-Status FakeDockerClient::pull_image(const std::string& ref,
-                                    const std::optional<RegistryAuth>& auth,
+Status FakeDockerClient::pull_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
                                     const ProgressCallback& on_progress, std::stop_token) {
   ImageInfo image;
   {
@@ -944,8 +943,7 @@ Status FakeDockerClient::pull_image(const std::string& ref,
   return Status::Ok();
 }
 
-Status FakeDockerClient::push_image(const std::string& ref,
-                                    const std::optional<RegistryAuth>& auth,
+Status FakeDockerClient::push_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
                                     const ProgressCallback& on_progress, std::stop_token) {
   std::lock_guard lock(mu_);
   CENV_RETURN_IF_ERROR(enter("push_image"));
@@ -959,7 +957,8 @@ Status FakeDockerClient::push_image(const std::string& ref,
                                "/v2/\": dial tcp: connect: connection refused");
   }
   CENV_RETURN_IF_ERROR(check_credentials("push", ref, auth));
-  if (on_progress) on_progress("The push refers to repository [" + split_image_ref(ref).first + "]");
+  if (on_progress)
+    on_progress("The push refers to repository [" + split_image_ref(ref).first + "]");
   ImageInfo pushed = *image;
   pushed.tags = {normalize_ref(ref)};
   pullable_[normalize_ref(ref)] = std::move(pushed);

@@ -128,9 +128,10 @@ TEST_CASE("registry: the credentials secret is username:password, read for its s
                              "data key"));
 }
 
-TEST_CASE("registry: a base image pull refused without credentials is RegistryUnauthorized and "
-          "Stalled; with them it is pulled",
-          "[reconcilers][registry]") {
+TEST_CASE(
+    "registry: a base image pull refused without credentials is RegistryUnauthorized and "
+    "Stalled; with them it is pulled",
+    "[reconcilers][registry]") {
   RegistryBed r;
   r.bed.environment("dev", spec_of(R"({"baseImage": "reg.example:5000/team/base:1"})"));
   REQUIRE(eventually([&] { return r.image_ready(kConditionFalse, "RegistryUnauthorized"); }));

@@ -426,9 +426,10 @@ struct PushBed : ImageBed {
   std::string pushed_image() { return bed.status_field(env(), "pushedImage"); }
 };
 
-TEST_CASE("runtime image: with spec.registry.push the built image is pushed and its containers "
-          "run the registry's reference",
-          "[reconcilers][runtime-image][registry]") {
+TEST_CASE(
+    "runtime image: with spec.registry.push the built image is pushed and its containers "
+    "run the registry's reference",
+    "[reconcilers][runtime-image][registry]") {
   PushBed b;
   use_registry(b, "alice:pw-1", false);
   b.module("jq", kJq);
@@ -457,22 +458,22 @@ TEST_CASE("runtime image: with spec.registry.push the built image is pushed and 
   const std::string uid(b.env().uid());
   REQUIRE(b.bed.f.client->remove({"Environment", "", "dev"}, {}).ok());
   REQUIRE(eventually([&] { return b.bed.get("Environment", "", "dev").name().empty(); }));
-  auto left = b.bed.docker.list_images(
-      {.label_filters = runtime_image_filters(DockerNames(), "dev", uid)});
+  auto left =
+      b.bed.docker.list_images({.label_filters = runtime_image_filters(DockerNames(), "dev", uid)});
   REQUIRE(left.ok());
   CHECK(left->empty());
 }
 
-TEST_CASE("runtime image: a refused push is RegistryUnauthorized and Stalled, and new credentials "
-          "push without a rebuild",
-          "[reconcilers][runtime-image][registry]") {
+TEST_CASE(
+    "runtime image: a refused push is RegistryUnauthorized and Stalled, and new credentials "
+    "push without a rebuild",
+    "[reconcilers][runtime-image][registry]") {
   PushBed b;
   use_registry(b, "alice:wrong-pw", true);
   b.module("jq", kJq);
   REQUIRE(eventually([&] { return b.image_ready(kConditionFalse, "RegistryUnauthorized"); }));
-  CHECK_THAT(b.image_message(),
-             Catch::Contains("registry reg.example:5000 refused to push "
-                             "reg.example:5000/cenv-runtime/dev:"));
+  CHECK_THAT(b.image_message(), Catch::Contains("registry reg.example:5000 refused to push "
+                                                "reg.example:5000/cenv-runtime/dev:"));
   CHECK_THAT(b.image_message(), Catch::Contains("spec.registry.credentialsSecret \"regcred\""));
   CHECK_THAT(b.image_message(), !Catch::Contains("wrong-pw"));
   CHECK(b.bed.condition_is("Environment", "", "dev", "Stalled", kConditionTrue,
