@@ -190,7 +190,9 @@ bool is_date_time(std::string_view s) {
 //    unknown fields);
 //  * a SchemaWalk tree for what valijson cannot do or does poorly: defaults, patterns (with a
 //    length guard, as std::regex recurses per character), date-time formats, property-name
-//    rules and the x-cenv-one-of / x-cenv-exclusive field-group rules.
+//    rules, the x-cenv-one-of / x-cenv-exclusive field-group rules and x-cenv-key-of (a
+//    string that must name a key of the map at a path from the object's root, such as
+//    Environment.spec.registry.credentialsSecret naming a key of spec.secrets).
 
 bool drop_for_valijson(std::string_view key) {
   return key.starts_with("x-kubernetes-") || key.starts_with("x-cenv-") || key == "default" ||
@@ -319,11 +321,12 @@ struct SchemaWalk {
   uint64_t key_max_length = 0;                // propertyNames.maxLength (0: none)
   FieldGroups one_of;                         // exactly one group set
   FieldGroups exclusive;                      // at most one group set
+  std::vector<std::string> key_of;            // x-cenv-key-of, split at '.' (empty: none)
 
   bool empty() const {
     return drop_null.empty() && defaults.empty() && properties.empty() && !items && !values &&
            !pattern && !date_time && !key_pattern && key_max_length == 0 && one_of.empty() &&
-           exclusive.empty();
+           exclusive.empty() && key_of.empty();
   }
 };
 
@@ -424,6 +427,17 @@ Result<std::unique_ptr<SchemaWalk>> build_walk(const json::object& s, const std:
   auto exclusive = field_groups(s, "x-cenv-exclusive", where);
   if (!exclusive.ok()) return exclusive.status();
   node->exclusive = std::move(*exclusive);
+  if (const json::value* k = s.if_contains("x-cenv-key-of")) {
+    if (!k->is_string() || k->get_string().empty()) {
+      return Status::Invalid(where + ": x-cenv-key-of must be a path such as spec.secrets");
+    }
+    std::string_view path(k->get_string().data(), k->get_string().size());
+    for (size_t start = 0; start <= path.size();) {
+      size_t dot = std::min(path.find('.', start), path.size());
+      node->key_of.emplace_back(path.substr(start, dot - start));
+      start = dot + 1;
+    }
+  }
   if (node->empty()) node.reset();
   return node;
 }
@@ -431,7 +445,8 @@ Result<std::unique_ptr<SchemaWalk>> build_walk(const json::object& s, const std:
 // Applies defaults and the SchemaWalk checks to `v` (at `path`), recursively.
 class Walker {
  public:
-  explicit Walker(std::vector<FieldError>& errors) : errors_(errors) {}
+  // `root`: the whole object, which x-cenv-key-of paths start from.
+  Walker(std::vector<FieldError>& errors, const json::value& root) : errors_(errors), root_(root) {}
 
   void walk(const SchemaWalk& node, json::value& v, std::string& path) {
     if (v.is_string()) {
@@ -459,6 +474,22 @@ class Walker {
       errors_.push_back(
           {path, "Invalid value: " + quote_string(s) + ": must be an RFC 3339 date-time"});
     }
+    if (!node.key_of.empty() && !names_key(node.key_of, s)) {
+      std::string map;
+      for (const std::string& part : node.key_of) map += (map.empty() ? "" : ".") + part;
+      errors_.push_back(
+          {path, "Invalid value: " + quote_string(s) + ": must name a key of " + map});
+    }
+  }
+
+  // Whether the object at `map_path` from the root has the key `key`.
+  bool names_key(const std::vector<std::string>& map_path, std::string_view key) const {
+    const json::value* at = &root_;
+    for (const std::string& part : map_path) {
+      at = at->is_object() ? at->get_object().if_contains(part) : nullptr;
+      if (at == nullptr) return false;
+    }
+    return at->is_object() && at->get_object().contains(key);
   }
 
   static bool matches(const PatternCheck& p, std::string_view s) {
@@ -534,6 +565,7 @@ class Walker {
   }
 
   std::vector<FieldError>& errors_;
+  const json::value& root_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -855,7 +887,7 @@ Status SchemaValidator::default_and_validate(Object& obj) const {
 
   if (compiled.walk) {
     std::string path;
-    Walker(errors).walk(*compiled.walk, doc, path);
+    Walker(errors, doc).walk(*compiled.walk, doc, path);
   }
 
   valijson::ValidationResults results;

@@ -2,7 +2,8 @@
 // Defaulting and validation of objects against the OpenAPI v3 schemas of their kinds' CRDs.
 // valijson checks types, required fields, enums, bounds, lengths, counts and unknown fields; a
 // walk of our own applies defaults and checks patterns, date-times, map keys and the
-// x-cenv-one-of / x-cenv-exclusive field groups. Errors read as Kubernetes' field errors.
+// x-cenv-one-of / x-cenv-exclusive field groups and x-cenv-key-of references. Errors read as
+// Kubernetes' field errors.
 
 #include <memory>
 #include <mutex>

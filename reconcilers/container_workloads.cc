@@ -142,18 +142,21 @@ Status ContainerWorkloads::remove_volumes(const WorkloadOwner& owner,
   return Status::Ok();
 }
 
-Status ContainerWorkloads::ensure_image(const std::string& image) {
+Status ContainerWorkloads::ensure_image(const std::string& image,
+                                        const std::optional<docker::RegistryAuth>& auth) {
   auto d = docker_.client();
   if (!d.ok()) return d.status();
   auto found = d.value()->inspect_image(image);
   if (found.ok()) return Status::Ok();
   if (found.status().code() != Code::kNotFound) return found.status();
-  Status pulled = d.value()->pull_image(image);
+  Status pulled = d.value()->pull_image(image, auth);
   if (!pulled.ok()) {
     // Unavailable is kept for Docker itself being unreachable.
-    return Status(
-        pulled.code() == Code::kNotFound ? Code::kNotFound : Code::kFailedPrecondition,
-        "image " + image + " is not present locally and could not be pulled: " + pulled.message());
+    const Code code = pulled.code() == Code::kNotFound || pulled.code() == Code::kUnauthenticated
+                          ? pulled.code()
+                          : Code::kFailedPrecondition;
+    return Status(code, "image " + image +
+                            " is not present locally and could not be pulled: " + pulled.message());
   }
   return Status::Ok();
 }

@@ -31,7 +31,8 @@ class ContainerWorkloads final : public Workloads {
   Status remove(const std::string& id) override;
   Status remove_volumes(const WorkloadOwner& owner,
                         const std::vector<std::string>& mounted) override;
-  Status ensure_image(const std::string& image) override;
+  Status ensure_image(const std::string& image,
+                      const std::optional<docker::RegistryAuth>& auth) override;
   Result<int> exec(const std::string& id, const std::vector<std::string>& cmd,
                    std::chrono::milliseconds timeout) override;
 

@@ -8,6 +8,7 @@
 #include "api/finalizers.h"
 #include "modules/tar_archive.h"
 #include "reconcilers/docker_names.h"
+#include "reconcilers/environment_registry.h"
 #include "reconcilers/service_spec.h"
 
 namespace cenv {
@@ -237,6 +238,18 @@ std::string failed_message(const ImageBuildProgress& p) {
   return out;
 }
 
+// A push that failed: the registry's refusal (naming spec.registry.credentialsSecret) or
+// Docker's message.
+std::string push_failed_message(const Object& env, const ImageBuildProgress& p) {
+  std::string out =
+      p.error_code == Code::kUnauthenticated
+          ? registry_refusal_message(env, "push", p.push_reference, Status(p.error_code, p.error))
+          : "pushing " + p.push_reference + " failed: " + p.error;
+  return out + "\n(build " + std::to_string(p.attempt) + " made " + p.tag +
+         "; the previous image keeps serving; a change to the Environment's spec or `cenv env "
+         "build NAME` pushes again)";
+}
+
 }  // namespace
 
 Status EnvironmentReconciler::sync_network(docker::DockerClient& docker, const Object& env,
@@ -273,28 +286,40 @@ Result<modules::BaseImage> EnvironmentReconciler::sync_base_image(docker::Docker
   const std::string image = base_image(env);
   auto present = docker.inspect_image(image);
   if (present.ok()) return modules::BaseImage{image, present->id};
-  Status failure = present.status();
-  bool pulled = false;
-  if (failure.code() == Code::kNotFound) {
-    pulled = true;
-    failure = docker.pull_image(image);
-    if (failure.ok()) {
-      spdlog::info("Environment {}: pulled {}", env.name(), image);
-      auto again = docker.inspect_image(image);
-      if (again.ok()) return modules::BaseImage{image, again->id};
-      failure = again.status();
-    }
-  }
-  std::string reason = !pulled                             ? "DockerUnavailable"
-                       : failure.code() == Code::kNotFound ? "ImageNotFound"
-                                                           : "ImagePullFailed";
-  set_condition(next, "ImageReady", kConditionFalse, reason,
+  auto fail = [&](std::string_view reason, const Status& failure, const std::string& message) {
+    set_condition(next, "ImageReady", kConditionFalse, reason, message, env.generation(),
+                  clock_.now());
+    return failure;
+  };
+  auto not_pulled = [&](std::string_view reason, const Status& failure) {
+    return fail(reason, failure,
                 "image " + image +
                     " is not present locally and could not be pulled (load it with "
                     "scripts/bootstrap-images or docker load): " +
-                    failure.message(),
-                env.generation(), clock_.now());
-  return failure;
+                    failure.message());
+  };
+  if (present.status().code() != Code::kNotFound) {
+    return not_pulled("DockerUnavailable", present.status());
+  }
+  auto auth = registry_auth(env, image, options_.secrets);
+  if (!auth.ok()) {
+    return fail("RegistryCredentialsInvalid", auth.status(),
+                "cannot pull " + image + ": " + auth.status().message());
+  }
+  Status failure = docker.pull_image(image, *auth);
+  if (failure.ok()) {
+    spdlog::info("Environment {}: pulled {}{}", env.name(), image,
+                 *auth ? " with the credentials of spec.registry" : "");
+    auto again = docker.inspect_image(image);
+    if (again.ok()) return modules::BaseImage{image, again->id};
+    failure = again.status();
+  }
+  if (failure.code() == Code::kUnauthenticated) {
+    return fail("RegistryUnauthorized", failure,
+                registry_refusal_message(env, "pull", image, failure));
+  }
+  return not_pulled(failure.code() == Code::kNotFound ? "ImageNotFound" : "ImagePullFailed",
+                    failure);
 }
 
 void EnvironmentReconciler::use_image(docker::DockerClient& docker, const Object& env,
@@ -321,11 +346,16 @@ void EnvironmentReconciler::use_image(docker::DockerClient& docker, const Object
   }
 }
 
-Status EnvironmentReconciler::start_build(const Object& env, Object& next,
-                                          const RuntimeImage& plan,
-                                          const std::string& requested_at) {
-  auto tar = modules::write_tar(plan.recipe.context(), false);
-  if (!tar.ok()) return tar.status().with_prefix("build context of " + plan.reference);
+Status EnvironmentReconciler::start_build(const Object& env, Object& next, const RuntimeImage& plan,
+                                          const std::string& requested_at, bool build,
+                                          std::string push_reference,
+                                          std::optional<docker::RegistryAuth> push_auth) {
+  std::string context;
+  if (build) {
+    auto tar = modules::write_tar(plan.recipe.context(), false);
+    if (!tar.ok()) return tar.status().with_prefix("build context of " + plan.reference);
+    context = std::move(tar).value();
+  }
   const std::string uid(env.uid());
   int attempt = build_record(env).attempt;
   if (auto p = builder_.progress(uid)) attempt = std::max(attempt, p->attempt);
@@ -335,8 +365,12 @@ Status EnvironmentReconciler::start_build(const Object& env, Object& next,
                             .tag = plan.reference,
                             .attempt = attempt,
                             .requested_at = requested_at,
-                            .context_tar = std::move(tar).value(),
-                            .labels = plan.labels};
+                            .context_tar = std::move(context),
+                            .labels = plan.labels,
+                            .build = build,
+                            .push_reference = std::move(push_reference),
+                            .push_auth = std::move(push_auth),
+                            .generation = env.generation()};
   if (!builder_.start(std::move(request))) return Status::Unavailable("the controller is stopping");
   json::object& b = build_status(next);
   b = json::object{{"image", plan.reference},
@@ -414,6 +448,7 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
   if (!plan->needs_build) {
     (void)builder_.cancel(uid);
     use_image(docker, env, next, plan->reference, {});
+    next.status().erase("pushedImage");  // nothing is built, so nothing is pushed
     image_condition(kConditionTrue, "ImagePresent",
                     "image " + plan->reference + " is present (no modules: the base image)");
     return {Kind::kReady, Status::Ok()};
@@ -429,15 +464,27 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
   const BuildRecord record = build_record(env);
   const std::optional<ImageBuildProgress> progress = builder_.progress(uid);
 
+  // With spec.registry.push the image serves once pushed, as <server>/<tag>.
+  const auto registry = environment_registry(env);
+  const std::string push_ref = registry && registry->push ? pushed_reference(*registry, tag) : "";
+  const bool pushed = !push_ref.empty() && env.status_or_null() &&
+                      Object::str_field(*env.status_or_null(), "pushedImage") == push_ref;
+
   // Decide, then act and report.
   auto ready = [&] {
-    use_image(docker, env, next, tag, resolved->installed);
+    use_image(docker, env, next, push_ref.empty() ? tag : push_ref, resolved->installed);
+    if (push_ref.empty()) {
+      next.status().erase("pushedImage");
+    } else {
+      next.status()["pushedImage"] = push_ref;
+    }
     image_condition(kConditionTrue, "ImageBuilt",
                     "image " + tag + " is present (" + std::to_string(resolved->installed.size()) +
-                        " modules)");
+                        " modules)" + (push_ref.empty() ? "" : ", pushed as " + push_ref));
     return ImageOutcome{Kind::kReady, Status::Ok()};
   };
-  if (progress && progress->tag == tag && progress->requested_at == requested_at) {
+  if (progress && progress->tag == tag && progress->requested_at == requested_at &&
+      progress->push_reference == push_ref) {
     switch (progress->state) {
       case ImageBuildState::kQueued:
       case ImageBuildState::kRunning:
@@ -445,6 +492,14 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
         return {Kind::kBuilding, Status::Ok()};
       case ImageBuildState::kFailed: {
         record_build_end(next, *progress, "Failed");
+        if (progress->push_failed) {
+          // Tried again once the spec changed (new credentials) or `cenv env build`.
+          if (progress->generation != gen) break;
+          const bool refused = progress->error_code == Code::kUnauthenticated;
+          image_condition(kConditionFalse, refused ? "RegistryUnauthorized" : "PushFailed",
+                          push_failed_message(env, *progress));
+          return {Kind::kFailed, Status::Ok()};
+        }
         // A package apt-get does not know is the module's mistake, named as its field.
         auto apt = modules::explain_apt_failure(resolved->resolution, progress->tail);
         image_condition(kConditionFalse, apt ? "PackageNotFound" : "BuildFailed",
@@ -459,7 +514,8 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
         break;
     }
   }
-  if (exists.ok() && record.requested_at == requested_at) return ready();
+  const bool build = !exists.ok() || record.requested_at != requested_at;
+  if (!build && (push_ref.empty() || pushed)) return ready();
   if (!exists.ok() && record.image == tag && record.result == "Failed" &&
       record.requested_at == requested_at) {
     // Failed before (this controller's earlier life): no retry until the inputs or the
@@ -471,7 +527,18 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
     }
     return {Kind::kFailed, Status::Ok()};
   }
-  if (Status s = start_build(env, next, *plan, requested_at); !s.ok()) {
+  std::optional<docker::RegistryAuth> push_auth;
+  if (!push_ref.empty()) {
+    auto auth = registry_auth(env, push_ref, options_.secrets);
+    if (!auth.ok()) {
+      image_condition(kConditionFalse, "RegistryCredentialsInvalid",
+                      "cannot push " + push_ref + ": " + auth.status().message());
+      return {Kind::kFailed, Status::Ok()};
+    }
+    push_auth = std::move(auth).value();
+  }
+  if (Status s = start_build(env, next, *plan, requested_at, build, push_ref, std::move(push_auth));
+      !s.ok()) {
     image_condition(kConditionFalse, "BuildFailed", s.message());
     return {Kind::kFailed, s};
   }
@@ -529,9 +596,10 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
     auto base = sync_base_image(*d.value(), env, next);
     if (base.ok()) {
       image = sync_runtime_image(*d.value(), env, *base, next);
-    } else {
-      image.failure = base.status();
-    }
+    } else if (base.status().code() != Code::kUnauthenticated &&
+               base.status().code() != Code::kInvalid) {
+      image.failure = base.status();  // retried with back-off
+    }  // credentials refused or unusable: Stalled until the spec changes
     if (failure.ok()) failure = image.failure;
   }
 

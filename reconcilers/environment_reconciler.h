@@ -26,6 +26,14 @@
 // gone already is removed) and the Environment's runtime images; a network cenv did not create
 // (no io.cenv labels) is used but never removed. Docker down: conditions say so and the key is
 // retried with back-off.
+// spec.registry (environment_registry.h): a base image on that registry is pulled with the
+// credentials of spec.registry.credentialsSecret; a refused pull is ImageReady=False with reason
+// RegistryUnauthorized (RegistryCredentialsInvalid when the secret is not username:password)
+// and Stalled, checked again at each recheck and on a spec change. With spec.registry.push a
+// runtime image serves only once pushed as <server>/<tag> (status.image and
+// status.pushedImage); a refused or failed push (RegistryUnauthorized, PushFailed) keeps the
+// previous image, Stalled, and is tried again (without a rebuild) when the spec's generation
+// changes or on cenv.io/build-requested-at.
 
 #include <chrono>
 #include <functional>
@@ -60,8 +68,9 @@ struct EnvironmentReconcilerOptions {
   LogHub* logs = nullptr;
   // Parallel builds, progress throttling (runtime_image_builder.h for the defaults).
   RuntimeImageBuilderOptions builds{};
-  // Checks that spec.secrets open (condition SecretsReady); nullptr (default): every
-  // Environment with secrets says it cannot open them. Must outlive the reconciler.
+  // Checks that spec.secrets open (condition SecretsReady) and opens the registry credentials
+  // (spec.registry.credentialsSecret); nullptr (default): every Environment with secrets says
+  // it cannot open them. Must outlive the reconciler.
   const SecretOpener* secrets = nullptr;
 };
 
@@ -98,9 +107,12 @@ class EnvironmentReconciler final : public Reconciler {
   // images after a switch.
   void use_image(docker::DockerClient& docker, const Object& env, Object& next,
                  const std::string& image, const std::vector<std::string>& modules);
-  // Starts a build of `plan` (attempt status.build.attempt + 1) and records it.
+  // Starts a build of `plan` (attempt status.build.attempt + 1) and records it; without
+  // `build` the image exists and is only pushed. A non-empty `push_reference`: pushed there
+  // with `push_auth` once built.
   Status start_build(const Object& env, Object& next, const RuntimeImage& plan,
-                     const std::string& requested_at);
+                     const std::string& requested_at, bool build, std::string push_reference,
+                     std::optional<docker::RegistryAuth> push_auth);
   // Removes the containers on `network` that this instance created for objects of env's
   // namespace which no longer exist. True when nothing else is left on the network (all
   // removed, or gone already).

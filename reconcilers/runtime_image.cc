@@ -133,6 +133,14 @@ Result<int> remove_runtime_images(docker::DockerClient& docker, const DockerName
     bool kept = std::any_of(keep.begin(), keep.end(),
                             [&](const std::string& k) { return tagged(image.tags, k); });
     if (kept) continue;
+    // A pushed image carries its registry name too: untagged first, as Docker refuses to remove
+    // by id an image of several names unless forced.
+    for (size_t i = 1; i < image.tags.size(); ++i) {
+      Status untagged = docker.remove_image(image.tags[i]);
+      if (!untagged.ok() && untagged.code() != Code::kNotFound) {
+        return untagged.with_prefix("untagging runtime image " + image.tags[i]);
+      }
+    }
     // By id, so a dangling image (its tag moved on) goes too; never forced, so an image a
     // container still uses stays.
     Status s = docker.remove_image(image.id);

@@ -66,8 +66,9 @@ std::vector<std::string> runtime_image_filters(const DockerNames& names, std::st
 
 // Removes the runtime images this instance built for Environment `env` (uid `uid`), except
 // those tagged with a reference in `keep`. Never touches an image without this instance's
-// labels for that uid. An image still used by a container (Conflict) is left and logged.
-// Returns how many were removed; the first failure other than NotFound and Conflict.
+// labels for that uid. An image of several names (pushed: its registry name too) loses its
+// other names first; one still used by a container (Conflict) is left, with its first name,
+// and logged. Returns how many were removed; the first failure other than NotFound and Conflict.
 Result<int> remove_runtime_images(docker::DockerClient& docker, const DockerNames& names,
                                   std::string_view env, std::string_view uid,
                                   const std::vector<std::string>& keep);

@@ -80,7 +80,8 @@ bool RuntimeImageBuilder::start(ImageBuildRequest request) {
     if (auto it = builds_.find(request.uid); it != builds_.end()) {
       previous = it->second;
       if (!previous->finished && previous->request.tag == request.tag &&
-          previous->request.requested_at == request.requested_at) {
+          previous->request.requested_at == request.requested_at &&
+          previous->request.push_reference == request.push_reference) {
         return true;  // already on it
       }
       // Superseded: it ends (cancelled, or at once if it has ended) before the new one starts.
@@ -91,6 +92,8 @@ bool RuntimeImageBuilder::start(ImageBuildRequest request) {
     build->progress.tag = request.tag;
     build->progress.attempt = request.attempt;
     build->progress.requested_at = request.requested_at;
+    build->progress.push_reference = request.push_reference;
+    build->progress.generation = request.generation;
     build->progress.start = clock_.now();
     build->request = std::move(request);
     builds_[build->request.uid] = build;
@@ -243,6 +246,23 @@ void RuntimeImageBuilder::finish(Build& build, ImageBuildState state, std::strin
   changed_.notify_all();
 }
 
+Status RuntimeImageBuilder::push(Build& build, docker::DockerClient& docker, std::stop_token stop) {
+  const ImageBuildRequest& req = build.request;
+  {
+    std::lock_guard lock(mu_);
+    build.progress.step = "pushing " + req.push_reference;
+  }
+  notify(req.name);
+  on_line(build, "cenv: pushing " + req.tag + " as " + req.push_reference);
+  auto [repo, tag] = docker::split_image_ref(req.push_reference);
+  CENV_RETURN_IF_ERROR(docker.tag_image(req.tag, repo, tag));
+  auto each_line = [&](std::string_view line) {
+    on_line(build, line);
+    return true;
+  };
+  return docker.push_image(req.push_reference, req.push_auth, each_line, stop);
+}
+
 void RuntimeImageBuilder::run(const std::shared_ptr<Build>& build,
                               const std::shared_ptr<Build>& previous, std::stop_token stop) {
   const ImageBuildRequest& req = build->request;
@@ -266,14 +286,15 @@ void RuntimeImageBuilder::run(const std::shared_ptr<Build>& build,
     }
     build->output = std::make_unique<RunOutput>(*logs_, req.uid, req.attempt, 0, 0, clock_);
   }
-  on_line(*build, "cenv: building " + req.tag + " (build " + std::to_string(req.attempt) + ")");
+  if (req.build) {
+    on_line(*build, "cenv: building " + req.tag + " (build " + std::to_string(req.attempt) + ")");
+  }
 
   ImageBuildState state = ImageBuildState::kFailed;
   std::string error, image_id;
   auto docker = docker_.client();
-  if (!docker.ok()) {
-    error = docker.status().message();
-  } else {
+  Result<std::string> built = docker.status();
+  if (docker.ok() && req.build) {
     docker::BuildOptions options{.context_tar = req.context_tar,
                                  .tags = {req.tag},
                                  .labels = req.labels,
@@ -282,15 +303,26 @@ void RuntimeImageBuilder::run(const std::shared_ptr<Build>& build,
       on_line(*build, line);
       return true;
     };
-    auto built = docker.value()->build_image(options, each_line, stop);
-    if (built.ok()) {
-      state = ImageBuildState::kSucceeded;
-      image_id = std::move(built).value();
-    } else if (stop.stop_requested()) {
+    built = docker.value()->build_image(options, each_line, stop);
+  } else if (docker.ok()) {
+    auto present = docker.value()->inspect_image(req.tag);
+    built = present.ok() ? Result<std::string>(present->id) : present.status();
+  }
+  Status pushed;
+  if (built.ok() && !req.push_reference.empty()) pushed = push(*build, *docker.value(), stop);
+  if (built.ok() && pushed.ok()) {
+    state = ImageBuildState::kSucceeded;
+    image_id = std::move(built).value();
+  } else {
+    const Status& failed = built.ok() ? pushed : built.status();
+    if (stop.stop_requested()) {
       state = ImageBuildState::kCancelled;
-      error = "cancelled: " + built.status().message();
+      error = "cancelled: " + failed.message();
     } else {
-      error = built.status().message();
+      error = failed.message();
+      std::lock_guard lock(mu_);
+      build->progress.push_failed = built.ok();
+      build->progress.error_code = failed.code();
     }
   }
   {

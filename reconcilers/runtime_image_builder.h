@@ -58,6 +58,13 @@ struct ImageBuildRequest {
   std::string requested_at;
   std::string context_tar;  // the build context, an uncompressed tar with the Dockerfile
   docker::Labels labels;    // of the image
+  // False: `tag` exists already, nothing is built (only pushed). Default true.
+  bool build = true;
+  // Non-empty: once `tag` is built, it is tagged with this reference ("registry/repo:tag") and
+  // pushed there with `push_auth`; the build succeeds only once the push has.
+  std::string push_reference{};
+  std::optional<docker::RegistryAuth> push_auth{};  // holds a password: never logged
+  int64_t generation = 0;  // the Environment's metadata.generation when asked for
 };
 
 enum class ImageBuildState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
@@ -67,10 +74,14 @@ struct ImageBuildProgress {
   std::string tag;
   int attempt = 0;
   std::string requested_at;
+  std::string push_reference;  // as requested
+  int64_t generation = 0;      // as requested
   ImageBuildState state = ImageBuildState::kQueued;
   std::string step;               // the last "Step N/M : ..." line; "" before the first
   std::vector<std::string> tail;  // the last lines of output (at most options.tail_lines)
   std::string error;              // kFailed: Docker's message
+  bool push_failed = false;       // kFailed: the build succeeded, its push did not
+  Code error_code = Code::kOk;    // kFailed: the code of Docker's answer
   std::string image_id;           // kSucceeded: "sha256:..."
   std::chrono::system_clock::time_point start{};
   std::chrono::system_clock::time_point end{};  // once finished
@@ -90,9 +101,9 @@ class RuntimeImageBuilder {
   // ended, on the build's thread. Set before the first start().
   void set_notify(std::function<void(const std::string& env)> notify);
 
-  // Starts building `request` unless the Environment's current build is of the same tag and
-  // requested_at and has not ended (then nothing changes). A build of anything else for it is
-  // cancelled and replaced. False once stopped.
+  // Starts building (and pushing) `request` unless the Environment's current build is of the
+  // same tag, requested_at and push_reference and has not ended (then nothing changes). A build of
+  // anything else for it is cancelled and replaced. False once stopped.
   bool start(ImageBuildRequest request);
   // The Environment's current (or last) build, nullopt when there is none.
   std::optional<ImageBuildProgress> progress(const std::string& uid) const;
@@ -117,6 +128,8 @@ class RuntimeImageBuilder {
   bool acquire(const std::shared_ptr<Build>& previous, const std::stop_token& stop);
   // One line of the build's output.
   void on_line(Build& build, std::string_view line);
+  // Tags and pushes the built image to build.request.push_reference; its output as on_line.
+  Status push(Build& build, docker::DockerClient& docker, std::stop_token stop);
   // Records the end of `build` and frees its slot.
   void finish(Build& build, ImageBuildState state, std::string error, std::string image_id);
   void notify(const std::string& env);

@@ -11,6 +11,7 @@
 #include "api/finalizers.h"
 #include "api/json_fields.h"
 #include "reconcilers/docker_names.h"
+#include "reconcilers/environment_registry.h"
 #include "reconcilers/service_spec.h"
 
 namespace cenv {
@@ -46,6 +47,7 @@ struct ServiceReconciler::Observation {
   ServiceSpec spec;
   std::string image;      // the workload's image
   std::string env_image;  // the Environment's status.image
+  ObjectPtr env;          // the Environment (its spec.registry and secrets pull the image)
   WorkloadSpec desired;   // what the workload should be
   // Why the Environment's network cannot take a container yet; nullopt when it can.
   std::optional<std::string> network_wait;
@@ -69,6 +71,8 @@ const char* reason_for(const Status& s) {
       return s.message().find("network") != std::string::npos ? "NetworkNotFound" : "ImageNotFound";
     case Code::kFailedPrecondition:
       return "ImagePullFailed";
+    case Code::kUnauthenticated:
+      return "RegistryUnauthorized";
     case Code::kAlreadyExists:
       return "NameConflict";
     default:
@@ -384,6 +388,7 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
   ObjectPtr env = environments_.get("", svc.ns());
   if (!env)
     return wait(svc, out, "WaitingForEnvironment", "Environment " + req.ns + " does not exist");
+  seen.env = env;
   seen.env_image = string_field(env->status_or_null(), "image");
   seen.image = seen.spec.image;
   if (seen.image.empty()) {
@@ -470,8 +475,18 @@ std::optional<ReconcileResult> ServiceReconciler::create(const Request& req, con
     out.result = ReconcileResult::after(options_.network_recheck);
     return wait(svc, out, "WaitingForNetwork", *seen.network_wait);
   }
-  if (Status s = workloads_.ensure_image(seen.image); !s.ok()) {
+  auto auth = registry_auth(*seen.env, seen.image, options_.secrets);
+  if (!auth.ok()) {
     out.clear_workload = true;
+    return fail(
+        svc, out,
+        Status::FailedPrecondition("cannot pull " + seen.image + ": " + auth.status().message()));
+  }
+  if (Status s = workloads_.ensure_image(seen.image, *auth); !s.ok()) {
+    out.clear_workload = true;
+    if (s.code() == Code::kUnauthenticated) {
+      s = Status::Unauthenticated(registry_refusal_message(*seen.env, "pull", seen.image, s));
+    }
     return fail(svc, out, s, s.code() == Code::kUnavailable ? "Pending" : "Failed");
   }
   auto id = workloads_.create(seen.desired);

@@ -58,8 +58,10 @@ struct ServiceReconcilerOptions {
   // Names of containers, networks and volumes (for the network, messages and --purge); the
   // same as the Workloads'. Default: the default instance.
   DockerNames names{};
-  // Opens the Environment secrets that secretEnv hands to containers; nullptr (default): a
-  // Service with a secretEnv is not Ready. Must outlive the reconciler.
+  // Opens the Environment secrets that secretEnv hands to containers, and the registry
+  // credentials an image on the Environment's spec.registry is pulled with; nullptr (default): a
+  // Service with a secretEnv, or whose image needs those credentials, is not Ready. Must outlive
+  // the reconciler.
   const SecretOpener* secrets = nullptr;
   // While the Environment's network is not ready, how often a Service waiting for it looks
   // again (besides when the Environment changes). Default 5 s.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/status.h"
+#include "controller/docker/docker_client.h"
 
 namespace cenv {
 
@@ -85,10 +86,12 @@ class Workloads {
   // Service deleted and applied again mounts the volume an earlier one of its name created).
   virtual Status remove_volumes(const WorkloadOwner& owner,
                                 const std::vector<std::string>& mounted) = 0;
-  // Makes `image` present: Ok when it is, else pulls it. NotFound (the registry has no such
-  // image) or FailedPrecondition (no registry answered) with the runtime's message when it
-  // cannot; Unavailable only when the runtime itself cannot be reached.
-  virtual Status ensure_image(const std::string& image) = 0;
+  // Makes `image` present: Ok when it is, else pulls it (with `auth` when set). NotFound (the
+  // registry has no such image), Unauthenticated (the registry refused the pull without, or
+  // with these, credentials) or FailedPrecondition (no registry answered) with the runtime's
+  // message when it cannot; Unavailable only when the runtime itself cannot be reached.
+  virtual Status ensure_image(const std::string& image,
+                              const std::optional<docker::RegistryAuth>& auth) = 0;
   // Runs `cmd` in the running workload and returns its exit code. Unavailable when it did not
   // finish within `timeout` (it is then left to finish on its own).
   virtual Result<int> exec(const std::string& id, const std::vector<std::string>& cmd,

@@ -20,4 +20,14 @@ std::pair<std::string, std::string> split_image_ref(std::string_view ref) {
   return {std::string(ref), "latest"};
 }
 
+std::string image_registry(std::string_view ref) {
+  auto slash = ref.find('/');
+  if (slash == std::string_view::npos) return "docker.io";
+  std::string_view first = ref.substr(0, slash);
+  if (first.find_first_of(".:") == std::string_view::npos && first != "localhost") {
+    return "docker.io";
+  }
+  return std::string(first);
+}
+
 }  // namespace cenv::docker

@@ -303,6 +303,14 @@ struct BuildOptions {
   bool remove_intermediate = true;  // remove intermediate containers, even on failure
 };
 
+// Credentials for one image registry, sent with a pull or push (Engine API X-Registry-Auth).
+// Holds a password: never log it or put it in an object, an event or a message.
+struct RegistryAuth {
+  std::string username{};
+  std::string password{};
+  std::string server_address{};  // the registry, "host[:port]" as in image references
+};
+
 struct RemoveImageOptions {
   bool force = false;
   bool no_prune = false;  // keep untagged parents
@@ -410,9 +418,18 @@ class DockerClient {
   // ---- images ----
   virtual Result<ImageInfo> inspect_image(const std::string& ref) = 0;
   virtual Result<std::vector<ImageInfo>> list_images(const ListImagesOptions& options = {}) = 0;
-  // Pulls "repo[:tag|@digest]" (tag defaults to latest). NotFound when the registry has no
-  // such image, Unavailable when the registry cannot be reached.
-  virtual Status pull_image(const std::string& ref, const ProgressCallback& on_progress = {},
+  // Pulls "repo[:tag|@digest]" (tag defaults to latest), with `auth` when set. NotFound when
+  // the registry has no such image, Unauthenticated when it refused the pull for want of (right)
+  // credentials, Unavailable when the registry cannot be reached.
+  virtual Status pull_image(const std::string& ref,
+                            const std::optional<RegistryAuth>& auth = std::nullopt,
+                            const ProgressCallback& on_progress = {},
+                            std::stop_token stop = {}) = 0;
+  // Pushes the local image "registry/repo:tag" to its registry, with `auth` when set. NotFound
+  // when no local image has that name, Unauthenticated when the registry refused the credentials
+  // (or their absence), Unavailable when the registry cannot be reached.
+  virtual Status push_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
+                            const ProgressCallback& on_progress = {},
                             std::stop_token stop = {}) = 0;
   // Builds an image, streaming each line of step output; returns the image id. Invalid (with
   // Docker's message, e.g. the failing RUN step) when the build fails.
@@ -436,5 +453,10 @@ class DockerClient {
 // Splits "repo[:tag]" or "repo@digest" into repository and tag/digest (tag defaults to
 // "latest"; a registry port "host:5000/x" is not a tag). Used by pull and tag.
 std::pair<std::string, std::string> split_image_ref(std::string_view ref);
+
+// The registry an image reference names, as Docker reads it: its first path component when
+// that holds a '.' or a ':' or is "localhost" ("127.0.0.1:5000/a/b:1" -> "127.0.0.1:5000"),
+// else "docker.io" (Docker Hub: "debian:12", "cenv/base:bookworm").
+std::string image_registry(std::string_view ref);
 
 }  // namespace cenv::docker

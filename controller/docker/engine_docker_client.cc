@@ -540,12 +540,34 @@ Result<std::vector<ImageInfo>> EngineDockerClient::list_images(const ListImagesO
   return parse_image_list(*body);
 }
 
-Status EngineDockerClient::pull_image(const std::string& ref, const ProgressCallback& on_progress,
-                                      std::stop_token stop) {
-  auto [repo, tag] = split_image_ref(ref);
-  Query q;
-  q.add("fromImage", repo).add("tag", tag);
-  EngineRequest request(HttpMethod::kPost, path("/images/create" + q.str()));
+namespace {
+
+// A pull's or push's failure: Docker's message, classified. `http_status` 0: the error came in
+// the progress stream (after a 200).
+Status registry_failure(std::string_view op, const std::string& ref, unsigned http_status,
+                        const std::string& message) {
+  std::string text = std::string(op) + " " + ref + ": " + message;
+  if (looks_unreachable(message)) return Status::Unavailable(std::move(text));
+  for (std::string_view needle : {"no basic auth credentials", "unauthorized",
+                                  "authentication required", "incorrect username or password"}) {
+    if (message.find(needle) != std::string::npos) return Status::Unauthenticated(std::move(text));
+  }
+  if (http_status == 404 || message.find("not found") != std::string::npos ||
+      message.find("does not exist") != std::string::npos) {
+    return Status::NotFound(std::move(text));
+  }
+  if (http_status != 0) return Status(status_from_http(http_status, "").code(), std::move(text));
+  return Status::Internal(std::move(text));
+}
+
+}  // namespace
+
+Status EngineDockerClient::registry_stream(std::string_view op, const std::string& ref,
+                                           EngineRequest request,
+                                           const std::optional<RegistryAuth>& auth,
+                                           const ProgressCallback& on_progress,
+                                           std::stop_token stop) {
+  request.headers.emplace_back("X-Registry-Auth", registry_auth_header(auth));
   MessageSplitter splitter;
   std::string error;
   auto end = transport_->stream(
@@ -554,7 +576,7 @@ Status EngineDockerClient::pull_image(const std::string& ref, const ProgressCall
         return splitter.feed(bytes, [&](std::string_view line) {
           boost::system::error_code ec;
           json::value v = json::parse(line, ec);
-          if (ec || !v.is_object()) return true;  // not ours to judge; keep pulling
+          if (ec || !v.is_object()) return true;  // not ours to judge; keep going
           const json::object& o = v.get_object();
           if (std::string e = stream_error(o); !e.empty()) {
             error = std::move(e);
@@ -575,19 +597,34 @@ Status EngineDockerClient::pull_image(const std::string& ref, const ProgressCall
       stop);
   if (!end.ok()) return end.status();
   if (end->status >= 300) {
-    std::string message = engine_error_message(end->status, end->error_body);
-    if (looks_unreachable(message)) return Status::Unavailable("pull " + ref + ": " + message);
-    return status_from_http(end->status, end->error_body).with_prefix("pull " + ref);
+    return registry_failure(op, ref, end->status,
+                            engine_error_message(end->status, end->error_body));
   }
-  if (!error.empty()) {
-    if (looks_unreachable(error)) return Status::Unavailable("pull " + ref + ": " + error);
-    if (error.find("not found") != std::string::npos ||
-        error.find("does not exist") != std::string::npos) {
-      return Status::NotFound("pull " + ref + ": " + error);
-    }
-    return Status::Internal("pull " + ref + ": " + error);
-  }
+  if (!error.empty()) return registry_failure(op, ref, 0, error);
   return Status::Ok();
+}
+
+Status EngineDockerClient::pull_image(const std::string& ref,
+                                      const std::optional<RegistryAuth>& auth,
+                                      const ProgressCallback& on_progress, std::stop_token stop) {
+  auto [repo, tag] = split_image_ref(ref);
+  Query q;
+  q.add("fromImage", repo).add("tag", tag);
+  return registry_stream("pull", ref,
+                         EngineRequest(HttpMethod::kPost, path("/images/create" + q.str())), auth,
+                         on_progress, stop);
+}
+
+Status EngineDockerClient::push_image(const std::string& ref,
+                                      const std::optional<RegistryAuth>& auth,
+                                      const ProgressCallback& on_progress, std::stop_token stop) {
+  auto [repo, tag] = split_image_ref(ref);
+  Query q;
+  q.add("tag", tag);
+  return registry_stream(
+      "push", ref,
+      EngineRequest(HttpMethod::kPost, path("/images/" + seg(repo) + "/push" + q.str())), auth,
+      on_progress, stop);
 }
 
 Result<std::string> EngineDockerClient::build_image(const BuildOptions& options,

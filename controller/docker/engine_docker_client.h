@@ -18,6 +18,7 @@
 namespace cenv::docker {
 
 class EngineTransport;
+struct EngineRequest;
 
 struct EngineOptions {
   // DOCKER_HOST syntax: "unix:///path" or "tcp://host:port".
@@ -110,8 +111,10 @@ class EngineDockerClient final : public DockerClient {
 
   Result<ImageInfo> inspect_image(const std::string& ref) override;
   Result<std::vector<ImageInfo>> list_images(const ListImagesOptions& options = {}) override;
-  Status pull_image(const std::string& ref, const ProgressCallback& on_progress = {},
-                    std::stop_token stop = {}) override;
+  Status pull_image(const std::string& ref, const std::optional<RegistryAuth>& auth = std::nullopt,
+                    const ProgressCallback& on_progress = {}, std::stop_token stop = {}) override;
+  Status push_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
+                    const ProgressCallback& on_progress = {}, std::stop_token stop = {}) override;
   Result<std::string> build_image(const BuildOptions& options,
                                   const ProgressCallback& on_output = {},
                                   std::stop_token stop = {}) override;
@@ -127,6 +130,10 @@ class EngineDockerClient final : public DockerClient {
 
   // "/v1.41" + path.
   std::string path(std::string_view p) const;
+  // Sends a pull or push (`op`) of `ref` with X-Registry-Auth and follows its progress stream.
+  Status registry_stream(std::string_view op, const std::string& ref, EngineRequest request,
+                         const std::optional<RegistryAuth>& auth,
+                         const ProgressCallback& on_progress, std::stop_token stop);
   // Whether the container `id` has a TTY (its output is then not multiplexed).
   Result<bool> container_tty(const std::string& id);
 

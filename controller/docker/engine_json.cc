@@ -1,5 +1,7 @@
 #include "controller/docker/engine_json.h"
 
+#include <openssl/evp.h>
+
 #include <boost/json.hpp>
 #include <cinttypes>
 #include <cstdio>
@@ -445,6 +447,26 @@ Result<DockerEvent> parse_event(std::string_view message) {
     if (e.time_nano == 0) e.time_nano = engine_int64(o, "time") * 1'000'000'000;
     return e;
   });
+}
+
+std::string registry_auth_header(const std::optional<RegistryAuth>& auth) {
+  json::object o;
+  if (auth) {
+    o["username"] = auth->username;
+    o["password"] = auth->password;
+    o["serveraddress"] = auth->server_address;
+  }
+  std::string text = json::serialize(o);
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  out.resize(static_cast<size_t>(n));
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return out;
 }
 
 std::string unix_time_param(TimePoint t) {

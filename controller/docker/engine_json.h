@@ -3,6 +3,7 @@
 // response bodies. Pure functions, no I/O; malformed responses become Internal.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,11 @@ Result<ImageInfo> parse_image_info(std::string_view body);
 Result<std::vector<ImageInfo>> parse_image_list(std::string_view body);
 // One message of the event stream.
 Result<DockerEvent> parse_event(std::string_view message);
+
+// The X-Registry-Auth header value of a pull or push: base64url (RFC 4648 section 5) of
+// {"username","password","serveraddress"}, or of {} without credentials (push requires the
+// header). Holds the password: never log it.
+std::string registry_auth_header(const std::optional<RegistryAuth>& auth);
 
 // Docker's "since"/"until" query value for a time point: "<unix seconds>.<nanoseconds>".
 std::string unix_time_param(TimePoint t);

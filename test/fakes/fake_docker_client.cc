@@ -238,6 +238,17 @@ void FakeDockerClient::add_image(ImageInfo image) {
   images_[image.id] = std::move(image);
 }
 
+void FakeDockerClient::require_registry_credentials(const std::string& server,
+                                                    RegistryAuth expected) {
+  std::lock_guard lock(mu_);
+  credentials_[server] = std::move(expected);
+}
+
+std::vector<std::string> FakeDockerClient::pushed_images() const {
+  std::lock_guard lock(mu_);
+  return pushed_;
+}
+
 void FakeDockerClient::add_pullable_image(const std::string& ref, ImageInfo image) {
   std::lock_guard lock(mu_);
   pullable_[normalize_ref(ref)] = std::move(image);
@@ -887,8 +898,25 @@ Result<std::vector<ImageInfo>> FakeDockerClient::list_images(const ListImagesOpt
   return out;
 }
 
-Status FakeDockerClient::pull_image(const std::string& ref, const ProgressCallback& on_progress,
-                                    std::stop_token) {
+Status FakeDockerClient::check_credentials(std::string_view op, const std::string& ref,
+                                           const std::optional<RegistryAuth>& auth) const {
+  auto it = credentials_.find(image_registry(ref));
+  if (it == credentials_.end()) return Status::Ok();
+  auto [repo, tag] = split_image_ref(ref);
+  std::string what = std::string(op) + " " + ref + ": ";
+  if (!auth) {
+    return Status::Unauthenticated(what + "Head \"http://" + it->first + "/v2/" +
+                                   repo.substr(it->first.size() + 1) + "/manifests/" + tag +
+                                   "\": no basic auth credentials");
+  }
+  if (auth->username != it->second.username || auth->password != it->second.password) {
+    return Status::Unauthenticated(what + "unauthorized: authentication required");
+  }
+  return Status::Ok();
+}
+
+Status FakeDockerClient::pull_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
+                                    const ProgressCallback& on_progress, std::stop_token) {
   ImageInfo image;
   {
     std::lock_guard lock(mu_);
@@ -898,6 +926,7 @@ Status FakeDockerClient::pull_image(const std::string& ref, const ProgressCallba
                                  ": Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup "
                                  "registry-1.docker.io: no such host");
     }
+    CENV_RETURN_IF_ERROR(check_credentials("pull", ref, auth));
     auto it = pullable_.find(normalize_ref(ref));
     if (it == pullable_.end()) {
       return Status::NotFound("pull " + ref + ": pull access denied for " +
@@ -911,6 +940,30 @@ Status FakeDockerClient::pull_image(const std::string& ref, const ProgressCallba
   add_image(image);
   std::lock_guard lock(mu_);
   emit("image", "pull", normalize_ref(ref), {{"name", normalize_ref(ref)}});
+  return Status::Ok();
+}
+
+Status FakeDockerClient::push_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
+                                    const ProgressCallback& on_progress, std::stop_token) {
+  std::lock_guard lock(mu_);
+  CENV_RETURN_IF_ERROR(enter("push_image"));
+  const ImageInfo* image = find_image(ref);
+  if (!image) {
+    return Status::NotFound("push " + ref + ": An image does not exist locally with the tag: " +
+                            split_image_ref(ref).first);
+  }
+  if (!registry_reachable_) {
+    return Status::Unavailable("push " + ref + ": Get \"http://" + image_registry(ref) +
+                               "/v2/\": dial tcp: connect: connection refused");
+  }
+  CENV_RETURN_IF_ERROR(check_credentials("push", ref, auth));
+  if (on_progress)
+    on_progress("The push refers to repository [" + split_image_ref(ref).first + "]");
+  ImageInfo pushed = *image;
+  pushed.tags = {normalize_ref(ref)};
+  pullable_[normalize_ref(ref)] = std::move(pushed);
+  pushed_.push_back(normalize_ref(ref));
+  emit("image", "push", normalize_ref(ref), {{"name", normalize_ref(ref)}});
   return Status::Ok();
 }
 

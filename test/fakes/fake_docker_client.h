@@ -44,6 +44,12 @@ class FakeDockerClient final : public DockerClient {
   // Unavailable after set_registry_reachable(false).
   void add_pullable_image(const std::string& ref, ImageInfo image);
   void set_registry_reachable(bool reachable);
+  // Pulls and pushes of images on registry `server` (image_registry()) then need `expected`'s
+  // username and password: without credentials they are Unauthenticated "no basic auth
+  // credentials", with others "unauthorized: authentication required", as dockerd says it.
+  void require_registry_credentials(const std::string& server, RegistryAuth expected);
+  // The references pushed so far (push_image), in order; each is pullable afterwards.
+  std::vector<std::string> pushed_images() const;
 
   // What a container does when started: nullopt keeps it running; an Exit makes it print
   // and exit at once. Default: keeps running.
@@ -129,8 +135,10 @@ class FakeDockerClient final : public DockerClient {
 
   Result<ImageInfo> inspect_image(const std::string& ref) override;
   Result<std::vector<ImageInfo>> list_images(const ListImagesOptions& options = {}) override;
-  Status pull_image(const std::string& ref, const ProgressCallback& on_progress = {},
-                    std::stop_token stop = {}) override;
+  Status pull_image(const std::string& ref, const std::optional<RegistryAuth>& auth = std::nullopt,
+                    const ProgressCallback& on_progress = {}, std::stop_token stop = {}) override;
+  Status push_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
+                    const ProgressCallback& on_progress = {}, std::stop_token stop = {}) override;
   Result<std::string> build_image(const BuildOptions& options,
                                   const ProgressCallback& on_output = {},
                                   std::stop_token stop = {}) override;
@@ -158,6 +166,9 @@ class FakeDockerClient final : public DockerClient {
 
   // Records the call and pops an injected fault. Requires mu_.
   Status enter(std::string_view method);
+  // Ok unless `ref`'s registry requires credentials that `auth` does not match. Requires mu_.
+  Status check_credentials(std::string_view op, const std::string& ref,
+                           const std::optional<RegistryAuth>& auth) const;
   std::string next_id();
   std::string now_text() const;
   int64_t now_nanos() const;
@@ -188,6 +199,8 @@ class FakeDockerClient final : public DockerClient {
   std::map<std::string, ImageInfo> pullable_;                     // by ref; guarded by mu_
   std::map<std::string, int> next_ip_;  // network id -> last host number; guarded by mu_
   bool registry_reachable_ = true;      // guarded by mu_
+  std::map<std::string, RegistryAuth> credentials_;  // by registry; guarded by mu_
+  std::vector<std::string> pushed_;                  // guarded by mu_
   StartBehavior start_behavior_;        // guarded by mu_
   ExecBehavior exec_behavior_;          // guarded by mu_
   BuildBehavior build_behavior_;        // guarded by mu_

@@ -923,6 +923,24 @@ TEST_CASE("EngineDockerClient pull without a reachable registry fails cleanly") 
   CHECK(SteadyClock::now() - begin < 35s);
 }
 
+TEST_CASE("EngineDockerClient push names what is missing or unreachable") {
+  // No local image of that name: NotFound, nothing sent anywhere.
+  Status missing = docker().push_image("127.0.0.1:1/cenv-test/none:" + run_id(), std::nullopt);
+  INFO(missing.to_string());
+  CHECK(missing.code() == Code::kNotFound);
+  CHECK_THAT(missing.message(), Catch::StartsWith("push 127.0.0.1:1/cenv-test/none:"));
+  // A name on a registry that does not answer (port 1 refuses): Unavailable.
+  const std::string name = "127.0.0.1:1/cenv-test/push-" + run_id();
+  REQUIRE(docker().tag_image(kImage, name, "v1").ok());
+  Status refused =
+      docker().push_image(name + ":v1", RegistryAuth{"user", "password", "127.0.0.1:1"});
+  (void)docker().remove_image(name + ":v1");
+  INFO(refused.to_string());
+  CHECK(refused.code() == Code::kUnavailable);
+  CHECK_THAT(refused.message(), Catch::Contains("connection refused"));
+  CHECK_THAT(refused.message(), !Catch::Contains("password"));
+}
+
 TEST_CASE("EngineDockerClient timings (reported, not asserted)") {
   RunCleanup cleanup;
   EngineDockerClient& d = docker();

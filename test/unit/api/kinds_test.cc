@@ -143,15 +143,17 @@ TEST_CASE("every schema field has a description", "[kinds]") {
 }
 
 TEST_CASE("valid minimal objects of each kind pass", "[kinds]") {
-  auto text = GENERATE(
-      as<std::string>{},
-      R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"dev"},"spec":{}})",
-      R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"source":{"path":"modules/py"}}})",
-      R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"requires":{"apt":["python3","git=1:2.39"],"pip":["requests>=2,<3","numpy==1.26.4","uvicorn[standard]"]},"install":"pip install -e ."}})",
-      R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"source":{"git":{"url":"https://example.com/m.git"}}}})",
-      R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"web","namespace":"dev"},"spec":{}})",
-      R"({"apiVersion":"cenv.io/v1","kind":"CommandRun","metadata":{"name":"t"},"spec":{"command":["make","test"]}})",
-      R"({"apiVersion":"cenv.io/v1","kind":"CommandRun","metadata":{"name":"t"},"spec":{"module":"py","moduleCommand":"test","args":["-v"],"service":"web"}})", R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"dev"},"spec":{"baseImage":"registry.local:5000/cenv/base:bookworm","variables":{"LANG":"C.UTF-8"},"secrets":{"DB_PASSWORD":"x"},"network":"dev-net","source":{"git":{"url":"git@github.com:me/env.git","ref":"v1.2"},"path":"manifests","interval":"1m30s","prune":true}},"status":{"phase":"Ready","image":"cenv/rt:abc","modules":["py@abc"],"observedGeneration":3,"conditions":[{"type":"Ready","status":"True","reason":"Built","message":"ok","lastTransitionTime":"2024-05-01T12:00:00Z","observedGeneration":3}]}})", R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"db"},"spec":{"image":"postgres:16","command":["postgres"],"args":["-c","fsync=off"],"env":[{"name":"PGDATA","value":"/data"}],"secretEnv":[{"name":"POSTGRES_PASSWORD","secretKey":"DB_PASSWORD"}],"ports":[{"containerPort":5432,"hostPort":0,"hostIP":"127.0.0.1","protocol":"TCP","name":"pg"}],"volumes":[{"name":"data","mountPath":"/data"}],"healthCheck":{"exec":["pg_isready"],"interval":"2s","retries":10},"restartPolicy":"OnFailure","dependsOn":["cache"]},"status":{"phase":"Running","containerID":"abc","restarts":0,"endpoints":["127.0.0.1:5432/tcp"]}})", R"({"apiVersion":"cenv.io/v1","kind":"CommandRun","metadata":{"name":"t"},"spec":{"command":["true"],"workingDir":"/src","timeoutSeconds":604800,"backoffLimit":100,"ttlSecondsAfterFinished":0},"status":{"phase":"Succeeded","attempts":1,"exitCode":0,"startTime":"2024-02-29T23:59:60.123+01:00","completionTime":"2024-03-01T00:00:00z","logBytes":12}})");
+  auto
+      text =
+          GENERATE(as<std::string>{},
+                   R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"dev"},"spec":{}})",
+                   R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"dev"},"spec":{"baseImage":"reg.example:5000/team/base:1","secrets":{"reg":"u:p"},"registry":{"server":"reg.example:5000","credentialsSecret":"reg","push":true}},"status":{"pushedImage":"reg.example:5000/cenv-runtime/dev:0123456789ab"}})",
+                   R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"source":{"path":"modules/py"}}})",
+                   R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"requires":{"apt":["python3","git=1:2.39"],"pip":["requests>=2,<3","numpy==1.26.4","uvicorn[standard]"]},"install":"pip install -e ."}})",
+                   R"({"apiVersion":"cenv.io/v1","kind":"Module","metadata":{"name":"py"},"spec":{"source":{"git":{"url":"https://example.com/m.git"}}}})",
+                   R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"web","namespace":"dev"},"spec":{}})",
+                   R"({"apiVersion":"cenv.io/v1","kind":"CommandRun","metadata":{"name":"t"},"spec":{"command":["make","test"]}})", R"({"apiVersion":"cenv.io/v1","kind":"CommandRun","metadata":{"name":"t"},"spec":{"module":"py","moduleCommand":"test","args":["-v"],"service":"web"}})", R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"dev"},"spec":{"baseImage":"registry.local:5000/cenv/base:bookworm","variables":{"LANG":"C.UTF-8"},"secrets":{"DB_PASSWORD":"x"},"network":"dev-net","source":{"git":{"url":"git@github.com:me/env.git","ref":"v1.2"},"path":"manifests","interval":"1m30s","prune":true}},"status":{"phase":"Ready","image":"cenv/rt:abc","modules":["py@abc"],"observedGeneration":3,"conditions":[{"type":"Ready","status":"True","reason":"Built","message":"ok","lastTransitionTime":"2024-05-01T12:00:00Z","observedGeneration":3}]}})", R"({"apiVersion":"cenv.io/v1","kind":"Service","metadata":{"name":"db"},"spec":{"image":"postgres:16","command":["postgres"],"args":["-c","fsync=off"],"env":[{"name":"PGDATA","value":"/data"}],"secretEnv":[{"name":"POSTGRES_PASSWORD","secretKey":"DB_PASSWORD"}],"ports":[{"containerPort":5432,"hostPort":0,"hostIP":"127.0.0.1","protocol":"TCP","name":"pg"}],"volumes":[{"name":"data","mountPath":"/data"}],"healthCheck":{"exec":["pg_isready"],"interval":"2s","retries":10},"restartPolicy":"OnFailure","dependsOn":["cache"]},"status":{"phase":"Running","containerID":"abc","restarts":0,"endpoints":["127.0.0.1:5432/tcp"]}})",
+                   R"({"apiVersion":"cenv.io/v1","kind":"CommandRun","metadata":{"name":"t"},"spec":{"command":["true"],"workingDir":"/src","timeoutSeconds":604800,"backoffLimit":100,"ttlSecondsAfterFinished":0},"status":{"phase":"Succeeded","attempts":1,"exitCode":0,"startTime":"2024-02-29T23:59:60.123+01:00","completionTime":"2024-03-01T00:00:00z","logBytes":12}})");
   CAPTURE(text);
   auto reg = registry();
   Object o = object(text);
@@ -430,6 +432,24 @@ TEST_CASE("invalid objects report Kubernetes-style field errors", "[kinds]") {
       {"null map value is not a string",
        env + R"({"variables":{"A":null}}})",
        {{"spec.variables.A", "Invalid value: \"null\": expected string"}}},
+      {"registry server with a scheme",
+       env +
+           R"({"secrets":{"reg":"u:p"},"registry":{"server":"https://reg.example","credentialsSecret":"reg"}}})",
+       {{"spec.registry.server",
+         "Invalid value: \"https://reg.example\": must be a registry host with an optional "
+         "port, such as registry.example.com or 127.0.0.1:5000 (no scheme, user or path)"}}},
+      {"registry credentials naming a missing secret",
+       env +
+           R"({"secrets":{"other":"u:p"},"registry":{"server":"127.0.0.1:5000","credentialsSecret":"reg"}}})",
+       {{"spec.registry.credentialsSecret",
+         "Invalid value: \"reg\": must name a key of spec.secrets"}}},
+      {"registry credentials without any secrets",
+       env + R"({"registry":{"server":"127.0.0.1:5000","credentialsSecret":"reg","push":true}}})",
+       {{"spec.registry.credentialsSecret",
+         "Invalid value: \"reg\": must name a key of spec.secrets"}}},
+      {"registry without credentials",
+       env + R"({"registry":{"server":"reg.example"}}})",
+       {{"spec.registry.credentialsSecret", "Required value"}}},
   }));
   CAPTURE(row.name, row.json);
   auto reg = registry();

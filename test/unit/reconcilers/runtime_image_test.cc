@@ -408,6 +408,93 @@ TEST_CASE("runtime image: the Environment's log keeps the last three builds",
   CHECK(attempts == std::set<int>{3, 4, 5});
 }
 
+// spec.registry of "dev": reg.example:5000 with the credentials `credentials`.
+void use_registry(ImageBed& b, std::string_view credentials, bool push) {
+  b.bed.update("Environment", "", "dev", [&](Object& env) {
+    env.spec()["secrets"] = boost::json::object{{"regcred", credentials}};
+    env.spec()["registry"] = boost::json::object{
+        {"server", "reg.example:5000"}, {"credentialsSecret", "regcred"}, {"push", push}};
+  });
+}
+
+struct PushBed : ImageBed {
+  PushBed() {
+    bed.docker.set_registry_reachable(true);
+    bed.docker.require_registry_credentials("reg.example:5000",
+                                            {"alice", "pw-1", "reg.example:5000"});
+  }
+  std::string pushed_image() { return bed.status_field(env(), "pushedImage"); }
+};
+
+TEST_CASE(
+    "runtime image: with spec.registry.push the built image is pushed and its containers "
+    "run the registry's reference",
+    "[reconcilers][runtime-image][registry]") {
+  PushBed b;
+  use_registry(b, "alice:pw-1", false);
+  b.module("jq", kJq);
+  REQUIRE(eventually([&] { return b.ready_with_new_image(testing::kBaseImage); }));
+  const std::string tag = b.image();
+  CHECK(tag.starts_with("cenv-runtime/dev:"));
+  CHECK(b.bed.docker.call_count("push_image") == 0);  // push: false
+  CHECK(b.pushed_image().empty());
+
+  // Push turned on: the image there is pushed, not built again.
+  use_registry(b, "alice:pw-1", true);
+  const std::string pushed = "reg.example:5000/" + tag;
+  REQUIRE(eventually([&] { return b.image() == pushed && b.image_ready(kConditionTrue); }));
+  CHECK(b.pushed_image() == pushed);
+  CHECK(b.bed.docker.pushed_images() == std::vector<std::string>{pushed});
+  CHECK(b.bed.docker.call_count("build_image") == 1);
+  CHECK_THAT(b.image_message(), Catch::Contains("pushed as " + pushed));
+  // A Service without an image of its own runs the pushed reference.
+  b.bed.service("dev", "web");
+  REQUIRE(eventually([&] { return b.bed.ready("dev", "web"); }));
+  CHECK(b.bed.container(b.bed.containers("dev", "web")[0].id).image == pushed);
+  REQUIRE(b.bed.f.client->remove({"Service", "dev", "web"}, {}).ok());
+  REQUIRE(eventually([&] { return b.bed.get("Service", "dev", "web").name().empty(); }));
+
+  // Deleting the Environment removes the image under both its names.
+  const std::string uid(b.env().uid());
+  REQUIRE(b.bed.f.client->remove({"Environment", "", "dev"}, {}).ok());
+  REQUIRE(eventually([&] { return b.bed.get("Environment", "", "dev").name().empty(); }));
+  auto left =
+      b.bed.docker.list_images({.label_filters = runtime_image_filters(DockerNames(), "dev", uid)});
+  REQUIRE(left.ok());
+  CHECK(left->empty());
+}
+
+TEST_CASE(
+    "runtime image: a refused push is RegistryUnauthorized and Stalled, and new credentials "
+    "push without a rebuild",
+    "[reconcilers][runtime-image][registry]") {
+  PushBed b;
+  use_registry(b, "alice:wrong-pw", true);
+  b.module("jq", kJq);
+  REQUIRE(eventually([&] { return b.image_ready(kConditionFalse, "RegistryUnauthorized"); }));
+  CHECK_THAT(b.image_message(), Catch::Contains("registry reg.example:5000 refused to push "
+                                                "reg.example:5000/cenv-runtime/dev:"));
+  CHECK_THAT(b.image_message(), Catch::Contains("spec.registry.credentialsSecret \"regcred\""));
+  CHECK_THAT(b.image_message(), !Catch::Contains("wrong-pw"));
+  CHECK(b.bed.condition_is("Environment", "", "dev", "Stalled", kConditionTrue,
+                           "RegistryUnauthorized"));
+  CHECK_FALSE(b.image().starts_with("reg.example:5000/"));
+  CHECK(b.pushed_image().empty());
+  CHECK(b.bed.docker.pushed_images().empty());
+  CHECK(b.bed.docker.call_count("build_image") == 1);
+  // Not retried while the spec stays as it is.
+  const size_t pushes = b.bed.docker.call_count("push_image");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(b.bed.docker.call_count("push_image") == pushes);
+
+  use_registry(b, "alice:pw-1", true);
+  REQUIRE(eventually([&] { return b.image().starts_with("reg.example:5000/cenv-runtime/dev:"); }));
+  CHECK(b.image_ready(kConditionTrue));
+  CHECK(b.bed.docker.pushed_images().size() == 1);
+  CHECK(b.bed.docker.call_count("build_image") == 1);
+  CHECK_FALSE(get_condition(b.env(), "Stalled"));
+}
+
 TEST_CASE("runtime image: a named instance prefixes the repository",
           "[reconcilers][runtime-image]") {
   CHECK(runtime_image_repository(DockerNames(), "dev") == "cenv-runtime/dev");

@@ -1,5 +1,7 @@
 #include "controller/docker/engine_json.h"
 
+#include <openssl/evp.h>
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
@@ -181,6 +183,35 @@ TEST_CASE("filters_json and unix_time_param write Docker's query values") {
   CHECK(filters_json({{"label", {}}}).empty());
   auto t = std::chrono::system_clock::time_point(std::chrono::nanoseconds(1700000000000000042));
   CHECK(unix_time_param(t) == "1700000000.000000042");
+}
+
+TEST_CASE("registry_auth_header is base64url of Docker's AuthConfig, {} without credentials") {
+  CHECK(registry_auth_header(std::nullopt) == "e30=");  // base64 of {}
+  std::string header = registry_auth_header(RegistryAuth{"al?ce", "p>?w", "reg.test:5000"});
+  CHECK(header.find_first_of("+/") == std::string::npos);
+  // Decoded (base64url back to base64), it is the JSON the Engine API documents.
+  std::string b64 = header;
+  for (char& c : b64) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  std::string decoded(b64.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  REQUIRE(n > 0);
+  decoded.resize(static_cast<size_t>(n));
+  while (!decoded.empty() && decoded.back() == '\0') decoded.pop_back();  // padding
+  auto v = boost::json::parse(decoded).as_object();
+  CHECK(v.at("username") == "al?ce");
+  CHECK(v.at("password") == "p>?w");
+  CHECK(v.at("serveraddress") == "reg.test:5000");
+}
+
+TEST_CASE("image_registry reads the registry of a reference as Docker does") {
+  CHECK(image_registry("127.0.0.1:5000/a/b:1") == "127.0.0.1:5000");
+  CHECK(image_registry("reg.example/x") == "reg.example");
+  CHECK(image_registry("localhost/x:1") == "localhost");
+  CHECK(image_registry("cenv/base:bookworm") == "docker.io");
+  CHECK(image_registry("debian:12") == "docker.io");
+  CHECK(image_registry("cenv-runtime/dev:0123") == "docker.io");
 }
 
 TEST_CASE("split_image_ref finds the tag after the last slash") {

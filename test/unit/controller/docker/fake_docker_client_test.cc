@@ -293,6 +293,32 @@ TEST_CASE("FakeDockerClient networks, volumes and images behave like Docker's") 
   CHECK(fake.pull_image("postgres:16").code() == Code::kUnavailable);
 }
 
+TEST_CASE("FakeDockerClient checks registry credentials on pull and push") {
+  FakeDockerClient fake;
+  const RegistryAuth alice{"alice", "pw", "reg.test:5000"};
+  fake.require_registry_credentials("reg.test:5000", alice);
+  fake.add_pullable_image("reg.test:5000/team/base:1", ImageInfo{});
+  Status none = fake.pull_image("reg.test:5000/team/base:1");
+  CHECK(none.code() == Code::kUnauthenticated);
+  CHECK_THAT(none.message(), Catch::Contains("no basic auth credentials"));
+  Status wrong = fake.pull_image("reg.test:5000/team/base:1", RegistryAuth{"alice", "x", ""});
+  CHECK(wrong.code() == Code::kUnauthenticated);
+  CHECK_THAT(wrong.message(), Catch::Contains("unauthorized: authentication required"));
+  REQUIRE(fake.pull_image("reg.test:5000/team/base:1", alice).ok());
+  CHECK(fake.inspect_image("reg.test:5000/team/base:1").ok());
+
+  // Push: the local name must exist; credentials as for pulls; then it is pullable.
+  CHECK(fake.push_image("reg.test:5000/app:1", alice).code() == Code::kNotFound);
+  REQUIRE(fake.tag_image("reg.test:5000/team/base:1", "reg.test:5000/app", "1").ok());
+  CHECK(fake.push_image("reg.test:5000/app:1", std::nullopt).code() == Code::kUnauthenticated);
+  CHECK(fake.pushed_images().empty());
+  REQUIRE(fake.push_image("reg.test:5000/app:1", alice).ok());
+  CHECK(fake.pushed_images() == std::vector<std::string>{"reg.test:5000/app:1"});
+  // Another registry wants nothing.
+  fake.add_pullable_image("debian:12", ImageInfo{});
+  CHECK(fake.pull_image("debian:12").ok());
+}
+
 TEST_CASE("FakeDockerClient exec runs the scripted behaviour with its stdin") {
   FakeDockerClient fake;
   with_base(fake);
