@@ -31,9 +31,16 @@ std::string short_revision(std::string_view revision) {
   return std::string(revision.substr(0, 12));
 }
 
-// The reason a failed fetch is reported with.
+// The reason a failed fetch is reported with (as the Module controller names them).
 std::string fetch_reason(const Status& s) {
-  return s.code() == Code::kNotFound ? "RevisionNotFound" : "FetchFailed";
+  switch (s.code()) {
+    case Code::kNotFound:
+      return "SourceNotFound";  // the ref or the path
+    case Code::kInvalid:
+      return "InvalidSource";  // the URL, a crossed limit, a symbolic link
+    default:
+      return "SourceUnavailable";
+  }
 }
 
 }  // namespace

@@ -17,9 +17,10 @@
 //  * report: status.source (revision, lastAttemptedRevision, lastAppliedRevision,
 //    lastSyncTime, lastHandledSyncRequest, inventory, runs) and the condition Synced: True once
 //    the revision is applied and all of it is Ready, Unknown (Progressing) meanwhile, False with
-//    the reason (FetchFailed, InvalidManifest, ApplyFailed, PreSyncHookFailed,
-//    PostSyncHookFailed, RunFailed, Suspended); an Event for each sync, each failure and each
-//    hand change put back (naming the fields).
+//    the reason (SourceUnavailable, SourceNotFound: the ref or the path, InvalidSource: the URL
+//    or a tree past the fetcher's limits, InvalidManifest, ApplyFailed, PreSyncHookFailed,
+//    PostSyncHookFailed, RunFailed, Suspended, InvalidSpec); an Event for each sync, each
+//    failure and each hand change put back (naming the fields).
 // A revision that fails leaves the last applied one in force. Thread-safe (one worker per
 // Environment at a time, as the controller guarantees).
 

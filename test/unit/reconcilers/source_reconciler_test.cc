@@ -189,13 +189,19 @@ TEST_CASE("source: a fetch that fails says why and keeps what is applied",
   s.bed.update("Environment", "", "ops", [](Object& o) {
     o.spec()["source"].as_object()["git"].as_object()["ref"] = "nope";
   });
-  REQUIRE(eventually([&] { return s.synced("False", "RevisionNotFound"); }));
+  REQUIRE(eventually([&] { return s.synced("False", "SourceNotFound"); }));
   CHECK_THAT(s.synced_message(), Catch::Contains("\"nope\""));
   s.bed.update("Environment", "", "ops", [](Object& o) {
-    o.spec()["source"].as_object()["git"].as_object()["url"] = "https://nowhere.example/x.git";
     o.spec()["source"].as_object()["git"].as_object()["ref"] = "main";
+    o.spec()["source"].as_object()["path"] = "missing";
   });
-  REQUIRE(eventually([&] { return s.synced("False", "FetchFailed"); }));
+  REQUIRE(eventually([&] { return s.synced_message().find("\"missing\" not found") != std::string::npos; }));
+  CHECK(s.synced("False", "SourceNotFound"));
+  s.bed.update("Environment", "", "ops", [](Object& o) {
+    o.spec()["source"].as_object()["git"].as_object()["url"] = "https://nowhere.example/x.git";
+    o.spec()["source"].as_object()["path"] = "app";
+  });
+  REQUIRE(eventually([&] { return s.synced("False", "SourceUnavailable"); }));
   CHECK(s.exists("Service", "web"));
   CHECK(s.source("lastAppliedRevision") == commit('a'));
 }
@@ -310,6 +316,13 @@ TEST_CASE("source manifests: what a source may not apply is refused naming file 
     CHECK(got.status().code() == Code::kInvalid);
     CHECK_THAT(got.status().message(), Catch::Contains(row.expected));
   }
+  ParseLimits small;
+  small.max_bytes = 64;
+  auto big = desired_objects(tree({{"big.yaml", service_yaml("a-service-of-more-than-64-bytes")}}),
+                             "app", "ops", commit('a'), small);
+  REQUIRE_FALSE(big.ok());
+  CHECK_THAT(big.status().message(),
+             Catch::Contains("app/big.yaml") && Catch::Contains("larger than the limit of 64"));
   auto empty = desired_objects(tree({{"README.md", "x"}}), "", "ops", commit('a'));
   REQUIRE_FALSE(empty.ok());
   CHECK_THAT(empty.status().message(), Catch::Contains("no manifests"));
