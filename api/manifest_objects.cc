@@ -31,11 +31,11 @@ Result<std::vector<SourcedObject>> manifest_objects(const std::vector<Document>&
                                                     std::string_view path) {
   std::vector<SourcedObject> out;
   for (const Document& doc : docs) {
-    std::string source =
-        escape_for_display(path) + " (document " + std::to_string(doc.index) + ")";
+    std::string source = escape_for_display(path) + " (document " + std::to_string(doc.index) + ")";
     if (!doc.value.is_object()) {
-      return Status::Invalid(source + ": expected an object with apiVersion, kind, metadata "
-                                      "and spec, found " +
+      return Status::Invalid(source +
+                             ": expected an object with apiVersion, kind, metadata "
+                             "and spec, found " +
                              (doc.value.is_array() ? std::string("a list") : "a scalar"));
     }
     const json::object& o = doc.value.get_object();

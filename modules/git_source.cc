@@ -208,14 +208,14 @@ int on_credentials(git_credential** out, const char* /*url*/, const char* userna
                    unsigned int allowed, void* payload) {
   auto* p = static_cast<FetchProgress*>(payload);
   const GitCredentials& c = *p->credentials;
-  std::string user = !c.username.empty()                                ? c.username
+  std::string user = !c.username.empty()                                  ? c.username
                      : username_from_url != nullptr && *username_from_url ? username_from_url
                                                                           : "git";
   if (allowed & GIT_CREDENTIAL_USERNAME) return git_credential_username_new(out, user.c_str());
   if (++p->credential_asks > 1) return GIT_EUSER;
   if ((allowed & GIT_CREDENTIAL_SSH_MEMORY) && !c.ssh_private_key.empty()) {
-    return git_credential_ssh_key_memory_new(out, user.c_str(), nullptr,
-                                              c.ssh_private_key.c_str(), "");
+    return git_credential_ssh_key_memory_new(out, user.c_str(), nullptr, c.ssh_private_key.c_str(),
+                                             "");
   }
   if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !c.token.empty()) {
     return git_credential_userpass_plaintext_new(out, user.c_str(), c.token.c_str());
@@ -285,8 +285,8 @@ Status fetch_into(git_repository* repo, const std::string& url, const std::strin
                                "token for http(s), a private key for ssh)");
   }
   if (progress.credential_asks > 1) {
-    return Status::Unavailable("git " + shown + ": the server refused the credentials given: " +
-                               cause);
+    return Status::Unavailable("git " + shown +
+                               ": the server refused the credentials given: " + cause);
   }
   if (progress.timed_out || GitClock::now() >= progress.deadline) {
     return Status::Unavailable("git " + shown + ": the fetch did not finish within " +

@@ -51,12 +51,15 @@ void check_object(const SourcedObject& o, std::string_view env, SourceHook& hook
     return;
   }
   if (o.object.name().empty()) {
-    problems.push_back(where + "metadata.name: Required value (objects of a Git source are "
-                               "named; generateName is not used)");
+    problems.push_back(where +
+                       "metadata.name: Required value (objects of a Git source are "
+                       "named; generateName is not used)");
   }
   if (!o.object.ns().empty() && o.object.ns() != env) {
-    problems.push_back(where + "metadata.namespace: a Git source writes only into its own "
-                               "Environment \"" + std::string(env) + "\"");
+    problems.push_back(where +
+                       "metadata.namespace: a Git source writes only into its own "
+                       "Environment \"" +
+                       std::string(env) + "\"");
   }
   const std::string_view h =
       string_field(object_field(o.object.metadata_or_null(), "annotations"), kHookAnnotation);

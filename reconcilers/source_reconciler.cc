@@ -50,9 +50,9 @@ struct SourceReconciler::Sync {
   const Object& env;
   const SourceSpec& spec;
   std::string revision;
-  std::string sync_request;            // the annotation cenv.io/sync-requested-at handled
-  std::vector<DesiredObject> desired{};  // in apply order
-  std::map<std::string, Object> runs{};  // the namespace's CommandRuns, by name
+  std::string sync_request;                  // the annotation cenv.io/sync-requested-at handled
+  std::vector<DesiredObject> desired{};      // in apply order
+  std::map<std::string, Object> runs{};      // the namespace's CommandRuns, by name
   std::map<std::string, std::string> ran{};  // status.source.runs: name -> revision it ran for
   bool new_revision = false;
 
@@ -137,12 +137,12 @@ ReconcileResult SourceReconciler::reconcile(const Request& req) {
     forget();
     const std::string applied = source_status(env, "lastAppliedRevision");
     Status written = report(env, [&](Object& o) {
-      set_condition(o, "Synced", kConditionFalse, "Suspended",
-                    "spec.source.suspend is true: not syncing" +
-                        (applied.empty() ? std::string()
-                                         : "; revision " + short_revision(applied) +
-                                               " stays applied"),
-                    o.generation(), clock_.now());
+      set_condition(
+          o, "Synced", kConditionFalse, "Suspended",
+          "spec.source.suspend is true: not syncing" +
+              (applied.empty() ? std::string()
+                               : "; revision " + short_revision(applied) + " stays applied"),
+          o.generation(), clock_.now());
     });
     return written.ok() ? ReconcileResult::done() : ReconcileResult::failed(written);
   }
@@ -171,15 +171,16 @@ Result<modules::GitCredentials> SourceReconciler::credentials(const Object& env,
   modules::GitCredentials c = spec.git.credentials;
   if (spec.secret_ref.empty()) return c;
   if (!options_.secrets) {
-    return Status::FailedPrecondition("spec.source.secretRef: this controller cannot open "
-                                      "Environment secrets");
+    return Status::FailedPrecondition(
+        "spec.source.secretRef: this controller cannot open "
+        "Environment secrets");
   }
   auto secret = open_secret(env, spec.secret_ref, *options_.secrets);
   if (!secret.ok()) return secret.status().with_prefix("spec.source.secretRef");
   const std::string& url = spec.git.url;
-  const bool ssh = url.rfind("ssh://", 0) == 0 ||
-                   (url.find("://") == std::string::npos && url.find(':') != std::string::npos &&
-                    url.front() != '/');
+  const bool ssh =
+      url.rfind("ssh://", 0) == 0 || (url.find("://") == std::string::npos &&
+                                      url.find(':') != std::string::npos && url.front() != '/');
   (ssh ? c.ssh_private_key : c.token) = std::move(secret).value();
   return c;
 }
@@ -236,8 +237,8 @@ ReconcileResult SourceReconciler::sync(const Object& env, const SourceSpec& spec
   auto fetched = checkout(env, spec, requested);
   if (!fetched.ok()) return fail(fetch_reason(fetched.status()), fetched.status().message(), "");
   Sync s{env, spec, fetched->commit, request};
-  auto desired = desired_objects(fetched->files, spec.git.subdir, env_name, s.revision,
-                                 options_.limits);
+  auto desired =
+      desired_objects(fetched->files, spec.git.subdir, env_name, s.revision, options_.limits);
   if (!desired.ok()) return fail("InvalidManifest", desired.status().message(), s.revision);
   s.desired = std::move(desired).value();
 
@@ -279,8 +280,8 @@ ReconcileResult SourceReconciler::sync(const Object& env, const SourceSpec& spec
       src.get_object()["lastAttemptedRevision"] = s.revision;
       src.get_object()["lastHandledSyncRequest"] = request;
       src.get_object()["runs"] = s.runs_status();
-      set_condition(o, "Synced", failed ? kConditionFalse : kConditionUnknown, r.reason,
-                    r.message, gen, clock_.now());
+      set_condition(o, "Synced", failed ? kConditionFalse : kConditionUnknown, r.reason, r.message,
+                    gen, clock_.now());
     });
     if (!written.ok()) return ReconcileResult::failed(written);
     if (failed) {

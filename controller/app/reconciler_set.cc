@@ -127,8 +127,8 @@ void ReconcilerSet::add_controllers() {
   src_options.events = &events_;
   src_options.secrets = options_.secrets;
   auto& src_reconciler = own(std::make_unique<SourceReconciler>(
-      environments, client_, client_,
-      options_.git_fetcher ? *options_.git_fetcher : *own_git_, clock_, steady_, src_options));
+      environments, client_, client_, options_.git_fetcher ? *options_.git_fetcher : *own_git_,
+      clock_, steady_, src_options));
   ControllerOptions src_controller;
   src_controller.workers = options_.source_workers;
   src_controller.queue = options_.queue;

@@ -114,8 +114,8 @@ TEST_CASE("gitops: a Git source runs, repairs, refuses, runs once and prunes wha
   const std::string a = g.repo.push({{"web.yaml", service("web")}, {"once.yaml", kRun}}, "web");
   const std::string env =
       "apiVersion: cenv.io/v1\nkind: Environment\nmetadata:\n  name: gitops\nspec:\n"
-      "  source:\n    git:\n      url: file://" + g.repo.bare.string() +
-      "\n      ref: main\n    path: deploy\n    interval: 2s\n";
+      "  source:\n    git:\n      url: file://" +
+      g.repo.bare.string() + "\n      ref: main\n    path: deploy\n    interval: 2s\n";
   auto applied = g.cenv.run("apply -f -", env);
   INFO(applied.err);
   REQUIRE(applied.exit_code == 0);
@@ -134,12 +134,11 @@ TEST_CASE("gitops: a Git source runs, repairs, refuses, runs once and prunes wha
   // A change by hand is put back from the repository within an interval or two.
   REQUIRE(g.cenv.run("patch svc web -n gitops -p '{\"spec\":{\"command\":[\"sleep\",\"7\"]}}'")
               .exit_code == 0);
-  REQUIRE(eventually([&] { return g.field(g.get("svc web"), "/spec/command") ==
-                                  R"(["sleep","3600"])"; },
-                     seconds(20)));
-  REQUIRE(eventually([&] {
-    return has(g.cenv.run("events -n default").out, "DriftCorrected");
-  }, seconds(10)));
+  REQUIRE(eventually(
+      [&] { return g.field(g.get("svc web"), "/spec/command") == R"(["sleep","3600"])"; },
+      seconds(20)));
+  REQUIRE(eventually([&] { return has(g.cenv.run("events -n default").out, "DriftCorrected"); },
+                     seconds(10)));
   CHECK(has(g.cenv.run("events -n default").out, "spec.command"));
 
   // A controller restart does not run the CommandRun of this revision again.
@@ -158,8 +157,8 @@ TEST_CASE("gitops: a Git source runs, repairs, refuses, runs once and prunes wha
                                      {"api.yaml", service("api")},
                                      {"bad.yaml", bad}},
                                     "bad");
-  REQUIRE(eventually([&] { return g.synced().rfind("False InvalidManifest", 0) == 0; },
-                     seconds(20)));
+  REQUIRE(
+      eventually([&] { return g.synced().rfind("False InvalidManifest", 0) == 0; }, seconds(20)));
   CHECK(has(g.synced(), "deploy/bad.yaml (document 1)"));
   CHECK(has(g.synced(), "spec.ports[0].containerPort"));
   CHECK(g.source("lastAttemptedRevision") == b);
@@ -169,8 +168,7 @@ TEST_CASE("gitops: a Git source runs, repairs, refuses, runs once and prunes wha
 
   // A commit without the Service deletes it; its CommandRun runs again, once, for it.
   const std::string c = g.repo.push({{"once.yaml", kRun}}, "no web");
-  REQUIRE(eventually([&] { return g.get("svc web").is_null() && !g.running("web"); },
-                     seconds(30)));
+  REQUIRE(eventually([&] { return g.get("svc web").is_null() && !g.running("web"); }, seconds(30)));
   REQUIRE(eventually([&] { return g.synced().rfind("True Applied", 0) == 0; }, seconds(30)));
   CHECK(g.source("lastAppliedRevision") == c);
   const json::value rerun = g.get("cr once");
@@ -178,8 +176,9 @@ TEST_CASE("gitops: a Git source runs, repairs, refuses, runs once and prunes wha
   CHECK(g.field(rerun, "/metadata/annotations/cenv.io~1source-revision") == c);
 
   // Suspended: a new commit is not applied.
-  REQUIRE(g.cenv.run("patch env gitops -p '{\"spec\":{\"source\":{\"suspend\":true}}}'")
-              .exit_code == 0);
+  REQUIRE(
+      g.cenv.run("patch env gitops -p '{\"spec\":{\"source\":{\"suspend\":true}}}'").exit_code ==
+      0);
   REQUIRE(eventually([&] { return g.synced().rfind("False Suspended", 0) == 0; }, seconds(10)));
   g.repo.push({{"once.yaml", kRun}, {"late.yaml", service("late")}}, "late");
   // Nothing can signal "did not happen": three intervals pass.

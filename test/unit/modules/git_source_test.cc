@@ -6,10 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -430,8 +430,9 @@ class UnauthorizedServer {
           const size_t at = head.find("Authorization: ");
           {
             std::lock_guard lock(mu_);
-            authorizations_.push_back(
-                at == std::string::npos ? "" : head.substr(at + 15, head.find("\r\n", at) - at - 15));
+            authorizations_.push_back(at == std::string::npos
+                                          ? ""
+                                          : head.substr(at + 15, head.find("\r\n", at) - at - 15));
           }
           const std::string reply =
               "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\n"
@@ -465,8 +466,8 @@ TEST_CASE("Libgit2Fetcher offers its credentials once and never shows them", "[m
     spec.credentials.token = "t0ken-s3cret";
     auto got = fetcher.fetch(spec);
     REQUIRE_FALSE(got.ok());
-    CHECK_THAT(got.status().message(), Catch::Contains("refused the credentials") &&
-                                           !Catch::Contains("t0ken-s3cret"));
+    CHECK_THAT(got.status().message(),
+               Catch::Contains("refused the credentials") && !Catch::Contains("t0ken-s3cret"));
     std::vector<std::string> sent = server.authorizations();
     // base64("git:t0ken-s3cret")
     CHECK(std::count(sent.begin(), sent.end(), "Basic Z2l0OnQwa2VuLXMzY3JldA==") == 1);

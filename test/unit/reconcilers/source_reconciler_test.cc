@@ -45,10 +45,10 @@ struct SourceBed {
   explicit SourceBed(modules::FileTree first, const std::string& interval = "1h")
       : bed(options(git)) {
     git.set(kUrl, "main", commit('a'), std::move(first));
-    bed.environment("ops", json::object{
-                               {"source", json::object{{"git", json::object{{"url", kUrl}}},
-                                                       {"path", "app"},
-                                                       {"interval", interval}}}});
+    bed.environment("ops",
+                    json::object{{"source", json::object{{"git", json::object{{"url", kUrl}}},
+                                                         {"path", "app"},
+                                                         {"interval", interval}}}});
   }
   static ReconcilerSetOptions options(FakeGitFetcher& git) {
     ReconcilerSetOptions o = ReconcilerBed::default_options();
@@ -86,7 +86,8 @@ struct SourceBed {
     for (const Object& e : l->items) {
       const json::object& o = e.json();
       if (string_field(object_field(o, "involvedObject"), "uid") != about.uid()) continue;
-      if (string_field(o, "reason") == reason) out.push_back(std::string(string_field(o, "message")));
+      if (string_field(o, "reason") == reason)
+        out.push_back(std::string(string_field(o, "message")));
     }
     return out;
   }
@@ -110,8 +111,8 @@ TEST_CASE("source: a revision's Services run, and one a later revision drops is 
   CHECK(string_field(object_field(web.metadata_or_null(), "labels"), kApplySetLabel) ==
         "gitops.ops");
   const Object env = s.env();
-  const json::array* inventory = array_field(object_field(env.status_or_null(), "source"),
-                                             "inventory");
+  const json::array* inventory =
+      array_field(object_field(env.status_or_null(), "source"), "inventory");
   REQUIRE(inventory);
   CHECK(json::serialize(*inventory) == R"([{"kind":"Service","name":"web"}])");
   // An object the source did not apply is never pruned.
@@ -124,7 +125,8 @@ TEST_CASE("source: a revision's Services run, and one a later revision drops is 
   CHECK(s.exists("Service", "api"));
   CHECK(s.exists("Service", "mine"));
   REQUIRE(eventually([&] {
-    return s.synced("True", "Applied") && s.synced_message().find("bbbbbbbbbbbb") != std::string::npos;
+    return s.synced("True", "Applied") &&
+           s.synced_message().find("bbbbbbbbbbbb") != std::string::npos;
   }));
   CHECK(s.source("lastHandledSyncRequest") == "2027-01-15T08:00:01Z");
 }
@@ -146,9 +148,8 @@ TEST_CASE("source: a change by hand is put back at the next interval, naming the
           "[reconcilers][source]") {
   SourceBed s(tree({{"app/web.yaml", service_yaml("web")}}), "1s");
   REQUIRE(eventually([&] { return s.synced("True"); }));
-  s.bed.update("Service", "ops", "web", [](Object& o) {
-    o.spec()["command"] = json::array{"hacked"};
-  });
+  s.bed.update("Service", "ops", "web",
+               [](Object& o) { o.spec()["command"] = json::array{"hacked"}; });
   bool restored = eventually([&] {
     const Object web = s.bed.get("Service", "ops", "web");
     const json::array* cmd = array_field(web.spec_or_null(), "command");
@@ -195,7 +196,8 @@ TEST_CASE("source: a fetch that fails says why and keeps what is applied",
     o.spec()["source"].as_object()["git"].as_object()["ref"] = "main";
     o.spec()["source"].as_object()["path"] = "missing";
   });
-  REQUIRE(eventually([&] { return s.synced_message().find("\"missing\" not found") != std::string::npos; }));
+  REQUIRE(eventually(
+      [&] { return s.synced_message().find("\"missing\" not found") != std::string::npos; }));
   CHECK(s.synced("False", "SourceNotFound"));
   s.bed.update("Environment", "", "ops", [](Object& o) {
     o.spec()["source"].as_object()["git"].as_object()["url"] = "https://nowhere.example/x.git";
@@ -209,9 +211,8 @@ TEST_CASE("source: a fetch that fails says why and keeps what is applied",
 TEST_CASE("source: a suspended source does not sync until resumed", "[reconcilers][source]") {
   SourceBed s(tree({{"app/web.yaml", service_yaml("web")}}));
   REQUIRE(eventually([&] { return s.synced("True"); }));
-  s.bed.update("Environment", "", "ops", [](Object& o) {
-    o.spec()["source"].as_object()["suspend"] = true;
-  });
+  s.bed.update("Environment", "", "ops",
+               [](Object& o) { o.spec()["source"].as_object()["suspend"] = true; });
   REQUIRE(eventually([&] { return s.synced("False", "Suspended"); }));
   const int fetches = s.git.fetches();
   s.git.set(kUrl, "main", commit('b'), tree({{"app/api.yaml", service_yaml("api")}}));
@@ -223,9 +224,8 @@ TEST_CASE("source: a suspended source does not sync until resumed", "[reconciler
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(s.git.fetches() == fetches);
   CHECK_FALSE(s.exists("Service", "api"));
-  s.bed.update("Environment", "", "ops", [](Object& o) {
-    o.spec()["source"].as_object()["suspend"] = false;
-  });
+  s.bed.update("Environment", "", "ops",
+               [](Object& o) { o.spec()["source"].as_object()["suspend"] = false; });
   REQUIRE(eventually([&] { return s.source("lastAppliedRevision") == commit('b'); }));
   CHECK(s.exists("Service", "api"));
 }
@@ -351,9 +351,11 @@ TEST_CASE("source manifests: objects come in dependency order, in the namespace,
 
 TEST_CASE("source manifests: changed_fields names what differs", "[reconcilers][source]") {
   Object a(json::parse(R"({"spec":{"image":"x","env":[{"name":"A"}],"same":1},
-      "metadata":{"labels":{"app":"web"}}})").as_object());
+      "metadata":{"labels":{"app":"web"}}})")
+               .as_object());
   Object b(json::parse(R"({"spec":{"image":"y","env":[{"name":"B"}],"same":1,"args":["-v"]},
-      "metadata":{"labels":{"app":"web"}}})").as_object());
+      "metadata":{"labels":{"app":"web"}}})")
+               .as_object());
   CHECK(changed_fields(a, b) == std::vector<std::string>{"spec.args", "spec.env", "spec.image"});
   CHECK(changed_fields(a, a).empty());
 }
