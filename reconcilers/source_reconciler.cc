@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -127,7 +128,7 @@ ReconcileResult SourceReconciler::reconcile(const Request& req) {
         remove_condition(o, "Synced");
       } else {
         set_condition(o, "Synced", kConditionFalse, "InvalidSpec", spec.status().message(),
-                      o.generation(), clock_.now());
+                      env.generation(), clock_.now());
       }
     });
     return written.ok() ? ReconcileResult::done() : ReconcileResult::failed(written);
@@ -142,7 +143,7 @@ ReconcileResult SourceReconciler::reconcile(const Request& req) {
           "spec.source.suspend is true: not syncing" +
               (applied.empty() ? std::string()
                                : "; revision " + short_revision(applied) + " stays applied"),
-          o.generation(), clock_.now());
+          env.generation(), clock_.now());
     });
     return written.ok() ? ReconcileResult::done() : ReconcileResult::failed(written);
   }
@@ -209,37 +210,62 @@ Result<modules::GitCheckout> SourceReconciler::checkout(const Object& env, const
   return fetched;
 }
 
-ReconcileResult SourceReconciler::sync(const Object& env, const SourceSpec& spec) {
-  const int64_t gen = env.generation();
+void SourceReconciler::mark_synced(const Object& env) {
+  std::lock_guard lock(mu_);
+  last_sync_[std::string(env.name())] = steady_.now();
+}
+
+ReconcileResult SourceReconciler::fail(const Object& env, const SourceSpec& spec,
+                                       std::string_view reason, const std::string& message,
+                                       const std::string& revision) {
   const std::string request = annotation(env, kSyncRequestedAtAnnotation);
-  const bool requested = request != source_status(env, "lastHandledSyncRequest");
-  const std::string env_name(env.name());
+  record(env, EventSeverity::kWarning, "SyncFailed", std::string(reason) + ": " + message);
+  Status written = report(env, [&](Object& o) {
+    json::value& src = o.status()["source"];
+    if (!src.is_object()) src = json::object();
+    if (!revision.empty()) {
+      src.get_object()["revision"] = revision;
+      src.get_object()["lastAttemptedRevision"] = revision;
+    }
+    src.get_object()["lastHandledSyncRequest"] = request;
+    set_condition(o, "Synced", kConditionFalse, reason, message, env.generation(), clock_.now());
+  });
+  mark_synced(env);
+  return written.ok() ? ReconcileResult::after(spec.interval) : ReconcileResult::failed(written);
+}
 
-  // Ends the sync with Synced=False: nothing of this revision applied.
-  auto fail = [&](std::string_view reason, const std::string& message,
-                  const std::string& revision) {
-    record(env, EventSeverity::kWarning, "SyncFailed", std::string(reason) + ": " + message);
-    Status written = report(env, [&](Object& o) {
-      json::value& src = o.status()["source"];
-      if (!src.is_object()) src = json::object();
-      if (!revision.empty()) {
-        src.get_object()["revision"] = revision;
-        src.get_object()["lastAttemptedRevision"] = revision;
-      }
-      src.get_object()["lastHandledSyncRequest"] = request;
-      set_condition(o, "Synced", kConditionFalse, reason, message, gen, clock_.now());
-    });
-    std::lock_guard lock(mu_);
-    last_sync_[env_name] = steady_.now();
-    return written.ok() ? ReconcileResult::after(spec.interval) : ReconcileResult::failed(written);
-  };
+ReconcileResult SourceReconciler::report_step(Sync& s, const StepResult& r) {
+  const bool failed = r.step == Step::kFailed;
+  if (failed) record(s.env, EventSeverity::kWarning, r.reason, r.message);
+  Status written = report(s.env, [&](Object& o) {
+    json::value& src = o.status()["source"];
+    if (!src.is_object()) src = json::object();
+    src.get_object()["revision"] = s.revision;
+    src.get_object()["lastAttemptedRevision"] = s.revision;
+    src.get_object()["lastHandledSyncRequest"] = s.sync_request;
+    src.get_object()["runs"] = s.runs_status();
+    set_condition(o, "Synced", failed ? kConditionFalse : kConditionUnknown, r.reason, r.message,
+                  s.env.generation(), clock_.now());
+  });
+  if (!written.ok()) return ReconcileResult::failed(written);
+  if (!failed) return ReconcileResult::after(options_.progress_poll);
+  mark_synced(s.env);
+  return ReconcileResult::after(s.spec.interval);
+}
 
-  auto fetched = checkout(env, spec, requested);
-  if (!fetched.ok()) return fail(fetch_reason(fetched.status()), fetched.status().message(), "");
-  Sync s{env, spec, fetched->commit, request};
+std::optional<ReconcileResult> SourceReconciler::observe(Sync& s) {
+  const std::string env_name(s.env.name());
+  const bool requested = s.sync_request != source_status(s.env, "lastHandledSyncRequest");
+  auto fetched = checkout(s.env, s.spec, requested);
+  if (!fetched.ok()) {
+    return fail(s.env, s.spec, fetch_reason(fetched.status()), fetched.status().message(), "");
+  }
+  s.revision = fetched->commit;
   auto desired =
-      desired_objects(fetched->files, spec.git.subdir, env_name, s.revision, options_.limits);
-  if (!desired.ok()) return fail("InvalidManifest", desired.status().message(), s.revision);
+      desired_objects(fetched->files, s.spec.git.subdir, env_name, s.revision, options_.limits);
+  if (!desired.ok()) {
+    return fail(s.env, s.spec, "InvalidManifest", desired.status().message(), s.revision);
+  }
   s.desired = std::move(desired).value();
 
   // All or nothing: the whole revision must validate before any of it is written.
@@ -253,79 +279,61 @@ ReconcileResult SourceReconciler::sync(const Object& env, const SourceSpec& spec
   auto checked = applier_.apply_batch(std::move(all), dry);
   if (!checked.ok()) {
     const Code code = checked.status().code();
-    return fail(code == Code::kInvalid ? "InvalidManifest" : "ApplyFailed",
+    return fail(s.env, s.spec, code == Code::kInvalid ? "InvalidManifest" : "ApplyFailed",
                 checked.status().message(), s.revision);
   }
 
   auto runs = client_.list("CommandRun", env_name, LabelSelector());
   if (!runs.ok()) return ReconcileResult::failed(runs.status());
   for (Object& r : runs->items) s.runs.emplace(std::string(r.name()), std::move(r));
-  if (const json::array* ran = array_field(object_field(env.status_or_null(), "source"), "runs")) {
+  const json::object* status = object_field(s.env.status_or_null(), "source");
+  if (const json::array* ran = array_field(status, "runs")) {
     for (const json::value& r : *ran) {
       if (!r.is_object()) continue;
       s.ran[std::string(string_field(r.get_object(), "name"))] =
           std::string(string_field(r.get_object(), "revision"));
     }
   }
-  s.new_revision = s.revision != source_status(env, "lastAppliedRevision");
+  s.new_revision = s.revision != string_field(status, "lastAppliedRevision");
+  return std::nullopt;
+}
 
-  // Reports a step that waits or failed, keeping what ran so far.
-  auto stop = [&](const StepResult& r) {
-    const bool failed = r.step == Step::kFailed;
-    if (failed) record(env, EventSeverity::kWarning, r.reason, r.message);
-    Status written = report(env, [&](Object& o) {
-      json::value& src = o.status()["source"];
-      if (!src.is_object()) src = json::object();
-      src.get_object()["revision"] = s.revision;
-      src.get_object()["lastAttemptedRevision"] = s.revision;
-      src.get_object()["lastHandledSyncRequest"] = request;
-      src.get_object()["runs"] = s.runs_status();
-      set_condition(o, "Synced", failed ? kConditionFalse : kConditionUnknown, r.reason, r.message,
-                    gen, clock_.now());
-    });
-    if (!written.ok()) return ReconcileResult::failed(written);
-    if (failed) {
-      std::lock_guard lock(mu_);
-      last_sync_[env_name] = steady_.now();
-      return ReconcileResult::after(spec.interval);
-    }
-    return ReconcileResult::after(options_.progress_poll);
-  };
+ReconcileResult SourceReconciler::sync(const Object& env, const SourceSpec& spec) {
+  Sync s{env, spec, "", annotation(env, kSyncRequestedAtAnnotation)};
+  if (auto ended = observe(s)) return *ended;
 
   if (s.new_revision) {
     StepResult pre = run_hooks(s, SourceHook::kPreSync);
-    if (pre.step != Step::kDone) return stop(pre);
+    if (pre.step != Step::kDone) return report_step(s, pre);
   }
   auto cleared = clear_old_runs(s, SourceHook::kNone);
   if (!cleared.ok()) return ReconcileResult::failed(cleared.status());
   if (!cleared.value()) {
-    return stop({Step::kWaiting, "Progressing",
-                 "revision " + short_revision(s.revision) +
-                     ": waiting for the CommandRuns of the previous revision to be deleted"});
+    return report_step(
+        s, {Step::kWaiting, "Progressing",
+            "revision " + short_revision(s.revision) +
+                ": waiting for the CommandRuns of the previous revision to be deleted"});
   }
   if (Status applied = apply_revision(s); !applied.ok()) {
-    return fail("ApplyFailed", applied.message(), s.revision);
+    return fail(env, spec, "ApplyFailed", applied.message(), s.revision);
   }
   StepResult healthy = health(s);
-  if (healthy.step != Step::kDone) return stop(healthy);
+  if (healthy.step != Step::kDone) return report_step(s, healthy);
   StepResult post = run_hooks(s, SourceHook::kPostSync);
-  if (post.step != Step::kDone) return stop(post);
+  if (post.step != Step::kDone) return report_step(s, post);
 
-  record(env, EventSeverity::kNormal, "Synced",
-         "revision " + short_revision(s.revision) + " is applied and Ready");
+  const std::string done = "revision " + short_revision(s.revision) + " is applied and Ready";
+  record(env, EventSeverity::kNormal, "Synced", done);
   Status written = report(env, [&](Object& o) {
     json::value& src = o.status()["source"];
     if (!src.is_object()) src = json::object();
-    src.get_object()["lastHandledSyncRequest"] = request;
+    src.get_object()["lastHandledSyncRequest"] = s.sync_request;
     src.get_object()["runs"] = s.runs_status();
     src.get_object()["lastSyncTime"] = format_rfc3339(clock_.now());
-    set_condition(o, "Synced", kConditionTrue, "Applied",
-                  "revision " + short_revision(s.revision) + " is applied and Ready", gen,
-                  clock_.now());
+    set_condition(o, "Synced", kConditionTrue, "Applied", done, env.generation(), clock_.now());
   });
   if (!written.ok()) return ReconcileResult::failed(written);
-  std::lock_guard lock(mu_);
-  last_sync_[env_name] = steady_.now();
+  mark_synced(env);
   return ReconcileResult::after(spec.interval);
 }
 
@@ -495,7 +503,7 @@ Status SourceReconciler::apply_revision(Sync& s) {
       set_condition(o, "Synced", kConditionUnknown, "Progressing",
                     "revision " + short_revision(s.revision) +
                         " applied; waiting for its objects to be Ready",
-                    o.generation(), clock_.now());
+                    s.env.generation(), clock_.now());
     }
   });
 }
@@ -530,6 +538,8 @@ SourceReconciler::StepResult SourceReconciler::health(Sync& s) {
           "revision " + short_revision(s.revision) + " applied; waiting for " + list};
 }
 
+// `change` sets conditions with the generation of the Environment the sync read, not the stored
+// one: a spec changed meanwhile must still look unobserved, so that it is synced.
 Status SourceReconciler::report(const Object& env, const std::function<void(Object&)>& change) {
   Status last = Status::Ok();
   for (int attempt = 0; attempt < kStatusWriteAttempts; ++attempt) {

@@ -27,7 +27,9 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/clock.h"
 #include "api/environment_secrets.h"
@@ -86,6 +88,17 @@ class SourceReconciler final : public Reconciler {
 
   // The sync of one Environment, in its steps.
   ReconcileResult sync(const Object& env, const SourceSpec& spec);
+  // Fetches (when due), reads the revision's manifests, dry-runs them all and reads what ran;
+  // the sync's end when one of these failed (reported), else nullopt.
+  std::optional<ReconcileResult> observe(Sync& s);
+  // Ends a sync with Synced=False (`reason`, `message`): nothing of `revision` (empty: not
+  // known) was applied; looks again after the interval.
+  ReconcileResult fail(const Object& env, const SourceSpec& spec, std::string_view reason,
+                       const std::string& message, const std::string& revision);
+  // Reports a step that waits (Synced=Unknown; looks again soon) or failed (Synced=False).
+  ReconcileResult report_step(Sync& s, const StepResult& r);
+  // Records that `env` finished a sync (successful or not): the next is due after the interval.
+  void mark_synced(const Object& env);
   Result<modules::GitCheckout> checkout(const Object& env, const SourceSpec& spec, bool force);
   // Runs the hooks of one kind for the revision: deletes runs of older revisions, creates the
   // missing ones, waits until all have completed.

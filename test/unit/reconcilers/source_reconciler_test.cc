@@ -160,7 +160,8 @@ TEST_CASE("source: a change by hand is put back at the next interval, naming the
   REQUIRE(eventually([&] { return !s.events(s.env(), "DriftCorrected").empty(); }));
   const std::string message = s.events(s.env(), "DriftCorrected").front();
   CHECK_THAT(message, Catch::Contains("service/web") && Catch::Contains("spec.command"));
-  CHECK_FALSE(s.events(s.bed.get("Service", "ops", "web"), "DriftCorrected").empty());
+  CHECK(eventually(
+      [&] { return !s.events(s.bed.get("Service", "ops", "web"), "DriftCorrected").empty(); }));
 }
 
 TEST_CASE("source: a revision with an invalid manifest applies nothing and names file and field",
@@ -284,6 +285,27 @@ TEST_CASE("source: a failed pre-sync hook stops its revision", "[reconcilers][so
   CHECK_FALSE(s.exists("Service", "api"));
   CHECK(s.exists("Service", "web"));
   CHECK(s.source("lastAppliedRevision") == commit('a'));
+}
+
+TEST_CASE("source: a post-sync hook runs once the rest is Ready, and Synced waits for it",
+          "[reconcilers][source]") {
+  SourceBed s(tree(
+      {{"app/web.yaml", service_yaml("web")}, {"app/smoke.yaml", run_yaml("smoke", "post-sync")}}));
+  REQUIRE(eventually([&] { return s.exists("CommandRun", "smoke"); }));
+  CHECK(s.bed.ready("ops", "web"));  // created only once web was Ready
+  REQUIRE(eventually([&] {
+    return s.synced("Unknown", "Progressing") &&
+           s.synced_message().find("post-sync hooks: commandrun/smoke") != std::string::npos;
+  }));
+  // The run succeeds (the bed has no CommandRun controller: its status is written here).
+  Object run = s.bed.get("CommandRun", "ops", "smoke");
+  set_condition(run, "Complete", kConditionTrue, "Succeeded", "exit code 0", run.generation(),
+                s.bed.f.wall.now());
+  set_condition(run, "Ready", kConditionTrue, "Succeeded", "exit code 0", run.generation(),
+                s.bed.f.wall.now());
+  REQUIRE(s.bed.f.client->update_status(run).ok());
+  REQUIRE(eventually([&] { return s.synced("True", "Applied"); }));
+  CHECK(s.bed.get("CommandRun", "ops", "smoke").uid() == run.uid());
 }
 
 TEST_CASE("source manifests: what a source may not apply is refused naming file and field",
