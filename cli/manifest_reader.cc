@@ -1,8 +1,7 @@
 #include "cli/manifest_reader.h"
 
 #include "api/display_text.h"
-#include "api/json_text.h"
-#include "api/write_normalization.h"
+#include "api/manifest_objects.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -16,47 +15,13 @@ namespace json = boost::json;
 
 namespace {
 
-bool is_manifest_file(const fs::path& p) {
-  auto ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml" || ext == ".json";
-}
-
-// An object only carries finite numbers: JSON, and so the API, has no others.
-Status check_numbers(const json::object& o, const std::string& source) {
-  auto error = non_finite_number_error(o);
-  if (!error) return Status::Ok();
-  return Status::Invalid(source + ": " + escape_for_display(describe_object(Object(o))) + ": " +
-                         *error);
-}
-
 // `dir`: the directory the documents' relative paths (spec.source.path) are relative to.
 Status add_documents(const std::vector<Document>& docs, const std::string& path,
                      const fs::path& dir, std::vector<ManifestObject>* out) {
-  for (const Document& doc : docs) {
-    std::string source = escape_for_display(path) + " (document " + std::to_string(doc.index) + ")";
-    if (!doc.value.is_object()) {
-      return Status::Invalid(source + ": expected an object with apiVersion, kind, metadata "
-                                      "and spec, found " +
-                             (doc.value.is_array() ? std::string("a list") : "a scalar"));
-    }
-    const json::object& o = doc.value.get_object();
-    if (Object::str_field(o, "kind") == "List") {
-      auto items = o.find("items");
-      if (items == o.end() || !items->value().is_array()) {
-        return Status::Invalid(source + ": List: items: Required value");
-      }
-      size_t n = 0;
-      for (const json::value& item : items->value().get_array()) {
-        std::string item_source = source.substr(0, source.size() - 1) + ", item " +
-                                  std::to_string(n++) + ")";
-        if (!item.is_object()) return Status::Invalid(item_source + ": expected an object");
-        CENV_RETURN_IF_ERROR(check_numbers(item.get_object(), item_source));
-        out->push_back({Object(item.get_object()), item_source, dir});
-      }
-      continue;
-    }
-    CENV_RETURN_IF_ERROR(check_numbers(o, source));
-    out->push_back({Object(o), source, dir});
+  auto objects = manifest_objects(docs, path);
+  if (!objects.ok()) return objects.status();
+  for (SourcedObject& o : objects.value()) {
+    out->push_back({std::move(o.object), std::move(o.source), dir});
   }
   return Status::Ok();
 }
@@ -87,7 +52,7 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
       std::vector<fs::path> files;
       auto collect = [&](auto iterator) {
         for (const auto& entry : iterator) {
-          if (entry.is_regular_file() && is_manifest_file(entry.path())) {
+          if (entry.is_regular_file() && is_manifest_file_name(entry.path().string())) {
             files.push_back(entry.path());
           }
         }

@@ -80,28 +80,42 @@ std::string redact_in(std::string text, std::string_view url) {
   return text;
 }
 
-// Credentials are not supported (no credentials callback is ever set), so ssh, which always
-// authenticates, is refused up front with a message saying what works.
-Status check_url(std::string_view url, const std::string& shown) {
-  if (url.empty()) return Status::Invalid("git url is empty");
+// Whether `url` is an ssh URL: "ssh://..." or scp-like "user@host:path" / "host:path".
+bool is_ssh_url(std::string_view url) {
   const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    const size_t colon = url.find(':');
-    if (colon != std::string_view::npos && colon > 0 &&
-        url.substr(0, colon).find('/') == std::string_view::npos) {
+  if (scheme_end != std::string_view::npos) return url.substr(0, scheme_end) == "ssh";
+  const size_t colon = url.find(':');
+  return colon != std::string_view::npos && colon > 0 &&
+         url.substr(0, colon).find('/') == std::string_view::npos;
+}
+
+// ssh always authenticates, so it needs a private key, and a libgit2 that speaks ssh.
+Status check_url(const GitSourceSpec& spec, const std::string& shown) {
+  const std::string_view url = spec.url;
+  if (url.empty()) return Status::Invalid("git url is empty");
+  if (is_ssh_url(url)) {
+    if (spec.credentials.ssh_private_key.empty()) {
       return Status::Invalid("git url " + shown +
-                             ": ssh is not supported (cenv has no credentials); use https://, "
-                             "http://, git://, file:// or a local path");
+                             ": ssh needs a private key (an Environment source's secretRef); "
+                             "without one use https://, http://, git://, file:// or a local "
+                             "path");
     }
-    return Status::Ok();  // a local path
+    if (!git_supports_ssh()) {
+      return Status::Invalid("git url " + shown +
+                             ": this controller's libgit2 was built without ssh; use https:// "
+                             "with a token");
+    }
+    return Status::Ok();
   }
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return Status::Ok();  // a local path
   const std::string_view scheme = url.substr(0, scheme_end);
   for (std::string_view ok : {"https", "http", "git", "file"}) {
     if (scheme == ok) return Status::Ok();
   }
   return Status::Invalid("git url " + shown + ": scheme \"" + std::string(scheme) +
-                         "\" is not supported; use https://, http://, git://, file:// or a local "
-                         "path (ssh needs credentials, which cenv does not have)");
+                         "\" is not supported; use https://, http://, ssh://, git://, file:// "
+                         "or a local path");
 }
 
 // "" for the root; otherwise the subdir as a tree path without leading or trailing '/'.
@@ -182,9 +196,33 @@ Result<Owned<git_repository>> open_mirror(const fs::path& path, const std::strin
 struct FetchProgress {
   GitClock::time_point deadline;
   uint64_t max_received_bytes;
+  const GitCredentials* credentials = nullptr;
   bool timed_out = false;
   bool too_big = false;
+  int credential_asks = 0;      // times the server asked for credentials
+  bool no_credentials = false;  // it asked, and there were none of the kind it takes
 };
+
+// Offers the fetch's credentials once; a second ask means the server refused them.
+int on_credentials(git_credential** out, const char* /*url*/, const char* username_from_url,
+                   unsigned int allowed, void* payload) {
+  auto* p = static_cast<FetchProgress*>(payload);
+  const GitCredentials& c = *p->credentials;
+  std::string user = !c.username.empty()                                  ? c.username
+                     : username_from_url != nullptr && *username_from_url ? username_from_url
+                                                                          : "git";
+  if (allowed & GIT_CREDENTIAL_USERNAME) return git_credential_username_new(out, user.c_str());
+  if (++p->credential_asks > 1) return GIT_EUSER;
+  if ((allowed & GIT_CREDENTIAL_SSH_MEMORY) && !c.ssh_private_key.empty()) {
+    return git_credential_ssh_key_memory_new(out, user.c_str(), nullptr, c.ssh_private_key.c_str(),
+                                             "");
+  }
+  if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !c.token.empty()) {
+    return git_credential_userpass_plaintext_new(out, user.c_str(), c.token.c_str());
+  }
+  p->no_credentials = true;
+  return GIT_EUSER;
+}
 
 int on_transfer_progress(const git_indexer_progress* stats, void* payload) {
   auto* p = static_cast<FetchProgress*>(payload);
@@ -228,6 +266,7 @@ Status fetch_into(git_repository* repo, const std::string& url, const std::strin
   opts.update_fetchhead = 0;
   opts.callbacks.transfer_progress = &on_transfer_progress;
   opts.callbacks.sideband_progress = &on_sideband_progress;
+  opts.callbacks.credentials = &on_credentials;
   opts.callbacks.payload = &progress;
   char heads[] = "+refs/heads/*:refs/heads/*";
   char tags[] = "+refs/tags/*:refs/tags/*";
@@ -239,6 +278,15 @@ Status fetch_into(git_repository* repo, const std::string& url, const std::strin
   if (progress.too_big) {
     return Status::Unavailable("git " + shown + ": the fetch received more than " +
                                std::to_string(progress.max_received_bytes) + " bytes (the limit)");
+  }
+  if (progress.no_credentials) {
+    return Status::Unavailable("git " + shown +
+                               ": the server asks for credentials and none were given (a "
+                               "token for http(s), a private key for ssh)");
+  }
+  if (progress.credential_asks > 1) {
+    return Status::Unavailable("git " + shown +
+                               ": the server refused the credentials given: " + cause);
   }
   if (progress.timed_out || GitClock::now() >= progress.deadline) {
     return Status::Unavailable("git " + shown + ": the fetch did not finish within " +
@@ -437,6 +485,8 @@ Result<FileTree> read_commit_tree(git_repository* repo, git_commit* commit,
 
 }  // namespace
 
+bool git_supports_ssh() { return (git_libgit2_features() & GIT_FEATURE_SSH) != 0; }
+
 std::string redact_url(std::string_view url) {
   const auto span = userinfo_span(url);
   if (!span) return std::string(url);
@@ -491,7 +541,7 @@ int Libgit2Fetcher::evict_unused_mirrors(fs::file_time_type now) {
 Result<GitCheckout> Libgit2Fetcher::fetch(const GitSourceSpec& spec) {
   CENV_RETURN_IF_ERROR(init_status_);
   const std::string shown = redact_url(spec.url);
-  CENV_RETURN_IF_ERROR(check_url(spec.url, shown));
+  CENV_RETURN_IF_ERROR(check_url(spec, shown));
   if (spec.ref.empty()) return Status::Invalid("git " + shown + ": ref is empty");
   Result<std::string> subdir = normalize_subdir(spec.subdir);
   if (!subdir.ok()) return subdir.status();
@@ -525,7 +575,7 @@ Result<GitCheckout> Libgit2Fetcher::fetch(const GitSourceSpec& spec) {
   auto repo = open_mirror(mirror, shown, created);
   if (!repo.ok()) return repo.status();
 
-  FetchProgress progress{deadline, options_.max_received_bytes};
+  FetchProgress progress{deadline, options_.max_received_bytes, &spec.credentials};
   Status fetched = fetch_into(repo->get(), spec.url, shown, progress, options_.deadline);
   if (!fetched.ok()) {
     // A URL that never answered leaves no empty mirror behind; a mirror that was fetched

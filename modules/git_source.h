@@ -16,17 +16,36 @@
 
 namespace cenv::modules {
 
-// What to fetch: Module.spec.source.git.
+// How a fetch authenticates, when the server asks. Never logged, never part of a message.
+struct GitCredentials {
+  // http(s): the password (a token) of HTTP basic authentication, sent as user `username`.
+  std::string token;
+  // ssh: a private key without passphrase (PEM or OpenSSH format), held in memory only.
+  std::string ssh_private_key;
+  // The user: default the URL's user, else "git".
+  std::string username;
+
+  bool empty() const { return token.empty() && ssh_private_key.empty(); }
+};
+
+// What to fetch: Module.spec.source.git, or an Environment's spec.source.
 struct GitSourceSpec {
-  // "https://...", "http://...", "git://...", "file:///..." or a local path. No credentials
-  // are supported: ssh URLs are refused, and userinfo in a URL is never logged or returned.
+  // "https://...", "http://...", "git://...", "file:///..." or a local path; "ssh://..." and
+  // "user@host:path" only with credentials.ssh_private_key (and a libgit2 built with ssh).
+  // Userinfo in a URL is never logged or returned.
   std::string url;
   // A branch, a tag (peeled to its commit), or a full or abbreviated (>= 4 hex) commit id,
   // tried in that order; "refs/..." names a reference exactly. Required.
   std::string ref;
   // The folder of the repository that holds the module; empty (or "/") is the root.
   std::string subdir;
+  // Offered when the server asks for authentication; empty: none (a server that asks is
+  // answered with an error saying so).
+  GitCredentials credentials{};
 };
+
+// Whether this process's libgit2 can fetch over ssh (it was built with libssh2).
+bool git_supports_ssh();
 
 // What a fetch yields: the resolved commit and the files under `subdir` at that commit.
 struct GitCheckout {

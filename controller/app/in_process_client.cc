@@ -72,4 +72,26 @@ Result<std::string> ApiServiceClient::get_archive(const std::string& digest) {
   return api_.store().get_archive(digest);
 }
 
+Result<std::vector<BatchApplyOutcome>> ApiServiceClient::apply_batch(
+    std::vector<BatchApplyItem> items, const BatchApplyOptions& options) {
+  std::vector<ApplyItem> apply_items;
+  apply_items.reserve(items.size());
+  for (BatchApplyItem& item : items) {
+    item.object.json().erase("status");
+    apply_items.push_back({std::move(item.object), std::move(item.source)});
+  }
+  ApplyOptions apply_options;
+  apply_options.field_manager = options.field_manager;
+  apply_options.dry_run = options.dry_run;
+  apply_options.force = options.force;
+  apply_options.applyset = options.applyset;
+  apply_options.prune = options.prune;
+  auto outcomes = api_.apply(std::move(apply_items), apply_options);
+  if (!outcomes.ok()) return outcomes.status();
+  std::vector<BatchApplyOutcome> out;
+  out.reserve(outcomes->size());
+  for (ApplyOutcome& o : outcomes.value()) out.push_back({o.action, std::move(o.object)});
+  return out;
+}
+
 }  // namespace cenv

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "controller/runtime/archive_reader.h"
+#include "controller/runtime/batch_applier.h"
 #include "controller/runtime/client.h"
 #include "controller/server/api_service.h"
 
@@ -15,7 +16,7 @@ namespace cenv {
 // The field manager controller writes are recorded under, unless told otherwise.
 inline constexpr std::string_view kControllerFieldManager = "cenv-controller";
 
-class ApiServiceClient final : public Client, public ArchiveReader {
+class ApiServiceClient final : public Client, public ArchiveReader, public BatchApplier {
  public:
   explicit ApiServiceClient(ApiService& api,
                             std::string field_manager = std::string(kControllerFieldManager))
@@ -33,6 +34,9 @@ class ApiServiceClient final : public Client, public ArchiveReader {
   Status remove(const ObjectKey& key, const DeleteOptions& options) override;
   Result<Object> update_status(const Object& obj) override;
   Result<std::string> get_archive(const std::string& digest) override;
+  // ApiService::apply of every item under options.field_manager (not this client's).
+  Result<std::vector<BatchApplyOutcome>> apply_batch(std::vector<BatchApplyItem> items,
+                                                     const BatchApplyOptions& options) override;
 
  private:
   ApiService& api_;

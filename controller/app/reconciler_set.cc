@@ -11,6 +11,7 @@
 #include "reconcilers/environment_reconciler.h"
 #include "reconcilers/module_reconciler.h"
 #include "reconcilers/service_reconciler.h"
+#include "reconcilers/source_reconciler.h"
 
 namespace cenv {
 
@@ -119,6 +120,23 @@ void ReconcilerSet::add_controllers() {
   mod.watches("Environment", ModuleReconciler::modules_on_build_request(modules));
   mod.watches("Service", ModuleReconciler::modules_of_service(modules));
   mod.watches("Module", ModuleReconciler::modules_beside(modules));
+
+  // Environment sources (GitOps): a controller of its own on the Environment informer, woken
+  // by the objects it applied while a sync waits for them.
+  SourceReconcilerOptions src_options;
+  src_options.events = &events_;
+  src_options.secrets = options_.secrets;
+  auto& src_reconciler = own(std::make_unique<SourceReconciler>(
+      environments, client_, client_, options_.git_fetcher ? *options_.git_fetcher : *own_git_,
+      clock_, steady_, src_options));
+  ControllerOptions src_controller;
+  src_controller.workers = options_.source_workers;
+  src_controller.queue = options_.queue;
+  Controller& src = manager_->add(std::make_unique<Controller>(
+      "environment-source", "Environment", src_reconciler, cache, steady_, src_controller));
+  for (const char* kind : {"Module", "Service", "CommandRun"}) {
+    src.watches(kind, SourceReconciler::environment_of_member());
+  }
 
   // CommandRun: each attempt on a thread of its own, its output into the store through the
   // LogHub; the stopper detaches the attempts before the controllers go.

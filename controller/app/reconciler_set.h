@@ -2,9 +2,10 @@
 // ReconcilerSet: every controller of `cenv controller run`, assembled in one place (DESIGN
 // sections 5 and 8): a Manager on the in-process API (ApiEventSource + ApiServiceClient), the
 // GarbageCollector, the Environment, Service, Module (and CommandRun) controllers, the
-// HealthProber and Docker's event stream. Docker is reached lazily through a DockerConnection,
-// so the set starts (and the API serves) while dockerd is down; reconcilers then report
-// DockerUnavailable and retry.
+// HealthProber and Docker's event stream, and the Environments' Git sources
+// (SourceReconciler). Docker is reached lazily through a DockerConnection, so the set starts
+// (and the API serves) while dockerd is down; reconcilers then report DockerUnavailable and
+// retry.
 // Modules are read through one ModuleSources (module_fetcher()), shared by the Module and
 // Environment reconcilers so that each source is read once.
 //
@@ -70,11 +71,13 @@ struct ReconcilerSetOptions {
   int commandrun_workers = 4;
   // Workers of the Module controller (a Git fetch may take a while). Default 2.
   int module_workers = 2;
+  // Workers of the Environment sources' controller (GitOps syncs). Default 2.
+  int source_workers = 2;
   // Where git-sourced Modules are fetched into (bare mirrors; $CENV_HOME/cache/git for the
   // controller process). Empty (default): "cenv-git-<uid>" in the system's temp directory.
   std::filesystem::path git_cache_dir;
-  // The Git fetcher of Modules; nullptr (default): a Libgit2Fetcher on git_cache_dir. Tests
-  // substitute one. Must outlive the set.
+  // The Git fetcher of Modules and Environment sources; nullptr (default): a Libgit2Fetcher on
+  // git_cache_dir. Tests substitute one. Must outlive the set.
   modules::GitFetcher* git_fetcher = nullptr;
   // Cache bounds of the Modules' sources (module_sources.h for the defaults).
   ModuleSourcesOptions module_sources;

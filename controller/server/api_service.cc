@@ -4,6 +4,7 @@
 #include <random>
 #include <set>
 
+#include "api/annotations.h"
 #include "api/display_text.h"
 #include "api/field_manager.h"
 #include "api/json_fields.h"
@@ -355,6 +356,10 @@ Result<std::vector<ApplyOutcome>> ApiService::plan_prune(const std::set<ObjectKe
     for (Object& m : members->items) {
       if (keep.count(m.key())) continue;
       if (m.kind() == "Environment" && m.name() == kDefaultNamespace) continue;
+      if (string_field(object_field(m.metadata_or_null(), "annotations"), kPruneAnnotation) ==
+          kPruneDisabled) {
+        continue;
+      }
       CENV_RETURN_IF_ERROR(plan.remove(m, Propagation::kBackground));
       pruned.push_back({"pruned", std::move(m)});
     }

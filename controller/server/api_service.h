@@ -43,7 +43,8 @@ struct ApplyOptions {
   bool dry_run = false;                // validate and compute, write nothing
   bool force = false;                  // take over fields other managers own (no Conflict)
   std::string applyset;                // label every object as a member of this set
-  bool prune = false;                  // delete members of `applyset` this apply lacks
+  // Delete members of `applyset` this apply lacks, but those annotated cenv.io/prune: disabled.
+  bool prune = false;
   // Create only, as kubectl create does: an object that exists is AlreadyExists (nothing is
   // written), and metadata.generateName is allowed: the server picks the name (the prefix
   // and 5 random characters) and picks again when that name is taken.

@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -381,6 +383,104 @@ TEST_CASE("Libgit2Fetcher gives up on a silent server at the deadline", "[module
   CHECK_THAT(got.status().message(),
              !Catch::Contains("s3cret") && Catch::Contains("***@127.0.0.1"));
   CHECK(took < std::chrono::seconds(5));
+}
+
+// An HTTP server on loopback that answers every request 401 (Basic) and keeps the
+// Authorization headers it was sent.
+class UnauthorizedServer {
+ public:
+  UnauthorizedServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd_, 8) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~UnauthorizedServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/repo.git"; }
+  std::vector<std::string> authorizations() {
+    std::lock_guard lock(mu_);
+    return authorizations_;
+  }
+
+ private:
+  void serve() {
+    for (;;) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string request;
+      char buf[4096];
+      for (;;) {
+        ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+        while (request.find("\r\n\r\n") != std::string::npos) {
+          const std::string head = request.substr(0, request.find("\r\n\r\n"));
+          request.erase(0, head.size() + 4);
+          const size_t at = head.find("Authorization: ");
+          {
+            std::lock_guard lock(mu_);
+            authorizations_.push_back(at == std::string::npos
+                                          ? ""
+                                          : head.substr(at + 15, head.find("\r\n", at) - at - 15));
+          }
+          const std::string reply =
+              "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\n"
+              "Content-Length: 0\r\n\r\n";
+          [[maybe_unused]] ssize_t sent = ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        }
+      }
+      ::close(c);
+    }
+  }
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> authorizations_;  // guarded by mu_
+};
+
+TEST_CASE("Libgit2Fetcher offers its credentials once and never shows them", "[modules][git]") {
+  Fixture f;
+  Libgit2Fetcher fetcher(f.cache);
+  SECTION("none given: the error says the server asks for some") {
+    UnauthorizedServer server;
+    auto got = fetcher.fetch({server.url(), "main", ""});
+    REQUIRE_FALSE(got.ok());
+    CHECK(got.status().code() == Code::kUnavailable);
+    CHECK_THAT(got.status().message(), Catch::Contains("asks for credentials and none were given"));
+  }
+  SECTION("a token: sent once as the password of user \"git\", refused, not in the message") {
+    UnauthorizedServer server;
+    GitSourceSpec spec{server.url(), "main", ""};
+    spec.credentials.token = "t0ken-s3cret";
+    auto got = fetcher.fetch(spec);
+    REQUIRE_FALSE(got.ok());
+    CHECK_THAT(got.status().message(),
+               Catch::Contains("refused the credentials") && !Catch::Contains("t0ken-s3cret"));
+    std::vector<std::string> sent = server.authorizations();
+    // base64("git:t0ken-s3cret")
+    CHECK(std::count(sent.begin(), sent.end(), "Basic Z2l0OnQwa2VuLXMzY3JldA==") == 1);
+  }
+}
+
+TEST_CASE("Libgit2Fetcher takes ssh URLs only with a private key", "[modules][git]") {
+  Fixture f;
+  Libgit2Fetcher fetcher(f.cache);
+  auto got = fetcher.fetch({"git@example.com:org/repo.git", "main", ""});
+  REQUIRE_FALSE(got.ok());
+  CHECK(got.status().code() == Code::kInvalid);
+  CHECK_THAT(got.status().message(), Catch::Contains("ssh needs a private key"));
 }
 
 TEST_CASE("redact_url hides userinfo only", "[modules][git]") {

@@ -399,6 +399,34 @@ spec: {}
   CHECK(f.api->get("svc", "demo", "other").ok());
 }
 
+TEST_CASE("prune keeps a member annotated cenv.io/prune: disabled", "[api][prune]") {
+  Fixture f;
+  ApplyOptions options;
+  options.applyset = "demo-set";
+  options.prune = true;
+  REQUIRE(f.api
+              ->apply(f.items(std::string(kEnvAndService) + R"(
+---
+apiVersion: cenv.io/v1
+kind: Service
+metadata:
+  name: kept
+  namespace: demo
+  annotations: {cenv.io/prune: disabled}
+spec: {}
+)"),
+                      options)
+              .ok());
+  std::string only_env =
+      std::string(kEnvAndService).substr(0, std::string(kEnvAndService).find("---"));
+  auto r = f.api->apply(f.items(only_env), options);
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 2);
+  CHECK(r->at(1).action == "pruned");
+  CHECK(r->at(1).object.name() == "web");
+  CHECK(f.api->get("svc", "demo", "kept").ok());
+}
+
 TEST_CASE("apply keeps fields another manager set and reports conflicts", "[api][ssa]") {
   Fixture f;
   REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
