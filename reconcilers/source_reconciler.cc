@@ -286,13 +286,22 @@ std::optional<ReconcileResult> SourceReconciler::observe(Sync& s) {
   auto runs = client_.list("CommandRun", env_name, LabelSelector());
   if (!runs.ok()) return ReconcileResult::failed(runs.status());
   for (Object& r : runs->items) s.runs.emplace(std::string(r.name()), std::move(r));
-  const json::object* status = object_field(s.env.status_or_null(), "source");
+  // What ran is read from the stored Environment, not the informer's copy: that one may not
+  // show yet the runs a sync just recorded while the CommandRun's deletion has already
+  // arrived, and the run would be created again.
+  auto live = client_.get(s.env.key());
+  if (!live.ok()) return ReconcileResult::failed(live.status());
+  const json::object* status = object_field(live->status_or_null(), "source");
   if (const json::array* ran = array_field(status, "runs")) {
     for (const json::value& r : *ran) {
       if (!r.is_object()) continue;
       s.ran[std::string(string_field(r.get_object(), "name"))] =
           std::string(string_field(r.get_object(), "revision"));
     }
+  }
+  // A run of this revision that exists has run at it, whatever the status says.
+  for (const auto& [name, run] : s.runs) {
+    if (annotation(run, kSourceRevisionAnnotation) == s.revision) s.ran[name] = s.revision;
   }
   s.new_revision = s.revision != string_field(status, "lastAppliedRevision");
   return std::nullopt;
@@ -432,19 +441,27 @@ Status SourceReconciler::apply_revision(Sync& s) {
   for (const auto& [name, run] : s.runs) before.emplace(run.key(), run);
 
   std::vector<BatchApplyItem> items;
+  std::vector<ObjectKey> keep;
   json::array inventory;
   for (const DesiredObject& d : s.desired) {
     const Object& o = d.item.object;
     if (o.kind() == "CommandRun") {
       const auto state = s.run_state(std::string(o.name()));
-      const bool apply = state == Sync::RunState::kCurrent ||
-                         (state == Sync::RunState::kMissing && d.hook == SourceHook::kNone);
-      if (!apply) continue;
+      // A run of this revision is never applied again: were it deleted meanwhile (finished,
+      // ttlSecondsAfterFinished), the apply would create it and run it twice. It stays in the
+      // inventory, and prune keeps it.
+      if (state == Sync::RunState::kCurrent) {
+        keep.push_back(s.runs.at(std::string(o.name())).key());
+        inventory.push_back(json::object{{"kind", o.kind()}, {"name", o.name()}});
+        continue;
+      }
+      if (state != Sync::RunState::kMissing || d.hook != SourceHook::kNone) continue;
     }
     inventory.push_back(json::object{{"kind", o.kind()}, {"name", o.name()}});
     items.push_back(d.item);
   }
   BatchApplyOptions options;
+  options.keep = std::move(keep);
   options.field_manager = std::string(kSourceFieldManager);
   options.force = true;
   options.applyset = source_applyset(env_name);

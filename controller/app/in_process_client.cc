@@ -86,6 +86,7 @@ Result<std::vector<BatchApplyOutcome>> ApiServiceClient::apply_batch(
   apply_options.force = options.force;
   apply_options.applyset = options.applyset;
   apply_options.prune = options.prune;
+  apply_options.keep = options.keep;
   auto outcomes = api_.apply(std::move(apply_items), apply_options);
   if (!outcomes.ok()) return outcomes.status();
   std::vector<BatchApplyOutcome> out;

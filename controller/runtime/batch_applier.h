@@ -31,6 +31,9 @@ struct BatchApplyOptions {
   // Delete the members of `applyset` the batch lacks (but those annotated
   // cenv.io/prune: disabled). Default false.
   bool prune = false;
+  // Members of `applyset` that stay although the batch lacks them (a one-shot CommandRun that
+  // must not be applied again). Default none.
+  std::vector<ObjectKey> keep;
 };
 
 struct BatchApplyOutcome {

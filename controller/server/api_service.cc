@@ -1,5 +1,6 @@
 #include "controller/server/api_service.h"
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -354,7 +355,10 @@ Result<std::vector<ApplyOutcome>> ApiService::plan_prune(const std::set<ObjectKe
     auto members = store_.list(list_options);
     if (!members.ok()) return members.status();
     for (Object& m : members->items) {
-      if (keep.count(m.key())) continue;
+      if (keep.count(m.key()) ||
+          std::find(options.keep.begin(), options.keep.end(), m.key()) != options.keep.end()) {
+        continue;
+      }
       if (m.kind() == "Environment" && m.name() == kDefaultNamespace) continue;
       if (string_field(object_field(m.metadata_or_null(), "annotations"), kPruneAnnotation) ==
           kPruneDisabled) {

@@ -45,6 +45,8 @@ struct ApplyOptions {
   std::string applyset;                // label every object as a member of this set
   // Delete members of `applyset` this apply lacks, but those annotated cenv.io/prune: disabled.
   bool prune = false;
+  // Members of `applyset` that `prune` keeps although this apply lacks them.
+  std::vector<ObjectKey> keep;
   // Create only, as kubectl create does: an object that exists is AlreadyExists (nothing is
   // written), and metadata.generateName is allowed: the server picks the name (the prefix
   // and 5 random characters) and picks again when that name is taken.

@@ -198,7 +198,7 @@ TEST_CASE("defaults are applied where their parent exists", "[kinds]") {
     CHECK(field(g, {"spec", "baseImage"}) == R"("debian:12")");
     CHECK(field(g, {"spec", "source", "git", "ref"}) == R"("main")");
     CHECK(field(g, {"spec", "source", "interval"}) == R"("1m")");
-    CHECK(field(g, {"spec", "source", "prune"}) == "false");
+    CHECK(field(g, {"spec", "source", "prune"}) == "true");
   }
   SECTION("CommandRun: backoffLimit") {
     Object o = object(

@@ -130,7 +130,7 @@ TEST_CASE("registry: the credentials secret is username:password, read for its s
 
 TEST_CASE(
     "registry: a base image pull refused without credentials is RegistryUnauthorized and "
-    "Stalled; with them it is pulled",
+    "Stalled and with them it is pulled",
     "[reconcilers][registry]") {
   RegistryBed r;
   r.bed.environment("dev", spec_of(R"({"baseImage": "reg.example:5000/team/base:1"})"));
