@@ -32,8 +32,8 @@ void set_annotation(Object& object, std::string_view annotation, std::string_vie
 }
 
 std::string record_sync_request(Object& env, std::chrono::system_clock::time_point at) {
-  const std::string current(string_field(
-      object_field(env.metadata_or_null(), "annotations"), kSyncRequestedAtAnnotation));
+  const std::string current(string_field(object_field(env.metadata_or_null(), "annotations"),
+                                         kSyncRequestedAtAnnotation));
   std::string value = format_rfc3339_millis(at);
   if (value == current) value = format_rfc3339_millis(at + std::chrono::milliseconds(1));
   set_annotation(env, kSyncRequestedAtAnnotation, value);

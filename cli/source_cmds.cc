@@ -79,15 +79,14 @@ int wait_for_sync(ControllerClient& client, const std::string& name, SyncWatch& 
     print_error(s);
     return 1;
   }
-  std::cerr << "error: timed out after " << timeout << " waiting for the sync of " << shown
-            << " (" << escape_for_display(sync.detail()) << ")\n";
+  std::cerr << "error: timed out after " << timeout << " waiting for the sync of " << shown << " ("
+            << escape_for_display(sync.detail()) << ")\n";
   return 1;
 }
 
 }  // namespace
 
-Result<std::string> environment_arg(const std::vector<std::string>& args,
-                                    const std::string& verb) {
+Result<std::string> environment_arg(const std::vector<std::string>& args, const std::string& verb) {
   const std::string usage = "cenv " + verb + " env/NAME";
   if (args.empty()) return Status::Invalid(usage + ": which Environment?");
   auto refs = resolve_refs(args);

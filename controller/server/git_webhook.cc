@@ -103,8 +103,9 @@ WebhookAnswer GitWebhook::handle(std::string_view environment, const WebhookRequ
   const std::string key(
       string_field(object_field(env->spec_or_null(), "source"), "webhookSecretRef"));
   if (key.empty()) {
-    return answer(400, shown + " has no webhook secret: set spec.source.webhookSecretRef to a "
-                               "key of spec.secrets");
+    return answer(400, shown +
+                           " has no webhook secret: set spec.source.webhookSecretRef to a "
+                           "key of spec.secrets");
   }
   if (secrets_ == nullptr) {
     return answer(500, "this controller cannot open Environment secrets");
@@ -133,8 +134,7 @@ WebhookAnswer GitWebhook::handle(std::string_view environment, const WebhookRequ
   if (!requested.ok()) {
     if (requested.status().code() == Code::kNotFound) return answer(404, shown + " not found");
     spdlog::warn("git webhook for {}: {}", shown, requested.status().message());
-    return answer(503, "cannot request the sync of " + shown + ": " +
-                           requested.status().message());
+    return answer(503, "cannot request the sync of " + shown + ": " + requested.status().message());
   }
   spdlog::info("git webhook: sync of {} requested ({} {})", shown, "cenv.io/sync-requested-at",
                requested.value());

@@ -24,8 +24,8 @@ Object git_env(bool suspend = false) {
   o.json()["apiVersion"] = "cenv.io/v1";
   o.json()["kind"] = "Environment";
   o.set_name("shop");
-  o.spec()["source"] = json::object{{"git", json::object{{"url", "file:///srv/ops.git"}}},
-                                    {"suspend", suspend}};
+  o.spec()["source"] =
+      json::object{{"git", json::object{{"url", "file:///srv/ops.git"}}}, {"suspend", suspend}};
   return o;
 }
 
@@ -33,11 +33,11 @@ Object git_env(bool suspend = false) {
 Object after_sync(Object env, const std::string& handled, const std::string& status,
                   const std::string& reason, const std::string& message) {
   env.json()["status"] = json::object{
-      {"source", json::object{{"lastHandledSyncRequest", handled},
-                              {"lastAppliedRevision", "abc123"}}},
-      {"conditions", json::array{json::object{
-                         {"type", "Synced"}, {"status", status}, {"reason", reason},
-                         {"message", message}}}}};
+      {"source",
+       json::object{{"lastHandledSyncRequest", handled}, {"lastAppliedRevision", "abc123"}}},
+      {"conditions",
+       json::array{json::object{
+           {"type", "Synced"}, {"status", status}, {"reason", reason}, {"message", message}}}}};
   return env;
 }
 
@@ -108,8 +108,8 @@ TEST_CASE("sync --wait fails on Synced=False, a suspended source, or no source",
 TEST_CASE("record_sync_request changes the annotation even twice in one millisecond",
           "[cli][sync]") {
   Object env = git_env();
-  const auto at = std::chrono::system_clock::from_time_t(1'800'000'000) +
-                  std::chrono::milliseconds(42);
+  const auto at =
+      std::chrono::system_clock::from_time_t(1'800'000'000) + std::chrono::milliseconds(42);
   CHECK(record_sync_request(env, at) == "2027-01-15T08:00:00.042Z");
   CHECK(record_sync_request(env, at) == "2027-01-15T08:00:00.043Z");
   CHECK(string_field(object_field(env.metadata_or_null(), "annotations"),

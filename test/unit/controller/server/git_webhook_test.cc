@@ -105,8 +105,7 @@ WebhookRequest signed_request(std::string signature = kGoodSignature) {
   return {std::string(kBody), std::move(signature), std::nullopt};
 }
 
-TEST_CASE("a signed webhook records a sync request as the webhook's field manager",
-          "[webhook]") {
+TEST_CASE("a signed webhook records a sync request as the webhook's field manager", "[webhook]") {
   WebhookFixture w;
   w.create_env("shop", true, "hook");
   WebhookAnswer a = w.webhook.handle("shop", signed_request());
@@ -144,14 +143,26 @@ TEST_CASE("the webhook answers 401, 404 and 400 and then writes nothing", "[webh
   bad.back() = '0';
   const std::vector<Row> rows = {
       {"bad signature", "shop", signed_request(bad), 401, "does not match"},
-      {"missing signature", "shop", {std::string(kBody), std::nullopt, std::nullopt}, 401,
+      {"missing signature",
+       "shop",
+       {std::string(kBody), std::nullopt, std::nullopt},
+       401,
        "missing header X-Hub-Signature-256"},
-      {"tampered body", "shop", {"Hello, World?", kGoodSignature, std::nullopt}, 401,
+      {"tampered body",
+       "shop",
+       {"Hello, World?", kGoodSignature, std::nullopt},
+       401,
        "does not match"},
-      {"wrong GitLab token", "shop", {"{}", std::nullopt, std::string("nope")}, 401,
+      {"wrong GitLab token",
+       "shop",
+       {"{}", std::nullopt, std::string("nope")},
+       401,
        "X-Gitlab-Token"},
       // A signature is checked when present, even beside a right token.
-      {"bad signature, right token", "shop", {"{}", bad, std::string(kSecret)}, 401,
+      {"bad signature, right token",
+       "shop",
+       {"{}", bad, std::string(kSecret)},
+       401,
        "does not match"},
       {"unknown Environment", "nope", signed_request(), 404, "environment/nope not found"},
       {"not a name", "Shop/../x", signed_request(), 404, "DNS-1123"},
