@@ -27,6 +27,7 @@
 #include "cli/module_cmd.h"
 #include "cli/replace_cmd.h"
 #include "cli/run_cmd.h"
+#include "cli/source_cmds.h"
 #include "cli/update_cmds.h"
 #include "cli/version_cmd.h"
 #include "cli/wait_cmd.h"
@@ -69,6 +70,8 @@ struct Verbs {
   std::string module_name;  // module show NAME
   EnvBuildFlags env_build;
   std::string env_name;  // env image NAME
+  SyncFlags sync;
+  std::vector<std::string> suspend_args;  // suspend / resume env/NAME
   std::vector<std::string> describe_args;
   EventsFlags events;
   std::string explain_path;
@@ -350,6 +353,24 @@ void add_env(CLI::App& app, Verbs& v) {
   image->callback([&v] { v.rc = run_env_image(v.context, v.ns, v.env_name); });
 }
 
+void add_source_verbs(CLI::App& app, Verbs& v) {
+  auto* sync = app.add_subcommand(
+      "sync", "Ask the controller to sync an Environment's Git source now (spec.source)");
+  sync->add_option("resources", v.sync.args, "env/NAME | environment NAME");
+  sync->add_flag("--wait", v.sync.wait,
+                 "Wait until the sync is applied and Ready; print the revision applied");
+  sync->add_option("--timeout", v.sync.timeout, "How long --wait waits (default 5m)");
+  sync->callback([&v] { v.rc = run_sync(v.context, v.sync); });
+  auto* suspend = app.add_subcommand(
+      "suspend", "Stop syncing an Environment's Git source (spec.source.suspend: true)");
+  suspend->add_option("resources", v.suspend_args, "env/NAME | environment NAME");
+  suspend->callback([&v] { v.rc = run_suspend(v.context, v.suspend_args, true); });
+  auto* resume = app.add_subcommand(
+      "resume", "Sync an Environment's Git source again (spec.source.suspend: false)");
+  resume->add_option("resources", v.suspend_args, "env/NAME | environment NAME");
+  resume->callback([&v] { v.rc = run_suspend(v.context, v.suspend_args, false); });
+}
+
 void add_describe(CLI::App& app, Verbs& v) {
   auto* describe = app.add_subcommand("describe", "Show an object in detail, with its events");
   describe->add_option("resources", v.describe_args, "KIND NAME... | KIND/NAME...");
@@ -435,6 +456,7 @@ int run(int argc, char** argv, mode_t user_umask) {
   add_run(app, verbs);
   add_module(app, verbs);
   add_env(app, verbs);
+  add_source_verbs(app, verbs);
   add_describe(app, verbs);
   add_events(app, verbs);
   add_explain(app, verbs);

@@ -6,6 +6,7 @@
 #include "api/conditions.h"
 #include "api/display_text.h"
 #include "api/json_fields.h"
+#include "api/sync_request.h"
 #include "cli/common.h"
 
 namespace cenv::cli {
@@ -28,16 +29,16 @@ std::string image_state(const Object& env) {
   return text;
 }
 
-// Records the request on the Environment: read, annotate, update; a concurrent write
-// (Conflict) makes it read again. Returns the stored Environment.
+// Records the request on the Environment. Returns the stored Environment.
 Result<Object> request_build(ControllerClient& client, const std::string& name,
                              std::chrono::system_clock::time_point at) {
-  for (int attempt = 0;; ++attempt) {
-    auto live = client.get("Environment", "", name);
-    if (!live.ok()) return live.status();
-    auto stored = client.update(with_build_request(std::move(live.value()), at), kFieldManager);
-    if (stored.ok() || stored.status().code() != Code::kConflict || attempt == 4) return stored;
-  }
+  return change_environment(
+      client, name,
+      [at](Object& env) {
+        env = with_build_request(std::move(env), at);
+        return Status::Ok();
+      },
+      kFieldManager);
 }
 
 // --wait: follows the Environment until the build's outcome, printing each new step.
@@ -86,11 +87,20 @@ int wait_for_build(ControllerClient& client, const std::string& name, BuildWatch
 
 }  // namespace
 
+Result<Object> change_environment(ControllerClient& client, const std::string& name,
+                                  const std::function<Status(Object&)>& change,
+                                  const std::string& field_manager) {
+  for (int attempt = 0;; ++attempt) {
+    auto live = client.get("Environment", "", name);
+    if (!live.ok()) return live.status();
+    if (Status s = change(live.value()); !s.ok()) return s;
+    auto stored = client.update(live.value(), field_manager);
+    if (stored.ok() || stored.status().code() != Code::kConflict || attempt == 4) return stored;
+  }
+}
+
 Object with_build_request(Object env, std::chrono::system_clock::time_point at) {
-  json::object& meta = env.metadata();
-  json::value& annotations = meta["annotations"];
-  if (!annotations.is_object()) annotations = json::object();
-  annotations.as_object()[kBuildRequestedAt] = format_rfc3339(at);
+  set_annotation(env, kBuildRequestedAt, format_rfc3339(at));
   return env;
 }
 

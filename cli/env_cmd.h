@@ -4,17 +4,20 @@
 // request); `cenv env image NAME` prints the image the Environment runs on.
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
+#include "api/annotations.h"
 #include "api/object.h"
 #include "api/status.h"
 #include "cli/context.h"
+#include "cli/controller_client.h"
 
 namespace cenv::cli {
 
 // The annotation `env build` sets on the Environment: when the rebuild was asked for (RFC 3339).
-inline constexpr std::string_view kBuildRequestedAt = "cenv.io/build-requested-at";
+inline constexpr std::string_view kBuildRequestedAt = kBuildRequestedAtAnnotation;
 
 struct EnvBuildFlags {
   std::string name;             // the Environment; empty: the -n flag's
@@ -24,6 +27,14 @@ struct EnvBuildFlags {
 
 // `env`, with metadata.annotations[kBuildRequestedAt] = `at`; every other field as it was.
 Object with_build_request(Object env, std::chrono::system_clock::time_point at);
+
+// Changes the Environment `name` as the controller stores it: reads it, lets `change` edit it
+// (its error is returned as is, nothing written), and updates it as `field_manager`; a
+// concurrent write (Conflict) makes it read again (up to 5 times). Returns the stored
+// Environment. The one path of the requests made on Environments (env build, sync, suspend).
+Result<Object> change_environment(ControllerClient& client, const std::string& name,
+                                  const std::function<Status(Object&)>& change,
+                                  const std::string& field_manager);
 
 // Follows, one observed Environment after another, the outcome of a build asked for at
 // `requested` while the Environment's image was `image_before`: done when status.image changes

@@ -29,6 +29,7 @@
 #include "controller/server/api_service.h"
 #include "controller/server/grpc_server.h"
 #include "controller/server/heap_trimmer.h"
+#include "controller/server/git_webhook.h"
 #include "controller/server/http_server.h"
 #include "controller/server/metrics.h"
 #include "controller/store/copy_store.h"
@@ -115,14 +116,15 @@ Result<int> take_controller_lock(const ControllerRunOptions& options) {
   return lock_fd;
 }
 
-// The HTTP server (metrics, health) on options.http_address ("HOST:PORT"; port 0 picks one);
+// The HTTP server (metrics, health, Git webhooks) on options.http_address ("HOST:PORT"; port 0
+// picks one);
 // writes the address it serves on ("HOST:PORT") to options.http_address_file and returns it.
 struct ServingHttp {
   std::unique_ptr<HttpServer> server;
   std::string address;
 };
-Result<ServingHttp> start_http_server(const ControllerRunOptions& options,
-                                                      Metrics& metrics, Store& store) {
+Result<ServingHttp> start_http_server(const ControllerRunOptions& options, Metrics& metrics,
+                                      Store& store, GitWebhook& webhook) {
   HttpServerOptions http_options;
   auto colon = options.http_address.rfind(':');
   http_options.address = options.http_address.substr(0, colon);
@@ -138,6 +140,10 @@ Result<ServingHttp> start_http_server(const ControllerRunOptions& options,
   http_options.ready = [&store]() -> Status {
     auto rev = store.revision();
     return rev.ok() ? Status::Ok() : rev.status();
+  };
+  http_options.git_webhook = [&webhook](std::string_view environment,
+                                        const WebhookRequest& request) {
+    return webhook.handle(environment, request);
   };
   auto http = HttpServer::start(metrics, http_options);
   if (!http.ok()) return http.status();
@@ -237,7 +243,10 @@ Status run_controller(const ControllerRunOptions& options) {
   // $CENV_CONTAINER_LABELS): refused before anything starts when invalid.
   auto set_options = ReconcilerSetOptions::from_environment();
   if (!set_options.ok()) return set_options.status();
-  auto http = start_http_server(options, metrics, store_ref);
+  // POST /hooks/git/<environment>: a Git host's push asks for a sync, signed with the
+  // Environment's webhook secret.
+  GitWebhook webhook(api, secrets.value().get(), clock);
+  auto http = start_http_server(options, metrics, store_ref, webhook);
   if (!http.ok()) return http.status();
   GrpcServerOptions server_options;
   server_options.unix_socket = options.socket.string();

@@ -1,7 +1,9 @@
 #pragma once
 // HttpServer: the controller's plain HTTP endpoints (Boost.Beast), on a second port:
-// GET /healthz (the process answers), /readyz (the store answers), /metrics (Prometheus text).
-// One thread serves every connection asynchronously; requests and bodies are bounded.
+// GET /healthz (the process answers), /readyz (the store answers), /metrics (Prometheus text),
+// and POST /hooks/git/<environment> (a Git host's push webhook, see git_webhook.h).
+// One thread serves every connection asynchronously; requests and bodies are bounded (64 KiB,
+// a webhook's 1 MiB: more is answered 413).
 
 #include <functional>
 #include <memory>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "api/status.h"
+#include "controller/server/git_webhook.h"
 #include "controller/server/metrics.h"
 
 namespace cenv {
@@ -18,6 +21,10 @@ struct HttpServerOptions {
   unsigned short port = 0;             // 0: any free port (see HttpServer::port())
   // Ready check for /readyz: Ok when the controller can serve; the message is shown otherwise.
   std::function<Status()> ready;
+  // POST /hooks/git/<environment>: the answer to a webhook call (GitWebhook::handle), run on
+  // the server's thread. Empty: /hooks/git/ answers 404.
+  std::function<WebhookAnswer(std::string_view environment, const WebhookRequest& request)>
+      git_webhook;
 };
 
 class HttpServer {

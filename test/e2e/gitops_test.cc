@@ -3,7 +3,9 @@
 // a Service runs it; a change by hand is put back; a commit with an invalid manifest applies
 // nothing and Synced names file and field; a CommandRun runs once for its revision, also across
 // a controller restart; a commit removing the Service deletes it; a suspended Environment does
-// not sync. The runner's own CENV_INSTANCE keeps its Docker objects apart; they are removed at
+// not sync. With a 1h interval, a signed webhook (curl, signed with openssl as the README shows)
+// and `cenv sync --wait` apply a new commit at once, a badly signed one nothing; `cenv suspend`
+// holds a commit back until `cenv resume`. The runner's own CENV_INSTANCE keeps its Docker objects apart; they are removed at
 // the end.
 
 #include <boost/json.hpp>
@@ -185,6 +187,110 @@ TEST_CASE("gitops: a Git source runs, repairs, refuses, runs once and prunes wha
   std::this_thread::sleep_for(seconds(6));
   CHECK(g.get("svc late").is_null());
   CHECK(g.source("lastAppliedRevision") == c);
+}
+
+namespace {
+
+// POSTs `body` to the controller's webhook of Environment `env`, signed with `secret` by
+// `openssl dgst -sha256 -hmac` (as the README shows); returns "<status> <answer>".
+std::string post_webhook(const CenvRunner& cenv, const std::string& env, const std::string& body,
+                         const std::string& secret) {
+  const std::filesystem::path file = cenv.home() / "push.json";
+  write_file(file, body);
+  std::string address = shell("cat '" + (cenv.home() / "run" / "http.addr").string() + "'");
+  address = address.substr(0, address.find('\n'));
+  const std::string cmd =
+      "sig=$(openssl dgst -sha256 -hmac '" + secret + "' -r < '" + file.string() +
+      "' | cut -d' ' -f1) && curl -s -w ' %{http_code}' -X POST --data-binary @'" +
+      file.string() + "' -H \"X-Hub-Signature-256: sha256=$sig\" http://" + address +
+      "/hooks/git/" + env;
+  std::string out = shell(cmd);
+  // curl prints the answer ("...\n") then " <code>": return "<code> <answer>".
+  auto space = out.rfind(' ');
+  std::string code = space == std::string::npos ? out : out.substr(space + 1);
+  std::string answer = space == std::string::npos ? "" : out.substr(0, space);
+  return code.substr(0, 3) + " " + answer;
+}
+
+}  // namespace
+
+TEST_CASE("gitops: a signed webhook and cenv sync apply at once, suspend holds back, resume "
+          "applies", "[e2e][gitops][webhook]") {
+  GitOps g;
+  const std::string a = g.repo.push({{"web.yaml", service("web")}}, "a");
+  const std::string env =
+      "apiVersion: cenv.io/v1\nkind: Environment\nmetadata:\n  name: gitops\nspec:\n"
+      "  secrets:\n    hook: s3cret\n"
+      "  source:\n    git:\n      url: file://" +
+      g.repo.bare.string() +
+      "\n    path: deploy\n    interval: 1h\n    webhookSecretRef: hook\n";
+  auto applied = g.cenv.run("apply -f -", env);
+  INFO(applied.err);
+  REQUIRE(applied.exit_code == 0);
+  REQUIRE(eventually([&] { return g.source("lastAppliedRevision") == a; }, seconds(60)));
+  REQUIRE(eventually([&] { return g.synced().rfind("True Applied", 0) == 0; }, seconds(30)));
+
+  // Wrongly signed: 401, and nothing is fetched.
+  const std::string b = g.repo.push({{"web.yaml", service("web", "  restartPolicy: Always\n")}},
+                                    "b");
+  const std::string payload = R"({"ref":"refs/heads/main","after":")" + b + R"("})";
+  std::string refused = post_webhook(g.cenv, kEnv, payload, "wrong");
+  CHECK(refused.rfind("401 ", 0) == 0);
+  CHECK(has(refused, "does not match"));
+  CHECK(post_webhook(g.cenv, "nosuchenv", payload, "s3cret").rfind("404 ", 0) == 0);
+  // Nothing can signal "did not happen": a few seconds pass.
+  std::this_thread::sleep_for(seconds(3));
+  CHECK(g.source("revision") == a);
+  CHECK(g.field(g.env(), "/metadata/annotations/cenv.io~1sync-requested-at").empty());
+
+  // Signed with the Environment's secret: accepted, and the commit is applied within seconds.
+  std::string accepted = post_webhook(g.cenv, kEnv, payload, "s3cret");
+  CHECK(accepted.rfind("202 ", 0) == 0);
+  CHECK(has(accepted, "sync of environment/gitops requested"));
+  CHECK(eventually([&] { return g.source("lastAppliedRevision") == b; }, seconds(15)));
+
+  // cenv sync --wait: applies the next commit and prints its revision.
+  const std::string c = g.repo.push({{"web.yaml", service("web")}}, "c");
+  auto synced = g.cenv.run("sync env/gitops --wait --timeout 60s");
+  INFO(synced.err);
+  CHECK(synced.exit_code == 0);
+  CHECK(has(synced.out, "environment/gitops sync requested"));
+  CHECK(has(synced.out, "environment/gitops synced: revision " + c));
+  CHECK(g.source("lastAppliedRevision") == c);
+
+  // Suspended: a push and a sync request apply nothing; --wait says why at once.
+  auto suspended = g.cenv.run("suspend env/gitops");
+  CHECK(suspended.exit_code == 0);
+  CHECK(suspended.out == "environment/gitops suspended\n");
+  REQUIRE(eventually([&] { return g.synced().rfind("False Suspended", 0) == 0; }, seconds(10)));
+  const std::string d =
+      g.repo.push({{"web.yaml", service("web")}, {"late.yaml", service("late")}}, "d");
+  auto held = g.cenv.run("sync environment gitops");
+  CHECK(held.exit_code == 0);
+  CHECK(has(held.err, "is suspended"));
+  auto held_wait = g.cenv.run("sync env/gitops --wait --timeout 20s");
+  CHECK(held_wait.exit_code == 1);
+  CHECK(has(held_wait.err, "spec.source.suspend is true"));
+  CHECK(post_webhook(g.cenv, kEnv, payload, "s3cret").rfind("202 ", 0) == 0);
+  std::this_thread::sleep_for(seconds(3));
+  CHECK(g.get("svc late").is_null());
+  CHECK(g.source("lastAppliedRevision") == c);
+
+  // Resumed: the held commit is applied at once.
+  auto resumed = g.cenv.run("resume env/gitops");
+  CHECK(resumed.exit_code == 0);
+  CHECK(resumed.out == "environment/gitops resumed\n");
+  CHECK(eventually([&] { return g.source("lastAppliedRevision") == d; }, seconds(30)));
+  CHECK(eventually([&] { return !g.get("svc late").is_null(); }, seconds(5)));
+
+  // An Environment without a Git source is one clear error naming spec.source.
+  auto plain = g.cenv.run("suspend env/default");
+  CHECK(plain.exit_code == 1);
+  CHECK(has(plain.err, "spec.source"));
+  auto plain_sync = g.cenv.run("sync env/default");
+  CHECK(plain_sync.exit_code == 1);
+  CHECK(has(plain_sync.err, "spec.source"));
+  CHECK(g.cenv.run("sync svc/web -n gitops").exit_code == 1);
 }
 
 }  // namespace cenv::e2e
