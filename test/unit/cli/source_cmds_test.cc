@@ -52,7 +52,7 @@ TEST_CASE("sync, suspend and resume take exactly one Environment", "[cli][sync]"
   CHECK_FALSE(environment_arg({"env/a", "env/b"}, "sync").ok());
 }
 
-TEST_CASE("suspend patches spec.source.suspend and nothing else; no source is an error",
+TEST_CASE("suspend patches spec.source.suspend and nothing else, and no source is an error",
           "[cli][sync]") {
   Object env = git_env();
   env.metadata()["labels"] = json::object{{"team", "a"}};

@@ -122,7 +122,7 @@ TEST_CASE("the webhook route takes POST only, and bodies up to 1 MiB", "[http][w
   CHECK(s.calls.count() == 1);  // the GETs, PUTs and the refused body never reached it
 }
 
-TEST_CASE("without a webhook handler /hooks/git/ is not found; other routes keep GET",
+TEST_CASE("without a webhook handler /hooks/git/ is not found and other routes keep GET",
           "[http][webhook]") {
   Server s(false);
   CHECK(send(s.port(), request(http::verb::post, "/hooks/git/shop", "{}")).status == 404);
