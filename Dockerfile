@@ -7,7 +7,9 @@
 # in a derivative image (manifests/examples/derived-image/) or mounts them at run time.
 ARG BASE_IMAGE=cenv/base:bookworm
 FROM ${BASE_IMAGE}
-RUN ["/bin/sh", "-c", "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libarchive13 libgit2-1.5 libre2-9 libspdlog1.10 libfmt9 libssl3 libxml2 libpq5 ca-certificates && rm -rf /var/lib/apt/lists/*"]
+# More Debian packages: build-image names the sanitizers' runtime for a sanitizer build.
+ARG EXTRA_PACKAGES=""
+RUN ["/bin/sh", "-c", "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libarchive13 libgit2-1.5 libre2-9 libspdlog1.10 libfmt9 libssl3 libxml2 libpq5 ca-certificates ${EXTRA_PACKAGES} && rm -rf /var/lib/apt/lists/*"]
 RUN ["/bin/sh", "-c", "mkdir -p /etc/cenv/certs /var/lib/cenv && chmod 0700 /etc/cenv/certs /var/lib/cenv"]
 COPY cenv /usr/local/bin/cenv
 ENV CENV_HOME=/var/lib/cenv

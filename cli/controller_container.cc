@@ -3,11 +3,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 #include <vector>
 
+#include "api/display_text.h"
 #include "api/status.h"
 #include "cli/common.h"
 
@@ -55,6 +58,29 @@ Result<ProgramResult> docker(const std::vector<std::string>& args) {
   if (r.exit_code == 127) return Status::FailedPrecondition("the docker command is not installed");
   while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
   return r;
+}
+
+// Waits up to 60 s until the controller in container `name` logs that it serves mutual TLS.
+// FailedPrecondition with the end of its log when it exits or restarts first.
+Status wait_until_serving(const std::string& name) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    auto logs = docker({"logs", name});
+    if (logs.ok() && logs->out.find("serving mutual TLS on") != std::string::npos) {
+      return Status::Ok();
+    }
+    auto state = docker({"inspect", "--format", "{{.State.Running}} {{.RestartCount}}", name});
+    const bool stopped = !state.ok() || state->exit_code != 0 || state->out != "true 0";
+    if (stopped || std::chrono::steady_clock::now() > deadline) {
+      std::string tail = logs.ok() ? logs->out : logs.status().message();
+      if (tail.size() > 2000) tail = "..." + tail.substr(tail.size() - 2000);
+      return Status::FailedPrecondition(
+          "the controller in container " + name +
+          (stopped ? " stopped before it served" : " did not serve within 60 s") +
+          "; it said:\n" + escape_for_display(tail));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 // $CENV_CONTAINER_LABELS ("k=v,..."): labels of everything the controller creates, so also
@@ -139,6 +165,13 @@ int controller_start_container(const ControllerRunOptions& options, const std::s
     print_error(Status::Unavailable("docker run of " + image + " failed: " +
                                     (started.ok() ? started->out : started.status().message())),
                 false);
+    return 1;
+  }
+  // Started is not serving: wait for the controller's own word that it serves mutual TLS, and
+  // say why when it stops first (a wrong certificate directory, a missing library).
+  if (Status up = wait_until_serving(name); !up.ok()) {
+    (void)docker({"rm", "-f", name});  // best effort: the error below is what matters
+    print_error(up, false);
     return 1;
   }
   auto port = docker({"port", name, std::string(kContainerPort) + "/tcp"});
