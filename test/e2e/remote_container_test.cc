@@ -4,6 +4,7 @@
 // The image identity of the two matches: the same build, the same CA.
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <string>
 
 #include "test/e2e/cenv_runner.h"
@@ -22,6 +23,18 @@ TEST_CASE("a controller in the shared image serves a client on the host over mut
   REQUIRE(has(built, tag));
   const std::string certs = (cenv.home() / "certs").string();
   REQUIRE(cenv.run("certs init --dir '" + certs + "'").exit_code == 0);
+
+  // A controller that cannot serve (no certificates in the folder) is a clear error, and no
+  // container is left behind.
+  const std::string empty = (cenv.home() / "no-certs").string();
+  std::filesystem::create_directories(empty);
+  auto refused = cenv.run("controller start --container --image '" + tag +
+                          "' --listen 127.0.0.1:0 --certs '" + empty + "'");
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK(has(refused.err, "stopped before it served"));
+  CHECK(has(refused.err, "/etc/cenv/certs/ca.crt"));
+  CHECK(shell("docker ps -aq --filter name=" + cenv.docker_name("controller")) == "");
 
   auto started = cenv.run("controller start --container --image '" + tag +
                           "' --listen 127.0.0.1:0 --certs '" + certs + "'");
