@@ -1,8 +1,31 @@
 #include "api/grpc_status.h"
 
+#include <algorithm>
+#include <string>
+
 #include <sstream>
 
 namespace cenv {
+
+namespace {
+
+// gRPC carries the message and the details in the response's trailers, and a peer refuses
+// trailers over 8 KiB in all ("received initial metadata size exceeds limit", which would
+// replace the real error): a longer text keeps its first whole lines and says how many more
+// there were.
+std::string capped(std::string text, size_t limit) {
+  if (text.size() <= limit) return text;
+  size_t cut = text.rfind('\n', limit);
+  if (cut == std::string::npos || cut == 0) cut = limit;
+  size_t more = static_cast<size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(cut),
+                                               text.end(), '\n'));
+  if (text.back() == '\n') --more;  // each remaining line follows one of the newlines
+  text.resize(cut);
+  text += "\n... and " + std::to_string(more) + " more line" + (more == 1 ? "" : "s");
+  return text;
+}
+
+}  // namespace
 
 grpc::Status to_grpc(const Status& s) {
   if (s.ok()) return grpc::Status::OK;
@@ -28,7 +51,8 @@ grpc::Status to_grpc(const Status& s) {
     details += f.message;
     details += '\n';
   }
-  return grpc::Status(code, s.message(), details);
+  return grpc::Status(code, capped(s.message(), kMaxStatusMessageBytes),
+                      capped(std::move(details), kMaxStatusDetailsBytes));
 }
 
 Status from_grpc(const grpc::Status& g) {

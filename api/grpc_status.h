@@ -5,9 +5,16 @@
 
 #include <grpcpp/support/status.h>
 
+#include <cstddef>
+
 #include "api/status.h"
 
 namespace cenv {
+
+// A message or details longer than these keep their first whole lines and end with
+// "... and N more lines": gRPC peers refuse trailers over 8 KiB in all.
+inline constexpr size_t kMaxStatusMessageBytes = 4096;
+inline constexpr size_t kMaxStatusDetailsBytes = 2048;
 
 grpc::Status to_grpc(const Status& status);
 Status from_grpc(const grpc::Status& status);
