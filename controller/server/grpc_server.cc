@@ -9,6 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <set>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "api/environment_secrets.h"
@@ -79,9 +82,19 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     auto caller = gate_.admit(*ctx);
     if (!caller.ok()) return finish("Apply", caller.status(), start);
     // Every object, as the caller's right to apply it; pruning deletes in those namespaces.
+    // Rights follow verb, kind and namespace (and an Environment's name, its namespace): each
+    // such combination is asked once, not once per object (every ask reads the store's revision).
+    std::set<std::tuple<Verb, std::string_view, std::string_view, std::string_view>> asked;
     for (const ApplyItem& item : items) {
       for (Verb verb : {Verb::kApply, Verb::kDelete}) {
         if (verb == Verb::kDelete && !req->prune()) continue;
+        const std::string_view kind = item.object.kind();
+        if (!asked
+                 .emplace(verb, kind, item.object.ns(),
+                          kind == "Environment" ? item.object.name() : std::string_view())
+                 .second) {
+          continue;
+        }
         Access access = access_for(verb, std::string(item.object.kind()),
                                    std::string(item.object.ns()), std::string(item.object.name()));
         if (Status allowed = gate_.authorize(*caller, access); !allowed.ok()) {
