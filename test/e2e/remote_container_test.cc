@@ -20,6 +20,17 @@ TEST_CASE("a controller in the shared image serves a client on the host over mut
   const std::string built = shell("'" CENV_SOURCE_DIR "/scripts/build-image' --binary '" CENV_BINARY
                                   "' --tag '" + tag + "' 2>&1");
   INFO(built);
+  // Whatever the test's end, the container, its volume and the image go (the image carries no
+  // label of the run, so the runner's own clean-up would miss it).
+  struct Cleanup {
+    CenvRunner& cenv;
+    std::string tag;
+    ~Cleanup() {
+      (void)cenv.run("controller stop --container");
+      cenv.remove_docker_objects();
+      shell("docker rmi -f '" + tag + "' >/dev/null 2>&1");
+    }
+  } cleanup{cenv, tag};
   REQUIRE(has(built, tag));
   const std::string certs = (cenv.home() / "certs").string();
   REQUIRE(cenv.run("certs init --dir '" + certs + "'").exit_code == 0);
@@ -67,8 +78,6 @@ TEST_CASE("a controller in the shared image serves a client on the host over mut
   CHECK(cenv.run("controller status").exit_code == 3);
 
   CHECK(cenv.run("controller stop --container").exit_code == 0);
-  cenv.remove_docker_objects();  // its volume and what it created carry the run's label
-  shell("docker rmi -f '" + tag + "' >/dev/null 2>&1");
 }
 
 }  // namespace
