@@ -309,6 +309,12 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
                           merged.status().message());
       continue;
     }
+    // The common case of a re-apply: nothing changes. The stored object was valid when it was
+    // written, so it is neither validated nor sealed again.
+    if (merged->json() == current.json()) {
+      round.outcomes[i] = {"unchanged", current};
+      continue;
+    }
     // Fields removed from the manifest may leave a part that needs its defaults again.
     Status valid = kinds_->default_and_validate(merged.value());
     if (!valid.ok()) {
