@@ -267,6 +267,12 @@ Result<IssuedCertificate> CertificateAuthority::issue_server(
 Result<IssuedCertificate> CertificateAuthority::issue_client(
     const ClientCertificateOptions& options) const {
   CENV_RETURN_IF_ERROR(check_name("user", options.user));
+  // "system:..." names cenv's own writers (system:cenv-controller in managedFields and
+  // events): a person's certificate must not look like one.
+  if (options.user.starts_with("system:")) {
+    return Status::Invalid("user \"" + options.user +
+                           "\": names starting with \"system:\" are reserved for cenv itself");
+  }
   for (const auto& group : options.groups) CENV_RETURN_IF_ERROR(check_name("group", group));
   auto validity = resolve_validity(options.days, options.validity);
   if (!validity.ok()) return validity.status();

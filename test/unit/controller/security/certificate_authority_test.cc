@@ -123,6 +123,8 @@ TEST_CASE("bad names, hosts and validity are refused with the field named", "[se
       {{.user = ""}, "user \"\": must have 1 to 64 characters"},
       {{.user = std::string(65, 'a')}, "must have 1 to 64 characters"},
       {{.user = "a,b"}, "user \"a,b\": may hold only"},
+      {{.user = "system:cenv-controller"},
+       "user \"system:cenv-controller\": names starting with \"system:\" are reserved"},
       {{.user = "ok", .groups = {"a/b"}}, "group \"a/b\": may hold only"},
       {{.user = "ok", .days = 0}, "days: must be between 1 and 36500, not 0"},
       {{.user = "ok", .validity = validity_ending_in(hours(0), hours(0))},
