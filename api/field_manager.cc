@@ -377,6 +377,119 @@ void write_entries(Object& o, const std::vector<Entry>& entries) {
   }
 }
 
+// --- The no-op test of a re-apply (FieldManager::unchanged_by) -------------------------------
+// Each mirrors, without allocating a path, what collect() and merge() do.
+
+// True when collect() finds a path in `v` (an empty object, set or map list claims nothing).
+bool has_paths(const json::value& v, const json::object* schema) {
+  if (v.is_object()) {
+    for (const auto& kv : v.get_object()) {
+      if (has_paths(kv.value(), member_schema(schema, kv.key()))) return true;
+    }
+    return false;
+  }
+  if (v.is_array()) {
+    std::string_view type = list_type(schema);
+    if (type == "map") {
+      const json::array& a = v.get_array();
+      return std::any_of(a.begin(), a.end(), [](const json::value& i) { return i.is_object(); });
+    }
+    if (type == "set") return !v.get_array().empty();
+  }
+  return true;
+}
+
+bool same_paths(const json::value& v, const json::object* schema, const json::value* node);
+
+// The members of object `o` claim exactly the children of trie `node` (with "." when `dot`).
+bool same_member_paths(const json::object& o, const json::object* schema,
+                       const json::object& node, bool dot) {
+  size_t claimed = 0;
+  std::string key;
+  for (const auto& kv : o) {
+    const json::object* sub = member_schema(schema, kv.key());
+    if (!has_paths(kv.value(), sub)) continue;
+    ++claimed;
+    key.assign("f:").append(kv.key().data(), kv.key().size());
+    const json::value* child = node.if_contains(key);
+    if (!child || !same_paths(kv.value(), sub, child)) return false;
+  }
+  bool has_dot = node.contains(".");
+  return has_dot == dot && node.size() == claimed + (dot ? 1 : 0);
+}
+
+// The paths collect() finds in `v` below a prefix are the ones from_trie() reads from `node`,
+// the trie at that prefix (nullptr: none).
+bool same_paths(const json::value& v, const json::object* schema, const json::value* node) {
+  if (!has_paths(v, schema)) return node == nullptr;
+  if (!node || !node->is_object()) return false;
+  const json::object& n = node->get_object();
+  if (v.is_object()) return !n.empty() && same_member_paths(v.get_object(), schema, n, false);
+  if (v.is_array()) {
+    std::string_view type = list_type(schema);
+    if (type == "map") {
+      auto keys = list_keys(schema);
+      const json::object* item_schema = items_schema(schema);
+      size_t items = 0;
+      for (const auto& item : v.get_array()) {
+        if (!item.is_object()) continue;
+        ++items;
+        const json::value* child = n.if_contains(item_key(item.get_object(), keys));
+        if (!child || !child->is_object() ||
+            !same_member_paths(item.get_object(), item_schema, child->get_object(), true)) {
+          return false;
+        }
+      }
+      return n.size() == items && !n.contains(".");
+    }
+    if (type == "set") {
+      for (const auto& item : v.get_array()) {
+        const json::value* child = n.if_contains("v:" + json::serialize(item));
+        if (!child || !child->is_object() || !child->get_object().empty()) return false;
+      }
+      return n.size() == v.get_array().size();
+    }
+  }
+  return n.empty();  // a leaf
+}
+
+// True when merge(live, config) would leave `live` as it is.
+bool contains_values(const json::value& live, const json::value& config,
+                     const json::object* schema) {
+  if (config.is_object() && live.is_object()) {
+    const json::object& lo = live.get_object();
+    for (const auto& kv : config.get_object()) {
+      const json::value* l = lo.if_contains(kv.key());
+      if (!l || !contains_values(*l, kv.value(), member_schema(schema, kv.key()))) return false;
+    }
+    return true;
+  }
+  if (config.is_array() && live.is_array()) {
+    std::string_view type = list_type(schema);
+    const json::array& la = live.get_array();
+    if (type == "map") {
+      auto keys = list_keys(schema);
+      const json::object* item_schema = items_schema(schema);
+      for (const auto& item : config.get_array()) {
+        if (!item.is_object()) continue;
+        std::string k = item_key(item.get_object(), keys);
+        auto match = std::find_if(la.begin(), la.end(), [&](const json::value& l) {
+          return l.is_object() && item_key(l.get_object(), keys) == k;
+        });
+        if (match == la.end() || !contains_values(*match, item, item_schema)) return false;
+      }
+      return true;
+    }
+    if (type == "set") {
+      for (const auto& item : config.get_array()) {
+        if (std::find(la.begin(), la.end(), item) == la.end()) return false;
+      }
+      return true;
+    }
+  }
+  return live == config;
+}
+
 // True when `q` is `p` or lies inside it (p is a prefix of q).
 bool within(const FieldPath& p, const FieldPath& q) {
   return q.size() >= p.size() && std::equal(p.begin(), p.end(), q.begin());
@@ -526,6 +639,53 @@ Result<Object> FieldManager::apply(const Object* live, const Object& config,
   }
   write_entries(out, entries);
   return out;
+}
+
+bool FieldManager::unchanged_by(const Object& live, const Object& config,
+                                const ApplyOptionsSsa& options) const {
+  const Shape& shape = shape_->shape;
+  // The manager's own Apply entry (the first, as apply() reads them).
+  const json::object* meta = live.metadata_or_null();
+  const json::array* managed = meta ? array_field(*meta, "managedFields") : nullptr;
+  if (!managed) return false;
+  const json::object* mine = nullptr;
+  for (const auto& e : *managed) {
+    if (!e.is_object()) continue;
+    const json::object& eo = e.get_object();
+    if (string_field(eo, "manager") == options.manager && string_field(eo, "operation") == "Apply") {
+      mine = object_field(eo, "fieldsV1");
+      if (!mine) return false;
+      break;
+    }
+  }
+  if (!mine) return false;
+  // apply() drops an emptied labels map and the like: such an object would change.
+  for (std::string_view k : {"labels", "annotations", "finalizers", "ownerReferences"}) {
+    const json::value* v = meta->if_contains(k);
+    if (v && ((v->is_object() && v->get_object().empty()) ||
+              (v->is_array() && v->get_array().empty()))) {
+      return false;
+    }
+  }
+  json::value config_tracked = shape.tracked(config.json());
+  const json::object& ct = config_tracked.get_object();
+  bool claims = has_paths(config_tracked, shape.root());
+  if (!claims || !same_member_paths(ct, shape.root(), *mine, false)) return false;
+  // Every value of config already in live: no conflict, nothing merged in.
+  const json::object& lo = live.json();
+  for (const auto& kv : ct) {
+    const json::object* sub = member_schema(shape.root(), kv.key());
+    if (kv.key() == "metadata") {  // labels, annotations, finalizers, ownerReferences
+      for (const auto& m : kv.value().get_object()) {
+        const json::value* l = meta->if_contains(m.key());
+        if (!l || !contains_values(*l, m.value(), member_schema(sub, m.key()))) return false;
+      }
+      continue;
+    }
+    const json::value* l = lo.if_contains(kv.key());
+    if (!l || !contains_values(*l, kv.value(), sub)) return false;
+  }
+  return true;
 }
 
 Object FieldManager::update(const Object& live, const Object& updated, const std::string& manager,

@@ -48,6 +48,13 @@ class FieldManager {
   Result<Object> apply(const Object* live, const Object& config,
                        const ApplyOptionsSsa& options) const;
 
+  // True when apply(&live, config, options) would return `live` as it is: every value of
+  // `config` is already in `live` and the manager's Apply entry owns exactly `config`'s fields.
+  // The common case of a re-apply, answered without copying or merging anything. False says
+  // only "ask apply()": it may still find nothing to change.
+  bool unchanged_by(const Object& live, const Object& config,
+                    const ApplyOptionsSsa& options) const;
+
   // Records a full-object update (edit, patch, Update) by `manager` on behalf of `user`: it
   // takes ownership of every field it changed (its entry records `now` and `user`; empty: no
   // user), and other managers lose those fields. Returns `updated` with managedFields set.

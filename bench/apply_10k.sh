@@ -69,6 +69,20 @@ row() {
     "$cpu" "$shown" "$v"
 }
 
+# ratio_line LABEL WALLS1 WALLS2 CLIENT1 CLIENT2 CONTROLLER1 CONTROLLER2: what the unchanged
+# re-apply costs against the create (medians), in wall clock, and in CPU of the controller and
+# of both processes. Target (issue 13): at most a third. The create's controller CPU includes
+# the reconcilers' first reaction to the new objects, which runs beside it.
+ratio_line() {
+  local w1 w2 c1 c2 s1 s2
+  w1=$(tr ' ' '\n' <<<"$2" | median) w2=$(tr ' ' '\n' <<<"$3" | median)
+  c1=$(tr ' ' '\n' <<<"$4" | median) c2=$(tr ' ' '\n' <<<"$5" | median)
+  s1=$(tr ' ' '\n' <<<"$6" | median) s2=$(tr ' ' '\n' <<<"$7" | median)
+  awk -v l="$1" -v w1="$w1" -v w2="$w2" -v c1="$c1" -v c2="$c2" -v s1="$s1" -v s2="$s2" 'BEGIN {
+    printf "  [%s re-apply / create: wall %.2f, controller cpu %.2f, client+controller cpu %.2f;" \
+      " target <= 0.33]\n", l, w2 / w1, s2 / s1, (c2 + s2) / (c1 + s1) }'
+}
+
 # run_engine LABEL TARGET START_FN: BENCH_RUNS runs; START_FN HOME RUN starts the controller.
 run_engine() {
   local label="$1" target="$2" start_fn="$3" i home a b c d
@@ -79,6 +93,7 @@ run_engine() {
     "$start_fn" "$home" "$i"
     read -r a b c d <<<"$(timed_apply "$home" created)"
     w1+=("$a") c1+=("$b") s1+=("$c") d1+=("$d")
+    settle "$home"
     read -r a b c d <<<"$(timed_apply "$home" unchanged)"
     w2+=("$a") c2+=("$b") s2+=("$c") d2+=("$d")
     echo "  $label run $i: apply ${w1[-1]} s (cpu: client ${c1[-1]} s, controller ${s1[-1]} s," \
@@ -90,6 +105,7 @@ run_engine() {
     row "$label" "apply (all created)" "$target" "${w1[*]}" "${c1[*]}" "${s1[*]}" "${d1[*]}"
     row "$label" "re-apply (unchanged)" - "${w2[*]}" "${c2[*]}" "${s2[*]}" "${d2[*]}"
     echo "  [$label wall s, apply: ${w1[*]}; re-apply: ${w2[*]}]"
+    ratio_line "$label" "${w1[*]}" "${w2[*]}" "${c1[*]}" "${c2[*]}" "${s1[*]}" "${s2[*]}"
   } >>"$RESULTS"
 }
 

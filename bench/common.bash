@@ -94,6 +94,20 @@ start_controller() {
   BENCH_PIDS+=("$(cat "$home/run/controller.pid")")
 }
 
+# settle HOME: waits (at most 120 s) until the controller's CPU stops moving for a second, so
+# that what follows is measured alone, not beside the reconcilers still reacting to earlier
+# writes (without Docker, each Service's reconcile fails and retries).
+settle() {
+  local pid prev=-1 now i
+  pid=$(controller_pid "$1")
+  for ((i = 0; i < 120; i++)); do
+    now=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    [[ "$now" == "$prev" ]] && return 0
+    prev="$now"
+    sleep 1
+  done
+}
+
 stop_controller() {
   CENV_HOME="$1" "$CENV_BIN" controller stop >/dev/null 2>&1 || true
 }

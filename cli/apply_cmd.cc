@@ -278,6 +278,8 @@ int run_apply(const Context& context, const std::string& ns, const ApplyFlags& f
   req.set_applyset(flags.applyset);
   req.set_prune(flags.prune);
   req.set_create_only(flags.create);
+  const bool names_only = !flags.wait && (flags.output.empty() || format.value() == OutputFormat::kName);
+  req.set_names_only(names_only);
   for (auto& m : manifests.value()) {
     v1::ApplyObject* o = req.add_objects();
     o->set_json(m.object.to_json());
@@ -301,6 +303,11 @@ int run_apply(const Context& context, const std::string& ns, const ApplyFlags& f
   std::vector<Object> objects;
   std::vector<Object> to_wait;
   for (const auto& r : resp->results()) {
+    if (names_only) {
+      std::cout << object_ref(r.kind(), r.name());
+      std::cout << (flags.output.empty() ? " " + r.action() + suffix : std::string()) << "\n";
+      continue;
+    }
     auto o = Object::from_json(r.json());
     if (!o.ok()) continue;
     if (flags.output.empty()) {

@@ -70,9 +70,11 @@ void print_conditions(const json::object* status, std::chrono::system_clock::tim
   print_rows(rows, out, {.indent = "  ", .gap = 2});
 }
 
-std::string object_ref(const Object& o) {
-  return escape_for_display(lower_kind(o.kind()) + "/" + std::string(o.name()));
+std::string object_ref(std::string_view kind, std::string_view name) {
+  return escape_for_display(lower_kind(kind) + "/" + std::string(name));
 }
+
+std::string object_ref(const Object& o) { return object_ref(o.kind(), o.name()); }
 
 void print_table(const KindInfo& kind, const std::vector<Object>& objects,
                  const TableOptions& options, std::chrono::system_clock::time_point now,

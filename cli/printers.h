@@ -49,5 +49,6 @@ void print_objects(const std::vector<Object>& objects, bool as_list, OutputForma
 
 // "service/web".
 std::string object_ref(const Object& o);
+std::string object_ref(std::string_view kind, std::string_view name);
 
 }  // namespace cenv::cli

@@ -1,7 +1,10 @@
 #include "controller/app/server_security.h"
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "controller/app/stored_bindings.h"
 #include "controller/security/certificate.h"
@@ -24,6 +27,32 @@ Result<Caller> certificate_caller(std::string_view pem) {
   if (!client.ok()) return client.status();
   return Caller{.user = client->user, .groups = client->groups, .local = false};
 }
+
+// certificate_caller, remembered per certificate: every call of a connection, and every CLI
+// call (one connection each) of the same user, presents the same certificate, and decoding it
+// costs more than the rest of a small call. TLS has verified the certificate before; what it
+// names does not change. Bounded: forgets everything past kMaxCallers certificates.
+class CallerCache {
+ public:
+  Result<Caller> operator()(std::string_view pem) {
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = callers_.find(pem); it != callers_.end()) return it->second;
+    }
+    auto caller = certificate_caller(pem);
+    if (caller.ok()) {
+      std::lock_guard lock(mu_);
+      if (callers_.size() >= kMaxCallers) callers_.clear();
+      callers_.emplace(std::string(pem), caller.value());
+    }
+    return caller;
+  }
+
+ private:
+  static constexpr size_t kMaxCallers = 256;
+  std::mutex mu_;
+  std::map<std::string, Caller, std::less<>> callers_;  // guarded by mu_
+};
 
 Result<TlsListenerOptions> load_listener(const std::string& listen, const CertificateDirectory& dir,
                                          const Certificate& ca) {
@@ -62,7 +91,9 @@ Result<ServerSecurity> load_server_security(const std::string& listen,
   if (!listener.ok()) return listener.status();
   out.tls = std::move(listener.value());
   out.gate.remote_identity = security::ImageIdentity::of_this_build(*ca).digest();
-  out.gate.certificate_caller = certificate_caller;
+  out.gate.certificate_caller = [cache = std::make_shared<CallerCache>()](std::string_view pem) {
+    return (*cache)(pem);
+  };
   return out;
 }
 

@@ -12,7 +12,7 @@ namespace cenv::security {
 namespace {
 
 // OpenSSL's system configuration with the ssl_conf module: loading it again replaces what the
-// system's openssl.cnf set. Debian's default cipher level is kept for TLS 1.2 and below, which
+// system's openssl.cnf set (every SSL_CTX made afterwards in this process follows it). Debian's default cipher level is kept for TLS 1.2 and below, which
 // this refuses anyway.
 constexpr char kTls13Only[] =
     "openssl_conf = cenv_openssl\n"
@@ -23,7 +23,10 @@ constexpr char kTls13Only[] =
     "[cenv_tls]\n"
     "Protocol = -ALL, TLSv1.3\n"
     "MinProtocol = TLSv1.3\n"
-    "CipherString = DEFAULT:@SECLEVEL=2\n";
+    "CipherString = DEFAULT:@SECLEVEL=2\n"
+    // No session tickets: every CLI call is a new process with a new connection, so none is
+    // ever resumed, and issuing one costs the server a session copy per handshake.
+    "NumTickets = 0\n";
 
 std::string openssl_errors() {
   std::string out;

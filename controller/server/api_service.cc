@@ -302,6 +302,12 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
       round.write_index.push_back(i);
       continue;
     }
+    // The common case of a re-apply: nothing changes. The stored object was valid when it was
+    // written, so it is neither merged, validated nor sealed again.
+    if (fields.unchanged_by(*existing, desired, ssa)) {
+      round.outcomes[i] = {"unchanged", std::move(*existing)};
+      continue;
+    }
     const Object& current = *existing;
     auto merged = fields.apply(&current, desired, ssa);
     if (!merged.ok()) {
@@ -309,8 +315,7 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
                           merged.status().message());
       continue;
     }
-    // The common case of a re-apply: nothing changes. The stored object was valid when it was
-    // written, so it is neither validated nor sealed again.
+    // Unchanged after all (a secret's plaintext in the manifest, say): not validated again.
     if (merged->json() == current.json()) {
       round.outcomes[i] = {"unchanged", current};
       continue;

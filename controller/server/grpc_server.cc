@@ -124,7 +124,7 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
       r->set_namespace_(std::string(out.object.ns()));
       r->set_name(std::string(out.object.name()));
       r->set_action(out.action);
-      r->set_json(to_client_json(out.object, out.changed_secrets));
+      if (!req->names_only()) r->set_json(to_client_json(out.object, out.changed_secrets));
     }
     return finish("Apply", Status::Ok(), start);
   }

@@ -113,8 +113,16 @@ TEST_CASE(
         grpc::StatusCode::UNAVAILABLE);
 }
 
+// Session tickets the server sent on the connection of handshake() (read until its first bytes
+// of HTTP/2, which follow any ticket).
+int tickets_seen = 0;
+int count_ticket(SSL*, SSL_SESSION*) {
+  ++tickets_seen;
+  return 0;  // not kept
+}
+
 // A TLS handshake with the admin certificate, offering only `version` (TLS1_2_VERSION...):
-// the protocol agreed ("TLSv1.3"), or "refused".
+// the protocol agreed ("TLSv1.3"), or "refused". Sets tickets_seen.
 std::string handshake(const std::string& address, const ClientFiles& files, int version) {
   size_t colon = address.rfind(':');
   sockaddr_in to{};
@@ -142,9 +150,16 @@ std::string handshake(const std::string& address, const ClientFiles& files, int 
   REQUIRE(SSL_CTX_use_PrivateKey(ctx, key) == 1);
   static const unsigned char kH2[] = {2, 'h', '2'};
   SSL_CTX_set_alpn_protos(ctx, kH2, sizeof kH2);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+  SSL_CTX_sess_set_new_cb(ctx, count_ticket);
+  tickets_seen = 0;
   SSL* ssl = SSL_new(ctx);
   SSL_set_fd(ssl, fd);
   std::string agreed = SSL_connect(ssl) == 1 ? SSL_get_version(ssl) : "refused";
+  if (agreed != "refused") {
+    char settings[64];
+    CHECK(SSL_read(ssl, settings, sizeof settings) > 0);  // the server's HTTP/2 SETTINGS
+  }
   SSL_free(ssl);
   SSL_CTX_free(ctx);
   X509_free(cert);
@@ -155,11 +170,13 @@ std::string handshake(const std::string& address, const ClientFiles& files, int 
   return agreed;
 }
 
-TEST_CASE("the TLS port speaks TLS 1.3 and refuses TLS 1.2", "[e2e][remote]") {
+TEST_CASE("the TLS port speaks TLS 1.3 without session tickets and refuses TLS 1.2", "[e2e][remote]") {
   CenvRunner cenv;
   RemoteController remote(cenv);
   const ClientFiles admin = admin_files(remote.certs());
   CHECK(handshake(remote.address(), admin, TLS1_3_VERSION) == "TLSv1.3");
+  // No session ticket: a CLI call is a new process and never resumes one; making it costs.
+  CHECK(tickets_seen == 0);
   CHECK(handshake(remote.address(), admin, TLS1_2_VERSION) == "refused");
 }
 
