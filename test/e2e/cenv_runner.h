@@ -6,6 +6,8 @@
 // creates in Docker with cenv.test.run=<id> ($CENV_CONTAINER_LABELS); the runner removes those
 // containers, networks, volumes and images at the end, and nothing else.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +30,23 @@ struct RunResult {
   std::string err;
 };
 
+// A TCP port free on 127.0.0.1 now (the kernel's pick), or -1.
+inline int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
 class CenvRunner {
  public:
   CenvRunner() {
@@ -47,18 +66,30 @@ class CenvRunner {
 
   // Runs `cenv ARGS` (ARGS is shell text) from the source tree root, capturing both streams.
   RunResult run(const std::string& args, const std::string& stdin_text = "") const {
+    return run_command("'" CENV_BINARY "' " + args, stdin_text);
+  }
+
+  // Runs shell text COMMAND from the source tree root with this runner's CENV_HOME,
+  // CENV_INSTANCE and container label, capturing both streams.
+  RunResult run_command(const std::string& command, const std::string& stdin_text) const {
     std::filesystem::path out = home_ / "stdout", err = home_ / "stderr", in = home_ / "stdin";
     std::ofstream(in) << stdin_text;
     std::string cmd = "cd '" CENV_SOURCE_DIR "' && CENV_HOME='" + home_.string() +
-                      "' CENV_INSTANCE='" + id_ + "' CENV_CONTAINER_LABELS='" + label() +
-                      "' '" CENV_BINARY "' " + args + " <'" + in.string() + "' >'" + out.string() +
-                      "' 2>'" + err.string() + "'";
+                      "' CENV_INSTANCE='" + id_ + "' CENV_CONTAINER_LABELS='" + label() + "' " +
+                      command + " <'" + in.string() + "' >'" + out.string() + "' 2>'" +
+                      err.string() + "'";
     int status = std::system(cmd.c_str());
     RunResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = slurp(out);
     r.err = slurp(err);
     return r;
+  }
+
+  // Runs a program (shell text, e.g. "scripts/quickstart FILE") from the source tree root with
+  // this runner's environment, and CENV naming the binary, as `make run` runs the quickstart.
+  RunResult run_program(const std::string& command) const {
+    return run_command("CENV='" CENV_BINARY "' " + command, "");
   }
 
   const std::filesystem::path& home() const { return home_; }

@@ -53,20 +53,6 @@ void write_wheel(const fs::path& file) {
   archive_write_free(a);
 }
 
-// A TCP port free on 127.0.0.1 now.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST_CASE("requires.pip installs from the Environment's package index",
           "[e2e][modules][docker]") {
   CenvRunner cenv;

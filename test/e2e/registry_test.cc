@@ -26,23 +26,6 @@ namespace fs = std::filesystem;
 constexpr const char* kUser = "alice";
 constexpr const char* kPassword = "pa55-Registry-e2e";
 
-// A free TCP port on 127.0.0.1 (the kernel's pick; the registry binds it right after).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 // docker-registry serving `dir`/data on 127.0.0.1:port with htpasswd auth, until destroyed.
 class LocalRegistry {
  public:
