@@ -1,5 +1,6 @@
 #include "cli/compose_converter.h"
 
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -42,7 +43,11 @@ std::optional<std::string> scalar_text(const json::value& v) {
   if (v.is_bool()) return std::string(v.get_bool() ? "true" : "false");
   if (v.is_int64()) return std::to_string(v.get_int64());
   if (v.is_uint64()) return std::to_string(v.get_uint64());
-  if (v.is_double()) return json::serialize(v);
+  if (v.is_double()) {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
+    if (ec == std::errc()) return std::string(buf, end);
+  }
   return std::nullopt;
 }
 
