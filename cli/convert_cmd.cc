@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 
 #include "api/write_normalization.h"
@@ -20,11 +21,57 @@ namespace json = boost::json;
 
 namespace {
 
+// The keys of block YAML leading to line `line` of `text` ("services.web.labels"), read from
+// the indentation of the lines above it: what a parse error at that line is under.
+std::string key_path_at(std::string_view text, int line) {
+  std::vector<std::string_view> lines;
+  for (size_t start = 0; start <= text.size() && static_cast<int>(lines.size()) < line;) {
+    size_t nl = std::min(text.find('\n', start), text.size());
+    lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  std::vector<std::string> keys;
+  size_t limit = std::string_view::npos;  // keys must be indented less than this
+  for (size_t i = lines.size(); i-- > 0;) {
+    std::string_view l = lines[i];
+    size_t indent = l.find_first_not_of(' ');
+    if (indent == std::string_view::npos || l[indent] == '#') continue;
+    size_t key_start = indent;
+    if (l.substr(indent, 2) == "- ") key_start = l.find_first_not_of(' ', indent + 2);
+    if (key_start == std::string_view::npos || key_start >= limit) continue;
+    size_t colon = l.find(": ", key_start);
+    if (colon == std::string_view::npos && l.back() == ':') colon = l.size() - 1;
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = l.substr(key_start, colon - key_start);
+    if (key.empty() || key.find_first_of("[]{}\"'") != std::string_view::npos) continue;
+    keys.emplace_back(key);
+    limit = indent;
+    if (indent == 0) break;
+  }
+  std::string path;
+  for (size_t i = keys.size(); i-- > 0;) path += (path.empty() ? "" : ".") + keys[i];
+  return path;
+}
+
+// A parse error of `path` with the key it is under: "f.yml: line 4 (services.web.labels): ...".
+Status with_key_path(const Status& failed, const std::string& path) {
+  const std::string& m = failed.message();
+  std::string prefix = path + ": line ";
+  if (!m.starts_with(prefix)) return failed;
+  int line = std::atoi(m.c_str() + prefix.size());
+  size_t end = m.find(':', prefix.size());
+  std::ifstream f(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string keys = line > 0 && end != std::string::npos ? key_path_at(text, line) : "";
+  if (keys.empty()) return failed;
+  return Status::Invalid(m.substr(0, end) + " (" + keys + ")" + m.substr(end));
+}
+
 // The compose file's one document, interpolated from the process environment over the `.env`
 // file beside it (as docker compose does).
 Result<json::value> read_compose(const std::string& path, std::vector<std::string>* warnings) {
   auto docs = read_manifest_file(path);
-  if (!docs.ok()) return docs.status();
+  if (!docs.ok()) return with_key_path(docs.status(), path);
   if (docs.value().empty()) return Status::Invalid(path + ": the file is empty");
   if (docs.value().size() > 1) {
     return Status::Invalid(path + ": document " + std::to_string(docs.value()[1].index) +

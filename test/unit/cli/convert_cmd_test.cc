@@ -110,7 +110,14 @@ TEST_CASE("convert of a bad file is one error naming the file and exit 1", "[con
   const std::vector<Row> rows = {
       {"deep.yml", "services:\n  a:\n    image: x\n    labels: " + std::string(100, '[') +
                        std::string(100, ']') + "\n",
-       ": line 4: nesting is deeper than the limit of 64 levels"},
+       ": line 4 (services.a.labels): nesting is deeper than the limit of 64 levels"},
+      {"deep-block.yml", "services:\n  a:\n    image: x\n    environment:\n" + [] {
+         std::string text;
+         for (int i = 0; i < 70; ++i) text += std::string(6 + 2 * i, ' ') + "k" + std::to_string(i) + ":\n";
+         return text;
+       }(),
+       ": line 66 (services.a.environment.k0.k1.k2"},
+      {"tab.yml", "services:\n  a:\n    image: [\n", ": line "},
       {"manifest.yml", "apiVersion: cenv.io/v1\nkind: Service\n",
        ": services: not a compose file"},
       {"two.yml", "services: {a: {image: x}}\n---\nservices: {}\n",
