@@ -147,10 +147,10 @@ Result<ComposeMount> parse_short_volume(std::string_view spec) {
       }
     }
     char first = m.source.empty() ? '\0' : m.source.front();
-    m.type = (first == '/' || first == '.' || first == '~' ||
-              m.source.find('/') != std::string::npos)
-                 ? "bind"
-                 : "volume";
+    m.type =
+        (first == '/' || first == '.' || first == '~' || m.source.find('/') != std::string::npos)
+            ? "bind"
+            : "volume";
   } else {
     return Status::Invalid("\"" + std::string(spec) +
                            "\" is not a volume (SOURCE:TARGET[:MODE] or TARGET)");
@@ -178,13 +178,20 @@ std::optional<int64_t> parse_go_duration(std::string_view text) {
     while (i < text.size() && !((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     double scale = 0;
-    if (unit == "ns") scale = 1;
-    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") scale = 1e3;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "s") scale = 1e9;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else return std::nullopt;
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
+      scale = 1e3;
+    else if (unit == "ms")
+      scale = 1e6;
+    else if (unit == "s")
+      scale = 1e9;
+    else if (unit == "m")
+      scale = 60e9;
+    else if (unit == "h")
+      scale = 3600e9;
+    else
+      return std::nullopt;
     total_ns += number * scale;
   }
   if (total_ns > 1e18) return std::nullopt;

@@ -243,8 +243,8 @@ Result<DotenvEntries> read_dotenv_file(const std::string& path) {
   return parse_dotenv(text.str(), path);
 }
 
-Status interpolate_compose(json::value& doc, const VariableLookup& lookup,
-                           std::string_view source, std::vector<std::string>* warnings) {
+Status interpolate_compose(json::value& doc, const VariableLookup& lookup, std::string_view source,
+                           std::vector<std::string>* warnings) {
   Interpolator in(lookup, warnings);
   std::string path;
   return interpolate_value(doc, in, source, path);

@@ -108,8 +108,8 @@ Status check_objects(const std::vector<json::object>& objects) {
   for (const json::object& o : objects) {
     Object copy{json::object(o)};
     auto kind = manifest_kind(copy, registry());
-    Status s = kind.ok() ? normalize_for_write(copy, *kind.value(), registry()).status()
-                         : kind.status();
+    Status s =
+        kind.ok() ? normalize_for_write(copy, *kind.value(), registry()).status() : kind.status();
     if (!s.ok()) {
       std::string lines;
       for (const auto& line : write_problems(s, copy)) lines += (lines.empty() ? "" : "\n") + line;
@@ -165,8 +165,8 @@ int run_convert(const ConvertFlags& flags, std::ostream& out, std::ostream& err)
   if (!converted.ok()) return fail(converted.status());
   warnings.insert(warnings.end(), converted->warnings.begin(), converted->warnings.end());
   if (Status s = check_objects(converted->objects); !s.ok()) {
-    return fail(Status::Invalid(flags.file + ": the converted objects are invalid:\n" +
-                                s.message()));
+    return fail(
+        Status::Invalid(flags.file + ": the converted objects are invalid:\n" + s.message()));
   }
   for (const std::string& w : warnings) err << "warning: " << flags.file << ": " << w << "\n";
   std::string header = "# Converted by cenv convert from " + flags.file + "\n";
@@ -189,8 +189,7 @@ void add_convert(CLI::App& app, ConvertFlags& flags, int& rc) {
       "convert",
       "Convert a docker compose file into cenv manifests: an Environment and one Service per "
       "compose service (what cannot be carried over is listed as warnings on stderr)");
-  convert->add_option("-f,--file", flags.file, "The compose file (docker-compose.yml)")
-      ->required();
+  convert->add_option("-f,--file", flags.file, "The compose file (docker-compose.yml)")->required();
   convert->add_option("-o,--out", flags.output_dir,
                       "Folder to write one file per object into (NAME-environment.yaml, "
                       "NAME-service.yaml; made if missing). Default: one multi-document YAML "

@@ -17,7 +17,8 @@ namespace {
 
 namespace json = boost::json;
 
-Result<ComposeConversion> convert_text(const std::string& yaml, ComposeConvertOptions options = {}) {
+Result<ComposeConversion> convert_text(const std::string& yaml,
+                                       ComposeConvertOptions options = {}) {
   auto docs = parse_manifest(yaml, "compose.yml");
   REQUIRE(docs.ok());
   REQUIRE(docs.value().size() == 1);
@@ -128,9 +129,8 @@ services:
 
   auto missing = convert_text("services: {a: {image: x, env_file: nope.env}}", options);
   REQUIRE_FALSE(missing.ok());
-  CHECK_THAT(missing.status().message(),
-             Catch::StartsWith("compose.yml: services.a.env_file: ") &&
-                 Catch::Contains("nope.env: no such file"));
+  CHECK_THAT(missing.status().message(), Catch::StartsWith("compose.yml: services.a.env_file: ") &&
+                                             Catch::Contains("nope.env: no such file"));
 }
 
 TEST_CASE("convert maps short and long port syntax and expose", "[convert]") {
@@ -192,9 +192,10 @@ volumes:
   shared: {external: true}
   logs:
 )");
-  CHECK(field(c, "a", "volumes") ==
-        R"([{"name":"db-data","mountPath":"/var/lib/data"},{"name":"shared","mountPath":"/shared"},)"
-        R"({"name":"logs","mountPath":"/logs"}])");
+  CHECK(
+      field(c, "a", "volumes") ==
+      R"([{"name":"db-data","mountPath":"/var/lib/data"},{"name":"shared","mountPath":"/shared"},)"
+      R"({"name":"logs","mountPath":"/logs"}])");
   std::string w = warnings(c);
   CHECK_THAT(w, Catch::Contains("bind mount \"./src:/src\" is not carried over"));
   CHECK_THAT(w, Catch::Contains("bind mount \"/etc/localtime:/etc/localtime\" is not carried"));

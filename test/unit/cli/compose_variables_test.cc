@@ -44,10 +44,11 @@ TEST_CASE("interpolation substitutes variables as docker compose does", "[compos
   };
   for (const Row& row : rows) {
     INFO(row.text);
-    json::value doc = json::object{{"services", json::object{{"a", json::object{{"image", row.text}}}}}};
+    json::value doc =
+        json::object{{"services", json::object{{"a", json::object{{"image", row.text}}}}}};
     std::vector<std::string> warnings;
-    Status s = interpolate_compose(doc, lookup_in({{"TAG", "1.2"}, {"EMPTY", ""}}), "c.yml",
-                                   &warnings);
+    Status s =
+        interpolate_compose(doc, lookup_in({{"TAG", "1.2"}, {"EMPTY", ""}}), "c.yml", &warnings);
     REQUIRE(s.ok());
     CHECK(doc.at("services").at("a").at("image") == json::value(row.want));
     CHECK(warnings.empty());
@@ -56,14 +57,15 @@ TEST_CASE("interpolation substitutes variables as docker compose does", "[compos
 
 TEST_CASE("interpolation warns about unset variables and fails on required ones naming the key",
           "[compose_variables]") {
-  json::value doc = json::parse(R"({"services":{"a":{"image":"x:${TAG}","ports":["${PORT}:80"]}}})");
+  json::value doc =
+      json::parse(R"({"services":{"a":{"image":"x:${TAG}","ports":["${PORT}:80"]}}})");
   std::vector<std::string> warnings;
   REQUIRE(interpolate_compose(doc, lookup_in({}), "c.yml", &warnings).ok());
   CHECK(doc.at("services").at("a").at("image") == "x:");
   CHECK(doc.at("services").at("a").at("ports").at(0) == ":80");
-  CHECK(warnings == std::vector<std::string>{
-                        "the \"TAG\" variable is not set: a blank string is used",
-                        "the \"PORT\" variable is not set: a blank string is used"});
+  CHECK(warnings ==
+        std::vector<std::string>{"the \"TAG\" variable is not set: a blank string is used",
+                                 "the \"PORT\" variable is not set: a blank string is used"});
 
   struct Row {
     std::string text;
@@ -73,18 +75,23 @@ TEST_CASE("interpolation warns about unset variables and fails on required ones 
       {"${DB_PASSWORD:?set it in .env}",
        "c.yml: services.a.environment[1]: required variable DB_PASSWORD is missing a value: set "
        "it in .env"},
-      {"${EMPTY:?}", "c.yml: services.a.environment[1]: required variable EMPTY is missing a value"},
-      {"${OPEN", "c.yml: services.a.environment[1]: invalid interpolation format in \"${OPEN\": a "
-                 "\"${\" is not closed"},
-      {"${}", "c.yml: services.a.environment[1]: invalid interpolation format in \"${}\": a "
-              "variable name must follow \"${\""},
-      {"${A*B}", "c.yml: services.a.environment[1]: invalid interpolation format in \"${A*B}\": "
-                 "expected :-, -, :?, ?, :+ or + after the variable name"},
+      {"${EMPTY:?}",
+       "c.yml: services.a.environment[1]: required variable EMPTY is missing a value"},
+      {"${OPEN",
+       "c.yml: services.a.environment[1]: invalid interpolation format in \"${OPEN\": a "
+       "\"${\" is not closed"},
+      {"${}",
+       "c.yml: services.a.environment[1]: invalid interpolation format in \"${}\": a "
+       "variable name must follow \"${\""},
+      {"${A*B}",
+       "c.yml: services.a.environment[1]: invalid interpolation format in \"${A*B}\": "
+       "expected :-, -, :?, ?, :+ or + after the variable name"},
   };
   for (const Row& row : rows) {
     INFO(row.text);
     json::value d = json::object{
-        {"services", json::object{{"a", json::object{{"environment", json::array{"OK=1", row.text}}}}}}};
+        {"services",
+         json::object{{"a", json::object{{"environment", json::array{"OK=1", row.text}}}}}}};
     Status s = interpolate_compose(d, lookup_in({{"EMPTY", ""}}), "c.yml", nullptr);
     REQUIRE_FALSE(s.ok());
     CHECK(s.message() == row.want);
@@ -103,19 +110,15 @@ TEST_CASE("dotenv files read as docker compose reads them", "[compose_variables]
       "F=value # comment\nG=\nH\r\n",
       ".env");
   REQUIRE(entries.ok());
-  DotenvEntries want = {{"A", "1"},
-                        {"B", "two"},
-                        {"C", "spaced"},
-                        {"D", "single $X # kept"},
-                        {"E", "dq \"x\" \n"},
-                        {"F", "value"},
-                        {"G", ""},
-                        {"H", ""}};
+  DotenvEntries want = {
+      {"A", "1"},           {"B", "two"},   {"C", "spaced"}, {"D", "single $X # kept"},
+      {"E", "dq \"x\" \n"}, {"F", "value"}, {"G", ""},       {"H", ""}};
   CHECK(entries.value() == want);
   auto bad = parse_dotenv("A=1\nB='open\n", "app.env");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message() == "app.env: line 2: the quoted value of B is not closed");
-  CHECK(parse_dotenv("=x\n", "app.env").status().message() == "app.env: line 1: expected NAME=VALUE");
+  CHECK(parse_dotenv("=x\n", "app.env").status().message() ==
+        "app.env: line 1: expected NAME=VALUE");
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ TEST_CASE("convert of the web db cache file reads .env and prints a YAML stream"
         json::parse(R"(["/bin/sh","-c","pg_isready -U shop -d shop"])"));
   CHECK(db.at("spec").at("volumes") ==
         json::parse(R"([{"name":"db-data","mountPath":"/var/lib/postgresql/data"}])"));
-  CHECK_THAT(r.err, Catch::Contains("warning: " + file + ": service \"web\": restart: "
+  CHECK_THAT(r.err, Catch::Contains("warning: " + file +
+                                    ": service \"web\": restart: "
                                     "unless-stopped becomes restartPolicy Always"));
 }
 
@@ -108,24 +109,26 @@ TEST_CASE("convert of a bad file is one error naming the file and exit 1", "[con
     std::string want;  // the start of the error line after the file name
   };
   const std::vector<Row> rows = {
-      {"deep.yml", "services:\n  a:\n    image: x\n    labels: " + std::string(100, '[') +
-                       std::string(100, ']') + "\n",
+      {"deep.yml",
+       "services:\n  a:\n    image: x\n    labels: " + std::string(100, '[') +
+           std::string(100, ']') + "\n",
        ": line 4 (services.a.labels): nesting is deeper than the limit of 64 levels"},
-      {"deep-block.yml", "services:\n  a:\n    image: x\n    environment:\n" + [] {
-         std::string text;
-         for (int i = 0; i < 70; ++i) text += std::string(6 + 2 * i, ' ') + "k" + std::to_string(i) + ":\n";
-         return text;
-       }(),
+      {"deep-block.yml",
+       "services:\n  a:\n    image: x\n    environment:\n" +
+           [] {
+             std::string text;
+             for (int i = 0; i < 70; ++i)
+               text += std::string(6 + 2 * i, ' ') + "k" + std::to_string(i) + ":\n";
+             return text;
+           }(),
        ": line 66 (services.a.environment.k0.k1.k2"},
       {"tab.yml", "services:\n  a:\n    image: [\n", ": line "},
-      {"manifest.yml", "apiVersion: cenv.io/v1\nkind: Service\n",
-       ": services: not a compose file"},
+      {"manifest.yml", "apiVersion: cenv.io/v1\nkind: Service\n", ": services: not a compose file"},
       {"two.yml", "services: {a: {image: x}}\n---\nservices: {}\n",
        ": document 2: a compose file is one YAML document"},
       {"badimage.yml", "services: {a: {image: \"Not An Image\"}}\n",
        ": the converted objects are invalid:\nService \"a\" in namespace \"compose\": spec.image"},
-      {"big.yml", "services: {a: {image: x}}\n#" + std::string(17 << 20, 'x') + "\n",
-       ": file is "},
+      {"big.yml", "services: {a: {image: x}}\n#" + std::string(17 << 20, 'x') + "\n", ": file is "},
   };
   for (const Row& row : rows) {
     INFO(row.name);
