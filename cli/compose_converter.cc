@@ -230,7 +230,7 @@ Status add_dependencies(const json::object& svc, ServiceConversion& c,
                          "service_completed_successfully");
         }
         if (condition == "service_started" && project.with_healthcheck.contains(dep)) {
-          c.warn(key + ": cenv waits until " + dep +
+          c.warn(std::string(key) + ": cenv waits until " + dep +
                  " is Ready, which includes its health "
                  "check (condition service_started would not wait for it)");
         }
@@ -399,17 +399,18 @@ Result<ComposeConversion> convert_compose(const json::value& compose,
     std::string name(kv.key());
     std::string label = dns_label_from(name);
     if (label.empty()) {
-      return Status::Invalid(source + ": services." + name +
+      return Status::Invalid(std::string(source) + ": services." + name +
                              ": the name has no letters or digits to name a Service with");
     }
     if (auto [it, fresh] = taken.emplace(label, name); !fresh) {
-      return Status::Invalid(source + ": services." + name + ": becomes Service " + quote(label) +
-                             ", as services." + it->second + " does");
+      return Status::Invalid(std::string(source) + ": services." + name + ": becomes Service " +
+                             quote(label) + ", as services." + it->second + " does");
     }
     if (label != name) {
-      out.warnings.push_back("service " + quote(name) + ": becomes Service " + quote(label) +
-                             " (a DNS-1123 label): other containers reach it as " + label +
-                             ", not " + name);
+      std::string warning = "service " + quote(name) + ": becomes Service " + quote(label);
+      warning += " (a DNS-1123 label): other containers reach it as " + label;
+      warning += ", not " + name;
+      out.warnings.push_back(std::move(warning));
     }
     project.names[name] = label;
     if (has_healthcheck(kv.value())) project.with_healthcheck.insert(name);

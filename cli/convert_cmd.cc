@@ -131,7 +131,8 @@ Status write_files(const std::vector<json::object>& objects, const std::string& 
     std::string kind(o.at("kind").get_string());
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string name(o.at("metadata").at("name").get_string());
-    fs::path file = fs::path(dir) / (name + "-" + kind + ".yaml");
+    name += "-" + kind + ".yaml";
+    fs::path file = fs::path(dir) / name;
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     f << header << to_yaml(json::value(o));
     f.close();
