@@ -11,7 +11,7 @@ namespace {
 
 namespace json = boost::json;
 
-VariableLookup lookup_in(std::map<std::string, std::string> vars) {
+VariableLookup lookup_in(const std::map<std::string, std::string>& vars) {
   return [vars](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
     if (it == vars.end()) return std::nullopt;

@@ -24,7 +24,7 @@ struct Run {
   std::string out, err;
 };
 
-Run convert(ConvertFlags flags) {
+Run convert(const ConvertFlags& flags) {
   std::ostringstream out, err;
   Run r;
   r.rc = run_convert(flags, out, err);
