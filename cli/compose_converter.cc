@@ -107,11 +107,14 @@ Status add_env_files(const json::value& v, ServiceConversion& c, EnvList& env) {
     std::filesystem::path full = std::filesystem::path(path).is_absolute()
                                      ? std::filesystem::path(path)
                                      : std::filesystem::path(c.options().base_dir) / path;
-    auto entries = read_dotenv_file(full.string());
+    const VariableLookup* lookup = c.options().lookup ? &c.options().lookup : nullptr;
+    std::vector<std::string> unset;
+    auto entries = read_dotenv_file(full.string(), lookup, &unset);
     if (!entries.ok()) {
       if (entries.status().code() == Code::kNotFound && !required) continue;
       return c.error(key, entries.status().message());
     }
+    for (const std::string& w : unset) c.warn("env_file " + path + ": " + w);
     for (auto& [name, value] : entries.value()) env.set(name, value);
   }
   return Status::Ok();

@@ -22,7 +22,8 @@ struct ComposeConvertOptions {
   // The compose project name when the file has no `name` (docker compose uses the folder's
   // name); names the image of a service that only has `build` (<project>-<service>).
   std::string project = "compose";
-  // Where `environment: [NAME]` (a name without a value) takes its value. Default: unset.
+  // The project's variables: where `environment: [NAME]` (a name without a value) takes its
+  // value, and what ${...} in env_file values expands from. Default: none (unset).
   VariableLookup lookup;
 };
 

@@ -24,20 +24,21 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The value of a dotenv line after '=', or nullopt when a quote is not closed.
-std::optional<std::string> dotenv_value(std::string_view raw) {
+// The value of a dotenv line after '=' and whether ${...} in it is expanded (not in single
+// quotes), or nullopt when a quote is not closed.
+std::optional<std::pair<std::string, bool>> dotenv_value(std::string_view raw) {
   std::string_view v = trim(raw);
-  if (v.empty()) return std::string();
+  if (v.empty()) return std::pair<std::string, bool>();
   if (v.front() == '\'') {
     size_t end = v.find('\'', 1);
     if (end == std::string_view::npos) return std::nullopt;
-    return std::string(v.substr(1, end - 1));
+    return std::pair<std::string, bool>(v.substr(1, end - 1), false);
   }
   if (v.front() == '"') {
     std::string out;
     for (size_t i = 1; i < v.size(); ++i) {
       char c = v[i];
-      if (c == '"') return out;
+      if (c == '"') return std::pair<std::string, bool>(std::move(out), true);
       if (c == '\\' && i + 1 < v.size()) {
         char n = v[++i];
         out += n == 'n' ? '\n' : n == 't' ? '\t' : n == 'r' ? '\r' : n;
@@ -48,7 +49,7 @@ std::optional<std::string> dotenv_value(std::string_view raw) {
     return std::nullopt;
   }
   if (size_t hash = v.find(" #"); hash != std::string_view::npos) v = trim(v.substr(0, hash));
-  return std::string(v);
+  return std::pair<std::string, bool>(v, true);
 }
 
 // Interpolation of one string value.
@@ -192,8 +193,18 @@ Status interpolate_value(json::value& v, Interpolator& in, std::string_view sour
 
 }  // namespace
 
-Result<DotenvEntries> parse_dotenv(std::string_view text, std::string_view source) {
+Result<DotenvEntries> parse_dotenv(std::string_view text, std::string_view source,
+                                   const VariableLookup* lookup,
+                                   std::vector<std::string>* warnings) {
   DotenvEntries out;
+  // ${NAME} in a value: an earlier line of this file, else `lookup` (as compose-go reads it).
+  VariableLookup earlier = [&](const std::string& name) -> std::optional<std::string> {
+    for (auto it = out.rbegin(); it != out.rend(); ++it) {
+      if (it->first == name) return it->second;
+    }
+    return (*lookup)(name);
+  };
+  Interpolator expander(earlier, warnings);
   int line_no = 0;
   size_t start = 0;
   while (start <= text.size()) {
@@ -220,12 +231,18 @@ Result<DotenvEntries> parse_dotenv(std::string_view text, std::string_view sourc
     }
     auto value = dotenv_value(line.substr(eq + 1));
     if (!value) return bad("the quoted value of " + std::string(name) + " is not closed");
-    out.emplace_back(std::string(name), std::move(*value));
+    if (lookup && value->second && value->first.find('$') != std::string::npos) {
+      auto expanded = expander.expand(value->first);
+      if (!expanded.ok()) return bad(std::string(name) + ": " + expanded.status().message());
+      value->first = std::move(expanded.value());
+    }
+    out.emplace_back(std::string(name), std::move(value->first));
   }
   return out;
 }
 
-Result<DotenvEntries> read_dotenv_file(const std::string& path) {
+Result<DotenvEntries> read_dotenv_file(const std::string& path, const VariableLookup* lookup,
+                                       std::vector<std::string>* warnings) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return Status::NotFound(path + ": no such file");
@@ -240,7 +257,7 @@ Result<DotenvEntries> read_dotenv_file(const std::string& path) {
   std::ostringstream text;
   text << f.rdbuf();
   if (!f && !f.eof()) return Status::Invalid(path + ": cannot be read");
-  return parse_dotenv(text.str(), path);
+  return parse_dotenv(text.str(), path, lookup, warnings);
 }
 
 Status interpolate_compose(json::value& doc, const VariableLookup& lookup, std::string_view source,

@@ -15,20 +15,27 @@
 
 namespace cenv::cli {
 
+// Looks a variable up: its value, or nullopt when it is not set.
+using VariableLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
 // NAME=VALUE pairs of a dotenv file, in file order (a later NAME wins when looked up).
 using DotenvEntries = std::vector<std::pair<std::string, std::string>>;
 
 // Parses dotenv text as docker compose does: `NAME=VALUE` lines, `export NAME=VALUE`, blank
 // lines and `#` comments skipped; a value in single quotes is literal, one in double quotes
 // knows \n \t \" \\ escapes, an unquoted one ends at " #" and is trimmed; a line `NAME` alone
-// is NAME with an empty value. Invalid "<source>: line N: ..." for a line that is none of these.
-Result<DotenvEntries> parse_dotenv(std::string_view text, std::string_view source);
+// is NAME with an empty value. With `lookup`, ${...} in a value not in single quotes is
+// expanded as interpolate_compose does, from the file's earlier lines, then `lookup` (unset
+// variables add to `warnings`). Invalid "<source>: line N: ..." for a line that is none of these.
+Result<DotenvEntries> parse_dotenv(std::string_view text, std::string_view source,
+                                   const VariableLookup* lookup = nullptr,
+                                   std::vector<std::string>* warnings = nullptr);
 
-// Reads and parses a dotenv file (at most the manifest size limit); NotFound when missing.
-Result<DotenvEntries> read_dotenv_file(const std::string& path);
-
-// Looks a variable up: its value, or nullopt when it is not set.
-using VariableLookup = std::function<std::optional<std::string>(const std::string& name)>;
+// Reads and parses a dotenv file (at most the manifest size limit), as parse_dotenv; NotFound
+// when missing.
+Result<DotenvEntries> read_dotenv_file(const std::string& path,
+                                       const VariableLookup* lookup = nullptr,
+                                       std::vector<std::string>* warnings = nullptr);
 
 // Replaces, in every string value of `doc` (never in keys), `$VAR` and `${VAR}` by the
 // variable's value, `${VAR:-default}` / `${VAR-default}` by the default when VAR is unset or

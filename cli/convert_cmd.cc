@@ -67,9 +67,9 @@ Status with_key_path(const Status& failed, const std::string& path) {
   return Status::Invalid(m.substr(0, end) + " (" + keys + ")" + m.substr(end));
 }
 
-// The compose file's one document, interpolated from the process environment over the `.env`
-// file beside it (as docker compose does).
-Result<json::value> read_compose(const std::string& path, std::vector<std::string>* warnings) {
+// The compose file's one document, interpolated with `lookup` (compose_lookup).
+Result<json::value> read_compose(const std::string& path, const VariableLookup& lookup,
+                                 std::vector<std::string>* warnings) {
   auto docs = read_manifest_file(path);
   if (!docs.ok()) return with_key_path(docs.status(), path);
   if (docs.value().empty()) return Status::Invalid(path + ": the file is empty");
@@ -77,6 +77,14 @@ Result<json::value> read_compose(const std::string& path, std::vector<std::strin
     return Status::Invalid(path + ": document " + std::to_string(docs.value()[1].index) +
                            ": a compose file is one YAML document");
   }
+  json::value doc = std::move(docs.value()[0].value);
+  CENV_RETURN_IF_ERROR(interpolate_compose(doc, lookup, path, warnings));
+  return doc;
+}
+
+// The variables of the compose file at `path`, as docker compose's project environment: the
+// process environment over the `.env` file beside the compose file.
+Result<VariableLookup> compose_lookup(const std::string& path) {
   std::map<std::string, std::string> dotenv;
   fs::path env_file = fs::path(path).parent_path() / ".env";
   std::error_code ec;
@@ -85,14 +93,11 @@ Result<json::value> read_compose(const std::string& path, std::vector<std::strin
     if (!entries.ok()) return entries.status();
     for (auto& [name, value] : entries.value()) dotenv[name] = value;
   }
-  VariableLookup lookup = [dotenv](const std::string& name) -> std::optional<std::string> {
+  return VariableLookup([dotenv](const std::string& name) -> std::optional<std::string> {
     if (const char* v = std::getenv(name.c_str())) return std::string(v);
     if (auto it = dotenv.find(name); it != dotenv.end()) return it->second;
     return std::nullopt;
-  };
-  json::value doc = std::move(docs.value()[0].value);
-  CENV_RETURN_IF_ERROR(interpolate_compose(doc, lookup, path, warnings));
-  return doc;
+  });
 }
 
 // The project name docker compose would use: the compose file's folder name.
@@ -150,7 +155,9 @@ int run_convert(const ConvertFlags& flags, std::ostream& out, std::ostream& err)
     return 1;
   };
   std::vector<std::string> warnings;
-  auto doc = read_compose(flags.file, &warnings);
+  auto lookup = compose_lookup(flags.file);
+  if (!lookup.ok()) return fail(lookup.status());
+  auto doc = read_compose(flags.file, lookup.value(), &warnings);
   if (!doc.ok()) return fail(doc.status());
   ComposeConvertOptions options;
   options.source = flags.file;
@@ -158,10 +165,7 @@ int run_convert(const ConvertFlags& flags, std::ostream& out, std::ostream& err)
   if (options.base_dir.empty()) options.base_dir = ".";
   options.environment = flags.environment;
   options.project = folder_name(flags.file);
-  options.lookup = [](const std::string& name) -> std::optional<std::string> {
-    if (const char* v = std::getenv(name.c_str())) return std::string(v);
-    return std::nullopt;
-  };
+  options.lookup = lookup.value();
   auto converted = convert_compose(doc.value(), options);
   if (!converted.ok()) return fail(converted.status());
   warnings.insert(warnings.end(), converted->warnings.begin(), converted->warnings.end());

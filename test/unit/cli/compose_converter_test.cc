@@ -94,6 +94,7 @@ TEST_CASE("convert maps environment in list and map form over env_file", "[conve
   testing::TempDir dir("cenv-convert");
   std::ofstream(dir.path() / "app.env") << "# comment\nA=from-file\nexport B=\"two words\"\n"
                                            "C='lit $X'\nD=x # trailing\n";
+  std::ofstream(dir.path() / "expand.env") << "URL=http://${FROM_SHELL}/${MISSING}\n";
   ComposeConvertOptions options;
   options.base_dir = dir.path().string();
   options.lookup = [](const std::string& n) -> std::optional<std::string> {
@@ -126,6 +127,11 @@ services:
                                 "not set in this shell: it is left out"));
   CHECK_THAT(w, Catch::Contains("service \"list\": environment variable \"bad.name\" is not "
                                 "carried over: cenv variable names are C identifiers"));
+
+  auto expanded = converted("services: {a: {image: x, env_file: expand.env}}", options);
+  CHECK(field(expanded, "a", "env") == R"([{"name":"URL","value":"http://shell-value/"}])");
+  CHECK_THAT(warnings(expanded), Catch::Contains("service \"a\": env_file expand.env: the "
+                                                 "\"MISSING\" variable is not set"));
 
   auto missing = convert_text("services: {a: {image: x, env_file: nope.env}}", options);
   REQUIRE_FALSE(missing.ok());

@@ -114,6 +114,20 @@ TEST_CASE("dotenv files read as docker compose reads them", "[compose_variables]
       {"A", "1"},           {"B", "two"},   {"C", "spaced"}, {"D", "single $X # kept"},
       {"E", "dq \"x\" \n"}, {"F", "value"}, {"G", ""},       {"H", ""}};
   CHECK(entries.value() == want);
+  VariableLookup shell = lookup_in({{"HOST", "db"}, {"A", "shell-a"}});
+  std::vector<std::string> unset;
+  auto expanded =
+      parse_dotenv("A=1\nURL=pg://${HOST}:5432/${A}\nQ=\"${HOST:-x}\"\nLIT='${HOST}'\nU=${NOPE}\n",
+                   ".env", &shell, &unset);
+  REQUIRE(expanded.ok());
+  DotenvEntries want_expanded = {
+      {"A", "1"}, {"URL", "pg://db:5432/1"}, {"Q", "db"}, {"LIT", "${HOST}"}, {"U", ""}};
+  CHECK(expanded.value() == want_expanded);
+  CHECK(unset ==
+        std::vector<std::string>{"the \"NOPE\" variable is not set: a blank string is used"});
+  CHECK(parse_dotenv("A=${B:?needed}\n", "app.env", &shell).status().message() ==
+        "app.env: line 1: A: required variable B is missing a value: needed");
+
   auto bad = parse_dotenv("A=1\nB='open\n", "app.env");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message() == "app.env: line 2: the quoted value of B is not closed");
