@@ -25,7 +25,7 @@ TEST_CASE("converted compose files apply and every Service becomes Ready", "[e2e
       {"test/data/compose/web-db-cache/docker-compose.yml",
        "e2e-shop-" + suffix,
        {"web", "db", "cache"}},
-      {"test/data/compose/build-bind/docker-compose.yml", "e2e-build-" + suffix, {"app", "worker"}},
+      {"test/data/compose/dev-source/docker-compose.yml", "e2e-build-" + suffix, {"app", "worker"}},
       {"test/data/compose/long-syntax/compose.yaml",
        "e2e-long-" + suffix,
        {"proxy", "api", "metrics"}},

@@ -60,7 +60,7 @@ TEST_CASE("convert of the web db cache file reads .env and prints a YAML stream"
 TEST_CASE("convert -o writes one file per object into the folder", "[convert]") {
   testing::TempDir dir("cenv-convert-out");
   std::string out = (dir.path() / "manifests").string();
-  Run r = convert({kData + "build-bind/docker-compose.yml", out, "store"});
+  Run r = convert({kData + "dev-source/docker-compose.yml", out, "store"});
   INFO(r.err);
   REQUIRE(r.rc == 0);
   CHECK(fs::exists(fs::path(out) / "store-environment.yaml"));
