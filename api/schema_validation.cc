@@ -322,11 +322,15 @@ struct SchemaWalk {
   FieldGroups one_of;                         // exactly one group set
   FieldGroups exclusive;                      // at most one group set
   std::vector<std::string> key_of;            // x-cenv-key-of, split at '.' (empty: none)
+  // x-cenv-map-form {key, value} of a list: a map {K: V} given instead is rewritten to the list
+  // [{key: K, value: "V"}] before anything else looks at it (empty key: not accepted).
+  std::string map_form_key;
+  std::string map_form_value;
 
   bool empty() const {
     return drop_null.empty() && defaults.empty() && properties.empty() && !items && !values &&
            !pattern && !date_time && !key_pattern && key_max_length == 0 && one_of.empty() &&
-           exclusive.empty() && key_of.empty();
+           exclusive.empty() && key_of.empty() && map_form_key.empty();
   }
 };
 
@@ -438,6 +442,17 @@ Result<std::unique_ptr<SchemaWalk>> build_walk(const json::object& s, const std:
       start = dot + 1;
     }
   }
+  if (const json::value* m = s.if_contains("x-cenv-map-form")) {
+    const json::object* form = m->is_object() ? &m->get_object() : nullptr;
+    std::string_view key = form ? string_field(*form, "key") : std::string_view();
+    std::string_view value = form ? string_field(*form, "value") : std::string_view();
+    if (key.empty() || value.empty() || string_field(s, "type") != "array") {
+      return Status::Invalid(where +
+                             ": x-cenv-map-form must be {key: FIELD, value: FIELD} on an array");
+    }
+    node->map_form_key = std::string(key);
+    node->map_form_value = std::string(value);
+  }
   if (node->empty()) node.reset();
   return node;
 }
@@ -449,6 +464,7 @@ class Walker {
   Walker(std::vector<FieldError>& errors, const json::value& root) : errors_(errors), root_(root) {}
 
   void walk(const SchemaWalk& node, json::value& v, std::string& path) {
+    if (v.is_object() && !node.map_form_key.empty()) list_from_map(node, v, path);
     if (v.is_string()) {
       check_string(node, v.get_string(), path);
     } else if (v.is_object()) {
@@ -480,6 +496,38 @@ class Walker {
       errors_.push_back(
           {path, "Invalid value: " + quote_string(s) + ": must name a key of " + map});
     }
+  }
+
+  // Rewrites the map `v` as the list x-cenv-map-form names, in the map's order: a string value
+  // is kept, a number or boolean becomes its text (8080 -> "8080", as docker compose does), null
+  // leaves the value out; a map or list value is an error at path.KEY (and is left out).
+  void list_from_map(const SchemaWalk& node, json::value& v, const std::string& path) {
+    json::array list;
+    for (const auto& kv : v.get_object()) {
+      json::object item{{node.map_form_key, kv.key()}};
+      const json::value& value = kv.value();
+      if (value.is_structured()) {
+        std::string at = path;
+        append_key(at, kv.key());
+        errors_.push_back({at, std::string("Invalid value: ") +
+                                   (value.is_object() ? "a map" : "a list") +
+                                   ": must be a string, a number or a boolean"});
+        continue;
+      }
+      if (!value.is_null()) item[node.map_form_value] = scalar_text(value);
+      list.push_back(std::move(item));
+    }
+    v = std::move(list);
+  }
+
+  static std::string scalar_text(const json::value& v) {
+    if (v.is_string()) return std::string(v.get_string());
+    if (v.is_bool()) return v.get_bool() ? "true" : "false";
+    if (v.is_int64()) return std::to_string(v.get_int64());
+    if (v.is_uint64()) return std::to_string(v.get_uint64());
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
+    return ec == std::errc() ? std::string(buf, end) : std::string();
   }
 
   // Whether the object at `map_path` from the root has the key `key`.

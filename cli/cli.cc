@@ -15,6 +15,7 @@
 #include "cli/context_cmd.h"
 #include "cli/controller_cmd.h"
 #include "cli/controller_container.h"
+#include "cli/convert_cmd.h"
 #include "cli/db_cmd.h"
 #include "cli/delete_cmd.h"
 #include "cli/describe_cmd.h"
@@ -79,6 +80,7 @@ struct Verbs {
   bool version_client_only = false;
   CertsFlags certs;
   ContextFlags contexts;
+  ConvertFlags convert;
 };
 
 // Verbs that talk to no controller of a context (`controller` and `db` manage the local one):
@@ -87,7 +89,7 @@ bool needs_context(const CLI::App& app) {
   for (const CLI::App* verb : app.get_subcommands()) {
     const std::string& name = verb->get_name();
     if (name == "context" || name == "certs" || name == "controller" || name == "db" ||
-        name == "explain" || name == "api-resources") {
+        name == "explain" || name == "api-resources" || name == "convert") {
       return false;
     }
   }
@@ -462,6 +464,7 @@ int run(int argc, char** argv, mode_t user_umask) {
   add_explain(app, verbs);
   add_version_and_api_resources(app, verbs);
   add_certs(app, verbs.certs, verbs.rc);
+  add_convert(app, verbs.convert, verbs.rc);
   add_context_verbs(app, verbs.contexts, verbs.context_flag, verbs.rc);
   try {
     app.parse(argc, argv);
