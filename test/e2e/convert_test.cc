@@ -30,10 +30,21 @@ TEST_CASE("converted compose files apply and every Service becomes Ready", "[e2e
        "e2e-long-" + suffix,
        {"proxy", "api", "metrics"}},
   };
+  // Host ports free now, through the files' ${VAR:-default} (read from the environment first).
+  const int web_port = free_port();
+  int proxy_port = 0, api_port = 0;
+  do proxy_port = free_port();
+  while (proxy_port == web_port);
+  do api_port = free_port();
+  while (api_port == web_port || api_port == proxy_port);
+  const std::string ports = "WEB_PORT=" + std::to_string(web_port) +
+                            " PROXY_PORT=" + std::to_string(proxy_port) +
+                            " API_PORT=" + std::to_string(api_port) + " '" CENV_BINARY "' ";
   std::string apply_args;
   for (const Stack& s : stacks) {
     std::string dir = (cenv.home() / s.ns).string();
-    auto converted = cenv.run("convert -f " + s.file + " --environment " + s.ns + " -o " + dir);
+    auto converted = cenv.run_command(
+        ports + "convert -f " + s.file + " --environment " + s.ns + " -o " + dir, "");
     INFO(s.file << "\n" << converted.out << converted.err);
     REQUIRE(converted.exit_code == 0);
     CHECK(has(converted.out, s.ns + "-environment.yaml"));
@@ -57,7 +68,7 @@ TEST_CASE("converted compose files apply and every Service becomes Ready", "[e2e
   }
   // The web service answers on the host port the compose file publishes.
   std::string page = shell(
-      "bash -c 'exec 3<>/dev/tcp/127.0.0.1/28480 && printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 "
+      "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(web_port) + " && printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 "
       "&& timeout 5 cat <&3'");
   CHECK(has(page, "ok"));
   std::string envs;
