@@ -1,13 +1,8 @@
-// Reading manifests: yaml-cpp's event parser under cenv's limits (size, depth, aliases, flow
-// nesting per document) into Boost.JSON, with the line of every error. Over 800 lines on
-// purpose: the event handler, its limit checks and its error positions share one state.
+// Reading manifests: libyaml's event parser under cenv's limits (size, depth, aliases, nodes,
+// scalar size) into Boost.JSON, with the line of every error.
 #include "api/yaml_reader.h"
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/parser.h>
+#include <yaml.h>
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <cctype>
@@ -18,11 +13,9 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
-#include <istream>
 #include <limits>
 #include <new>
 #include <optional>
-#include <streambuf>
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
@@ -41,8 +34,8 @@ namespace json = boost::json;
 // Failures
 
 // A parse failure found below parse_manifest, which turns it into one Invalid Status. Thrown
-// only inside this file, through yaml-cpp's and Boost.JSON's parsers (both allow handlers to
-// throw), and never out of it.
+// only inside this file, through the YAML event loop and Boost.JSON's parser (which allows
+// handlers to throw), and never out of it.
 struct ParseFailure : std::exception {
   std::string message;
   int line = 0;               // 1-based; 0 when not tied to a line
@@ -88,9 +81,9 @@ int line_at(std::string_view text, size_t offset) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scalar typing (api/yaml_scalars.h), with the tags yaml-cpp reports.
+// Scalar typing (api/yaml_scalars.h), by tag.
 
-// Type of a scalar carrying `tag` (yaml-cpp: "?" plain, "!" quoted or block, else explicit).
+// Type of a scalar carrying `tag` ("?" plain, "!" quoted or block, else the explicit tag).
 json::value resolve_tagged(const std::string& tag, const std::string& text, int line) {
   if (tag == "?") return resolve_yaml_plain(text);
   constexpr std::string_view kCoreTag = "tag:yaml.org,2002:";
@@ -122,7 +115,7 @@ json::value resolve_tagged(const std::string& tag, const std::string& text, int 
 }
 
 // ---------------------------------------------------------------------------------------------
-// TreeBuilder: turns parse events (from yaml-cpp or Boost.JSON) into one boost::json::value per
+// TreeBuilder: turns parse events (from libyaml or Boost.JSON) into one boost::json::value per
 // document, enforcing depth, node-count and scalar-size limits as the events arrive, resolving
 // aliases and merge keys ("<<"), and refusing duplicate keys.
 
@@ -196,7 +189,7 @@ class TreeBuilder {
 
   void alias(size_t anchor, int line) {
     auto it = anchors_.find(anchor);
-    // yaml-cpp rejects unknown names; an anchor still under construction is a recursive alias.
+    // Unknown names are refused before; an anchor still under construction is a recursive alias.
     if (it == anchors_.end())
       fail_at_line(line, "an alias cannot refer to a node that contains it");
     const Anchored& a = it->second;
@@ -320,14 +313,15 @@ class TreeBuilder {
 };
 
 // ---------------------------------------------------------------------------------------------
-// YAML through yaml-cpp's event parser (no yaml-cpp node tree: aliases are counted before they
-// are copied, and nesting is refused as it arrives, so yaml-cpp never recurses deeper than
-// max_depth + 1).
+// YAML through libyaml's event parser (no node tree: aliases are counted before they are
+// copied, and nesting is refused as it arrives). libyaml's parser keeps its own state on the
+// heap, never recursing, and bounds the tokens it holds back (a simple key is one line of at
+// most 1024 characters).
 
-int line_of(const YAML::Mark& mark) { return mark.is_null() ? 0 : mark.line + 1; }
+int line_of(const yaml_mark_t& mark) { return static_cast<int>(mark.line) + 1; }
 
-// YAML text is Unicode; yaml-cpp passes other bytes on, which no later reader expects (the
-// schema validator's string lengths read past a table on them).
+// YAML text is Unicode; libyaml's reader refuses other bytes in UTF-8 input, and this checks
+// every scalar again (what the schema validator reads must be UTF-8).
 void check_utf8(std::string_view value, int line) {
   size_t at = invalid_utf8_at(value);
   if (at == std::string_view::npos) return;
@@ -337,308 +331,158 @@ void check_utf8(std::string_view value, int line) {
                          std::to_string(at) + ")");
 }
 
-class YamlEventSink final : public YAML::EventHandler {
+// libyaml's parser and its current event, freed whatever happens (a limit throws).
+class LibYamlParser {
+ public:
+  explicit LibYamlParser(std::string_view text) : text_(text) {
+    if (!yaml_parser_initialize(&parser_)) throw std::bad_alloc();
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+  }
+  ~LibYamlParser() {
+    if (has_event_) yaml_event_delete(&event_);
+    yaml_parser_delete(&parser_);
+  }
+  LibYamlParser(const LibYamlParser&) = delete;
+  LibYamlParser& operator=(const LibYamlParser&) = delete;
+
+  // The next event; a syntax error is a ParseFailure naming where it is.
+  const yaml_event_t& next() {
+    if (has_event_) yaml_event_delete(&event_);
+    has_event_ = false;
+    if (!yaml_parser_parse(&parser_, &event_)) fail();
+    has_event_ = true;
+    return event_;
+  }
+
+ private:
+  [[noreturn]] void fail() const {
+    ParseFailure f;
+    std::string problem = parser_.problem ? parser_.problem : "the YAML cannot be read";
+    if (parser_.error == YAML_READER_ERROR) {  // bytes that are not text: an offset, no mark
+      f.line = line_at(text_, parser_.problem_offset);
+      if (parser_.problem_value >= 0) {
+        char byte[8];
+        std::snprintf(byte, sizeof byte, "0x%02x", parser_.problem_value & 0xff);
+        problem += std::string(" (byte ") + byte + ")";
+      }
+      f.message = problem + "; a manifest must be UTF-8 text";
+      throw f;
+    }
+    f.line = line_of(parser_.problem_mark);
+    f.column = static_cast<int>(parser_.problem_mark.column) + 1;
+    f.message = escape_for_display(problem);
+    if (parser_.context) {
+      f.message += " (" + escape_for_display(parser_.context);
+      if (parser_.context_mark.line != parser_.problem_mark.line ||
+          parser_.context_mark.column != parser_.problem_mark.column) {
+        f.message += " from line " + std::to_string(line_of(parser_.context_mark)) +
+                     ", column " + std::to_string(parser_.context_mark.column + 1);
+      }
+      f.message += ")";
+    }
+    throw f;
+  }
+
+  std::string_view text_;
+  yaml_parser_t parser_{};
+  yaml_event_t event_{};
+  bool has_event_ = false;
+};
+
+// The events of one document into the TreeBuilder; anchors by name, each definition a new id
+// (a later "&a" hides an earlier one).
+class YamlEventSink {
  public:
   explicit YamlEventSink(TreeBuilder* builder) : b_(builder) {}
 
-  // Where the last document started.
-  const YAML::Mark& document_start() const { return document_start_; }
+  void start_document() { anchors_.clear(); }
 
-  void OnDocumentStart(const YAML::Mark& mark) override { document_start_ = mark; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    b_->scalar(nullptr, "null", line_of(mark), anchor, false);
-  }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    b_->alias(anchor, line_of(mark));
-  }
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                const std::string& value) override {
-    int line = line_of(mark);
-    b_->check_scalar_size(value.size(), line);
-    check_utf8(value, line);
-    b_->scalar(resolve_tagged(tag, value, line), value, line, anchor, tag == "?");
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    b_->begin_collection(false, line_of(mark), anchor);
-  }
-  void OnSequenceEnd() override { b_->end_collection(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    b_->begin_collection(true, line_of(mark), anchor);
-  }
-  void OnMapEnd() override { b_->end_collection(); }
-
- private:
-  TreeBuilder* b_;
-  YAML::Mark document_start_ = YAML::Mark::null_mark();
-};
-
-// Read-only streambuf over a string_view, so that yaml-cpp reads the text without a copy.
-class ViewStreamBuf final : public std::streambuf {
- public:
-  explicit ViewStreamBuf(std::string_view s) {
-    char* p = const_cast<char*>(s.data());  // the get area is never written
-    setg(p, p, p + s.size());
-  }
-};
-
-// yaml-cpp's scanner keeps every token of a flow collection that could still turn out to be a
-// mapping key ("[a, b]: c") until that collection closes: about 135 bytes of memory per byte of
-// input. Flow collections nested in flow collections, or starting a line or a list item, are
-// such candidates. This much text in them, in one document, is refused before yaml-cpp sees it.
-constexpr size_t kMaxKeyCandidateFlowBytes = 256u << 10;
-
-// Pre-scan for flow collections ([...] and {...}): refuses flow nesting deeper than max_depth
-// (yaml-cpp would buffer the whole input before the depth check in TreeBuilder sees the first
-// event) and more than kMaxKeyCandidateFlowBytes of key-candidate flow text in one document. It
-// approximates YAML's grammar from below — quoted scalars, comments and block scalars are skipped,
-// and in block context a bracket counts only where a node can start — so it refuses nothing that
-// has not at least that much nesting or flow text.
-class FlowScan {
- public:
-  FlowScan(std::string_view text, const ParseLimits& limits) : t_(text), limits_(limits) {}
-
-  void run() {
-    while (i_ < t_.size()) {
-      if (depth_ == 0) {
-        block_step();
-      } else {
-        flow_step();
-      }
-    }
-  }
-
- private:
-  bool blank_at(size_t i) const {
-    return i >= t_.size() || t_[i] == ' ' || t_[i] == '\t' || t_[i] == '\n' || t_[i] == '\r';
-  }
-
-  void skip_to_eol() {
-    while (i_ < t_.size() && t_[i_] != '\n') ++i_;
-  }
-
-  void skip_quoted() {
-    char q = t_[i_++];
-    while (i_ < t_.size()) {
-      char c = t_[i_];
-      if (c == '\n') ++line_;
-      if (q == '"' && c == '\\') {
-        if (i_ + 1 < t_.size() && t_[i_ + 1] == '\n') ++line_;
-        i_ += 2;
-        continue;
-      }
-      if (c == q) {
-        if (q == '\'' && i_ + 1 < t_.size() && t_[i_ + 1] == '\'') {
-          i_ += 2;
-          continue;
+  void on_event(const yaml_event_t& e) {
+    const int line = line_of(e.start_mark);
+    switch (e.type) {
+      case YAML_ALIAS_EVENT: {
+        auto it = anchors_.find(text(e.data.alias.anchor));
+        if (it == anchors_.end()) {
+          ParseFailure f;
+          f.line = line;
+          f.column = static_cast<int>(e.start_mark.column) + 1;
+          f.message = "the referenced anchor " +
+                      json_quoted(escape_for_display(text(e.data.alias.anchor))) +
+                      " is not defined";
+          throw f;
         }
-        ++i_;
+        b_->alias(it->second, line);
         return;
       }
-      ++i_;
-    }
-  }
-
-  // Skips a block scalar's header and every following line that is blank or indented more
-  // than the line holding the header.
-  void skip_block_scalar() {
-    skip_to_eol();
-    while (i_ < t_.size()) {
-      size_t next = i_ + 1;  // start of the next line
-      size_t j = next;
-      while (j < t_.size() && t_[j] == ' ') ++j;
-      bool blank = true;
-      for (size_t k = j; k < t_.size() && t_[k] != '\n'; ++k) {
-        if (t_[k] != ' ' && t_[k] != '\t' && t_[k] != '\r') {
-          blank = false;
-          break;
-        }
-      }
-      if (!blank && j - next <= line_indent_) break;
-      ++line_;
-      i_ = next;
-      skip_to_eol();
-    }
-  }
-
-  void block_step() {
-    if (at_line_start_) {
-      at_line_start_ = false;
-      size_t start = i_;
-      while (i_ < t_.size() && t_[i_] == ' ') ++i_;
-      line_indent_ = i_ - start;
-      node_start_ = true;
-      after_colon_ = false;
-      if (line_indent_ == 0 && (t_.substr(i_, 3) == "---" || t_.substr(i_, 3) == "...") &&
-          blank_at(i_ + 3)) {
-        i_ += 3;
-        // A document marker comes only where every flow collection is closed, and yaml-cpp
-        // frees a document's tokens once it has been read: the limit is per document.
-        key_candidate_bytes_ = 0;
-      }
-      return;
-    }
-    char c = t_[i_];
-    if (c == '\n') {
-      ++line_;
-      ++i_;
-      at_line_start_ = true;
-      return;
-    }
-    if (c == ' ' || c == '\t' || c == '\r') {
-      ++i_;
-      return;
-    }
-    if (c == '#' && (i_ == 0 || blank_at(i_ - 1))) {
-      skip_to_eol();
-      return;
-    }
-    if (!node_start_) {
-      if (c == ':' && blank_at(i_ + 1)) {
-        node_start_ = true;
-        after_colon_ = true;
-      }
-      ++i_;
-      return;
-    }
-    switch (c) {
-      case '[':
-      case '{':
-        depth_ = 1;
-        counted_ = !after_colon_;
-        outer_line_ = line_;
-        ++i_;
-        count(1);
-        return;
-      case '"':
-      case '\'':
-        skip_quoted();
-        node_start_ = false;
-        return;
-      case '|':
-      case '>':
-        skip_block_scalar();
-        return;
-      case '-':
-      case '?':
-      case ':':
-        if (blank_at(i_ + 1)) {
-          after_colon_ = c == ':';
-          ++i_;
+      case YAML_SCALAR_EVENT: {
+        const auto& sc = e.data.scalar;
+        std::string value(reinterpret_cast<const char*>(sc.value), sc.length);
+        size_t anchor = define(sc.anchor);
+        b_->check_scalar_size(value.size(), line);
+        check_utf8(value, line);
+        const bool plain = sc.style == YAML_PLAIN_SCALAR_STYLE && sc.tag == nullptr;
+        if (plain && is_yaml_null(value)) {  // "a:", "a: ~": null, and as a key "null"
+          b_->scalar(nullptr, "null", line, anchor, false);
           return;
         }
-        break;
-      case '&':
-      case '!':
-        while (!blank_at(i_)) ++i_;  // anchor or tag; a node may still start after it
+        // Tags as resolve_tagged takes them: "?" plain, "!" quoted or block, else explicit.
+        std::string tag = sc.tag ? text(sc.tag) : (plain ? "?" : "!");
+        b_->scalar(resolve_tagged(tag, value, line), value, line, anchor, plain);
+        return;
+      }
+      case YAML_SEQUENCE_START_EVENT:
+        b_->begin_collection(false, line, define(e.data.sequence_start.anchor));
+        return;
+      case YAML_MAPPING_START_EVENT:
+        b_->begin_collection(true, line, define(e.data.mapping_start.anchor));
+        return;
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT:
+        b_->end_collection();
         return;
       default:
-        break;
-    }
-    node_start_ = false;
-    ++i_;
-  }
-
-  void flow_step() {
-    char c = t_[i_];
-    size_t start = i_;
-    switch (c) {
-      case '\n':
-        ++line_;
-        ++i_;
-        break;
-      case '#':
-        if (blank_at(i_ - 1)) {
-          skip_to_eol();
-        } else {
-          ++i_;
-        }
-        break;
-      case '"':
-      case '\'': {
-        char prev = t_[i_ - 1];
-        if (blank_at(i_ - 1) || prev == '[' || prev == '{' || prev == ',' || prev == ':') {
-          skip_quoted();
-        } else {
-          ++i_;
-        }
-        break;
-      }
-      case '[':
-      case '{':
-        ++depth_;
-        if (depth_ > limits_.max_depth) {
-          fail_at_line(line_, "nesting is deeper than the limit of " +
-                                  std::to_string(limits_.max_depth) + " levels");
-        }
-        ++i_;
-        break;
-      case ']':
-      case '}':
-        --depth_;
-        ++i_;
-        if (depth_ == 0) {
-          node_start_ = false;
-          at_line_start_ = false;
-        }
-        break;
-      default:
-        ++i_;
-        break;
-    }
-    count(i_ - start);
-  }
-
-  void count(size_t n) {
-    if (!counted_ && depth_ < 2) return;
-    key_candidate_bytes_ += n;
-    if (key_candidate_bytes_ > kMaxKeyCandidateFlowBytes) {
-      fail_at_line(outer_line_,
-                   "more than " + std::to_string(kMaxKeyCandidateFlowBytes) +
-                       " bytes of nested flow-style YAML ([...] or {...}); write it in block "
-                       "style, or as a JSON file");
+        return;
     }
   }
 
-  std::string_view t_;
-  const ParseLimits& limits_;
-  size_t i_ = 0;
-  int line_ = 1;
-  size_t depth_ = 0;
-  bool at_line_start_ = true;
-  size_t line_indent_ = 0;
-  bool node_start_ = true;
-  bool after_colon_ = false;
-  bool counted_ = false;  // the outermost open flow collection is a key candidate
-  int outer_line_ = 1;
-  size_t key_candidate_bytes_ = 0;  // in the current document
+ private:
+  static std::string text(const yaml_char_t* s) {
+    return s ? std::string(reinterpret_cast<const char*>(s)) : std::string();
+  }
+  size_t define(const yaml_char_t* name) {
+    if (!name) return 0;
+    size_t id = ++last_id_;
+    anchors_[text(name)] = id;
+    return id;
+  }
+
+  TreeBuilder* b_;
+  std::unordered_map<std::string, size_t> anchors_;
+  size_t last_id_ = 0;
 };
 
 std::vector<Document> parse_yaml(std::string_view text, const ParseLimits& limits) {
-  FlowScan(text, limits).run();
-  ViewStreamBuf buf(text);
-  std::istream in(&buf);
-  YAML::Parser parser(in);
+  LibYamlParser parser(text);
   size_t total_nodes = 0;
   TreeBuilder builder(limits, &total_nodes);
   YamlEventSink sink(&builder);
   std::vector<Document> docs;
-  int last_start = -1;
-  for (int index = 1;; ++index) {
-    builder.start_document(index);
-    if (!parser.HandleNextDocument(sink)) break;
-    // yaml-cpp can return empty documents forever without reading on (a byte order mark after
-    // the start, "\xEF\xBB\xBF, a\xEF\xBB\xBF"): a document where the last one started is that.
-    const YAML::Mark& start = sink.document_start();
-    if (!start.is_null() && start.pos == last_start) {
-      fail_at_line(line_of(start), "the YAML parser cannot read on from here");
+  int index = 0;
+  for (;;) {
+    const yaml_event_t& e = parser.next();
+    if (e.type == YAML_STREAM_END_EVENT) break;
+    if (e.type == YAML_DOCUMENT_START_EVENT) {
+      builder.start_document(++index);
+      sink.start_document();
+      continue;
     }
-    last_start = start.is_null() ? -1 : start.pos;
-    json::value root = builder.take_root();
-    if (root.is_null()) continue;
-    docs.push_back(Document{std::move(root), index, builder.first_line()});
+    if (e.type == YAML_DOCUMENT_END_EVENT) {
+      json::value root = builder.take_root();
+      if (!root.is_null()) docs.push_back(Document{std::move(root), index, builder.first_line()});
+      continue;
+    }
+    sink.on_event(e);
   }
   return docs;
 }
@@ -799,17 +643,6 @@ Result<std::vector<Document>> parse_manifest(std::string_view text, std::string_
   try {
     return parse_text(text, limits);
   } catch (const ParseFailure& f) {
-    return Status::Invalid(format_failure(src, f));
-  } catch (const YAML::DeepRecursion& e) {
-    ParseFailure f;
-    f.line = line_of(e.mark);
-    f.message = "nesting is too deep for the YAML parser";
-    return Status::Invalid(format_failure(src, f));
-  } catch (const YAML::Exception& e) {
-    ParseFailure f;
-    f.line = line_of(e.mark);
-    f.column = e.mark.is_null() ? 0 : e.mark.column + 1;
-    f.message = escape_for_display(e.msg);  // may quote the input
     return Status::Invalid(format_failure(src, f));
   } catch (const std::bad_alloc&) {
     return Status::Invalid(src + ": out of memory while parsing");

@@ -1,7 +1,7 @@
 #pragma once
-// Reading manifests: multi-document YAML (via yaml-cpp's event parser) or JSON, into Boost.JSON
+// Reading manifests: multi-document YAML (via libyaml's event parser) or JSON, into Boost.JSON
 // values. Every limit is enforced before or during parsing, never after, so that a hostile
-// manifest (an alias bomb, deep nesting, huge flow collections) is refused cheaply.
+// manifest (an alias bomb, deep nesting, a huge scalar) is refused cheaply.
 
 #include <boost/json.hpp>
 #include <cstddef>

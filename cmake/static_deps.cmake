@@ -1,5 +1,5 @@
 # Links the third-party libraries that have a static archive (gRPC, protobuf, absl, re2,
-# c-ares, upb, yaml-cpp, Boost.JSON, zlib, SQLite, OpenSSL) statically, so that every `cenv`
+# c-ares, upb, yaml-cpp, libyaml, Boost.JSON, zlib, SQLite, OpenSSL) statically, so that every `cenv`
 # command does not pay for loading and relocating ~50 shared libraries at start-up
 # (BENCHMARKS.md: `cenv version --client` costs 13 ms of CPU with them, 5 ms without).
 # OpenSSL's shared libraries are built with BIND_NOW: ~4,900 symbol lookups at every start
