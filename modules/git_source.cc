@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <git2.h>
+#include <openssl/evp.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -78,15 +79,6 @@ std::string redact_in(std::string text, std::string_view url) {
     at += 3;
   }
   return text;
-}
-
-// Whether `url` is an ssh URL: "ssh://..." or scp-like "user@host:path" / "host:path".
-bool is_ssh_url(std::string_view url) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end != std::string_view::npos) return url.substr(0, scheme_end) == "ssh";
-  const size_t colon = url.find(':');
-  return colon != std::string_view::npos && colon > 0 &&
-         url.substr(0, colon).find('/') == std::string_view::npos;
 }
 
 // ssh always authenticates, so it needs a private key, and a libgit2 that speaks ssh.
@@ -194,14 +186,83 @@ Result<Owned<git_repository>> open_mirror(const fs::path& path, const std::strin
 }
 
 struct FetchProgress {
-  GitClock::time_point deadline;
-  uint64_t max_received_bytes;
+  GitClock::time_point deadline{};
+  uint64_t max_received_bytes = 0;
   const GitCredentials* credentials = nullptr;
   bool timed_out = false;
   bool too_big = false;
   int credential_asks = 0;      // times the server asked for credentials
   bool no_credentials = false;  // it asked, and there were none of the kind it takes
+  std::string untrusted_host_key;  // "ssh-ed25519 SHA256:..." of a refused ssh host key
 };
+
+// Padded base64 (as known_hosts writes key blobs), or unpadded (as ssh shows fingerprints).
+std::string base64(const unsigned char* bytes, size_t size, bool pad) {
+  std::string out(4 * ((size + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes,
+                                static_cast<int>(size));
+  out.resize(static_cast<size_t>(std::max(n, 0)));
+  while (!pad && !out.empty() && out.back() == '=') out.pop_back();
+  return out;
+}
+
+const char* ssh_key_type(git_cert_ssh_raw_type_t type) {
+  switch (type) {
+    case GIT_CERT_SSH_RAW_TYPE_RSA: return "ssh-rsa";
+    case GIT_CERT_SSH_RAW_TYPE_DSS: return "ssh-dss";
+    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_256: return "ecdsa-sha2-nistp256";
+    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_384: return "ecdsa-sha2-nistp384";
+    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_521: return "ecdsa-sha2-nistp521";
+    case GIT_CERT_SSH_RAW_TYPE_KEY_ED25519: return "ssh-ed25519";
+    default: return "ssh";
+  }
+}
+
+// Whether the known_hosts `lines` list the key blob `blob` (base64) of type `type`.
+bool known_host_key(std::string_view lines, std::string_view type, std::string_view blob) {
+  size_t start = 0;
+  while (start < lines.size()) {
+    size_t end = std::min(lines.find('\n', start), lines.size());
+    std::string_view line = lines.substr(start, end - start);
+    start = end + 1;
+    // [marker] hosts keytype key [comment]
+    std::vector<std::string_view> fields;
+    size_t i = 0;
+    while (i < line.size() && fields.size() < 4) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+      size_t j = i;
+      while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r') ++j;
+      if (j > i) fields.push_back(line.substr(i, j - i));
+      i = j;
+    }
+    if (fields.empty() || fields[0].starts_with("#")) continue;
+    if (fields[0] == "@revoked") continue;
+    size_t at = fields[0].starts_with("@") ? 2 : 1;  // past the marker and the hosts
+    if (fields.size() > at + 1 && fields[at] == type && fields[at + 1] == blob) return true;
+  }
+  return false;
+}
+
+// An ssh server's host key must be one of credentials.ssh_known_hosts; other certificates
+// (https) are left to libgit2's own checks.
+int on_certificate(git_cert* cert, int /*valid*/, const char* /*host*/, void* payload) {
+  if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2) return GIT_PASSTHROUGH;
+  auto* p = static_cast<FetchProgress*>(payload);
+  const auto* key = reinterpret_cast<const git_cert_hostkey*>(cert);
+  const std::string type = ssh_key_type(key->raw_type);
+  if ((key->type & GIT_CERT_SSH_RAW) &&
+      known_host_key(p->credentials->ssh_known_hosts, type,
+                     base64(reinterpret_cast<const unsigned char*>(key->hostkey),
+                            key->hostkey_len, /*pad=*/true))) {
+    return 0;
+  }
+  p->untrusted_host_key = type;
+  if (key->type & GIT_CERT_SSH_SHA256) {
+    p->untrusted_host_key += " SHA256:" + base64(key->hash_sha256, sizeof key->hash_sha256,
+                                                 /*pad=*/false);
+  }
+  return GIT_ECERTIFICATE;
+}
 
 // Offers the fetch's credentials once; a second ask means the server refused them.
 int on_credentials(git_credential** out, const char* /*url*/, const char* username_from_url,
@@ -267,6 +328,7 @@ Status fetch_into(git_repository* repo, const std::string& url, const std::strin
   opts.callbacks.transfer_progress = &on_transfer_progress;
   opts.callbacks.sideband_progress = &on_sideband_progress;
   opts.callbacks.credentials = &on_credentials;
+  opts.callbacks.certificate_check = &on_certificate;
   opts.callbacks.payload = &progress;
   char heads[] = "+refs/heads/*:refs/heads/*";
   char tags[] = "+refs/tags/*:refs/tags/*";
@@ -279,14 +341,23 @@ Status fetch_into(git_repository* repo, const std::string& url, const std::strin
     return Status::Unavailable("git " + shown + ": the fetch received more than " +
                                std::to_string(progress.max_received_bytes) + " bytes (the limit)");
   }
+  if (!progress.untrusted_host_key.empty()) {
+    return Status::Unavailable(
+        "git " + shown + ": the ssh server's host key (" + progress.untrusted_host_key +
+        ") is not in spec.source.git.knownHosts; if it is the server's, add the line "
+        "`ssh-keyscan [-p PORT] HOST` prints for it");
+  }
   if (progress.no_credentials) {
     return Status::Unavailable("git " + shown +
                                ": the server asks for credentials and none were given (a "
                                "token for http(s), a private key for ssh)");
   }
   if (progress.credential_asks > 1) {
+    // The second ask is refused with GIT_EUSER, for which libgit2 has no message of its own.
+    const bool told = !cause.empty() && cause != "unknown libgit2 error";
     return Status::Unavailable("git " + shown +
-                               ": the server refused the credentials given: " + cause);
+                               ": authentication failed: the server refused the credentials "
+                               "given" + (told ? ": " + cause : std::string()));
   }
   if (progress.timed_out || GitClock::now() >= progress.deadline) {
     return Status::Unavailable("git " + shown + ": the fetch did not finish within " +
@@ -487,6 +558,14 @@ Result<FileTree> read_commit_tree(git_repository* repo, git_commit* commit,
 
 bool git_supports_ssh() { return (git_libgit2_features() & GIT_FEATURE_SSH) != 0; }
 
+bool is_ssh_url(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end != std::string_view::npos) return url.substr(0, scheme_end) == "ssh";
+  const size_t colon = url.find(':');
+  return colon != std::string_view::npos && colon > 0 &&
+         url.substr(0, colon).find('/') == std::string_view::npos;
+}
+
 std::string redact_url(std::string_view url) {
   const auto span = userinfo_span(url);
   if (!span) return std::string(url);
@@ -575,7 +654,10 @@ Result<GitCheckout> Libgit2Fetcher::fetch(const GitSourceSpec& spec) {
   auto repo = open_mirror(mirror, shown, created);
   if (!repo.ok()) return repo.status();
 
-  FetchProgress progress{deadline, options_.max_received_bytes, &spec.credentials};
+  FetchProgress progress;
+  progress.deadline = deadline;
+  progress.max_received_bytes = options_.max_received_bytes;
+  progress.credentials = &spec.credentials;
   Status fetched = fetch_into(repo->get(), spec.url, shown, progress, options_.deadline);
   if (!fetched.ok()) {
     // A URL that never answered leaves no empty mirror behind; a mirror that was fetched

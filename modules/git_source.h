@@ -24,6 +24,10 @@ struct GitCredentials {
   std::string ssh_private_key;
   // The user: default the URL's user, else "git".
   std::string username;
+  // ssh: the server host keys to trust, as known_hosts lines (what `ssh-keyscan HOST` prints;
+  // the host field is not read, hashed or not). A server offering another key is refused, as
+  // is every ssh server when this is empty. Public, unlike the rest.
+  std::string ssh_known_hosts;
 
   bool empty() const { return token.empty() && ssh_private_key.empty(); }
 };
@@ -46,6 +50,9 @@ struct GitSourceSpec {
 
 // Whether this process's libgit2 can fetch over ssh (it was built with libssh2).
 bool git_supports_ssh();
+
+// Whether `url` is an ssh URL: "ssh://..." or scp-like "user@host:path" / "host:path".
+bool is_ssh_url(std::string_view url);
 
 // What a fetch yields: the resolved commit and the files under `subdir` at that commit.
 struct GitCheckout {

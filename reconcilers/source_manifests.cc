@@ -98,7 +98,7 @@ void diff_into(const json::value& a, const json::value& b, const std::string& pa
 
 std::string SourceSpec::checkout_identity() const {
   return git.url + "\n" + git.ref + "\n" + git.subdir + "\n" + secret_ref + "\n" +
-         git.credentials.username;
+         git.credentials.username + "\n" + git.credentials.ssh_known_hosts;
 }
 
 Result<std::optional<SourceSpec>> read_source_spec(const Object& env) {
@@ -111,6 +111,7 @@ Result<std::optional<SourceSpec>> read_source_spec(const Object& env) {
   s.git.ref = std::string(string_field(git, "ref"));
   if (s.git.ref.empty()) s.git.ref = "main";
   s.git.credentials.username = std::string(string_field(git, "username"));
+  s.git.credentials.ssh_known_hosts = std::string(string_field(git, "knownHosts"));
   s.git.subdir = trimmed_path(string_field(*source, "path"));
   s.secret_ref = std::string(string_field(*source, "secretRef"));
   if (std::string_view interval = string_field(*source, "interval"); !interval.empty()) {

@@ -178,11 +178,7 @@ Result<modules::GitCredentials> SourceReconciler::credentials(const Object& env,
   }
   auto secret = open_secret(env, spec.secret_ref, *options_.secrets);
   if (!secret.ok()) return secret.status().with_prefix("spec.source.secretRef");
-  const std::string& url = spec.git.url;
-  const bool ssh =
-      url.rfind("ssh://", 0) == 0 || (url.find("://") == std::string::npos &&
-                                      url.find(':') != std::string::npos && url.front() != '/');
-  (ssh ? c.ssh_private_key : c.token) = std::move(secret).value();
+  (modules::is_ssh_url(spec.git.url) ? c.ssh_private_key : c.token) = std::move(secret).value();
   return c;
 }
 
