@@ -23,7 +23,7 @@ ContainerSpec web() {
   return s;
 }
 
-TEST_CASE("metered docker client: counts each call by operation and code, with its duration",
+TEST_CASE("metered docker client: counts each call by operation and code with its duration",
           "[docker][metrics]") {
   metrics::Registry registry;
   auto owned = std::make_unique<FakeDockerClient>();

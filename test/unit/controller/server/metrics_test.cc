@@ -115,7 +115,7 @@ TEST_CASE("metrics: the process metrics are present and sane", "[metrics][server
   CHECK(series_value(text, "process_start_time_seconds") == Approx(p.start_time_seconds));
 }
 
-TEST_CASE("metrics: reading the process stats of a missing /proc folder fails, naming it",
+TEST_CASE("metrics: reading the process stats of a missing /proc folder fails naming it",
           "[metrics][server]") {
   auto stats = read_process_stats("/nonexistent/self");
   REQUIRE_FALSE(stats.ok());

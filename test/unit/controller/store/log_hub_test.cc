@@ -47,7 +47,7 @@ TEST_CASE("LogHub stores a piece past kMaxLogChunkBytes as several chunks, nothi
   CHECK(read == bytes);
 }
 
-TEST_CASE("LogHub counts the bytes it stores, not those a failed append refused",
+TEST_CASE("LogHub counts the bytes it stores and not those a failed append refused",
           "[logs][metrics]") {
   testing::TempDir dir("cenv-log-hub");
   testing::FakeClock clock(suite_time());
