@@ -85,7 +85,7 @@ struct FamilySnapshot {
   std::string help;
   Type type = Type::kCounter;
   std::vector<std::string> label_names;
-  std::vector<double> bounds;  // histograms
+  std::vector<double> bounds;   // histograms
   std::vector<Sample> samples;  // ordered by label values
 };
 

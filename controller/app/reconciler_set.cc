@@ -65,8 +65,8 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
   GarbageCollectorOptions gc_options;
   gc_options.queue.metrics = options_.metrics;
   gc_options.queue.name = "garbage-collector";
-  manager_->add(std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_,
-                                                   gc_options));
+  manager_->add(
+      std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_, gc_options));
   docker_events_ = &manager_->add(std::make_unique<DockerEventSource>(docker_, [this] {
     DockerEventSourceOptions o = options_.docker_events;
     o.names = options_.names;

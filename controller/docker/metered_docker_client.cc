@@ -91,8 +91,7 @@ Result<WaitResult> MeteredDockerClient::wait_container(
 }
 
 Status MeteredDockerClient::container_logs(const std::string& id, const LogsOptions& options,
-                                           const OutputCallback& on_output,
-                                           std::stop_token stop) {
+                                           const OutputCallback& on_output, std::stop_token stop) {
   return counted("container_logs",
                  [&] { return inner_->container_logs(id, options, on_output, stop); });
 }
@@ -109,8 +108,7 @@ Result<std::string> MeteredDockerClient::create_exec(const std::string& containe
   return counted("create_exec", [&] { return inner_->create_exec(container_id, spec); });
 }
 
-Status MeteredDockerClient::start_exec(const std::string& exec_id,
-                                       const ExecStartOptions& options,
+Status MeteredDockerClient::start_exec(const std::string& exec_id, const ExecStartOptions& options,
                                        const OutputCallback& on_output, std::stop_token stop) {
   return counted("start_exec",
                  [&] { return inner_->start_exec(exec_id, options, on_output, stop); });

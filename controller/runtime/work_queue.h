@@ -113,7 +113,7 @@ class WorkQueue {
   const WorkQueueOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Request> queue_;                                     // guarded by mu_; ready, in order
+  std::deque<Request> queue_;  // guarded by mu_; ready, in order
   // guarded by mu_; need processing, with when they were added (when counting)
   std::unordered_map<Request, SteadyClock::TimePoint> dirty_;
   // guarded by mu_; with when they were handed out (when counting)

@@ -128,7 +128,9 @@ Result<std::vector<Object>> ApiService::commit_unobserved(std::vector<Write> wri
   }
   auto started = std::chrono::steady_clock::now();
   auto stored = store_.commit(writes);
-  if (commit_seconds_ != nullptr) commit_seconds_->observe(std::chrono::steady_clock::now() - started);
+  if (commit_seconds_ != nullptr) {
+    commit_seconds_->observe(std::chrono::steady_clock::now() - started);
+  }
   if (stored.ok() && on_commit_) on_commit_();
   return stored;
 }

@@ -116,8 +116,7 @@ void write_process(std::string& out) {
 
 Metrics::Metrics()
     : requests_(registry_.counter("cenv_api_requests_total",
-                                  "API calls served, by call and result code.",
-                                  {"call", "code"})),
+                                  "API calls served, by call and result code.", {"call", "code"})),
       latency_(registry_.histogram("cenv_api_request_seconds", "Latency of API calls, by call.",
                                    {"call"})) {}
 

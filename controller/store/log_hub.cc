@@ -4,10 +4,10 @@ namespace cenv {
 
 LogHub::LogHub(Store& store, metrics::Registry* metrics) : store_(store) {
   if (metrics != nullptr) {
-    bytes_ = &metrics
-                  ->counter("cenv_log_bytes_total",
-                            "Bytes of CommandRun output stored (both streams).")
-                  .with({});
+    bytes_ =
+        &metrics
+             ->counter("cenv_log_bytes_total", "Bytes of CommandRun output stored (both streams).")
+             .with({});
   }
 }
 

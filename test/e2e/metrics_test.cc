@@ -51,8 +51,9 @@ TEST_CASE("metrics show the reconciles and Docker calls a run took and pass prom
   const std::string before = scrape(cenv);
   INFO(before);
   // The controller's families are there from the start.
-  REQUIRE(sample(before, "cenv_reconcile_total{controller=\"commandrun\",kind=\"CommandRun\","
-                         "result=\"success\"}"));
+  REQUIRE(sample(before,
+                 "cenv_reconcile_total{controller=\"commandrun\",kind=\"CommandRun\","
+                 "result=\"success\"}"));
   CHECK(sample(before, "cenv_log_bytes_total") == 0);
 
   auto run = cenv.run("run -- sh -c 'echo hello metrics'");
@@ -70,8 +71,9 @@ TEST_CASE("metrics show the reconciles and Docker calls a run took and pass prom
       std::chrono::seconds(30)));
   INFO(after);
   CHECK(sample(after, "cenv_workqueue_adds_total{name=\"commandrun\"}").value_or(0) >= 1);
-  CHECK(sample(after, "cenv_reconcile_duration_seconds_count{controller=\"commandrun\","
-                      "kind=\"CommandRun\"}")
+  CHECK(sample(after,
+               "cenv_reconcile_duration_seconds_count{controller=\"commandrun\","
+               "kind=\"CommandRun\"}")
             .value_or(0) >= 1);
   CHECK(sample(after, "cenv_docker_requests_total{operation=\"create_container\",code=\"ok\"}")
             .value_or(0) >= 1);

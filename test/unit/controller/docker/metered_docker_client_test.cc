@@ -70,7 +70,8 @@ TEST_CASE("metered docker client: a streaming call is counted when its stream en
   std::thread events([&] {
     EventsOptions options;
     options.on_subscribed = [&] { stop.request_stop(); };
-    (void)docker.events(options, [](const DockerEvent&) { return true; }, stop.get_token());
+    (void)docker.events(
+        options, [](const DockerEvent&) { return true; }, stop.get_token());
   });
   events.join();
   CHECK(sample_value(registry, "cenv_docker_requests_total", {"events", "ok"}) == 1);

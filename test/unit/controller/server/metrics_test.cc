@@ -51,10 +51,12 @@ TEST_CASE("metrics: every family is written with HELP and TYPE and its samples",
   Metrics m;
   fill(m);
   std::string text = "\n" + m.render();
-  CHECK(has(text, "\n# HELP cenv_reconcile_total Reconciles.\n# TYPE cenv_reconcile_total counter\n"
-                  "cenv_reconcile_total{controller=\"service\",kind=\"Service\",result=\"success\"}"
-                  " 2\n"));
-  CHECK(has(text, "\n# TYPE cenv_workqueue_depth gauge\ncenv_workqueue_depth{name=\"service\"} 4\n"));
+  CHECK(has(text,
+            "\n# HELP cenv_reconcile_total Reconciles.\n# TYPE cenv_reconcile_total counter\n"
+            "cenv_reconcile_total{controller=\"service\",kind=\"Service\",result=\"success\"}"
+            " 2\n"));
+  CHECK(
+      has(text, "\n# TYPE cenv_workqueue_depth gauge\ncenv_workqueue_depth{name=\"service\"} 4\n"));
   CHECK(series_value(text, "cenv_log_bytes_total") == 10);
   CHECK(series_value(text, "cenv_watchers") == 3);
   CHECK(series_value(text, "cenv_api_requests_total{call=\"Apply\",code=\"ok\"}") == 1);
@@ -127,8 +129,8 @@ TEST_CASE("metrics: reading the process stats of a missing /proc folder fails na
 std::pair<int, std::string> promtool_check(const std::string& exposition) {
   testing::TempDir dir("cenv-metrics");
   std::ofstream(dir.path() / "metrics.txt") << exposition;
-  std::string cmd = "promtool check metrics < '" + (dir.path() / "metrics.txt").string() +
-                    "' > '" + (dir.path() / "out.txt").string() + "' 2>&1";
+  std::string cmd = "promtool check metrics < '" + (dir.path() / "metrics.txt").string() + "' > '" +
+                    (dir.path() / "out.txt").string() + "' 2>&1";
   int status = std::system(cmd.c_str());
   std::ifstream in(dir.path() / "out.txt");
   std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -140,8 +142,9 @@ TEST_CASE("metrics: promtool check metrics accepts the exposition", "[metrics][s
   REQUIRE(std::system("command -v promtool >/dev/null") == 0);
   Metrics m;
   fill(m);
-  m.registry().histogram("cenv_reconcile_duration_seconds", "How long reconciles took.",
-                         {"controller", "kind"})
+  m.registry()
+      .histogram("cenv_reconcile_duration_seconds", "How long reconciles took.",
+                 {"controller", "kind"})
       .with({"service", "Service"})
       .observe(0.02);
   auto [code, out] = promtool_check(m.render());
@@ -149,8 +152,9 @@ TEST_CASE("metrics: promtool check metrics accepts the exposition", "[metrics][s
   CHECK(code == 0);
   CHECK(out.empty());
   // And it can fail: a counter without _total is a lint problem.
-  auto [bad_code, bad_out] = promtool_check("# HELP cenv_things Things.\n"
-                                            "# TYPE cenv_things counter\ncenv_things 1\n");
+  auto [bad_code, bad_out] = promtool_check(
+      "# HELP cenv_things Things.\n"
+      "# TYPE cenv_things counter\ncenv_things 1\n");
   INFO(bad_out);
   CHECK(bad_code != 0);
 }
