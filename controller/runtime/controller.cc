@@ -5,6 +5,7 @@
 #include <exception>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "api/owner_references.h"
 
@@ -30,7 +31,7 @@ Controller::Controller(std::string name, std::string kind, Reconciler& reconcile
       reconciler_(reconciler),
       cache_(cache),
       clock_(clock),
-      options_(options),
+      options_(std::move(options)),
       counted_(counted()),
       queue_(std::make_shared<WorkQueue>(clock, [this] {
         WorkQueueOptions q = options_.queue;

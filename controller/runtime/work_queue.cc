@@ -1,15 +1,16 @@
 #include "controller/runtime/work_queue.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace cenv {
 
 WorkQueue::WorkQueue(const SteadyClock& clock, WorkQueueOptions options)
     : clock_(clock),
-      options_(options),
-      backoff_(options.base_delay, options.max_delay),
-      bucket_(options.qps, options.burst, clock.now()),
-      counted_(counted(options)) {}
+      options_(std::move(options)),
+      backoff_(options_.base_delay, options_.max_delay),
+      bucket_(options_.qps, options_.burst, clock.now()),
+      counted_(counted(options_)) {}
 
 WorkQueue::Counted WorkQueue::counted(const WorkQueueOptions& options) {
   if (options.metrics == nullptr) return {};
