@@ -39,6 +39,7 @@ Histogram::Snapshot Histogram::snapshot() const {
 template <typename T>
 T& Family<T>::with(std::vector<std::string> values) {
   assert(values.size() == label_names().size());
+  values.resize(label_names().size());  // what is written stays well-formed whatever the caller
   std::lock_guard lock(mu_);
   auto it = children_.find(values);
   if (it != children_.end()) return *it->second;
@@ -109,6 +110,10 @@ HistogramFamily& Registry::histogram(const std::string& name, const std::string&
 }
 
 std::vector<FamilySnapshot> Registry::collect() const {
+  {
+    std::lock_guard lock(refresh_mu_);
+    for (const auto& [id, refresh] : refreshers_) refresh();
+  }
   std::vector<const FamilyBase*> families;
   {
     std::lock_guard lock(mu_);
@@ -119,6 +124,18 @@ std::vector<FamilySnapshot> Registry::collect() const {
   out.reserve(families.size());
   for (const FamilyBase* f : families) out.push_back(f->collect());
   return out;
+}
+
+std::unique_ptr<Registry::RefreshHandle> Registry::on_collect(std::function<void()> refresh) {
+  std::lock_guard lock(refresh_mu_);
+  uint64_t id = next_refresher_++;
+  refreshers_.emplace(id, std::move(refresh));
+  return std::make_unique<RefreshHandle>(*this, id);
+}
+
+Registry::RefreshHandle::~RefreshHandle() {
+  std::lock_guard lock(registry_.refresh_mu_);
+  registry_.refreshers_.erase(id_);
 }
 
 }  // namespace cenv::metrics

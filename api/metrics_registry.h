@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -127,7 +128,7 @@ class Family final : public FamilyBase {
   T& with(std::initializer_list<std::string_view> values) {
     return with(std::vector<std::string>(values.begin(), values.end()));
   }
-  T& with(std::vector<std::string> values);
+  T& with(std::vector<std::string> values);  // as many values as label names (asserted)
 
   FamilySnapshot collect() const override;
 
@@ -159,8 +160,27 @@ class Registry {
                              const std::vector<std::string>& labels = {},
                              const std::vector<double>& bounds = duration_buckets());
 
-  // Every family with its children's values now, ordered by name.
+  // Runs the refresh functions (on_collect), then returns every family with its children's
+  // values, ordered by name.
   std::vector<FamilySnapshot> collect() const;
+
+  // Stops its refresh function when destroyed: once the destructor returned, the function is
+  // not running and will not run again.
+  class RefreshHandle {
+   public:
+    RefreshHandle(Registry& registry, uint64_t id) : registry_(registry), id_(id) {}
+    ~RefreshHandle();
+    RefreshHandle(const RefreshHandle&) = delete;
+    RefreshHandle& operator=(const RefreshHandle&) = delete;
+
+   private:
+    Registry& registry_;
+    const uint64_t id_;
+  };
+  // Runs `refresh` at the start of every collect(), for gauges whose value depends on the time
+  // of the scrape (how long work in progress has been running), until the handle is destroyed.
+  // `refresh` must not call collect() or on_collect().
+  [[nodiscard]] std::unique_ptr<RefreshHandle> on_collect(std::function<void()> refresh);
 
  private:
   template <typename F>
@@ -169,6 +189,10 @@ class Registry {
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<FamilyBase>> families_;  // guarded by mu_
+  // Held while refresh functions run or are added or removed.
+  mutable std::mutex refresh_mu_;
+  std::map<uint64_t, std::function<void()>> refreshers_;  // guarded by refresh_mu_
+  uint64_t next_refresher_ = 0;                           // guarded by refresh_mu_
 };
 
 }  // namespace cenv::metrics

@@ -10,7 +10,11 @@ WorkQueue::WorkQueue(const SteadyClock& clock, WorkQueueOptions options)
       options_(std::move(options)),
       backoff_(options_.base_delay, options_.max_delay),
       bucket_(options_.qps, options_.burst, clock.now()),
-      counted_(counted(options_)) {}
+      counted_(counted(options_)) {
+  if (options_.metrics != nullptr) {
+    refresh_ = options_.metrics->on_collect([this] { refresh_in_progress(); });
+  }
+}
 
 WorkQueue::Counted WorkQueue::counted(const WorkQueueOptions& options) {
   if (options.metrics == nullptr) return {};
@@ -32,7 +36,28 @@ WorkQueue::Counted WorkQueue::counted(const WorkQueueOptions& options) {
       .work_seconds = &r.histogram("cenv_workqueue_work_duration_seconds",
                                    "How long a worker takes to process a key.", name)
                            .with({options.name}),
+      .unfinished_seconds = &r.gauge("cenv_workqueue_unfinished_work_seconds",
+                                     "Seconds the keys being processed have been so far, summed.",
+                                     name)
+                                 .with({options.name}),
+      .longest_seconds = &r.gauge("cenv_workqueue_longest_running_processor_seconds",
+                                  "Seconds the longest-running key being processed has been so "
+                                  "far.",
+                                  name)
+                              .with({options.name}),
   };
+}
+
+void WorkQueue::refresh_in_progress() {
+  std::lock_guard lock(mu_);
+  SteadyClock::TimePoint now = clock_.now();
+  SteadyClock::Duration sum{0}, longest{0};
+  for (const auto& [key, since] : processing_) {
+    sum += now - since;
+    longest = std::max(longest, now - since);
+  }
+  counted_.unfinished_seconds->set(std::chrono::duration<double>(sum).count());
+  counted_.longest_seconds->set(std::chrono::duration<double>(longest).count());
 }
 
 SteadyClock::TimePoint WorkQueue::stamp() const {

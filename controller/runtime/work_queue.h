@@ -10,7 +10,10 @@
 //  * counted as client-go's queues are, when given a registry: cenv_workqueue_depth (keys
 //    ready), cenv_workqueue_adds_total (adds that queued a key), cenv_workqueue_retries_total
 //    (rate-limited adds), cenv_workqueue_queue_duration_seconds (from add to get) and
-//    cenv_workqueue_work_duration_seconds (from get to done), each labelled name=<its name>.
+//    cenv_workqueue_work_duration_seconds (from get to done), and, at each collect, the
+//    seconds the keys being processed have been so far: cenv_workqueue_unfinished_work_seconds
+//    (their sum) and cenv_workqueue_longest_running_processor_seconds (the longest); each
+//    labelled name=<its name>.
 // Thread-safe. Time comes from a SteadyClock, so tests step a FakeSteadyClock.
 
 #include <chrono>
@@ -18,6 +21,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -106,8 +110,12 @@ class WorkQueue {
     metrics::Counter* retries = nullptr;
     metrics::Histogram* queue_seconds = nullptr;
     metrics::Histogram* work_seconds = nullptr;
+    metrics::Gauge* unfinished_seconds = nullptr;
+    metrics::Gauge* longest_seconds = nullptr;
   };
   static Counted counted(const WorkQueueOptions& options);
+  // Sets the gauges of the work in progress (the registry's refresh before each collect).
+  void refresh_in_progress();
 
   const SteadyClock& clock_;
   const WorkQueueOptions options_;
@@ -124,6 +132,8 @@ class WorkQueue {
   TokenBucket bucket_;                                            // guarded by mu_
   bool shutting_down_ = false;                                    // guarded by mu_
   const Counted counted_;
+  // Last: the refresh stops before anything it reads goes.
+  std::unique_ptr<metrics::Registry::RefreshHandle> refresh_;
 };
 
 }  // namespace cenv

@@ -85,6 +85,19 @@ TEST_CASE("metrics registry: the duration buckets ascend from 100 microseconds t
   CHECK(std::is_sorted(b.begin(), b.end()));
 }
 
+TEST_CASE("metrics registry: refresh functions run before each collect until their handle goes",
+          "[metrics]") {
+  metrics::Registry r;
+  auto& g = r.gauge("cenv_now", "Now.").with({});
+  int runs = 0;
+  auto handle = r.on_collect([&] { g.set(++runs); });
+  CHECK(sample_value(r, "cenv_now") == 1);
+  CHECK(sample_value(r, "cenv_now") == 2);
+  handle.reset();
+  CHECK(sample_value(r, "cenv_now") == 2);
+  CHECK(runs == 2);
+}
+
 TEST_CASE("metrics registry: concurrent updates all count", "[metrics]") {
   metrics::Registry r;
   auto& family = r.counter("cenv_events_total", "Events.", {"thread"});

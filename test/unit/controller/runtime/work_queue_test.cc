@@ -6,6 +6,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "test/fakes/fake_steady_clock.h"
@@ -277,6 +278,42 @@ TEST_CASE("work queue: counts its depth adds retries and how long keys wait and 
   CHECK(value("cenv_workqueue_depth") == 1);
   q.done(*b);
   CHECK(value("cenv_workqueue_depth") == 2);
+}
+
+TEST_CASE("work queue: at each collect its gauges say how long the keys in progress have been",
+          "[runtime][workqueue][metrics]") {
+  FakeSteadyClock clock;
+  metrics::Registry registry;
+  WorkQueueOptions o;
+  o.metrics = &registry;
+  o.name = "services";
+  auto q = std::make_unique<WorkQueue>(clock, o);
+  auto value = [&](const std::string& name) {
+    return testing::sample_value(registry, name, {"services"}).value_or(-1);
+  };
+  CHECK(value("cenv_workqueue_unfinished_work_seconds") == 0);
+  q->add(key("a"));
+  q->add(key("b"));
+  auto a = q->get();
+  REQUIRE(a);
+  clock.advance(milliseconds(3000));
+  auto b = q->get();
+  REQUIRE(b);
+  clock.advance(milliseconds(1000));
+  // a: 4 s, b: 1 s.
+  CHECK(value("cenv_workqueue_unfinished_work_seconds") == Approx(5));
+  CHECK(value("cenv_workqueue_longest_running_processor_seconds") == Approx(4));
+  q->done(*a);
+  CHECK(value("cenv_workqueue_unfinished_work_seconds") == Approx(1));
+  CHECK(value("cenv_workqueue_longest_running_processor_seconds") == Approx(1));
+  q->done(*b);
+  CHECK(value("cenv_workqueue_longest_running_processor_seconds") == 0);
+  // A queue gone no longer refreshes (its gauges keep their last values).
+  q->add(key("c"));
+  REQUIRE(q->get());
+  q.reset();
+  clock.advance(milliseconds(1000));
+  CHECK(value("cenv_workqueue_unfinished_work_seconds") == 0);
 }
 
 TEST_CASE("work queue: without a registry nothing is counted", "[runtime][workqueue][metrics]") {
