@@ -36,10 +36,10 @@ WorkQueue::Counted WorkQueue::counted(const WorkQueueOptions& options) {
       .work_seconds = &r.histogram("cenv_workqueue_work_duration_seconds",
                                    "How long a worker takes to process a key.", name)
                            .with({options.name}),
-      .unfinished_seconds = &r.gauge("cenv_workqueue_unfinished_work_seconds",
-                                     "Seconds the keys being processed have been so far, summed.",
-                                     name)
-                                 .with({options.name}),
+      .unfinished_seconds =
+          &r.gauge("cenv_workqueue_unfinished_work_seconds",
+                   "Seconds the keys being processed have been so far, summed.", name)
+               .with({options.name}),
       .longest_seconds = &r.gauge("cenv_workqueue_longest_running_processor_seconds",
                                   "Seconds the longest-running key being processed has been so "
                                   "far.",
