@@ -71,6 +71,8 @@ TEST_CASE("metrics show the reconciles and Docker calls a run took and pass prom
       std::chrono::seconds(30)));
   INFO(after);
   CHECK(sample(after, "cenv_workqueue_adds_total{name=\"commandrun\"}").value_or(0) >= 1);
+  CHECK(sample(after, "cenv_workqueue_longest_running_processor_seconds{name=\"commandrun\"}")
+            .value_or(-1) >= 0);
   CHECK(sample(after,
                "cenv_reconcile_duration_seconds_count{controller=\"commandrun\","
                "kind=\"CommandRun\"}")
