@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controller/docker/engine_docker_client.h"
+#include "controller/docker/metered_docker_client.h"
 
 namespace cenv {
 
@@ -12,14 +13,18 @@ DockerConnection::DockerConnection(Connect connect, std::chrono::milliseconds re
 DockerConnection::DockerConnection(docker::DockerClient& client)
     : retry_interval_(0), client_(&client) {}
 
-std::unique_ptr<DockerConnection> DockerConnection::from_environment() {
-  return std::make_unique<DockerConnection>([]() -> Result<std::unique_ptr<docker::DockerClient>> {
-    auto c = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
-    if (!c.ok()) return c.status();
-    spdlog::info("connected to docker at {} (API {})", c.value()->endpoint(),
-                 c.value()->api_version());
-    return std::unique_ptr<docker::DockerClient>(std::move(c.value()));
-  });
+std::unique_ptr<DockerConnection> DockerConnection::from_environment(metrics::Registry* metrics) {
+  return std::make_unique<DockerConnection>(
+      [metrics]() -> Result<std::unique_ptr<docker::DockerClient>> {
+        auto c = docker::EngineDockerClient::connect(docker::EngineOptions::from_environment());
+        if (!c.ok()) return c.status();
+        spdlog::info("connected to docker at {} (API {})", c.value()->endpoint(),
+                     c.value()->api_version());
+        std::unique_ptr<docker::DockerClient> client = std::move(c.value());
+        if (metrics == nullptr) return client;
+        return std::unique_ptr<docker::DockerClient>(
+            std::make_unique<docker::MeteredDockerClient>(std::move(client), *metrics));
+      });
 }
 
 Result<docker::DockerClient*> DockerConnection::client() {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "api/metrics_registry.h"
 #include "api/status.h"
 #include "controller/docker/docker_client.h"
 
@@ -26,8 +27,9 @@ class DockerConnection {
                             std::chrono::milliseconds retry_interval = std::chrono::seconds(1));
   // Always connected to `client` (not owned; must outlive this), for tests.
   explicit DockerConnection(docker::DockerClient& client);
-  // Connects to the daemon EngineOptions::from_environment() names (DOCKER_HOST, ...).
-  static std::unique_ptr<DockerConnection> from_environment();
+  // Connects to the daemon EngineOptions::from_environment() names (DOCKER_HOST, ...); with
+  // `metrics` (must outlive the connection), its calls are counted there (MeteredDockerClient).
+  static std::unique_ptr<DockerConnection> from_environment(metrics::Registry* metrics = nullptr);
 
   // The connected client (valid for the connection's life), or why there is none
   // (Unavailable: "docker is not running at ...").

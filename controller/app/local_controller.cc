@@ -192,7 +192,10 @@ Status run_controller(const ControllerRunOptions& options) {
   if (!store.ok()) return store.status().with_prefix("cannot open the store " + shown_url);
   auto kinds = KindRegistry::builtin();
   if (!kinds.ok()) return kinds.status();
+  // Every layer counts into the one registry `metrics` renders for GET /metrics.
+  Metrics metrics;
   ApiService api(*store.value(), kinds.value(), clock);
+  api.set_metrics(metrics.registry());
   api.set_secret_box(secrets.value().get());
   // Module folders the CLI packs arrive with applies; each is checked against its digest.
   api.set_archive_digester([](std::string_view data) -> Result<std::string> {
@@ -231,7 +234,6 @@ Status run_controller(const ControllerRunOptions& options) {
   } stop_namespace_deletions{api};
   if (Status s = api.start_namespace_deletions(); !s.ok()) return s;
 
-  Metrics metrics;
   Store& store_ref = *store.value();
   metrics.add_gauge("cenv_store_revision", "The store's newest revision.", [&store_ref] {
     auto rev = store_ref.revision();
@@ -258,9 +260,9 @@ Status run_controller(const ControllerRunOptions& options) {
   authorize_by_stored_bindings(server_options.gate, *store.value());
   // Docker is reached lazily: without dockerd the API still serves and the objects say
   // DockerUnavailable until it answers.
-  auto docker = DockerConnection::from_environment();
+  auto docker = DockerConnection::from_environment(&metrics.registry());
   // CommandRun output: stored through the LogHub, served by Logs and Stdin.
-  LogHub log_hub(*store.value());
+  LogHub log_hub(*store.value(), &metrics.registry());
   LogsService logs(api, log_hub, docker_service_logs(*docker, set_options->names));
   server_options.logs = &logs;
   auto server = GrpcServer::start(api, hub, server_options);
@@ -277,6 +279,7 @@ Status run_controller(const ControllerRunOptions& options) {
   set_options->logs = &log_hub;
   set_options->events = &events;
   set_options->secrets = secrets.value().get();
+  set_options->metrics = &metrics.registry();
   if (!options.home.empty()) set_options->git_cache_dir = options.home / "cache" / "git";
   auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, *set_options);
   if (!reconcilers.ok()) {

@@ -62,7 +62,11 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
       options_.module_sources);
   std::vector<std::string> kinds;
   for (const KindInfo& k : api.kinds().kinds()) kinds.push_back(k.kind);
-  manager_->add(std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_));
+  GarbageCollectorOptions gc_options;
+  gc_options.queue.metrics = options_.metrics;
+  gc_options.queue.name = "garbage-collector";
+  manager_->add(
+      std::make_unique<GarbageCollector>(manager_->cache(), client_, kinds, steady_, gc_options));
   docker_events_ = &manager_->add(std::make_unique<DockerEventSource>(docker_, [this] {
     DockerEventSourceOptions o = options_.docker_events;
     o.names = options_.names;
@@ -132,6 +136,7 @@ void ReconcilerSet::add_controllers() {
   ControllerOptions src_controller;
   src_controller.workers = options_.source_workers;
   src_controller.queue = options_.queue;
+  src_controller.metrics = options_.metrics;
   Controller& src = manager_->add(std::make_unique<Controller>(
       "environment-source", "Environment", src_reconciler, cache, steady_, src_controller));
   for (const char* kind : {"Module", "Service", "CommandRun"}) {
@@ -157,6 +162,7 @@ Controller& ReconcilerSet::add_controller(const std::string& kind, Reconciler& r
   ControllerOptions options;
   options.workers = workers;
   options.queue = options_.queue;
+  options.metrics = options_.metrics;
   Controller& c = manager_->add(std::make_unique<Controller>(lower_kind(kind), kind, reconciler,
                                                              manager_->cache(), steady_, options));
   controllers_[kind] = &c;

@@ -66,6 +66,9 @@ struct ReconcilerSetOptions {
   // Where CommandRun output goes (and Logs reads it); nullptr (default): no CommandRun
   // controller. Must outlive the set.
   LogHub* logs = nullptr;
+  // Where the controllers and their queues count (controller.h, work_queue.h); nullptr
+  // (default): nowhere. Must outlive the set.
+  metrics::Registry* metrics = nullptr;
   // Workers of the CommandRun controller (each attempt runs on a thread of its own; workers
   // only start and conclude attempts). Default 4.
   int commandrun_workers = 4;

@@ -5,6 +5,7 @@
 #include <exception>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "api/owner_references.h"
 
@@ -29,8 +30,17 @@ Controller::Controller(std::string name, std::string kind, Reconciler& reconcile
       kind_(std::move(kind)),
       reconciler_(reconciler),
       cache_(cache),
-      options_(options),
-      queue_(std::make_shared<WorkQueue>(clock, options.queue)) {
+      clock_(clock),
+      options_(std::move(options)),
+      counted_(counted()),
+      queue_(std::make_shared<WorkQueue>(clock, [this] {
+        WorkQueueOptions q = options_.queue;
+        if (options_.metrics != nullptr) {
+          q.metrics = options_.metrics;
+          q.name = name_;
+        }
+        return q;
+      }())) {
   Informer& primary = cache_.informer(kind_);
   sources_.push_back(&primary);
   // Handlers own the queue: an informer may outlive the controller (adds are then ignored).
@@ -105,7 +115,43 @@ void Controller::work() {
   }
 }
 
+Controller::Counted Controller::counted() const {
+  if (options_.metrics == nullptr) return {};
+  metrics::Registry& r = *options_.metrics;
+  // Every result from the start, at 0, as controller-runtime does.
+  auto& total = r.counter("cenv_reconcile_total", "Reconciles, by controller, kind and result.",
+                          {"controller", "kind", "result"});
+  return {
+      .success = &total.with({name_, kind_, "success"}),
+      .error = &total.with({name_, kind_, "error"}),
+      .requeue = &total.with({name_, kind_, "requeue"}),
+      .requeue_after = &total.with({name_, kind_, "requeue_after"}),
+      .errors = &r.counter("cenv_reconcile_errors_total", "Reconciles that returned an error.",
+                           {"controller", "kind"})
+                     .with({name_, kind_}),
+      .seconds = &r.histogram("cenv_reconcile_duration_seconds", "How long reconciles took.",
+                              {"controller", "kind"})
+                      .with({name_, kind_}),
+  };
+}
+
+void Controller::count(const ReconcileResult& result, SteadyClock::Duration took) {
+  if (counted_.seconds == nullptr) return;
+  counted_.seconds->observe(took);
+  if (!result.error.ok()) {
+    counted_.error->inc();
+    counted_.errors->inc();
+  } else if (result.requeue_after.count() > 0) {
+    counted_.requeue_after->inc();
+  } else if (result.requeue) {
+    counted_.requeue->inc();
+  } else {
+    counted_.success->inc();
+  }
+}
+
 void Controller::process(const Request& req) {
+  SteadyClock::TimePoint started = clock_.now();
   ReconcileResult result;
   try {
     result = reconciler_.reconcile(req);
@@ -114,6 +160,7 @@ void Controller::process(const Request& req) {
   } catch (...) {
     result.error = Status::Internal("reconcile threw an unknown exception");
   }
+  count(result, clock_.now() - started);
   if (!result.error.ok()) {
     spdlog::warn("controller {}: reconcile {} failed (retry {}): {}", name_, req.to_string(),
                  queue_->num_requeues(req) + 1, result.error.to_string());

@@ -6,6 +6,9 @@
 // stream). N worker threads take keys from the queue and reconcile them: the queue hands one
 // key to one worker at a time, retries errors with per-key back-off and honours
 // requeue_after. With nothing changing, nothing is enqueued and the workers sleep.
+// Given a registry, it counts as controller-runtime does: cenv_reconcile_total{controller,
+// kind,result} (result success, error, requeue or requeue_after), cenv_reconcile_errors_total
+// and cenv_reconcile_duration_seconds, and its queue's metrics (work_queue.h) under its name.
 //
 // Threads: start() runs the workers (std::jthread each) until its stop token is requested.
 // The informer handlers only touch the queue (a shared_ptr they own), so they stay safe
@@ -19,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/metrics_registry.h"
 #include "controller/runtime/informer.h"
 #include "controller/runtime/informer_cache.h"
 #include "controller/runtime/reconciler.h"
@@ -33,6 +37,9 @@ struct ControllerOptions {
   int workers = 2;
   // Back-off and rate limit of retries (work_queue.h for their defaults).
   WorkQueueOptions queue;
+  // Where the controller and its queue count (above); nullptr (default): nowhere. Must outlive
+  // the controller.
+  metrics::Registry* metrics = nullptr;
 };
 
 // Maps an object of a watched kind to the requests of the controller's kind it affects.
@@ -76,12 +83,27 @@ class Controller : public Runnable {
  private:
   void work();
   void process(const Request& req);
+  // Counts one reconcile that took `took` and returned `result`.
+  void count(const ReconcileResult& result, SteadyClock::Duration took);
+
+  // The controller's metrics (see above), all null without a registry.
+  struct Counted {
+    metrics::Counter* success = nullptr;
+    metrics::Counter* error = nullptr;
+    metrics::Counter* requeue = nullptr;
+    metrics::Counter* requeue_after = nullptr;
+    metrics::Counter* errors = nullptr;
+    metrics::Histogram* seconds = nullptr;
+  };
+  Counted counted() const;
 
   const std::string name_;
   const std::string kind_;
   Reconciler& reconciler_;
   InformerCache& cache_;
+  const SteadyClock& clock_;
   const ControllerOptions options_;
+  const Counted counted_;
   std::shared_ptr<WorkQueue> queue_;
   std::mutex mu_;
   std::vector<Informer*> sources_;  // guarded by mu_; informers to wait for before working

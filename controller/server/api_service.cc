@@ -1,6 +1,7 @@
 #include "controller/server/api_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <random>
 #include <set>
@@ -108,6 +109,14 @@ Status ApiService::seal_for_write(Object& object, const Object* stored) const {
   return seal_secrets(object, stored, *secrets_);
 }
 
+void ApiService::set_metrics(metrics::Registry& registry) {
+  commit_seconds_ = &registry
+                         .histogram("cenv_store_commit_duration_seconds",
+                                    "Time the store took to commit one transaction of writes, "
+                                    "failed commits included.")
+                         .with({});
+}
+
 Result<std::vector<Object>> ApiService::commit_unobserved(std::vector<Write> writes) {
   // The last guard: no plaintext secret reaches the store, whatever path the write took.
   for (Write& w : writes) {
@@ -117,7 +126,11 @@ Result<std::vector<Object>> ApiService::commit_unobserved(std::vector<Write> wri
     if (secrets_ == nullptr) return seal_for_write(w.object, nullptr);  // FailedPrecondition
     CENV_RETURN_IF_ERROR(seal_plaintext_secrets(w.object, *secrets_));
   }
+  auto started = std::chrono::steady_clock::now();
   auto stored = store_.commit(writes);
+  if (commit_seconds_ != nullptr) {
+    commit_seconds_->observe(std::chrono::steady_clock::now() - started);
+  }
   if (stored.ok() && on_commit_) on_commit_();
   return stored;
 }

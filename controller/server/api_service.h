@@ -16,6 +16,7 @@
 #include "api/clock.h"
 #include "api/environment_secrets.h"
 #include "api/kinds.h"
+#include "api/metrics_registry.h"
 #include "api/object.h"
 #include "api/status.h"
 #include "api/write_normalization.h"
@@ -119,6 +120,11 @@ class ApiService {
   // Called after every successful write (the watch hub's notify). Set before serving.
   void set_on_commit(std::function<void()> on_commit) { on_commit_ = std::move(on_commit); }
 
+  // Times every store commit, failed ones included, in `registry`
+  // (cenv_store_commit_duration_seconds). Set before serving; `registry` must outlive the
+  // service. Without one, nothing is timed.
+  void set_metrics(metrics::Registry& registry);
+
   // Told of notable transitions of the API's own (a deletion left waiting for finalizers or
   // dependents) and of every write a user (any caller but the controller itself) makes that
   // changes an object other than an Event, to be recorded as Events: the object as stored,
@@ -206,6 +212,7 @@ class ApiService {
   void tell_applied(const std::vector<ApplyOutcome>& outcomes, const ApplyOptions& options) const;
 
   std::function<void()> on_commit_;
+  metrics::Histogram* commit_seconds_ = nullptr;
   EventHook on_event_;
   ArchiveDigester digester_;
   const SecretBox* secrets_ = nullptr;

@@ -1,24 +1,128 @@
 #include "controller/server/metrics.h"
 
-#include <cstdio>
+#include <charconv>
+#include <cmath>
+
+#include "controller/server/process_stats.h"
 
 namespace cenv {
 
+namespace {
+
+// A value as Prometheus' Go client writes it: the shortest text that reads back as `v` (%g
+// style: "0.0001", "1.7949888005e+09").
+std::string num(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
+  return std::string(buf, ec == std::errc() ? end : buf);
+}
+
+// `text` escaped as the text format wants it in a label value (quote too) or in HELP.
+std::string escaped(std::string_view text, bool quote) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// `{a="x",b="y"}` (with `extra` last, e.g. le="0.5"); "" without labels.
+std::string label_text(const std::vector<std::string>& names,
+                       const std::vector<std::string>& values, std::string_view extra = {}) {
+  if (names.empty() && extra.empty()) return "";
+  std::string out = "{";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ",";
+    out += names[i] + "=\"" + escaped(values[i], true) + "\"";
+  }
+  if (!extra.empty()) {
+    if (!names.empty()) out += ",";
+    out += extra;
+  }
+  return out + "}";
+}
+
+void write_header(std::string& out, std::string_view name, std::string_view help,
+                  std::string_view type) {
+  out += "# HELP ";
+  out += name;
+  out += " " + escaped(help, false) + "\n# TYPE ";
+  out += name;
+  out += " ";
+  out += type;
+  out += "\n";
+}
+
+void write_family(std::string& out, const metrics::FamilySnapshot& f) {
+  if (f.samples.empty()) return;
+  const char* type = f.type == metrics::Type::kCounter ? "counter"
+                     : f.type == metrics::Type::kGauge ? "gauge"
+                                                       : "histogram";
+  write_header(out, f.name, f.help, type);
+  for (const metrics::Sample& s : f.samples) {
+    if (f.type != metrics::Type::kHistogram) {
+      out += f.name + label_text(f.label_names, s.label_values) + " " + num(s.value) + "\n";
+      continue;
+    }
+    for (size_t i = 0; i < f.bounds.size(); ++i) {
+      out += f.name + "_bucket" +
+             label_text(f.label_names, s.label_values, "le=\"" + num(f.bounds[i]) + "\"") + " " +
+             std::to_string(s.histogram.cumulative[i]) + "\n";
+    }
+    out += f.name + "_bucket" + label_text(f.label_names, s.label_values, "le=\"+Inf\"") + " " +
+           std::to_string(s.histogram.count) + "\n";
+    out += f.name + "_sum" + label_text(f.label_names, s.label_values) + " " +
+           num(s.histogram.sum) + "\n";
+    out += f.name + "_count" + label_text(f.label_names, s.label_values) + " " +
+           std::to_string(s.histogram.count) + "\n";
+  }
+}
+
+void write_gauge(std::string& out, std::string_view name, std::string_view help, double v,
+                 std::string_view type = "gauge") {
+  write_header(out, name, help, type);
+  out += name;
+  out += " " + num(v) + "\n";
+}
+
+void write_process(std::string& out) {
+  auto stats = read_process_stats();
+  if (!stats.ok()) return;
+  const ProcessStats& p = stats.value();
+  write_gauge(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+              p.cpu_seconds, "counter");
+  write_gauge(out, "process_max_fds", "Maximum number of open file descriptors.", p.max_fds);
+  write_gauge(out, "process_open_fds", "Number of open file descriptors.", p.open_fds);
+  write_gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
+              p.resident_bytes);
+  write_gauge(out, "process_start_time_seconds",
+              "Start time of the process since unix epoch in seconds.", p.start_time_seconds);
+  write_gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+              p.virtual_bytes);
+}
+
+}  // namespace
+
 Metrics::Metrics()
-    : bounds_{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-              0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10} {}
+    : requests_(registry_.counter("cenv_api_requests_total",
+                                  "API calls served, by call and result code.", {"call", "code"})),
+      latency_(registry_.histogram("cenv_api_request_seconds", "Latency of API calls, by call.",
+                                   {"call"})) {}
 
 void Metrics::observe_call(std::string_view call, Code code, std::chrono::nanoseconds latency) {
-  double secs = std::chrono::duration<double>(latency).count();
-  std::lock_guard lock(mu_);
-  ++requests_[{std::string(call), code_name(code)}];
-  Histogram& h = latency_[std::string(call)];
-  if (h.buckets.empty()) h.buckets.assign(bounds_.size(), 0);
-  for (size_t i = 0; i < bounds_.size(); ++i) {
-    if (secs <= bounds_[i]) ++h.buckets[i];
-  }
-  ++h.count;
-  h.sum += secs;
+  requests_.with({call, code_name(code)}).inc();
+  latency_.with({call}).observe(latency);
 }
 
 void Metrics::add_gauge(std::string name, std::string help, std::function<double()> read) {
@@ -26,38 +130,14 @@ void Metrics::add_gauge(std::string name, std::string help, std::function<double
   gauges_.push_back({std::move(name), std::move(help), std::move(read)});
 }
 
-static std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
 std::string Metrics::render() const {
-  std::lock_guard lock(mu_);
   std::string out;
-  out += "# HELP cenv_api_requests_total API calls served, by call and result code.\n";
-  out += "# TYPE cenv_api_requests_total counter\n";
-  for (const auto& [key, n] : requests_) {
-    out += "cenv_api_requests_total{call=\"" + key.first + "\",code=\"" + key.second + "\"} " +
-           std::to_string(n) + "\n";
+  for (const metrics::FamilySnapshot& f : registry_.collect()) write_family(out, f);
+  {
+    std::lock_guard lock(mu_);
+    for (const Gauge& g : gauges_) write_gauge(out, g.name, g.help, g.read());
   }
-  out += "# HELP cenv_api_request_seconds Latency of API calls, by call.\n";
-  out += "# TYPE cenv_api_request_seconds histogram\n";
-  for (const auto& [call, h] : latency_) {
-    for (size_t i = 0; i < bounds_.size(); ++i) {
-      out += "cenv_api_request_seconds_bucket{call=\"" + call + "\",le=\"" + num(bounds_[i]) +
-             "\"} " + std::to_string(h.buckets[i]) + "\n";
-    }
-    out += "cenv_api_request_seconds_bucket{call=\"" + call + "\",le=\"+Inf\"} " +
-           std::to_string(h.count) + "\n";
-    out += "cenv_api_request_seconds_sum{call=\"" + call + "\"} " + num(h.sum) + "\n";
-    out +=
-        "cenv_api_request_seconds_count{call=\"" + call + "\"} " + std::to_string(h.count) + "\n";
-  }
-  for (const Gauge& g : gauges_) {
-    out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
-    out += g.name + " " + num(g.read()) + "\n";
-  }
+  write_process(out);
   return out;
 }
 

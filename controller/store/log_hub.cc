@@ -2,9 +2,24 @@
 
 namespace cenv {
 
+LogHub::LogHub(Store& store, metrics::Registry* metrics) : store_(store) {
+  if (metrics != nullptr) {
+    bytes_ =
+        &metrics
+             ->counter("cenv_log_bytes_total", "Bytes of CommandRun output stored (both streams).")
+             .with({});
+  }
+}
+
 Result<int64_t> LogHub::append(const std::string& uid, std::span<const LogPiece> pieces) {
   auto r = store_.append_log(uid, split_log_pieces(pieces));
-  if (r.ok()) notify(uid);
+  if (!r.ok()) return r;
+  if (bytes_ != nullptr) {
+    uint64_t n = 0;
+    for (const LogPiece& p : pieces) n += p.data.size();
+    bytes_->inc(n);
+  }
+  notify(uid);
   return r;
 }
 

@@ -3,8 +3,8 @@
 // sections 3 and 4). The CommandRun reconciler appends through it (to the Store, in chunks) and
 // the Logs call's readers wait on it for more. It also holds the stdin pipes of runs started
 // with spec.stdin, which the Stdin call feeds and the reconciler drains into the container.
-// It sits beside the Store so that both the API server and the reconcilers reach it.
-// Thread-safe.
+// It sits beside the Store so that both the API server and the reconcilers reach it. Given a
+// registry, it counts the bytes it stores (cenv_log_bytes_total). Thread-safe.
 
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 
+#include "api/metrics_registry.h"
 #include "api/status.h"
 #include "api/stdin_pipe.h"
 #include "controller/store/store.h"
@@ -23,8 +24,8 @@ namespace cenv {
 
 class LogHub {
  public:
-  // `store` must outlive the hub.
-  explicit LogHub(Store& store) : store_(store) {}
+  // `store` and `metrics` (may be null: nothing counted) must outlive the hub.
+  explicit LogHub(Store& store, metrics::Registry* metrics = nullptr);
 
   // Appends to `uid`'s log (Store::append_log) and wakes its readers. Returns the log's size.
   // A piece larger than kMaxLogChunkBytes is stored as several chunks.
@@ -47,6 +48,7 @@ class LogHub {
 
  private:
   Store& store_;
+  metrics::Counter* bytes_ = nullptr;  // stored by append()
   std::mutex mu_;
   std::condition_variable changed_;
   // guarded by mu_; entries of runs nobody waits for are erased by notify() on completion

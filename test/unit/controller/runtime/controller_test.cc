@@ -1,5 +1,6 @@
 // Controller + Manager against a real ApiService + WatchHub: one reconcile per change, never
-// two at once for a key, back-off, requeue-after, owner mapping, and idleness.
+// two at once for a key, back-off, requeue-after, owner mapping, idleness, and the counts of
+// reconciles by result.
 
 #include "controller/runtime/controller.h"
 
@@ -14,6 +15,7 @@
 #include "api/conditions.h"
 #include "controller/runtime/manager.h"
 #include "test/fakes/fake_steady_clock.h"
+#include "test/metrics_sample.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {
@@ -313,6 +315,56 @@ TEST_CASE("controller: enqueue takes external events", "[runtime][controller]") 
   REQUIRE(manager.start().ok());
   c.enqueue(svc("from-docker"));
   REQUIRE(eventually([&] { return rec.calls(svc("from-docker")) == 1 && c.idle(); }));
+  manager.stop();
+}
+
+TEST_CASE("controller: counts reconciles by result with their durations and its queue",
+          "[runtime][controller][metrics]") {
+  ApiFixture f;
+  for (const char* name : {"ok", "fails-once", "later", "again"}) {
+    f.create("Service", "default", name, port(80));
+  }
+  // ok: success; fails-once: error then success; later: requeue_after (an hour: once);
+  // again: requeue then success.
+  CountingReconciler rec([](const Request& req, int call) {
+    if (req.name == "fails-once" && call == 1) {
+      return ReconcileResult::failed(Status::Unavailable("docker is away"));
+    }
+    if (req.name == "later") return ReconcileResult::after(std::chrono::hours(1));
+    if (req.name == "again" && call == 1) return ReconcileResult{true, {}, Status::Ok()};
+    return ReconcileResult::done();
+  });
+  MonotonicClock clock;
+  metrics::Registry registry;
+  Manager manager(*f.source, clock, fast_manager());
+  ControllerOptions options;
+  options.metrics = &registry;
+  manager.add(
+      std::make_unique<Controller>("services", "Service", rec, manager.cache(), clock, options));
+  auto count = [&](const std::string& name, std::vector<std::string> labels) {
+    return testing::sample_value(registry, name, labels).value_or(-1);
+  };
+  auto result = [&](const std::string& r) {
+    return count("cenv_reconcile_total", {"services", "Service", r});
+  };
+  // Every result is there from the start, at 0.
+  for (const char* r : {"success", "error", "requeue", "requeue_after"}) CHECK(result(r) == 0);
+  REQUIRE(manager.start().ok());
+
+  REQUIRE(eventually([&] {
+    return result("success") + result("error") + result("requeue") + result("requeue_after") == 6;
+  }));
+  CHECK(result("success") == 3);
+  CHECK(result("error") == 1);
+  CHECK(result("requeue") == 1);
+  CHECK(result("requeue_after") == 1);
+  CHECK(count("cenv_reconcile_errors_total", {"services", "Service"}) == 1);
+  CHECK(count("cenv_reconcile_duration_seconds", {"services", "Service"}) == 6);
+  CHECK(rec.total() == 6);
+  // The queue counts under the controller's name: the error and the requeue were retries.
+  CHECK(count("cenv_workqueue_retries_total", {"services"}) == 2);
+  CHECK(count("cenv_workqueue_adds_total", {"services"}) >= 6);
+  CHECK(count("cenv_workqueue_queue_duration_seconds", {"services"}) == 6);
   manager.stop();
 }
 

@@ -1,13 +1,16 @@
-// WorkQueue: dedup, dirty requeue, delays, back-off and the token bucket, on a fake clock.
+// WorkQueue: dedup, dirty requeue, delays, back-off and the token bucket, and its metrics, on a
+// fake clock.
 
 #include "controller/runtime/work_queue.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "test/fakes/fake_steady_clock.h"
+#include "test/metrics_sample.h"
 
 namespace cenv {
 namespace {
@@ -224,6 +227,107 @@ TEST_CASE("work queue: many threads adding never hand one key to two workers at 
   CHECK_FALSE(overlap);
   CHECK(handled > 0);
   CHECK(handled <= 8000);
+}
+
+TEST_CASE("work queue: counts its depth adds retries and how long keys wait and are worked on",
+          "[runtime][workqueue][metrics]") {
+  FakeSteadyClock clock;
+  metrics::Registry registry;
+  WorkQueueOptions o = no_bucket();
+  o.metrics = &registry;
+  o.name = "services";
+  WorkQueue q(clock, o);
+  auto value = [&](const std::string& name) {
+    return testing::sample_value(registry, name, {"services"}).value_or(-1);
+  };
+  auto histogram = [&](const std::string& name) {
+    return registry.histogram(name, "", {"name"}).with({"services"}).snapshot();
+  };
+
+  q.add(key("a"));
+  q.add(key("b"));
+  q.add(key("a"));  // already queued: not an add
+  CHECK(value("cenv_workqueue_adds_total") == 2);
+  CHECK(value("cenv_workqueue_depth") == 2);
+
+  clock.advance(milliseconds(30));
+  auto a = q.get();
+  REQUIRE(a);
+  CHECK(value("cenv_workqueue_depth") == 1);
+  CHECK(histogram("cenv_workqueue_queue_duration_seconds").count == 1);
+  CHECK(histogram("cenv_workqueue_queue_duration_seconds").sum == Approx(0.030));
+  clock.advance(milliseconds(20));
+  q.done(*a);
+  CHECK(histogram("cenv_workqueue_work_duration_seconds").count == 1);
+  CHECK(histogram("cenv_workqueue_work_duration_seconds").sum == Approx(0.020));
+
+  // A retry is counted at once; its add when its back-off (5 ms) has passed.
+  q.add_rate_limited(key("a"));
+  CHECK(value("cenv_workqueue_retries_total") == 1);
+  CHECK(value("cenv_workqueue_adds_total") == 2);
+  clock.advance(milliseconds(5));
+  CHECK(q.len() == 2);
+  CHECK(value("cenv_workqueue_adds_total") == 3);
+  CHECK(value("cenv_workqueue_depth") == 2);
+
+  // A key added while being processed is one add, queued (depth) only after done().
+  auto b = q.get();
+  REQUIRE(b);
+  q.add(*b);
+  CHECK(value("cenv_workqueue_adds_total") == 4);
+  CHECK(value("cenv_workqueue_depth") == 1);
+  q.done(*b);
+  CHECK(value("cenv_workqueue_depth") == 2);
+}
+
+TEST_CASE("work queue: at each collect its gauges say how long the keys in progress have been",
+          "[runtime][workqueue][metrics]") {
+  FakeSteadyClock clock;
+  metrics::Registry registry;
+  WorkQueueOptions o;
+  o.metrics = &registry;
+  o.name = "services";
+  auto q = std::make_unique<WorkQueue>(clock, o);
+  auto value = [&](const std::string& name) {
+    return testing::sample_value(registry, name, {"services"}).value_or(-1);
+  };
+  CHECK(value("cenv_workqueue_unfinished_work_seconds") == 0);
+  q->add(key("a"));
+  q->add(key("b"));
+  auto a = q->get();
+  REQUIRE(a);
+  clock.advance(milliseconds(3000));
+  auto b = q->get();
+  REQUIRE(b);
+  clock.advance(milliseconds(1000));
+  // a: 4 s, b: 1 s.
+  CHECK(value("cenv_workqueue_unfinished_work_seconds") == Approx(5));
+  CHECK(value("cenv_workqueue_longest_running_processor_seconds") == Approx(4));
+  q->done(*a);
+  CHECK(value("cenv_workqueue_unfinished_work_seconds") == Approx(1));
+  CHECK(value("cenv_workqueue_longest_running_processor_seconds") == Approx(1));
+  q->done(*b);
+  CHECK(value("cenv_workqueue_longest_running_processor_seconds") == 0);
+  // A queue gone no longer refreshes (its gauges keep their last values).
+  q->add(key("c"));
+  REQUIRE(q->get());
+  q.reset();
+  clock.advance(milliseconds(1000));
+  CHECK(value("cenv_workqueue_unfinished_work_seconds") == 0);
+}
+
+TEST_CASE("work queue: without a registry nothing is counted", "[runtime][workqueue][metrics]") {
+  FakeSteadyClock clock;
+  metrics::Registry registry;
+  WorkQueueOptions o;
+  o.name = "services";  // a name alone does not count
+  WorkQueue q(clock, o);
+  q.add(key("a"));
+  auto got = q.get();
+  REQUIRE(got);
+  q.done(*got);
+  CHECK(registry.collect().empty());
+  CHECK(q.idle());
 }
 
 }  // namespace

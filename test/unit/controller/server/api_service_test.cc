@@ -10,6 +10,7 @@
 #include "api/yaml_codec.h"
 #include "controller/store/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
+#include "test/metrics_sample.h"
 
 namespace cenv {
 namespace {
@@ -79,6 +80,23 @@ TEST_CASE("apply creates, then reports unchanged, then configured", "[api]") {
   CHECK(third->at(0).action == "unchanged");
   CHECK(third->at(1).action == "configured");
   CHECK(third->at(1).object.generation() == 2);
+}
+
+TEST_CASE("every store commit is timed in the registry the service is given", "[api][metrics]") {
+  Fixture f;
+  metrics::Registry registry;
+  f.api->set_metrics(registry);
+  auto commits = [&] {
+    return testing::sample_value(registry, "cenv_store_commit_duration_seconds").value_or(-1);
+  };
+  CHECK(commits() == 0);
+  REQUIRE(f.api->apply(f.items(kEnvAndService), {}).ok());
+  double after_create = commits();
+  CHECK(after_create >= 1);
+  std::string changed = kEnvAndService;
+  changed.replace(changed.find("80"), 2, "81");
+  REQUIRE(f.api->apply(f.items(changed), {}).ok());
+  CHECK(commits() > after_create);
 }
 
 TEST_CASE("apply applies schema defaults and fills the default namespace", "[api]") {

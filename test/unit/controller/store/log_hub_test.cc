@@ -7,6 +7,7 @@
 #include "api/limits.h"
 #include "controller/store/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
+#include "test/metrics_sample.h"
 #include "test/temp_dir.h"
 #include "test/unit/controller/store/store_suite.h"
 
@@ -44,6 +45,25 @@ TEST_CASE("LogHub stores a piece past kMaxLogChunkBytes as several chunks, nothi
     read += c.data;
   }
   CHECK(read == bytes);
+}
+
+TEST_CASE("LogHub counts the bytes it stores and not those a failed append refused",
+          "[logs][metrics]") {
+  testing::TempDir dir("cenv-log-hub");
+  testing::FakeClock clock(suite_time());
+  auto store = must(SqliteStore::open((dir.path() / "cenv.db").string(), clock));
+  const std::string uid(must(store->create(testing::service("job"))).uid());
+  metrics::Registry registry;
+  LogHub hub(*store, &registry);
+  auto bytes = [&] { return testing::sample_value(registry, "cenv_log_bytes_total").value_or(-1); };
+  CHECK(bytes() == 0);
+  std::vector<LogPiece> pieces = {{LogStream::kStdout, 1, suite_time(), "hello\n"},
+                                  {LogStream::kStderr, 1, suite_time(), long_output()}};
+  REQUIRE(hub.append(uid, pieces).ok());
+  CHECK(bytes() == static_cast<double>(6 + long_output().size()));
+  std::vector<LogPiece> empty = {{LogStream::kStdout, 1, suite_time(), ""}};
+  CHECK_FALSE(hub.append(uid, empty).ok());
+  CHECK(bytes() == static_cast<double>(6 + long_output().size()));
 }
 
 }  // namespace

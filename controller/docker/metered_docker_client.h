@@ -1,0 +1,95 @@
+#pragma once
+// MeteredDockerClient: a DockerClient that passes every call to another one and counts it in a
+// metrics registry: cenv_docker_requests_total{operation,code} (operation: the method's name,
+// "create_container"; code: the Status code's name, "ok", "not found", ...) and
+// cenv_docker_request_duration_seconds{operation}. A streaming call (logs, attach, exec, wait,
+// events, pull, push, build) is counted when it returns, its duration spanning its stream.
+// Thread-safe when the client it wraps is.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/metrics_registry.h"
+#include "controller/docker/docker_client.h"
+
+namespace cenv::docker {
+
+class MeteredDockerClient final : public DockerClient {
+ public:
+  // Counts the calls to `client` (owned) in `registry`, which must outlive this.
+  MeteredDockerClient(std::unique_ptr<DockerClient> client, metrics::Registry& registry);
+
+  Status ping() override;
+  Result<EngineVersion> version() override;
+
+  Result<std::string> create_container(const ContainerSpec& spec) override;
+  Status start_container(const std::string& id) override;
+  Status stop_container(const std::string& id, std::optional<int> timeout_seconds) override;
+  Status kill_container(const std::string& id, const std::string& signal) override;
+  Status remove_container(const std::string& id, const RemoveContainerOptions& options) override;
+  Status rename_container(const std::string& id, const std::string& new_name) override;
+  Result<ContainerInfo> inspect_container(const std::string& id) override;
+  Result<std::vector<ContainerSummary>> list_containers(
+      const ListContainersOptions& options) override;
+  Result<WaitResult> wait_container(const std::string& id, WaitCondition condition,
+                                    std::stop_token stop,
+                                    std::optional<std::chrono::milliseconds> timeout) override;
+  Status container_logs(const std::string& id, const LogsOptions& options,
+                        const OutputCallback& on_output, std::stop_token stop) override;
+  Status attach_container(const std::string& id, const AttachOptions& options,
+                          const OutputCallback& on_output, std::stop_token stop) override;
+
+  Result<std::string> create_exec(const std::string& container_id, const ExecSpec& spec) override;
+  Status start_exec(const std::string& exec_id, const ExecStartOptions& options,
+                    const OutputCallback& on_output, std::stop_token stop) override;
+  Result<ExecInfo> inspect_exec(const std::string& exec_id) override;
+
+  Result<std::string> create_network(const NetworkSpec& spec) override;
+  Result<NetworkInfo> inspect_network(const std::string& id_or_name) override;
+  Status remove_network(const std::string& id_or_name) override;
+  Result<std::vector<NetworkInfo>> list_networks(
+      const std::vector<std::string>& label_filters) override;
+  Status connect_network(const std::string& network, const std::string& container,
+                         const std::vector<std::string>& aliases) override;
+  Status disconnect_network(const std::string& network, const std::string& container,
+                            bool force) override;
+
+  Result<VolumeInfo> create_volume(const VolumeSpec& spec) override;
+  Result<VolumeInfo> inspect_volume(const std::string& name) override;
+  Status remove_volume(const std::string& name, bool force) override;
+  Result<std::vector<VolumeInfo>> list_volumes(
+      const std::vector<std::string>& label_filters) override;
+
+  Result<ImageInfo> inspect_image(const std::string& ref) override;
+  Result<std::vector<ImageInfo>> list_images(const ListImagesOptions& options) override;
+  Status pull_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
+                    const ProgressCallback& on_progress, std::stop_token stop) override;
+  Status push_image(const std::string& ref, const std::optional<RegistryAuth>& auth,
+                    const ProgressCallback& on_progress, std::stop_token stop) override;
+  Result<std::string> build_image(const BuildOptions& options, const ProgressCallback& on_output,
+                                  std::stop_token stop) override;
+  Status remove_image(const std::string& ref, const RemoveImageOptions& options) override;
+  Status tag_image(const std::string& source, const std::string& repo,
+                   const std::string& tag) override;
+
+  Status events(const EventsOptions& options, const EventCallback& on_event,
+                std::stop_token stop) override;
+
+  // The client it wraps.
+  DockerClient& inner() { return *inner_; }
+
+ private:
+  // Runs `call` (returning a Status or a Result) and counts it as `operation`.
+  template <typename Call>
+  auto counted(std::string_view operation, Call&& call);
+  void count(std::string_view operation, const Status& status, std::chrono::nanoseconds took);
+
+  std::unique_ptr<DockerClient> inner_;
+  metrics::CounterFamily& requests_;
+  metrics::HistogramFamily& seconds_;
+};
+
+}  // namespace cenv::docker
