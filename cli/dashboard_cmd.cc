@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cenv/v1/cenv.pb.h"
 #include "cli/common.h"
 
 extern char** environ;

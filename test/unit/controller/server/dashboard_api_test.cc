@@ -117,7 +117,7 @@ TEST_CASE("list answers the objects with secrets redacted and a revision to watc
   CHECK(api.list(parse_query("?kinds=Secret")).status == 400);
 }
 
-TEST_CASE("object answers one object redacted, 404 when missing, 400 without a name",
+TEST_CASE("object answers one object redacted and 404 when missing and 400 without a name",
           "[dashboard]") {
   testing::ApiFixture f;
   apply_yaml(f, shop_yaml());
@@ -132,7 +132,7 @@ TEST_CASE("object answers one object redacted, 404 when missing, 400 without a n
   CHECK(api.object(parse_query("?kind=svc&namespace=shop")).status == 400);
 }
 
-TEST_CASE("the dashboard's scripts insert data as text, never as HTML", "[dashboard]") {
+TEST_CASE("the dashboard scripts insert data as text and never as HTML", "[dashboard]") {
   size_t scripts = 0;
   for (const DashboardAsset& a : dashboard_assets()) {
     if (!a.path.ends_with(".js")) continue;

@@ -154,7 +154,7 @@ TEST_CASE("the dashboard answers only to an IP address or localhost as Host", "[
   CHECK(watch.text().starts_with("HTTP/1.1 403"));
 }
 
-TEST_CASE("a watch stream replays from a revision, then sends each commit as it happens",
+TEST_CASE("a watch stream replays from a revision and then sends each commit as it happens",
           "[dashboard]") {
   Served s;
   s.apply(service_yaml("before"));
@@ -233,7 +233,7 @@ TEST_CASE("a watch client that falls too far behind is dropped", "[dashboard]") 
   CHECK(s.dashboard.open_streams() == 0);
 }
 
-TEST_CASE("a log stream sends a run's stored output as JSON events, then eof", "[dashboard]") {
+TEST_CASE("a log stream sends the stored output of a run as JSON events and then eof", "[dashboard]") {
   testing::ApiFixture* fixture = nullptr;
   std::unique_ptr<LogHub> hub;
   std::unique_ptr<LogsService> logs;
