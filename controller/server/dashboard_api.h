@@ -31,6 +31,12 @@ struct HttpAnswer {
   std::vector<std::pair<std::string, std::string>> headers = {};  // more headers (Location)
 };
 
+// The Content-Security-Policy of every dashboard answer: nothing but the dashboard's own files
+// runs in the page, and it talks only to its own origin.
+inline constexpr std::string_view kDashboardContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 // The kinds the dashboard shows (and the only ones it lists or watches).
 inline constexpr std::string_view kDashboardKinds[] = {"Environment", "Module", "Service",
                                                        "CommandRun", "Event"};

@@ -85,9 +85,8 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (options_.dashboard != nullptr && Dashboard::owns(path)) {
       const std::string host = header(req, "Host").value_or("");
       if (Dashboard::is_stream(path)) {
-        const std::string target(req.target());
-        // The stream owns the connection from here on.
-        options_.dashboard->serve_stream(stream_.release_socket(), target, host);
+        // The stream owns the connection (and the request) from here on.
+        options_.dashboard->serve_stream(stream_.release_socket(), parser_->release());
         return;
       }
       HttpAnswer answer = options_.dashboard->answer(req.target(), host);

@@ -1,8 +1,8 @@
 'use strict';
 // Live sets of objects: a list (/ui/api/list) followed by the watch from the list's
-// resourceVersion (/ui/api/watch, server-sent events), so that nothing is missed between the
-// two and nothing is polled. A watch cut off (the server says "gone", or the connection drops)
-// lists again and watches from there.
+// resourceVersion (/ui/api/watch, a WebSocket), so that nothing is missed between the two and
+// nothing is polled. A watch cut off (the server says "gone", or the connection drops) lists
+// again and watches from there.
 
 const live = {
   open: new Set(),  // LiveSets running now
@@ -21,6 +21,25 @@ function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, v);
   return q.toString();
+}
+
+// Opens a stream of the dashboard (api/watch, api/logs) as a WebSocket: browsers keep only six
+// HTTP/1.1 connections per host, which server-sent event streams would use up across tabs.
+// `handlers` maps event names to functions of the event's data; `onClose` runs when the
+// server or the network ends the stream (not after close()).
+function openStream(path, params, handlers, onClose) {
+  const base = location.href.replace(/#.*$/, '').replace(/[^/]*$/, '');
+  const url = base.replace(/^http/, 'ws') + path + '?' + query(params);
+  const ws = new WebSocket(url);
+  let closed = false;
+  ws.onmessage = (m) => {
+    for (const ev of JSON.parse(m.data)) {
+      const fn = handlers[ev.event];
+      if (fn && !closed) fn(ev.data, ev.id);
+    }
+  };
+  ws.onclose = () => { if (!closed) { closed = true; onClose(); } };
+  return {close() { closed = true; ws.close(); }};
 }
 
 class LiveSet {
@@ -88,24 +107,23 @@ class LiveSet {
   }
 
   watch(resourceVersion) {
-    const q = query(Object.assign({kinds: this.kinds.join(','), resourceVersion}, this.params));
-    const es = new EventSource('api/watch?' + q);
-    this.source = es;
-    es.addEventListener('ready', () => {
-      this.connected = true;
-      this.retry = 500;
-      live.status();
-    });
-    es.addEventListener('change', (m) => this.apply(JSON.parse(m.data)));
-    es.addEventListener('gone', () => { es.close(); this.relist(); });
-    es.onerror = () => {
-      // The browser would reconnect with the old resourceVersion: list again instead.
-      es.close();
-      if (this.source !== es) return;
+    const params = Object.assign({kinds: this.kinds.join(','), resourceVersion}, this.params);
+    const stream = openStream('api/watch', params, {
+      ready: () => {
+        this.connected = true;
+        this.retry = 500;
+        live.status();
+      },
+      change: (ev) => this.apply(ev),
+      // The watch cannot go on (history compacted, too far behind): list again.
+      gone: () => { stream.close(); this.relist(); },
+    }, () => {
+      if (this.source !== stream) return;
       this.connected = false;
       live.status();
       this.later();
-    };
+    });
+    this.source = stream;
   }
 
   later() {
@@ -146,27 +164,25 @@ class LogFollower {
     this.offset = 0; this.source = null; this.stopped = false; this.size = 0;
   }
   start() {
-    const q = query({kind: this.kind, namespace: this.ns, name: this.name, follow: 1,
-      sinceBytes: this.offset});
-    const es = new EventSource('api/logs?' + q);
-    this.source = es;
-    es.addEventListener('log', (m) => {
-      const f = JSON.parse(m.data);
-      if (f.next <= this.offset) return;  // seen before a reconnect
-      this.offset = f.next;
-      this.append(f.data, f.stream);
-    });
-    es.addEventListener('end', (m) => {
-      const f = JSON.parse(m.data);
-      this.ended = true;
-      this.onEnd('finished: ' + f.phase + ', exit code ' + f.exitCode);
-    });
-    es.addEventListener('eof', () => { es.close(); if (!this.ended) this.onEnd('end of output'); });
-    es.addEventListener('failure', (m) => { es.close(); this.onEnd(JSON.parse(m.data).error); });
-    es.addEventListener('error', () => {
-      es.close();
+    const params = {kind: this.kind, namespace: this.ns, name: this.name, follow: 1,
+      sinceBytes: this.offset};
+    let stream = null;
+    stream = openStream('api/logs', params, {
+      log: (f) => {
+        if (f.next <= this.offset) return;  // seen before a reconnect
+        this.offset = f.next;
+        this.append(f.data, f.stream);
+      },
+      end: (f) => {
+        this.ended = true;
+        this.onEnd('finished: ' + f.phase + ', exit code ' + f.exitCode);
+      },
+      eof: () => { stream.close(); if (!this.ended) this.onEnd('end of output'); },
+      failure: (f) => { stream.close(); this.onEnd(f.error); },
+    }, () => {
       if (!this.stopped) setTimeout(() => { if (!this.stopped) this.start(); }, 1000);
     });
+    this.source = stream;
     return this;
   }
   append(text, stream) {

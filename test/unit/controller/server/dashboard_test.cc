@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
@@ -193,6 +197,41 @@ TEST_CASE("a watch stream of an Environment shows its secrets redacted", "[dashb
   REQUIRE(watch.read_until("\n\n"));
   CHECK(watch.text().find("hunter2-watch") == std::string::npos);
   CHECK(watch.text().find(kRedactedSecret) != std::string::npos);
+}
+
+TEST_CASE("a watch over a WebSocket sends JSON arrays of events from the page's own origin only",
+          "[dashboard]") {
+  namespace beast = boost::beast;
+  namespace websocket = beast::websocket;
+  Served s;
+  const std::string host = "127.0.0.1:" + std::to_string(s.port());
+  auto open = [&](const std::string& origin) {
+    boost::asio::io_context io;
+    websocket::stream<boost::asio::ip::tcp::socket> ws(io);
+    ws.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), s.port()});
+    ws.set_option(websocket::stream_base::decorator([origin](websocket::request_type& req) {
+      req.set(beast::http::field::origin, origin);
+    }));
+    beast::error_code ec;
+    ws.handshake(host, "/ui/api/watch?kinds=Service&resourceVersion=0", ec);
+    if (ec) return std::string("refused");
+    std::string text;
+    for (int i = 0; i < 20 && text.find("\"event\":\"ready\"") == std::string::npos; ++i) {
+      beast::flat_buffer buffer;
+      ws.read(buffer, ec);
+      if (ec) break;
+      text += beast::buffers_to_string(buffer.data());
+      // Every message is a JSON array of events.
+      REQUIRE(boost::json::parse(beast::buffers_to_string(buffer.data())).is_array());
+    }
+    return text;
+  };
+  s.apply(service_yaml("web"));
+  std::string own = open("http://" + host);
+  CHECK(own.find("{\"event\":\"change\",\"id\":\"") != std::string::npos);
+  CHECK(own.find("\"name\":\"web\"") != std::string::npos);
+  CHECK(own.find("\"event\":\"ready\"") != std::string::npos);
+  CHECK(open("http://evil.example") == "refused");
 }
 
 TEST_CASE("streams past the cap are answered 503 and bad queries 400", "[dashboard]") {
