@@ -66,6 +66,11 @@ def row_names(driver, table_id):
     ]
 
 
+def click_link(driver, text):
+    """Clicks the link `text`, again if the page re-rendered it meanwhile."""
+    wait_for(f"a click on {text}", lambda: driver.find_element(By.LINK_TEXT, text).click() or True)
+
+
 def shot(driver, name):
     os.makedirs(ARTIFACTS, exist_ok=True)
     path = os.path.join(ARTIFACTS, name + ".png")
@@ -104,7 +109,7 @@ spec:
         shot(driver, "environments")
 
         # A Service applied while the page is open appears without a reload.
-        driver.find_element(By.LINK_TEXT, NS).click()
+        click_link(driver, NS)
         wait_for("service web", lambda: "web" in row_names(driver, "services-table"))
         driver.execute_script("window.cenvNoReload = 'still here';")
         cenv("apply", "-f", "-", stdin=service("web2"))
@@ -122,7 +127,7 @@ spec:
   command: [sh, -c, 'for i in 1 2 3 4 5 6 7 8; do echo line-$i; sleep 1; done']
 """)
         wait_for("run count in the table", lambda: "count" in row_names(driver, "runs-table"))
-        driver.find_element(By.LINK_TEXT, "count").click()
+        click_link(driver, "count")
         log = lambda: driver.find_element(By.ID, "log").text
         wait_for("the run's first line", lambda: "line-1" in log(), 180)
         early = log()

@@ -41,13 +41,36 @@ function fill(el, ...children) {
   return el;
 }
 
-// A table: `columns` are header labels, `rows` arrays of cells (text or nodes); `empty` is
-// shown in place of rows when there are none.
-function table(columns, rows, empty, attrs) {
-  if (rows.length === 0) return h('p', {class: 'muted empty'}, empty);
-  return h('table', attrs || {},
-    h('thead', null, h('tr', null, columns.map(c => h('th', null, c)))),
-    h('tbody', null, rows.map(r => h('tr', r.attrs || null, r.cells.map(c => h('td', null, c))))));
+// Shows `rows` as the table `id` under the heading `heading` in `section`, changing only the
+// rows whose text or links changed: a row (and the link in it) that did not change stays the
+// same element, so an update never swallows a click on it.
+function tableInto(section, heading, columns, rows, empty, id) {
+  let title = section.querySelector(':scope > h2');
+  if (!title || title.textContent !== heading) fill(section, h('h2', null, heading));
+  let tbl = section.querySelector(':scope > table');
+  const none = section.querySelector(':scope > p.empty');
+  if (rows.length === 0) {
+    if (tbl) tbl.remove();
+    if (!none) section.append(h('p', {class: 'muted empty'}, empty));
+    return;
+  }
+  if (none) none.remove();
+  if (!tbl) {
+    tbl = h('table', {id}, h('thead', null, h('tr', null, columns.map(c => h('th', null, c)))),
+      h('tbody', null));
+    section.append(tbl);
+  }
+  const body = tbl.tBodies[0];
+  rows.forEach((r, i) => {
+    const tr = h('tr', r.attrs || null, r.cells.map(c => h('td', null, c)));
+    const sig = JSON.stringify([r.attrs || null, Array.from(tr.cells, td => td.textContent),
+      Array.from(tr.querySelectorAll('a, span'), e => e.getAttribute('href') || e.className)]);
+    const old = body.rows[i];
+    if (old && old.dataset.sig === sig) return;
+    tr.dataset.sig = sig;
+    if (old) old.replaceWith(tr); else body.append(tr);
+  });
+  while (body.rows.length > rows.length) body.rows[body.rows.length - 1].remove();
 }
 
 // A coloured badge for a phase or a condition status.

@@ -34,8 +34,8 @@ function objectPage(root, kind, ns, name) {
       (a.lastTimestamp || '').localeCompare(b.lastTimestamp || '')).map(e => ({
       cells: [age(e.lastTimestamp), badge(e.type), e.reason || '', e.message || '',
         String(e.count || 1), e.user || (e.source && e.source.component) || '']}));
-    fill(events, h('h2', null, 'Events'), table(['Last seen', 'Type', 'Reason', 'Message', 'Count', 'By'],
-      rows, 'No events.', {id: 'events-table'}));
+    tableInto(events, 'Events', ['Last seen', 'Type', 'Reason', 'Message', 'Count', 'By'],
+      rows, 'No events.', 'events-table');
   };
 
   const obj = new LiveSet([kind], {namespace, name}, (s) => {
@@ -58,10 +58,10 @@ function objectPage(root, kind, ns, name) {
         md.deletionTimestamp ? [h('dt', null, 'Deleting since'), h('dd', null, md.deletionTimestamp)] : null,
         md.labels ? [h('dt', null, 'Labels'), h('dd', null, Object.entries(md.labels).map(([k, v]) => h('span', {class: 'label'}, k + '=' + v)))] : null));
     const cs = (st.conditions || []).map(c => ({cells: [c.type, badge(c.status), c.reason || '', c.message || '', age(c.lastTransitionTime)]}));
-    fill(conditions, h('h2', null, 'Conditions'), table(['Type', 'Status', 'Reason', 'Message', 'Since'], cs,
-      'No conditions yet.', {id: 'conditions-table'}));
+    tableInto(conditions, 'Conditions', ['Type', 'Status', 'Reason', 'Message', 'Since'], cs,
+      'No conditions yet.', 'conditions-table');
     const refs = (md.ownerReferences || []).map(r => ({cells: [r.kind, objectLink(r.kind, namespace, r.name), r.controller ? 'controller' : '']}));
-    fill(owners, h('h2', null, 'Owners'), table(['Kind', 'Name', ''], refs, 'No owners.', {id: 'owners-table'}));
+    tableInto(owners, 'Owners', ['Kind', 'Name', ''], refs, 'No owners.', 'owners-table');
     const status = Object.assign({}, st);
     delete status.conditions;
     const spec = o.spec !== undefined ? o.spec : Object.fromEntries(Object.entries(o).filter(([k]) => !['apiVersion', 'kind', 'metadata', 'status'].includes(k)));

@@ -21,12 +21,13 @@ function environmentsPage(root) {
         h('a', {href: objectHref('Environment', '', env.metadata.name)}, 'object'),
       ],
     }));
-    fill(root,
-      h('h1', null, 'Environments'),
-      s.error ? h('p', {class: 'error'}, s.error) : null,
-      s.loaded ? table(['Name', 'Phase', 'Image', 'Modules', 'Age', ''], rows,
-        'No environments yet: cenv apply -f manifests/', {id: 'environments'}) : h('p', {class: 'muted'}, 'Loading…'));
+    fill(problem, s.error || '');
+    if (s.loaded) tableInto(list, 'Environments', ['Name', 'Phase', 'Image', 'Modules', 'Age', ''], rows,
+      'No environments yet: cenv apply -f manifests/', 'environments');
   });
+  const problem = h('p', {class: 'error'});
+  const list = h('section', {class: 'top'}, h('h2', null, 'Environments'), h('p', {class: 'muted'}, 'Loading…'));
+  fill(root, problem, list);
   return [set.start()];
 }
 
@@ -60,7 +61,8 @@ function environmentPage(root, name) {
   const services = h('section', {id: 'services'});
   const runs = h('section', {id: 'runs'});
   const modules = h('section', {id: 'modules'});
-  fill(root, header, services, runs, modules);
+  const problem = h('p', {class: 'error'});
+  fill(root, header, problem, services, runs, modules);
 
   const env = new LiveSet(['Environment'], {name}, (s) => {
     const e = s.items('Environment')[0];
@@ -107,14 +109,13 @@ function environmentPage(root, name) {
       return {cells: [objectLink('Module', name, m.metadata.name), (m.status && m.status.revision) || '-',
         ready ? badge(ready.status) : '-']};
     });
-    const loading = s.loaded ? null : h('p', {class: 'muted'}, 'Loading…');
-    fill(services, h('h2', null, 'Services'), loading || table(['Name', 'Phase', 'Health', 'Restarts', 'Endpoints', 'Age'],
-      svcRows, 'No services.', {id: 'services-table'}));
-    fill(runs, h('h2', null, 'Command runs'), loading || table(['Name', 'Phase', 'Exit code', 'Duration', 'Started'],
-      runRows, 'No command runs.', {id: 'runs-table'}));
-    fill(modules, h('h2', null, 'Modules'), loading || table(['Name', 'Revision', 'Ready'], modRows,
-      'No modules.', {id: 'modules-table'}));
-    if (s.error) services.prepend(h('p', {class: 'error'}, s.error));
+    fill(problem, s.error || '');
+    if (!s.loaded) return;
+    tableInto(services, 'Services', ['Name', 'Phase', 'Health', 'Restarts', 'Endpoints', 'Age'],
+      svcRows, 'No services.', 'services-table');
+    tableInto(runs, 'Command runs', ['Name', 'Phase', 'Exit code', 'Duration', 'Started'],
+      runRows, 'No command runs.', 'runs-table');
+    tableInto(modules, 'Modules', ['Name', 'Revision', 'Ready'], modRows, 'No modules.', 'modules-table');
   });
   return [env.start(), content.start()];
 }
