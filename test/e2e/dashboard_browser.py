@@ -22,9 +22,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 
-CENV = os.environ["CENV"]
-NS = os.environ["NS"]
-ARTIFACTS = os.environ["ARTIFACTS"]
+CENV = os.environ.get("CENV", "cenv")
+NS = os.environ.get("NS", "")
+ARTIFACTS = os.environ.get("ARTIFACTS", ".")
 SECRET = "s3cr3t-dashboard-value"
 
 

@@ -12,9 +12,7 @@ function crumbs(items) {
 }
 
 function route() {
-  for (const r of running) r.stop();
-  running = [];
-  live.open.clear();
+  leave();
   const root = document.getElementById('view');
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(p => {
     try { return decodeURIComponent(p); } catch (e) { return p; }
@@ -29,7 +27,17 @@ function route() {
   live.status();
 }
 
+function leave() {
+  for (const r of running) r.stop();
+  running = [];
+  live.open.clear();
+}
+
 window.addEventListener('hashchange', route);
+// A page left for another stays in the browser's back/forward cache with its sockets open:
+// close them when it is hidden, and start again if it is shown from that cache.
+window.addEventListener('pagehide', leave);
+window.addEventListener('pageshow', (e) => { if (e.persisted) route(); });
 route();
 // Ages tick without refetching anything: the live sets re-render from what they hold.
 setInterval(() => { for (const r of running) if (r.changed && r.loaded) r.changed(); }, 10000);

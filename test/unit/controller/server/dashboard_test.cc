@@ -232,6 +232,9 @@ TEST_CASE("a watch over a WebSocket sends JSON arrays of events from the page's 
   CHECK(own.find("\"name\":\"web\"") != std::string::npos);
   CHECK(own.find("\"event\":\"ready\"") != std::string::npos);
   CHECK(open("http://evil.example") == "refused");
+  // A client gone is noticed: its stream and subscriptions go.
+  for (int i = 0; i < 100 && s.dashboard.open_streams() != 0; ++i) std::this_thread::sleep_for(20ms);
+  CHECK(s.dashboard.open_streams() == 0);
 }
 
 TEST_CASE("streams past the cap are answered 503 and bad queries 400", "[dashboard]") {
