@@ -25,11 +25,16 @@ constexpr std::string_view kForeignHost =
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 
@@ -37,9 +42,9 @@ std::string_view reason_phrase(int status) {
 void refuse(tcp::socket socket, const HttpAnswer& a) {
   auto text = std::make_shared<std::string>(
       "HTTP/1.1 " + std::to_string(a.status) + " " + std::string(reason_phrase(a.status)) +
-      "\r\nContent-Type: " + a.content_type + "\r\nContent-Length: " +
-      std::to_string(a.body.size()) + "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n" +
-      a.body);
+      "\r\nContent-Type: " + a.content_type +
+      "\r\nContent-Length: " + std::to_string(a.body.size()) +
+      "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n" + a.body);
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   asio::async_write(*sock, asio::buffer(*text), [sock, text](boost::system::error_code, size_t) {
     boost::system::error_code ignored;
@@ -109,7 +114,8 @@ HttpAnswer Dashboard::answer(std::string_view target, std::string_view host) con
 }
 
 HttpAnswer Dashboard::answer_unframed(std::string_view target, std::string_view host) const {
-  if (!dashboard_host_allowed(host)) return HttpAnswer{403, "text/plain", std::string(kForeignHost)};
+  if (!dashboard_host_allowed(host))
+    return HttpAnswer{403, "text/plain", std::string(kForeignHost)};
   std::string_view path = target.substr(0, target.find('?'));
   if (path == "/ui") return HttpAnswer{301, "text/plain", "see /ui/\n", {{"Location", "/ui/"}}};
   QueryParams q = parse_query(target);
@@ -132,8 +138,9 @@ void Dashboard::serve_stream(tcp::socket socket, Request request) {
   // A WebSocket is not bound by the same-origin policy: only the dashboard's own page may open
   // one.
   if (websocket && !websocket_origin_allowed(request[http::field::origin], host)) {
-    return refuse(std::move(socket),
-                  HttpAnswer{403, "text/plain", "the dashboard's streams open only from its page\n"});
+    return refuse(
+        std::move(socket),
+        HttpAnswer{403, "text/plain", "the dashboard's streams open only from its page\n"});
   }
   const std::string target(request.target());
   const std::string_view path = std::string_view(target).substr(0, target.find('?'));
@@ -147,11 +154,16 @@ void Dashboard::serve_stream(tcp::socket socket, Request request) {
                   json_error(503, "too many dashboard streams are open (" +
                                       std::to_string(options_.max_streams) + "); close a page"));
   }
-  StreamSetup setup{std::move(socket), std::move(request), options_.stream_buffer_bytes,
-                    options_.heartbeat, nullptr, waker_};
+  StreamSetup setup{std::move(socket),
+                    std::move(request),
+                    options_.stream_buffer_bytes,
+                    options_.heartbeat,
+                    nullptr,
+                    waker_};
   if (path == kWatchPath) {
     auto query = read_dashboard_query(api_.kinds(), q);
-    if (!query.ok()) return refuse(std::move(setup.socket), json_error(400, query.status().message()));
+    if (!query.ok())
+      return refuse(std::move(setup.socket), json_error(400, query.status().message()));
     int64_t after = 0;
     if (std::string rv = param(q, "resourceVersion"); !rv.empty()) {
       after = std::strtoll(rv.c_str(), nullptr, 10);
@@ -163,9 +175,10 @@ void Dashboard::serve_stream(tcp::socket socket, Request request) {
     return start_watch_stream(std::move(setup), hub_, std::move(query).value(), after, dropped_);
   }
   if (open_log_streams_->load() >= options_.max_log_streams) {
-    return refuse(std::move(setup.socket),
-                  json_error(503, "too many log streams are open (" +
-                                      std::to_string(options_.max_log_streams) + "); close a page"));
+    return refuse(
+        std::move(setup.socket),
+        json_error(503, "too many log streams are open (" +
+                            std::to_string(options_.max_log_streams) + "); close a page"));
   }
   auto slots = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(
       count_in(open_streams_), count_in(open_log_streams_));
@@ -185,24 +198,21 @@ void Dashboard::start_reader(std::shared_ptr<LogPipe> pipe, const QueryParams& q
   LogsService* logs = logs_;
   std::lock_guard lock(followers_mu_);
   reap_locked();
-  followers_.push_back(Follower{pipe, std::jthread([logs, pipe, query] {
-                                  pthread_setname_np(pthread_self(), "cenv-ui-logs");
-                                  Status s = logs == nullptr
-                                                 ? Status::NotFound("this server serves no logs")
-                                                 : logs->stream(
-                                                       query,
-                                                       [&pipe](const LogFrame& f) {
-                                                         return pipe->push(log_frame_event(f));
-                                                       },
-                                                       [&pipe] { return pipe->cancelled(); });
-                                  pipe->push(s.ok() ? StreamEvent{"eof", "{}", ""}
-                                                    : StreamEvent{"failure",
-                                                                  "{\"error\":" +
-                                                                      json_quote(s.message()) + "}",
-                                                                  ""});
-                                  pipe->close();
-                                  pipe->set_finished();
-                                })});
+  followers_.push_back(Follower{
+      pipe, std::jthread([logs, pipe, query] {
+        pthread_setname_np(pthread_self(), "cenv-ui-logs");
+        Status s =
+            logs == nullptr
+                ? Status::NotFound("this server serves no logs")
+                : logs->stream(
+                      query, [&pipe](const LogFrame& f) { return pipe->push(log_frame_event(f)); },
+                      [&pipe] { return pipe->cancelled(); });
+        pipe->push(s.ok()
+                       ? StreamEvent{"eof", "{}", ""}
+                       : StreamEvent{"failure", "{\"error\":" + json_quote(s.message()) + "}", ""});
+        pipe->close();
+        pipe->set_finished();
+      })});
 }
 
 void Dashboard::reap_locked() {

@@ -16,9 +16,9 @@
 // reaching 127.0.0.1 through a DNS name it controls is refused), and a WebSocket only from the
 // dashboard's own origin. Thread-safe.
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
-#include <atomic>
 #include <chrono>
 #include <list>
 #include <memory>
@@ -96,8 +96,7 @@ class Dashboard {
   std::shared_ptr<StreamWaker> waker_;
   std::shared_ptr<std::atomic<size_t>> dropped_ = std::make_shared<std::atomic<size_t>>(0);
   std::shared_ptr<std::atomic<size_t>> open_streams_ = std::make_shared<std::atomic<size_t>>(0);
-  std::shared_ptr<std::atomic<size_t>> open_log_streams_ =
-      std::make_shared<std::atomic<size_t>>(0);
+  std::shared_ptr<std::atomic<size_t>> open_log_streams_ = std::make_shared<std::atomic<size_t>>(0);
   struct Follower {
     std::shared_ptr<LogPipe> pipe;
     std::jthread thread;

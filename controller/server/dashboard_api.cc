@@ -1,7 +1,7 @@
 #include "controller/server/dashboard_api.h"
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 
 #include "api/environment_secrets.h"
 
@@ -22,8 +22,8 @@ std::string percent_decode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() &&
-               hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 &&
+               hex_digit(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2])));
       i += 2;
     } else {
@@ -88,9 +88,11 @@ Result<DashboardQuery> read_dashboard_query(const KindRegistry& kinds, const Que
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (name.empty()) continue;
     const KindInfo* info = kinds.find(name);
-    bool shown = info != nullptr && std::find(std::begin(kDashboardKinds), std::end(kDashboardKinds),
-                                              info->kind) != std::end(kDashboardKinds);
-    if (!shown) return Status::Invalid("kinds: the dashboard shows no kind \"" + std::string(name) + "\"");
+    bool shown = info != nullptr &&
+                 std::find(std::begin(kDashboardKinds), std::end(kDashboardKinds), info->kind) !=
+                     std::end(kDashboardKinds);
+    if (!shown)
+      return Status::Invalid("kinds: the dashboard shows no kind \"" + std::string(name) + "\"");
     if (std::find(out.kinds.begin(), out.kinds.end(), info) == out.kinds.end()) {
       out.kinds.push_back(info);
     }
@@ -133,7 +135,11 @@ std::string valid_utf8(std::string_view s) {
   size_t n = s.size();
   for (size_t i = 0; i < n;) {
     unsigned char c = p[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     bool ok = len > 0 && i + len <= n;
     for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
     if (ok && len > 1) {

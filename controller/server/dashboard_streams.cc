@@ -267,8 +267,7 @@ class WatchEventStream final : public EventStream {
       });
     };
     for (const KindInfo* kind : query_.kinds) {
-      WatchFilter filter{kind->kind, kind->namespaced ? query_.ns : std::string(),
-                         query_.selector};
+      WatchFilter filter{kind->kind, kind->namespaced ? query_.ns : std::string(), query_.selector};
       auto replay = hub_.subscribe_from(std::move(filter), after_, on_ready);
       if (!replay.ok()) return gone(replay.status().message());
       for (WatchEvent& e : replay->history) {
@@ -373,10 +372,10 @@ void start_log_stream(StreamSetup setup, std::shared_ptr<LogPipe> pipe) {
 
 StreamEvent log_frame_event(const LogFrame& f) {
   if (f.end) {
-    return {"end",
-            "{\"phase\":" + json_quote(f.phase) + ",\"exitCode\":" + std::to_string(f.exit_code) +
-                "}",
-            ""};
+    return {
+        "end",
+        "{\"phase\":" + json_quote(f.phase) + ",\"exitCode\":" + std::to_string(f.exit_code) + "}",
+        ""};
   }
   const int64_t next = f.offset + static_cast<int64_t>(f.data.size());
   std::string data = "{\"stream\":\"";

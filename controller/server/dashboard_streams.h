@@ -11,10 +11,10 @@
 // (the watch cannot go on: list again), "log" {stream, offset, next, data}, "end" {phase,
 // exitCode}, "eof", "failure" {error}.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>

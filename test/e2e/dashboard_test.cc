@@ -26,8 +26,9 @@ bool browser_present() {
 TEST_CASE("the dashboard lists environments and follows a new Service and a run's output live",
           "[e2e][dashboard]") {
   if (!browser_present()) {
-    WARN("SKIPPED: chromium, chromium-driver or python3-selenium is not installed "
-         "(scripts/setup installs them)");
+    WARN(
+        "SKIPPED: chromium, chromium-driver or python3-selenium is not installed "
+        "(scripts/setup installs them)");
     return;
   }
   CenvRunner cenv;
@@ -40,10 +41,10 @@ TEST_CASE("the dashboard lists environments and follows a new Service and a run'
       "dashboard";
   const std::filesystem::path log = cenv.home() / "browser.log";
   std::string cmd = "cd '" CENV_SOURCE_DIR "' && CENV='" CENV_BINARY "' CENV_HOME='" +
-                    cenv.home().string() + "' CENV_INSTANCE='" + id +
-                    "' CENV_CONTAINER_LABELS='" + cenv.label() + "' NS='" + ns +
-                    "' ARTIFACTS='" + artifacts.string() + "' timeout 600 " + kPython +
-                    " test/e2e/dashboard_browser.py >'" + log.string() + "' 2>&1";
+                    cenv.home().string() + "' CENV_INSTANCE='" + id + "' CENV_CONTAINER_LABELS='" +
+                    cenv.label() + "' NS='" + ns + "' ARTIFACTS='" + artifacts.string() +
+                    "' timeout 600 " + kPython + " test/e2e/dashboard_browser.py >'" +
+                    log.string() + "' 2>&1";
   int status = std::system(cmd.c_str());
   INFO(CenvRunner::slurp(log));
   CHECK(WIFEXITED(status));

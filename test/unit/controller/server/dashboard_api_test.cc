@@ -31,7 +31,9 @@ void apply_yaml(testing::ApiFixture& f, const std::string& yaml) {
 
 std::string shop_yaml() {
   return "apiVersion: cenv.io/v1\nkind: Environment\nmetadata: {name: shop}\nspec:\n"
-         "  secrets: {token: \"" + std::string(kSecret) + "\"}\n---\n"
+         "  secrets: {token: \"" +
+         std::string(kSecret) +
+         "\"}\n---\n"
          "apiVersion: cenv.io/v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
          "spec: {command: [sleep, '1000']}\n";
 }
@@ -64,13 +66,16 @@ TEST_CASE("sse_event puts each line of data on a data line of its own", "[dashbo
   CHECK(sse_comment("beat\nx") == ": beat x\n\n");
 }
 
-TEST_CASE("valid_utf8 keeps valid text and replaces each invalid byte with U+FFFD",
-          "[dashboard]") {
+TEST_CASE("valid_utf8 keeps valid text and replaces each invalid byte with U+FFFD", "[dashboard]") {
   CHECK(valid_utf8("plain") == "plain");
-  CHECK(valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80") == "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
-  CHECK(valid_utf8("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
-  CHECK(valid_utf8("\xC3") == "\xEF\xBF\xBD");                      // truncated
-  CHECK(valid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");      // overlong
+  CHECK(valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80") ==
+        "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+  CHECK(valid_utf8("a\xFF"
+                   "b") ==
+        "a\xEF\xBF\xBD"
+        "b");
+  CHECK(valid_utf8("\xC3") == "\xEF\xBF\xBD");                                  // truncated
+  CHECK(valid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
   CHECK(valid_utf8("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
   CHECK(json_quote("<b>\"x\"\n") == "\"<b>\\\"x\\\"\\n\"");
 }

@@ -191,8 +191,9 @@ TEST_CASE("a watch stream of an Environment shows its secrets redacted", "[dashb
   Served s;
   RawClient watch(s.port(), "/ui/api/watch?kinds=Environment");
   REQUIRE(watch.read_until("event: ready\n"));
-  s.apply("apiVersion: cenv.io/v1\nkind: Environment\nmetadata: {name: shop}\n"
-          "spec: {secrets: {token: hunter2-watch}}\n");
+  s.apply(
+      "apiVersion: cenv.io/v1\nkind: Environment\nmetadata: {name: shop}\n"
+      "spec: {secrets: {token: hunter2-watch}}\n");
   REQUIRE(watch.read_until("\"name\":\"shop\""));
   REQUIRE(watch.read_until("\n\n"));
   CHECK(watch.text().find("hunter2-watch") == std::string::npos);
@@ -209,9 +210,8 @@ TEST_CASE("a watch over a WebSocket sends JSON arrays of events from the page's 
     boost::asio::io_context io;
     websocket::stream<boost::asio::ip::tcp::socket> ws(io);
     ws.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), s.port()});
-    ws.set_option(websocket::stream_base::decorator([origin](websocket::request_type& req) {
-      req.set(beast::http::field::origin, origin);
-    }));
+    ws.set_option(websocket::stream_base::decorator(
+        [origin](websocket::request_type& req) { req.set(beast::http::field::origin, origin); }));
     beast::error_code ec;
     ws.handshake(host, "/ui/api/watch?kinds=Service&resourceVersion=0", ec);
     if (ec) return std::string("refused");
@@ -233,7 +233,8 @@ TEST_CASE("a watch over a WebSocket sends JSON arrays of events from the page's 
   CHECK(own.find("\"event\":\"ready\"") != std::string::npos);
   CHECK(open("http://evil.example") == "refused");
   // A client gone is noticed: its stream and subscriptions go.
-  for (int i = 0; i < 100 && s.dashboard.open_streams() != 0; ++i) std::this_thread::sleep_for(20ms);
+  for (int i = 0; i < 100 && s.dashboard.open_streams() != 0; ++i)
+    std::this_thread::sleep_for(20ms);
   CHECK(s.dashboard.open_streams() == 0);
 }
 
@@ -271,11 +272,13 @@ TEST_CASE("a watch client that falls too far behind is dropped", "[dashboard]") 
     std::this_thread::sleep_for(20ms);
   }
   CHECK(s.dashboard.dropped_streams() == 1);
-  for (int i = 0; i < 100 && s.dashboard.open_streams() != 0; ++i) std::this_thread::sleep_for(20ms);
+  for (int i = 0; i < 100 && s.dashboard.open_streams() != 0; ++i)
+    std::this_thread::sleep_for(20ms);
   CHECK(s.dashboard.open_streams() == 0);
 }
 
-TEST_CASE("a log stream sends the stored output of a run as JSON events and then eof", "[dashboard]") {
+TEST_CASE("a log stream sends the stored output of a run as JSON events and then eof",
+          "[dashboard]") {
   testing::ApiFixture* fixture = nullptr;
   std::unique_ptr<LogHub> hub;
   std::unique_ptr<LogsService> logs;
@@ -291,8 +294,9 @@ TEST_CASE("a log stream sends the stored output of a run as JSON events and then
   auto server = HttpServer::start(metrics, http);
   REQUIRE(server.ok());
 
-  s.apply("apiVersion: cenv.io/v1\nkind: CommandRun\nmetadata: {name: job, namespace: default}\n"
-          "spec: {command: ['true']}\n");
+  s.apply(
+      "apiVersion: cenv.io/v1\nkind: CommandRun\nmetadata: {name: job, namespace: default}\n"
+      "spec: {command: ['true']}\n");
   auto run = fixture->api->get("CommandRun", "default", "job");
   REQUIRE(run.ok());
   LogPiece out{LogStream::kStdout, 1, std::chrono::system_clock::now(), "hello <b>\n"};
