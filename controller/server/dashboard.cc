@@ -8,6 +8,7 @@
 
 #include "controller/server/dashboard_assets.h"
 #include "controller/server/dashboard_streams.h"
+#include "controller/server/watch_stream.h"
 
 namespace cenv {
 
@@ -162,11 +163,16 @@ void Dashboard::serve_stream(tcp::socket socket, Request request) {
                     waker_};
   if (path == kWatchPath) {
     auto query = read_dashboard_query(api_.kinds(), q);
-    if (!query.ok())
+    if (!query.ok()) {
       return refuse(std::move(setup.socket), json_error(400, query.status().message()));
+    }
     int64_t after = 0;
     if (std::string rv = param(q, "resourceVersion"); !rv.empty()) {
-      after = std::strtoll(rv.c_str(), nullptr, 10);
+      after = parse_resource_version(rv);
+      if (after < 0) {
+        return refuse(std::move(setup.socket),
+                      json_error(400, "resourceVersion: not a revision: \"" + rv + "\""));
+      }
     } else {
       auto now = api_.store().revision();  // no version: what happens from now on
       after = now.ok() ? now.value() : 0;

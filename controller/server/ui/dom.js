@@ -73,10 +73,12 @@ function tableInto(section, heading, columns, rows, empty, id) {
   while (body.rows.length > rows.length) body.rows[body.rows.length - 1].remove();
 }
 
-// A coloured badge for a phase or a condition status.
-function badge(text) {
+// A coloured badge for a phase or a condition status; `colour` (default: the text) picks the
+// colour.
+function badge(text, colour) {
   const t = text === undefined || text === null || text === '' ? '-' : String(text);
-  return h('span', {class: 'badge badge-' + t.toLowerCase().replace(/[^a-z]/g, '')}, t);
+  const c = String(colour === undefined ? t : colour).toLowerCase().replace(/[^a-z]/g, '');
+  return h('span', {class: 'badge badge-' + c}, t);
 }
 
 // The link to an object's page.

@@ -57,7 +57,9 @@ function objectPage(root, kind, ns, name) {
         h('dt', null, 'Created'), h('dd', null, md.creationTimestamp || '-', ' (', age(md.creationTimestamp), ' ago)'),
         md.deletionTimestamp ? [h('dt', null, 'Deleting since'), h('dd', null, md.deletionTimestamp)] : null,
         md.labels ? [h('dt', null, 'Labels'), h('dd', null, Object.entries(md.labels).map(([k, v]) => h('span', {class: 'label'}, k + '=' + v)))] : null));
-    const cs = (st.conditions || []).map(c => ({cells: [c.type, badge(c.status), c.reason || '', c.message || '', age(c.lastTransitionTime)]}));
+    // A Failed condition is good news when False: coloured as such.
+    const shade = (c) => c.type === 'Failed' ? {True: 'False', False: 'True'}[c.status] : c.status;
+    const cs = (st.conditions || []).map(c => ({cells: [c.type, badge(c.status, shade(c)), c.reason || '', c.message || '', age(c.lastTransitionTime)]}));
     tableInto(conditions, 'Conditions', ['Type', 'Status', 'Reason', 'Message', 'Since'], cs,
       'No conditions yet.', 'conditions-table');
     const refs = (md.ownerReferences || []).map(r => ({cells: [r.kind, objectLink(r.kind, namespace, r.name), r.controller ? 'controller' : '']}));
