@@ -258,6 +258,10 @@ Status run_controller(const ControllerRunOptions& options) {
   Dashboard dashboard(api, hub, &logs);
   metrics.add_gauge("cenv_dashboard_streams", "Dashboard event streams currently open.",
                     [&dashboard] { return static_cast<double>(dashboard.open_streams()); });
+  metrics.add_gauge("cenv_dashboard_dropped_streams",
+                    "Dashboard watch streams dropped since the start because their client fell "
+                    "behind.",
+                    [&dashboard] { return static_cast<double>(dashboard.dropped_streams()); });
   auto http = start_http_server(options, metrics, store_ref, webhook, dashboard);
   if (!http.ok()) return http.status();
   GrpcServerOptions server_options;

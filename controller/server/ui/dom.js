@@ -47,6 +47,7 @@ function fill(el, ...children) {
 function tableInto(section, heading, columns, rows, empty, id) {
   let title = section.querySelector(':scope > h2');
   if (!title || title.textContent !== heading) fill(section, h('h2', null, heading));
+  for (const el of section.querySelectorAll(':scope > .loading')) el.remove();
   let tbl = section.querySelector(':scope > table');
   const none = section.querySelector(':scope > p.empty');
   if (rows.length === 0) {

@@ -26,7 +26,7 @@ function environmentsPage(root) {
       'No environments yet: cenv apply -f manifests/', 'environments');
   });
   const problem = h('p', {class: 'error'});
-  const list = h('section', {class: 'top'}, h('h2', null, 'Environments'), h('p', {class: 'muted'}, 'Loading…'));
+  const list = h('section', {class: 'top'}, h('h2', null, 'Environments'), h('p', {class: 'muted loading'}, 'Loading…'));
   fill(root, problem, list);
   return [set.start()];
 }
