@@ -148,7 +148,8 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
     return true;
   }
   void flush() {
-    if (closed_ || writing_active_) return;
+    // Nothing before the response header or the handshake (a log reader may wake us sooner).
+    if (closed_ || writing_active_ || !answered_) return;
     if (out_.empty() && !beat_due_) {
       if (finishing_) return close();
       return drained();
@@ -192,6 +193,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
 
  private:
   void started() {
+    answered_ = true;
     start();
     flush();
     read_until_closed();
@@ -233,6 +235,7 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   std::string out_;      // queued, not yet written
   std::string writing_;  // the write in flight
   beast::flat_buffer read_buffer_;
+  bool answered_ = false;  // the handshake is done (WebSocket) or the header queued (SSE)
   bool writing_active_ = false;
   bool beat_due_ = false;
   bool finishing_ = false;

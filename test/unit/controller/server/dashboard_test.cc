@@ -288,15 +288,12 @@ TEST_CASE("a watch client that falls too far behind is dropped", "[dashboard]") 
 
 TEST_CASE("a log stream sends the stored output of a run as JSON events and then eof",
           "[dashboard]") {
-  testing::ApiFixture* fixture = nullptr;
-  std::unique_ptr<LogHub> hub;
-  std::unique_ptr<LogsService> logs;
-  // The logs service needs the fixture's API: build the server in two steps.
+  // The logs service needs the fixture's API: a second server with its own dashboard.
   Served s;
-  fixture = &s.f;
-  hub = std::make_unique<LogHub>(*fixture->store);
-  logs = std::make_unique<LogsService>(*fixture->api, *hub, nullptr);
-  Dashboard with_logs(*fixture->api, *fixture->hub, logs.get());
+  testing::ApiFixture* fixture = &s.f;
+  LogHub hub(*fixture->store);
+  LogsService logs(*fixture->api, hub, nullptr);
+  Dashboard with_logs(*fixture->api, *fixture->hub, &logs);
   HttpServerOptions http;
   http.dashboard = &with_logs;
   Metrics metrics;
@@ -310,7 +307,7 @@ TEST_CASE("a log stream sends the stored output of a run as JSON events and then
   REQUIRE(run.ok());
   LogPiece out{LogStream::kStdout, 1, std::chrono::system_clock::now(), "hello <b>\n"};
   LogPiece err{LogStream::kStderr, 1, std::chrono::system_clock::now(), "bad \xFF byte\n"};
-  REQUIRE(hub->append(std::string(run->uid()), std::vector<LogPiece>{out, err}).ok());
+  REQUIRE(hub.append(std::string(run->uid()), std::vector<LogPiece>{out, err}).ok());
 
   RawClient stream(server.value()->port(),
                    "/ui/api/logs?kind=CommandRun&namespace=default&name=job&follow=0");
