@@ -33,6 +33,12 @@ TEST_CASE("the dashboard lists environments and follows a new Service and a run'
   }
   CenvRunner cenv;
   REQUIRE(cenv.run("controller start").exit_code == 0);
+  // `cenv dashboard` prints the URL of the controller's HTTP listener.
+  std::string address = CenvRunner::slurp(cenv.home() / "run" / "http.addr");
+  address = address.substr(0, address.find('\n'));
+  auto url = cenv.run("dashboard --no-open -n shop");
+  CHECK(url.exit_code == 0);
+  CHECK(url.out == "http://" + address + "/ui/#/env/shop\n");
   std::random_device rd;
   const std::string ns = "e2e-ui-" + std::to_string(rd() % 1000000);
   const std::string id = cenv.label().substr(cenv.label().find('=') + 1);
