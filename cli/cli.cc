@@ -16,6 +16,7 @@
 #include "cli/controller_cmd.h"
 #include "cli/controller_container.h"
 #include "cli/convert_cmd.h"
+#include "cli/dashboard_cmd.h"
 #include "cli/db_cmd.h"
 #include "cli/delete_cmd.h"
 #include "cli/describe_cmd.h"
@@ -75,6 +76,7 @@ struct Verbs {
   std::vector<std::string> suspend_args;  // suspend / resume env/NAME
   std::vector<std::string> describe_args;
   EventsFlags events;
+  DashboardFlags dashboard;
   std::string explain_path;
   bool explain_recursive = false;
   bool version_client_only = false;
@@ -389,6 +391,13 @@ void add_events(CLI::App& app, Verbs& v) {
   events->callback([&v] { v.rc = run_events(v.context, v.ns, v.events); });
 }
 
+void add_dashboard(CLI::App& app, Verbs& v) {
+  auto* dashboard = app.add_subcommand(
+      "dashboard", "Print the web dashboard's URL (and open it in a browser when there is one)");
+  dashboard->add_flag("--no-open", v.dashboard.no_open, "Print the URL only");
+  dashboard->callback([&v] { v.rc = run_dashboard(v.context, v.ns, v.dashboard); });
+}
+
 void add_explain(CLI::App& app, Verbs& v) {
   auto* explain = app.add_subcommand("explain", "Document a kind's fields (from crds/)");
   explain->add_option("field", v.explain_path, "KIND[.field.path], e.g. svc.spec.ports")
@@ -461,6 +470,7 @@ int run(int argc, char** argv, mode_t user_umask) {
   add_source_verbs(app, verbs);
   add_describe(app, verbs);
   add_events(app, verbs);
+  add_dashboard(app, verbs);
   add_explain(app, verbs);
   add_version_and_api_resources(app, verbs);
   add_certs(app, verbs.certs, verbs.rc);

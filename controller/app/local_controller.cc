@@ -27,6 +27,7 @@
 #include "controller/security/keyring_secret_box.h"
 #include "controller/security/tls_policy.h"
 #include "controller/server/api_service.h"
+#include "controller/server/dashboard.h"
 #include "controller/server/grpc_server.h"
 #include "controller/server/heap_trimmer.h"
 #include "controller/server/git_webhook.h"
@@ -116,7 +117,7 @@ Result<int> take_controller_lock(const ControllerRunOptions& options) {
   return lock_fd;
 }
 
-// The HTTP server (metrics, health, Git webhooks) on options.http_address ("HOST:PORT"; port 0
+// The HTTP server (metrics, health, Git webhooks, the dashboard) on options.http_address ("HOST:PORT"; port 0
 // picks one);
 // writes the address it serves on ("HOST:PORT") to options.http_address_file and returns it.
 struct ServingHttp {
@@ -124,8 +125,9 @@ struct ServingHttp {
   std::string address;
 };
 Result<ServingHttp> start_http_server(const ControllerRunOptions& options, Metrics& metrics,
-                                      Store& store, GitWebhook& webhook) {
+                                      Store& store, GitWebhook& webhook, Dashboard& dashboard) {
   HttpServerOptions http_options;
+  http_options.dashboard = &dashboard;
   auto colon = options.http_address.rfind(':');
   http_options.address = options.http_address.substr(0, colon);
   try {
@@ -248,7 +250,21 @@ Status run_controller(const ControllerRunOptions& options) {
   // POST /hooks/git/<environment>: a Git host's push asks for a sync, signed with the
   // Environment's webhook secret.
   GitWebhook webhook(api, secrets.value().get(), clock);
-  auto http = start_http_server(options, metrics, store_ref, webhook);
+  // Docker is reached lazily: without dockerd the API still serves and the objects say
+  // DockerUnavailable until it answers.
+  auto docker = DockerConnection::from_environment(&metrics.registry());
+  // CommandRun output: stored through the LogHub, served by Logs, Stdin and the dashboard.
+  LogHub log_hub(*store.value(), &metrics.registry());
+  LogsService logs(api, log_hub, docker_service_logs(*docker, set_options->names));
+  // The read-only web UI under /ui/ of the HTTP server; it outlives the server, which stops it.
+  Dashboard dashboard(api, hub, &logs);
+  metrics.add_gauge("cenv_dashboard_streams", "Dashboard event streams currently open.",
+                    [&dashboard] { return static_cast<double>(dashboard.open_streams()); });
+  metrics.add_gauge("cenv_dashboard_dropped_streams",
+                    "Dashboard watch streams dropped since the start because their client fell "
+                    "behind.",
+                    [&dashboard] { return static_cast<double>(dashboard.dropped_streams()); });
+  auto http = start_http_server(options, metrics, store_ref, webhook, dashboard);
   if (!http.ok()) return http.status();
   GrpcServerOptions server_options;
   server_options.unix_socket = options.socket.string();
@@ -258,12 +274,6 @@ Status run_controller(const ControllerRunOptions& options) {
   server_options.tls = security->tls;
   server_options.gate = security->gate;
   authorize_by_stored_bindings(server_options.gate, *store.value());
-  // Docker is reached lazily: without dockerd the API still serves and the objects say
-  // DockerUnavailable until it answers.
-  auto docker = DockerConnection::from_environment(&metrics.registry());
-  // CommandRun output: stored through the LogHub, served by Logs and Stdin.
-  LogHub log_hub(*store.value(), &metrics.registry());
-  LogsService logs(api, log_hub, docker_service_logs(*docker, set_options->names));
   server_options.logs = &logs;
   auto server = GrpcServer::start(api, hub, server_options);
   if (!server.ok()) return server.status();

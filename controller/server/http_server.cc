@@ -82,6 +82,18 @@ class Session : public std::enable_shared_from_this<Session> {
       res->result(http::status::method_not_allowed);
       res->set(http::field::allow, "GET, HEAD");
       res->body() = "only GET\n";
+    } else if (options_.dashboard != nullptr && Dashboard::owns(path)) {
+      const std::string host = header(req, "Host").value_or("");
+      if (Dashboard::is_stream(path)) {
+        // The stream owns the connection (and the request) from here on.
+        options_.dashboard->serve_stream(stream_.release_socket(), parser_->release());
+        return;
+      }
+      HttpAnswer answer = options_.dashboard->answer(req.target(), host);
+      res->result(static_cast<http::status>(answer.status));
+      res->set(http::field::content_type, answer.content_type);
+      for (const auto& [name, value] : answer.headers) res->set(name, value);
+      res->body() = std::move(answer.body);
     } else if (path == "/healthz" || path == "/livez") {
       res->body() = "ok\n";
     } else if (path == "/readyz") {
@@ -93,7 +105,9 @@ class Session : public std::enable_shared_from_this<Session> {
       res->body() = metrics_.render();
     } else {
       res->result(http::status::not_found);
-      res->body() = "not found: try /healthz, /readyz or /metrics\n";
+      res->body() = options_.dashboard != nullptr
+                        ? "not found: try /ui/, /healthz, /readyz or /metrics\n"
+                        : "not found: try /healthz, /readyz or /metrics\n";
     }
     send(std::move(res));
   }
@@ -204,6 +218,8 @@ HttpServer::~HttpServer() {
   });
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  // Before the io_context goes: nothing may be posted to it any more.
+  if (impl_->options.dashboard != nullptr) impl_->options.dashboard->stop();
 }
 
 }  // namespace cenv

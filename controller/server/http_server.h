@@ -1,7 +1,8 @@
 #pragma once
 // HttpServer: the controller's plain HTTP endpoints (Boost.Beast), on a second port:
 // GET /healthz (the process answers), /readyz (the store answers), /metrics (Prometheus text),
-// and POST /hooks/git/<environment> (a Git host's push webhook, see git_webhook.h).
+// POST /hooks/git/<environment> (a Git host's push webhook, see git_webhook.h) and the dashboard
+// under /ui/ (dashboard.h), whose streams stay open without holding up other requests.
 // One thread serves every connection asynchronously; requests and bodies are bounded (64 KiB,
 // a webhook's 1 MiB: more is answered 413).
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "api/status.h"
+#include "controller/server/dashboard.h"
 #include "controller/server/git_webhook.h"
 #include "controller/server/metrics.h"
 
@@ -25,6 +27,9 @@ struct HttpServerOptions {
   // the server's thread. Empty: /hooks/git/ answers 404.
   std::function<WebhookAnswer(std::string_view environment, const WebhookRequest& request)>
       git_webhook;
+  // GET /ui and /ui/...: the dashboard (dashboard.h). Null: /ui/ answers 404. Must outlive
+  // the server; the server calls its stop() when it stops.
+  Dashboard* dashboard = nullptr;
 };
 
 class HttpServer {

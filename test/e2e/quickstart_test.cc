@@ -39,6 +39,8 @@ TEST_CASE("the quickstart waits for everything Ready and shows the output and th
   CHECK(has(r.out, "logs cr/hello -n demo\nhello from cenv\n"));
   CHECK(has(r.out, "curl http://127.0.0.1:" + std::to_string(port) + "/"));
   CHECK(has(r.out, "<h1>hello from cenv</h1>"));
+  // And where the dashboard is.
+  CHECK(std::regex_search(r.out, std::regex(R"(http://127\.0\.0\.1:[0-9]+/ui/)")));
 }
 
 }  // namespace
