@@ -37,6 +37,7 @@ struct ServiceSpec {
   std::optional<HealthCheckSpec> health_check;
   RestartPolicy restart_policy = RestartPolicy::kAlways;
   std::vector<std::string> depends_on;
+  uint64_t replicas = 1;
 };
 
 // Reads the typed fields of `service` (already validated against its CRD, so only durations
@@ -49,6 +50,11 @@ Result<ServiceSpec> parse_service_spec(const Object& service);
 Result<WorkloadSpec> service_workload(const Object& service, const Object& environment,
                                       const std::string& image, const DockerNames& names = {},
                                       const SecretOpener* secrets = nullptr);
+
+// How a supervising runtime (swarm) restarts and health-checks `spec`'s workload: restartPolicy
+// Always/OnFailure/Never as any/on-failure/none; an exec check as CMD, a tcp check as a bash
+// connect to 127.0.0.1:port (CMD-SHELL; the image needs bash).
+WorkloadSupervision workload_supervision(const ServiceSpec& spec);
 
 // The Docker network of `environment`: spec.network, else names.network(its name).
 std::string environment_network(const Object& environment, const DockerNames& names);
