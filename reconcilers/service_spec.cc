@@ -98,7 +98,15 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
 std::string environment_network(const Object& environment, const DockerNames& names) {
   const json::object* spec = environment.spec_or_null();
   std::string_view network = string_field(spec, "network");
-  return network.empty() ? names.network(environment.name()) : std::string(network);
+  if (!network.empty()) return std::string(network);
+  std::string name = names.network(environment.name());
+  return string_field(spec, "runtime") == "swarm" ? swarm_name(name) : name;
+}
+
+std::string swarm_name(std::string_view docker_name) {
+  std::string out(docker_name);
+  std::replace(out.begin(), out.end(), '.', '_');
+  return out;
 }
 
 std::optional<std::string> network_wait(const Object& environment, const DockerNames& names,

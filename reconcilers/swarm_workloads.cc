@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "reconcilers/service_spec.h"
+
 namespace cenv {
 
 namespace {
@@ -95,7 +97,7 @@ Result<std::string> SwarmWorkloads::create(const WorkloadSpec& spec) {
   if (!d.ok()) return d.status();
   const WorkloadOwner& o = spec.owner;
   docker::SwarmServiceSpec s;
-  s.name = options_.names.container(o.ns, o.name);
+  s.name = swarm_name(options_.names.container(o.ns, o.name));
   s.container_labels = options_.names.labels(o.kind, o.ns, o.name, o.uid);
   s.labels = s.container_labels;
   s.labels[std::string(kLabelSpecHash)] = spec.spec_hash;

@@ -198,7 +198,11 @@ Result<SwarmState> EngineDockerClient::swarm_state() {
 Result<std::string> EngineDockerClient::create_service(const SwarmServiceSpec& spec) {
   auto body = unary(HttpMethod::kPost, path("/services/create"), service_create_body(spec), true);
   if (!body.ok()) return body.status();
-  return parse_created_id(*body);
+  auto v = parse(*body, "service create answer");
+  if (!v.ok()) return v.status();
+  std::string_view id = v->is_object() ? string_field(v->get_object(), "ID") : "";
+  if (id.empty()) return Status::Internal("unexpected service create answer from docker: no ID");
+  return std::string(id);
 }
 
 Result<SwarmServiceInfo> EngineDockerClient::inspect_service(const std::string& id_or_name) {

@@ -13,6 +13,7 @@
 #include "api/conditions.h"
 #include "controller/app/reconciler_set.h"
 #include "reconcilers/docker_names.h"
+#include "reconcilers/service_spec.h"
 #include "test/integration/reconcilers/docker_test_env.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
@@ -106,7 +107,7 @@ struct SwarmBed {
   // The running tasks' containers of the Service's swarm service.
   std::set<std::string> running_tasks(const std::string& name) {
     std::set<std::string> out;
-    auto s = docker->inspect_service(names.container(ns, name));
+    auto s = docker->inspect_service(swarm_name(names.container(ns, name)));
     if (!s.ok()) return out;
     auto tasks = docker->list_tasks(s->id);
     if (!tasks.ok()) return out;
@@ -155,11 +156,11 @@ TEST_CASE("integration swarm: a 3-replica Service runs 3 tasks - scales to 1 and
                    {"command", boost::json::array{"sh", "-c"}},
                    {"args", boost::json::array{"trap 'exit 0' TERM; while :; do sleep 0.2; done"}}});
   REQUIRE(eventually([&] { return bed.runs("web", 3); }, std::chrono::seconds(90)));
-  auto service = bed.docker->inspect_service(bed.names.container(bed.ns, "web"));
+  auto service = bed.docker->inspect_service(swarm_name(bed.names.container(bed.ns, "web")));
   REQUIRE(service.ok());
   CHECK(label_value(service->labels, testing::kTestRunLabel) == bed.run_id);
   CHECK(label_value(service->labels, kLabelInstance) == "sw-" + bed.run_id);
-  auto net = bed.docker->inspect_network(bed.names.network(bed.ns));
+  auto net = bed.docker->inspect_network(swarm_name(bed.names.network(bed.ns)));
   REQUIRE(net.ok());
   CHECK(net->driver == "overlay");
   Object got = bed.get("Service", bed.ns, "web");
