@@ -56,6 +56,8 @@ Result<std::vector<Workload>> ContainerWorkloads::find(const WorkloadOwner& owne
   if (!listed.ok()) return listed.status();
   std::vector<Workload> out;
   for (const docker::ContainerSummary& s : listed.value()) {
+    // A swarm task's container carries its Service's labels too: the swarm's, not ours.
+    if (s.labels.contains("com.docker.swarm.task.id")) continue;
     auto info = d.value()->inspect_container(s.id);
     if (!info.ok()) {
       if (info.status().code() == Code::kNotFound) continue;  // removed meanwhile
@@ -109,6 +111,13 @@ Status ContainerWorkloads::start(const std::string& id) {
   auto d = docker_.client();
   if (!d.ok()) return d.status();
   return d.value()->start_container(id);
+}
+
+Status ContainerWorkloads::scale(const std::string& id, uint64_t replicas) {
+  if (replicas == 1) return Status::Ok();
+  return Status::FailedPrecondition("container " + id.substr(0, 12) +
+                                    " is one copy: the docker runtime cannot run " +
+                                    std::to_string(replicas));
 }
 
 Status ContainerWorkloads::remove(const std::string& id) {

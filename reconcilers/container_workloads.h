@@ -28,6 +28,7 @@ class ContainerWorkloads final : public Workloads {
   Result<std::vector<Workload>> find(const WorkloadOwner& owner) override;
   Result<std::string> create(const WorkloadSpec& spec) override;
   Status start(const std::string& id) override;
+  Status scale(const std::string& id, uint64_t replicas) override;
   Status remove(const std::string& id) override;
   Status remove_volumes(const WorkloadOwner& owner,
                         const std::vector<std::string>& mounted) override;

@@ -6,6 +6,7 @@
 #include "api/conditions.h"
 #include "api/environment_secrets.h"
 #include "api/finalizers.h"
+#include "api/json_fields.h"
 #include "modules/tar_archive.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/environment_registry.h"
@@ -256,26 +257,55 @@ Status EnvironmentReconciler::sync_network(docker::DockerClient& docker, const O
                                            Object& next) {
   const int64_t gen = env.generation();
   std::string network = environment_network(env, options_.names);
+  // Runtime swarm: an attachable overlay network, which only a swarm manager can create.
+  const bool swarm = string_field(env.spec_or_null(), "runtime") == "swarm";
+  const std::string driver = swarm ? "overlay" : "bridge";
   Status failure;
-  auto info = docker.inspect_network(network);
-  if (!info.ok() && info.status().code() == Code::kNotFound) {
-    docker::Labels labels = options_.names.labels("Environment", env.name(), env.name(), env.uid());
-    auto created = docker.create_network({.name = network, .labels = labels});
-    if (created.ok() || created.status().code() == Code::kAlreadyExists) {
-      spdlog::info("Environment {}: created network {}", env.name(), network);
-    } else {
-      failure = created.status();
+  std::string reason = "NetworkFailed";
+  if (swarm) {
+    auto state = docker.swarm_state();
+    if (!state.ok()) {
+      failure = state.status();
+    } else if (!state->manager()) {
+      reason = "SwarmNotInitialised";
+      failure = Status::FailedPrecondition(
+          "spec.runtime is swarm but this Docker engine is not a swarm manager (swarm state " +
+          (state->local_node_state.empty() ? std::string("inactive") : state->local_node_state) +
+          (state->error.empty() ? "" : ": " + state->error) +
+          "): run `docker swarm init` (or join it to a swarm as a manager), or set spec.runtime "
+          "to docker");
     }
-  } else if (!info.ok()) {
-    failure = info.status();
+  }
+  if (failure.ok()) {
+    auto info = docker.inspect_network(network);
+    if (!info.ok() && info.status().code() == Code::kNotFound) {
+      docker::Labels labels =
+          options_.names.labels("Environment", env.name(), env.name(), env.uid());
+      auto created = docker.create_network(
+          {.name = network, .driver = driver, .labels = labels, .attachable = true});
+      if (created.ok() || created.status().code() == Code::kAlreadyExists) {
+        spdlog::info("Environment {}: created {} network {}", env.name(), driver, network);
+      } else {
+        failure = created.status();
+      }
+    } else if (!info.ok()) {
+      failure = info.status();
+    } else if (swarm && info->driver != driver) {
+      reason = "NetworkDriverMismatch";
+      failure = Status::FailedPrecondition(
+          "is a " + info->driver + " network but spec.runtime swarm needs an overlay network: "
+          "remove it (once nothing uses it) and cenv creates it again");
+    }
   }
   if (failure.ok()) {
     set_condition(next, "NetworkReady", kConditionTrue, "NetworkExists",
-                  "Docker network " + network + " exists", gen, clock_.now());
+                  "Docker network " + network + " exists" + (swarm ? " (overlay)" : ""), gen, clock_.now());
   } else {
     set_condition(next, "NetworkReady", kConditionFalse,
-                  failure.code() == Code::kUnavailable ? "DockerUnavailable" : "NetworkFailed",
-                  "network " + network + ": " + failure.message(), gen, clock_.now());
+                  failure.code() == Code::kUnavailable ? "DockerUnavailable" : reason,
+                  reason == "SwarmNotInitialised" ? failure.message()
+                                                  : "network " + network + ": " + failure.message(),
+                  gen, clock_.now());
   }
   return failure;
 }

@@ -48,6 +48,8 @@ struct ServiceReconciler::Observation {
   std::string image;      // the workload's image
   std::string env_image;  // the Environment's status.image
   ObjectPtr env;          // the Environment (its spec.registry and secrets pull the image)
+  Workloads* workloads = nullptr;  // of the Environment's runtime
+  bool swarm = false;              // its spec.runtime is swarm
   WorkloadSpec desired;   // what the workload should be
   // Why the Environment's network cannot take a container yet; nullopt when it can.
   std::optional<std::string> network_wait;
@@ -70,7 +72,8 @@ const char* reason_for(const Status& s) {
     case Code::kNotFound:
       return s.message().find("network") != std::string::npos ? "NetworkNotFound" : "ImageNotFound";
     case Code::kFailedPrecondition:
-      return "ImagePullFailed";
+      return s.message().find("docker swarm init") != std::string::npos ? "SwarmNotInitialised"
+                                                                          : "ImagePullFailed";
     case Code::kUnauthenticated:
       return "RegistryUnauthorized";
     case Code::kAlreadyExists:
@@ -291,12 +294,27 @@ ReconcileResult ServiceReconciler::finalize(const Object& svc) {
   if (!has_finalizer(svc, kCleanupFinalizer)) return ReconcileResult::done();
   WorkloadOwner owner{"Service", std::string(svc.ns()), std::string(svc.name()),
                       std::string(svc.uid())};
-  auto found = workloads_.find(owner);
-  if (!found.ok()) return ReconcileResult::failed(found.status());
-  for (const Workload& w : found.value()) {
-    if (w.uid != owner.uid) continue;  // not this object's
-    if (Status s = workloads_.remove(w.id); !s.ok()) return ReconcileResult::failed(s);
-    spdlog::info("Service {}/{}: removed container {}", svc.ns(), svc.name(), w.id.substr(0, 12));
+  // Both runtimes: the Environment may have switched, or be gone. A swarm that is not there
+  // (not a manager) holds nothing of this Service, unless the Environment still runs on it.
+  ObjectPtr env = environments_.get("", svc.ns());
+  const bool on_swarm = env && string_field(env->spec_or_null(), "runtime") == "swarm";
+  std::vector<Workloads*> runtimes{&workloads_};
+  if (options_.swarm) runtimes.push_back(options_.swarm);
+  for (Workloads* runtime : runtimes) {
+    auto found = runtime->find(owner);
+    if (!found.ok()) {
+      if (runtime == options_.swarm && !on_swarm &&
+          found.status().code() == Code::kFailedPrecondition) {
+        continue;
+      }
+      return ReconcileResult::failed(found.status());
+    }
+    for (const Workload& w : found.value()) {
+      if (w.uid != owner.uid) continue;  // not this object's
+      if (Status s = runtime->remove(w.id); !s.ok()) return ReconcileResult::failed(s);
+      spdlog::info("Service {}/{}: removed {} {}", svc.ns(), svc.name(),
+                   w.replicas ? "swarm service" : "container", w.id.substr(0, 12));
+    }
   }
   const json::object* annotations = object_field(svc.metadata_or_null(), "annotations");
   if (string_field(annotations, kPurgeVolumesAnnotation) == "true") {
@@ -389,6 +407,23 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
   if (!env)
     return wait(svc, out, "WaitingForEnvironment", "Environment " + req.ns + " does not exist");
   seen.env = env;
+  seen.swarm = string_field(env->spec_or_null(), "runtime") == "swarm";
+  seen.workloads = seen.swarm ? options_.swarm : &workloads_;
+  if (seen.workloads == nullptr) {
+    out.phase = "Failed";
+    out.reason = "RuntimeUnavailable";
+    out.message = "Environment " + req.ns + " has spec.runtime swarm, which this controller "
+                  "does not run";
+    return write_status(svc, out);
+  }
+  if (!seen.swarm && seen.spec.replicas != 1) {
+    out.phase = "Failed";
+    out.reason = "ReplicasUnsupported";
+    out.message = "spec.replicas is " + std::to_string(seen.spec.replicas) + " but Environment " +
+                  req.ns + " has spec.runtime docker, which runs exactly one container per "
+                  "Service: set spec.replicas to 1, or the Environment's spec.runtime to swarm";
+    return write_status(svc, out);
+  }
   seen.env_image = string_field(env->status_or_null(), "image");
   seen.image = seen.spec.image;
   if (seen.image.empty()) {
@@ -403,13 +438,17 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
   auto desired = service_workload(svc, *env, seen.image, options_.names, options_.secrets);
   if (!desired.ok()) return invalid(desired.status());
   seen.desired = std::move(desired).value();
+  if (seen.swarm) {
+    seen.desired.supervision = workload_supervision(seen.spec);
+    seen.desired.spec_hash = workload_hash(seen.desired);
+  }
   if (std::string cycle = dependency_cycle(svc); !cycle.empty()) {
     return wait(svc, out, "DependencyCycle", "dependsOn forms a cycle: " + cycle);
   }
   seen.network_wait =
       network_wait(*env, options_.names, clock_.now(), options_.network_wait_reported_after);
 
-  auto found = workloads_.find(seen.desired.owner);
+  auto found = seen.workloads->find(seen.desired.owner);
   if (!found.ok()) return fail(svc, out, found.status(), "Pending");
   // Keep one workload of this Service: the newest with the desired hash, else the newest.
   // Workloads of another uid (an earlier Service of this name, or another controller's) are
@@ -431,7 +470,7 @@ std::optional<ReconcileResult> ServiceReconciler::converge(const Request& req, c
                                                            Observation& seen, Outcome& out) {
   const std::string who = req.ns + "/" + req.name;
   for (const Workload& w : seen.extra) {
-    if (Status s = workloads_.remove(w.id); !s.ok()) return fail(svc, out, s, "Pending");
+    if (Status s = seen.workloads->remove(w.id); !s.ok()) return fail(svc, out, s, "Pending");
     spdlog::info("Service {}: removed duplicate container {}", who, w.id.substr(0, 12));
   }
   bool replaced = false;
@@ -443,7 +482,7 @@ std::optional<ReconcileResult> ServiceReconciler::converge(const Request& req, c
   }
   if (seen.current && seen.current->spec_hash != seen.desired.spec_hash) {
     const std::string old_id = seen.current->id;
-    if (Status s = workloads_.remove(old_id); !s.ok()) return fail(svc, out, s, "Pending");
+    if (Status s = seen.workloads->remove(old_id); !s.ok()) return fail(svc, out, s, "Pending");
     spdlog::info("Service {}: spec changed, replacing container {}", who, old_id.substr(0, 12));
     event(svc, EventSeverity::kNormal, "Replaced",
           "spec changed: removed container " + old_id.substr(0, 12));
@@ -453,6 +492,22 @@ std::optional<ReconcileResult> ServiceReconciler::converge(const Request& req, c
   }
   if (!seen.current) return create(req, svc, seen, out, replaced);
   const Workload& current = *seen.current;
+  if (current.replicas) {
+    // The swarm restarts its tasks itself; cenv only scales.
+    if (current.replicas->desired != seen.desired.replicas &&
+        current.spec_hash == seen.desired.spec_hash) {
+      if (Status s = seen.workloads->scale(current.id, seen.desired.replicas); !s.ok()) {
+        return fail(svc, out, s, "Pending");
+      }
+      spdlog::info("Service {}: scaled {} from {} to {} replicas", who, current.id.substr(0, 12),
+                   current.replicas->desired, seen.desired.replicas);
+      event(svc, EventSeverity::kNormal, "Scaled",
+            "scaled from " + std::to_string(current.replicas->desired) + " to " +
+                std::to_string(seen.desired.replicas) + " replicas");
+      seen.changed_workload = true;
+    }
+    return std::nullopt;
+  }
   if (current.running || current.state == "restarting" || current.state == "paused" ||
       current.state == "removing") {
     return std::nullopt;  // running, or Docker is moving it: report() says which
@@ -482,14 +537,14 @@ std::optional<ReconcileResult> ServiceReconciler::create(const Request& req, con
         svc, out,
         Status::FailedPrecondition("cannot pull " + seen.image + ": " + auth.status().message()));
   }
-  if (Status s = workloads_.ensure_image(seen.image, *auth); !s.ok()) {
+  if (Status s = seen.workloads->ensure_image(seen.image, *auth); !s.ok()) {
     out.clear_workload = true;
     if (s.code() == Code::kUnauthenticated) {
       s = Status::Unauthenticated(registry_refusal_message(*seen.env, "pull", seen.image, s));
     }
     return fail(svc, out, s, s.code() == Code::kUnavailable ? "Pending" : "Failed");
   }
-  auto id = workloads_.create(seen.desired);
+  auto id = seen.workloads->create(seen.desired);
   if (!id.ok()) {
     Status s = id.status();
     if (s.code() == Code::kAlreadyExists) {
@@ -549,7 +604,7 @@ std::optional<ReconcileResult> ServiceReconciler::restart(const Request& req, co
     out.result = ReconcileResult::after(options_.network_recheck);
     return wait(svc, out, "WaitingForNetwork", *seen.network_wait);
   }
-  if (Status s = workloads_.start(current.id); !s.ok()) {
+  if (Status s = seen.workloads->start(current.id); !s.ok()) {
     out.workload = current;
     return fail(svc, out, s);
   }
@@ -568,7 +623,7 @@ std::optional<ReconcileResult> ServiceReconciler::restart(const Request& req, co
 ReconcileResult ServiceReconciler::report(const Request& req, const Object& svc, Observation& seen,
                                           Outcome& out) {
   if (seen.changed_workload) {
-    auto again = workloads_.find(seen.desired.owner);
+    auto again = seen.workloads->find(seen.desired.owner);
     if (!again.ok()) return fail(svc, out, again.status(), "Pending");
     seen.current.reset();
     for (const Workload& w : again.value()) {
@@ -584,6 +639,7 @@ ReconcileResult ServiceReconciler::report(const Request& req, const Object& svc,
       return write_status(svc, out);
     }
   }
+  if (seen.current->replicas) return report_replicas(req, svc, seen, out);
   const Workload& current = *seen.current;
   out.workload = current;
   if (current.spec_hash == seen.desired.spec_hash) out.image = seen.image;
@@ -652,6 +708,40 @@ ReconcileResult ServiceReconciler::report(const Request& req, const Object& svc,
   return write_status(svc, out);
 }
 
+ReconcileResult ServiceReconciler::report_replicas(const Request& req, const Object& svc,
+                                                   Observation& seen, Outcome& out) {
+  prober_.forget(req);  // the swarm checks health: a task counts as running once healthy
+  const Workload& current = *seen.current;
+  const WorkloadReplicas& r = *current.replicas;
+  out.workload = current;
+  if (current.spec_hash == seen.desired.spec_hash) out.image = seen.image;
+  out.held_for = seen.held_for;
+  std::string where;
+  for (const std::string& n : r.nodes) where += (where.empty() ? " on " : ", ") + n;
+  const std::string counts = std::to_string(r.ready) + "/" + std::to_string(r.desired) +
+                             " replicas running" + where;
+  if (r.ready >= r.desired) {
+    out.phase = "Ready";
+    out.ready = true;
+    out.reason = "Running";
+    out.message = counts;
+    out.healthy_status = kConditionTrue;
+    out.healthy_reason = "TasksRunning";
+    out.healthy_message = r.desired == 0 ? "scaled to 0 replicas"
+                                         : "every task is running (and healthy, with a check)";
+    out.result = ReconcileResult::after(options_.swarm_recheck);
+    return write_status(svc, out);
+  }
+  out.phase = r.ready > 0 ? "Running" : "Starting";
+  out.reason = r.problem.empty() ? "ReplicasStarting" : "TasksFailing";
+  out.message = counts + (r.problem.empty() ? "" : "; " + r.problem);
+  out.healthy_status = r.problem.empty() ? kConditionUnknown : kConditionFalse;
+  out.healthy_reason = r.problem.empty() ? "Starting" : "TasksFailing";
+  out.healthy_message = out.message;
+  out.result = ReconcileResult::after(options_.replicas_recheck);
+  return write_status(svc, out);
+}
+
 ReconcileResult ServiceReconciler::write_status(const Object& svc, Outcome& out) {
   // Held for dependencies: their status changes bring it back; a recheck as a backstop.
   if (!out.held_for.empty() && out.result.error.ok() &&
@@ -693,6 +783,17 @@ void ServiceReconciler::apply_outcome(Object& next, const Outcome& out) const {
   status["phase"] = out.phase;
   if (!out.image.empty()) status["image"] = out.image;
   if (out.workload) {
+    const std::optional<WorkloadReplicas>& r = out.workload->replicas;
+    // As int64: the schema's integer bounds are checked against signed numbers.
+    status["replicas"] = static_cast<int64_t>(r ? r->desired : 1);
+    status["readyReplicas"] = static_cast<int64_t>(r ? r->ready : (out.workload->running ? 1 : 0));
+    if (r && !r->nodes.empty()) {
+      json::array nodes;
+      for (const std::string& n : r->nodes) nodes.emplace_back(n);
+      status["nodes"] = std::move(nodes);
+    } else {
+      status.erase("nodes");
+    }
     status["containerID"] = out.workload->id;
     json::array endpoints;
     for (const std::string& e : out.workload->endpoints) endpoints.emplace_back(e);
@@ -704,6 +805,8 @@ void ServiceReconciler::apply_outcome(Object& next, const Outcome& out) const {
   } else if (out.clear_workload) {
     status.erase("containerID");
     status.erase("endpoints");
+    status.erase("nodes");
+    if (status.contains("readyReplicas")) status["readyReplicas"] = int64_t{0};
   }
   const std::string message =
       out.held_for.empty()

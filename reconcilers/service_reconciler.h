@@ -1,6 +1,13 @@
 #pragma once
 // ServiceReconciler (DESIGN sections 2, 5 and 6): keeps one workload (container) per Service
 // equal to its spec, through the Workloads seam.
+//  * Runtime: the Environment's spec.runtime picks the Workloads: docker (the reconciler's
+//    own, plain containers) or swarm (ServiceReconcilerOptions::swarm, a swarm service of
+//    spec.replicas tasks that the swarm restarts; a change of replicas scales it, Ready =
+//    every replica running; status.replicas, readyReplicas and nodes say how many run where).
+//    With runtime docker a spec.replicas other than 1 is Ready=False, reason
+//    ReplicasUnsupported, and nothing is created or changed. An engine that is not a swarm
+//    manager shows as reason SwarmNotInitialised, naming `docker swarm init`.
 //  * Image: spec.image, else the Environment's status.image (it waits while that is empty).
 //  * Identity: the workload carries the Service's uid and spec hash; one whose hash differs is
 //    replaced, duplicates are removed, and after a controller restart the existing workload
@@ -69,6 +76,14 @@ struct ServiceReconcilerOptions {
   // A Service waiting longer than this for its Environment's network says so in its
   // message. Default 30 s.
   std::chrono::milliseconds network_wait_reported_after{30'000};
+  // Runs the Services of Environments whose spec.runtime is swarm; nullptr (default): those
+  // Services are Ready=False, reason RuntimeUnavailable. Must outlive the reconciler.
+  Workloads* swarm = nullptr;
+  // While a swarm Service's replicas are not all running, how often it looks again. Default 1 s.
+  std::chrono::milliseconds replicas_recheck{1'000};
+  // How often a Ready swarm Service looks at its tasks again (tasks on other nodes send this
+  // engine no events). Default 10 s.
+  std::chrono::milliseconds swarm_recheck{10'000};
 };
 
 class ServiceReconciler final : public Reconciler {
@@ -109,6 +124,9 @@ class ServiceReconciler final : public Reconciler {
   std::optional<ReconcileResult> restart(const Request& req, const Object& svc, Observation& seen,
                                          Outcome& out);
   ReconcileResult report(const Request& req, const Object& svc, Observation& seen, Outcome& out);
+  // report() of a replicated (swarm) workload: Ready once every replica runs.
+  ReconcileResult report_replicas(const Request& req, const Object& svc, Observation& seen,
+                                  Outcome& out);
   // Pending with `reason` and `message`, written; no Event.
   ReconcileResult wait(const Object& svc, Outcome& out, std::string reason, std::string message);
   // `phase` with the reason for `s`, a Warning Event, written; the result fails with `s`.

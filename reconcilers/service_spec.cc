@@ -1,5 +1,6 @@
 #include "reconcilers/service_spec.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
 
@@ -73,6 +74,7 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
   if (spec == nullptr) return out;
   out.image = std::string(string_field(*spec, "image"));
   out.depends_on = string_list_field(*spec, "dependsOn");
+  out.replicas = static_cast<uint64_t>(std::max<int64_t>(0, int64_field(*spec, "replicas").value_or(1)));
   std::string_view policy = string_field(*spec, "restartPolicy");
   if (policy == "OnFailure") out.restart_policy = RestartPolicy::kOnFailure;
   if (policy == "Never") out.restart_policy = RestartPolicy::kNever;
@@ -96,7 +98,15 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
 std::string environment_network(const Object& environment, const DockerNames& names) {
   const json::object* spec = environment.spec_or_null();
   std::string_view network = string_field(spec, "network");
-  return network.empty() ? names.network(environment.name()) : std::string(network);
+  if (!network.empty()) return std::string(network);
+  std::string name = names.network(environment.name());
+  return string_field(spec, "runtime") == "swarm" ? swarm_name(name) : name;
+}
+
+std::string swarm_name(std::string_view docker_name) {
+  std::string out(docker_name);
+  std::replace(out.begin(), out.end(), '.', '_');
+  return out;
 }
 
 std::optional<std::string> network_wait(const Object& environment, const DockerNames& names,
@@ -161,10 +171,33 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
                            std::string(string_field(item.get_object(), "mountPath"))});
     }
   }
+  w.replicas =
+      static_cast<uint64_t>(std::max<int64_t>(0, int64_field(*spec, "replicas").value_or(1)));
   w.network = environment_network(environment, names);
   w.aliases = {std::string(service.name())};
   w.spec_hash = workload_hash(w);
   return w;
+}
+
+WorkloadSupervision workload_supervision(const ServiceSpec& spec) {
+  WorkloadSupervision out;
+  out.restart_condition = spec.restart_policy == RestartPolicy::kAlways      ? "any"
+                          : spec.restart_policy == RestartPolicy::kOnFailure ? "on-failure"
+                                                                              : "none";
+  if (const auto& h = spec.health_check) {
+    if (!h->exec.empty()) {
+      out.health_test = {"CMD"};
+      out.health_test.insert(out.health_test.end(), h->exec.begin(), h->exec.end());
+    } else {
+      out.health_test = {"CMD-SHELL", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
+                                          std::to_string(h->tcp_port) + "'"};
+    }
+    out.health_interval = h->interval;
+    out.health_timeout = h->timeout;
+    out.health_start_period = h->start_period;
+    out.health_retries = h->retries;
+  }
+  return out;
 }
 
 std::string workload_hash(const WorkloadSpec& spec) {
@@ -188,6 +221,14 @@ std::string workload_hash(const WorkloadSpec& spec) {
                    {"ports", ports},          {"volumes", vols},
                    {"network", spec.network}, {"aliases", arr(spec.aliases)},
                    {"uid", spec.owner.uid}};
+  if (const auto& sv = spec.supervision) {
+    doc["supervision"] = json::object{{"restart", sv->restart_condition},
+                                      {"test", arr(sv->health_test)},
+                                      {"interval", sv->health_interval.count()},
+                                      {"timeout", sv->health_timeout.count()},
+                                      {"start", sv->health_start_period.count()},
+                                      {"retries", sv->health_retries}};
+  }
   std::string text = json::serialize(doc);
   uint64_t h = 1469598103934665603ULL;  // FNV-1a
   for (unsigned char c : text) {

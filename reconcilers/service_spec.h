@@ -37,6 +37,7 @@ struct ServiceSpec {
   std::optional<HealthCheckSpec> health_check;
   RestartPolicy restart_policy = RestartPolicy::kAlways;
   std::vector<std::string> depends_on;
+  uint64_t replicas = 1;
 };
 
 // Reads the typed fields of `service` (already validated against its CRD, so only durations
@@ -50,8 +51,20 @@ Result<WorkloadSpec> service_workload(const Object& service, const Object& envir
                                       const std::string& image, const DockerNames& names = {},
                                       const SecretOpener* secrets = nullptr);
 
-// The Docker network of `environment`: spec.network, else names.network(its name).
+// How a supervising runtime (swarm) restarts and health-checks `spec`'s workload: restartPolicy
+// Always/OnFailure/Never as any/on-failure/none; an exec check as CMD, a tcp check as a bash
+// connect to 127.0.0.1:port (CMD-SHELL; the image needs bash).
+WorkloadSupervision workload_supervision(const ServiceSpec& spec);
+
+// The Docker network of `environment`: spec.network, else names.network(its name) (for
+// spec.runtime swarm, as swarm_name() makes it).
 std::string environment_network(const Object& environment, const DockerNames& names);
+
+// `docker_name` as Docker Swarm accepts a service or overlay network name (a DNS name
+// component: no '.'): a named instance's prefix "cenv.<instance>-" becomes "cenv_<instance>-",
+// which no default-instance name can take ('_' is not allowed in namespaces). Swarm refuses
+// names longer than 63 characters.
+std::string swarm_name(std::string_view docker_name);
 
 // Why a workload cannot join `environment`'s network yet: nullopt when the Environment's
 // NetworkReady condition is True. Otherwise a message naming the network, the Environment and

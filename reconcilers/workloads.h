@@ -1,6 +1,8 @@
 #pragma once
 // Workloads: the seam the Service reconciler runs its containers through (DESIGN section 6,
-// "Beyond one machine"). ContainerWorkloads runs plain Docker containers on one host. A workload is
+// "Beyond one machine"). ContainerWorkloads runs plain Docker containers on one host (one
+// container per workload; cenv restarts and health-checks it); SwarmWorkloads runs Docker Swarm
+// services (one service of `replicas` tasks per workload; the swarm restarts them). A workload is
 // found by its owner's labels, never by name alone, so whatever carries no cenv labels is never
 // touched. Implementations are thread-safe.
 
@@ -35,6 +37,16 @@ struct WorkloadVolume {
   std::string mount_path{};  // absolute path in the container
 };
 
+// How a runtime that supervises its workloads itself (swarm) restarts and health-checks them.
+struct WorkloadSupervision {
+  std::string restart_condition = "any";  // any, on-failure, none
+  std::vector<std::string> health_test{};  // empty: none; else "CMD", ... or "CMD-SHELL", cmd
+  std::chrono::milliseconds health_interval{0};
+  std::chrono::milliseconds health_timeout{0};
+  std::chrono::milliseconds health_start_period{0};
+  int health_retries = 0;
+};
+
 // Everything a workload is made from. `spec_hash` identifies it: a workload whose hash differs
 // from the desired one is replaced.
 struct WorkloadSpec {
@@ -47,7 +59,20 @@ struct WorkloadSpec {
   std::vector<WorkloadVolume> volumes{};
   std::string network{};  // joined with `aliases` as DNS names
   std::vector<std::string> aliases{};
+  // Copies to run (not in spec_hash: a change scales the workload). Only a replicated runtime
+  // (swarm) runs other than 1.
+  uint64_t replicas = 1;
+  // Set for a runtime that supervises its workloads (swarm); in spec_hash when set.
+  std::optional<WorkloadSupervision> supervision{};
   std::string spec_hash{};
+};
+
+// The copies of a replicated workload (swarm).
+struct WorkloadReplicas {
+  uint64_t desired = 0;
+  uint64_t ready = 0;               // tasks running
+  std::vector<std::string> nodes;   // hostnames of the nodes running them, sorted, unique
+  std::string problem;              // the newest error of a task that is not running, if any
 };
 
 // What a workload is doing now.
@@ -64,6 +89,9 @@ struct Workload {
   std::string finished_at;             // RFC 3339; likewise when it never exited
   std::string address;                 // IPv4 on its network while running, else empty
   std::vector<std::string> endpoints;  // published ports, "host:port/protocol"
+  // Set by a replicated runtime (swarm), which restarts its tasks itself: the workload is then
+  // `running` while it exists.
+  std::optional<WorkloadReplicas> replicas;
 };
 
 class Workloads {
@@ -79,6 +107,9 @@ class Workloads {
   virtual Result<std::string> create(const WorkloadSpec& spec) = 0;
   // Starts a created or exited workload. Ok when already running.
   virtual Status start(const std::string& id) = 0;
+  // Sets the copies of a replicated workload. FailedPrecondition from a runtime that runs
+  // exactly one copy (containers).
+  virtual Status scale(const std::string& id, uint64_t replicas) = 0;
   // Stops and removes the workload (never its named volumes). Ok when already gone.
   virtual Status remove(const std::string& id) = 0;
   // Removes the named volumes labelled as `owner`'s (kind, namespace and name) that carry

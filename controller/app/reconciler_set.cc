@@ -38,6 +38,9 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
                    o.names = options_.names;
                    return o;
                  }()),
+      swarm_workloads_(docker,
+                       {.stop_timeout_seconds = options_.workloads.stop_timeout_seconds,
+                        .names = options_.names}),
       manager_(std::make_unique<Manager>(source_, steady_, options_.manager)) {
   // Module sources: read once through the store's archives or Git, shared by the Module and
   // Environment controllers; a build request is read from the Environment informer's cache.
@@ -107,6 +110,7 @@ void ReconcilerSet::add_controllers() {
   svc_options.events = &events_;
   svc_options.names = options_.names;
   svc_options.secrets = options_.secrets;
+  svc_options.swarm = &swarm_workloads_;
   auto& svc_reconciler = own(std::make_unique<ServiceReconciler>(
       services, environments, client_, workloads_, *prober_, clock_, svc_options));
   Controller& svc = add_controller("Service", svc_reconciler, options_.service_workers);

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "api/status.h"
+#include "controller/docker/swarm_types.h"
 #include "api/stdin_pipe.h"
 
 namespace cenv::docker {
@@ -441,6 +442,25 @@ class DockerClient {
   // Adds the name repo:tag to `source`.
   virtual Status tag_image(const std::string& source, const std::string& repo,
                            const std::string& tag) = 0;
+
+  // ---- swarm ----
+  // This engine's part in a swarm (GET /info).
+  virtual Result<SwarmState> swarm_state() = 0;
+  // Creates a service; returns its id. AlreadyExists when the name is taken; FailedPrecondition
+  // (the engine's message) when this engine is not a swarm manager.
+  virtual Result<std::string> create_service(const SwarmServiceSpec& spec) = 0;
+  // NotFound when there is no such service.
+  virtual Result<SwarmServiceInfo> inspect_service(const std::string& id_or_name) = 0;
+  // Services carrying every "key=value" label in `label_filters`.
+  virtual Result<std::vector<SwarmServiceInfo>> list_services(
+      const std::vector<std::string>& label_filters) = 0;
+  // Sets the desired replicas of a replicated service, leaving the rest of its spec.
+  virtual Status scale_service(const std::string& id, uint64_t replicas) = 0;
+  // Removes the service and (asynchronously) its tasks. NotFound when gone.
+  virtual Status remove_service(const std::string& id) = 0;
+  // The tasks of service `service_id`, any state.
+  virtual Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) = 0;
+  virtual Result<std::vector<SwarmNode>> list_nodes() = 0;
 
   // ---- events ----
   // Streams events matching `options` until cancelled, `on_event` returns false or

@@ -19,6 +19,7 @@ namespace cenv::docker {
 
 class EngineTransport;
 struct EngineRequest;
+enum class HttpMethod;
 
 struct EngineOptions {
   // DOCKER_HOST syntax: "unix:///path" or "tcp://host:port".
@@ -125,6 +126,16 @@ class EngineDockerClient final : public DockerClient {
   Status events(const EventsOptions& options, const EventCallback& on_event,
                 std::stop_token stop = {}) override;
 
+  Result<SwarmState> swarm_state() override;
+  Result<std::string> create_service(const SwarmServiceSpec& spec) override;
+  Result<SwarmServiceInfo> inspect_service(const std::string& id_or_name) override;
+  Result<std::vector<SwarmServiceInfo>> list_services(
+      const std::vector<std::string>& label_filters) override;
+  Status scale_service(const std::string& id, uint64_t replicas) override;
+  Status remove_service(const std::string& id) override;
+  Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) override;
+  Result<std::vector<SwarmNode>> list_nodes() override;
+
  private:
   EngineDockerClient(EngineOptions options, std::unique_ptr<EngineTransport> transport);
 
@@ -134,6 +145,9 @@ class EngineDockerClient final : public DockerClient {
   Status registry_stream(std::string_view op, const std::string& ref, EngineRequest request,
                          const std::optional<RegistryAuth>& auth,
                          const ProgressCallback& on_progress, std::stop_token stop);
+  // A unary call (engine_swarm.cc): the body on success, the HTTP status mapped otherwise.
+  Result<std::string> unary(HttpMethod method, std::string target, std::string body = {},
+                            bool conflict_is_exists = false);
   // Whether the container `id` has a TTY (its output is then not multiplexed).
   Result<bool> container_tty(const std::string& id);
 

@@ -149,7 +149,37 @@ class FakeDockerClient final : public DockerClient {
   Status events(const EventsOptions& options, const EventCallback& on_event,
                 std::stop_token stop = {}) override;
 
+  // ---- swarm (fake_docker_swarm.cc) ----
+  // Services keep every replica running on node "fake-node" (hostname "node-1") unless
+  // set_running_tasks says otherwise. Not a manager until set_swarm_state says so.
+  Result<SwarmState> swarm_state() override;
+  Result<std::string> create_service(const SwarmServiceSpec& spec) override;
+  Result<SwarmServiceInfo> inspect_service(const std::string& id_or_name) override;
+  Result<std::vector<SwarmServiceInfo>> list_services(
+      const std::vector<std::string>& label_filters) override;
+  Status scale_service(const std::string& id, uint64_t replicas) override;
+  Status remove_service(const std::string& id) override;
+  Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) override;
+  Result<std::vector<SwarmNode>> list_nodes() override;
+
+  void set_swarm_state(SwarmState state);
+  // From now on service `id_or_name` has `running` running tasks (the others failed with
+  // `error`), whatever its replicas.
+  void set_running_tasks(const std::string& id_or_name, int running, std::string error = {});
+  // The spec service `name` was created with (scaled replicas included); nullopt if none.
+  std::optional<SwarmServiceSpec> service_spec(const std::string& name) const;
+
  private:
+  struct FakeService {
+    SwarmServiceInfo info;
+    SwarmServiceSpec spec;
+    std::optional<int> running;  // set_running_tasks; empty: every replica runs
+    std::string task_error;
+  };
+  FakeService* find_service(const std::string& ref);  // requires mu_
+  std::map<std::string, FakeService> services_;      // by id; guarded by mu_
+  SwarmState swarm_;                                 // guarded by mu_
+
   struct Container {
     ContainerInfo info;
     ContainerSpec spec;

@@ -98,7 +98,7 @@ TEST_CASE("printer columns come from the CRDs", "[kinds]") {
   auto reg = registry();
   const KindInfo* svc = reg->find("svc");
   REQUIRE(svc);
-  REQUIRE(svc->columns.size() == 8);
+  REQUIRE(svc->columns.size() == 11);
   CHECK(svc->columns[0].name == "Image");
   CHECK(svc->columns[0].priority == 1);
   CHECK(svc->columns[2].name == "Ready");
@@ -106,6 +106,9 @@ TEST_CASE("printer columns come from the CRDs", "[kinds]") {
   CHECK(svc->columns[3].json_path == R"(.status.conditions[?(@.type=="Healthy")].status)");
   CHECK(svc->columns[4].type == "integer");
   CHECK(svc->columns[5].json_path == ".status.endpoints[*]");
+  CHECK(svc->columns[8].name == "Replicas");
+  CHECK(svc->columns[8].priority == 1);
+  CHECK(svc->columns[10].json_path == ".status.nodes[*]");
   const KindInfo* cr = reg->find("cr");
   REQUIRE(cr);
   REQUIRE(cr->columns.size() == 3);
