@@ -12,6 +12,7 @@
 #include "api/json_fields.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/environment_registry.h"
+#include "reconcilers/service_dependents.h"
 #include "reconcilers/service_spec.h"
 
 namespace cenv {
@@ -114,10 +115,6 @@ bool parse_time(const std::string& text, std::chrono::system_clock::time_point* 
   return !text.empty() && !text.starts_with("0001-") && parse_rfc3339(text, out);
 }
 
-std::vector<std::string> depends_on(const Object& svc) {
-  return string_list_field(svc.spec_or_null(), "dependsOn");
-}
-
 }  // namespace
 
 ServiceReconciler::ServiceReconciler(Informer& services, Informer& environments, Client& client,
@@ -139,50 +136,6 @@ MapFunc ServiceReconciler::services_in_environment(Informer& services) {
   };
 }
 
-namespace {
-
-// Who depends on whom, kept from the Service events the mapper sees, so that finding the
-// dependents of a changed Service costs its number of dependents, not the namespace's size.
-class DependentsIndex {
- public:
-  explicit DependentsIndex(Informer& services) : services_(services) {}
-
-  // Records `svc`'s dependsOn (or forgets it once it left the cache) and returns the Services
-  // of its namespace that depend on it.
-  std::vector<Request> update_and_find(const Object& svc) {
-    std::string uid(svc.uid()), ns(svc.ns()), name(svc.name());
-    ObjectPtr live = services_.get(ns, name);
-    std::lock_guard lock(mu_);
-    if (auto it = edges_.find(uid); it != edges_.end()) {
-      for (const std::string& d : it->second.deps) dependents_[{ns, d}].erase(name);
-      edges_.erase(it);
-    }
-    if (live && live->uid() == svc.uid()) {
-      Edges e{depends_on(*live)};
-      for (const std::string& d : e.deps) dependents_[{ns, d}].insert(name);
-      edges_[uid] = std::move(e);
-    }
-    std::vector<Request> out;
-    if (auto it = dependents_.find({ns, name}); it != dependents_.end()) {
-      for (const std::string& n : it->second) out.push_back({"Service", ns, n});
-      if (it->second.empty()) dependents_.erase(it);
-    }
-    return out;
-  }
-
- private:
-  struct Edges {
-    std::vector<std::string> deps;
-  };
-  Informer& services_;
-  std::mutex mu_;
-  std::map<std::string, Edges> edges_;  // by uid; guarded by mu_
-  // (namespace, dependency name) -> names of the Services depending on it; guarded by mu_
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> dependents_;
-};
-
-}  // namespace
-
 MapFunc ServiceReconciler::dependents(Informer& services) {
   auto index = std::make_shared<DependentsIndex>(services);
   return [index](const Object& svc) { return index->update_and_find(svc); };
@@ -195,8 +148,8 @@ std::string ServiceReconciler::dependency_cycle(const Object& svc) {
   std::set<std::string> seen;
   std::function<bool(const std::string&)> visit = [&](const std::string& name) -> bool {
     ObjectPtr o = name == start ? nullptr : services_.get(ns, name);
-    std::vector<std::string> deps = name == start ? depends_on(svc)
-                                    : o           ? depends_on(*o)
+    std::vector<std::string> deps = name == start ? service_depends_on(svc)
+                                    : o           ? service_depends_on(*o)
                                                   : std::vector<std::string>{};
     for (const std::string& d : deps) {
       if (d == start) {

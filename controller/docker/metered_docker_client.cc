@@ -206,4 +206,37 @@ Status MeteredDockerClient::events(const EventsOptions& options, const EventCall
   return counted("events", [&] { return inner_->events(options, on_event, stop); });
 }
 
+Result<SwarmState> MeteredDockerClient::swarm_state() {
+  return counted("swarm_state", [&] { return inner_->swarm_state(); });
+}
+
+Result<std::string> MeteredDockerClient::create_service(const SwarmServiceSpec& spec) {
+  return counted("create_service", [&] { return inner_->create_service(spec); });
+}
+
+Result<SwarmServiceInfo> MeteredDockerClient::inspect_service(const std::string& id_or_name) {
+  return counted("inspect_service", [&] { return inner_->inspect_service(id_or_name); });
+}
+
+Result<std::vector<SwarmServiceInfo>> MeteredDockerClient::list_services(
+    const std::vector<std::string>& label_filters) {
+  return counted("list_services", [&] { return inner_->list_services(label_filters); });
+}
+
+Status MeteredDockerClient::scale_service(const std::string& id, uint64_t replicas) {
+  return counted("scale_service", [&] { return inner_->scale_service(id, replicas); });
+}
+
+Status MeteredDockerClient::remove_service(const std::string& id) {
+  return counted("remove_service", [&] { return inner_->remove_service(id); });
+}
+
+Result<std::vector<SwarmTask>> MeteredDockerClient::list_tasks(const std::string& service_id) {
+  return counted("list_tasks", [&] { return inner_->list_tasks(service_id); });
+}
+
+Result<std::vector<SwarmNode>> MeteredDockerClient::list_nodes() {
+  return counted("list_nodes", [&] { return inner_->list_nodes(); });
+}
+
 }  // namespace cenv::docker

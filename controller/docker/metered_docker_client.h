@@ -78,6 +78,16 @@ class MeteredDockerClient final : public DockerClient {
   Status events(const EventsOptions& options, const EventCallback& on_event,
                 std::stop_token stop) override;
 
+  Result<SwarmState> swarm_state() override;
+  Result<std::string> create_service(const SwarmServiceSpec& spec) override;
+  Result<SwarmServiceInfo> inspect_service(const std::string& id_or_name) override;
+  Result<std::vector<SwarmServiceInfo>> list_services(
+      const std::vector<std::string>& label_filters) override;
+  Status scale_service(const std::string& id, uint64_t replicas) override;
+  Status remove_service(const std::string& id) override;
+  Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) override;
+  Result<std::vector<SwarmNode>> list_nodes() override;
+
   // The client it wraps.
   DockerClient& inner() { return *inner_; }
 
