@@ -1,7 +1,8 @@
 // Defaulting and validation of an object against its kind's OpenAPI schema (crds/). Over 800
 // lines on purpose: one walker over the schema keywords cenv supports (types, formats, enums,
-// patterns, bounds, lengths, items, additionalProperties, required, defaults) and the Kubernetes
-// wording of each error; split by keyword it would pass the same walk state between files.
+// patterns, bounds, lengths, items, additionalProperties, required, defaults, and cenv's own
+// x-cenv-* rules: key-of, one-of groups, the map form of a list) and the Kubernetes wording of
+// each error; split by keyword it would pass the same walk state between files.
 // GCC 12 reports a false -Wmaybe-uninitialized inside <regex> (std::function in the NFA
 // states) when building with -fsanitize=address,undefined; the code is in libstdc++.
 #if defined(__GNUC__) && !defined(__clang__)

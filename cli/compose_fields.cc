@@ -37,16 +37,28 @@ Result<std::pair<int, int>> parse_port_range(std::string_view text, bool allow_z
   return std::pair<int, int>{*lo, *hi};
 }
 
+namespace {
+
+// The protocol of "PORTS/PROTO" ("TCP" without one), upper-case; `rest` becomes PORTS.
+Result<std::string> split_protocol(std::string_view spec, std::string_view& rest) {
+  rest = spec;
+  size_t slash = spec.rfind('/');
+  if (slash == std::string_view::npos) return std::string("TCP");
+  std::string protocol = upper_protocol(spec.substr(slash + 1));
+  if (protocol.empty()) {
+    return Status::Invalid("\"" + std::string(spec) + "\": the protocol must be tcp or udp");
+  }
+  rest = spec.substr(0, slash);
+  return protocol;
+}
+
+}  // namespace
+
 Result<std::vector<ComposePort>> parse_short_ports(std::string_view spec, std::string* note) {
   std::string_view rest = spec;
-  std::string protocol = "TCP";
-  if (size_t slash = rest.rfind('/'); slash != std::string_view::npos) {
-    protocol = upper_protocol(rest.substr(slash + 1));
-    if (protocol.empty()) {
-      return Status::Invalid("\"" + std::string(spec) + "\": the protocol must be tcp or udp");
-    }
-    rest = rest.substr(0, slash);
-  }
+  auto protocol_or = split_protocol(spec, rest);
+  if (!protocol_or.ok()) return protocol_or.status();
+  const std::string protocol = std::move(protocol_or).value();
   std::string host_ip;
   if (!rest.empty() && rest.front() == '[') {  // [IPv6]:host:container
     size_t close = rest.find(']');
@@ -103,14 +115,9 @@ Result<std::vector<ComposePort>> parse_short_ports(std::string_view spec, std::s
 
 Result<std::vector<ComposePort>> parse_expose(std::string_view spec) {
   std::string_view rest = spec;
-  std::string protocol = "TCP";
-  if (size_t slash = rest.rfind('/'); slash != std::string_view::npos) {
-    protocol = upper_protocol(rest.substr(slash + 1));
-    if (protocol.empty()) {
-      return Status::Invalid("\"" + std::string(spec) + "\": the protocol must be tcp or udp");
-    }
-    rest = rest.substr(0, slash);
-  }
+  auto protocol_or = split_protocol(spec, rest);
+  if (!protocol_or.ok()) return protocol_or.status();
+  const std::string protocol = std::move(protocol_or).value();
   auto range = parse_port_range(rest);
   if (!range.ok()) return range.status();
   std::vector<ComposePort> out;

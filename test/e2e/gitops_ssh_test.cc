@@ -17,6 +17,7 @@
 #include <string>
 
 #include "test/e2e/cenv_runner.h"
+#include "test/e2e/condition_text.h"
 
 namespace cenv::e2e {
 namespace {
@@ -112,20 +113,7 @@ std::string environment(const std::string& name, const std::string& url, const K
 // The Synced condition of Environment `name`: "status reason: message".
 std::string synced(const CenvRunner& cenv, const std::string& name) {
   auto r = cenv.run("get env " + name + " -o json");
-  if (r.exit_code != 0) return "";
-  json::value e = json::parse(r.out);
-  boost::system::error_code ec;
-  const json::value* conds = e.find_pointer("/status/conditions", ec);
-  if (!conds || !conds->is_array()) return "";
-  for (const json::value& c : conds->get_array()) {
-    if (c.at("type") != "Synced") continue;
-    auto str = [&](const char* k) {
-      const json::value* v = c.as_object().if_contains(k);
-      return v && v->is_string() ? std::string(v->get_string()) : "";
-    };
-    return str("status") + " " + str("reason") + ": " + str("message");
-  }
-  return "";
+  return r.exit_code == 0 ? condition_text(json::parse(r.out), "Synced") : "";
 }
 
 TEST_CASE("gitops over ssh: a private key from spec.secrets syncs and a wrong one is refused",

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "test/e2e/cenv_runner.h"
+#include "test/e2e/condition_text.h"
 
 namespace cenv::e2e {
 namespace {
@@ -79,20 +80,7 @@ struct GitOps {
     return v && v->is_string() ? std::string(v->get_string()) : "";
   }
   // The Synced condition: "status reason: message".
-  std::string synced() {
-    json::value e = env();
-    const json::value* conds = e.is_null() ? nullptr : e.find_pointer("/status/conditions", ec);
-    if (!conds || !conds->is_array()) return "";
-    for (const json::value& c : conds->get_array()) {
-      if (c.at("type") != "Synced") continue;
-      auto str = [&](const char* k) {
-        const json::value* v = c.as_object().if_contains(k);
-        return v && v->is_string() ? std::string(v->get_string()) : "";
-      };
-      return str("status") + " " + str("reason") + ": " + str("message");
-    }
-    return "";
-  }
+  std::string synced() { return condition_text(env(), "Synced"); }
   std::string field(const json::value& o, const std::string& pointer) {
     const json::value* v = o.is_null() ? nullptr : o.find_pointer(pointer, ec);
     return v ? (v->is_string() ? std::string(v->get_string()) : json::serialize(*v)) : "";
