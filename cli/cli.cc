@@ -119,6 +119,13 @@ void add_controller(CLI::App& app, Verbs& v) {
   run->add_option("--log-level", v.controller_run.log_level,
                   "trace, debug, info, warn or error (default info)");
   add_listen_flags(*run, v.controller_run);
+  run->add_option("--lease-duration", v.controller_run.lease_duration,
+                  "With a PostgreSQL store shared by several controllers: how long the leader's "
+                  "lease lasts after a renewal (default 15s)");
+  run->add_option("--renew-deadline", v.controller_run.renew_deadline,
+                  "How long the leader keeps trying to renew before it steps down (default 10s)");
+  run->add_option("--retry-period", v.controller_run.retry_period,
+                  "How often a controller tries to take or renew the lease (default 2s)");
   run->callback([&v] { v.rc = controller_run(v.context.home(), v.controller_run); });
   auto* start = controller->add_subcommand("start", "Start the local controller in the background");
   add_listen_flags(*start, v.controller_run);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <tuple>
 
 #include "api/kinds.h"
 #include "cenv/v1/cenv.pb.h"
@@ -53,6 +54,17 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   run.listen = options.listen;
   if (!options.certs.empty()) run.certs_dir = std::filesystem::absolute(options.certs);
   run.listen_address_file = home.listen_address_file();
+  for (auto [flag, text, out] : {std::tuple{"--lease-duration", &options.lease_duration,
+                                            &run.lease_duration},
+                                 std::tuple{"--renew-deadline", &options.renew_deadline,
+                                            &run.renew_deadline},
+                                 std::tuple{"--retry-period", &options.retry_period,
+                                            &run.retry_period}}) {
+    if (text->empty()) continue;
+    auto d = parse_duration(*text);
+    if (!d.ok()) return fail(d.status().with_prefix(flag));
+    *out = *d;
+  }
   if (Status s = run_controller(run); !s.ok()) return fail(s);
   return 0;
 }
@@ -124,6 +136,16 @@ int controller_status(const Context& context) {
       }() << "\n";
   if (std::string listening = read_first_line(home.listen_address_file()); !listening.empty()) {
     std::cout << "  listen:  " << listening << " (mutual TLS)\n";
+  }
+  if (!hello->replica().empty()) {
+    std::cout << "  replica: " << hello->replica() << "\n"
+              << "  leader:  "
+              << (hello->leading()          ? "this replica (runs the reconcilers)"
+                  : hello->leader().empty() ? "none at the moment (an election is due)"
+                                            : hello->leader())
+              << "\n";
+  } else if (hello->leading()) {
+    std::cout << "  leader:  this controller (the only one on its store)\n";
   }
   std::cout << "  log:     " << home.log_file().string() << "\n";
   return 0;

@@ -15,6 +15,11 @@ struct ControllerRunOptions {
   std::string http_address = "127.0.0.1:0";  // /healthz, /readyz, /metrics; port 0: any free
   std::string listen;  // HOST:PORT for the API with mutual TLS; empty: unix socket only
   std::string certs;   // the certificates directory (`cenv certs init`); required with listen
+  // Leader election among replicas sharing a PostgreSQL store ("15s", "500ms"); empty: the
+  // defaults (15s, 10s, 2s).
+  std::string lease_duration;
+  std::string renew_deadline;
+  std::string retry_period;
 };
 
 // Runs the controller in the foreground until SIGINT/SIGTERM. Returns the exit code.

@@ -11,13 +11,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <thread>
 
 #include "api/kinds.h"
 #include "api/version.h"
 #include "controller/app/in_process_client.h"
+#include "controller/app/leading_reconcilers.h"
 #include "controller/app/reconciler_set.h"
 #include "controller/app/server_security.h"
 #include "controller/app/service_logs.h"
@@ -125,7 +128,8 @@ struct ServingHttp {
   std::string address;
 };
 Result<ServingHttp> start_http_server(const ControllerRunOptions& options, Metrics& metrics,
-                                      Store& store, GitWebhook& webhook, Dashboard& dashboard) {
+                                      Store& store, GitWebhook& webhook, Dashboard& dashboard,
+                                      std::function<std::string()> ready_detail) {
   HttpServerOptions http_options;
   http_options.dashboard = &dashboard;
   auto colon = options.http_address.rfind(':');
@@ -143,6 +147,7 @@ Result<ServingHttp> start_http_server(const ControllerRunOptions& options, Metri
     auto rev = store.revision();
     return rev.ok() ? Status::Ok() : rev.status();
   };
+  http_options.ready_detail = std::move(ready_detail);
   http_options.git_webhook = [&webhook](std::string_view environment,
                                         const WebhookRequest& request) {
     return webhook.handle(environment, request);
@@ -158,6 +163,24 @@ Result<ServingHttp> start_http_server(const ControllerRunOptions& options, Metri
 std::string listen_address(const std::string& listen, int port) {
   if (listen.empty() || port == 0) return "";
   return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+}
+
+// Who leads, as Hello and /readyz tell it; `leading` is null until the reconcilers started.
+LeadershipInfo leadership_of(const LeadingReconcilers* leading) {
+  if (leading == nullptr) return {.replica = "", .leader = "", .leading = false};
+  Leadership l = leading->leadership();
+  return {.replica = leading->identity(), .leader = l.leading ? leading->identity() : l.leader,
+          .leading = l.leading};
+}
+
+// The /readyz line naming the leader.
+std::string leader_line(const LeadingReconcilers* leading) {
+  LeadershipInfo l = leadership_of(leading);
+  if (leading == nullptr) return "leader: not elected yet (starting)\n";
+  if (l.replica.empty()) return "leader: this controller (no other replica on this store)\n";
+  if (l.leading) return "leader: " + l.replica + " (this replica)\n";
+  return "leader: " + (l.leader.empty() ? std::string("none (an election is due)") : l.leader) +
+         " (this replica: " + l.replica + ")\n";
 }
 
 }  // namespace
@@ -206,6 +229,14 @@ Status run_controller(const ControllerRunOptions& options) {
     return modules::tree_digest(tree.value());
   });
   WatchHub hub(*store.value());
+  // Writes of other controller replicas sharing the store reach this one's watchers at once
+  // (PostgreSQL LISTEN/NOTIFY; none for SQLite, which has no other writer).
+  auto change_feed = open_change_feed(url, [&hub] { hub.notify(); });
+  if (!change_feed.ok()) return change_feed.status();
+  // The leader lease replicas sharing the store elect the one that reconciles with (PostgreSQL;
+  // none for SQLite: this controller always reconciles).
+  auto leases = open_lease_store(url);
+  if (!leases.ok()) return leases.status();
   // The heap a large request used at its peak goes back to the system once the burst is over.
   HeapTrimmer heap_trimmer;
   api.set_on_commit([&hub, &heap_trimmer] {
@@ -264,7 +295,10 @@ Status run_controller(const ControllerRunOptions& options) {
                     "Dashboard watch streams dropped since the start because their client fell "
                     "behind.",
                     [&dashboard] { return static_cast<double>(dashboard.dropped_streams()); });
-  auto http = start_http_server(options, metrics, store_ref, webhook, dashboard);
+  // Set once the reconcilers started (the servers answer before that).
+  std::atomic<LeadingReconcilers*> leading{nullptr};
+  auto http = start_http_server(options, metrics, store_ref, webhook, dashboard,
+                                [&leading] { return leader_line(leading.load()); });
   if (!http.ok()) return http.status();
   GrpcServerOptions server_options;
   server_options.unix_socket = options.socket.string();
@@ -275,6 +309,7 @@ Status run_controller(const ControllerRunOptions& options) {
   server_options.gate = security->gate;
   authorize_by_stored_bindings(server_options.gate, *store.value());
   server_options.logs = &logs;
+  server_options.leadership = [&leading] { return leadership_of(leading.load()); };
   auto server = GrpcServer::start(api, hub, server_options);
   if (!server.ok()) return server.status();
   std::string listening = listen_address(options.listen, server.value()->tls_port());
@@ -291,12 +326,18 @@ Status run_controller(const ControllerRunOptions& options) {
   set_options->secrets = secrets.value().get();
   set_options->metrics = &metrics.registry();
   if (!options.home.empty()) set_options->git_cache_dir = options.home / "cache" / "git";
-  auto reconcilers = ReconcilerSet::start(api, hub, *docker, clock, *set_options);
+  LeaderElectionOptions election;
+  election.lease_duration = options.lease_duration;
+  election.renew_deadline = options.renew_deadline;
+  election.retry_period = options.retry_period;
+  auto reconcilers = LeadingReconcilers::start(leases->get(), election, api, hub, *docker, clock,
+                                               *set_options, events);
   if (!reconcilers.ok()) {
     server.value()->shutdown();
     server.value()->wait();
     return reconcilers.status().with_prefix("cannot start the controllers");
   }
+  leading.store(reconcilers.value().get());
   spdlog::info("cenv controller {} serving on unix:{} with store {} (pid {}); http on {}",
                api::version_string(), server_options.unix_socket, shown_url, getpid(),
                http->address);
@@ -309,6 +350,7 @@ Status run_controller(const ControllerRunOptions& options) {
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   reconcilers.value()->stop();
+  leading.store(nullptr);
   server.value()->shutdown();
   server.value()->wait();
   std::error_code ec;

@@ -42,6 +42,12 @@ struct ControllerRunOptions {
   std::filesystem::path certs_dir;
   // Where the TLS listener's address ("HOST:PORT", the port bound) is written once serving.
   std::filesystem::path listen_address_file;
+  // Leader election among replicas sharing a PostgreSQL store (Kubernetes' defaults): the lease
+  // lasts lease_duration after a renewal; the leader steps down when it could not renew within
+  // renew_deadline; tries are retry_period apart. Invalid unless 0 < retry < renew < lease.
+  std::chrono::milliseconds lease_duration{15'000};
+  std::chrono::milliseconds renew_deadline{10'000};
+  std::chrono::milliseconds retry_period{2'000};
 };
 
 // Runs the controller in the foreground until SIGINT/SIGTERM; Ok once it has stopped cleanly.

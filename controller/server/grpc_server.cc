@@ -66,6 +66,10 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     resp->set_store(options_.store_description);
     resp->set_pid(getpid());
     resp->set_socket(options_.unix_socket);
+    LeadershipInfo lead = options_.leadership ? options_.leadership() : LeadershipInfo{};
+    resp->set_replica(lead.replica);
+    resp->set_leader(lead.leader);
+    resp->set_leading(lead.leading);
     return finish("Hello", Status::Ok(), start);
   }
 

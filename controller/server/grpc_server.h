@@ -33,6 +33,13 @@ struct TlsListenerOptions {
   std::string key_pem;          // and its private key
 };
 
+// Who leads the controller replicas sharing the store, as Hello tells it.
+struct LeadershipInfo {
+  std::string replica;  // this replica's identity in the election ("" without one)
+  std::string leader;   // the leader's identity ("" unknown, or without an election)
+  bool leading = true;  // this replica runs the reconcilers
+};
+
 struct GrpcServerOptions {
   std::string unix_socket;  // path of the local socket; empty: none
   // The TCP listener; none when unset (default).
@@ -40,6 +47,8 @@ struct GrpcServerOptions {
   // Who may call, with which image identity (call_gate.h). Default: local callers, any identity.
   CallGateOptions gate;
   std::string store_description;  // shown by Hello ("sqlite:/home/u/.cenv/cenv.db")
+  // Who leads, for Hello; empty (default): this controller alone, leading.
+  std::function<LeadershipInfo()> leadership;
   // Where call counts and latencies go; nullptr: nowhere (default).
   Metrics* metrics = nullptr;
   // A watch with allow_bookmarks gets a BOOKMARK after this long without events (default 5 s).

@@ -100,6 +100,7 @@ class Session : public std::enable_shared_from_this<Session> {
       Status ready = options_.ready ? options_.ready() : Status::Ok();
       res->result(ready.ok() ? http::status::ok : http::status::service_unavailable);
       res->body() = ready.ok() ? "ok\n" : "not ready: " + ready.message() + "\n";
+      if (ready.ok() && options_.ready_detail) res->body() += options_.ready_detail();
     } else if (path == "/metrics") {
       res->set(http::field::content_type, "text/plain; version=0.0.4");
       res->body() = metrics_.render();

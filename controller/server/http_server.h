@@ -23,6 +23,8 @@ struct HttpServerOptions {
   unsigned short port = 0;             // 0: any free port (see HttpServer::port())
   // Ready check for /readyz: Ok when the controller can serve; the message is shown otherwise.
   std::function<Status()> ready;
+  // More lines for a ready /readyz after "ok" (who leads the controller replicas); empty: none.
+  std::function<std::string()> ready_detail;
   // POST /hooks/git/<environment>: the answer to a webhook call (GitWebhook::handle), run on
   // the server's thread. Empty: /hooks/git/ answers 404.
   std::function<WebhookAnswer(std::string_view environment, const WebhookRequest& request)>

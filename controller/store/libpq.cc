@@ -34,6 +34,7 @@ Result<const LibPq*> load_once() {
 #define CENV_BIND(name) \
   if (s.ok()) s = bind(table.name, #name);
   CENV_BIND(PQclear)
+  CENV_BIND(PQcmdTuples)
   CENV_BIND(PQconnectdb)
   CENV_BIND(PQconnectdbParams)
   CENV_BIND(PQconninfoFree)
@@ -49,7 +50,9 @@ Result<const LibPq*> load_once() {
   CENV_BIND(PQgetisnull)
   CENV_BIND(PQgetlength)
   CENV_BIND(PQgetvalue)
+  CENV_BIND(PQisBusy)
   CENV_BIND(PQnfields)
+  CENV_BIND(PQnotifies)
   CENV_BIND(PQntuples)
   CENV_BIND(PQping)
   CENV_BIND(PQpipelineSync)

@@ -13,6 +13,7 @@ namespace cenv {
 
 struct LibPq {
   decltype(&::PQclear) PQclear = nullptr;
+  decltype(&::PQcmdTuples) PQcmdTuples = nullptr;
   decltype(&::PQconnectdb) PQconnectdb = nullptr;
   decltype(&::PQconnectdbParams) PQconnectdbParams = nullptr;
   decltype(&::PQconninfoFree) PQconninfoFree = nullptr;
@@ -28,7 +29,9 @@ struct LibPq {
   decltype(&::PQgetisnull) PQgetisnull = nullptr;
   decltype(&::PQgetlength) PQgetlength = nullptr;
   decltype(&::PQgetvalue) PQgetvalue = nullptr;
+  decltype(&::PQisBusy) PQisBusy = nullptr;
   decltype(&::PQnfields) PQnfields = nullptr;
+  decltype(&::PQnotifies) PQnotifies = nullptr;
   decltype(&::PQntuples) PQntuples = nullptr;
   decltype(&::PQping) PQping = nullptr;
   decltype(&::PQpipelineSync) PQpipelineSync = nullptr;

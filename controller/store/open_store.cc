@@ -3,6 +3,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "controller/store/postgres_change_feed.h"
+#include "controller/store/postgres_lease.h"
 #include "controller/store/postgres_store.h"
 #include "controller/store/postgres_url.h"
 #include "controller/store/sqlite_store.h"
@@ -66,6 +68,15 @@ Engine classify(const std::string& url, std::string* path) {
   return Engine::kInvalid;
 }
 
+// `url` with its scheme in lower case: libpq only knows the lower-case prefixes.
+std::string libpq_uri(const std::string& url) {
+  std::string uri = url;
+  for (size_t i = 0; i < uri.size() && uri[i] != ':'; ++i) {
+    uri[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(uri[i])));
+  }
+  return uri;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> open_store(const std::string& url, const Clock& clock) {
@@ -77,14 +88,44 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url, const Clock& c
       return std::unique_ptr<Store>(std::move(store).value());
     }
     case Engine::kPostgres: {
-      // libpq only knows the lower-case prefixes.
-      std::string uri = url;
-      for (size_t i = 0; uri[i] != ':'; ++i) {
-        uri[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(uri[i])));
-      }
-      auto store = PostgresStore::open(uri, clock);
+      auto store = PostgresStore::open(libpq_uri(url), clock);
       if (!store.ok()) return store.status();
       return std::unique_ptr<Store>(std::move(store).value());
+    }
+    case Engine::kInvalid:
+      break;
+  }
+  return Status::Invalid("invalid store URL \"" + describe_store_url(url) + "\": " +
+                         kAcceptedForms);
+}
+
+Result<std::unique_ptr<LeaseStore>> open_lease_store(const std::string& url) {
+  std::string path;
+  switch (classify(url, &path)) {
+    case Engine::kSqlite:
+      return std::unique_ptr<LeaseStore>();
+    case Engine::kPostgres: {
+      auto leases = PostgresLeaseStore::open(libpq_uri(url));
+      if (!leases.ok()) return leases.status();
+      return std::unique_ptr<LeaseStore>(std::move(leases).value());
+    }
+    case Engine::kInvalid:
+      break;
+  }
+  return Status::Invalid("invalid store URL \"" + describe_store_url(url) + "\": " +
+                         kAcceptedForms);
+}
+
+Result<std::unique_ptr<ChangeFeed>> open_change_feed(const std::string& url,
+                                                     std::function<void()> on_change) {
+  std::string path;
+  switch (classify(url, &path)) {
+    case Engine::kSqlite:
+      return std::unique_ptr<ChangeFeed>();
+    case Engine::kPostgres: {
+      auto feed = PostgresChangeFeed::start(libpq_uri(url), std::move(on_change));
+      if (!feed.ok()) return feed.status();
+      return std::unique_ptr<ChangeFeed>(std::move(feed).value());
     }
     case Engine::kInvalid:
       break;

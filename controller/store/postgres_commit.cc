@@ -257,6 +257,9 @@ Result<std::vector<Object>> postgres_commit(PostgresConnection& c, std::span<con
     calls.push_back(std::move(PostgresCall::prepared(Stmt::kSetMeta)
                                   .text(kPostgresRevisionKey)
                                   .text(std::to_string(rev))));
+    // Every process sharing the database hears of the new revision once it commits
+    // (watchers on other controller replicas; postgres_change_feed.h).
+    calls.push_back(std::move(PostgresCall::prepared(Stmt::kNotify).text(std::to_string(rev))));
     // Auto-compaction, as SqliteStore: every revision above the compacted one has exactly
     // one event row.
     const int64_t keep = options.auto_compact_keep;

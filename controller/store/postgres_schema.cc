@@ -68,6 +68,21 @@ DELETE FROM schema_version;
 INSERT INTO schema_version(version) VALUES (3);
 )sql";
 
+// Schema version 4: the leader lease of controller replicas sharing the database
+// (postgres_lease.h). renew_time is the server's clock, so the replicas' clocks never matter.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE IF NOT EXISTS leases (
+  name        TEXT PRIMARY KEY,
+  holder      TEXT   NOT NULL,
+  generation  BIGINT NOT NULL,
+  renew_time  TIMESTAMPTZ NOT NULL,
+  duration_ms BIGINT NOT NULL,
+  transitions BIGINT NOT NULL
+);
+DELETE FROM schema_version;
+INSERT INTO schema_version(version) VALUES (4);
+)sql";
+
 // In PostgresStatement's order.
 constexpr const char* kStatementSql[] = {
     "SELECT value FROM meta WHERE key = $1",
@@ -138,6 +153,8 @@ constexpr const char* kStatementSql[] = {
     "SELECT data FROM archives WHERE digest = $1",
     "SELECT 1 FROM archives WHERE digest = $1",
     "SELECT digest FROM archives ORDER BY digest COLLATE \"C\"",
+    // Delivered to every listener when the transaction commits (postgres_change_feed.h).
+    "SELECT pg_notify('cenv_revision', $1)",
 };
 
 static_assert(std::size(kStatementSql) == kPostgresStatementCount);
@@ -168,7 +185,8 @@ Status migrate_postgres_schema(PostgresConnection& c, const std::string& target)
     if (*version < 1) CENV_RETURN_IF_ERROR(c.exec(kSchemaV1, "create the schema"));
     if (*version < 2) CENV_RETURN_IF_ERROR(c.exec(kSchemaV2, "add the log table"));
     if (*version < 3) CENV_RETURN_IF_ERROR(c.exec(kSchemaV3, "add the archive table"));
-    // Later versions: `if (*version < 4) exec(kSchemaV4)`, each setting schema_version.
+    if (*version < 4) CENV_RETURN_IF_ERROR(c.exec(kSchemaV4, "add the lease table"));
+    // Later versions: `if (*version < 5) exec(kSchemaV5)`, each setting schema_version.
     return c.exec("COMMIT", "commit the migration");
   }();
   if (!s.ok()) c.rollback_if_open();

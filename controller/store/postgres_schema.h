@@ -11,7 +11,7 @@ namespace cenv {
 
 class PostgresConnection;
 
-inline constexpr int kPostgresSchemaVersion = 3;
+inline constexpr int kPostgresSchemaVersion = 4;
 
 // The rows of the meta table.
 inline constexpr const char* kPostgresRevisionKey = "revision";  // newest revision written
@@ -42,6 +42,7 @@ enum class PostgresStatement : int {
   kGetArchive,     // $1 digest -> data
   kHasArchive,     // $1 digest -> 1 when stored
   kListArchives,   // -> digest, in byte order
+  kNotify,         // $1 the new revision: NOTIFY cenv_revision when the transaction commits
   kCount,          // not a statement: how many there are
 };
 

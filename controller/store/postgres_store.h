@@ -9,6 +9,8 @@
 //   events(revision, type, kind, namespace, name, data)          the watch history
 //   meta(key, value)  "revision" (newest written) and "compacted_revision"
 //   log_chunks(uid, seq, byte_offset, stream, attempt, time_ns, data)  objects' output (v2)
+//   archives(digest, size, data)                                   module sources (v3)
+//   leases(name, holder, generation, renew_time, duration_ms, transitions)  leader lease (v4)
 // Text columns that order or identify objects use the "C" collation, so lists come back in
 // byte order whatever the database's locale. Cluster-scoped objects have namespace ''.
 //
