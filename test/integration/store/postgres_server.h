@@ -74,6 +74,16 @@ class PostgresServer {
   const std::string& error() const { return error_; }
   int port() const { return port_; }
   bool running() const { return pid_ > 0; }
+  // Freezes (SIGSTOP) or thaws (SIGCONT) the server and every backend it forked: connections
+  // stay open but nothing answers, as when the network to it is cut.
+  void freeze(bool frozen) const {
+    if (pid_ <= 0) return;
+    const int sig = frozen ? SIGSTOP : SIGCONT;
+    kill(pid_, sig);
+    std::ifstream children("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) +
+                           "/children");
+    for (int child; children >> child;) kill(child, sig);
+  }
   const std::filesystem::path& directory() const { return dir_; }
 
   // A libpq URI for database `db` as the superuser "postgres" (any password passes: trust).
