@@ -55,6 +55,15 @@ class CenvRunner {
     home_ = std::filesystem::temp_directory_path() / ("cenv-" + id_);
     std::filesystem::create_directories(home_);
   }
+  // A second home for the same instance ($CENV_INSTANCE, container label) as `other`: another
+  // controller replica of the same cenv, for tests of several controllers on one store.
+  struct SameInstance {};
+  CenvRunner(SameInstance, const CenvRunner& other) : id_(other.id_) {
+    static int next = 1;
+    home_ = std::filesystem::temp_directory_path() /
+            ("cenv-" + id_ + "-replica" + std::to_string(next++));
+    std::filesystem::create_directories(home_);
+  }
   ~CenvRunner() {
     run("controller stop");
     remove_docker_objects();
