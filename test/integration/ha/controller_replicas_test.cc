@@ -58,6 +58,12 @@ struct Replica {
     pid = 0;
   }
   bool leads() const { return has(runner.run("controller status").out, "this replica"); }
+  // GET `path` on the replica's HTTP listener.
+  std::string http(const std::string& path) const {
+    std::string address;
+    std::ifstream(runner.home() / "run" / "http.addr") >> address;
+    return shell("curl -s http://" + address + path);
+  }
   std::string log() const { return CenvRunner::slurp(runner.home() / "replica.log"); }
 };
 
@@ -105,6 +111,10 @@ TEST_CASE("two controllers on one PostgreSQL: watchers on both see every write, 
   Replica rb(b, db.url());
   CHECK_FALSE(rb.leads());
   CHECK(has(b.run("controller status").out, "leader:"));
+  CHECK(has(ra.http("/metrics"), "\ncenv_leader 1\n"));
+  CHECK(has(rb.http("/metrics"), "\ncenv_leader 0\n"));
+  CHECK(has(ra.http("/readyz"), "(this replica)"));
+  CHECK(has(rb.http("/readyz"), "leader: "));
 
   // Watchers on both replicas; writes through both.
   auto watch = [](const CenvRunner& r) {
@@ -202,6 +212,39 @@ TEST_CASE("a leader frozen past its lease makes no Docker change when it wakes",
   CHECK_FALSE(ra.leads());
   CHECK(has(ra.log(), "stepping down"));
   REQUIRE(b.run("delete env frozen --wait --timeout 120s").exit_code == 0);
+}
+
+TEST_CASE("PostgreSQL cut off past the lease: the leader steps down; restarted: one leader, no "
+          "write lost",
+          "[ha][postgres]") {
+  testing::TestDatabase db(testing::postgres_server());
+  CenvRunner a;
+  CenvRunner b(CenvRunner::SameInstance{}, a);
+  Replica ra(a, db.url());
+  REQUIRE(eventually([&] { return ra.leads(); }, 20s));
+  Replica rb(b, db.url());
+  REQUIRE(a.run("apply -f -", environment("cut")).exit_code == 0);
+
+  // Nothing answers (the network cut) for longer than the lease.
+  testing::postgres_server().freeze(true);
+  std::this_thread::sleep_for(4s);
+  const bool a_leads = ra.leads(), b_leads = rb.leads();
+  testing::postgres_server().freeze(false);
+  CHECK_FALSE(a_leads);
+  CHECK_FALSE(b_leads);
+  CHECK(has(ra.log(), "stepping down"));
+  REQUIRE(eventually([&] { return ra.leads() || rb.leads(); }, 20s));
+
+  // Restarted under both: they reconnect, exactly one leads, and writes go on.
+  testing::postgres_server().stop();
+  REQUIRE(testing::postgres_server().start().empty());
+  REQUIRE(eventually([&] { return b.run("apply -f -", environment("cut2")).exit_code == 0; }, 30s));
+  REQUIRE(eventually([&] { return ra.leads() != rb.leads(); }, 20s));
+  std::this_thread::sleep_for(2s);
+  CHECK(ra.leads() != rb.leads());
+  CHECK(has(a.run("get env cut cut2").out, "cut2"));
+  CHECK(has(b.run("get env cut cut2").out, "cut"));
+  REQUIRE(b.run("delete env cut cut2 --wait --timeout 60s").exit_code == 0);
 }
 
 }  // namespace
