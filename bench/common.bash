@@ -133,6 +133,37 @@ gen_services() {
   }' >"$file"
 }
 
+# --- A private PostgreSQL (Debian's server binaries), for the benches of the PostgreSQL store ---
+# pg_start: initdb into a temp dir and start it on a free port (PG_DIR, PG_PORT); stopped and
+# removed on exit. pg_createdb NAME: a fresh database; prints its URL.
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_DIR="" PG_PORT="" PG_AS=()
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+pg_stop() {
+  if [[ -n "$PG_DIR" && -f "$PG_DIR/data/postmaster.pid" ]]; then
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  [[ -n "$PG_DIR" ]] && rm -rf "$PG_DIR"
+}
+pg_start() {
+  PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/cenv-bench-pg.XXXXXX")"
+  BENCH_CLEANUPS+=(pg_stop)
+  if ((EUID == 0)); then
+    chown postgres: "$PG_DIR"
+    PG_AS=(runuser -u postgres --)
+  fi
+  PG_PORT=$(free_port)
+  "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust >"$PG_DIR/initdb.log"
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null
+}
+pg_createdb() {
+  "${PG_AS[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$1"
+  echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"
+}
+
 # now_ns: wall clock in nanoseconds.
 now_ns() { date +%s%N; }
 

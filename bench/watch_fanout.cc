@@ -60,6 +60,8 @@ struct Options {
   int reader_threads = 1;   // threads reading the watches, each with a completion queue
   std::string ns = "benchwatch";
   std::string socket;    // default: $CENV_HOME/run/controller.sock
+  std::string write_socket;  // the writer's controller; default: `socket` (another replica's:
+                             // delivery across controller replicas sharing a store)
   std::string timeline;  // a CSV of each update's times, for finding stalls; empty: none
 };
 
@@ -137,6 +139,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", opt.timeout_s, "seconds to wait for events")->capture_default_str();
   app.add_option("-n,--namespace", opt.ns, "namespace (Environment) to use")->capture_default_str();
   app.add_option("--socket", opt.socket, "controller socket (default: $CENV_HOME's)");
+  app.add_option("--write-socket", opt.write_socket,
+                 "socket of the controller the writes go to (default: --socket); another "
+                 "replica on the same store measures delivery across replicas");
   app.add_option("--timeline", opt.timeline,
                  "write each update's times to this CSV (seq, sent, returned, first and last "
                  "delivery; ms since the first send)");
@@ -154,7 +159,8 @@ int main(int argc, char** argv) {
   const std::string target = "unix:" + opt.socket;
   const int nchannels = opt.channels <= 0 ? opt.watchers : std::min(opt.channels, opt.watchers);
 
-  auto writer_channel = make_channel(target, -1);
+  auto writer_channel =
+      make_channel(opt.write_socket.empty() ? target : "unix:" + opt.write_socket, -1);
   auto writer = v1::Cenv::NewStub(writer_channel);
   auto deadline = [](int seconds) {
     return std::chrono::system_clock::now() + std::chrono::seconds(seconds);
