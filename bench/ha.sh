@@ -29,6 +29,7 @@ start_replica() {
   CENV_HOME="$home" setsid "$CENV_BIN" controller run --store "$url" "$@" \
     >"$home/logs/controller.log" 2>&1 &
   BENCH_PIDS+=("$!")
+  disown "$!"  # killed on purpose: no "Killed" notice
   local i
   for ((i = 0; i < 300; i++)); do
     CENV_HOME="$home" "$CENV_BIN" controller status >/dev/null 2>&1 && return 0
@@ -64,7 +65,7 @@ for ((r = 1; r <= RUNS; r++)); do
   start_replica "$b" "$url"
   env_yaml "before-$r" | CENV_HOME="$b" "$CENV_BIN" apply -f - >/dev/null
   sleep $((RANDOM % 3)).$((RANDOM % 10))  # somewhere in the leader's renew cycle
-  kill -9 "$(controller_pid "$a")" 2>/dev/null; { wait 2>/dev/null; } || true
+  kill -9 "$(controller_pid "$a")"
   t0=$(now_ns)
   env_yaml "after-$r" | CENV_HOME="$b" "$CENV_BIN" apply -f - >/dev/null
   for ((i = 0; i < 1200; i++)); do
