@@ -214,8 +214,8 @@ TEST_CASE("a leader frozen past its lease makes no Docker change when it wakes",
   REQUIRE(b.run("delete env frozen --wait --timeout 120s").exit_code == 0);
 }
 
-TEST_CASE("PostgreSQL cut off past the lease: the leader steps down; restarted: one leader, no "
-          "write lost",
+TEST_CASE("PostgreSQL cut off past the lease makes the leader step down and restarted leaves one leader and no "
+          "lost write",
           "[ha][postgres]") {
   testing::TestDatabase db(testing::postgres_server());
   CenvRunner a;
