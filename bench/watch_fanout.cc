@@ -59,10 +59,10 @@ struct Options {
   bool no_batches = false;  // ask for one event per message (allow_batches off; default: on)
   int reader_threads = 1;   // threads reading the watches, each with a completion queue
   std::string ns = "benchwatch";
-  std::string socket;    // default: $CENV_HOME/run/controller.sock
+  std::string socket;        // default: $CENV_HOME/run/controller.sock
   std::string write_socket;  // the writer's controller; default: `socket` (another replica's:
                              // delivery across controller replicas sharing a store)
-  std::string timeline;  // a CSV of each update's times, for finding stalls; empty: none
+  std::string timeline;      // a CSV of each update's times, for finding stalls; empty: none
 };
 
 // One event as a watcher received it; its JSON is parsed after the run, so that the

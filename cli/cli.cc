@@ -145,8 +145,7 @@ void add_controller(CLI::App& app, Verbs& v) {
   stop->add_flag("--container", v.controller_container,
                  "Remove the controller container of --container instead (its data stays)");
   stop->callback([&v] {
-    v.rc = v.controller_container ? controller_stop_container()
-                                  : controller_stop(v.context.home());
+    v.rc = v.controller_container ? controller_stop_container() : controller_stop(v.context.home());
   });
   controller->add_subcommand("status", "Show whether the local controller runs, and where")
       ->callback([&v] { v.rc = controller_status(v.context); });

@@ -54,12 +54,10 @@ int controller_run(const Home& home, const ControllerRunOptions& options) {
   run.listen = options.listen;
   if (!options.certs.empty()) run.certs_dir = std::filesystem::absolute(options.certs);
   run.listen_address_file = home.listen_address_file();
-  for (auto [flag, text, out] : {std::tuple{"--lease-duration", &options.lease_duration,
-                                            &run.lease_duration},
-                                 std::tuple{"--renew-deadline", &options.renew_deadline,
-                                            &run.renew_deadline},
-                                 std::tuple{"--retry-period", &options.retry_period,
-                                            &run.retry_period}}) {
+  for (auto [flag, text, out] :
+       {std::tuple{"--lease-duration", &options.lease_duration, &run.lease_duration},
+        std::tuple{"--renew-deadline", &options.renew_deadline, &run.renew_deadline},
+        std::tuple{"--retry-period", &options.retry_period, &run.retry_period}}) {
     if (text->empty()) continue;
     auto d = parse_duration(*text);
     if (!d.ok()) return fail(d.status().with_prefix(flag));

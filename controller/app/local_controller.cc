@@ -13,8 +13,8 @@
 
 #include <atomic>
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "api/kinds.h"
@@ -31,9 +31,9 @@
 #include "controller/security/tls_policy.h"
 #include "controller/server/api_service.h"
 #include "controller/server/dashboard.h"
+#include "controller/server/git_webhook.h"
 #include "controller/server/grpc_server.h"
 #include "controller/server/heap_trimmer.h"
-#include "controller/server/git_webhook.h"
 #include "controller/server/http_server.h"
 #include "controller/server/metrics.h"
 #include "controller/store/copy_store.h"
@@ -58,7 +58,8 @@ int lock_holder(int fd) {
 // $CENV_HOME's.
 std::filesystem::path data_key_file(const ControllerRunOptions& options) {
   if (!options.data_key_file.empty()) return options.data_key_file;
-  if (!options.certs_dir.empty()) return security::CertificateDirectory{options.certs_dir}.data_key();
+  if (!options.certs_dir.empty())
+    return security::CertificateDirectory{options.certs_dir}.data_key();
   return options.home / "data.key";
 }
 
@@ -111,18 +112,18 @@ Result<int> take_controller_lock(const ControllerRunOptions& options) {
                             std::strerror(errno));
   }
   if (fcntl(lock_fd, F_SETLK, &whole_file) != 0) {
-    Status held = Status::FailedPrecondition("another controller is running for " +
-                                             options.home.string() + " (pid " +
-                                             std::to_string(lock_holder(lock_fd)) + ")");
+    Status held =
+        Status::FailedPrecondition("another controller is running for " + options.home.string() +
+                                   " (pid " + std::to_string(lock_holder(lock_fd)) + ")");
     close(lock_fd);
     return held;
   }
   return lock_fd;
 }
 
-// The HTTP server (metrics, health, Git webhooks, the dashboard) on options.http_address ("HOST:PORT"; port 0
-// picks one);
-// writes the address it serves on ("HOST:PORT") to options.http_address_file and returns it.
+// The HTTP server (metrics, health, Git webhooks, the dashboard) on options.http_address
+// ("HOST:PORT"; port 0 picks one); writes the address it serves on ("HOST:PORT") to
+// options.http_address_file and returns it.
 struct ServingHttp {
   std::unique_ptr<HttpServer> server;
   std::string address;
@@ -169,7 +170,8 @@ std::string listen_address(const std::string& listen, int port) {
 LeadershipInfo leadership_of(const LeadingReconcilers* leading) {
   if (leading == nullptr) return {.replica = "", .leader = "", .leading = false};
   Leadership l = leading->leadership();
-  return {.replica = leading->identity(), .leader = l.leading ? leading->identity() : l.leader,
+  return {.replica = leading->identity(),
+          .leader = l.leading ? leading->identity() : l.leader,
           .leading = l.leading};
 }
 

@@ -88,7 +88,6 @@ class FencedDockerClient final : public DockerClient {
   Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) override;
   Result<std::vector<SwarmNode>> list_nodes() override;
 
-
  private:
   DockerClient& inner_;
   const Fence fence_;

@@ -33,10 +33,10 @@ LeaderElector::LeaderElector(LeaseStore& leases, const SteadyClock& clock,
                              LeaderElectionOptions options, metrics::Registry* metrics)
     : leases_(leases), clock_(clock), options_(std::move(options)) {
   if (metrics != nullptr) {
-    leader_gauge_ = &metrics
-                         ->gauge("cenv_leader",
-                                 "1 while this controller replica leads (runs the reconcilers).")
-                         .with(std::vector<std::string>{});
+    leader_gauge_ =
+        &metrics
+             ->gauge("cenv_leader", "1 while this controller replica leads (runs the reconcilers).")
+             .with(std::vector<std::string>{});
     transitions_counter_ =
         &metrics
              ->counter("cenv_leader_transitions_total",
@@ -93,9 +93,9 @@ void LeaderElector::stop() {
 Status LeaderElector::check(int64_t generation) const {
   std::lock_guard lock(mu_);
   if (leading_ && generation_ == generation && clock_.now() < valid_until_) return Status::Ok();
-  return Status::FailedPrecondition(
-      "not the leader: this controller no longer holds generation " + std::to_string(generation) +
-      " of lease " + options_.lease_name + " (no Docker change is made)");
+  return Status::FailedPrecondition("not the leader: this controller no longer holds generation " +
+                                    std::to_string(generation) + " of lease " +
+                                    options_.lease_name + " (no Docker change is made)");
 }
 
 Leadership LeaderElector::leadership() const {
@@ -145,13 +145,13 @@ void LeaderElector::tick() {
                    renewed.status().message());
       set_leading_locked(false, 0);
     } else {
-      spdlog::info("leader election: renewing lease {} failed ({}); retrying",
-                   options_.lease_name, renewed.status().message());
+      spdlog::info("leader election: renewing lease {} failed ({}); retrying", options_.lease_name,
+                   renewed.status().message());
     }
     return;
   }
-  auto lease = leases_.try_acquire(options_.lease_name, options_.identity,
-                                   options_.lease_duration, deadline);
+  auto lease = leases_.try_acquire(options_.lease_name, options_.identity, options_.lease_duration,
+                                   deadline);
   std::lock_guard lock(mu_);
   if (!lease.ok()) {
     spdlog::debug("leader election: {}", lease.status().message());

@@ -93,14 +93,14 @@ class LeaderElector {
   metrics::Counter* transitions_counter_ = nullptr;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // wakes the callback thread and stop()
-  bool leading_ = false;                     // guarded by mu_
-  int64_t generation_ = 0;                   // guarded by mu_
-  SteadyClock::TimePoint valid_until_{};     // guarded by mu_: last renewal sent + deadline
-  std::string leader_;                       // guarded by mu_
-  int64_t transitions_ = 0;                  // guarded by mu_
-  int64_t running_term_ = 0;                 // guarded by mu_: the term the callbacks started
-  bool stopping_ = false;                    // guarded by mu_
+  std::condition_variable cv_;            // wakes the callback thread and stop()
+  bool leading_ = false;                  // guarded by mu_
+  int64_t generation_ = 0;                // guarded by mu_
+  SteadyClock::TimePoint valid_until_{};  // guarded by mu_: last renewal sent + deadline
+  std::string leader_;                    // guarded by mu_
+  int64_t transitions_ = 0;               // guarded by mu_
+  int64_t running_term_ = 0;              // guarded by mu_: the term the callbacks started
+  bool stopping_ = false;                 // guarded by mu_
   std::jthread lease_thread_;
   std::jthread callback_thread_;
 };

@@ -136,8 +136,8 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
                    v1::ObjectResponse* resp) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(
-            *ctx, access_for(Verb::kGet, req->kind(), req->namespace_(), req->name()));
+    if (auto caller =
+            gate_.admit(*ctx, access_for(Verb::kGet, req->kind(), req->namespace_(), req->name()));
         !caller.ok()) {
       return finish("Get", caller.status(), start);
     }
@@ -169,9 +169,9 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
     auto caller = gate_.admit(*ctx, access_for(Verb::kUpdate, std::string(obj->kind()),
                                                std::string(obj->ns()), std::string(obj->name())));
     if (!caller.ok()) return finish("Update", caller.status(), start);
-    auto stored = api_.update(std::move(obj.value()),
-                              req->field_manager().empty() ? "cenv" : req->field_manager(),
-                              caller.value());
+    auto stored =
+        api_.update(std::move(obj.value()),
+                    req->field_manager().empty() ? "cenv" : req->field_manager(), caller.value());
     if (stored.ok()) resp->set_json(to_client_json(stored.value()));
     return finish("Update", stored.status(), start);
   }
@@ -218,8 +218,8 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
   grpc::Status Logs(grpc::ServerContext* ctx, const v1::LogsRequest* req,
                     grpc::ServerWriter<v1::LogFrame>* writer) override {
     auto start = std::chrono::steady_clock::now();
-    if (auto caller = gate_.admit(
-            *ctx, access_for(Verb::kLogs, req->kind(), req->namespace_(), req->name()));
+    if (auto caller =
+            gate_.admit(*ctx, access_for(Verb::kLogs, req->kind(), req->namespace_(), req->name()));
         !caller.ok()) {
       return finish("Logs", caller.status(), start);
     }
@@ -272,9 +272,9 @@ class GrpcServer::Service final : public v1::Cenv::WithAsyncMethod_Watch<v1::Cen
           (*pipe)->close();
           return finish("Stdin",
                         Status::ResourceExhausted(
-                            "stdin of CommandRun " + run +
-                            ": the process has not read " + std::to_string(kMaxPendingStdinBytes) +
-                            " bytes of input in " + std::to_string(kStdinWaitSeconds) + " s"),
+                            "stdin of CommandRun " + run + ": the process has not read " +
+                            std::to_string(kMaxPendingStdinBytes) + " bytes of input in " +
+                            std::to_string(kStdinWaitSeconds) + " s"),
                         start);
         }
         bytes += static_cast<int64_t>(chunk.data().size());
@@ -358,8 +358,9 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(ApiService& api, WatchHub&
     if (!caller.ok()) return caller.status();
     if (caller->local) return WatchStreamOptions::Visible{};
     const CallGate& gate = service->gate();
-    return WatchStreamOptions::Visible(
-        [&gate, who = std::move(caller).value()](const Object& o) { return gate.may_read(who, o); });
+    return WatchStreamOptions::Visible([&gate, who = std::move(caller).value()](const Object& o) {
+      return gate.may_read(who, o);
+    });
   };
   watch_options.fail = [service](const Status& s, std::chrono::steady_clock::time_point start) {
     return service->finish("Watch", s, start);

@@ -1,9 +1,9 @@
 #include "controller/server/http_server.h"
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <optional>
 #include <string_view>
 
@@ -16,15 +16,13 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr uint64_t kMaxBodyBytes = 64 * 1024;     // any request but a webhook's
+constexpr uint64_t kMaxBodyBytes = 64 * 1024;  // any request but a webhook's
 constexpr std::string_view kGitWebhookPrefix = "/hooks/git/";
 
 bool is_git_webhook(std::string_view path) { return path.starts_with(kGitWebhookPrefix); }
 
 // The target without its query ("/hooks/git/shop?x=1" -> "/hooks/git/shop").
-std::string_view target_path(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
+std::string_view target_path(std::string_view target) { return target.substr(0, target.find('?')); }
 
 std::optional<std::string> header(const http::request<http::string_body>& req,
                                   std::string_view name) {
@@ -142,16 +140,17 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(http::field::content_type, "text/plain");
     }
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec,
-                                                                       size_t) {
-      if (ec) return;
-      beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      // Read what the client still sends (a body refused unread) until it closes: closing with
-      // unread data would reset the connection and could lose the answer on the client's side.
-      self->stream_.expires_after(std::chrono::seconds(5));
-      self->drain();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        beast::error_code ignored;
+                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        // Read what the client still sends (a body refused unread) until it closes:
+                        // closing with unread data would reset the connection and could lose the
+                        // answer on the client's side.
+                        self->stream_.expires_after(std::chrono::seconds(5));
+                        self->drain();
+                      });
   }
 
   void drain() {

@@ -20,7 +20,7 @@ namespace cenv {
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";  // listen address (default loopback only)
-  unsigned short port = 0;             // 0: any free port (see HttpServer::port())
+  unsigned short port = 0;            // 0: any free port (see HttpServer::port())
   // Ready check for /readyz: Ok when the controller can serve; the message is shown otherwise.
   std::function<Status()> ready;
   // More lines for a ready /readyz after "ok" (who leads the controller replicas); empty: none.

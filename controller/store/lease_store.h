@@ -16,9 +16,9 @@
 namespace cenv {
 
 struct LeaseRecord {
-  std::string holder;      // "" when released
-  int64_t generation = 0;  // grows by one each time the lease is taken
-  int64_t transitions = 0; // how many times it was taken
+  std::string holder;                          // "" when released
+  int64_t generation = 0;                      // grows by one each time the lease is taken
+  int64_t transitions = 0;                     // how many times it was taken
   std::chrono::milliseconds since_renewal{0};  // on the store's clock
   std::chrono::milliseconds duration{0};
   bool expired() const { return holder.empty() || since_renewal >= duration; }
@@ -38,9 +38,8 @@ class LeaseStore {
                                           Deadline deadline) = 0;
   // Renews the lease when `holder` still holds `generation` of it: true; false when it does not
   // (it was taken by another). Unavailable as try_acquire().
-  virtual Result<bool> renew(const std::string& name, const std::string& holder,
-                             int64_t generation, std::chrono::milliseconds duration,
-                             Deadline deadline) = 0;
+  virtual Result<bool> renew(const std::string& name, const std::string& holder, int64_t generation,
+                             std::chrono::milliseconds duration, Deadline deadline) = 0;
   // Gives the lease up when `holder` holds `generation` of it, so another replica takes it at
   // once instead of after its duration. Ok when it was not held.
   virtual Status release(const std::string& name, const std::string& holder, int64_t generation,

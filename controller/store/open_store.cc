@@ -95,8 +95,8 @@ Result<std::unique_ptr<Store>> open_store(const std::string& url, const Clock& c
     case Engine::kInvalid:
       break;
   }
-  return Status::Invalid("invalid store URL \"" + describe_store_url(url) + "\": " +
-                         kAcceptedForms);
+  return Status::Invalid("invalid store URL \"" + describe_store_url(url) +
+                         "\": " + kAcceptedForms);
 }
 
 Result<std::unique_ptr<LeaseStore>> open_lease_store(const std::string& url) {
@@ -112,8 +112,8 @@ Result<std::unique_ptr<LeaseStore>> open_lease_store(const std::string& url) {
     case Engine::kInvalid:
       break;
   }
-  return Status::Invalid("invalid store URL \"" + describe_store_url(url) + "\": " +
-                         kAcceptedForms);
+  return Status::Invalid("invalid store URL \"" + describe_store_url(url) +
+                         "\": " + kAcceptedForms);
 }
 
 Result<std::unique_ptr<ChangeFeed>> open_change_feed(const std::string& url,
@@ -130,8 +130,8 @@ Result<std::unique_ptr<ChangeFeed>> open_change_feed(const std::string& url,
     case Engine::kInvalid:
       break;
   }
-  return Status::Invalid("invalid store URL \"" + describe_store_url(url) + "\": " +
-                         kAcceptedForms);
+  return Status::Invalid("invalid store URL \"" + describe_store_url(url) +
+                         "\": " + kAcceptedForms);
 }
 
 std::string describe_store_url(const std::string& url) {

@@ -51,13 +51,14 @@ Status PostgresLink::connect(Deadline deadline) {
   // libpq's connect_timeout is whole seconds, at least 2: the deadline rounded up.
   const int seconds = std::max(2, (millis_until(deadline) + 999) / 1000);
   const std::string timeout = std::to_string(seconds);
-  const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "dbname", "fallback_application_name",
-                        "client_encoding", nullptr};
+  const char* keys[] = {
+      "connect_timeout", "keepalives_idle",           "keepalives_interval", "keepalives_count",
+      "dbname",          "fallback_application_name", "client_encoding",     nullptr};
   const char* values[] = {timeout.c_str(), "5", "2", "2", url_.c_str(), "cenv", "UTF8", nullptr};
   conn_ = pq().PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn_ == nullptr) return lost("connect", "out of memory");
-  pq().PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  pq().PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   if (pq().PQstatus(conn_) != CONNECTION_OK) {
     return lost("connect", trimmed(pq().PQerrorMessage(conn_)));
   }
@@ -87,8 +88,8 @@ Result<PgResult> PostgresLink::query(const char* sql, const std::vector<std::str
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& p : params) values.push_back(p.c_str());
-  if (!pq().PQsendQueryParams(conn_, sql, static_cast<int>(values.size()), nullptr,
-                              values.data(), nullptr, nullptr, 0)) {
+  if (!pq().PQsendQueryParams(conn_, sql, static_cast<int>(values.size()), nullptr, values.data(),
+                              nullptr, nullptr, 0)) {
     return lost("send a statement", trimmed(pq().PQerrorMessage(conn_)));
   }
   PgResult first;

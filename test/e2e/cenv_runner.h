@@ -120,8 +120,8 @@ class CenvRunner {
         f +
         " | xargs -r docker network rm; "
         "docker volume ls -q " +
-        f + " | xargs -r docker volume rm -f; " +
-        "docker images -q " + f + " | sort -u | xargs -r docker rmi -f >/dev/null";
+        f + " | xargs -r docker volume rm -f; " + "docker images -q " + f +
+        " | sort -u | xargs -r docker rmi -f >/dev/null";
     cmd = "( " + cmd + " ) >/dev/null 2>&1";
     [[maybe_unused]] int rc = std::system(cmd.c_str());
   }

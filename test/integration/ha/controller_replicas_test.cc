@@ -26,8 +26,7 @@ using e2e::eventually;
 using e2e::has;
 using e2e::shell;
 
-constexpr const char* kLeaseFlags =
-    "--lease-duration 3s --renew-deadline 2s --retry-period 500ms";
+constexpr const char* kLeaseFlags = "--lease-duration 3s --renew-deadline 2s --retry-period 500ms";
 
 // A controller replica run in the background on `url`, in `runner`'s home.
 struct Replica {
@@ -36,10 +35,9 @@ struct Replica {
 
   Replica(const CenvRunner& r, const std::string& url) : runner(r) {
     std::filesystem::path log = runner.home() / "replica.log";
-    auto started = runner.run_command(
-        "'" CENV_BINARY "' controller run --store '" + url + "' " + kLeaseFlags + " >'" +
-            log.string() + "' 2>&1 & echo $!",
-        "");
+    auto started = runner.run_command("'" CENV_BINARY "' controller run --store '" + url + "' " +
+                                          kLeaseFlags + " >'" + log.string() + "' 2>&1 & echo $!",
+                                      "");
     REQUIRE(started.exit_code == 0);
     pid = std::stoi(started.out);
     REQUIRE(eventually([&] { return runner.run("controller status").exit_code == 0; }, 30s));
@@ -92,17 +90,18 @@ std::string environment(const std::string& env) {
 // The names of the running or stopped containers this test's controllers made.
 std::vector<std::string> containers(const CenvRunner& r) {
   std::vector<std::string> names;
-  std::istringstream in(shell("docker ps -a --filter label=" + r.label() +
-                              " --format '{{.Names}}' | sort"));
+  std::istringstream in(
+      shell("docker ps -a --filter label=" + r.label() + " --format '{{.Names}}' | sort"));
   for (std::string line; std::getline(in, line);) {
     if (!line.empty()) names.push_back(line);
   }
   return names;
 }
 
-TEST_CASE("two controllers on one PostgreSQL: watchers on both see every write, one leads, and "
-          "kill -9 of the leader mid-reconcile hands over with no duplicate or orphan container",
-          "[ha][docker][postgres]") {
+TEST_CASE(
+    "two controllers on one PostgreSQL: watchers on both see every write, one leads, and "
+    "kill -9 of the leader mid-reconcile hands over with no duplicate or orphan container",
+    "[ha][docker][postgres]") {
   testing::TestDatabase db(testing::postgres_server());
   CenvRunner a;
   CenvRunner b(CenvRunner::SameInstance{}, a);
@@ -184,8 +183,7 @@ TEST_CASE("a leader frozen past its lease makes no Docker change when it wakes",
   REQUIRE(wait_ready(a, "frozen", 1).exit_code == 0);
   // A new spec: the leader stops the old container (which ignores SIGTERM: 10 s) to replace it,
   // and is frozen while it waits; its next steps would be to remove it and create the new one.
-  REQUIRE(a.run("apply -f -",
-                stubborn_service("frozen", "trap 'exit 0' TERM; sleep 3600 & wait"))
+  REQUIRE(a.run("apply -f -", stubborn_service("frozen", "trap 'exit 0' TERM; sleep 3600 & wait"))
               .exit_code == 0);
   std::this_thread::sleep_for(1s);
   kill(ra.pid, SIGSTOP);
@@ -214,9 +212,10 @@ TEST_CASE("a leader frozen past its lease makes no Docker change when it wakes",
   REQUIRE(b.run("delete env frozen --wait --timeout 120s").exit_code == 0);
 }
 
-TEST_CASE("PostgreSQL cut off past the lease makes the leader step down and restarted leaves one leader and no "
-          "lost write",
-          "[ha][postgres]") {
+TEST_CASE(
+    "PostgreSQL cut off past the lease makes the leader step down and restarted leaves "
+    "one leader and no lost write",
+    "[ha][postgres]") {
   testing::TestDatabase db(testing::postgres_server());
   CenvRunner a;
   CenvRunner b(CenvRunner::SameInstance{}, a);

@@ -25,7 +25,9 @@ using testing::FakeClock;
 using testing::postgres_server;
 using testing::TestDatabase;
 
-LeaseStore::Deadline in(std::chrono::milliseconds d) { return std::chrono::steady_clock::now() + d; }
+LeaseStore::Deadline in(std::chrono::milliseconds d) {
+  return std::chrono::steady_clock::now() + d;
+}
 
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
@@ -128,9 +130,10 @@ TEST_CASE("a lease call to a server that stops answering fails at its deadline, 
   }));
 }
 
-TEST_CASE("a write through one store reaches the watch hub of another at once, and after a "
-          "server restart",
-          "[postgres][watch]") {
+TEST_CASE(
+    "a write through one store reaches the watch hub of another at once, and after a "
+    "server restart",
+    "[postgres][watch]") {
   TestDatabase db(postgres_server());
   FakeClock clock;
   auto writer = PostgresStore::open(db.url(), clock);

@@ -104,7 +104,8 @@ class MemoryLeases final : public LeaseStore {
     r.holder = l.holder;
     r.generation = l.generation;
     r.transitions = l.transitions;
-    r.since_renewal = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - l.renewed);
+    r.since_renewal =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - l.renewed);
     r.duration = l.duration;
     return r;
   }
@@ -180,8 +181,7 @@ TEST_CASE("options outside 0 < retry < renew deadline < lease are refused", "[le
   CHECK(LeaderElectionOptions::default_identity().find(':') != std::string::npos);
 }
 
-TEST_CASE("one of two replicas leads, and the fence passes only its own generation",
-          "[leader]") {
+TEST_CASE("one of two replicas leads, and the fence passes only its own generation", "[leader]") {
   FakeSteadyClock clock;
   MemoryLeases leases(clock);
   LeaderElector a(leases, clock, options("a")), b(leases, clock, options("b"));
@@ -214,7 +214,7 @@ TEST_CASE("a leader that cannot renew steps down before its lease expires, then 
   leases.set_fail(true);  // the store out of reach
   step(clock, 9s);
   CHECK(a.check(g).ok());  // still within the renew deadline
-  step(clock, 2s);      // past it: 11 s after the last renewal
+  step(clock, 2s);         // past it: 11 s after the last renewal
   CHECK(a.check(g).code() == Code::kFailedPrecondition);
   CHECK(eventually([&] { return !ta.running(); }));
   CHECK(ta.stopped == 1);
