@@ -1,104 +1,24 @@
 // The Service reconciler on a real single-node Docker Swarm (Environment.spec.runtime: swarm),
 // in process: a 3-replica Service runs 3 tasks, scales to 1 and back, heals a killed task and
-// is removed on delete. The test makes the swarm (`docker swarm init --advertise-addr
-// 127.0.0.1`) only when the engine is not in one already, and then leaves it at the end
-// (`docker swarm leave --force`); a swarm it found is left as it was. Everything it creates
-// carries cenv-test-run=<id> and its own cenv instance, and is removed at the end.
+// is removed on delete. On the bed of swarm_bed.h: a swarm made for the test is left at the
+// end, one found is left as it was; everything the test creates carries cenv-test-run=<id>
+// and its own cenv instance, and is removed at the end.
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <set>
 
-#include "api/conditions.h"
-#include "controller/app/reconciler_set.h"
 #include "reconcilers/docker_names.h"
 #include "reconcilers/service_spec.h"
-#include "test/integration/reconcilers/docker_test_env.h"
-#include "test/unit/controller/runtime/runtime_fixture.h"
+#include "test/integration/swarm/swarm_bed.h"
 
 namespace cenv {
 namespace {
 
 using testing::eventually;
 
-// Makes the engine a single-node swarm for the test's life, unless it is in one already.
-class SwarmGuard {
- public:
-  explicit SwarmGuard(docker::DockerClient& docker) {
-    auto state = docker.swarm_state();
-    REQUIRE(state.ok());
-    if (state->local_node_state == "active") {
-      if (!state->control_available) FAIL("this engine is a swarm worker, not a manager");
-      return;
-    }
-    INFO("swarm state " << state->local_node_state);
-    REQUIRE(std::system("docker swarm init --advertise-addr 127.0.0.1 >/dev/null") == 0);
-    made_ = true;
-  }
-  ~SwarmGuard() {
-    if (made_ && std::system("docker swarm leave --force >/dev/null") != 0) {
-      WARN("docker swarm leave --force failed");
-    }
-  }
-
- private:
-  bool made_ = false;
-};
-
-// Removes the swarm services labelled with the run id (before the containers' cleanup).
-class ServiceCleanup {
- public:
-  ServiceCleanup(docker::DockerClient& docker, std::string label)
-      : docker_(docker), label_(std::move(label)) {}
-  ~ServiceCleanup() {
-    auto services = docker_.list_services({label_});
-    if (!services.ok()) return;
-    for (const auto& s : services.value()) (void)docker_.remove_service(s.id);
-  }
-
- private:
-  docker::DockerClient& docker_;
-  const std::string label_;
-};
-
-struct SwarmBed {
-  SwarmBed()
-      : run_id(testing::new_run_id()),
-        ns("sw-" + run_id),
-        names("sw-" + run_id, {{testing::kTestRunLabel, run_id}}),
-        docker(testing::connect_docker()),
-        swarm(*docker),
-        cleanup(*docker, run_id, ns),
-        services(*docker, std::string(testing::kTestRunLabel) + "=" + run_id),
-        connection(*docker) {
-    ReconcilerSetOptions o;
-    o.names = names;
-    o.workloads.stop_timeout_seconds = 2;
-    auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
-    INFO(s.status().to_string());
-    REQUIRE(s.ok());
-    set = std::move(s.value());
-    f.create("Environment", "", ns, boost::json::object{{"runtime", "swarm"}});
-    REQUIRE(eventually([&] { return condition("Environment", "", ns, "Ready") == "True"; },
-                       std::chrono::seconds(60)));
-  }
-  ~SwarmBed() {
-    // The Environment's finalizer removes its overlay network once the tasks left it.
-    (void)f.client->remove({"Environment", "", ns}, {});
-    (void)eventually([&] { return get("Environment", "", ns).name().empty(); },
-                     std::chrono::seconds(60));
-    if (set) set->stop();
-  }
-  Object get(const std::string& kind, const std::string& ns_, const std::string& name) {
-    auto o = f.client->get({kind, ns_, name});
-    return o.ok() ? o.value() : Object();
-  }
-  std::string condition(const std::string& kind, const std::string& ns_, const std::string& name,
-                        std::string_view type) {
-    auto c = get_condition(get(kind, ns_, name), type);
-    return c ? c->status : "";
-  }
+// A bed whose Services are read back by their status and their swarm tasks.
+struct SwarmServiceBed : testing::SwarmBed {
   int64_t status_int(const std::string& name, std::string_view field) {
     Object o = get("Service", ns, name);
     const auto* v = o.status_or_null() ? o.status_or_null()->if_contains(field) : nullptr;
@@ -106,15 +26,7 @@ struct SwarmBed {
   }
   // The running tasks' containers of the Service's swarm service.
   std::set<std::string> running_tasks(const std::string& name) {
-    std::set<std::string> out;
-    auto s = docker->inspect_service(swarm_name(names.container(ns, name)));
-    if (!s.ok()) return out;
-    auto tasks = docker->list_tasks(s->id);
-    if (!tasks.ok()) return out;
-    for (const auto& t : tasks.value()) {
-      if (t.state == "running" && t.desired_state == "running") out.insert(t.container_id);
-    }
-    return out;
+    return running_tasks_of(swarm_name(names.container(ns, name)));
   }
   // Ready, with `n` replicas running by the status and by the swarm.
   bool runs(const std::string& name, size_t n) {
@@ -132,23 +44,12 @@ struct SwarmBed {
     }
     FAIL("could not update Service " << name);
   }
-
-  testing::ApiFixture f;
-  std::string run_id;
-  std::string ns;
-  DockerNames names;
-  std::unique_ptr<docker::EngineDockerClient> docker;
-  SwarmGuard swarm;                 // destroyed last: leaves a swarm it made
-  testing::DockerCleanup cleanup;   // containers, networks, volumes of the run
-  ServiceCleanup services;          // destroyed before `cleanup`
-  DockerConnection connection;
-  std::unique_ptr<ReconcilerSet> set;
 };
 
 TEST_CASE("integration swarm: a 3-replica Service runs 3 tasks - scales to 1 and back - heals a "
           "killed task - is removed on delete",
           "[integration][reconcilers][swarm]") {
-  SwarmBed bed;
+  SwarmServiceBed bed;
   // Exits at once on SIGTERM, so scaling down and removal are fast.
   bed.f.create("Service", bed.ns, "web",
                boost::json::object{
