@@ -96,11 +96,15 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
 }
 
 std::string environment_network(const Object& environment, const DockerNames& names) {
-  const json::object* spec = environment.spec_or_null();
-  std::string_view network = string_field(spec, "network");
+  return runtime_network(environment, names,
+                         string_field(environment.spec_or_null(), "runtime") == "swarm");
+}
+
+std::string runtime_network(const Object& environment, const DockerNames& names, bool swarm) {
+  std::string_view network = string_field(environment.spec_or_null(), "network");
   if (!network.empty()) return std::string(network);
   std::string name = names.network(environment.name());
-  return string_field(spec, "runtime") == "swarm" ? swarm_name(name) : name;
+  return swarm ? swarm_name(name) : name;
 }
 
 std::string swarm_name(std::string_view docker_name) {
