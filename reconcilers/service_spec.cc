@@ -117,11 +117,17 @@ std::optional<std::string> network_wait(const Object& environment, const DockerN
                                         std::chrono::system_clock::time_point now,
                                         std::chrono::milliseconds slow_after) {
   auto ready = get_condition(environment, "NetworkReady");
-  if (ready && ready->status == kConditionTrue) return std::nullopt;
+  // A condition of an older spec may speak of the network of another runtime (a switch).
+  const bool stale = ready && ready->observed_generation > 0 &&
+                     ready->observed_generation < environment.generation();
+  if (ready && ready->status == kConditionTrue && !stale) return std::nullopt;
   std::string message = "waiting for network " + environment_network(environment, names) +
                         " of Environment " + std::string(environment.name());
   std::string since;
-  if (ready) {
+  if (stale) {
+    message += " (the Environment's spec changed; its network is not checked yet)";
+    since = ready->last_transition_time;
+  } else if (ready) {
     message +=
         " (NetworkReady " + ready->status + ", " + ready->reason + ": " + ready->message + ")";
     since = ready->last_transition_time;

@@ -71,7 +71,8 @@ std::string runtime_network(const Object& environment, const DockerNames& names,
 std::string swarm_name(std::string_view docker_name);
 
 // Why a workload cannot join `environment`'s network yet: nullopt when the Environment's
-// NetworkReady condition is True. Otherwise a message naming the network, the Environment and
+// NetworkReady condition is True for its current spec (observedGeneration; a switch of
+// runtimes replaces the network). Otherwise a message naming the network, the Environment and
 // what its NetworkReady condition says (or that it has none yet); once the network has not
 // been ready for longer than `slow_after` (since the condition's lastTransitionTime, else the
 // Environment's creation, by `now`), the message also says since when.
