@@ -24,7 +24,8 @@ namespace cenv {
 struct Adoption {
   enum class Action {
     kStart,   // start attempt `number`: it never ran (no container, nothing stored)
-    kFollow,  // follow attempt `number` again: `container_id`, `service_id`, or the exec of `target`
+    kFollow,  // follow attempt `number` again: `container_id`, `service_id`, or the exec of
+              // `target`
     kRecord,  // attempt `number` ended or is lost: record `outcome`
   };
   Action action = Action::kRecord;
@@ -42,9 +43,9 @@ struct Adoption {
 using ShellProbe = std::function<Result<bool>(const std::string& container)>;
 
 // Decides how to adopt `run`: finds its attempt's swarm service or container by label
-// (`names`), or its exec by status.exec.id, and what `store` holds of its output; re-resolves its target through
-// `reader` and `secrets` (a container: for its timeout). Fails as Docker or the store fail
-// when looking.
+// (`names`), or its exec by status.exec.id, and what `store` holds of its output; re-resolves its
+// target through `reader` and `secrets` (a container: for its timeout). Fails as Docker or the
+// store fail when looking.
 Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::DockerClient& docker,
                                Store& store, const DockerNames& names,
                                const SecretOpener* secrets, const ShellProbe& has_shell,

@@ -128,30 +128,30 @@ ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
     networks.push_back(swarm);
   }
   for (const std::string& network : networks) {
-  auto info = d.value()->inspect_network(network);
-  // Only the network cenv created for this very Environment (its uid); never a user's own,
-  // nor one another controller sharing dockerd created for its Environment of this name.
-  if (info.ok() && made_for(env, *info)) {
-    if (!info->containers.empty()) {
-      // Its Services are still being deleted; their containers leave the network first. A
-      // container whose object is gone (its finalizers were removed by hand before the
-      // controller removed it) would hold the network, and so the namespace, forever: one this
-      // instance created for an object of this namespace that no longer exists is removed.
-      if (!remove_orphans(*d.value(), env, info.value())) {
-        return ReconcileResult::after(kNetworkBusyRetry);
+    auto info = d.value()->inspect_network(network);
+    // Only the network cenv created for this very Environment (its uid); never a user's own,
+    // nor one another controller sharing dockerd created for its Environment of this name.
+    if (info.ok() && made_for(env, *info)) {
+      if (!info->containers.empty()) {
+        // Its Services are still being deleted; their containers leave the network first. A
+        // container whose object is gone (its finalizers were removed by hand before the
+        // controller removed it) would hold the network, and so the namespace, forever: one this
+        // instance created for an object of this namespace that no longer exists is removed.
+        if (!remove_orphans(*d.value(), env, info.value())) {
+          return ReconcileResult::after(kNetworkBusyRetry);
+        }
       }
-    }
-    Status s = d.value()->remove_network(info->id);
-    if (!s.ok() && s.code() != Code::kNotFound) {
-      if (s.code() == Code::kConflict || s.code() == Code::kForbidden) {
-        return ReconcileResult::after(kNetworkBusyRetry);
+      Status s = d.value()->remove_network(info->id);
+      if (!s.ok() && s.code() != Code::kNotFound) {
+        if (s.code() == Code::kConflict || s.code() == Code::kForbidden) {
+          return ReconcileResult::after(kNetworkBusyRetry);
+        }
+        return ReconcileResult::failed(s.with_prefix("removing network " + network));
       }
-      return ReconcileResult::failed(s.with_prefix("removing network " + network));
+      spdlog::info("Environment {}: removed network {}", env.name(), network);
+    } else if (!info.ok() && info.status().code() != Code::kNotFound) {
+      return ReconcileResult::failed(info.status());
     }
-    spdlog::info("Environment {}: removed network {}", env.name(), network);
-  } else if (!info.ok() && info.status().code() != Code::kNotFound) {
-    return ReconcileResult::failed(info.status());
-  }
   }
   auto removed = remove_runtime_images(*d.value(), options_.names, env.name(), env.uid(), {});
   if (!removed.ok()) return ReconcileResult::failed(removed.status());
@@ -258,7 +258,8 @@ std::string push_failed_message(const Object& env, const ImageBuildProgress& p) 
 }  // namespace
 
 bool EnvironmentReconciler::made_for(const Object& env, const docker::NetworkInfo& info) const {
-  return options_.names.owns(info.labels) && label_value(info.labels, kLabelKind) == "Environment" &&
+  return options_.names.owns(info.labels) &&
+         label_value(info.labels, kLabelKind) == "Environment" &&
          label_value(info.labels, kLabelUid) == env.uid();
 }
 
@@ -693,10 +694,10 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
   };
   const bool docker_down = !d.ok() || unreachable("NetworkReady") || unreachable("ImageReady");
   const bool ready = network_ready && image_ready;
-  status["phase"] = ready                        ? "Ready"
-                    : docker_down || switching   ? "Pending"
-                    : network_ready && building  ? "Building"
-                                                 : "Failed";
+  status["phase"] = ready                       ? "Ready"
+                    : docker_down || switching  ? "Pending"
+                    : network_ready && building ? "Building"
+                                                : "Failed";
   // Stalled (as kstatus and Flux name it): an image that is not retried until the inputs
   // change, so that a waiting client stops at once instead of at its timeout.
   if (image.kind == ImageOutcome::Kind::kFailed && image.failure.ok() && d.ok()) {

@@ -10,7 +10,7 @@ const char* service_failure_reason(const Status& s) {
       return s.message().find("network") != std::string::npos ? "NetworkNotFound" : "ImageNotFound";
     case Code::kFailedPrecondition:
       return s.message().find("docker swarm init") != std::string::npos ? "SwarmNotInitialised"
-                                                                          : "ImagePullFailed";
+                                                                        : "ImagePullFailed";
     case Code::kUnauthenticated:
       return "RegistryUnauthorized";
     case Code::kAlreadyExists:

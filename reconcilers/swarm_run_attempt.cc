@@ -19,7 +19,7 @@ constexpr int64_t kStopGraceNanos = 1'000'000'000;
 
 // A task state from which it never runs again.
 bool ended(const docker::SwarmTask& t) {
-  static constexpr std::string_view kEnded[] = {"complete", "failed", "shutdown",
+  static constexpr std::string_view kEnded[] = {"complete", "failed",   "shutdown",
                                                 "rejected", "orphaned", "remove"};
   return std::find(std::begin(kEnded), std::end(kEnded), t.state) != std::end(kEnded);
 }
@@ -214,8 +214,8 @@ AttemptOutcome SwarmRunAttempt::run(const docker::SwarmServiceSpec& spec, std::s
   std::jthread deadline;
   if (timeout) {
     deadline = std::jthread([this, since, timeout](std::stop_token st) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(since + *timeout -
-                                                                        clock_.now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(since + *timeout - clock_.now());
       if (left > 0ms && !pause(left, st)) return;
       if (st.stop_requested()) return;
       timed_out_ = true;
@@ -241,16 +241,14 @@ AttemptOutcome SwarmRunAttempt::run(const docker::SwarmServiceSpec& spec, std::s
     return o;
   }
   // The rest: what the follow had not delivered when the task ended.
-  Status rest = docker_.service_logs(id, {.follow = false},
-                                     [&](docker::StreamKind kind, std::string_view bytes) {
-                                       int64_t& left =
-                                           delivered[kind == docker::StreamKind::kStderr ? 1 : 0];
-                                       auto n = static_cast<size_t>(
-                                           std::min<int64_t>(left, std::ssize(bytes)));
-                                       left -= static_cast<int64_t>(n);
-                                       bytes.remove_prefix(n);
-                                       return bytes.empty() || output.write(to_stream(kind), bytes);
-                                     });
+  Status rest = docker_.service_logs(
+      id, {.follow = false}, [&](docker::StreamKind kind, std::string_view bytes) {
+        int64_t& left = delivered[kind == docker::StreamKind::kStderr ? 1 : 0];
+        auto n = static_cast<size_t>(std::min<int64_t>(left, std::ssize(bytes)));
+        left -= static_cast<int64_t>(n);
+        bytes.remove_prefix(n);
+        return bytes.empty() || output.write(to_stream(kind), bytes);
+      });
   if (!rest.ok()) {
     spdlog::warn("CommandRun {}: reading the logs of swarm service {}: {}", request_.to_string(),
                  id.substr(0, 12), rest.message());
@@ -260,7 +258,7 @@ AttemptOutcome SwarmRunAttempt::run(const docker::SwarmServiceSpec& spec, std::s
 }
 
 Result<std::optional<docker::SwarmTask>> SwarmRunAttempt::wait_for_end(const std::string& id,
-                                                                      std::stop_token stop) {
+                                                                       std::stop_token stop) {
   for (;;) {
     if (stop.stop_requested()) return std::optional<docker::SwarmTask>();
     auto tasks = docker_.list_tasks(id);
@@ -298,8 +296,8 @@ AttemptOutcome SwarmRunAttempt::task_outcome(const docker::SwarmTask& task, cons
   const bool never_ran = !task.exit_code || task.state == "rejected" ||
                          (task.state == "failed" && *task.exit_code == 0);
   if (never_ran && !cancelled && !timed_out_) {
-    AttemptOutcome e = start_error(Status::Internal(
-        "task " + task.state + (task.error.empty() ? "" : ": " + task.error)));
+    AttemptOutcome e = start_error(
+        Status::Internal("task " + task.state + (task.error.empty() ? "" : ": " + task.error)));
     e.log_bytes = o.log_bytes;
     return e;
   }

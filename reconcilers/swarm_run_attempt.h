@@ -105,10 +105,10 @@ class SwarmRunAttempt final : public RunAttempt {
   std::atomic<bool> timed_out_{false};
   std::atomic<bool> detached_{false};
   std::mutex mu_;
-  std::string service_id_;   // guarded by mu_
-  bool cancelled_ = false;   // guarded by mu_
-  bool done_ = false;        // guarded by mu_
-  AttemptOutcome outcome_;   // guarded by mu_
+  std::string service_id_;  // guarded by mu_
+  bool cancelled_ = false;  // guarded by mu_
+  bool done_ = false;       // guarded by mu_
+  AttemptOutcome outcome_;  // guarded by mu_
   std::jthread thread_;
 };
 

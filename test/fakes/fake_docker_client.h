@@ -186,13 +186,13 @@ class FakeDockerClient final : public DockerClient {
     SwarmServiceSpec spec;
     std::optional<int> running;  // set_running_tasks; empty: every replica runs
     std::string task_error;
-    std::optional<int> exit_code;  // a one-shot service's task ended
-    std::string task_state;        // then: complete, failed or shutdown
+    std::optional<int> exit_code;                            // a one-shot service's task ended
+    std::string task_state;                                  // then: complete, failed or shutdown
     std::vector<std::pair<StreamKind, std::string>> output;  // its tasks', in order
   };
   // Ends the one-shot task of `s` with `exit`. Requires mu_.
   void end_task(FakeService& s, const Exit& exit, const std::string& state);
-  ServiceBehavior service_behavior_;                 // guarded by mu_
+  ServiceBehavior service_behavior_;                  // guarded by mu_
   FakeService* find_service(const std::string& ref);  // requires mu_
   std::map<std::string, FakeService> services_;      // by id; guarded by mu_
   SwarmState swarm_;                                 // guarded by mu_

@@ -136,7 +136,8 @@ Result<std::vector<SwarmTask>> FakeDockerClient::list_tasks(const std::string& s
     t.state = s->task_state;
     t.exit_code = s->exit_code;
     t.container_id = s->info.id + "-container1";
-    if (t.state == "failed") t.error = "task: non-zero exit (" + std::to_string(*s->exit_code) + ")";
+    if (t.state == "failed")
+      t.error = "task: non-zero exit (" + std::to_string(*s->exit_code) + ")";
     t.message = t.state == "shutdown" ? "shutdown" : "finished";
     t.timestamp = now_text();
     out.push_back(std::move(t));

@@ -34,8 +34,8 @@ boost::json::object httpd(int port, std::string extra_args = "") {
 // of its Services.
 struct Bed : testing::ReconcilerBed {
   Bed()
-      : ReconcilerBed("it",
-                      boost::json::object{{"variables", boost::json::object{{"GREETING", "hi"}}}}) {}
+      : ReconcilerBed(
+            "it", boost::json::object{{"variables", boost::json::object{{"GREETING", "hi"}}}}) {}
   bool ready(const std::string& name) { return condition("Service", ns, name, "Ready") == "True"; }
   std::vector<docker::ContainerSummary> containers(const std::string& name) {
     auto l =

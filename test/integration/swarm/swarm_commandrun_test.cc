@@ -35,14 +35,16 @@ std::string stored(testing::SwarmBed& bed, const Object& run, LogStream stream) 
   return out;
 }
 
-TEST_CASE("integration swarm: a CommandRun runs as a one-shot swarm service - its output and "
-          "exit code are stored - the service is removed",
-          "[integration][commandrun][swarm]") {
+TEST_CASE(
+    "integration swarm: a CommandRun runs as a one-shot swarm service - its output and "
+    "exit code are stored - the service is removed",
+    "[integration][commandrun][swarm]") {
   testing::SwarmBed bed;
-  bed.f.create("CommandRun", bed.ns, "hello",
-               boost::json::object{
-                   {"command", boost::json::array{
-                                   "sh", "-c", "echo out; echo err >&2; sleep 1; printf partial"}}});
+  bed.f.create(
+      "CommandRun", bed.ns, "hello",
+      boost::json::object{
+          {"command",
+           boost::json::array{"sh", "-c", "echo out; echo err >&2; sleep 1; printf partial"}}});
   bed.f.create("CommandRun", bed.ns, "fails",
                boost::json::object{{"command", boost::json::array{"sh", "-c", "exit 3"}}});
   // While it runs, its attempt is a swarm service that is never restarted.

@@ -37,14 +37,16 @@ struct SwitchBed : testing::SwarmBed {
   bool ready() { return condition("Service", ns, "web", "Ready") == "True"; }
 };
 
-TEST_CASE("integration swarm: switching an Environment from swarm to docker and back replaces "
-          "its workloads and network",
-          "[integration][reconcilers][swarm]") {
+TEST_CASE(
+    "integration swarm: switching an Environment from swarm to docker and back replaces "
+    "its workloads and network",
+    "[integration][reconcilers][swarm]") {
   SwitchBed bed;
-  bed.f.create("Service", bed.ns, "web",
-               boost::json::object{
-                   {"command", boost::json::array{"sh", "-c"}},
-                   {"args", boost::json::array{"trap 'exit 0' TERM; while :; do sleep 0.2; done"}}});
+  bed.f.create(
+      "Service", bed.ns, "web",
+      boost::json::object{
+          {"command", boost::json::array{"sh", "-c"}},
+          {"args", boost::json::array{"trap 'exit 0' TERM; while :; do sleep 0.2; done"}}});
   REQUIRE(eventually(
       [&] { return bed.ready() && bed.swarm_services() == 1 && bed.driver(true) == "overlay"; },
       std::chrono::seconds(90)));

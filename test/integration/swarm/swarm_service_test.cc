@@ -46,16 +46,18 @@ struct SwarmServiceBed : testing::SwarmBed {
   }
 };
 
-TEST_CASE("integration swarm: a 3-replica Service runs 3 tasks - scales to 1 and back - heals a "
-          "killed task - is removed on delete",
-          "[integration][reconcilers][swarm]") {
+TEST_CASE(
+    "integration swarm: a 3-replica Service runs 3 tasks - scales to 1 and back - heals a "
+    "killed task - is removed on delete",
+    "[integration][reconcilers][swarm]") {
   SwarmServiceBed bed;
   // Exits at once on SIGTERM, so scaling down and removal are fast.
-  bed.f.create("Service", bed.ns, "web",
-               boost::json::object{
-                   {"replicas", 3},
-                   {"command", boost::json::array{"sh", "-c"}},
-                   {"args", boost::json::array{"trap 'exit 0' TERM; while :; do sleep 0.2; done"}}});
+  bed.f.create(
+      "Service", bed.ns, "web",
+      boost::json::object{
+          {"replicas", 3},
+          {"command", boost::json::array{"sh", "-c"}},
+          {"args", boost::json::array{"trap 'exit 0' TERM; while :; do sleep 0.2; done"}}});
   REQUIRE(eventually([&] { return bed.runs("web", 3); }, std::chrono::seconds(90)));
   auto service = bed.docker->inspect_service(swarm_name(bed.names.container(bed.ns, "web")));
   REQUIRE(service.ok());

@@ -22,8 +22,10 @@ using Bed = testing::CommandRunBed;
 
 // The Bed's Environment "dev" on runtime swarm, on an engine that is a swarm manager.
 void on_swarm(Bed& bed) {
-  bed.docker.set_swarm_state(
-      {.local_node_state = "active", .control_available = true, .node_id = "fake-node", .error = ""});
+  bed.docker.set_swarm_state({.local_node_state = "active",
+                              .control_available = true,
+                              .node_id = "fake-node",
+                              .error = ""});
   auto env = bed.api.client->get({"Environment", "", "dev"});
   REQUIRE(env.ok());
   env->spec()["runtime"] = "swarm";
@@ -41,9 +43,10 @@ int64_t status_int(const Object& o, std::string_view field) {
   return v && v->is_number() ? v->to_number<int64_t>() : -1;
 }
 
-TEST_CASE("CommandRun on swarm runs as a one-shot swarm service; its logs and exit code are "
-          "stored and the service removed",
-          "[reconcilers][commandrun][swarm]") {
+TEST_CASE(
+    "CommandRun on swarm runs as a one-shot swarm service; its logs and exit code are "
+    "stored and the service removed",
+    "[reconcilers][commandrun][swarm]") {
   Bed bed;
   on_swarm(bed);
   std::vector<docker::SwarmServiceSpec> created;
