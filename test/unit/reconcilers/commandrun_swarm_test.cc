@@ -44,7 +44,7 @@ int64_t status_int(const Object& o, std::string_view field) {
 }
 
 TEST_CASE(
-    "CommandRun on swarm runs as a one-shot swarm service; its logs and exit code are "
+    "CommandRun on swarm runs as a one-shot swarm service - its logs and exit code are "
     "stored and the service removed",
     "[reconcilers][commandrun][swarm]") {
   Bed bed;

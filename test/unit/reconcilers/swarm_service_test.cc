@@ -83,7 +83,7 @@ TEST_CASE("swarm service: runs a labelled swarm service of its replicas on an ov
   CHECK(boost::json::serialize(*endpoints) == R"(["0.0.0.0:18080/tcp"])");
 }
 
-TEST_CASE("swarm service: a change of replicas scales the service in place, others replace it",
+TEST_CASE("swarm service: a change of replicas scales the service in place - others replace it",
           "[reconcilers][service][swarm]") {
   ReconcilerBed bed;
   make_manager(bed);
