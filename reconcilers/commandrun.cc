@@ -47,7 +47,7 @@ void CommandRunReconciler::set_notify(std::function<void(const Request&)> notify
 }
 
 void CommandRunReconciler::stop() {
-  std::map<std::string, std::shared_ptr<CommandRunAttempt>> attempts;
+  std::map<std::string, std::shared_ptr<RunAttempt>> attempts;
   {
     std::lock_guard lock(mu_);
     stopped_ = true;
@@ -72,20 +72,54 @@ std::unique_ptr<Runnable> CommandRunReconciler::stopper() {
   return std::make_unique<Stopper>(*this);
 }
 
-std::shared_ptr<CommandRunAttempt> CommandRunReconciler::find(const std::string& uid) {
+std::shared_ptr<RunAttempt> CommandRunReconciler::find(const std::string& uid) {
   std::lock_guard lock(mu_);
   auto it = attempts_.find(uid);
   return it == attempts_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<CommandRunAttempt> CommandRunReconciler::new_attempt(const Object& run, int number,
-                                                                     docker::DockerClient& docker) {
+ReconcileResult CommandRunReconciler::launch_container(const Object& run, int number,
+                                                       docker::DockerClient& docker,
+                                                       docker::ContainerSpec spec,
+                                                       std::string container_id,
+                                                       const CommandRunTarget& target) {
   CommandRunAttemptOptions o;
   o.output = options_.output;
   o.exec_kill_grace = options_.exec_kill_grace;
   o.exec_poll_interval = options_.exec_poll_interval;
-  return std::make_shared<CommandRunAttempt>(std::string(run.uid()), Request::from(run), number,
-                                             docker, logs_, clock_, o);
+  auto attempt = std::make_shared<CommandRunAttempt>(std::string(run.uid()), Request::from(run),
+                                                     number, docker, logs_, clock_, o);
+  return launch(attempt, [&](std::function<void(const Request&)> notify) {
+    attempt->start_container(std::move(spec), std::move(container_id), target, std::move(notify));
+  });
+}
+
+ReconcileResult CommandRunReconciler::launch_service(const Object& run, int number,
+                                                     docker::DockerClient& docker,
+                                                     const CommandRunTarget& target,
+                                                     std::string service_id) {
+  docker::SwarmServiceSpec spec;
+  if (service_id.empty()) {
+    std::string network;
+    auto env = client_.get({"Environment", "", std::string(run.ns())});
+    if (env.ok()) {
+      // Joins the Environment's overlay network when it exists (Services are reachable by name).
+      std::string name = environment_network(*env, options_.names);
+      if (docker.inspect_network(name).ok()) network = name;
+    }
+    spec = attempt_service(options_.names, run, number, target, network);
+    // A leftover of this very attempt (created, then the controller stopped before recording
+    // it could be followed) would block the name.
+    (void)docker.remove_service(spec.name);
+  }
+  SwarmRunAttemptOptions o;
+  o.output = options_.output;
+  o.poll_interval = options_.swarm_poll_interval;
+  auto attempt = std::make_shared<SwarmRunAttempt>(std::string(run.uid()), Request::from(run),
+                                                   number, docker, logs_, clock_, o);
+  return launch(attempt, [&](std::function<void(const Request&)> notify) {
+    attempt->start(std::move(spec), std::move(service_id), target.timeout, std::move(notify));
+  });
 }
 
 Result<Object> CommandRunReconciler::write_status(Object run) {
@@ -93,8 +127,9 @@ Result<Object> CommandRunReconciler::write_status(Object run) {
   return client_.update_status(run);
 }
 
-Status CommandRunReconciler::remove_containers(const std::string& uid,
-                                               docker::DockerClient& docker) {
+Status CommandRunReconciler::remove_workloads(const std::string& uid,
+                                              docker::DockerClient& docker) {
+  CENV_RETURN_IF_ERROR(remove_run_services(docker, options_.names, uid));
   auto list =
       docker.list_containers({.all = true, .label_filters = run_filters(options_.names, uid)});
   if (!list.ok()) return list.status();
@@ -165,7 +200,10 @@ ReconcileResult CommandRunReconciler::adopt(Object run, docker::DockerClient& do
     if (!written.ok()) return ReconcileResult::failed(written.status());
     run = std::move(written).value();
   }
-  return launch(new_attempt(run, plan->number, docker), {}, plan->container_id, plan->target);
+  if (!plan->service_id.empty()) {
+    return launch_service(run, plan->number, docker, plan->target, plan->service_id);
+  }
+  return launch_container(run, plan->number, docker, {}, plan->container_id, plan->target);
 }
 
 ReconcileResult CommandRunReconciler::wait(Object run, std::string_view message) {
@@ -194,7 +232,17 @@ ReconcileResult CommandRunReconciler::start_attempt(Object run, int number,
   }
   // Containers of earlier attempts go; their output is stored.
   if (number > 1) {
-    if (Status s = remove_containers(uid, docker); !s.ok()) return ReconcileResult::failed(s);
+    if (Status s = remove_workloads(uid, docker); !s.ok()) return ReconcileResult::failed(s);
+  }
+  if (target->swarm && !target->exec && target->stdin) {
+    mark_unrunnable(run,
+                    Status::Invalid("spec.stdin: not supported when the Environment's "
+                                    "spec.runtime is swarm"),
+                    clock_.now());
+    auto written = write_status(run);
+    if (!written.ok()) return ReconcileResult::failed(written.status());
+    logs_.notify(uid);
+    return finished(*written);
   }
   // Recorded before the container exists, so a restart finds the attempt it belongs to.
   json::object& status = run.status();
@@ -208,9 +256,10 @@ ReconcileResult CommandRunReconciler::start_attempt(Object run, int number,
   if (!written.ok()) return ReconcileResult::failed(written.status());
   run = std::move(written).value();
 
+  if (target->swarm && !target->exec) return launch_service(run, number, docker, *target, "");
   docker::ContainerSpec spec;
   if (!target->exec) spec = attempt_container(run, number, *target, docker);
-  return launch(new_attempt(run, number, docker), std::move(spec), "", *target);
+  return launch_container(run, number, docker, std::move(spec), "", *target);
 }
 
 std::optional<ReconcileResult> CommandRunReconciler::create_exec(Object& run, int number,
@@ -279,9 +328,9 @@ docker::ContainerSpec CommandRunReconciler::attempt_container(const Object& run,
   return spec;
 }
 
-ReconcileResult CommandRunReconciler::launch(const std::shared_ptr<CommandRunAttempt>& attempt,
-                                             docker::ContainerSpec spec, std::string container_id,
-                                             const CommandRunTarget& target) {
+ReconcileResult CommandRunReconciler::launch(
+    const std::shared_ptr<RunAttempt>& attempt,
+    const std::function<void(std::function<void(const Request&)>)>& start) {
   std::function<void(const Request&)> notify;
   {
     std::lock_guard lock(mu_);
@@ -289,12 +338,12 @@ ReconcileResult CommandRunReconciler::launch(const std::shared_ptr<CommandRunAtt
     notify = notify_;
     attempts_[attempt->uid()] = attempt;
   }
-  attempt->start_container(std::move(spec), std::move(container_id), target, notify);
+  start(std::move(notify));
   return ReconcileResult::done();
 }
 
 ReconcileResult CommandRunReconciler::conclude(Object run,
-                                               const std::shared_ptr<CommandRunAttempt>& attempt) {
+                                               const std::shared_ptr<RunAttempt>& attempt) {
   const std::string uid(run.uid());
   attempt->join();
   AttemptOutcome o = attempt->outcome();
@@ -327,7 +376,7 @@ ReconcileResult CommandRunReconciler::finished(const Object& run) {
   logs_.release(uid);
   auto docker = docker_.client();
   if (docker.ok()) {
-    if (Status s = remove_containers(uid, **docker); !s.ok()) return ReconcileResult::failed(s);
+    if (Status s = remove_workloads(uid, **docker); !s.ok()) return ReconcileResult::failed(s);
   }
   auto expires = ttl_deadline(run);
   if (!expires) return ReconcileResult::done();
@@ -375,7 +424,7 @@ ReconcileResult CommandRunReconciler::finalize(Object run) {
     if (!written.ok()) return ReconcileResult::failed(written.status());
     run = std::move(written).value();
   }
-  if (Status s = remove_containers(uid, **docker); !s.ok()) return ReconcileResult::failed(s);
+  if (Status s = remove_workloads(uid, **docker); !s.ok()) return ReconcileResult::failed(s);
   logs_.notify(uid);  // followers see the end
   logs_.release(uid);
   remove_finalizer(run, kCleanupFinalizer);

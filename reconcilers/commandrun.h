@@ -15,6 +15,11 @@
 //    break, `docker logs -f` follows the rest. status: phase Pending → Running →
 //    Succeeded / Failed / Cancelled, attempts, exitCode, startTime, completionTime, logBytes
 //    (refreshed every log_bytes_interval while running), conditions Complete, Failed, Ready.
+//  * Runtime swarm (the Environment's spec.runtime): an attempt in a new workload is a one-shot
+//    swarm service instead of a container (swarm_run_attempt.h): restart condition none, one
+//    task, its output followed through the service's logs into the same store, its exit code
+//    the task's; timeout and cancel stop the task. spec.stdin is not passed to it. spec.service
+//    execs in a running task's container on this node.
 //  * timeoutSeconds kills an attempt (a failure, reason DeadlineExceeded); a failed attempt
 //    is retried until backoffLimit retries are spent, after a back-off delay as Kubernetes
 //    Jobs do it: backoff_base, doubling with each failure, at most backoff_max. Meanwhile the
@@ -28,7 +33,7 @@
 //    following it and says the process may still run. The exec is created before the attempt
 //    is recorded Running, its id in status.exec.
 //  * Finalizer cenv.io/cleanup: deleting a running CommandRun kills it, marks it Cancelled,
-//    removes its containers, then lets the object (and its log) go.
+//    removes its containers and swarm services, then lets the object (and its log) go.
 //  * ttlSecondsAfterFinished deletes the run that long after completionTime.
 //  * Restart: a run whose status says Running is re-attached to its container (found by
 //    label), and its output is replayed from Docker's logs past what the store already holds
@@ -41,8 +46,9 @@
 //    ended meanwhile is recorded with its exit code; one Docker no longer knows (its container
 //    stopped, or it ended long ago) counts as failed (reason Lost).
 //
-// The parts: commandrun_target.h resolves where and how an attempt runs, commandrun_attempt.h
-// runs one attempt, commandrun_adoption.h decides what follows a restart, and
+// The parts: commandrun_target.h resolves where and how an attempt runs, run_attempt.h is the
+// seam an attempt runs behind (commandrun_attempt.h: a container or an exec;
+// swarm_run_attempt.h: a swarm service), commandrun_adoption.h decides what follows a restart, and
 // commandrun_status.h is the state machine (phases, conditions, back-off, ttl) this
 // reconciler drives.
 //
@@ -69,7 +75,9 @@
 #include "reconcilers/commandrun_target.h"
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_names.h"
+#include "reconcilers/run_attempt.h"
 #include "reconcilers/run_output.h"
+#include "reconcilers/swarm_run_attempt.h"
 
 namespace cenv {
 
@@ -96,6 +104,8 @@ struct CommandRunReconcilerOptions {
   // How often a re-attached exec (no output stream to follow) is inspected for its end.
   // Default 500 ms.
   std::chrono::milliseconds exec_poll_interval{500};
+  // How often the task of an attempt's swarm service is looked at for its end. Default 500 ms.
+  std::chrono::milliseconds swarm_poll_interval{500};
 };
 
 // The delay before the attempt that follows `failed_attempts` failed ones (>= 1):
@@ -129,7 +139,7 @@ class CommandRunReconciler final : public Reconciler {
   // completion.
   ReconcileResult finished(const Object& run);
   // An attempt ended: records it (or, detached, looks again later).
-  ReconcileResult conclude(Object run, const std::shared_ptr<CommandRunAttempt>& attempt);
+  ReconcileResult conclude(Object run, const std::shared_ptr<RunAttempt>& attempt);
   // Writes the outcome of attempt `number`: Succeeded, Failed or Cancelled, or the next
   // attempt when retries are left.
   ReconcileResult record(Object run, int number, const AttemptOutcome& o);
@@ -146,17 +156,23 @@ class CommandRunReconciler final : public Reconciler {
                                           docker::DockerClient& docker);
   // A Running run without an attempt in memory (a restart): commandrun_adoption.h.
   ReconcileResult adopt(Object run, docker::DockerClient& docker);
-  // Starts `attempt` on its thread unless stopped.
-  ReconcileResult launch(const std::shared_ptr<CommandRunAttempt>& attempt,
-                         docker::ContainerSpec spec, std::string container_id,
-                         const CommandRunTarget& target);
-  std::shared_ptr<CommandRunAttempt> new_attempt(const Object& run, int number,
-                                                 docker::DockerClient& docker);
+  // Registers `attempt` and starts it (`start`, given the notify callback) unless stopped.
+  ReconcileResult launch(const std::shared_ptr<RunAttempt>& attempt,
+                         const std::function<void(std::function<void(const Request&)>)>& start);
+  // A container (spec; or container_id again) or exec attempt of `run` on its thread.
+  ReconcileResult launch_container(const Object& run, int number, docker::DockerClient& docker,
+                                   docker::ContainerSpec spec, std::string container_id,
+                                   const CommandRunTarget& target);
+  // A swarm service attempt of `run`: a new service from `target` (service_id empty), or the
+  // service `service_id` again.
+  ReconcileResult launch_service(const Object& run, int number, docker::DockerClient& docker,
+                                 const CommandRunTarget& target, std::string service_id);
   // Whether /bin/sh runs in the container (cached by container id).
   Result<bool> has_shell(docker::DockerClient& docker, const std::string& container);
-  Status remove_containers(const std::string& uid, docker::DockerClient& docker);
+  // Removes the run's containers and swarm services.
+  Status remove_workloads(const std::string& uid, docker::DockerClient& docker);
   Result<Object> write_status(Object run);
-  std::shared_ptr<CommandRunAttempt> find(const std::string& uid);
+  std::shared_ptr<RunAttempt> find(const std::string& uid);
 
   Client& client_;
   DockerConnection& docker_;
@@ -167,7 +183,7 @@ class CommandRunReconciler final : public Reconciler {
   std::mutex mu_;
   std::function<void(const Request&)> notify_;  // guarded by mu_
   // The attempts followed, by run uid; guarded by mu_.
-  std::map<std::string, std::shared_ptr<CommandRunAttempt>> attempts_;
+  std::map<std::string, std::shared_ptr<RunAttempt>> attempts_;
   bool stopped_ = false;                // guarded by mu_
   std::map<std::string, bool> shells_;  // guarded by mu_; has_shell() by container id
 };

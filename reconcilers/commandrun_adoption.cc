@@ -5,6 +5,7 @@
 #include "api/json_fields.h"
 #include "reconcilers/commandrun_attempt.h"
 #include "reconcilers/exec_process.h"
+#include "reconcilers/swarm_run_attempt.h"
 
 namespace cenv {
 
@@ -123,6 +124,21 @@ Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::Docker
   const int number = run_attempts(run);
   const bool exec = !string_field(run.spec_or_null(), "service").empty();
   if (number > 0 && !exec) {
+    auto service = find_attempt_service(docker, names, uid, number);
+    if (!service.ok()) return service.status();
+    if (*service) {
+      Adoption a;
+      a.action = Adoption::Action::kFollow;
+      a.number = number;
+      a.service_id = **service;
+      if (auto timeout = int64_field(run.spec_or_null(), "timeoutSeconds")) {
+        a.target.timeout = std::chrono::seconds(*timeout);
+      }
+      a.target.swarm = true;
+      spdlog::info("CommandRun {}: re-attaching to attempt {} (swarm service {})",
+                   Request::from(run).to_string(), number, a.service_id.substr(0, 12));
+      return a;
+    }
     auto list =
         docker.list_containers({.all = true, .label_filters = attempt_filters(names, uid, number)});
     if (!list.ok()) return list.status();

@@ -24,12 +24,14 @@ namespace cenv {
 struct Adoption {
   enum class Action {
     kStart,   // start attempt `number`: it never ran (no container, nothing stored)
-    kFollow,  // follow attempt `number` again: `container_id`, or the exec of `target`
+    kFollow,  // follow attempt `number` again: `container_id`, `service_id`, or the exec of
+              // `target`
     kRecord,  // attempt `number` ended or is lost: record `outcome`
   };
   Action action = Action::kRecord;
   int number = 0;
   std::string container_id;  // kFollow of a container
+  std::string service_id;    // kFollow of a swarm service (swarm_run_attempt.h)
   CommandRunTarget target;   // kFollow
   // kFollow of an exec that still runs: appended to the Ready message before following it
   // (what it prints from now on is lost).
@@ -40,10 +42,10 @@ struct Adoption {
 // Whether /bin/sh runs in the container with this id (an error when that cannot be told).
 using ShellProbe = std::function<Result<bool>(const std::string& container)>;
 
-// Decides how to adopt `run`: finds its attempt's container by label (`names`), or its exec
-// by status.exec.id, and what `store` holds of its output; re-resolves its target through
-// `reader` and `secrets` (a container: for its timeout). Fails as Docker or the store fail
-// when looking.
+// Decides how to adopt `run`: finds its attempt's swarm service or container by label
+// (`names`), or its exec by status.exec.id, and what `store` holds of its output; re-resolves its
+// target through `reader` and `secrets` (a container: for its timeout). Fails as Docker or the
+// store fail when looking.
 Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::DockerClient& docker,
                                Store& store, const DockerNames& names,
                                const SecretOpener* secrets, const ShellProbe& has_shell,

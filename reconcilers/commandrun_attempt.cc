@@ -19,19 +19,6 @@ bool write_output(RunOutput& output, docker::StreamKind kind, std::string_view b
                       bytes);
 }
 
-// The outcome of a container that could not start: as `docker run` says it, 127 when the
-// command is not found, 126 when it cannot run.
-AttemptOutcome start_error(const Status& started) {
-  AttemptOutcome o;
-  o.reason = "StartError";
-  o.message = "cannot start the command: " + started.message();
-  const std::string& m = started.message();
-  o.exit_code =
-      m.find("not found") != std::string::npos || m.find("no such file") != std::string::npos ? 127
-                                                                                              : 126;
-  return o;
-}
-
 }  // namespace
 
 CommandRunAttempt::CommandRunAttempt(std::string uid, Request request, int number,
@@ -505,19 +492,7 @@ void CommandRunAttempt::finish(AttemptOutcome& o) {
     std::lock_guard lock(mu_);
     cancelled = cancelled_;
   }
-  if (cancelled) {
-    o.cancelled = true;
-    o.reason = "Cancelled";
-    o.message = "the CommandRun was deleted while it ran";
-  } else if (timed_out_) {
-    o.reason = "DeadlineExceeded";
-    o.message = "attempt " + std::to_string(number_) + " ran longer than timeoutSeconds";
-  } else if (o.exit_code != 0) {
-    o.reason = "NonZeroExit";
-    o.message =
-        "attempt " + std::to_string(number_) + " exited with code " + std::to_string(o.exit_code);
-  }
-  if (!o.message.empty()) o.message += o.note;
+  name_outcome(o, number_, cancelled, timed_out_);
 }
 
 }  // namespace cenv

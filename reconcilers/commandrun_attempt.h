@@ -25,6 +25,7 @@
 #include "reconcilers/commandrun_status.h"
 #include "reconcilers/commandrun_target.h"
 #include "reconcilers/exec_process.h"
+#include "reconcilers/run_attempt.h"
 #include "reconcilers/run_output.h"
 
 namespace cenv {
@@ -48,30 +49,27 @@ struct CommandRunAttemptOptions {
   std::chrono::milliseconds exec_poll_interval{500};
 };
 
-class CommandRunAttempt {
+class CommandRunAttempt final : public RunAttempt {
  public:
   // Attempt `number` of the run `uid` (enqueued as `request`). Every reference must outlive
   // the attempt.
   CommandRunAttempt(std::string uid, Request request, int number, docker::DockerClient& docker,
                     LogHub& logs, const Clock& clock, CommandRunAttemptOptions options);
-  ~CommandRunAttempt();  // join()
+  ~CommandRunAttempt() override;  // join()
 
   // Starts the thread: a new container from `spec` (container_id empty), a re-attach to
   // `container_id`, or the exec of `target` (target.exec). When it has ended, and unless
   // detached, calls `notify` with the run's request. Call once.
   void start_container(docker::ContainerSpec spec, std::string container_id,
                        const CommandRunTarget& target, std::function<void(const Request&)> notify);
-  // Kills the attempt (deleting the run): the container, or the exec'd process.
-  void cancel();
-  // Stops watching without killing (controller shutdown); the outcome says detached.
-  void detach();
-  // Waits for the thread (and a kill under way) to end.
-  void join();
-  // Whether the thread has ended, and its outcome then.
-  bool done();
-  AttemptOutcome outcome();
-  int number() const { return number_; }
-  const std::string& uid() const { return uid_; }
+  // Kills the container, or the exec'd process.
+  void cancel() override;
+  void detach() override;
+  void join() override;
+  bool done() override;
+  AttemptOutcome outcome() override;
+  int number() const override { return number_; }
+  const std::string& uid() const override { return uid_; }
 
  private:
   // Kills the container once `timeout` has passed since `started`, unless stopped first.

@@ -24,6 +24,33 @@ void set_failed_conditions(Object& run, std::string_view reason, std::string_vie
 
 }  // namespace
 
+void name_outcome(AttemptOutcome& o, int number, bool cancelled, bool timed_out) {
+  if (cancelled) {
+    o.cancelled = true;
+    o.reason = "Cancelled";
+    o.message = "the CommandRun was deleted while it ran";
+  } else if (timed_out) {
+    o.reason = "DeadlineExceeded";
+    o.message = "attempt " + std::to_string(number) + " ran longer than timeoutSeconds";
+  } else if (o.exit_code != 0) {
+    o.reason = "NonZeroExit";
+    o.message =
+        "attempt " + std::to_string(number) + " exited with code " + std::to_string(o.exit_code);
+  }
+  if (!o.message.empty()) o.message += o.note;
+}
+
+AttemptOutcome start_error(const Status& started) {
+  AttemptOutcome o;
+  o.reason = "StartError";
+  o.message = "cannot start the command: " + started.message();
+  const std::string& m = started.message();
+  o.exit_code =
+      m.find("not found") != std::string::npos || m.find("no such file") != std::string::npos ? 127
+                                                                                              : 126;
+  return o;
+}
+
 std::string run_phase(const Object& run) {
   return std::string(string_field(run.status_or_null(), "phase"));
 }

@@ -34,6 +34,14 @@ struct AttemptOutcome {
   std::string note;  // appended to the messages of the outcome (output lost on a re-attach)
 };
 
+// Names the outcome `o` of attempt `number` that ran to its exit code (o.exit_code): Cancelled
+// when it was cancelled, DeadlineExceeded when it timed out, NonZeroExit when the code is not
+// 0, else a success (no reason); o.note goes after a message.
+void name_outcome(AttemptOutcome& o, int number, bool cancelled, bool timed_out);
+// The outcome of a command that could not start (`started`, the runtime's error): reason
+// StartError, exit code 127 when the command is not found (as `docker run` says it), else 126.
+AttemptOutcome start_error(const Status& started);
+
 // The run's status.phase ("" before the first reconcile).
 std::string run_phase(const Object& run);
 // Whether `phase` is final: Succeeded, Failed or Cancelled.

@@ -90,6 +90,39 @@ Result<std::vector<std::string>> module_command(const Object& run, const json::o
                          "\" (its commands: " + listed(names, "none") + ")");
 }
 
+// The id of a running container of Service `svc`: its container, or (swarm) a running task's
+// container on this node; FailedPrecondition (wait) when there is none.
+Result<std::string> service_container(const Object& svc, bool swarm, docker::DockerClient& docker,
+                                      const DockerNames& names) {
+  auto waiting = Status::FailedPrecondition("waiting for the container of Service \"" +
+                                            std::string(svc.name()) + "\" to run");
+  std::vector<std::string> candidates;
+  if (!swarm) {
+    candidates.push_back(names.container(svc.ns(), svc.name()));
+  } else {
+    auto services = docker.list_services(names.filters("Service", svc.ns(), svc.name()));
+    if (!services.ok()) {
+      if (services.status().code() == Code::kFailedPrecondition) return waiting;
+      return services.status();
+    }
+    for (const auto& s : *services) {
+      if (label_value(s.labels, kLabelUid) != svc.uid()) continue;
+      auto tasks = docker.list_tasks(s.id);
+      if (!tasks.ok()) return tasks.status();
+      for (const auto& t : *tasks) {
+        if (t.state == "running" && !t.container_id.empty()) candidates.push_back(t.container_id);
+      }
+    }
+  }
+  for (const std::string& c : candidates) {
+    auto info = docker.inspect_container(c);  // NotFound: a task on another node
+    if (info.ok() && info->state.running && label_value(info->labels, kLabelUid) == svc.uid()) {
+      return info->id;
+    }
+  }
+  return waiting;
+}
+
 }  // namespace
 
 Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
@@ -112,6 +145,7 @@ Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
     return Status::FailedPrecondition("waiting for Environment \"" + std::string(run.ns()) +
                                       "\": " + env.status().message());
   const json::object* env_spec = env->spec_or_null();
+  t.swarm = string_field(env_spec, "runtime") == "swarm";
   auto vars = container_env(run, *env, secrets);
   if (!vars.ok()) return vars.status();
   t.env = std::move(vars).value();
@@ -130,13 +164,10 @@ Result<CommandRunTarget> resolve_target(const Object& run, Reader& reader,
       }
       return svc.status();
     }
-    auto info = docker.inspect_container(names.container(run.ns(), service));
-    if (!info.ok() || !info->state.running || label_value(info->labels, kLabelUid) != svc->uid()) {
-      return Status::FailedPrecondition("waiting for the container of Service \"" + service +
-                                        "\" to run");
-    }
+    auto container = service_container(*svc, t.swarm, docker, names);
+    if (!container.ok()) return container.status();
     t.exec = true;
-    t.container = info->id;
+    t.container = *container;
     return t;
   }
   t.image = string_field(spec, "image");

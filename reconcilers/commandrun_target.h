@@ -25,6 +25,9 @@ inline constexpr std::string_view kLabelAttempt = "io.cenv.attempt";
 // Where and how an attempt runs, resolved from the run, its Environment and its Service.
 struct CommandRunTarget {
   bool exec = false;
+  // The Environment's spec.runtime is swarm: a new workload is a one-shot swarm service
+  // (swarm_run_attempt.h); an exec goes into a running task's container on this node.
+  bool swarm = false;
   std::string container;  // exec: the Service's container id
   std::string image;      // new container: the image
   std::vector<std::string> command;
@@ -43,7 +46,8 @@ struct CommandRunTarget {
 };
 
 // Resolves where `run` goes, reading its Module, Environment and Service through `reader`
-// and the Service's container and the runtime image through `docker`. On failure:
+// and the Service's container (on swarm: a running task's container on this node) and the
+// runtime image through `docker`. On failure:
 // FailedPrecondition (or Unavailable) when it must wait (the Module is not Ready for its
 // current spec, the Environment does not exist or has no runtime image yet, the Service's
 // container does not run), with what it waits for; NotFound when spec.service names no

@@ -45,7 +45,7 @@ Workload to_workload(const docker::ContainerInfo& c) {
 
 }  // namespace
 
-ContainerWorkloads::ContainerWorkloads(DockerConnection& docker, ContainerWorkloadsOptions options)
+ContainerWorkloads::ContainerWorkloads(DockerConnection& docker, WorkloadsOptions options)
     : docker_(docker), options_(std::move(options)) {}
 
 Result<std::vector<Workload>> ContainerWorkloads::find(const WorkloadOwner& owner) {

@@ -13,17 +13,10 @@
 
 namespace cenv {
 
-struct ContainerWorkloadsOptions {
-  // Grace period between SIGTERM and SIGKILL when a container is removed. Default 10 s.
-  int stop_timeout_seconds = 10;
-  // Names and labels of containers and volumes (the default instance, no extra labels).
-  DockerNames names{};
-};
-
 class ContainerWorkloads final : public Workloads {
  public:
   // `docker` must outlive this.
-  explicit ContainerWorkloads(DockerConnection& docker, ContainerWorkloadsOptions options = {});
+  explicit ContainerWorkloads(DockerConnection& docker, WorkloadsOptions options = {});
 
   Result<std::vector<Workload>> find(const WorkloadOwner& owner) override;
   Result<std::string> create(const WorkloadSpec& spec) override;
@@ -39,7 +32,7 @@ class ContainerWorkloads final : public Workloads {
 
  private:
   DockerConnection& docker_;
-  const ContainerWorkloadsOptions options_;
+  const WorkloadsOptions options_;
 };
 
 }  // namespace cenv

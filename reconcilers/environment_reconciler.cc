@@ -122,32 +122,36 @@ ReconcileResult EnvironmentReconciler::finalize(const Object& env) {
   if (!builder_.cancel(std::string(env.uid()))) return ReconcileResult::after(kNetworkBusyRetry);
   auto d = docker_.client();
   if (!d.ok()) return ReconcileResult::failed(d.status());
-  std::string network = environment_network(env, options_.names);
-  auto info = d.value()->inspect_network(network);
-  // Only the network cenv created for this very Environment (its uid); never a user's own,
-  // nor one another controller sharing dockerd created for its Environment of this name.
-  if (info.ok() && options_.names.owns(info->labels) &&
-      label_value(info->labels, kLabelKind) == "Environment" &&
-      label_value(info->labels, kLabelUid) == env.uid()) {
-    if (!info->containers.empty()) {
-      // Its Services are still being deleted; their containers leave the network first. A
-      // container whose object is gone (its finalizers were removed by hand before the
-      // controller removed it) would hold the network, and so the namespace, forever: one this
-      // instance created for an object of this namespace that no longer exists is removed.
-      if (!remove_orphans(*d.value(), env, info.value())) {
-        return ReconcileResult::after(kNetworkBusyRetry);
+  // Both runtimes' networks: it may have been deleted in the middle of a switch.
+  std::vector<std::string> networks{runtime_network(env, options_.names, false)};
+  if (std::string swarm = runtime_network(env, options_.names, true); swarm != networks[0]) {
+    networks.push_back(swarm);
+  }
+  for (const std::string& network : networks) {
+    auto info = d.value()->inspect_network(network);
+    // Only the network cenv created for this very Environment (its uid); never a user's own,
+    // nor one another controller sharing dockerd created for its Environment of this name.
+    if (info.ok() && made_for(env, *info)) {
+      if (!info->containers.empty()) {
+        // Its Services are still being deleted; their containers leave the network first. A
+        // container whose object is gone (its finalizers were removed by hand before the
+        // controller removed it) would hold the network, and so the namespace, forever: one this
+        // instance created for an object of this namespace that no longer exists is removed.
+        if (!remove_orphans(*d.value(), env, info.value())) {
+          return ReconcileResult::after(kNetworkBusyRetry);
+        }
       }
-    }
-    Status s = d.value()->remove_network(info->id);
-    if (!s.ok() && s.code() != Code::kNotFound) {
-      if (s.code() == Code::kConflict || s.code() == Code::kForbidden) {
-        return ReconcileResult::after(kNetworkBusyRetry);
+      Status s = d.value()->remove_network(info->id);
+      if (!s.ok() && s.code() != Code::kNotFound) {
+        if (s.code() == Code::kConflict || s.code() == Code::kForbidden) {
+          return ReconcileResult::after(kNetworkBusyRetry);
+        }
+        return ReconcileResult::failed(s.with_prefix("removing network " + network));
       }
-      return ReconcileResult::failed(s.with_prefix("removing network " + network));
+      spdlog::info("Environment {}: removed network {}", env.name(), network);
+    } else if (!info.ok() && info.status().code() != Code::kNotFound) {
+      return ReconcileResult::failed(info.status());
     }
-    spdlog::info("Environment {}: removed network {}", env.name(), network);
-  } else if (!info.ok() && info.status().code() != Code::kNotFound) {
-    return ReconcileResult::failed(info.status());
   }
   auto removed = remove_runtime_images(*d.value(), options_.names, env.name(), env.uid(), {});
   if (!removed.ok()) return ReconcileResult::failed(removed.status());
@@ -253,8 +257,42 @@ std::string push_failed_message(const Object& env, const ImageBuildProgress& p) 
 
 }  // namespace
 
+bool EnvironmentReconciler::made_for(const Object& env, const docker::NetworkInfo& info) const {
+  return options_.names.owns(info.labels) &&
+         label_value(info.labels, kLabelKind) == "Environment" &&
+         label_value(info.labels, kLabelUid) == env.uid();
+}
+
+Status EnvironmentReconciler::retire_networks(docker::DockerClient& docker, const Object& env,
+                                              bool swarm) {
+  const std::string current = runtime_network(env, options_.names, swarm);
+  const std::string other = runtime_network(env, options_.names, !swarm);
+  std::vector<std::string> networks{current};
+  if (other != current) networks.push_back(other);
+  for (const std::string& name : networks) {
+    auto info = docker.inspect_network(name);
+    if (!info.ok()) {
+      if (info.status().code() == Code::kNotFound) continue;
+      return info.status();
+    }
+    const bool stale = name != current || info->driver != (swarm ? "overlay" : "bridge");
+    if (!stale || !made_for(env, *info)) continue;  // a network cenv did not make is never removed
+    Status s = docker.remove_network(info->id);
+    if (!s.ok() && s.code() != Code::kNotFound) {
+      if (s.code() == Code::kUnavailable) return s;
+      return Status::FailedPrecondition(
+          "replacing network " + name + " (" + info->driver + ", spec.runtime " +
+          (swarm ? "docker" : "swarm") + ") for spec.runtime " + (swarm ? "swarm" : "docker") +
+          ": waiting for the old runtime's workloads to leave it (" + s.message() + ")");
+    }
+    spdlog::info("Environment {}: removed {} network {} of the runtime it switched from",
+                 env.name(), info->driver, name);
+  }
+  return Status::Ok();
+}
+
 Status EnvironmentReconciler::sync_network(docker::DockerClient& docker, const Object& env,
-                                           Object& next) {
+                                           Object& next, bool& switching) {
   const int64_t gen = env.generation();
   std::string network = environment_network(env, options_.names);
   // Runtime swarm: an attachable overlay network, which only a swarm manager can create.
@@ -262,7 +300,15 @@ Status EnvironmentReconciler::sync_network(docker::DockerClient& docker, const O
   const std::string driver = swarm ? "overlay" : "bridge";
   Status failure;
   std::string reason = "NetworkFailed";
-  if (swarm) {
+  // The network of the runtime it switched from goes first.
+  if (Status retired = retire_networks(docker, env, swarm); !retired.ok()) {
+    failure = retired;
+    if (retired.code() == Code::kFailedPrecondition) {
+      reason = "RuntimeSwitching";
+      switching = true;
+    }
+  }
+  if (failure.ok() && swarm) {
     auto state = docker.swarm_state();
     if (!state.ok()) {
       failure = state.status();
@@ -303,8 +349,9 @@ Status EnvironmentReconciler::sync_network(docker::DockerClient& docker, const O
   } else {
     set_condition(next, "NetworkReady", kConditionFalse,
                   failure.code() == Code::kUnavailable ? "DockerUnavailable" : reason,
-                  reason == "SwarmNotInitialised" ? failure.message()
-                                                  : "network " + network + ": " + failure.message(),
+                  reason == "SwarmNotInitialised" || switching
+                      ? failure.message()
+                      : "network " + network + ": " + failure.message(),
                   gen, clock_.now());
   }
   return failure;
@@ -612,6 +659,7 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
   const auto now = clock_.now();
   Status failure;
   bool network_ready = false;
+  bool switching = false;  // waiting for the old runtime's network to be free
   ImageOutcome image;
   auto d = docker_.client();
   if (!d.ok()) {
@@ -620,9 +668,9 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
     set_condition(next, "NetworkReady", kConditionUnknown, "DockerUnavailable", msg, gen, now);
     set_condition(next, "ImageReady", kConditionUnknown, "DockerUnavailable", msg, gen, now);
   } else {
-    Status net = sync_network(*d.value(), env, next);
+    Status net = sync_network(*d.value(), env, next, switching);
     network_ready = net.ok();
-    failure = net;
+    if (!switching) failure = net;  // not a failure: looked at again shortly
     auto base = sync_base_image(*d.value(), env, next);
     if (base.ok()) {
       image = sync_runtime_image(*d.value(), env, *base, next);
@@ -646,10 +694,10 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
   };
   const bool docker_down = !d.ok() || unreachable("NetworkReady") || unreachable("ImageReady");
   const bool ready = network_ready && image_ready;
-  status["phase"] = ready                        ? "Ready"
-                    : docker_down                ? "Pending"
-                    : network_ready && building  ? "Building"
-                                                 : "Failed";
+  status["phase"] = ready                       ? "Ready"
+                    : docker_down || switching  ? "Pending"
+                    : network_ready && building ? "Building"
+                                                : "Failed";
   // Stalled (as kstatus and Flux name it): an image that is not retried until the inputs
   // change, so that a waiting client stops at once instead of at its timeout.
   if (image.kind == ImageOutcome::Kind::kFailed && image.failure.ok() && d.ok()) {
@@ -679,6 +727,7 @@ ReconcileResult EnvironmentReconciler::reconcile(const Request& req) {
   if (!failure.ok()) {
     return ReconcileResult::failed(failure.with_prefix("Environment " + std::string(env.name())));
   }
+  if (switching) return ReconcileResult::after(kNetworkBusyRetry);
   // Look again now and then: a network removed outside cenv is not in Docker's container
   // events, and Services cannot start without it. A build tells us when it moves on.
   return ReconcileResult::after(options_.recheck_interval);

@@ -20,7 +20,11 @@
 //    conditions took into account).
 // A failed build is not retried until its inputs change or the annotation
 // cenv.io/build-requested-at changes (`cenv env build`), which also rebuilds an image that
-// exists (through Docker's layer cache). The finalizer cenv.io/cleanup cancels the build,
+// exists (through Docker's layer cache). spec.runtime switched between docker (a bridge
+// network) and swarm (an attachable overlay network): the network of the old runtime is
+// removed once the Services and CommandRuns took their workloads off it, and the new one
+// created; meanwhile NetworkReady is False, reason RuntimeSwitching, and the Environment
+// Pending. The finalizer cenv.io/cleanup cancels the build,
 // removes the network cenv created once the Environment is deleted (after its Services'
 // containers left it; a container this instance made for an object of the namespace that is
 // gone already is removed) and the Environment's runtime images; a network cenv did not create
@@ -94,8 +98,16 @@ class EnvironmentReconciler final : public Reconciler {
  private:
   struct ImageOutcome;
   ReconcileResult finalize(const Object& env);
-  // Ensures the network; sets NetworkReady. The failure, if any.
-  Status sync_network(docker::DockerClient& docker, const Object& env, Object& next);
+  // Ensures the network; sets NetworkReady. The failure, if any. `switching` is set while a
+  // network of the other runtime waits to be removed (its workloads are still on it).
+  Status sync_network(docker::DockerClient& docker, const Object& env, Object& next,
+                      bool& switching);
+  // Removes the networks cenv made for `env` that its runtime no longer uses (the other
+  // runtime's name, or its own name with the other driver). Ok when there are none left;
+  // FailedPrecondition (with Docker's message) while one is still in use.
+  Status retire_networks(docker::DockerClient& docker, const Object& env, bool swarm);
+  // Whether `info` is a network this instance made for this very Environment (its uid).
+  bool made_for(const Object& env, const docker::NetworkInfo& info) const;
   // Ensures the base image is present (pulled when missing); sets ImageReady on failure.
   Result<modules::BaseImage> sync_base_image(docker::DockerClient& docker, const Object& env,
                                              Object& next);

@@ -13,6 +13,7 @@
 #include "reconcilers/docker_names.h"
 #include "reconcilers/environment_registry.h"
 #include "reconcilers/service_dependents.h"
+#include "reconcilers/service_reasons.h"
 #include "reconcilers/service_spec.h"
 
 namespace cenv {
@@ -58,6 +59,9 @@ struct ServiceReconciler::Observation {
   // Service's other workloads (duplicates to remove).
   std::optional<Workload> current;
   std::vector<Workload> extra;
+  // This Service's workloads on the other runtime (`other`): the Environment switched runtimes.
+  Workloads* other = nullptr;
+  std::vector<Workload> switched;
   bool changed_workload = false;  // converge() created or started it: report() looks again
   // Dependencies not yet on their new spec or image, while `current` (running an older spec)
   // is kept until they are: Services roll in dependsOn order. Empty when nothing is held.
@@ -65,51 +69,6 @@ struct ServiceReconciler::Observation {
 };
 
 namespace {
-
-const char* reason_for(const Status& s) {
-  switch (s.code()) {
-    case Code::kUnavailable:
-      return "DockerUnavailable";
-    case Code::kNotFound:
-      return s.message().find("network") != std::string::npos ? "NetworkNotFound" : "ImageNotFound";
-    case Code::kFailedPrecondition:
-      return s.message().find("docker swarm init") != std::string::npos ? "SwarmNotInitialised"
-                                                                          : "ImagePullFailed";
-    case Code::kUnauthenticated:
-      return "RegistryUnauthorized";
-    case Code::kAlreadyExists:
-      return "NameConflict";
-    default:
-      break;
-  }
-  const std::string& m = s.message();
-  if (m.find("port is already allocated") != std::string::npos ||
-      m.find("address already in use") != std::string::npos) {
-    return "PortInUse";
-  }
-  if (m.find("executable file not found") != std::string::npos ||
-      m.find("no such file or directory") != std::string::npos) {
-    return "BadCommand";
-  }
-  return "StartFailed";
-}
-
-// "container exited with code N", with what the code usually means.
-std::string exit_text(int code) {
-  std::string text = "container exited with code " + std::to_string(code);
-  switch (code) {
-    case 126:
-      return text + " (the command is not executable: check spec.command and spec.args)";
-    case 127:
-      return text + " (command not found: check spec.command and spec.args)";
-    case 137:
-      return text + " (killed)";
-    case 143:
-      return text + " (terminated)";
-    default:
-      return text;
-  }
-}
 
 bool parse_time(const std::string& text, std::chrono::system_clock::time_point* out) {
   return !text.empty() && !text.starts_with("0001-") && parse_rfc3339(text, out);
@@ -337,7 +296,7 @@ ReconcileResult ServiceReconciler::wait(const Object& svc, Outcome& out, std::st
 ReconcileResult ServiceReconciler::fail(const Object& svc, Outcome& out, const Status& s,
                                         std::string phase) {
   out.phase = std::move(phase);
-  out.reason = reason_for(s);
+  out.reason = service_failure_reason(s);
   out.message = s.message();
   event(svc, EventSeverity::kWarning, out.reason, out.message);
   out.result = ReconcileResult::failed(
@@ -416,6 +375,24 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
       seen.extra.push_back(w);
     }
   }
+  // After a switch of runtimes the old workload is still on the other one. Looked for only
+  // when this runtime has none, or another than the status names, so a steady Service makes
+  // no extra call.
+  seen.other = seen.swarm ? &workloads_ : options_.swarm;
+  const std::string_view last_id = string_field(svc.status_or_null(), "containerID");
+  if (seen.other && (!seen.current || seen.current->id != last_id)) {
+    auto left = seen.other->find(seen.desired.owner);
+    if (!left.ok()) {
+      // An engine that is not a swarm manager holds no swarm services.
+      if (seen.other != options_.swarm || left.status().code() != Code::kFailedPrecondition) {
+        return fail(svc, out, left.status(), "Pending");
+      }
+    } else {
+      for (const Workload& w : left.value()) {
+        if (w.uid == seen.desired.owner.uid) seen.switched.push_back(w);
+      }
+    }
+  }
   return std::nullopt;
 }
 
@@ -425,6 +402,14 @@ std::optional<ReconcileResult> ServiceReconciler::converge(const Request& req, c
   for (const Workload& w : seen.extra) {
     if (Status s = seen.workloads->remove(w.id); !s.ok()) return fail(svc, out, s, "Pending");
     spdlog::info("Service {}: removed duplicate container {}", who, w.id.substr(0, 12));
+  }
+  for (const Workload& w : seen.switched) {
+    if (Status s = seen.other->remove(w.id); !s.ok()) return fail(svc, out, s, "Pending");
+    const std::string what = (w.replicas ? "swarm service " : "container ") + w.id.substr(0, 12);
+    spdlog::info("Service {}: the Environment's runtime changed, removed {}", who, what);
+    event(svc, EventSeverity::kNormal, "RuntimeSwitched",
+          "the Environment's spec.runtime changed: removed " + what);
+    prober_.forget(req);
   }
   bool replaced = false;
   if (seen.current && seen.current->spec_hash != seen.desired.spec_hash && seen.current->running) {

@@ -7,7 +7,9 @@
 //    every replica running; status.replicas, readyReplicas and nodes say how many run where).
 //    With runtime docker a spec.replicas other than 1 is Ready=False, reason
 //    ReplicasUnsupported, and nothing is created or changed. An engine that is not a swarm
-//    manager shows as reason SwarmNotInitialised, naming `docker swarm init`.
+//    manager shows as reason SwarmNotInitialised, naming `docker swarm init`. When the
+//    Environment switches runtimes, the Service's workload on the old one is removed (Event
+//    RuntimeSwitched) and one made on the new one once its network is ready.
 //  * Image: spec.image, else the Environment's status.image (it waits while that is empty).
 //  * Identity: the workload carries the Service's uid and spec hash; one whose hash differs is
 //    replaced, duplicates are removed, and after a controller restart the existing workload

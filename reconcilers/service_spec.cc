@@ -96,11 +96,15 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
 }
 
 std::string environment_network(const Object& environment, const DockerNames& names) {
-  const json::object* spec = environment.spec_or_null();
-  std::string_view network = string_field(spec, "network");
+  return runtime_network(environment, names,
+                         string_field(environment.spec_or_null(), "runtime") == "swarm");
+}
+
+std::string runtime_network(const Object& environment, const DockerNames& names, bool swarm) {
+  std::string_view network = string_field(environment.spec_or_null(), "network");
   if (!network.empty()) return std::string(network);
   std::string name = names.network(environment.name());
-  return string_field(spec, "runtime") == "swarm" ? swarm_name(name) : name;
+  return swarm ? swarm_name(name) : name;
 }
 
 std::string swarm_name(std::string_view docker_name) {
@@ -113,11 +117,17 @@ std::optional<std::string> network_wait(const Object& environment, const DockerN
                                         std::chrono::system_clock::time_point now,
                                         std::chrono::milliseconds slow_after) {
   auto ready = get_condition(environment, "NetworkReady");
-  if (ready && ready->status == kConditionTrue) return std::nullopt;
+  // A condition of an older spec may speak of the network of another runtime (a switch).
+  const bool stale = ready && ready->observed_generation > 0 &&
+                     ready->observed_generation < environment.generation();
+  if (ready && ready->status == kConditionTrue && !stale) return std::nullopt;
   std::string message = "waiting for network " + environment_network(environment, names) +
                         " of Environment " + std::string(environment.name());
   std::string since;
-  if (ready) {
+  if (stale) {
+    message += " (the Environment's spec changed; its network is not checked yet)";
+    since = ready->last_transition_time;
+  } else if (ready) {
     message +=
         " (NetworkReady " + ready->status + ", " + ready->reason + ": " + ready->message + ")";
     since = ready->last_transition_time;

@@ -59,6 +59,10 @@ WorkloadSupervision workload_supervision(const ServiceSpec& spec);
 // The Docker network of `environment`: spec.network, else names.network(its name) (for
 // spec.runtime swarm, as swarm_name() makes it).
 std::string environment_network(const Object& environment, const DockerNames& names);
+// The Docker network `environment` has under spec.runtime swarm (`swarm`) or docker, whatever
+// its spec.runtime says now: spec.network, else names.network(its name), as swarm_name() makes
+// it for swarm. A switch of runtimes replaces the one by the other (environment_reconciler.h).
+std::string runtime_network(const Object& environment, const DockerNames& names, bool swarm);
 
 // `docker_name` as Docker Swarm accepts a service or overlay network name (a DNS name
 // component: no '.'): a named instance's prefix "cenv.<instance>-" becomes "cenv_<instance>-",
@@ -67,7 +71,8 @@ std::string environment_network(const Object& environment, const DockerNames& na
 std::string swarm_name(std::string_view docker_name);
 
 // Why a workload cannot join `environment`'s network yet: nullopt when the Environment's
-// NetworkReady condition is True. Otherwise a message naming the network, the Environment and
+// NetworkReady condition is True for its current spec (observedGeneration; a switch of
+// runtimes replaces the network). Otherwise a message naming the network, the Environment and
 // what its NetworkReady condition says (or that it has none yet); once the network has not
 // been ready for longer than `slow_after` (since the condition's lastTransitionTime, else the
 // Environment's creation, by `now`), the message also says since when.

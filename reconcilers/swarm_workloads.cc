@@ -14,11 +14,8 @@ constexpr int64_t kNanosPerMilli = 1'000'000;
 
 }  // namespace
 
-SwarmWorkloads::SwarmWorkloads(DockerConnection& docker, SwarmWorkloadsOptions options)
-    : docker_(docker),
-      options_(std::move(options)),
-      local_(docker, {.stop_timeout_seconds = options_.stop_timeout_seconds,
-                      .names = options_.names}) {}
+SwarmWorkloads::SwarmWorkloads(DockerConnection& docker, WorkloadsOptions options)
+    : docker_(docker), options_(std::move(options)), local_(docker, options_) {}
 
 std::string SwarmWorkloads::not_a_manager_message(const std::string& engine_message) {
   return "the Environment's spec.runtime is swarm but this Docker engine is not a swarm "

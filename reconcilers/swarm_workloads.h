@@ -21,17 +21,10 @@
 
 namespace cenv {
 
-struct SwarmWorkloadsOptions {
-  // Grace period between SIGTERM and SIGKILL when a task stops. Default 10 s.
-  int stop_timeout_seconds = 10;
-  // Names and labels of services and volumes (the default instance, no extra labels).
-  DockerNames names{};
-};
-
 class SwarmWorkloads final : public Workloads {
  public:
   // `docker` must outlive this.
-  explicit SwarmWorkloads(DockerConnection& docker, SwarmWorkloadsOptions options = {});
+  explicit SwarmWorkloads(DockerConnection& docker, WorkloadsOptions options = {});
 
   // Workload::replicas is set: desired and running tasks, their nodes and the newest task
   // error; `running` is true while the service exists, `state` "running" when every replica
@@ -58,7 +51,7 @@ class SwarmWorkloads final : public Workloads {
   static Status explain(Status s);
 
   DockerConnection& docker_;
-  const SwarmWorkloadsOptions options_;
+  const WorkloadsOptions options_;
   // This node's containers: images, volumes and exec into a task's container.
   ContainerWorkloads local_;
 };

@@ -14,8 +14,20 @@
 
 #include "api/status.h"
 #include "controller/docker/docker_client.h"
+#include "reconcilers/docker_names.h"
 
 namespace cenv {
+
+// How a Workloads implementation names and stops what it runs (ContainerWorkloads,
+// SwarmWorkloads).
+struct WorkloadsOptions {
+  // Grace period between SIGTERM and SIGKILL when a workload (a container, a swarm task)
+  // stops. Default 10 s.
+  int stop_timeout_seconds = 10;
+  // Names and labels of containers, services and volumes (the default instance, no extra
+  // labels).
+  DockerNames names{};
+};
 
 // The API object a workload belongs to.
 struct WorkloadOwner {

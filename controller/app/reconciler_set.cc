@@ -15,6 +15,17 @@
 
 namespace cenv {
 
+namespace {
+
+// The Workloads' options: options.workloads under the set's names.
+WorkloadsOptions workloads_options(const ReconcilerSetOptions& options) {
+  WorkloadsOptions o = options.workloads;
+  o.names = options.names;
+  return o;
+}
+
+}  // namespace
+
 Result<ReconcilerSetOptions> ReconcilerSetOptions::from_environment() {
   ReconcilerSetOptions options;
   auto names = DockerNames::from_environment();
@@ -32,15 +43,8 @@ ReconcilerSet::ReconcilerSet(ApiService& api, WatchHub& hub, DockerConnection& d
       client_(api),
       own_events_(options_.events ? nullptr : std::make_unique<EventRecorder>(client_, clock)),
       events_(options_.events ? *options_.events : *own_events_),
-      workloads_(docker,
-                 [this] {
-                   ContainerWorkloadsOptions o = options_.workloads;
-                   o.names = options_.names;
-                   return o;
-                 }()),
-      swarm_workloads_(docker,
-                       {.stop_timeout_seconds = options_.workloads.stop_timeout_seconds,
-                        .names = options_.names}),
+      workloads_(docker, workloads_options(options_)),
+      swarm_workloads_(docker, workloads_options(options_)),
       manager_(std::make_unique<Manager>(source_, steady_, options_.manager)) {
   // Module sources: read once through the store's archives or Git, shared by the Module and
   // Environment controllers; a build request is read from the Environment informer's cache.

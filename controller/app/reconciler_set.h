@@ -52,7 +52,7 @@ struct ReconcilerSetOptions {
   // How tcpPort health checks connect; empty (default): a real TCP connect.
   HealthProber::TcpDialer tcp_dialer;
   DockerEventSourceOptions docker_events;
-  ContainerWorkloadsOptions workloads;
+  WorkloadsOptions workloads;
   // Names and labels of everything the controllers create in Docker: their instance, and
   // labels added to all of it (tests label theirs with their run id). Overrides
   // workloads.names. Default: the default instance, no extra labels.

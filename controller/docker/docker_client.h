@@ -460,6 +460,13 @@ class DockerClient {
   virtual Status remove_service(const std::string& id) = 0;
   // The tasks of service `service_id`, any state.
   virtual Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) = 0;
+  // The output of the service's tasks (GET /services/{id}/logs), demultiplexed into
+  // `on_output`. With options.follow it streams until `stop` is triggered or `on_output`
+  // returns false (the engine does not end it when the tasks end); without, it ends after
+  // what was written so far. options.since and tail are not used. NotFound when there is no
+  // such service.
+  virtual Status service_logs(const std::string& id, const LogsOptions& options,
+                              const OutputCallback& on_output, std::stop_token stop = {}) = 0;
   virtual Result<std::vector<SwarmNode>> list_nodes() = 0;
 
   // ---- events ----

@@ -8,6 +8,7 @@
 #include "controller/docker/engine_json.h"
 #include "controller/docker/engine_status.h"
 #include "controller/docker/engine_transport.h"
+#include "controller/docker/stream_demuxer.h"
 
 namespace cenv::docker {
 
@@ -47,6 +48,7 @@ std::string service_create_body(const SwarmServiceSpec& spec) {
   if (!spec.command.empty()) container["Command"] = to_array(spec.command);
   if (!spec.args.empty()) container["Args"] = to_array(spec.args);
   if (!spec.env.empty()) container["Env"] = to_array(spec.env);
+  if (!spec.working_dir.empty()) container["Dir"] = spec.working_dir;
   if (!spec.hostname.empty()) container["Hostname"] = spec.hostname;
   container["Labels"] = to_object(spec.container_labels);
   container["StopGracePeriod"] = spec.stop_grace_period_ns;
@@ -255,6 +257,30 @@ Result<std::vector<SwarmTask>> EngineDockerClient::list_tasks(const std::string&
                                            escape(filters_json({{"service", {service_id}}}))));
   if (!body.ok()) return body.status();
   return parse_list<SwarmTask>(*body, "task list", task_from);
+}
+
+Status EngineDockerClient::service_logs(const std::string& id, const LogsOptions& options,
+                                        const OutputCallback& on_output, std::stop_token stop) {
+  std::string q = "?stdout=" + std::string(options.show_stdout ? "1" : "0") +
+                  "&stderr=" + (options.show_stderr ? "1" : "0");
+  if (options.follow) q += "&follow=1";
+  if (options.timestamps) q += "&timestamps=1";
+  EngineRequest request(HttpMethod::kGet, path("/services/" + escape(id) + "/logs" + q));
+  // cenv's services run without a TTY: the stream is multiplexed.
+  StreamDemuxer demux(false);
+  auto end = transport_->stream(
+      request, nullptr, [&](std::string_view bytes) { return demux.feed(bytes, on_output); }, stop);
+  if (!end.ok()) return end.status();
+  if (end->status >= 300) {
+    Status s = status_from_http(end->status, end->error_body);
+    if (s.code() == Code::kUnavailable && s.message().find("swarm") != std::string::npos) {
+      return Status::FailedPrecondition(s.message());
+    }
+    return s;
+  }
+  if (end->cancelled) return Status::Ok();
+  if (end->stopped) return demux.error();
+  return demux.finish();
 }
 
 Result<std::vector<SwarmNode>> EngineDockerClient::list_nodes() {

@@ -235,6 +235,12 @@ Result<std::vector<SwarmTask>> MeteredDockerClient::list_tasks(const std::string
   return counted("list_tasks", [&] { return inner_->list_tasks(service_id); });
 }
 
+Status MeteredDockerClient::service_logs(const std::string& id, const LogsOptions& options,
+                                         const OutputCallback& on_output, std::stop_token stop) {
+  return counted("service_logs",
+                 [&] { return inner_->service_logs(id, options, on_output, stop); });
+}
+
 Result<std::vector<SwarmNode>> MeteredDockerClient::list_nodes() {
   return counted("list_nodes", [&] { return inner_->list_nodes(); });
 }

@@ -86,6 +86,8 @@ class MeteredDockerClient final : public DockerClient {
   Status scale_service(const std::string& id, uint64_t replicas) override;
   Status remove_service(const std::string& id) override;
   Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) override;
+  Status service_logs(const std::string& id, const LogsOptions& options,
+                      const OutputCallback& on_output, std::stop_token stop = {}) override;
   Result<std::vector<SwarmNode>> list_nodes() override;
 
   // The client it wraps.

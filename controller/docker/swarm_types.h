@@ -54,6 +54,7 @@ struct SwarmServiceSpec {
   std::vector<std::string> command{};  // empty: the image's entrypoint
   std::vector<std::string> args{};     // empty: the image's command
   std::vector<std::string> env{};      // "KEY=VALUE"
+  std::string working_dir{};           // empty: the image's
   std::string hostname{};
   bool init = true;
   std::optional<SwarmHealthCheck> health_check{};

@@ -756,6 +756,12 @@ Status FakeDockerClient::remove_network(const std::string& id_or_name) {
     return Status::Forbidden("error while removing network: network " + n->name + " id " + n->id +
                              " has active endpoints");
   }
+  for (const auto& [sid, s] : services_) {
+    if (s.spec.network == n->name || s.spec.network == n->id) {
+      return Status::Forbidden("rpc error: code = FailedPrecondition desc = network " + n->id +
+                               " is in use by service " + sid);
+    }
+  }
   std::string id = n->id, name = n->name;
   networks_.erase(id);
   emit("network", "destroy", id, {{"name", name}, {"type", "bridge"}});

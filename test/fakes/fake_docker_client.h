@@ -160,6 +160,8 @@ class FakeDockerClient final : public DockerClient {
   Status scale_service(const std::string& id, uint64_t replicas) override;
   Status remove_service(const std::string& id) override;
   Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) override;
+  Status service_logs(const std::string& id, const LogsOptions& options,
+                      const OutputCallback& on_output, std::stop_token stop = {}) override;
   Result<std::vector<SwarmNode>> list_nodes() override;
 
   void set_swarm_state(SwarmState state);
@@ -168,6 +170,15 @@ class FakeDockerClient final : public DockerClient {
   void set_running_tasks(const std::string& id_or_name, int running, std::string error = {});
   // The spec service `name` was created with (scaled replicas included); nullopt if none.
   std::optional<SwarmServiceSpec> service_spec(const std::string& name) const;
+  // One-shot services (restart condition none): what the task of a new one does. An Exit
+  // makes it print and end at once; nullopt (and the default) keeps it running until
+  // finish_service_task. A task that ended shows as one task, complete or failed with the
+  // exit code; scaling a running one to 0 ends it with 143 (state shutdown).
+  using ServiceBehavior = std::function<std::optional<Exit>(const SwarmServiceSpec& spec)>;
+  void set_service_behavior(ServiceBehavior behavior);
+  // Makes the running task of one-shot service `id_or_name` print and end. NotFound when
+  // there is no such service, Conflict when its task ended already.
+  Status finish_service_task(const std::string& id_or_name, const Exit& exit);
 
  private:
   struct FakeService {
@@ -175,7 +186,13 @@ class FakeDockerClient final : public DockerClient {
     SwarmServiceSpec spec;
     std::optional<int> running;  // set_running_tasks; empty: every replica runs
     std::string task_error;
+    std::optional<int> exit_code;                            // a one-shot service's task ended
+    std::string task_state;                                  // then: complete, failed or shutdown
+    std::vector<std::pair<StreamKind, std::string>> output;  // its tasks', in order
   };
+  // Ends the one-shot task of `s` with `exit`. Requires mu_.
+  void end_task(FakeService& s, const Exit& exit, const std::string& state);
+  ServiceBehavior service_behavior_;                  // guarded by mu_
   FakeService* find_service(const std::string& ref);  // requires mu_
   std::map<std::string, FakeService> services_;      // by id; guarded by mu_
   SwarmState swarm_;                                 // guarded by mu_

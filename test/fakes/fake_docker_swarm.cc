@@ -63,6 +63,9 @@ Result<std::string> FakeDockerClient::create_service(const SwarmServiceSpec& spe
     s.info.published_ports.push_back(p);
   }
   std::string id = s.info.id;
+  if (spec.restart_condition == "none" && service_behavior_) {
+    if (auto exit = service_behavior_(spec)) end_task(s, *exit, "");
+  }
   services_.emplace(id, std::move(s));
   changed_.notify_all();
   return id;
@@ -95,6 +98,9 @@ Status FakeDockerClient::scale_service(const std::string& id, uint64_t replicas)
   if (!swarm_.manager()) return not_manager();
   FakeService* s = find_service(id);
   if (!s) return Status::NotFound("service " + id + " not found");
+  if (replicas == 0 && s->spec.restart_condition == "none" && !s->exit_code) {
+    end_task(*s, Exit{143, "", ""}, "shutdown");
+  }
   s->info.replicas = replicas;
   s->spec.replicas = replicas;
   ++s->info.version;
@@ -120,6 +126,23 @@ Result<std::vector<SwarmTask>> FakeDockerClient::list_tasks(const std::string& s
   std::vector<SwarmTask> out;
   FakeService* s = find_service(service_id);
   if (!s) return out;
+  if (s->exit_code) {
+    SwarmTask t;
+    t.id = s->info.id + "-task1";
+    t.service_id = s->info.id;
+    t.node_id = "fake-node";
+    t.slot = 1;
+    t.desired_state = "shutdown";
+    t.state = s->task_state;
+    t.exit_code = s->exit_code;
+    t.container_id = s->info.id + "-container1";
+    if (t.state == "failed")
+      t.error = "task: non-zero exit (" + std::to_string(*s->exit_code) + ")";
+    t.message = t.state == "shutdown" ? "shutdown" : "finished";
+    t.timestamp = now_text();
+    out.push_back(std::move(t));
+    return out;
+  }
   const int replicas = static_cast<int>(s->info.replicas);
   const int running = s->running ? std::min(*s->running, replicas) : replicas;
   for (int slot = 1; slot <= replicas; ++slot) {
@@ -136,6 +159,61 @@ Result<std::vector<SwarmTask>> FakeDockerClient::list_tasks(const std::string& s
     out.push_back(std::move(t));
   }
   return out;
+}
+
+Status FakeDockerClient::service_logs(const std::string& id, const LogsOptions& options,
+                                      const OutputCallback& on_output, std::stop_token stop) {
+  std::unique_lock lock(mu_);
+  CENV_RETURN_IF_ERROR(enter("service_logs"));
+  if (!swarm_.manager()) return not_manager();
+  FakeService* found = find_service(id);
+  if (!found) return Status::NotFound("service " + id + " not found");
+  const std::string service_id = found->info.id;
+  size_t next = 0;
+  for (;;) {
+    FakeService* s = find_service(service_id);
+    if (!s) return Status::Ok();  // removed while followed
+    while (next < s->output.size()) {
+      auto [kind, bytes] = s->output[next++];
+      bool wanted = kind == StreamKind::kStdout ? options.show_stdout : options.show_stderr;
+      if (!wanted) continue;
+      lock.unlock();
+      bool go_on = on_output(kind, bytes);
+      lock.lock();
+      if (!go_on) return Status::Ok();
+      s = find_service(service_id);
+      if (!s) return Status::Ok();
+    }
+    // As the engine: a follow goes on past the end of the tasks, until stopped.
+    if (!options.follow) return Status::Ok();
+    changed_.wait(lock, stop, [&] {
+      FakeService* now = find_service(service_id);
+      return !now || next < now->output.size();
+    });
+    if (stop.stop_requested()) return Status::Ok();
+  }
+}
+
+void FakeDockerClient::end_task(FakeService& s, const Exit& exit, const std::string& state) {
+  if (!exit.stdout_text.empty()) s.output.emplace_back(StreamKind::kStdout, exit.stdout_text);
+  if (!exit.stderr_text.empty()) s.output.emplace_back(StreamKind::kStderr, exit.stderr_text);
+  s.exit_code = exit.exit_code;
+  s.task_state = !state.empty() ? state : exit.exit_code == 0 ? "complete" : "failed";
+  changed_.notify_all();
+}
+
+void FakeDockerClient::set_service_behavior(ServiceBehavior behavior) {
+  std::lock_guard lock(mu_);
+  service_behavior_ = std::move(behavior);
+}
+
+Status FakeDockerClient::finish_service_task(const std::string& id_or_name, const Exit& exit) {
+  std::lock_guard lock(mu_);
+  FakeService* s = find_service(id_or_name);
+  if (!s) return Status::NotFound("service " + id_or_name + " not found");
+  if (s->exit_code) return Status::Conflict("the task of service " + id_or_name + " ended");
+  end_task(*s, exit, "");
+  return Status::Ok();
 }
 
 Result<std::vector<SwarmNode>> FakeDockerClient::list_nodes() {

@@ -11,12 +11,9 @@
 #include <chrono>
 #include <thread>
 
-#include "api/conditions.h"
-#include "controller/app/reconciler_set.h"
 #include "reconcilers/docker_names.h"
-#include "test/integration/reconcilers/docker_test_env.h"
+#include "test/integration/reconcilers/reconciler_bed.h"
 #include "test/integration/reconcilers/socket_proxy.h"
-#include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {
 namespace {
@@ -33,40 +30,12 @@ boost::json::object httpd(int port, std::string extra_args = "") {
       {"healthCheck", boost::json::object{{"tcpPort", port}, {"interval", "1s"}}}};
 }
 
-struct Bed {
+// The reconcilers' bed (reconciler_bed.h), with an Environment of one variable and readers
+// of its Services.
+struct Bed : testing::ReconcilerBed {
   Bed()
-      : run_id(testing::new_run_id()),
-        ns("it-" + run_id),
-        names("it-" + run_id, {{testing::kTestRunLabel, run_id}}),
-        docker(testing::connect_docker()),
-        cleanup(*docker, run_id, ns),
-        connection(*docker) {
-    start();
-    f.create("Environment", "", ns, boost::json::object{{"variables", {{"GREETING", "hi"}}}});
-    REQUIRE(eventually([&] { return condition("Environment", "", ns, "Ready") == "True"; },
-                       std::chrono::seconds(60)));
-  }
-  ~Bed() {
-    if (set) set->stop();
-  }
-  void start() {
-    ReconcilerSetOptions o;
-    o.names = names;
-    o.workloads.stop_timeout_seconds = 2;
-    auto s = ReconcilerSet::start(*f.api, *f.hub, connection, f.wall, o);
-    INFO(s.status().to_string());
-    REQUIRE(s.ok());
-    set = std::move(s.value());
-  }
-  Object get(const std::string& kind, const std::string& ns_, const std::string& name) {
-    auto o = f.client->get({kind, ns_, name});
-    return o.ok() ? o.value() : Object();
-  }
-  std::string condition(const std::string& kind, const std::string& ns_, const std::string& name,
-                        std::string_view type) {
-    auto c = get_condition(get(kind, ns_, name), type);
-    return c ? c->status : "";
-  }
+      : ReconcilerBed(
+            "it", boost::json::object{{"variables", boost::json::object{{"GREETING", "hi"}}}}) {}
   bool ready(const std::string& name) { return condition("Service", ns, name, "Ready") == "True"; }
   std::vector<docker::ContainerSummary> containers(const std::string& name) {
     auto l =
@@ -86,17 +55,6 @@ struct Bed {
   bool wait_ready(const std::string& name) {
     return eventually([&] { return ready(name); }, std::chrono::seconds(60));
   }
-
-  testing::ApiFixture f;
-  std::string run_id;
-  std::string ns;
-  // A cenv instance of its own: tests running at the same time share no Docker name (each
-  // fixture makes an Environment "default", whose network would otherwise be cenv-default).
-  DockerNames names;
-  std::unique_ptr<docker::EngineDockerClient> docker;
-  testing::DockerCleanup cleanup;
-  DockerConnection connection;
-  std::unique_ptr<ReconcilerSet> set;
 };
 
 TEST_CASE("integration: a Service runs, is healthy, is replaced on change and removed on delete",

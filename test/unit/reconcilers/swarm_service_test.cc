@@ -1,6 +1,7 @@
 // ServiceReconciler with SwarmWorkloads (Environment.spec.runtime: swarm) against
 // FakeDockerClient's swarm: service spec, scaling in place, task failures, delete, and a swarm
-// that is not initialised. Also: replicas on runtime docker.
+// that is not initialised, switching an Environment between runtimes. Also: replicas on
+// runtime docker.
 
 #include <catch2/catch.hpp>
 
@@ -82,7 +83,7 @@ TEST_CASE("swarm service: runs a labelled swarm service of its replicas on an ov
   CHECK(boost::json::serialize(*endpoints) == R"(["0.0.0.0:18080/tcp"])");
 }
 
-TEST_CASE("swarm service: a change of replicas scales the service in place, others replace it",
+TEST_CASE("swarm service: a change of replicas scales the service in place - others replace it",
           "[reconcilers][service][swarm]") {
   ReconcilerBed bed;
   make_manager(bed);
@@ -164,6 +165,56 @@ TEST_CASE("swarm service: an engine that is not a swarm manager is named with do
   // Once the swarm is there, the Environment's recheck creates the network and the Service runs.
   make_manager(bed);
   REQUIRE(eventually([&] { return bed.ready("dev", "web"); }, std::chrono::seconds(60)));
+}
+
+// The Service's workloads: its containers and its swarm services.
+size_t containers_of(ReconcilerBed& bed, const std::string& name) {
+  return bed.containers("dev", name).size();
+}
+bool has_swarm_service(ReconcilerBed& bed, const std::string& name) {
+  return bed.docker.service_spec("cenv-dev-" + name).has_value();
+}
+std::string network_driver(ReconcilerBed& bed) {
+  auto n = bed.docker.inspect_network("cenv-dev");
+  return n.ok() ? n->driver : "";
+}
+
+TEST_CASE("runtime switch: docker to swarm replaces the container and the bridge network",
+          "[reconcilers][service][swarm]") {
+  ReconcilerBed bed;
+  make_manager(bed);
+  bed.environment("dev");
+  REQUIRE(eventually([&] { return bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  bed.service("dev", "web");
+  REQUIRE(eventually([&] { return bed.ready("dev", "web"); }));
+  REQUIRE(containers_of(bed, "web") == 1);
+  REQUIRE(network_driver(bed) == "bridge");
+  bed.update("Environment", "", "dev", [](Object& o) { o.spec()["runtime"] = "swarm"; });
+  REQUIRE(eventually([&] {
+    return has_swarm_service(bed, "web") && bed.ready("dev", "web") &&
+           network_driver(bed) == "overlay";
+  }));
+  CHECK(containers_of(bed, "web") == 0);  // no orphan container
+  CHECK(bed.docker.service_spec("cenv-dev-web")->network == "cenv-dev");
+  CHECK(bed.condition_is("Environment", "", "dev", "Ready", "True"));
+}
+
+TEST_CASE("runtime switch: swarm to docker replaces the swarm service and the overlay network",
+          "[reconcilers][service][swarm]") {
+  ReconcilerBed bed;
+  make_manager(bed);
+  swarm_env(bed);
+  bed.service("dev", "web");
+  REQUIRE(eventually([&] { return bed.ready("dev", "web") && has_swarm_service(bed, "web"); }));
+  REQUIRE(network_driver(bed) == "overlay");
+  bed.update("Environment", "", "dev", [](Object& o) { o.spec()["runtime"] = "docker"; });
+  REQUIRE(eventually([&] {
+    return containers_of(bed, "web") == 1 && bed.ready("dev", "web") &&
+           network_driver(bed) == "bridge";
+  }));
+  CHECK_FALSE(has_swarm_service(bed, "web"));  // no orphan service
+  auto list = bed.containers("dev", "web");
+  CHECK(bed.container(list[0].id).networks.count("cenv-dev") == 1);
 }
 
 TEST_CASE("service: replicas other than 1 on runtime docker is ReplicasUnsupported",
