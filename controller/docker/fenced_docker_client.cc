@@ -209,4 +209,9 @@ Result<std::vector<SwarmTask>> FencedDockerClient::list_tasks(const std::string&
 
 Result<std::vector<SwarmNode>> FencedDockerClient::list_nodes() { return inner_.list_nodes(); }
 
+Status FencedDockerClient::service_logs(const std::string& id, const LogsOptions& options,
+                                        const OutputCallback& on_output, std::stop_token stop) {
+  return inner_.service_logs(id, options, on_output, stop);
+}
+
 }  // namespace cenv::docker

@@ -87,6 +87,8 @@ class FencedDockerClient final : public DockerClient {
   Status remove_service(const std::string& id) override;
   Result<std::vector<SwarmTask>> list_tasks(const std::string& service_id) override;
   Result<std::vector<SwarmNode>> list_nodes() override;
+  Status service_logs(const std::string& id, const LogsOptions& options,
+                      const OutputCallback& on_output, std::stop_token stop) override;
 
  private:
   DockerClient& inner_;
