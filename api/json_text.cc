@@ -70,12 +70,14 @@ class ValueBuilder {
   static constexpr std::size_t max_key_size = json::string::max_size();     // NOLINT
   static constexpr std::size_t max_string_size = json::string::max_size();  // NOLINT
 
+  explicit ValueBuilder(json::storage_ptr storage) : storage_(std::move(storage)) {}
+
   json::value release() { return stack_.release(); }
   // The number that stopped the parse, if one did.
   const std::string& out_of_range() const { return out_of_range_; }
 
   bool on_document_begin(json::error_code&) {
-    stack_.reset();
+    stack_.reset(storage_);
     return true;
   }
   bool on_document_end(json::error_code&) { return true; }
@@ -143,6 +145,7 @@ class ValueBuilder {
   bool on_comment(json::string_view, json::error_code&) { return true; }
 
  private:
+  json::storage_ptr storage_;  // where the value's memory comes from
   json::value_stack stack_;
   std::string number_;  // the number read so far, when it comes in parts
   std::string out_of_range_;
@@ -151,10 +154,10 @@ class ValueBuilder {
 }  // namespace
 
 Result<json::value> parse_json_text(std::string_view text, size_t max_depth,
-                                    json::error_code* error) {
+                                    json::error_code* error, json::storage_ptr storage) {
   json::parse_options options;
   options.max_depth = max_depth;
-  json::basic_parser<ValueBuilder> parser(options);
+  json::basic_parser<ValueBuilder> parser(options, std::move(storage));
   json::error_code ec;
   size_t used = parser.write_some(false, text.data(), text.size(), ec);
   if (!ec && !parser.done()) ec = json::error::incomplete;

@@ -27,10 +27,11 @@ bool is_manifest_file_name(std::string_view path) {
   return ends_with(".yaml") || ends_with(".yml") || ends_with(".json");
 }
 
-Result<std::vector<SourcedObject>> manifest_objects(const std::vector<Document>& docs,
+Result<std::vector<SourcedObject>> manifest_objects(std::vector<Document> docs,
                                                     std::string_view path) {
   std::vector<SourcedObject> out;
-  for (const Document& doc : docs) {
+  out.reserve(docs.size());
+  for (Document& doc : docs) {
     std::string source = escape_for_display(path) + " (document " + std::to_string(doc.index) + ")";
     if (!doc.value.is_object()) {
       return Status::Invalid(source +
@@ -38,24 +39,24 @@ Result<std::vector<SourcedObject>> manifest_objects(const std::vector<Document>&
                              "and spec, found " +
                              (doc.value.is_array() ? std::string("a list") : "a scalar"));
     }
-    const json::object& o = doc.value.get_object();
+    json::object& o = doc.value.get_object();
     if (Object::str_field(o, "kind") == "List") {
       auto items = o.find("items");
       if (items == o.end() || !items->value().is_array()) {
         return Status::Invalid(source + ": List: items: Required value");
       }
       size_t n = 0;
-      for (const json::value& item : items->value().get_array()) {
+      for (json::value& item : items->value().get_array()) {
         std::string item_source =
             source.substr(0, source.size() - 1) + ", item " + std::to_string(n++) + ")";
         if (!item.is_object()) return Status::Invalid(item_source + ": expected an object");
         CENV_RETURN_IF_ERROR(check_numbers(item.get_object(), item_source));
-        out.push_back({Object(item.get_object()), item_source});
+        out.push_back({Object(std::move(item.get_object())), item_source});
       }
       continue;
     }
     CENV_RETURN_IF_ERROR(check_numbers(o, source));
-    out.push_back({Object(o), std::move(source)});
+    out.push_back({Object(std::move(o)), std::move(source)});
   }
   return out;
 }

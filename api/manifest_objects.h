@@ -24,7 +24,8 @@ bool is_manifest_file_name(std::string_view path);
 // The objects of `docs` read from `path`: each document that is an object, the items of a
 // document of kind List. Invalid naming the path and document (and item) for a document that
 // is not an object, a List without items, or an object holding a number JSON cannot hold.
-Result<std::vector<SourcedObject>> manifest_objects(const std::vector<Document>& docs,
+// The objects are moved out of `docs` (pass it with std::move when it is not needed after).
+Result<std::vector<SourcedObject>> manifest_objects(std::vector<Document> docs,
                                                     std::string_view path);
 
 }  // namespace cenv

@@ -17,13 +17,17 @@ std::string ObjectKey::to_string() const {
 }
 
 Result<Object> Object::from_json(std::string_view text) {
+  return from_json(text, json::storage_ptr());
+}
+
+Result<Object> Object::from_json(std::string_view text, json::storage_ptr storage) {
   if (text.size() > kMaxObjectBytes) {
     return Status::Invalid("object is " + std::to_string(text.size()) +
                            " bytes of JSON, larger than the limit of " +
                            std::to_string(kMaxObjectBytes) + " bytes");
   }
   json::error_code ec;
-  auto v = parse_json_text(text, kMaxNestingDepth, &ec);
+  auto v = parse_json_text(text, kMaxNestingDepth, &ec, std::move(storage));
   if (ec == json::error::too_deep) {
     return Status::Invalid("object nests deeper than the limit of " +
                            std::to_string(kMaxNestingDepth) + " levels");

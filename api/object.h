@@ -33,6 +33,9 @@ class Object {
   // Parses JSON text holding one object; Invalid when it is not a JSON object, or is larger or
   // nests deeper than api/limits.h allows (kMaxObjectBytes, kMaxNestingDepth).
   static Result<Object> from_json(std::string_view text);
+  // As above, with the object's memory from `storage` (a monotonic arena for many objects read
+  // together, say); the object keeps `storage` alive when it is shared (make_shared_resource).
+  static Result<Object> from_json(std::string_view text, boost::json::storage_ptr storage);
 
   const boost::json::object& json() const { return json_; }
   boost::json::object& json() { return json_; }

@@ -4,6 +4,7 @@
 
 #include <yaml.h>
 
+#include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
 #include <cctype>
 #include <charconv>
@@ -17,6 +18,7 @@
 #include <new>
 #include <optional>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -24,6 +26,7 @@
 #include "api/display_text.h"
 #include "api/utf8.h"
 #include "api/yaml_scalars.h"
+#include "api/yaml_split.h"
 
 namespace cenv {
 namespace {
@@ -462,27 +465,81 @@ class YamlEventSink {
   size_t last_id_ = 0;
 };
 
-std::vector<Document> parse_yaml(std::string_view text, const ParseLimits& limits) {
+// What one part of a YAML text holds (the whole text being one part).
+struct YamlPart {
+  std::vector<Document> docs;  // numbered and lined within the part
+  int documents = 0;           // empty ones included
+  size_t nodes = 0;
+};
+
+YamlPart parse_yaml_part(std::string_view text, const ParseLimits& limits) {
   LibYamlParser parser(text);
-  size_t total_nodes = 0;
-  TreeBuilder builder(limits, &total_nodes);
+  YamlPart part;
+  TreeBuilder builder(limits, &part.nodes);
   YamlEventSink sink(&builder);
-  std::vector<Document> docs;
-  int index = 0;
   for (;;) {
     const yaml_event_t& e = parser.next();
     if (e.type == YAML_STREAM_END_EVENT) break;
     if (e.type == YAML_DOCUMENT_START_EVENT) {
-      builder.start_document(++index);
+      builder.start_document(++part.documents);
       sink.start_document();
       continue;
     }
     if (e.type == YAML_DOCUMENT_END_EVENT) {
       json::value root = builder.take_root();
-      if (!root.is_null()) docs.push_back(Document{std::move(root), index, builder.first_line()});
+      if (!root.is_null()) {
+        part.docs.push_back(Document{std::move(root), part.documents, builder.first_line()});
+      }
       continue;
     }
     sink.on_event(e);
+  }
+  return part;
+}
+
+// A large text is cut into parts (yaml_split.h) read on threads of their own: the documents are
+// the same, numbered and lined as in the whole text. When any part fails, or all together
+// exceed the node limit, the whole text is read again on this thread, so that every error is
+// exactly the one (and at the place) a single reading reports.
+constexpr size_t kMinYamlPartBytes = 256 * 1024;
+
+std::vector<Document> parse_yaml(std::string_view text, const ParseLimits& limits) {
+  const size_t threads = std::min<size_t>(std::thread::hardware_concurrency(), 4);
+  std::vector<size_t> cuts = yaml_cut_points(text, threads, kMinYamlPartBytes);
+  if (cuts.empty()) return parse_yaml_part(text, limits).docs;
+  cuts.insert(cuts.begin(), 0);
+  std::vector<YamlPart> parts(cuts.size());
+  std::vector<std::exception_ptr> failed(cuts.size());
+  auto read_part = [&](size_t i) {
+    size_t end = i + 1 < cuts.size() ? cuts[i + 1] : text.size();
+    try {
+      parts[i] = parse_yaml_part(text.substr(cuts[i], end - cuts[i]), limits);
+    } catch (...) {
+      failed[i] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> others;
+    for (size_t i = 1; i < cuts.size(); ++i) others.emplace_back(read_part, i);
+    read_part(0);
+  }
+  size_t nodes = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (failed[i]) return parse_yaml_part(text, limits).docs;
+    nodes += parts[i].nodes;
+  }
+  if (nodes > limits.max_total_nodes) return parse_yaml_part(text, limits).docs;
+  std::vector<Document> docs = std::move(parts[0].docs);
+  int documents = parts[0].documents;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    // yaml_cut_points cuts plain ASCII text only, where every line ends with '\n'.
+    const int lines = static_cast<int>(std::count(text.begin(), text.begin() + cuts[i], '\n'));
+    for (Document& d : parts[i].docs) {
+      d.index += documents;
+      if (d.line > 0) d.line += lines;
+      docs.push_back(std::move(d));
+    }
+    documents += parts[i].documents;
   }
   return docs;
 }

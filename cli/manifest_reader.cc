@@ -16,9 +16,9 @@ namespace json = boost::json;
 namespace {
 
 // `dir`: the directory the documents' relative paths (spec.source.path) are relative to.
-Status add_documents(const std::vector<Document>& docs, const std::string& path,
-                     const fs::path& dir, std::vector<ManifestObject>* out) {
-  auto objects = manifest_objects(docs, path);
+Status add_documents(std::vector<Document> docs, const std::string& path, const fs::path& dir,
+                     std::vector<ManifestObject>* out) {
+  auto objects = manifest_objects(std::move(docs), path);
   if (!objects.ok()) return objects.status();
   for (SourcedObject& o : objects.value()) {
     out->push_back({std::move(o.object), std::move(o.source), dir});
@@ -44,7 +44,7 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
       }
       auto docs = parse_manifest(text, "<stdin>", limits);
       if (!docs.ok()) return docs.status();
-      CENV_RETURN_IF_ERROR(add_documents(docs.value(), "<stdin>", ".", &out));
+      CENV_RETURN_IF_ERROR(add_documents(std::move(docs).value(), "<stdin>", ".", &out));
       continue;
     }
     std::error_code ec;
@@ -67,7 +67,7 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
       for (const auto& f : files) {
         auto docs = read_manifest_file(f.string(), limits);
         if (!docs.ok()) return docs.status();
-        CENV_RETURN_IF_ERROR(add_documents(docs.value(), f.string(), f.parent_path(), &out));
+        CENV_RETURN_IF_ERROR(add_documents(std::move(docs).value(), f.string(), f.parent_path(), &out));
       }
       continue;
     }
@@ -75,7 +75,7 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
     if (!docs.ok()) return docs.status();
     if (docs->empty()) return Status::Invalid(escape_for_display(path) + ": no objects in the file");
     CENV_RETURN_IF_ERROR(
-        add_documents(docs.value(), path, fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path(), &out));
+        add_documents(std::move(docs).value(), path, fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path(), &out));
   }
   if (out.empty()) return Status::Invalid("no objects passed");
   return out;

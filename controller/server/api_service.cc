@@ -9,6 +9,7 @@
 #include "api/annotations.h"
 #include "api/display_text.h"
 #include "api/field_manager.h"
+#include "api/json_arena.h"
 #include "api/json_fields.h"
 #include "api/names.h"
 #include "api/write_normalization.h"
@@ -18,6 +19,9 @@ namespace cenv {
 namespace json = boost::json;
 
 namespace {
+
+// Applies of at least this many objects read the stored ones into a JsonArena (plan_apply).
+constexpr size_t kApplyArenaMinItems = 64;
 
 // metadata.generateName + 5 random characters, as Kubernetes does (no vowels: no words).
 std::string generated_name(std::string_view prefix) {
@@ -275,10 +279,15 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
   std::vector<std::string> existing_names;  // create_only: objects that already exist
   ApplyOptionsSsa ssa{options.field_manager, options.force, now, options.caller.user};
   // Every stored counterpart in one read (one round trip on PostgreSQL, not one per object).
+  // A large apply reads them into one arena: most are dropped unchanged at the end of the
+  // request, and then each of their many small JSON nodes costs neither a malloc nor a free.
+  // A small apply's objects stay on the heap, so that an object a caller keeps holds no arena.
   std::vector<ObjectKey> keys;
   keys.reserve(items.size());
   for (const ApplyItem& item : items) keys.push_back(item.object.key());
-  auto stored_items = store_.get_many(keys);
+  auto stored_items = items.size() >= kApplyArenaMinItems
+                          ? store_.get_many_into(keys, JsonArena::make())
+                          : store_.get_many(keys);
   if (!stored_items.ok()) return stored_items.status();
   std::map<const KindInfo*, FieldManager> managers;  // one per kind, not one per object
   for (size_t i = 0; i < items.size(); ++i) {
@@ -310,7 +319,7 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
       if (Status sealed = seal_for_write(created.value(), nullptr); !sealed.ok()) {
         return from_item(sealed, items[i]);
       }
-      round.outcomes[i] = {"created", created.value()};
+      round.outcomes[i].emplace(ApplyOutcome{"created", created.value()});
       round.writes.push_back({WriteOp::kCreate, std::move(created.value())});
       round.write_index.push_back(i);
       continue;
@@ -318,7 +327,7 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
     // The common case of a re-apply: nothing changes. The stored object was valid when it was
     // written, so it is neither merged, validated nor sealed again.
     if (fields.unchanged_by(*existing, desired, ssa)) {
-      round.outcomes[i] = {"unchanged", std::move(*existing)};
+      round.outcomes[i].emplace(ApplyOutcome{"unchanged", std::move(*existing)});
       continue;
     }
     const Object& current = *existing;
@@ -330,7 +339,7 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
     }
     // Unchanged after all (a secret's plaintext in the manifest, say): not validated again.
     if (merged->json() == current.json()) {
-      round.outcomes[i] = {"unchanged", current};
+      round.outcomes[i].emplace(ApplyOutcome{"unchanged", current});
       continue;
     }
     // Fields removed from the manifest may leave a part that needs its defaults again.
@@ -346,13 +355,13 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
       return from_item(sealed, items[i]);
     }
     if (merged->json() == current.json()) {
-      round.outcomes[i] = {"unchanged", current};
+      round.outcomes[i].emplace(ApplyOutcome{"unchanged", current});
       continue;
     }
     // Only managedFields changed (another manager now shares fields): stored, yet unchanged.
     bool changed = fields.owned_view(merged->json()) != fields.owned_view(current.json());
-    round.outcomes[i] = {changed ? "configured" : "unchanged", merged.value(),
-                         changed_secrets(&current, merged.value())};
+    round.outcomes[i].emplace(ApplyOutcome{changed ? "configured" : "unchanged", merged.value(),
+                                           changed_secrets(&current, merged.value())});
     round.writes.push_back({WriteOp::kUpdate, std::move(merged.value())});
     round.write_index.push_back(i);
   }
@@ -440,6 +449,13 @@ Result<std::vector<SourceArchive>> ApiService::check_archives(
   return missing;
 }
 
+std::vector<ApplyOutcome> ApiService::take_outcomes(ApplyRound& round) {
+  std::vector<ApplyOutcome> outcomes;
+  outcomes.reserve(round.outcomes.size());
+  for (std::optional<ApplyOutcome>& o : round.outcomes) outcomes.push_back(std::move(*o));
+  return outcomes;
+}
+
 Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items,
                                                     const ApplyOptions& options,
                                                     std::vector<SourceArchive> archives) {
@@ -466,20 +482,24 @@ Result<std::vector<ApplyOutcome>> ApiService::apply(std::vector<ApplyItem> items
     }
     auto pruned = plan_prune(prepared->keys, options, now, round->writes);
     if (!pruned.ok()) return pruned.status();
-    std::vector<ApplyOutcome>& outcomes = round->outcomes;
     if (options.dry_run) CENV_RETURN_IF_ERROR(admit_new_content(round->writes));
     if (options.dry_run || round->writes.empty()) {
+      std::vector<ApplyOutcome> outcomes = take_outcomes(*round);
       for (auto& p : pruned.value()) outcomes.push_back(std::move(p));
-      return std::move(outcomes);
+      return outcomes;
     }
     auto stored = commit(round->writes);
     if (stored.ok()) {
       for (size_t w = 0; w < round->write_index.size(); ++w) {
-        outcomes[round->write_index[w]].object = std::move(stored.value()[w]);
+        std::optional<ApplyOutcome>& slot = round->outcomes[round->write_index[w]];
+        ApplyOutcome written{std::move(slot->action), std::move(stored.value()[w]),
+                             std::move(slot->changed_secrets)};
+        slot.emplace(std::move(written));
       }
+      std::vector<ApplyOutcome> outcomes = take_outcomes(*round);
       for (auto& p : pruned.value()) outcomes.push_back(std::move(p));
       tell_applied(outcomes, options);
-      return std::move(outcomes);
+      return outcomes;
     }
     bool retryable = stored.status().code() == Code::kConflict ||
                      stored.status().code() == Code::kAlreadyExists ||

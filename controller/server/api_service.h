@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -176,7 +177,10 @@ class ApiService {
     std::set<ObjectKey> keys;                      // every object of the request
   };
   struct ApplyRound {
-    std::vector<ApplyOutcome> outcomes;  // parallel to the items
+    // Parallel to the items; each set once every item has one. Set by emplace, never by
+    // assignment: a json::object assigned across storages is copied, and the stored objects
+    // plan_apply reads live in an arena of their own.
+    std::vector<std::optional<ApplyOutcome>> outcomes;
     std::vector<Write> writes;
     std::vector<size_t> write_index;  // item of each write
     bool renamed = false;             // a generated name was taken: plan again
@@ -188,6 +192,8 @@ class ApiService {
   // invalid after merging) naming every such item.
   Result<ApplyRound> plan_apply(std::vector<ApplyItem>& items, const PreparedApply& prepared,
                                 const ApplyOptions& options, const std::string& now);
+  // The outcomes of a round whose every item has one (moved out, storage kept), in item order.
+  static std::vector<ApplyOutcome> take_outcomes(ApplyRound& round);
   // Checks each archive's digest and that every Module's spec.source.digest names an archive
   // of the request or of the store; Invalid naming the item and field otherwise. Returns the
   // archives the store lacks (to store before the objects).

@@ -411,14 +411,16 @@ Status SqliteStore::write_meta(const char* key, int64_t value) {
   return rc == SQLITE_DONE ? Status::Ok() : error(rc, "write meta");
 }
 
-Result<std::optional<Object>> SqliteStore::read_object(const ObjectKey& key) {
+Result<std::optional<Object>> SqliteStore::read_object(const ObjectKey& key,
+                                                      boost::json::storage_ptr storage) {
   Use u(statement(kGetObject));
   u.text(1, key.kind).text(2, key.ns).text(3, key.name);
   int rc = u.step();
   if (rc == SQLITE_DONE) return std::optional<Object>();
   if (rc != SQLITE_ROW) return error(rc, "read object");
-  auto obj = parse_stored_object(kEngine, u.column_text(0), "objects");
-  if (!obj.ok()) return obj.status();
+  auto obj = Object::from_json(u.column_text(0), std::move(storage));
+  // A corrupt row: parse_stored_object() words it (parsing again, on this failure only).
+  if (!obj.ok()) return parse_stored_object(kEngine, u.column_text(0), "objects").status();
   return std::optional<Object>(std::move(obj).value());
 }
 
@@ -541,6 +543,33 @@ Result<Object> SqliteStore::get(const ObjectKey& key) {
   if (!obj.ok()) return obj.status().with_prefix(key.to_string());
   if (!obj->has_value()) return object_not_found(key);
   return std::move(**obj);
+}
+
+Result<std::vector<std::optional<Object>>> SqliteStore::get_many(
+    std::span<const ObjectKey> keys) {
+  return get_many_into(keys, {});
+}
+
+Result<std::vector<std::optional<Object>>> SqliteStore::get_many_into(
+    std::span<const ObjectKey> keys, boost::json::storage_ptr storage) {
+  std::lock_guard lock(mu_);
+  CENV_RETURN_IF_ERROR(run(kBeginRead));
+  auto result = [&]() -> Result<std::vector<std::optional<Object>>> {
+    std::vector<std::optional<Object>> out;
+    out.reserve(keys.size());
+    for (const ObjectKey& key : keys) {
+      auto obj = read_object(key, storage);
+      if (!obj.ok()) return obj.status().with_prefix(key.to_string());
+      out.push_back(std::move(obj).value());
+    }
+    return out;
+  }();
+  if (!result.ok()) {
+    rollback();
+    return result;
+  }
+  CENV_RETURN_IF_ERROR(run(kCommit));
+  return result;
 }
 
 Result<ObjectList> SqliteStore::list(const ListOptions& options) {

@@ -73,6 +73,10 @@ class SqliteStore final : public Store {
   // locked), prefixed with the failing object when one is being written.
   Result<std::vector<Object>> commit(std::span<const Write> writes) override;
   Result<Object> get(const ObjectKey& key) override;
+  // Every key in one read transaction (one snapshot), under one hold of the lock.
+  Result<std::vector<std::optional<Object>>> get_many(std::span<const ObjectKey> keys) override;
+  Result<std::vector<std::optional<Object>>> get_many_into(
+      std::span<const ObjectKey> keys, boost::json::storage_ptr storage) override;
   Result<ObjectList> list(const ListOptions& options) override;
   Result<std::vector<WatchEvent>> events_since(int64_t after, size_t limit) override;
   // Invalid when `revision` is newer than revision(); a no-op when already compacted past it.
@@ -112,7 +116,9 @@ class SqliteStore final : public Store {
 
   Result<int64_t> read_meta(const char* key);
   Status write_meta(const char* key, int64_t value);
-  Result<std::optional<Object>> read_object(const ObjectKey& key);
+  // The stored object of `key` (nullopt when absent), its memory from `storage`.
+  Result<std::optional<Object>> read_object(const ObjectKey& key,
+                                            boost::json::storage_ptr storage = {});
   Status compact_locked(int64_t revision, int64_t current);
   Status maybe_auto_compact(int64_t current);
   Result<std::vector<Object>> commit_locked(std::span<const Write> writes);

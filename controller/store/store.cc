@@ -86,4 +86,9 @@ Result<std::vector<std::optional<Object>>> Store::get_many(std::span<const Objec
   return out;
 }
 
+Result<std::vector<std::optional<Object>>> Store::get_many_into(std::span<const ObjectKey> keys,
+                                                                 boost::json::storage_ptr) {
+  return get_many(keys);
+}
+
 }  // namespace cenv

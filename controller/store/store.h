@@ -126,6 +126,11 @@ class Store {
   // read where the engine can (PostgreSQL: one round trip instead of one per key). Errors as
   // get() has them, other than NotFound. This default calls get() per key.
   virtual Result<std::vector<std::optional<Object>>> get_many(std::span<const ObjectKey> keys);
+  // get_many() with each object's memory from `storage` (a shared monotonic arena, so that many
+  // objects read and dropped together cost few allocations; each object keeps `storage` alive).
+  // Same results and errors as get_many(). This default calls get_many() and ignores `storage`.
+  virtual Result<std::vector<std::optional<Object>>> get_many_into(
+      std::span<const ObjectKey> keys, boost::json::storage_ptr storage);
   virtual Result<ObjectList> list(const ListOptions& options) = 0;
 
   // Events with revision > `after`, oldest first, at most `limit`. Gone when `after` is older

@@ -163,6 +163,44 @@ TEST_CASE("SqliteStore stores labels beside the object", "[store][sqlite]") {
   CHECK(query_text(dir.path() / "cenv.db", "SELECT labels FROM objects") == R"({"app":"web"})");
 }
 
+TEST_CASE("SqliteStore::get_many_into builds the objects from the storage it is given",
+          "[store][sqlite]") {
+  TempDir dir("cenv-store");
+  FakeClock clock(suite_time());
+  auto store = open_sqlite(dir.path() / "cenv.db", clock);
+  Object web = must(store->create(service("web")));
+  boost::json::storage_ptr arena = JsonArena::make();
+  std::vector<ObjectKey> keys = {web.key()};
+  auto got = must(store->get_many_into(keys, arena));
+  REQUIRE(got[0].has_value());
+  CHECK(*got[0] == web);
+  CHECK(got[0]->json().storage().get() == arena.get());
+  CHECK(must(store->get_many(keys))[0]->json().storage().get() != arena.get());
+}
+
+TEST_CASE("SqliteStore::get_many words a corrupt row as get does", "[store][sqlite]") {
+  TempDir dir("cenv-store");
+  FakeClock clock(suite_time());
+  auto store = open_sqlite(dir.path() / "cenv.db", clock);
+  Object web = must(store->create(service("web")));
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir.path() / "cenv.db").string().c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE objects SET data = '[1'", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(db);
+  std::vector<ObjectKey> keys = {web.key()};
+  Status one = store->get(web.key()).status();
+  REQUIRE(one.code() == Code::kInternal);
+  CHECK(one.message().starts_with("Service default/web: sqlite: corrupt row in objects: "));
+  for (const Status& many :
+       {store->get_many(keys).status(), store->get_many_into(keys, JsonArena::make()).status()}) {
+    CHECK(many.code() == one.code());
+    CHECK(many.message() == one.message());
+  }
+  // The read transaction was closed: the store still writes.
+  must(store->create(service("db")));
+}
+
 TEST_CASE("SqliteStore opens an existing database again without migrating twice",
           "[store][sqlite]") {
   TempDir dir("cenv-store");

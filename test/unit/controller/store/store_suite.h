@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "api/clock.h"
+#include "api/json_arena.h"
 #include "api/limits.h"
 #include "api/object.h"
 #include "api/selector.h"
@@ -178,6 +179,29 @@ inline void run_store_suite(const StoreDatabaseFactory& new_database) {
     REQUIRE(got[4].has_value());
     CHECK(*got[4] == db);
     CHECK(must(store->get_many({})).empty());
+  }
+
+  SECTION("get_many_into reads what get_many reads, and sees every later write") {
+    Object web = must(store->create(service("web")));
+    std::vector<ObjectKey> keys = {{"Service", "default", "web"}, {"Service", "default", "db"}};
+    auto first = must(store->get_many_into(keys, JsonArena::make()));
+    REQUIRE(first.size() == 2);
+    REQUIRE(first[0].has_value());
+    CHECK(*first[0] == web);
+    CHECK_FALSE(first[1].has_value());
+    // Another writer changes one object and creates the other: the next read has both.
+    Object changed = web;
+    changed.spec()["image"] = "nginx:2";
+    Object web2 = must(store->update(changed));
+    Object db = must(store->create(service("db")));
+    auto second = must(store->get_many_into(keys, JsonArena::make()));
+    REQUIRE(second[0].has_value());
+    CHECK(*second[0] == web2);
+    CHECK(second[0]->json().at("spec").at("image") == "nginx:2");
+    REQUIRE(second[1].has_value());
+    CHECK(*second[1] == db);
+    // The objects read first are still whole after their arena's pointer is gone.
+    CHECK(*first[0] == web);
   }
 
   SECTION("a write without a name or kind is Invalid") {
