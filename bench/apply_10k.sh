@@ -15,7 +15,6 @@ source "$(dirname "$0")/common.bash"
 
 RUNS="${BENCH_RUNS:-5}"
 OBJECTS="${BENCH_OBJECTS:-10000}"
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 NS=bench10k
 MANIFEST="$BENCH_TMP/objects.yaml"
 gen_services "$MANIFEST" "$NS" "$OBJECTS"
@@ -112,7 +111,6 @@ run_engine() {
 start_sqlite() { start_controller "$1"; }
 
 # --- PostgreSQL: a private server, one fresh database per run --------------------------------
-PG_DIR="" PG_PORT="" PG_AS=()
 pg_supported() {
   "$CENV_BIN" controller run --help 2>&1 | grep -qi 'postgres'
 }
@@ -124,27 +122,6 @@ pg_cpu_ticks() {
     total=$((total + $(cpu_ticks "$p" 2>/dev/null || echo 0)))
   done
   echo "$total"
-}
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-pg_stop() {
-  if [[ -n "$PG_DIR" && -f "$PG_DIR/data/postmaster.pid" ]]; then
-    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
-  fi
-  [[ -n "$PG_DIR" ]] && rm -rf "$PG_DIR"
-}
-pg_start() {
-  PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/cenv-bench-pg.XXXXXX")"
-  BENCH_CLEANUPS+=(pg_stop)
-  if ((EUID == 0)); then
-    chown postgres: "$PG_DIR"
-    PG_AS=(runuser -u postgres --)
-  fi
-  PG_PORT=$(free_port)
-  "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust >"$PG_DIR/initdb.log"
-  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" start >/dev/null
 }
 start_postgres_controller() {
   local home="$1" db="bench_$2"
