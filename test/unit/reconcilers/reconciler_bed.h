@@ -124,6 +124,15 @@ struct ReconcilerBed {
     REQUIRE(c.ok());
     return c.value();
   }
+  // The image of Service ns/name's one container; "" while it has none or several, or the one
+  // listed is removed before it is inspected (a replacement in progress), for eventually().
+  std::string container_image(const std::string& ns, const std::string& name) {
+    auto l = docker.list_containers(
+        {.all = true, .label_filters = DockerNames().filters("Service", ns, name)});
+    if (!l.ok() || l->size() != 1) return "";
+    auto c = docker.inspect_container(l->front().id);
+    return c.ok() ? c->image : "";
+  }
   std::string explain(const std::string& kind, const std::string& ns, const std::string& name) {
     return get(kind, ns, name).to_json();
   }

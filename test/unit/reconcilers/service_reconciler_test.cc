@@ -336,10 +336,7 @@ TEST_CASE("service: an image switch rolls in dependsOn order", "[reconcilers][se
   bed.tcp_ok = false;
   bed.update("Environment", "", "dev",
              [](Object& env) { env.spec()["baseImage"] = "cenv/next:1"; });
-  REQUIRE(eventually([&] {
-    auto db = bed.containers("dev", "db");
-    return db.size() == 1 && bed.container(db[0].id).image == "cenv/next:1";
-  }));
+  REQUIRE(eventually([&] { return bed.container_image("dev", "db") == "cenv/next:1"; }));
   REQUIRE(eventually([&] {
     auto ready = get_condition(bed.get("Service", "dev", "app"), "Ready");
     return ready && ready->message.find("until db (not Ready") != std::string::npos;
