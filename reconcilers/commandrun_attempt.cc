@@ -180,12 +180,7 @@ AttemptOutcome CommandRunAttempt::run_container(const docker::ContainerSpec& spe
   const bool reattach = !id.empty();
   if (id.empty()) {
     auto created = docker_.create_container(spec);
-    if (!created.ok()) {
-      o.reason = created.status().code() == Code::kNotFound ? "ImageNotFound" : "CreateError";
-      o.message = "cannot create the container: " + created.status().message();
-      o.exit_code = 125;
-      return o;
-    }
+    if (!created.ok()) return creation_failed(created.status(), "container");
     id = *created;
   } else {
     // Re-attach: the store may hold part of this attempt's output already.

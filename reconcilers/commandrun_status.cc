@@ -40,6 +40,14 @@ void name_outcome(AttemptOutcome& o, int number, bool cancelled, bool timed_out)
   if (!o.message.empty()) o.message += o.note;
 }
 
+AttemptOutcome creation_failed(const Status& created, std::string_view what) {
+  AttemptOutcome o;
+  o.reason = created.code() == Code::kNotFound ? "ImageNotFound" : "CreateError";
+  o.message = "cannot create the " + std::string(what) + ": " + created.message();
+  o.exit_code = 125;
+  return o;
+}
+
 AttemptOutcome start_error(const Status& started) {
   AttemptOutcome o;
   o.reason = "StartError";

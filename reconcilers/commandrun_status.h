@@ -41,6 +41,10 @@ void name_outcome(AttemptOutcome& o, int number, bool cancelled, bool timed_out)
 // The outcome of a command that could not start (`started`, the runtime's error): reason
 // StartError, exit code 127 when the command is not found (as `docker run` says it), else 126.
 AttemptOutcome start_error(const Status& started);
+// The outcome of an attempt whose workload (`what`: "container", "swarm service") could not be
+// created (`created`, the runtime's error): reason ImageNotFound for a missing image, else
+// CreateError; exit code 125 (as `docker run` says it).
+AttemptOutcome creation_failed(const Status& created, std::string_view what);
 
 // The run's status.phase ("" before the first reconcile).
 std::string run_phase(const Object& run);

@@ -165,12 +165,7 @@ AttemptOutcome SwarmRunAttempt::run(const docker::SwarmServiceSpec& spec, std::s
   auto since = clock_.now();
   if (id.empty()) {
     auto created = docker_.create_service(spec);
-    if (!created.ok()) {
-      o.reason = created.status().code() == Code::kNotFound ? "ImageNotFound" : "CreateError";
-      o.message = "cannot create the swarm service: " + created.status().message();
-      o.exit_code = 125;
-      return o;
-    }
+    if (!created.ok()) return creation_failed(created.status(), "swarm service");
     id = *created;
   } else {
     auto summary = logs_.store().log_summary(uid_);

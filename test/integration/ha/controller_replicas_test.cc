@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "test/e2e/cenv_runner.h"
 #include "test/integration/store/postgres_server.h"
@@ -65,6 +66,19 @@ struct Replica {
   std::string log() const { return CenvRunner::slurp(runner.home() / "replica.log"); }
 };
 
+// A fresh database, controller a started first (and leading), then controller b: two replicas
+// of one instance, stopped (b first) and cleaned up when the test ends.
+struct TwoReplicas {
+  testing::TestDatabase db{testing::postgres_server()};
+  CenvRunner a;
+  CenvRunner b{CenvRunner::SameInstance{}, a};
+  Replica ra{a, db.url()};
+  bool a_leads = eventually([this] { return ra.leads(); }, std::chrono::seconds(20));
+  Replica rb{b, db.url()};
+  TwoReplicas() { REQUIRE(a_leads); }
+  std::tuple<CenvRunner&, CenvRunner&, Replica&, Replica&> parts() { return {a, b, ra, rb}; }
+};
+
 std::string services(const std::string& env, int from, int to) {
   std::string y;
   for (int i = from; i < to; ++i) {
@@ -102,12 +116,8 @@ TEST_CASE(
     "two controllers on one PostgreSQL: watchers on both see every write, one leads, and "
     "kill -9 of the leader mid-reconcile hands over with no duplicate or orphan container",
     "[ha][docker][postgres]") {
-  testing::TestDatabase db(testing::postgres_server());
-  CenvRunner a;
-  CenvRunner b(CenvRunner::SameInstance{}, a);
-  Replica ra(a, db.url());
-  REQUIRE(eventually([&] { return ra.leads(); }, 20s));
-  Replica rb(b, db.url());
+  TwoReplicas two;
+  auto [a, b, ra, rb] = two.parts();
   CHECK_FALSE(rb.leads());
   CHECK(has(b.run("controller status").out, "leader:"));
   CHECK(has(ra.http("/metrics"), "\ncenv_leader 1\n"));
@@ -171,12 +181,8 @@ std::string stubborn_service(const std::string& env, const std::string& command)
 
 TEST_CASE("a leader frozen past its lease makes no Docker change when it wakes",
           "[ha][docker][postgres]") {
-  testing::TestDatabase db(testing::postgres_server());
-  CenvRunner a;
-  CenvRunner b(CenvRunner::SameInstance{}, a);
-  Replica ra(a, db.url());
-  REQUIRE(eventually([&] { return ra.leads(); }, 20s));
-  Replica rb(b, db.url());
+  TwoReplicas two;
+  auto [a, b, ra, rb] = two.parts();
   REQUIRE(a.run("apply -f -", environment("frozen")).exit_code == 0);
   REQUIRE(a.run("apply -f -", stubborn_service("frozen", "trap '' TERM; sleep 3600")).exit_code ==
           0);
@@ -216,12 +222,8 @@ TEST_CASE(
     "PostgreSQL cut off past the lease makes the leader step down and restarted leaves "
     "one leader and no lost write",
     "[ha][postgres]") {
-  testing::TestDatabase db(testing::postgres_server());
-  CenvRunner a;
-  CenvRunner b(CenvRunner::SameInstance{}, a);
-  Replica ra(a, db.url());
-  REQUIRE(eventually([&] { return ra.leads(); }, 20s));
-  Replica rb(b, db.url());
+  TwoReplicas two;
+  auto [a, b, ra, rb] = two.parts();
   REQUIRE(a.run("apply -f -", environment("cut")).exit_code == 0);
 
   // Nothing answers (the network cut) for longer than the lease.
