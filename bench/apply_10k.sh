@@ -22,9 +22,6 @@ gen_services "$MANIFEST" "$NS" "$OBJECTS"
 # count_actions FILE ACTION: lines of apply output ending in ACTION.
 count_actions() { grep -c " $2\$" "$1" || true; }
 
-# cpu_ticks PID: user + system CPU of PID so far, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-TICK="$(getconf CLK_TCK)"
 # db_cpu_ticks: CPU of the database server processes so far (0 for SQLite, which is in-process).
 DB_CPU_FN=no_db_cpu
 no_db_cpu() { echo 0; }
@@ -113,15 +110,6 @@ start_sqlite() { start_controller "$1"; }
 # --- PostgreSQL: a private server, one fresh database per run --------------------------------
 pg_supported() {
   "$CENV_BIN" controller run --help 2>&1 | grep -qi 'postgres'
-}
-# pg_cpu_ticks: CPU of the postmaster and its children (the backends) so far, in ticks.
-pg_cpu_ticks() {
-  local pm p total=0
-  pm=$(head -1 "$PG_DIR/data/postmaster.pid")
-  for p in "$pm" $(pgrep -P "$pm"); do
-    total=$((total + $(cpu_ticks "$p" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
 }
 start_postgres_controller() {
   local home="$1" db="bench_$2"

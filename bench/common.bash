@@ -164,6 +164,58 @@ pg_createdb() {
   echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"
 }
 
+# cpu_ticks PID: user + system CPU of PID so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK="$(getconf CLK_TCK)"
+# pg_cpu_ticks: CPU of the postmaster and its children (the backends) so far, in ticks.
+pg_cpu_ticks() {
+  local pm p total=0
+  pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+  for p in "$pm" $(pgrep -P "$pm"); do
+    total=$((total + $(cpu_ticks "$p" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# cpu_cap NAME FRACTION PID...: moves the processes PID (with all their threads) into a CPU
+# cgroup of their own limited to FRACTION of one CPU, as if each ran on a small machine of its
+# own; the cgroup is emptied and removed on exit. Uses cgroup v1's cpu controller or cgroup v2's
+# cpu.max; fails (returns 1, changes nothing) where neither is writable.
+BENCH_CGROUPS=()
+cpu_cap() {
+  local name="$1" frac="$2" dir quota
+  shift 2
+  quota=$(awk -v f="$frac" 'BEGIN { printf "%d", f * 100000 }')
+  if [[ -w /sys/fs/cgroup/cpu/cgroup.procs && -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]]; then
+    dir="/sys/fs/cgroup/cpu/cenv-bench-$$-$name"
+    mkdir "$dir" 2>/dev/null || return 1
+    echo 100000 >"$dir/cpu.cfs_period_us" && echo "$quota" >"$dir/cpu.cfs_quota_us" ||
+      { rmdir "$dir"; return 1; }
+  elif [[ -w /sys/fs/cgroup/cgroup.subtree_control ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+    echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || return 1
+    dir="/sys/fs/cgroup/cenv-bench-$$-$name"
+    mkdir "$dir" 2>/dev/null || return 1
+    echo "$quota 100000" >"$dir/cpu.max" || { rmdir "$dir"; return 1; }
+  else
+    return 1
+  fi
+  if ((${#BENCH_CGROUPS[@]} == 0)); then BENCH_CLEANUPS+=(cpu_uncap_all); fi
+  BENCH_CGROUPS+=("$dir")
+  local pid
+  for pid in "$@"; do echo "$pid" >"$dir/cgroup.procs"; done
+}
+# cpu_uncap_all: moves every capped process back and removes the cgroups cpu_cap made.
+cpu_uncap_all() {
+  local dir pid
+  for dir in "${BENCH_CGROUPS[@]}"; do
+    [[ -d "$dir" ]] || continue
+    while read -r pid; do echo "$pid" >"$(dirname "$dir")/cgroup.procs" 2>/dev/null; done \
+      <"$dir/cgroup.procs"
+    rmdir "$dir" 2>/dev/null
+  done
+  BENCH_CGROUPS=()
+}
+
 # now_ns: wall clock in nanoseconds.
 now_ns() { date +%s%N; }
 

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "api/environment_secrets.h"
 
 namespace cenv {
@@ -156,6 +158,10 @@ void WatchHub::run(std::stop_token stop) {
       pending_ = false;
       from = dispatched_;
     }
+    // Nobody to hand events to (a follower replica, a controller nobody watches): skip to the
+    // store's revision instead of reading every event. A watcher that subscribes afterwards
+    // starts there and reads older events from the history (subscribe_from).
+    if (skip_unwatched()) continue;
     // Drain everything new, a batch at a time.
     for (;;) {
       auto events = store_.events_since(from, options_.batch);
@@ -181,6 +187,32 @@ void WatchHub::run(std::stop_token stop) {
       if (events->size() < options_.batch) break;
     }
   }
+}
+
+bool WatchHub::skip_unwatched() {
+  {
+    std::lock_guard lock(mu_);
+    if (has_subscribers_locked()) return false;
+  }
+  // Every event up to the committed revision is committed too (commits are serialised), so
+  // jumping there loses nothing a later subscriber could still get from the hub.
+  auto rev = store_.revision();
+  if (!rev.ok()) return false;
+  std::lock_guard lock(mu_);
+  if (has_subscribers_locked()) return false;  // one came meanwhile: read its events
+  dispatched_ = std::max(dispatched_, rev.value());
+  return true;
+}
+
+bool WatchHub::has_subscribers_locked() {
+  for (auto it = subscribers_.begin(); it != subscribers_.end();) {
+    if (it->expired()) {
+      it = subscribers_.erase(it);
+    } else {
+      return true;
+    }
+  }
+  return false;
 }
 
 void WatchHub::dispatch(const std::vector<WatchEvent>& events) {

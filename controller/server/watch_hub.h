@@ -125,6 +125,11 @@ class WatchHub {
  private:
   void run(std::stop_token stop);
   void dispatch(const std::vector<WatchEvent>& events);
+  // With no subscriber registered, moves dispatched_ to the store's revision without reading
+  // the events between; true when it did.
+  bool skip_unwatched();
+  // Drops expired subscriptions; true when a live one remains. Requires mu_ held.
+  bool has_subscribers_locked();
   // Cuts every subscription off (Gone) and wakes it. Requires mu_ held; returns the
   // subscriptions to wake() once it is released.
   std::vector<std::shared_ptr<Subscription>> cut_off_all_locked();

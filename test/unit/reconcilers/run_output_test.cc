@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "test/fakes/forwarding_store.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
 namespace cenv {
@@ -13,18 +14,9 @@ namespace {
 
 // A Store that refuses appends as Unavailable (busy) a number of times and is slow otherwise,
 // delegating everything to a real store.
-class BusyStore final : public Store {
+class BusyStore final : public testing::ForwardingStore {
  public:
-  BusyStore(Store& inner, int refusals) : inner_(inner), refusals_(refusals) {}
-  Result<std::vector<Object>> commit(std::span<const Write> w) override { return inner_.commit(w); }
-  Result<Object> get(const ObjectKey& k) override { return inner_.get(k); }
-  Result<ObjectList> list(const ListOptions& o) override { return inner_.list(o); }
-  Result<std::vector<WatchEvent>> events_since(int64_t a, size_t l) override {
-    return inner_.events_since(a, l);
-  }
-  Status compact(int64_t r) override { return inner_.compact(r); }
-  Result<int64_t> revision() override { return inner_.revision(); }
-  Result<int64_t> compacted_revision() override { return inner_.compacted_revision(); }
+  BusyStore(Store& inner, int refusals) : ForwardingStore(inner), refusals_(refusals) {}
   Result<int64_t> append_log(const std::string& uid, std::span<const LogPiece> p) override {
     ++appends;
     if (refusals_ > 0) {
@@ -34,25 +26,10 @@ class BusyStore final : public Store {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // slower than the producer
     return inner_.append_log(uid, p);
   }
-  Result<std::vector<LogChunk>> read_log(const std::string& uid, int64_t o, size_t m) override {
-    return inner_.read_log(uid, o, m);
-  }
-  Result<LogSummary> log_summary(const std::string& uid) override {
-    return inner_.log_summary(uid);
-  }
-  Status delete_log(const std::string& uid) override { return inner_.delete_log(uid); }
-  Status trim_log(const std::string& uid, int keep) override { return inner_.trim_log(uid, keep); }
-  Status put_archive(const std::string& d, std::string_view b) override {
-    return inner_.put_archive(d, b);
-  }
-  Result<std::string> get_archive(const std::string& d) override { return inner_.get_archive(d); }
-  Result<bool> has_archive(const std::string& d) override { return inner_.has_archive(d); }
-  Result<std::vector<std::string>> list_archives() override { return inner_.list_archives(); }
 
   std::atomic<int> appends{0};
 
  private:
-  Store& inner_;
   std::atomic<int> refusals_;
 };
 

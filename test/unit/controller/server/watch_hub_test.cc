@@ -3,14 +3,17 @@
 
 #include "controller/server/watch_hub.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "controller/store/sqlite_store.h"
 #include "test/fakes/fake_clock.h"
+#include "test/fakes/forwarding_store.h"
 #include "test/temp_dir.h"
 
 namespace cenv {
@@ -139,6 +142,65 @@ TEST_CASE("subscribe_from a compacted revision is Gone and leaves nothing subscr
   REQUIRE(resumed.ok());
   CHECK(describe(resumed->history) ==
         std::vector<std::string>{"ADDED Service c@" + std::to_string(last)});
+}
+
+// Counts the events the hub reads from the store.
+class CountingStore final : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<std::vector<WatchEvent>> events_since(int64_t a, size_t l) override {
+    auto r = inner_.events_since(a, l);
+    if (r.ok()) events_read += static_cast<int>(r->size());
+    return r;
+  }
+  std::atomic<int> events_read{0};
+};
+
+// Waits (up to 5 s) until the hub has dispatched up to `revision`.
+bool dispatched_to(WatchHub& hub, int64_t revision) {
+  for (int i = 0; i < 500; ++i) {
+    if (hub.dispatched_revision() >= revision) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+TEST_CASE("a hub nobody watches skips to the store's revision without reading the events",
+          "[watch_hub]") {
+  // A follower replica serves no watcher most of the time: reading every event that the other
+  // replicas commit only to drop it costs it as much CPU as the writes themselves.
+  Fixture f;
+  CountingStore counting(*f.store);
+  WatchHub hub(counting);
+  int64_t first = f.create("Service", "default", "a");
+  int64_t last = f.create("Service", "default", "b");
+  hub.notify();
+  REQUIRE(dispatched_to(hub, last));
+  CHECK(counting.events_read == 0);
+
+  // A watcher that comes later still gets the history it asks for, then what follows.
+  auto replay = hub.subscribe_from({"Service", "default", {}}, first - 1);
+  REQUIRE(replay.ok());
+  CHECK(describe(replay->history) ==
+        std::vector<std::string>{"ADDED Service a@" + std::to_string(first),
+                                 "ADDED Service b@" + std::to_string(last)});
+  int64_t later = f.create("Service", "default", "c");
+  hub.notify();
+  std::vector<WatchEvent> live;
+  for (int i = 0; i < 50 && live.empty(); ++i) {
+    auto next = replay->subscription->next(100ms);
+    REQUIRE(next.ok());
+    live = std::move(next.value());
+  }
+  CHECK(describe(live) == std::vector<std::string>{"ADDED Service c@" + std::to_string(later)});
+
+  // Once the watcher is gone, the hub skips again.
+  int read = counting.events_read;
+  replay->subscription.reset();
+  int64_t unwatched = f.create("Service", "default", "d");
+  hub.notify();
+  REQUIRE(dispatched_to(hub, unwatched));
+  CHECK(counting.events_read == read);
 }
 
 }  // namespace
