@@ -97,6 +97,11 @@ void LeadingReconcilers::begin_term(int64_t generation) {
                   set.status().message());
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
+  // Deletions another replica began and left (it died) are finished by the leader.
+  if (Status s = api_.resume_namespace_deletions(); !s.ok()) {
+    spdlog::warn("leader election: cannot look for unfinished namespace deletions: {}",
+                 s.message());
+  }
   spdlog::info("this replica ({}) leads: the reconcilers run (lease generation {})", me,
                generation);
   record("LeaderElected", "controller replica " + me + " leads (lease generation " +

@@ -83,8 +83,7 @@ class ApiService {
   // nothing is written. An item's metadata.resourceVersion is a precondition: Conflict (and
   // nothing written) when it is not the stored object's, or the object does not exist.
   // Outcomes are in the order of `items`.
-  Result<std::vector<ApplyOutcome>> apply(std::vector<ApplyItem> items,
-                                          const ApplyOptions& options,
+  Result<std::vector<ApplyOutcome>> apply(std::vector<ApplyItem> items, const ApplyOptions& options,
                                           std::vector<SourceArchive> archives = {});
 
   // `kind` may be a kind, plural, singular or short name. For namespaced kinds an empty
@@ -117,6 +116,9 @@ class ApiService {
   // Stops it (after its current batch); what is left resumes at the next start. Call before
   // what the hooks reach goes away; idempotent.
   void stop_namespace_deletions() { deleter_->stop(); }
+  // Takes up the namespace deletions found unfinished that this service does not work on
+  // (another replica began them): for a replica that begins to lead. Store errors as they come.
+  Status resume_namespace_deletions() { return deleter_->resume(); }
 
   // Called after every successful write (the watch hub's notify). Set before serving.
   void set_on_commit(std::function<void()> on_commit) { on_commit_ = std::move(on_commit); }

@@ -148,10 +148,9 @@ Result<NamespaceDeleter::StepResult> NamespaceDeleter::step(const std::string& n
   // Events go last, once nothing else waits: recorded while the deletion waits, they tell why.
   // Those recorded before it began say nothing about it and go with the rest.
   std::vector<Object> content, events;
-  CENV_RETURN_IF_ERROR(
-      for_each_in_namespace(store_, kinds_, ns, [&](const KindInfo& k, Object& o) {
-        ((k.kind == "Event" && !begin) ? events : content).push_back(trimmed(o));
-      }));
+  CENV_RETURN_IF_ERROR(for_each_in_namespace(store_, kinds_, ns, [&](const KindInfo& k, Object& o) {
+    ((k.kind == "Event" && !begin) ? events : content).push_back(trimmed(o));
+  }));
   std::set<ObjectKey> held;
   size_t batches = 0;
   std::vector<std::vector<Object>*> phases = {&content};
@@ -314,6 +313,11 @@ bool NamespaceDeleter::after_step(const std::string& ns, const Result<StepResult
         return true;
       }
       again |= n.waiting.empty();
+      if (!again) {
+        // Looked at again in a while: what it waits for may go through another replica.
+        n.not_before = std::chrono::steady_clock::now() + options_.recheck_waiting;
+        enqueue(ns, n);
+      }
       break;
   }
   n.released.clear();
@@ -321,20 +325,41 @@ bool NamespaceDeleter::after_step(const std::string& ns, const Result<StepResult
   return false;
 }
 
-Status NamespaceDeleter::start() {
-  std::lock_guard lock(mu_);
-  if (worker_.joinable()) return Status::Ok();
+Result<std::vector<std::string>> NamespaceDeleter::unfinished() {
   ListOptions options;
   options.kind = "Environment";
   auto envs = store_.list(options);
   if (!envs.ok()) return envs.status();
+  std::vector<std::string> out;
   for (const Object& env : envs->items) {
-    if (!is_being_deleted(env) || !holds_namespace(env)) continue;
-    std::string ns(env.name());
+    if (is_being_deleted(env) && holds_namespace(env)) out.emplace_back(env.name());
+  }
+  return out;
+}
+
+Status NamespaceDeleter::start() {
+  std::lock_guard lock(mu_);
+  if (worker_.joinable()) return Status::Ok();
+  auto names = unfinished();
+  if (!names.ok()) return names.status();
+  for (const std::string& ns : names.value()) {
     spdlog::info("resuming the deletion of namespace {}", ns);
     enqueue(ns, namespaces_[ns]);
   }
   worker_ = std::jthread([this](std::stop_token stop) { work(stop); });
+  return Status::Ok();
+}
+
+Status NamespaceDeleter::resume() {
+  auto names = unfinished();
+  if (!names.ok()) return names.status();
+  std::lock_guard lock(mu_);
+  for (const std::string& ns : names.value()) {
+    auto [it, created] = namespaces_.try_emplace(ns);
+    if (!created) continue;  // under way here already
+    spdlog::info("taking up the deletion of namespace {}", ns);
+    enqueue(ns, it->second);
+  }
   return Status::Ok();
 }
 
@@ -382,7 +407,8 @@ void NamespaceDeleter::work(std::stop_token stop) {
     n.released.clear();
     lock.unlock();
     auto result = step(ns, std::nullopt, std::numeric_limits<size_t>::max(), stop);
-    if (result.ok() && result->progress != Progress::kMore) {
+    if (result.ok() && result->progress != Progress::kMore &&
+        (result->removed > 0 || result->progress == Progress::kFinished)) {
       spdlog::info("namespace {}: {} objects removed{}", ns, result->removed,
                    result->progress == Progress::kWaiting
                        ? ", " + std::to_string(result->waiting.size()) + " wait for finalizers"

@@ -45,6 +45,10 @@ struct NamespaceDeletionOptions {
   // Wait before a step that failed (the store unavailable, say) is tried again; doubles with
   // each failure, up to 30 s. Default 1 s.
   std::chrono::milliseconds retry_delay{1000};
+  // A namespace left waiting for finalizers is looked at again after this even when removed()
+  // was not told (the finalizer went through another controller replica on the same store).
+  // Default 2 s.
+  std::chrono::milliseconds recheck_waiting{2000};
 };
 
 class NamespaceDeleter {
@@ -83,6 +87,10 @@ class NamespaceDeleter {
   // empty yet (what a previous controller left unfinished). Until then, deletions go no further
   // than the calls above take them. Store errors from the first listing; Ok when started already.
   Status start();
+  // Hands the worker every Environment found terminating whose namespace is not empty yet and
+  // that this deleter does not work on already: deletions another replica began and left (it
+  // died, or stopped leading). Store errors from the listing.
+  Status resume();
   // Stops the worker (after its current batch) and joins it; idempotent. Deletions left
   // unfinished are resumed by the next start().
   void stop();
@@ -135,6 +143,8 @@ class NamespaceDeleter {
   // finishes a small namespace). Caller holds mu_.
   bool after_step(const std::string& ns, const Result<StepResult>& result, bool inline_caller);
   void enqueue(const std::string& ns, Namespace& n);  // caller holds mu_
+  // The terminating Environments that hold their namespace, as resume() takes them.
+  Result<std::vector<std::string>> unfinished();
   void work(std::stop_token stop);
 
   Store& store_;

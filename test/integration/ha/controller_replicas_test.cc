@@ -219,6 +219,56 @@ TEST_CASE("a leader frozen past its lease makes no Docker change when it wakes",
 }
 
 TEST_CASE(
+    "an Environment deleted through the follower goes once the leader removed its containers, "
+    "and one whose deleting replica died is finished by the leader",
+    "[ha][docker][postgres]") {
+  TwoReplicas two;
+  auto [a, b, ra, rb] = two.parts();
+  // Its Services hold the namespace (their containers' finalizer) until the leader's
+  // reconcilers have removed the containers: the follower that began the deletion must learn
+  // that they are gone.
+  REQUIRE(a.run("apply -f -", environment("via-b")).exit_code == 0);
+  REQUIRE(a.run("apply -f -", services("via-b", 0, 2)).exit_code == 0);
+  REQUIRE(wait_ready(a, "via-b", 2).exit_code == 0);
+  auto deleted = b.run("delete env via-b --wait --timeout 40s");
+  INFO(deleted.out << deleted.err);
+  CHECK(deleted.exit_code == 0);
+  CHECK(eventually([&] { return containers(a).empty(); }, 30s));
+
+  // The follower begins a deletion and is killed: the leader takes it up.
+  REQUIRE(a.run("apply -f -", environment("orphan")).exit_code == 0);
+  REQUIRE(a.run("apply -f -", services("orphan", 0, 2)).exit_code == 0);
+  REQUIRE(wait_ready(a, "orphan", 2).exit_code == 0);
+  REQUIRE(b.run("delete env orphan").exit_code == 0);
+  rb.kill9();
+  auto gone = a.run("wait --for=delete env/orphan --timeout 40s");
+  INFO(gone.out << gone.err);
+  CHECK(gone.exit_code == 0);
+  CHECK(eventually([&] { return containers(a).empty(); }, 30s));
+}
+
+TEST_CASE(
+    "a namespace deletion waiting on a finalizer goes on when the finalizer is removed through "
+    "the other replica",
+    "[ha][postgres]") {
+  TwoReplicas two;
+  auto [a, b, ra, rb] = two.parts();
+  REQUIRE(a.run("apply -f -", environment("held") +
+                                  "---\napiVersion: cenv.io/v1\nkind: Module\nmetadata:\n"
+                                  "  name: m0\n  namespace: held\n  finalizers: [example.com/hold]"
+                                  "\nspec: {install: \"true\"}\n")
+              .exit_code == 0);
+  REQUIRE(a.run("delete env held --no-wait").exit_code == 0);
+  std::this_thread::sleep_for(1s);
+  REQUIRE(b.run("patch module m0 -n held --type json "
+                "-p '[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]'")
+              .exit_code == 0);
+  auto gone = b.run("wait env/held --for=delete --timeout 30s");
+  INFO(gone.out << gone.err);
+  CHECK(gone.exit_code == 0);
+}
+
+TEST_CASE(
     "PostgreSQL cut off past the lease makes the leader step down and restarted leaves "
     "one leader and no lost write",
     "[ha][postgres]") {

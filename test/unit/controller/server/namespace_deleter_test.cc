@@ -41,15 +41,13 @@ struct Fixture {
   // keeps what it tells as Events.
   void start_api() {
     api.reset();
-    api = std::make_unique<ApiService>(*store, KindRegistry::builtin().value(), clock,
-                                       NamespaceDeletionOptions{.batch_size = kBatch});
+    api = std::make_unique<ApiService>(*store, KindRegistry::builtin().value(), clock, options);
     api->set_on_commit([this] { ++commits; });
-    api->set_on_event(
-        [this](const Object& about, std::string_view, std::string_view reason, std::string_view,
-               std::string_view) {
-          std::lock_guard lock(mu);
-          told.push_back(std::string(reason) + " " + std::string(about.name()));
-        });
+    api->set_on_event([this](const Object& about, std::string_view, std::string_view reason,
+                             std::string_view, std::string_view) {
+      std::lock_guard lock(mu);
+      told.push_back(std::string(reason) + " " + std::string(about.name()));
+    });
   }
 
   void apply(const std::string& yaml) {
@@ -88,6 +86,7 @@ struct Fixture {
     return told;
   }
 
+  NamespaceDeletionOptions options{.batch_size = kBatch};
   testing::FakeClock clock;
   std::filesystem::path dir;
   std::unique_ptr<SqliteStore> store;
@@ -232,6 +231,53 @@ TEST_CASE("the worker stops cleanly with a deletion under way", "[api][delete][n
   f.start_api();
   REQUIRE(f.api->start_namespace_deletions().ok());
   REQUIRE(eventually([&] { return f.environment_gone("big"); }));
+}
+
+TEST_CASE(
+    "a replica's namespace deletion waiting on a finalizer sees it removed through another "
+    "replica, and rewrites nothing while it waits",
+    "[api][delete][namespace]") {
+  Fixture f;
+  f.options.recheck_waiting = std::chrono::milliseconds(50);
+  f.start_api();
+  // A second replica: its own ApiService on the same store; neither hears the other's commits.
+  ApiService other(*f.store, KindRegistry::builtin().value(), f.clock, f.options);
+  REQUIRE(other.start_namespace_deletions().ok());
+  f.apply_modules("held", 3);
+  f.apply(R"(
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: held, namespace: held, finalizers: [example.com/wait]}
+spec: {}
+)");
+  REQUIRE(f.api->start_namespace_deletions().ok());
+  REQUIRE(f.api->remove("env", "", "held", 0, Propagation::kBackground).ok());
+  REQUIRE(eventually([&] { return f.count("Module", "held") == 0; }));
+  // Waiting: several rechecks later, nothing was written again.
+  const int64_t waiting_at = f.store->revision().value();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(f.store->revision().value() == waiting_at);
+
+  Object released = other.get("svc", "held", "held").value();
+  released.metadata().erase("finalizers");
+  REQUIRE(other.update(released, "controller").ok());
+  REQUIRE(eventually([&] { return f.environment_gone("held"); }));
+}
+
+TEST_CASE("resume takes up a namespace deletion that another replica began and left",
+          "[api][delete][namespace]") {
+  Fixture f;
+  ApiService leader(*f.store, KindRegistry::builtin().value(), f.clock, f.options);
+  REQUIRE(leader.start_namespace_deletions().ok());
+  f.apply_modules("big", 2000);
+  // This replica begins (one batch) and stops before its worker runs: it died.
+  REQUIRE(f.api->remove("env", "", "big", 0, Propagation::kBackground).ok());
+  f.api.reset();
+  CHECK(leader.list("Module", "big", "")->items.size() == 2000 - kBatch);
+  REQUIRE(leader.resume_namespace_deletions().ok());
+  REQUIRE(
+      eventually([&] { return leader.get("env", "", "big").status().code() == Code::kNotFound; }));
+  CHECK(leader.list("Module", "big", "")->items.empty());
 }
 
 }  // namespace
