@@ -18,8 +18,7 @@ std::string Caller::describe() const {
 }
 
 Caller Caller::controller() {
-  return Caller{.user = std::string(kControllerUser), .groups = {}, .local = false,
-                .system = true};
+  return Caller{.user = std::string(kControllerUser), .groups = {}, .local = false, .system = true};
 }
 
 std::string Caller::attribution() const {

@@ -12,8 +12,8 @@ namespace {
 
 json::object* secrets_of(Object& object) {
   if (object.kind() != "Environment") return nullptr;
-  json::object* spec = object.json().if_contains("spec") ? object.json()["spec"].if_object()
-                                                         : nullptr;
+  json::object* spec =
+      object.json().if_contains("spec") ? object.json()["spec"].if_object() : nullptr;
   if (spec == nullptr || !spec->contains("secrets")) return nullptr;
   return (*spec)["secrets"].if_object();
 }
@@ -42,8 +42,9 @@ Result<std::string> sealed_value(const Object& env, std::string_view key, std::s
   const std::string aad = secret_associated_data(env.name(), key);
   if (value == kRedactedSecret || value == kRedactedChangedSecret) {
     if (stored == nullptr) {
-      return invalid_secret(env, key, "Invalid value: \"" + std::string(value) +
-                                          "\" stands for a stored secret, and none is stored");
+      return invalid_secret(env, key,
+                            "Invalid value: \"" + std::string(value) +
+                                "\" stands for a stored secret, and none is stored");
     }
     return std::string(*stored);
   }
@@ -58,8 +59,9 @@ Result<std::string> sealed_value(const Object& env, std::string_view key, std::s
     if (previous.ok() && previous.value() == value) return std::string(*stored);
   }
   if (value.size() > kMaxSecretValueBytes) {
-    return invalid_secret(env, key, "Too long: may not be more than " +
-                                        std::to_string(kMaxSecretValueBytes) + " bytes");
+    return invalid_secret(
+        env, key,
+        "Too long: may not be more than " + std::to_string(kMaxSecretValueBytes) + " bytes");
   }
   auto sealed = box.seal(value, aad);
   if (!sealed.ok()) return invalid_secret(env, key, sealed.status().message());
@@ -159,8 +161,8 @@ Status check_secrets_open(const Object& env, const SecretOpener& opener) {
 Result<std::string> open_secret(const Object& env, std::string_view key,
                                 const SecretOpener& opener) {
   const json::string* value = secret_value(secrets_of(env), key);
-  std::string what = "Environment \"" + std::string(env.name()) + "\" secret \"" +
-                     std::string(key) + "\"";
+  std::string what =
+      "Environment \"" + std::string(env.name()) + "\" secret \"" + std::string(key) + "\"";
   if (value == nullptr) return Status::NotFound(what + ": no such secret");
   auto opened = opener.open(*value, secret_associated_data(env.name(), key));
   if (!opened.ok()) return opened.status().with_prefix(what);

@@ -402,8 +402,8 @@ bool has_paths(const json::value& v, const json::object* schema) {
 bool same_paths(const json::value& v, const json::object* schema, const json::value* node);
 
 // The members of object `o` claim exactly the children of trie `node` (with "." when `dot`).
-bool same_member_paths(const json::object& o, const json::object* schema,
-                       const json::object& node, bool dot) {
+bool same_member_paths(const json::object& o, const json::object* schema, const json::object& node,
+                       bool dot) {
   size_t claimed = 0;
   std::string key;
   for (const auto& kv : o) {
@@ -652,7 +652,8 @@ bool FieldManager::unchanged_by(const Object& live, const Object& config,
   for (const auto& e : *managed) {
     if (!e.is_object()) continue;
     const json::object& eo = e.get_object();
-    if (string_field(eo, "manager") == options.manager && string_field(eo, "operation") == "Apply") {
+    if (string_field(eo, "manager") == options.manager &&
+        string_field(eo, "operation") == "Apply") {
       mine = object_field(eo, "fieldsV1");
       if (!mine) return false;
       break;

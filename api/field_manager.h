@@ -26,9 +26,9 @@ namespace cenv {
 using FieldPath = std::vector<std::string>;
 
 struct ApplyOptionsSsa {
-  std::string manager;  // who applies, e.g. "cenv"
-  bool force = false;   // take fields other managers own instead of failing with Conflict
-  std::string now;      // RFC 3339 time stamped on the manager's entry when it changes
+  std::string manager;    // who applies, e.g. "cenv"
+  bool force = false;     // take fields other managers own instead of failing with Conflict
+  std::string now;        // RFC 3339 time stamped on the manager's entry when it changes
   std::string user = "";  // who applies, recorded with `now`; empty: the entry names no user
 };
 
@@ -52,8 +52,7 @@ class FieldManager {
   // `config` is already in `live` and the manager's Apply entry owns exactly `config`'s fields.
   // The common case of a re-apply, answered without copying or merging anything. False says
   // only "ask apply()": it may still find nothing to change.
-  bool unchanged_by(const Object& live, const Object& config,
-                    const ApplyOptionsSsa& options) const;
+  bool unchanged_by(const Object& live, const Object& config, const ApplyOptionsSsa& options) const;
 
   // Records a full-object update (edit, patch, Update) by `manager` on behalf of `user`: it
   // takes ownership of every field it changed (its entry records `now` and `user`; empty: no

@@ -1,9 +1,8 @@
 #include "api/grpc_status.h"
 
 #include <algorithm>
-#include <string>
-
 #include <sstream>
+#include <string>
 
 namespace cenv {
 
@@ -17,8 +16,8 @@ std::string capped(std::string text, size_t limit) {
   if (text.size() <= limit) return text;
   size_t cut = text.rfind('\n', limit);
   if (cut == std::string::npos || cut == 0) cut = limit;
-  size_t more = static_cast<size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(cut),
-                                               text.end(), '\n'));
+  size_t more = static_cast<size_t>(
+      std::count(text.begin() + static_cast<std::ptrdiff_t>(cut), text.end(), '\n'));
   if (text.back() == '\n') --more;  // each remaining line follows one of the newlines
   text.resize(cut);
   text += "\n... and " + std::to_string(more) + " more line" + (more == 1 ? "" : "s");
@@ -31,18 +30,41 @@ grpc::Status to_grpc(const Status& s) {
   if (s.ok()) return grpc::Status::OK;
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
   switch (s.code()) {
-    case Code::kOk: return grpc::Status::OK;
-    case Code::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
-    case Code::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
-    case Code::kConflict: code = grpc::StatusCode::ABORTED; break;
-    case Code::kInvalid: code = grpc::StatusCode::INVALID_ARGUMENT; break;
-    case Code::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
-    case Code::kForbidden: code = grpc::StatusCode::PERMISSION_DENIED; break;
-    case Code::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
-    case Code::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
-    case Code::kGone: code = grpc::StatusCode::OUT_OF_RANGE; break;
-    case Code::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
-    case Code::kInternal: code = grpc::StatusCode::INTERNAL; break;
+    case Code::kOk:
+      return grpc::Status::OK;
+    case Code::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case Code::kAlreadyExists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case Code::kConflict:
+      code = grpc::StatusCode::ABORTED;
+      break;
+    case Code::kInvalid:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case Code::kUnauthenticated:
+      code = grpc::StatusCode::UNAUTHENTICATED;
+      break;
+    case Code::kForbidden:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
+    case Code::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case Code::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case Code::kGone:
+      code = grpc::StatusCode::OUT_OF_RANGE;
+      break;
+    case Code::kResourceExhausted:
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case Code::kInternal:
+      code = grpc::StatusCode::INTERNAL;
+      break;
   }
   std::string details;
   for (const auto& f : s.fields()) {
@@ -60,18 +82,40 @@ Status from_grpc(const grpc::Status& g) {
   Code code = Code::kInternal;
   std::string message = g.error_message();
   switch (g.error_code()) {
-    case grpc::StatusCode::NOT_FOUND: code = Code::kNotFound; break;
-    case grpc::StatusCode::ALREADY_EXISTS: code = Code::kAlreadyExists; break;
-    case grpc::StatusCode::ABORTED: code = Code::kConflict; break;
-    case grpc::StatusCode::INVALID_ARGUMENT: code = Code::kInvalid; break;
-    case grpc::StatusCode::UNAUTHENTICATED: code = Code::kUnauthenticated; break;
-    case grpc::StatusCode::PERMISSION_DENIED: code = Code::kForbidden; break;
-    case grpc::StatusCode::FAILED_PRECONDITION: code = Code::kFailedPrecondition; break;
+    case grpc::StatusCode::NOT_FOUND:
+      code = Code::kNotFound;
+      break;
+    case grpc::StatusCode::ALREADY_EXISTS:
+      code = Code::kAlreadyExists;
+      break;
+    case grpc::StatusCode::ABORTED:
+      code = Code::kConflict;
+      break;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      code = Code::kInvalid;
+      break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      code = Code::kUnauthenticated;
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      code = Code::kForbidden;
+      break;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      code = Code::kFailedPrecondition;
+      break;
     case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED: code = Code::kUnavailable; break;
-    case grpc::StatusCode::OUT_OF_RANGE: code = Code::kGone; break;
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: code = Code::kResourceExhausted; break;
-    default: code = Code::kInternal; break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      code = Code::kUnavailable;
+      break;
+    case grpc::StatusCode::OUT_OF_RANGE:
+      code = Code::kGone;
+      break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      code = Code::kResourceExhausted;
+      break;
+    default:
+      code = Code::kInternal;
+      break;
   }
   std::vector<FieldError> fields;
   std::istringstream in(g.error_details());

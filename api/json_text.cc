@@ -55,8 +55,9 @@ bool find_non_finite(const json::value& v, std::string* path) {
 std::optional<std::string> non_finite_number_error(const json::value& value) {
   std::string path;
   if (!find_non_finite(value, &path)) return std::nullopt;
-  return (path.empty() ? path : path + ": ") + "Invalid value: a number must be finite (JSON has no .inf, .nan or 1e400); "
-                "quote it to make it a string";
+  return (path.empty() ? path : path + ": ") +
+         "Invalid value: a number must be finite (JSON has no .inf, .nan or 1e400); "
+         "quote it to make it a string";
 }
 
 namespace {

@@ -15,7 +15,8 @@
 namespace cenv {
 
 // Parses `text` as exactly one JSON value, nesting at most `max_depth` levels. Invalid with
-// Boost.JSON's message on malformed text, number_out_of_range() for such a number; too deep text is boost::json::error::too_deep in
+// Boost.JSON's message on malformed text, number_out_of_range() for such a number; too deep text is
+// boost::json::error::too_deep in
 // `*error` as well (for callers that name the limit). The value's memory comes from `storage`
 // (default: the default resource).
 Result<boost::json::value> parse_json_text(std::string_view text, size_t max_depth,

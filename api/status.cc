@@ -4,18 +4,30 @@ namespace cenv {
 
 const char* code_name(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kNotFound: return "not found";
-    case Code::kAlreadyExists: return "already exists";
-    case Code::kConflict: return "conflict";
-    case Code::kInvalid: return "invalid";
-    case Code::kUnauthenticated: return "unauthenticated";
-    case Code::kForbidden: return "forbidden";
-    case Code::kFailedPrecondition: return "failed precondition";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kGone: return "gone";
-    case Code::kResourceExhausted: return "resource exhausted";
-    case Code::kInternal: return "internal error";
+    case Code::kOk:
+      return "ok";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kAlreadyExists:
+      return "already exists";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kInvalid:
+      return "invalid";
+    case Code::kUnauthenticated:
+      return "unauthenticated";
+    case Code::kForbidden:
+      return "forbidden";
+    case Code::kFailedPrecondition:
+      return "failed precondition";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kGone:
+      return "gone";
+    case Code::kResourceExhausted:
+      return "resource exhausted";
+    case Code::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

@@ -83,7 +83,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result built from an ok Status");
   }
@@ -108,8 +108,8 @@ class [[nodiscard]] Result {
 }  // namespace cenv
 
 // Propagates a non-ok Status from an expression that yields Status.
-#define CENV_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::cenv::Status cenv_status_ = (expr);   \
+#define CENV_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::cenv::Status cenv_status_ = (expr);        \
     if (!cenv_status_.ok()) return cenv_status_; \
   } while (0)

@@ -41,7 +41,7 @@ class StdinPipe {
   std::mutex mu_;
   std::condition_variable taken_;  // notified when take() or close() makes room
   std::string pending_;            // guarded by mu_
-  bool closed_ = false;  // guarded by mu_
+  bool closed_ = false;            // guarded by mu_
   std::mutex listener_mu_;
   std::function<void()> listener_;  // guarded by listener_mu_
 };

@@ -379,8 +379,8 @@ class LibYamlParser {
       f.message += " (" + escape_for_display(parser_.context);
       if (parser_.context_mark.line != parser_.problem_mark.line ||
           parser_.context_mark.column != parser_.problem_mark.column) {
-        f.message += " from line " + std::to_string(line_of(parser_.context_mark)) +
-                     ", column " + std::to_string(parser_.context_mark.column + 1);
+        f.message += " from line " + std::to_string(line_of(parser_.context_mark)) + ", column " +
+                     std::to_string(parser_.context_mark.column + 1);
       }
       f.message += ")";
     }
@@ -641,7 +641,7 @@ class JsonEventSink {
   }
 
   TreeBuilder* b_;
-  std::string buf_;  // the string or key read so far
+  std::string buf_;     // the string or key read so far
   std::string number_;  // the number read so far
   std::optional<ParseFailure> failure_;
 };

@@ -8,16 +8,18 @@
 #   watch         commit-to-delivery of a write made through replica A to 10 watchers on
 #                 replica B (bench/watch_fanout --write-socket), p99; the same with watchers on A
 #                 as the peer. Target p99 <= 20 ms (kine: up to 1 s).
-#   apply         two clients applying 1,000 objects each at once: both through one replica,
-#                 then one through each replica. Target >= 1.5x.
-#   BENCH_RUNS=2 BENCH_HA_OBJECTS=1000 [BENCH_HA_PARTS="failover watch apply"] bench/ha.sh
+#   apply         two clients applying 3,000 objects each at once: both through one replica,
+#                 then one through each replica; once with every process sharing the CPUs,
+#                 once with each replica capped at BENCH_HA_CPU_CAP (0.5) of a CPU by a cgroup
+#                 (as on a machine of its own). Target >= 1.5x.
+#   BENCH_RUNS=2 BENCH_HA_OBJECTS=3000 [BENCH_HA_PARTS="failover watch apply"] bench/ha.sh
 set -euo pipefail
 BENCH_NO_DOCKER=1
 # shellcheck source=bench/common.bash
 source "$(dirname "$0")/common.bash"
 
 RUNS="${BENCH_RUNS:-2}"
-OBJECTS="${BENCH_HA_OBJECTS:-1000}"
+OBJECTS="${BENCH_HA_OBJECTS:-3000}"
 PARTS=" ${BENCH_HA_PARTS:-failover watch apply} "
 part() { [[ "$PARTS" == *" $1 "* ]]; }
 FANOUT_BIN="${WATCH_FANOUT_BIN:-$(dirname "$(dirname "$CENV_BIN")")/bench/watch_fanout}"

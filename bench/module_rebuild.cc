@@ -78,9 +78,8 @@ double percentile(std::vector<double> v, double p) {
 }
 
 boost::json::object module_spec(int k, const std::string& version) {
-  boost::json::object spec{
-      {"install", "echo module" + std::to_string(k) + " " + version + " > /opt/m" +
-                      std::to_string(k)}};
+  boost::json::object spec{{"install", "echo module" + std::to_string(k) + " " + version +
+                                           " > /opt/m" + std::to_string(k)}};
   if (k == 1) spec["requires"] = boost::json::object{{"apt", boost::json::array{"jq"}}};
   return spec;
 }
@@ -122,7 +121,11 @@ struct Bench {
   }
   void stop() {
     (void)client->remove({"Environment", "", env}, {});
-    wait_for([&] { return !client->get({"Environment", "", env}).ok(); }, std::chrono::seconds(120));
+    wait_for(
+        [&] {
+          return !client->get({"Environment", "", env}).ok();
+        },
+        std::chrono::seconds(120));
     set->stop();
     // The default Environment's network, made by the controllers (default is never deleted).
     (void)docker->remove_network(names.network(kDefaultNamespace));
@@ -181,8 +184,8 @@ struct Bench {
     std::string tar = must(modules::write_tar(plan.recipe.context(), false), "tar");
     std::string path = (dir / "context.tar").string();
     std::ofstream(path, std::ios::binary) << tar;
-    std::string tag = "cenv-bench-peer/" + env + ":" + std::to_string(getpid()) + "-" +
-                      std::to_string(round);
+    std::string tag =
+        "cenv-bench-peer/" + env + ":" + std::to_string(getpid()) + "-" + std::to_string(round);
     std::string cmd = "DOCKER_BUILDKIT=0 docker build -q --network host -t " + tag;
     for (const auto& [k, v] : plan.labels) cmd += " --label '" + k + "=" + v + "'";
     cmd += " - < " + path + " > /dev/null 2>" + (dir / "peer.err").string();
@@ -199,8 +202,8 @@ struct Bench {
     EnvironmentReconcilerOptions o;
     o.names = names;
     o.modules = &fetcher;
-    EnvironmentReconciler r(cache.informer("Environment"), cache.informer("Module"),
-                            set->client(), *connection, clock, o);
+    EnvironmentReconciler r(cache.informer("Environment"), cache.informer("Module"), set->client(),
+                            *connection, clock, o);
     std::vector<double> out;
     for (int i = 0; i < n; ++i) {
       auto t0 = std::chrono::steady_clock::now();
@@ -241,8 +244,8 @@ int run(int rounds, int reconciles) {
   }
   auto rec = b.unchanged_reconciles(reconciles);
   double mc = percentile(ours, 0.5), mp = percentile(peers, 0.5);
-  std::printf("RESULT rebuild_last_median_ms=%.0f docker_build_median_ms=%.0f ratio=%.2f\n", mc,
-              mp, mc / mp);
+  std::printf("RESULT rebuild_last_median_ms=%.0f docker_build_median_ms=%.0f ratio=%.2f\n", mc, mp,
+              mc / mp);
   std::printf("RESULT unchanged_reconcile_p50_ms=%.2f p95_ms=%.2f max_ms=%.2f n=%d\n",
               percentile(rec, 0.5), percentile(rec, 0.95), percentile(rec, 1.0), reconciles);
   b.stop();

@@ -278,7 +278,8 @@ int run_apply(const Context& context, const std::string& ns, const ApplyFlags& f
   req.set_applyset(flags.applyset);
   req.set_prune(flags.prune);
   req.set_create_only(flags.create);
-  const bool names_only = !flags.wait && (flags.output.empty() || format.value() == OutputFormat::kName);
+  const bool names_only =
+      !flags.wait && (flags.output.empty() || format.value() == OutputFormat::kName);
   req.set_names_only(names_only);
   for (auto& m : manifests.value()) {
     v1::ApplyObject* o = req.add_objects();

@@ -174,8 +174,8 @@ int run_certs_rotate_data_key(const RotateDataKeyFlags& flags) {
           "): rotate-data-key works on the store offline; run cenv controller stop first"));
     }
   }
-  fs::path key_file = flags.dir.empty() ? home.root / "data.key"
-                                        : CertificateDirectory{flags.dir}.data_key();
+  fs::path key_file =
+      flags.dir.empty() ? home.root / "data.key" : CertificateDirectory{flags.dir}.data_key();
   std::string store = flags.store.empty() ? default_store_url(home) : flags.store;
   auto report = rotate_data_key(store, key_file);
   if (!report.ok()) {

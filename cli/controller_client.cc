@@ -163,12 +163,11 @@ Result<v1::HelloResponse> ControllerClient::hello() {
 Status check_request_size(const v1::ApplyRequest& request) {
   size_t bytes = request.ByteSizeLong();
   if (bytes <= kMaxRequestBytes) return Status::Ok();
-  return Status::Invalid("the request is " + std::to_string(bytes) +
-                         " bytes, larger than the controller's limit of " +
-                         std::to_string(kMaxRequestBytes) + " bytes (" +
-                         std::to_string(request.objects_size()) + " objects, " +
-                         std::to_string(request.archives_size()) +
-                         " module folders): apply the files in several calls");
+  return Status::Invalid(
+      "the request is " + std::to_string(bytes) + " bytes, larger than the controller's limit of " +
+      std::to_string(kMaxRequestBytes) + " bytes (" + std::to_string(request.objects_size()) +
+      " objects, " + std::to_string(request.archives_size()) +
+      " module folders): apply the files in several calls");
 }
 
 Result<v1::ApplyResponse> ControllerClient::apply(const v1::ApplyRequest& req) {

@@ -50,7 +50,8 @@ Result<ProgramResult> docker(const std::vector<std::string>& args) {
   close(fds[1]);
   ProgramResult r;
   char buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
+    r.out.append(buf, static_cast<size_t>(n));
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -76,8 +77,8 @@ Status wait_until_serving(const std::string& name) {
       if (tail.size() > 2000) tail = "..." + tail.substr(tail.size() - 2000);
       return Status::FailedPrecondition(
           "the controller in container " + name +
-          (stopped ? " stopped before it served" : " did not serve within 60 s") +
-          "; it said:\n" + escape_for_display(tail));
+          (stopped ? " stopped before it served" : " did not serve within 60 s") + "; it said:\n" +
+          escape_for_display(tail));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -138,9 +139,11 @@ int controller_start_container(const ControllerRunOptions& options, const std::s
     engine_socket = std::string(docker_host).substr(7);
   }
   std::vector<std::string> volume = {"volume", "create"};
-  std::vector<std::string> args = {"run", "-d", "--name", name, "--restart", "unless-stopped",
-                                   "--label", "io.cenv.controller=" + instance(), "-e",
-                                   "CENV_INSTANCE=" + instance()};
+  std::vector<std::string> args = {"run",       "-d",
+                                   "--name",    name,
+                                   "--restart", "unless-stopped",
+                                   "--label",   "io.cenv.controller=" + instance(),
+                                   "-e",        "CENV_INSTANCE=" + instance()};
   for (const std::string& l : extra_labels()) {
     volume.insert(volume.end(), {"--label", l});
     args.insert(args.end(), {"--label", l});
@@ -155,11 +158,11 @@ int controller_start_container(const ControllerRunOptions& options, const std::s
                 false);
     return 1;
   }
-  args.insert(args.end(), {"-v", engine_socket + ":/var/run/docker.sock", "-v",
-                           name + ":/var/lib/cenv", "-v", certs + ":" + kCertsInContainer + ":ro",
-                           "-p", options.listen + ":" + kContainerPort, image, "controller", "run",
-                           "--listen", std::string("0.0.0.0:") + kContainerPort, "--certs",
-                           kCertsInContainer});
+  args.insert(args.end(),
+              {"-v", engine_socket + ":/var/run/docker.sock", "-v", name + ":/var/lib/cenv", "-v",
+               certs + ":" + kCertsInContainer + ":ro", "-p", options.listen + ":" + kContainerPort,
+               image, "controller", "run", "--listen", std::string("0.0.0.0:") + kContainerPort,
+               "--certs", kCertsInContainer});
   auto started = docker(args);
   if (!started.ok() || started->exit_code != 0) {
     print_error(Status::Unavailable("docker run of " + image + " failed: " +
@@ -180,10 +183,10 @@ int controller_start_container(const ControllerRunOptions& options, const std::s
   if (size_t c = published.rfind(':'); c != std::string::npos) {
     published = (host.empty() || host == "0.0.0.0" ? "127.0.0.1" : host) + published.substr(c);
   }
-  std::cout << "controller started in container " << name << " (" << image
-            << "), mutual TLS on " << published << "\n"
-            << "  cenv context add " << name << " --server " << published << " --certs "
-            << certs << "\n";
+  std::cout << "controller started in container " << name << " (" << image << "), mutual TLS on "
+            << published << "\n"
+            << "  cenv context add " << name << " --server " << published << " --certs " << certs
+            << "\n";
   return 0;
 }
 

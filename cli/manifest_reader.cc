@@ -1,12 +1,12 @@
 #include "cli/manifest_reader.h"
 
-#include "api/display_text.h"
-#include "api/manifest_objects.h"
-
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+
+#include "api/display_text.h"
+#include "api/manifest_objects.h"
 
 namespace cenv::cli {
 
@@ -67,15 +67,18 @@ Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string
       for (const auto& f : files) {
         auto docs = read_manifest_file(f.string(), limits);
         if (!docs.ok()) return docs.status();
-        CENV_RETURN_IF_ERROR(add_documents(std::move(docs).value(), f.string(), f.parent_path(), &out));
+        CENV_RETURN_IF_ERROR(
+            add_documents(std::move(docs).value(), f.string(), f.parent_path(), &out));
       }
       continue;
     }
     auto docs = read_manifest_file(path, limits);
     if (!docs.ok()) return docs.status();
-    if (docs->empty()) return Status::Invalid(escape_for_display(path) + ": no objects in the file");
-    CENV_RETURN_IF_ERROR(
-        add_documents(std::move(docs).value(), path, fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path(), &out));
+    if (docs->empty())
+      return Status::Invalid(escape_for_display(path) + ": no objects in the file");
+    CENV_RETURN_IF_ERROR(add_documents(
+        std::move(docs).value(), path,
+        fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path(), &out));
   }
   if (out.empty()) return Status::Invalid("no objects passed");
   return out;

@@ -24,7 +24,6 @@ struct ManifestObject {
 // items. Invalid / NotFound naming the file (and document) on the first bad input; an input
 // with no objects at all is Invalid ("no objects passed").
 Result<std::vector<ManifestObject>> read_manifests(const std::vector<std::string>& paths,
-                                                   bool recursive,
-                                                   const ParseLimits& limits = {});
+                                                   bool recursive, const ParseLimits& limits = {});
 
 }  // namespace cenv::cli

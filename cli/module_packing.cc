@@ -27,8 +27,8 @@ Result<std::vector<PackedSource>> pack_module_sources(std::vector<ManifestObject
     }
     std::string_view path = source ? string_field(*source, "path") : std::string_view();
     if (path.empty()) continue;
-    const std::string object = (m.source.empty() ? "" : m.source + ": ") + "Module " +
-                               std::string(o.name()) + ": ";
+    const std::string object =
+        (m.source.empty() ? "" : m.source + ": ") + "Module " + std::string(o.name()) + ": ";
     // resolve_module_path names the field itself; the other errors are about the folder.
     const std::string where = object + "spec.source.path \"" + escape_for_display(path) + "\": ";
     auto folder = modules::resolve_module_path(m.dir, path);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "api/display_text.h"
 #include "api/clock.h"
+#include "api/display_text.h"
 #include "api/json_fields.h"
 #include "api/jsonpath.h"
 #include "api/yaml_codec.h"

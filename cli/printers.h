@@ -20,9 +20,9 @@ enum class OutputFormat { kTable, kWide, kYaml, kJson, kName };
 Result<OutputFormat> parse_output_format(const std::string& text);
 
 struct TableOptions {
-  bool wide = false;             // include priority > 0 columns
-  bool with_namespace = false;   // NAMESPACE first (-A)
-  bool with_kind_prefix = false; // names as "service/web" (several kinds in one get)
+  bool wide = false;              // include priority > 0 columns
+  bool with_namespace = false;    // NAMESPACE first (-A)
+  bool with_kind_prefix = false;  // names as "service/web" (several kinds in one get)
   bool headers = true;
 };
 

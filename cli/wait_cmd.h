@@ -52,12 +52,12 @@ struct WaitOutcome {
 // given, says why the object's conditions cannot be trusted yet (empty: they can), e.g. that
 // the controller has not seen a change they depend on; its answer is the state reported.
 // Reused by `cenv wait` and `cenv apply --wait`.
-Result<WaitOutcome> wait_for_object(
-    ControllerClient& client, const std::string& kind, const std::string& ns,
-    const std::string& name, const std::vector<WaitCondition>& any_of,
-    std::chrono::system_clock::time_point deadline,
-    const std::function<void(const std::string&)>& on_progress,
-    const std::function<std::string(const Object&)>& not_yet = {});
+Result<WaitOutcome> wait_for_object(ControllerClient& client, const std::string& kind,
+                                    const std::string& ns, const std::string& name,
+                                    const std::vector<WaitCondition>& any_of,
+                                    std::chrono::system_clock::time_point deadline,
+                                    const std::function<void(const std::string&)>& on_progress,
+                                    const std::function<std::string(const Object&)>& not_yet = {});
 
 struct WaitFlags {
   std::vector<std::string> args;

@@ -191,16 +191,16 @@ struct FetchProgress {
   const GitCredentials* credentials = nullptr;
   bool timed_out = false;
   bool too_big = false;
-  int credential_asks = 0;      // times the server asked for credentials
-  bool no_credentials = false;  // it asked, and there were none of the kind it takes
+  int credential_asks = 0;         // times the server asked for credentials
+  bool no_credentials = false;     // it asked, and there were none of the kind it takes
   std::string untrusted_host_key;  // "ssh-ed25519 SHA256:..." of a refused ssh host key
 };
 
 // Padded base64 (as known_hosts writes key blobs), or unpadded (as ssh shows fingerprints).
 std::string base64(const unsigned char* bytes, size_t size, bool pad) {
   std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes,
-                                static_cast<int>(size));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes, static_cast<int>(size));
   out.resize(static_cast<size_t>(std::max(n, 0)));
   while (!pad && !out.empty() && out.back() == '=') out.pop_back();
   return out;
@@ -208,13 +208,20 @@ std::string base64(const unsigned char* bytes, size_t size, bool pad) {
 
 const char* ssh_key_type(git_cert_ssh_raw_type_t type) {
   switch (type) {
-    case GIT_CERT_SSH_RAW_TYPE_RSA: return "ssh-rsa";
-    case GIT_CERT_SSH_RAW_TYPE_DSS: return "ssh-dss";
-    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_256: return "ecdsa-sha2-nistp256";
-    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_384: return "ecdsa-sha2-nistp384";
-    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_521: return "ecdsa-sha2-nistp521";
-    case GIT_CERT_SSH_RAW_TYPE_KEY_ED25519: return "ssh-ed25519";
-    default: return "ssh";
+    case GIT_CERT_SSH_RAW_TYPE_RSA:
+      return "ssh-rsa";
+    case GIT_CERT_SSH_RAW_TYPE_DSS:
+      return "ssh-dss";
+    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_256:
+      return "ecdsa-sha2-nistp256";
+    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_384:
+      return "ecdsa-sha2-nistp384";
+    case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_521:
+      return "ecdsa-sha2-nistp521";
+    case GIT_CERT_SSH_RAW_TYPE_KEY_ED25519:
+      return "ssh-ed25519";
+    default:
+      return "ssh";
   }
 }
 
@@ -252,8 +259,8 @@ int on_certificate(git_cert* cert, int /*valid*/, const char* /*host*/, void* pa
   const std::string type = ssh_key_type(key->raw_type);
   if ((key->type & GIT_CERT_SSH_RAW) &&
       known_host_key(p->credentials->ssh_known_hosts, type,
-                     base64(reinterpret_cast<const unsigned char*>(key->hostkey),
-                            key->hostkey_len, /*pad=*/true))) {
+                     base64(reinterpret_cast<const unsigned char*>(key->hostkey), key->hostkey_len,
+                            /*pad=*/true))) {
     return 0;
   }
   p->untrusted_host_key = type;
@@ -357,7 +364,8 @@ Status fetch_into(git_repository* repo, const std::string& url, const std::strin
     const bool told = !cause.empty() && cause != "unknown libgit2 error";
     return Status::Unavailable("git " + shown +
                                ": authentication failed: the server refused the credentials "
-                               "given" + (told ? ": " + cause : std::string()));
+                               "given" +
+                               (told ? ": " + cause : std::string()));
   }
   if (progress.timed_out || GitClock::now() >= progress.deadline) {
     return Status::Unavailable("git " + shown + ": the fetch did not finish within " +

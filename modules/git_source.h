@@ -97,9 +97,9 @@ struct Libgit2FetcherOptions {
 // Thread-safe: fetch() may be called from several threads (and processes sharing cache_dir);
 // fetches of one URL are serialized by an flock on "<mirror>.lock" (waiting at most the
 // deadline), fetches of different URLs run in parallel. Each fetch stamps the lock file's
-// modification time; mirrors unused for options.unused_mirror_age are evicted. While any Libgit2Fetcher exists, the
-// process's libgit2 uses cenv's socket stream for plain TCP (the TLS stream runs over it);
-// streams created outside fetch() get no deadline from it.
+// modification time; mirrors unused for options.unused_mirror_age are evicted. While any
+// Libgit2Fetcher exists, the process's libgit2 uses cenv's socket stream for plain TCP (the TLS
+// stream runs over it); streams created outside fetch() get no deadline from it.
 class Libgit2Fetcher final : public GitFetcher {
  public:
   using Options = Libgit2FetcherOptions;

@@ -140,10 +140,9 @@ Result<std::string> module_layers(const InstalledModule& m,
     }
     // PIP_BREAK_SYSTEM_PACKAGES is --break-system-packages (Debian 12 marks its Python as
     // externally managed); as a variable an older pip that lacks the option ignores it.
-    std::vector<std::string> argv = {"/usr/bin/env",      "PIP_BREAK_SYSTEM_PACKAGES=1",
-                                     "PIP_NO_CACHE_DIR=1", "python3",
-                                     "-m",                 "pip",
-                                     "install"};
+    std::vector<std::string> argv = {
+        "/usr/bin/env", "PIP_BREAK_SYSTEM_PACKAGES=1", "PIP_NO_CACHE_DIR=1", "python3", "-m", "pip",
+        "install"};
     // The module's own wheels win: offline, the same on every machine.
     if (wheels) {
       argv.insert(argv.end(), {"--no-index", "--find-links", dir + "/wheels"});

@@ -13,8 +13,8 @@
 
 #include <map>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "api/status.h"
 #include "modules/file_tree.h"

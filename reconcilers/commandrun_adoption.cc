@@ -117,8 +117,8 @@ Result<Adoption> plan_exec_adoption(const Object& run, int number, docker::Docke
 }  // namespace
 
 Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::DockerClient& docker,
-                               Store& store, const DockerNames& names,
-                               const SecretOpener* secrets, const ShellProbe& has_shell,
+                               Store& store, const DockerNames& names, const SecretOpener* secrets,
+                               const ShellProbe& has_shell,
                                std::chrono::system_clock::time_point now) {
   const std::string uid(run.uid());
   const int number = run_attempts(run);

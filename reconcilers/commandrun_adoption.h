@@ -47,8 +47,8 @@ using ShellProbe = std::function<Result<bool>(const std::string& container)>;
 // target through `reader` and `secrets` (a container: for its timeout). Fails as Docker or the
 // store fail when looking.
 Result<Adoption> plan_adoption(const Object& run, Reader& reader, docker::DockerClient& docker,
-                               Store& store, const DockerNames& names,
-                               const SecretOpener* secrets, const ShellProbe& has_shell,
+                               Store& store, const DockerNames& names, const SecretOpener* secrets,
+                               const ShellProbe& has_shell,
                                std::chrono::system_clock::time_point now);
 
 }  // namespace cenv

@@ -184,13 +184,13 @@ AttemptOutcome CommandRunAttempt::run_container(const docker::ContainerSpec& spe
     id = *created;
   } else {
     // Re-attach: the store may hold part of this attempt's output already.
-    auto summary = logs_.store().log_summary(uid_);
-    if (!summary.ok()) {
+    auto held = stored_output(logs_.store(), uid_, number_);
+    if (!held.ok()) {
       o.detached = true;  // try again on the next reconcile
       return o;
     }
-    skip_out = summary->bytes_of(number_, LogStream::kStdout);
-    skip_err = summary->bytes_of(number_, LogStream::kStderr);
+    skip_out = held->stdout_bytes;
+    skip_err = held->stderr_bytes;
   }
   {
     std::lock_guard lock(mu_);

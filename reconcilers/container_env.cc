@@ -12,12 +12,14 @@ namespace json = boost::json;
 namespace {
 
 // The plaintext of secret `key` of `environment` for secretEnv item `index`.
-Result<std::string> secret_env_value(const Object& environment, std::string_view key,
-                                     size_t index, const SecretOpener* secrets) {
+Result<std::string> secret_env_value(const Object& environment, std::string_view key, size_t index,
+                                     const SecretOpener* secrets) {
   const json::object* all = object_field(environment.spec_or_null(), "secrets");
   const json::value* value = all ? all->if_contains(key) : nullptr;
   std::string path = "spec.secretEnv[" + std::to_string(index) + "].secretKey";
-  auto fail = [&](const std::string& msg) { return Status::Invalid(path + ": " + msg, {{path, msg}}); };
+  auto fail = [&](const std::string& msg) {
+    return Status::Invalid(path + ": " + msg, {{path, msg}});
+  };
   if (value == nullptr || !value->is_string()) {
     return fail("Environment " + std::string(environment.name()) + " has no secret \"" +
                 std::string(key) + "\"");

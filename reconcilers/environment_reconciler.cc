@@ -40,8 +40,7 @@ void report_secrets(const Object& env, Object& next, const SecretOpener* secrets
     set_condition(next, "SecretsReady", kConditionTrue, "Opened",
                   "every secret opens with the data key", gen, now);
   } else {
-    set_condition(next, "SecretsReady", kConditionFalse, "CannotOpen", opened.message(), gen,
-                  now);
+    set_condition(next, "SecretsReady", kConditionFalse, "CannotOpen", opened.message(), gen, now);
   }
 }
 
@@ -238,8 +237,9 @@ std::string failed_message(const ImageBuildProgress& p) {
   if (!p.step.empty()) out += " at " + p.step;
   out += ": " + p.error;
   if (!p.tail.empty()) out += "\nlast lines of output:\n" + join(p.tail, "\n");
-  out += "\n(the previous image keeps serving; `cenv logs env/NAME` has the whole output, "
-         "`cenv env build NAME` tries again)";
+  out +=
+      "\n(the previous image keeps serving; `cenv logs env/NAME` has the whole output, "
+      "`cenv env build NAME` tries again)";
   return out;
 }
 
@@ -338,14 +338,16 @@ Status EnvironmentReconciler::sync_network(docker::DockerClient& docker, const O
       failure = info.status();
     } else if (swarm && info->driver != driver) {
       reason = "NetworkDriverMismatch";
-      failure = Status::FailedPrecondition(
-          "is a " + info->driver + " network but spec.runtime swarm needs an overlay network: "
-          "remove it (once nothing uses it) and cenv creates it again");
+      failure =
+          Status::FailedPrecondition("is a " + info->driver +
+                                     " network but spec.runtime swarm needs an overlay network: "
+                                     "remove it (once nothing uses it) and cenv creates it again");
     }
   }
   if (failure.ok()) {
     set_condition(next, "NetworkReady", kConditionTrue, "NetworkExists",
-                  "Docker network " + network + " exists" + (swarm ? " (overlay)" : ""), gen, clock_.now());
+                  "Docker network " + network + " exists" + (swarm ? " (overlay)" : ""), gen,
+                  clock_.now());
   } else {
     set_condition(next, "NetworkReady", kConditionFalse,
                   failure.code() == Code::kUnavailable ? "DockerUnavailable" : reason,
@@ -358,8 +360,7 @@ Status EnvironmentReconciler::sync_network(docker::DockerClient& docker, const O
 }
 
 Result<modules::BaseImage> EnvironmentReconciler::sync_base_image(docker::DockerClient& docker,
-                                                                  const Object& env,
-                                                                  Object& next) {
+                                                                  const Object& env, Object& next) {
   const std::string image = base_image(env);
   auto present = docker.inspect_image(image);
   if (present.ok()) return modules::BaseImage{image, present->id};
@@ -399,8 +400,8 @@ Result<modules::BaseImage> EnvironmentReconciler::sync_base_image(docker::Docker
                     failure);
 }
 
-void EnvironmentReconciler::use_image(docker::DockerClient& docker, const Object& env,
-                                      Object& next, const std::string& image,
+void EnvironmentReconciler::use_image(docker::DockerClient& docker, const Object& env, Object& next,
+                                      const std::string& image,
                                       const std::vector<std::string>& modules) {
   const json::object* status = env.status_or_null();
   const std::string previous(status ? Object::str_field(*status, "image") : "");
@@ -484,8 +485,7 @@ struct EnvironmentReconciler::ImageOutcome {
 };
 
 EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
-    docker::DockerClient& docker, const Object& env, const modules::BaseImage& base,
-    Object& next) {
+    docker::DockerClient& docker, const Object& env, const modules::BaseImage& base, Object& next) {
   using Kind = ImageOutcome::Kind;
   const int64_t gen = env.generation();
   const auto now = clock_.now();
@@ -497,10 +497,10 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
   // Inputs that cannot make an image: no build runs for them.
   auto invalid = [&](std::string_view reason, const Status& why, bool resolved) {
     (void)builder_.cancel(uid);
-    if (!resolved) set_condition(next, "Resolved", kConditionFalse, reason, why.message(), gen, now);
+    if (!resolved)
+      set_condition(next, "Resolved", kConditionFalse, reason, why.message(), gen, now);
     image_condition(kConditionFalse, reason, why.message());
-    return ImageOutcome{Kind::kFailed,
-                        why.code() == Code::kUnavailable ? why : Status::Ok()};
+    return ImageOutcome{Kind::kFailed, why.code() == Code::kUnavailable ? why : Status::Ok()};
   };
 
   // Observe: the Modules, fetched and resolved, and the image they make.
@@ -516,9 +516,8 @@ EnvironmentReconciler::ImageOutcome EnvironmentReconciler::sync_runtime_image(
                                          : resolve_environment_modules(modules, *options_.modules);
   if (!resolved.ok()) return invalid("ModulesInvalid", resolved.status(), false);
   set_condition(next, "Resolved", kConditionTrue, "Resolved",
-                resolved->installed.empty()
-                    ? std::string("no modules")
-                    : "install order: " + join(resolved->installed, ", "),
+                resolved->installed.empty() ? std::string("no modules")
+                                            : "install order: " + join(resolved->installed, ", "),
                 gen, now);
   auto plan = plan_runtime_image(env, base, *resolved, options_.names);
   if (!plan.ok()) return invalid("ModulesInvalid", plan.status(), true);

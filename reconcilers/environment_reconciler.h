@@ -78,7 +78,6 @@ struct EnvironmentReconcilerOptions {
   const SecretOpener* secrets = nullptr;
 };
 
-
 class EnvironmentReconciler final : public Reconciler {
  public:
   // `environments` and `modules` are the Environment and Module informers (reads); writes go

@@ -276,8 +276,8 @@ ReconcileResult ModuleReconciler::reconcile(const Request& req) {
   if (!options.ok()) {
     set_condition(next, "Ready", kConditionFalse, "InvalidOption", options.status().message(), gen,
                   now);
-    set_condition(next, "Stalled", kConditionTrue, "InvalidOption", options.status().message(),
-                  gen, now);
+    set_condition(next, "Stalled", kConditionTrue, "InvalidOption", options.status().message(), gen,
+                  now);
   } else if (resolved->status != kConditionTrue) {
     set_condition(next, "Ready", kConditionFalse, resolved->reason, resolved->message, gen, now);
   } else if (applied->status != kConditionTrue) {

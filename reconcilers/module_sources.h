@@ -36,7 +36,6 @@
 
 namespace cenv {
 
-
 struct ModuleSourcesOptions {
   // Modules whose results are kept; the least recently used is dropped first. Default 512.
   size_t max_entries = 512;

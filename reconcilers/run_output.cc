@@ -7,6 +7,13 @@
 
 namespace cenv {
 
+Result<StoredOutput> stored_output(Store& store, const std::string& uid, int attempt) {
+  auto summary = store.log_summary(uid);
+  if (!summary.ok()) return summary.status();
+  return StoredOutput{summary->bytes_of(attempt, LogStream::kStdout),
+                      summary->bytes_of(attempt, LogStream::kStderr)};
+}
+
 RunOutput::RunOutput(LogHub& hub, std::string uid, int attempt, int64_t skip_stdout,
                      int64_t skip_stderr, const Clock& clock, RunOutputOptions options)
     : hub_(hub), uid_(std::move(uid)), attempt_(attempt), clock_(clock), options_(options) {

@@ -39,6 +39,14 @@ struct RunOutputOptions {
   std::chrono::milliseconds retry_delay{200};
 };
 
+// What the store holds of attempt `attempt` of run `uid`, by stream: what a re-attached attempt
+// passes as skip_stdout and skip_stderr. Errors of Store::log_summary().
+struct StoredOutput {
+  int64_t stdout_bytes = 0;
+  int64_t stderr_bytes = 0;
+};
+Result<StoredOutput> stored_output(Store& store, const std::string& uid, int attempt);
+
 class RunOutput {
  public:
   // Stores into `uid`'s log as attempt `attempt`. `hub` and `clock` must outlive this.

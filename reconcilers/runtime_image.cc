@@ -56,7 +56,7 @@ bool tagged(const std::vector<std::string>& tags, const std::string& reference) 
 }  // namespace
 
 Result<ResolvedModules> resolve_environment_modules(const std::vector<ObjectPtr>& objects,
-                                                   ModuleFetcher& fetcher) {
+                                                    ModuleFetcher& fetcher) {
   std::vector<modules::InstalledModule> installed;
   std::vector<std::string> problems;
   bool unavailable = false;
@@ -100,8 +100,8 @@ std::vector<std::string> runtime_image_filters(const DockerNames& names, std::st
 
 Result<RuntimeImage> plan_runtime_image(const Object& env, const modules::BaseImage& base,
                                         const ResolvedModules& modules, const DockerNames& names) {
-  modules::RecipeOptions options{
-      .pip_index_url = std::string(string_field(env.spec_or_null(), "pipIndex"))};
+  modules::RecipeOptions options{.pip_index_url =
+                                     std::string(string_field(env.spec_or_null(), "pipIndex"))};
   auto recipe = modules::ImageRecipe::create(base, modules.resolution, options);
   if (!recipe.ok()) return recipe.status();
   RuntimeImage image;
@@ -111,8 +111,7 @@ Result<RuntimeImage> plan_runtime_image(const Object& env, const modules::BaseIm
     return image;
   }
   image.needs_build = true;
-  image.reference =
-      runtime_image_repository(names, env.name()) + ":" + image.recipe.tag_suffix();
+  image.reference = runtime_image_repository(names, env.name()) + ":" + image.recipe.tag_suffix();
   image.labels = image.recipe.labels();
   for (auto& [k, v] : names.labels("Environment", env.name(), env.name(), env.uid())) {
     image.labels[k] = v;

@@ -36,7 +36,7 @@ struct ResolvedModules {
 // package: resolve() names the chain or both modules). Unavailable when a source did not answer
 // (a Git remote): worth retrying.
 Result<ResolvedModules> resolve_environment_modules(const std::vector<ObjectPtr>& modules,
-                                                   ModuleFetcher& fetcher);
+                                                    ModuleFetcher& fetcher);
 
 // The image an Environment's containers run.
 struct RuntimeImage {

@@ -45,12 +45,12 @@ struct RuntimeImageBuilder::Build {
   ImageBuildProgress progress;  // guarded by the builder's mu_
   bool finished = false;        // guarded by the builder's mu_: its thread is about to return
   std::chrono::steady_clock::time_point last_notify{};  // guarded by the builder's mu_
-  std::unique_ptr<RunOutput> output;  // used by the build's thread only
+  std::unique_ptr<RunOutput> output;                    // used by the build's thread only
   std::jthread thread;
 };
 
-RuntimeImageBuilder::RuntimeImageBuilder(DockerConnection& docker, LogHub* logs,
-                                         const Clock& clock, RuntimeImageBuilderOptions options)
+RuntimeImageBuilder::RuntimeImageBuilder(DockerConnection& docker, LogHub* logs, const Clock& clock,
+                                         RuntimeImageBuilderOptions options)
     : docker_(docker), logs_(logs), clock_(clock), options_(std::move(options)) {}
 
 RuntimeImageBuilder::~RuntimeImageBuilder() { stop(); }
@@ -97,8 +97,8 @@ bool RuntimeImageBuilder::start(ImageBuildRequest request) {
     build->progress.start = clock_.now();
     build->request = std::move(request);
     builds_[build->request.uid] = build;
-    build->thread = std::jthread(
-        [this, build, previous](std::stop_token stop) { run(build, previous, stop); });
+    build->thread =
+        std::jthread([this, build, previous](std::stop_token stop) { run(build, previous, stop); });
   }
   for (std::jthread& t : ended) t.join();
   return true;

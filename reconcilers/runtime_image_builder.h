@@ -143,7 +143,7 @@ class RuntimeImageBuilder {
   const RuntimeImageBuilderOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable_any changed_;  // a build ended or a slot freed; under mu_
+  std::condition_variable_any changed_;             // a build ended or a slot freed; under mu_
   std::function<void(const std::string&)> notify_;  // guarded by mu_
   // The current build of each Environment, by uid; guarded by mu_.
   std::map<std::string, std::shared_ptr<Build>> builds_;

@@ -47,12 +47,12 @@ struct ServiceReconciler::Outcome {
 // What reconcile() observed of a Service before acting on it.
 struct ServiceReconciler::Observation {
   ServiceSpec spec;
-  std::string image;      // the workload's image
-  std::string env_image;  // the Environment's status.image
-  ObjectPtr env;          // the Environment (its spec.registry and secrets pull the image)
+  std::string image;               // the workload's image
+  std::string env_image;           // the Environment's status.image
+  ObjectPtr env;                   // the Environment (its spec.registry and secrets pull the image)
   Workloads* workloads = nullptr;  // of the Environment's runtime
   bool swarm = false;              // its spec.runtime is swarm
-  WorkloadSpec desired;   // what the workload should be
+  WorkloadSpec desired;            // what the workload should be
   // Why the Environment's network cannot take a container yet; nullopt when it can.
   std::optional<std::string> network_wait;
   // The workload to keep (the newest with the desired hash, else the newest) and this
@@ -142,8 +142,8 @@ std::string ServiceReconciler::unready_dependencies(const Object& svc,
 }
 
 std::string ServiceReconciler::unrolled_dependencies(const Object& svc,
-                                                    const std::vector<std::string>& deps,
-                                                    std::string_view env_image) {
+                                                     const std::vector<std::string>& deps,
+                                                     std::string_view env_image) {
   std::string waiting;
   for (const std::string& d : deps) {
     ObjectPtr o = services_.get(svc.ns(), d);
@@ -324,7 +324,8 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
   if (seen.workloads == nullptr) {
     out.phase = "Failed";
     out.reason = "RuntimeUnavailable";
-    out.message = "Environment " + req.ns + " has spec.runtime swarm, which this controller "
+    out.message = "Environment " + req.ns +
+                  " has spec.runtime swarm, which this controller "
                   "does not run";
     return write_status(svc, out);
   }
@@ -332,7 +333,8 @@ std::optional<ReconcileResult> ServiceReconciler::observe(const Request& req, co
     out.phase = "Failed";
     out.reason = "ReplicasUnsupported";
     out.message = "spec.replicas is " + std::to_string(seen.spec.replicas) + " but Environment " +
-                  req.ns + " has spec.runtime docker, which runs exactly one container per "
+                  req.ns +
+                  " has spec.runtime docker, which runs exactly one container per "
                   "Service: set spec.replicas to 1, or the Environment's spec.runtime to swarm";
     return write_status(svc, out);
   }
@@ -656,8 +658,8 @@ ReconcileResult ServiceReconciler::report_replicas(const Request& req, const Obj
   out.held_for = seen.held_for;
   std::string where;
   for (const std::string& n : r.nodes) where += (where.empty() ? " on " : ", ") + n;
-  const std::string counts = std::to_string(r.ready) + "/" + std::to_string(r.desired) +
-                             " replicas running" + where;
+  const std::string counts =
+      std::to_string(r.ready) + "/" + std::to_string(r.desired) + " replicas running" + where;
   if (r.ready >= r.desired) {
     out.phase = "Ready";
     out.ready = true;
@@ -682,8 +684,7 @@ ReconcileResult ServiceReconciler::report_replicas(const Request& req, const Obj
 
 ReconcileResult ServiceReconciler::write_status(const Object& svc, Outcome& out) {
   // Held for dependencies: their status changes bring it back; a recheck as a backstop.
-  if (!out.held_for.empty() && out.result.error.ok() &&
-      out.result.requeue_after.count() == 0) {
+  if (!out.held_for.empty() && out.result.error.ok() && out.result.requeue_after.count() == 0) {
     out.result = ReconcileResult::after(options_.network_recheck);
   }
   // A stale cache (our own last write not seen yet) conflicts: build on the stored object,

@@ -74,7 +74,8 @@ Result<ServiceSpec> parse_service_spec(const Object& service) {
   if (spec == nullptr) return out;
   out.image = std::string(string_field(*spec, "image"));
   out.depends_on = string_list_field(*spec, "dependsOn");
-  out.replicas = static_cast<uint64_t>(std::max<int64_t>(0, int64_field(*spec, "replicas").value_or(1)));
+  out.replicas =
+      static_cast<uint64_t>(std::max<int64_t>(0, int64_field(*spec, "replicas").value_or(1)));
   std::string_view policy = string_field(*spec, "restartPolicy");
   if (policy == "OnFailure") out.restart_policy = RestartPolicy::kOnFailure;
   if (policy == "Never") out.restart_policy = RestartPolicy::kNever;
@@ -193,14 +194,14 @@ WorkloadSupervision workload_supervision(const ServiceSpec& spec) {
   WorkloadSupervision out;
   out.restart_condition = spec.restart_policy == RestartPolicy::kAlways      ? "any"
                           : spec.restart_policy == RestartPolicy::kOnFailure ? "on-failure"
-                                                                              : "none";
+                                                                             : "none";
   if (const auto& h = spec.health_check) {
     if (!h->exec.empty()) {
       out.health_test = {"CMD"};
       out.health_test.insert(out.health_test.end(), h->exec.begin(), h->exec.end());
     } else {
-      out.health_test = {"CMD-SHELL", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
-                                          std::to_string(h->tcp_port) + "'"};
+      out.health_test = {
+          "CMD-SHELL", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(h->tcp_port) + "'"};
     }
     out.health_interval = h->interval;
     out.health_timeout = h->timeout;
@@ -232,12 +233,10 @@ std::string workload_hash(const WorkloadSpec& spec) {
                    {"network", spec.network}, {"aliases", arr(spec.aliases)},
                    {"uid", spec.owner.uid}};
   if (const auto& sv = spec.supervision) {
-    doc["supervision"] = json::object{{"restart", sv->restart_condition},
-                                      {"test", arr(sv->health_test)},
-                                      {"interval", sv->health_interval.count()},
-                                      {"timeout", sv->health_timeout.count()},
-                                      {"start", sv->health_start_period.count()},
-                                      {"retries", sv->health_retries}};
+    doc["supervision"] = json::object{
+        {"restart", sv->restart_condition},         {"test", arr(sv->health_test)},
+        {"interval", sv->health_interval.count()},  {"timeout", sv->health_timeout.count()},
+        {"start", sv->health_start_period.count()}, {"retries", sv->health_retries}};
   }
   std::string text = json::serialize(doc);
   uint64_t h = 1469598103934665603ULL;  // FNV-1a

@@ -168,13 +168,13 @@ AttemptOutcome SwarmRunAttempt::run(const docker::SwarmServiceSpec& spec, std::s
     if (!created.ok()) return creation_failed(created.status(), "swarm service");
     id = *created;
   } else {
-    auto summary = logs_.store().log_summary(uid_);
-    if (!summary.ok()) {
+    auto held = stored_output(logs_.store(), uid_, number_);
+    if (!held.ok()) {
       o.detached = true;  // try again on the next reconcile
       return o;
     }
-    skip[0] = summary->bytes_of(number_, LogStream::kStdout);
-    skip[1] = summary->bytes_of(number_, LogStream::kStderr);
+    skip[0] = held->stdout_bytes;
+    skip[1] = held->stderr_bytes;
     auto info = docker_.inspect_service(id);
     std::chrono::system_clock::time_point created;
     if (info.ok() && parse_rfc3339(info->created, &created)) since = created;

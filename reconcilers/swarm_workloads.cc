@@ -25,8 +25,7 @@ std::string SwarmWorkloads::not_a_manager_message(const std::string& engine_mess
 }
 
 Status SwarmWorkloads::explain(Status s) {
-  if (s.code() == Code::kFailedPrecondition &&
-      s.message().find("swarm") != std::string::npos &&
+  if (s.code() == Code::kFailedPrecondition && s.message().find("swarm") != std::string::npos &&
       s.message().find("docker swarm init`") == std::string::npos) {
     return Status::FailedPrecondition(not_a_manager_message(s.message()));
   }
@@ -168,7 +167,8 @@ Result<int> SwarmWorkloads::exec(const std::string& id, const std::vector<std::s
   auto tasks = d.value()->list_tasks(id);
   if (!tasks.ok()) return explain(tasks.status());
   for (const docker::SwarmTask& t : tasks.value()) {
-    if (t.state == "running" && !t.container_id.empty()) return local_.exec(t.container_id, cmd, timeout);
+    if (t.state == "running" && !t.container_id.empty())
+      return local_.exec(t.container_id, cmd, timeout);
   }
   return Status::Unavailable("service " + id.substr(0, 12) + " has no running task");
 }

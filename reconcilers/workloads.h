@@ -51,7 +51,7 @@ struct WorkloadVolume {
 
 // How a runtime that supervises its workloads itself (swarm) restarts and health-checks them.
 struct WorkloadSupervision {
-  std::string restart_condition = "any";  // any, on-failure, none
+  std::string restart_condition = "any";   // any, on-failure, none
   std::vector<std::string> health_test{};  // empty: none; else "CMD", ... or "CMD-SHELL", cmd
   std::chrono::milliseconds health_interval{0};
   std::chrono::milliseconds health_timeout{0};
@@ -82,9 +82,9 @@ struct WorkloadSpec {
 // The copies of a replicated workload (swarm).
 struct WorkloadReplicas {
   uint64_t desired = 0;
-  uint64_t ready = 0;               // tasks running
-  std::vector<std::string> nodes;   // hostnames of the nodes running them, sorted, unique
-  std::string problem;              // the newest error of a task that is not running, if any
+  uint64_t ready = 0;              // tasks running
+  std::vector<std::string> nodes;  // hostnames of the nodes running them, sorted, unique
+  std::string problem;             // the newest error of a task that is not running, if any
 };
 
 // What a workload is doing now.

@@ -67,7 +67,8 @@ Result<DataKeyRotationReport> rotate_data_key(const std::string& store_url,
   DataKeyRotationReport report{.previous_key_id = current->id(), .key_id = next->id()};
   SystemClock clock;
   auto store = open_store(store_url, clock);
-  if (!store.ok()) return store.status().with_prefix("cannot open " + describe_store_url(store_url));
+  if (!store.ok())
+    return store.status().with_prefix("cannot open " + describe_store_url(store_url));
   CENV_RETURN_IF_ERROR(reseal_store(*store.value(), box, report));
   // Every secret opens with the new key now. The old one stays beside it (the store's history
   // still holds values sealed under it), then the new one takes its place in one rename.

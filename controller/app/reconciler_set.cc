@@ -95,8 +95,9 @@ void ReconcilerSet::add_controllers() {
   EnvironmentReconcilerOptions env_options;
   env_options.names = options_.names;
   env_options.recheck_interval = options_.environment_recheck;
-  env_options.modules =
-      options_.module_fetcher ? options_.module_fetcher : static_cast<ModuleFetcher*>(module_sources_.get());
+  env_options.modules = options_.module_fetcher
+                            ? options_.module_fetcher
+                            : static_cast<ModuleFetcher*>(module_sources_.get());
   env_options.logs = options_.logs;
   env_options.builds = options_.image_builds;
   env_options.secrets = options_.secrets;

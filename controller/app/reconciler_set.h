@@ -28,13 +28,13 @@
 #include "controller/server/logs_service.h"
 #include "controller/server/watch_hub.h"
 #include "reconcilers/container_workloads.h"
-#include "reconcilers/swarm_workloads.h"
 #include "reconcilers/docker_connection.h"
 #include "reconcilers/docker_event_source.h"
 #include "reconcilers/health_prober.h"
 #include "reconcilers/module_fetcher.h"
 #include "reconcilers/module_sources.h"
 #include "reconcilers/runtime_image_builder.h"
+#include "reconcilers/swarm_workloads.h"
 
 namespace cenv {
 
@@ -142,7 +142,7 @@ class ReconcilerSet {
   std::unique_ptr<EventRecorder> own_events_;  // when options.events is nullptr
   EventRecorder& events_;
   ContainerWorkloads workloads_;
-  SwarmWorkloads swarm_workloads_;  // Environments with spec.runtime swarm
+  SwarmWorkloads swarm_workloads_;                // Environments with spec.runtime swarm
   std::unique_ptr<modules::GitFetcher> own_git_;  // when options.git_fetcher is nullptr
   // Built before add_controllers(); outlives manager_ (whose controllers use it).
   std::unique_ptr<ModuleSources> module_sources_;

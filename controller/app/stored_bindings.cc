@@ -65,15 +65,15 @@ void StoredBindings::build(int64_t revision) {
       // Unreadable: grant nothing new rather than guess (the local owner still passes).
       spdlog::warn("authorization: cannot read the {}s: {}", kind, list.status().message());
       if (!authorizer_) {
-        authorizer_ = std::make_shared<const security::Authorizer>(
-            security::Authorizer::from_bindings({}));
+        authorizer_ =
+            std::make_shared<const security::Authorizer>(security::Authorizer::from_bindings({}));
       }
       return;  // seen_ stays: the next call reads them again
     }
     for (Object& o : list->items) bindings.push_back(std::move(o));
   }
-  authorizer_ = std::make_shared<const security::Authorizer>(
-      security::Authorizer::from_bindings(bindings));
+  authorizer_ =
+      std::make_shared<const security::Authorizer>(security::Authorizer::from_bindings(bindings));
   ++builds_;
   // Read after `revision`: every binding written up to it is in; a later one is seen by the
   // next history scan (at worst one build too many).

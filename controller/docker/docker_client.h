@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "api/status.h"
-#include "controller/docker/swarm_types.h"
 #include "api/stdin_pipe.h"
+#include "controller/docker/swarm_types.h"
 
 namespace cenv::docker {
 

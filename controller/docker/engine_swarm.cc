@@ -62,11 +62,11 @@ std::string service_create_body(const SwarmServiceSpec& spec) {
   }
   json::array mounts;
   for (const SwarmMount& m : spec.mounts) {
-    mounts.push_back(json::object{
-        {"Type", "volume"},
-        {"Source", m.source},
-        {"Target", m.target},
-        {"VolumeOptions", json::object{{"Labels", to_object(m.volume_labels)}}}});
+    mounts.push_back(
+        json::object{{"Type", "volume"},
+                     {"Source", m.source},
+                     {"Target", m.target},
+                     {"VolumeOptions", json::object{{"Labels", to_object(m.volume_labels)}}}});
   }
   if (!mounts.empty()) container["Mounts"] = std::move(mounts);
 
@@ -89,14 +89,16 @@ std::string service_create_body(const SwarmServiceSpec& spec) {
     if (p.published_port) port["PublishedPort"] = *p.published_port;
     ports.push_back(std::move(port));
   }
-  if (!ports.empty()) o["EndpointSpec"] = json::object{{"Mode", "vip"}, {"Ports", std::move(ports)}};
+  if (!ports.empty())
+    o["EndpointSpec"] = json::object{{"Mode", "vip"}, {"Ports", std::move(ports)}};
   return json::serialize(o);
 }
 
 Result<json::value> parse(std::string_view body, std::string_view what) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
-  if (ec) return Status::Internal("malformed " + std::string(what) + " from docker: " + ec.message());
+  if (ec)
+    return Status::Internal("malformed " + std::string(what) + " from docker: " + ec.message());
   return v;
 }
 
@@ -115,14 +117,15 @@ SwarmServiceInfo service_from(const json::object& o) {
   const json::object* spec = object_field(o, "Spec");
   s.name = std::string(string_field(spec, "Name"));
   s.labels = string_map_field(spec, "Labels");
-  s.replicas = to_u64(int64_field(object_field(object_field(spec, "Mode"), "Replicated"),
-                                  "Replicas"));
+  s.replicas =
+      to_u64(int64_field(object_field(object_field(spec, "Mode"), "Replicated"), "Replicas"));
   if (const json::array* ports = array_field(object_field(o, "Endpoint"), "Ports")) {
     for (const json::value& pv : *ports) {
       const json::object& p = as_object(pv);
       SwarmPort port;
       port.target_port = static_cast<uint16_t>(int64_field(p, "TargetPort").value_or(0));
-      if (auto pub = int64_field(p, "PublishedPort")) port.published_port = static_cast<uint16_t>(*pub);
+      if (auto pub = int64_field(p, "PublishedPort"))
+        port.published_port = static_cast<uint16_t>(*pub);
       port.protocol = std::string(string_field(p, "Protocol"));
       s.published_ports.push_back(port);
     }
@@ -170,9 +173,9 @@ Result<std::string> EngineDockerClient::unary(HttpMethod method, std::string tar
   EngineRequest request(method, std::move(target), std::move(body));
   auto response = transport_->roundtrip(request, options_.request_timeout);
   if (!response.ok()) return response.status();
-  Status s = status_from_http(response->status, response->body,
-                              conflict_is_exists ? ConflictMeans::kAlreadyExists
-                                                 : ConflictMeans::kConflict);
+  Status s = status_from_http(
+      response->status, response->body,
+      conflict_is_exists ? ConflictMeans::kAlreadyExists : ConflictMeans::kConflict);
   // "This node is not a swarm manager. Use "docker swarm init" ..." comes as 503: the engine
   // is up, it is not in a swarm.
   if (s.code() == Code::kUnavailable && s.message().find("swarm") != std::string::npos) {
@@ -221,9 +224,8 @@ Result<SwarmServiceInfo> EngineDockerClient::inspect_service(const std::string& 
 
 Result<std::vector<SwarmServiceInfo>> EngineDockerClient::list_services(
     const std::vector<std::string>& label_filters) {
-  std::string q = label_filters.empty()
-                      ? ""
-                      : "?filters=" + escape(filters_json({{"label", label_filters}}));
+  std::string q =
+      label_filters.empty() ? "" : "?filters=" + escape(filters_json({{"label", label_filters}}));
   auto body = unary(HttpMethod::kGet, path("/services" + q));
   if (!body.ok()) return body.status();
   return parse_list<SwarmServiceInfo>(*body, "service list", service_from);
@@ -238,12 +240,11 @@ Status EngineDockerClient::scale_service(const std::string& id, uint64_t replica
   json::value* spec = root ? root->if_contains("Spec") : nullptr;
   if (!spec || !spec->is_object()) return Status::Internal("service " + id + " has no Spec");
   uint64_t version = to_u64(int64_field(object_field(*root, "Version"), "Index"));
-  spec->get_object()["Mode"] =
-      json::object{{"Replicated", json::object{{"Replicas", replicas}}}};
-  auto updated = unary(HttpMethod::kPost,
-                       path("/services/" + escape(id) + "/update?version=" +
-                            std::to_string(version)),
-                       json::serialize(*spec));
+  spec->get_object()["Mode"] = json::object{{"Replicated", json::object{{"Replicas", replicas}}}};
+  auto updated =
+      unary(HttpMethod::kPost,
+            path("/services/" + escape(id) + "/update?version=" + std::to_string(version)),
+            json::serialize(*spec));
   return updated.ok() ? Status::Ok() : updated.status();
 }
 
@@ -253,8 +254,8 @@ Status EngineDockerClient::remove_service(const std::string& id) {
 }
 
 Result<std::vector<SwarmTask>> EngineDockerClient::list_tasks(const std::string& service_id) {
-  auto body = unary(HttpMethod::kGet, path("/tasks?filters=" +
-                                           escape(filters_json({{"service", {service_id}}}))));
+  auto body = unary(HttpMethod::kGet,
+                    path("/tasks?filters=" + escape(filters_json({{"service", {service_id}}}))));
   if (!body.ok()) return body.status();
   return parse_list<SwarmTask>(*body, "task list", task_from);
 }

@@ -97,8 +97,7 @@ class EngineTransport {
   Result<std::unique_ptr<EngineConnection>> start_stream(
       const EngineRequest& request, bool upgrade,
       boost::beast::http::response_parser<boost::beast::http::buffer_body>& parser,
-      std::chrono::steady_clock::time_point deadline, const std::stop_token& stop,
-      StreamEnd* end);
+      std::chrono::steady_clock::time_point deadline, const std::stop_token& stop, StreamEnd* end);
   // Unavailable naming the daemon, the request and the cause.
   Status transport_error(const EngineRequest& request, const std::string& what,
                          const error_code& ec) const;

@@ -12,7 +12,7 @@ namespace cenv::docker {
 
 // What /info says of this engine's part in a swarm.
 struct SwarmState {
-  std::string local_node_state;  // inactive, pending, active, error, locked
+  std::string local_node_state;    // inactive, pending, active, error, locked
   bool control_available = false;  // this node is a manager
   std::string node_id;
   std::string error;  // the engine's error joining or running the swarm, if any
@@ -75,7 +75,7 @@ struct SwarmServiceInfo {
   uint64_t version = 0;
   std::string created;  // RFC 3339
   std::map<std::string, std::string> labels;
-  uint64_t replicas = 0;  // desired
+  uint64_t replicas = 0;                   // desired
   std::vector<SwarmPort> published_ports;  // with the published port the swarm chose
 };
 

@@ -99,8 +99,8 @@ void EventRecorder::record_soon(const Object& object, EventSeverity type, std::s
     if (queue_.size() >= options_.queue_capacity) {
       // Logged at the first drop of a burst, and every 1000th after.
       if (dropped_++ % 1000 == 0) {
-        spdlog::warn("event {} about {} dropped: {} events wait to be written ({} dropped)",
-                     reason, object.key().to_string(), queue_.size(), dropped_);
+        spdlog::warn("event {} about {} dropped: {} events wait to be written ({} dropped)", reason,
+                     object.key().to_string(), queue_.size(), dropped_);
       }
       return;
     }

@@ -128,12 +128,12 @@ class EventRecorder {
   std::mutex mu_;
   std::condition_variable_any wake_;  // sweeper's sleep, guarded by mu_
   std::mutex queue_mu_;
-  std::condition_variable_any queued_;   // signalled on a push and on a written batch
-  std::deque<Queued> queue_;             // guarded by queue_mu_
-  uint64_t pushed_ = 0, written_ = 0;    // events queued and taken off; guarded by queue_mu_
-  size_t dropped_ = 0;                   // guarded by queue_mu_
-  std::jthread writer_;                  // stopped (after writing what waits) after the sweeper
-  std::jthread sweeper_;              // last member: stopped and joined first
+  std::condition_variable_any queued_;  // signalled on a push and on a written batch
+  std::deque<Queued> queue_;            // guarded by queue_mu_
+  uint64_t pushed_ = 0, written_ = 0;   // events queued and taken off; guarded by queue_mu_
+  size_t dropped_ = 0;                  // guarded by queue_mu_
+  std::jthread writer_;                 // stopped (after writing what waits) after the sweeper
+  std::jthread sweeper_;                // last member: stopped and joined first
 };
 
 }  // namespace cenv

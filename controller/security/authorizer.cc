@@ -115,14 +115,14 @@ Status Authorizer::check(const Caller& caller, const Access& access) const {
   const Need need = need_for(access);
   const Role held = role_in(caller, need.ns);
   if (held >= need.role) return Status::Ok();
-  std::string where = need.ns.empty() ? "cluster-wide" : "in namespace \"" +
-                                                            escape_for_display(need.ns) + "\"";
-  return Status::Forbidden(caller.describe() + " cannot " + std::string(verb_name(access.verb)) +
-                           " " + object_text(access) + ": that needs role " +
-                           std::string(role_name(need.role)) + " " + where + ", and it has " +
-                           (held == Role::kNone ? std::string("no role")
-                                                : "role " + std::string(role_name(held))) +
-                           " there (a RoleBinding or ClusterRoleBinding grants roles)");
+  std::string where =
+      need.ns.empty() ? "cluster-wide" : "in namespace \"" + escape_for_display(need.ns) + "\"";
+  return Status::Forbidden(
+      caller.describe() + " cannot " + std::string(verb_name(access.verb)) + " " +
+      object_text(access) + ": that needs role " + std::string(role_name(need.role)) + " " + where +
+      ", and it has " +
+      (held == Role::kNone ? std::string("no role") : "role " + std::string(role_name(held))) +
+      " there (a RoleBinding or ClusterRoleBinding grants roles)");
 }
 
 bool Authorizer::may_read(const Caller& caller, const Object& object) const {

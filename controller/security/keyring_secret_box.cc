@@ -65,9 +65,7 @@ Result<std::string> KeyringSecretBox::seal(std::string_view plaintext,
   return security::seal(current_, plaintext, associated_data);
 }
 
-bool KeyringSecretBox::is_sealed(std::string_view text) const {
-  return security::is_sealed(text);
-}
+bool KeyringSecretBox::is_sealed(std::string_view text) const { return security::is_sealed(text); }
 
 bool KeyringSecretBox::sealed_with_current_key(std::string_view sealed) const {
   auto id = sealed_key_id(sealed);

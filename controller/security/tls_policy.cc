@@ -12,8 +12,8 @@ namespace cenv::security {
 namespace {
 
 // OpenSSL's system configuration with the ssl_conf module: loading it again replaces what the
-// system's openssl.cnf set (every SSL_CTX made afterwards in this process follows it). Debian's default cipher level is kept for TLS 1.2 and below, which
-// this refuses anyway.
+// system's openssl.cnf set (every SSL_CTX made afterwards in this process follows it). Debian's
+// default cipher level is kept for TLS 1.2 and below, which this refuses anyway.
 constexpr char kTls13Only[] =
     "openssl_conf = cenv_openssl\n"
     "[cenv_openssl]\n"

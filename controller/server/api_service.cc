@@ -81,7 +81,6 @@ Status from_item(const Status& failed, const ApplyItem& item) {
 
 }  // namespace
 
-
 ApiService::ApiService(Store& store, std::shared_ptr<const KindRegistry> kinds, const Clock& clock,
                        NamespaceDeletionOptions namespace_deletion)
     : store_(store), kinds_(std::move(kinds)), clock_(clock) {
@@ -307,8 +306,8 @@ Result<ApiService::ApplyRound> ApiService::plan_apply(std::vector<ApplyItem>& it
     }
     // The version the writer read must still be the stored one (checked again by the store:
     // the write below carries the version read here).
-    if (Status held = check_precondition(prepared.preconditions[i], desired,
-                                         existing ? &*existing : nullptr);
+    if (Status held =
+            check_precondition(prepared.preconditions[i], desired, existing ? &*existing : nullptr);
         !held.ok()) {
       conflicts.push_back(where + held.message());
       continue;
@@ -405,8 +404,8 @@ Result<std::vector<ApplyOutcome>> ApiService::plan_prune(const std::set<ObjectKe
   return pruned;
 }
 
-Result<std::vector<SourceArchive>> ApiService::check_archives(
-    const std::vector<ApplyItem>& items, std::vector<SourceArchive> archives) {
+Result<std::vector<SourceArchive>> ApiService::check_archives(const std::vector<ApplyItem>& items,
+                                                              std::vector<SourceArchive> archives) {
   std::vector<std::string> problems;
   std::set<std::string> sent;
   std::vector<SourceArchive> missing;  // sent, and not stored yet
@@ -433,8 +432,7 @@ Result<std::vector<SourceArchive>> ApiService::check_archives(
   for (const ApplyItem& item : items) {
     const Object& o = item.object;
     if (o.kind() != "Module") continue;
-    std::string_view digest =
-        string_field(object_field(o.spec_or_null(), "source"), "digest");
+    std::string_view digest = string_field(object_field(o.spec_or_null(), "source"), "digest");
     if (digest.empty() || sent.count(std::string(digest))) continue;
     auto stored = store_.has_archive(std::string(digest));
     if (!stored.ok()) return stored.status();
@@ -546,6 +544,16 @@ void ApiService::tell_written(const Object& about, std::string_view reason,
   on_event_(about, "Normal", reason, message, by.user);
 }
 
+void ApiService::tell_removed(const Object& about, std::string_view reason,
+                              const std::string& message, const Caller& by) const {
+  if (!on_event_ || by.system || about.kind() == "Event") return;
+  if (!about.ns().empty()) {
+    auto env = store_.get({"Environment", "", std::string(about.ns())});
+    if (!env.ok() && env.status().code() == Code::kNotFound) return;
+  }
+  tell_written(about, reason, message, by);
+}
+
 void ApiService::tell_applied(const std::vector<ApplyOutcome>& outcomes,
                               const ApplyOptions& options) const {
   const std::string who = options.caller.attribution();
@@ -556,10 +564,10 @@ void ApiService::tell_applied(const std::vector<ApplyOutcome>& outcomes,
     } else if (out.action == "configured") {
       tell_written(out.object, "Applied", "applied by " + who + manager, options.caller);
     } else if (out.action == "pruned") {
-      tell_written(out.object, "Deleted",
-                   "pruned by " + who + " (not in apply set " +
-                       escape_for_display(options.applyset) + ")",
-                   options.caller);
+      tell_written(
+          out.object, "Deleted",
+          "pruned by " + who + " (not in apply set " + escape_for_display(options.applyset) + ")",
+          options.caller);
     }
   }
 }
@@ -621,7 +629,7 @@ Result<Object> ApiService::update(Object object, const std::string& field_manage
       if (released.value()) {
         auto done = commit(plan.writes());
         if (done.ok()) {
-          tell_written(owned, "Updated", updated_message(by, field_manager), by);
+          tell_removed(owned, "Updated", updated_message(by, field_manager), by);
           return owned;
         }
         stored = done.status();
@@ -729,7 +737,7 @@ Result<std::vector<Object>> ApiService::remove(std::string_view kind, std::strin
           waiting.push_back(std::move(stored.value()[i]));
         }
       }
-      tell_written(target.value(), "Deleted", "deleted by " + by.attribution(), by);
+      tell_removed(target.value(), "Deleted", "deleted by " + by.attribution(), by);
       tell_waiting(waiting);
     }
     // The target first, then what went with it, then what is left terminating.

@@ -216,6 +216,10 @@ class ApiService {
   // is the controller or `about` an Event.
   void tell_written(const Object& about, std::string_view reason, const std::string& message,
                     const Caller& by) const;
+  // tell_written() of a write that removed `about` from the store, unless that completed the
+  // deletion of its namespace (its Environment is gone): an Event there would outlive it.
+  void tell_removed(const Object& about, std::string_view reason, const std::string& message,
+                    const Caller& by) const;
   // tell_written() of each object an apply created, configured or pruned.
   void tell_applied(const std::vector<ApplyOutcome>& outcomes, const ApplyOptions& options) const;
 

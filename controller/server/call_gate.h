@@ -21,7 +21,6 @@ namespace cenv {
 // The metadata key that carries the client's image identity on every call.
 inline constexpr std::string_view kIdentityMetadataKey = "cenv-identity";
 
-
 struct CallGateOptions {
   // The identity unix-socket callers must present (the build's alone). Empty: any.
   std::string local_identity;
@@ -48,8 +47,8 @@ class CallGate {
   explicit CallGate(CallGateOptions options);
 
   // The caller of `ctx`: on the unix socket the local owner, named options.local_user; on the
-  // TLS port its certificate's user and groups. FailedPrecondition naming both identities when the client's differs
-  // from the controller's (a unix-socket client may send none; a TLS client must);
+  // TLS port its certificate's user and groups. FailedPrecondition naming both identities when the
+  // client's differs from the controller's (a unix-socket client may send none; a TLS client must);
   // Unauthenticated when a TLS caller has no usable certificate.
   Result<Caller> admit(const grpc::ServerContext& ctx) const;
   // admit(), then whether that caller may do `access`: Forbidden (PERMISSION_DENIED) naming

@@ -108,8 +108,7 @@ Status LogsService::stream_run(const Object& run, const LogsQuery& query, const 
 }
 
 Status LogsService::stream_build(const Object& env, const LogsQuery& query,
-                                 const LogFrameSink& sink,
-                                 const std::function<bool()>& cancelled) {
+                                 const LogFrameSink& sink, const std::function<bool()>& cancelled) {
   const int attempt = build_attempt(env);
   StoredLog log;
   log.kind = "Environment";

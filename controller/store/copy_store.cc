@@ -23,7 +23,8 @@ Result<CopyReport> copy_store(Store& from, Store& to, const std::vector<std::str
   // Deletes first: one transaction may delete and re-create the same key.
   for (const auto& kind : kinds) {
     auto existing = to.list(ListOptions{.kind = kind, .ns = {}, .selector = {}});
-    if (!existing.ok()) return existing.status().with_prefix("cannot list " + kind + " in the target");
+    if (!existing.ok())
+      return existing.status().with_prefix("cannot list " + kind + " in the target");
     for (auto& obj : existing.value().items) {
       writes.push_back(Write{WriteOp::kDelete, std::move(obj)});
       ++report.removed;

@@ -13,8 +13,8 @@
 namespace cenv {
 
 struct CopyReport {
-  size_t copied = 0;   // objects written into the target
-  size_t removed = 0;  // objects the target had that the source lacks (or replaced)
+  size_t copied = 0;     // objects written into the target
+  size_t removed = 0;    // objects the target had that the source lacks (or replaced)
   size_t log_bytes = 0;  // CommandRun output copied with its objects
   size_t archives = 0;   // module source archives the target lacked, copied
 };

@@ -23,22 +23,6 @@ std::string statement_name(PostgresStatement s) {
   return "cenv_" + std::to_string(static_cast<int>(s));
 }
 
-// libpq's messages end in newlines and indent their second lines; one line reads better.
-std::string one_line(const char* text) {
-  std::string out;
-  bool space = false;
-  for (const char* p = text ? text : ""; *p; ++p) {
-    if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(*p);
-  }
-  return out;
-}
-
 // True for errors that a later retry may not see: the server going away or refusing
 // connections, lock and statement timeouts, serialisation failures and deadlocks.
 bool is_transient(std::string_view sqlstate) {
@@ -62,11 +46,26 @@ Result<int64_t> parse_int(const char* text, const char* what) {
 
 // A short description of a statement for messages ("SELECT value FROM meta WHERE key...").
 std::string describe_sql(const char* sql) {
-  std::string s = one_line(sql);
+  std::string s = pg_one_line(sql);
   return s.size() > 48 ? s.substr(0, 45) + "..." : s;
 }
 
 }  // namespace
+
+std::string pg_one_line(const char* text) {
+  std::string out;
+  bool space = false;
+  for (const char* p = text ? text : ""; *p; ++p) {
+    if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(*p);
+  }
+  return out;
+}
 
 std::string_view pg_column(const PGresult* r, int row, int col) {
   return std::string_view(pq().PQgetvalue(r, row, col),
@@ -102,7 +101,7 @@ Result<std::string> parse_connection_url(const std::string& url) {
   char* err = nullptr;
   PQconninfoOption* opts = pq().PQconninfoParse(url.c_str(), &err);
   if (!opts) {
-    std::string msg = err ? one_line(err) : "out of memory";
+    std::string msg = err ? pg_one_line(err) : "out of memory";
     pq().PQfreemem(err);
     return Status::Invalid("postgres: invalid connection URL " + redacted_url(url) + ": " + msg);
   }
@@ -241,11 +240,11 @@ Result<std::unique_ptr<PostgresConnection>> PostgresConnection::open(
   std::unique_ptr<PostgresConnection> c(new PostgresConnection(raw, target, session));
   // Notices (CREATE TABLE IF NOT EXISTS "skipping", ...) would go to stderr; PQreset keeps this.
   pq().PQsetNoticeProcessor(
-      raw, [](void*, const char* message) { spdlog::debug("postgres: {}", one_line(message)); },
+      raw, [](void*, const char* message) { spdlog::debug("postgres: {}", pg_one_line(message)); },
       nullptr);
   if (pq().PQstatus(raw) != CONNECTION_OK) {
     return Status::Unavailable("postgres: cannot connect to " + target + ": " +
-                               one_line(pq().PQerrorMessage(raw)));
+                               pg_one_line(pq().PQerrorMessage(raw)));
   }
   return c;
 }
@@ -309,7 +308,7 @@ Status PostgresConnection::ensure_healthy() {
   if (pq().PQstatus(conn_) != CONNECTION_OK) {
     broken_ = true;
     return Status::Unavailable("postgres: cannot connect to " + target_ + ": " +
-                               one_line(pq().PQerrorMessage(conn_)));
+                               pg_one_line(pq().PQerrorMessage(conn_)));
   }
   broken_ = false;
   Status s = setup();
@@ -409,7 +408,7 @@ Status PostgresConnection::result_error(const PGresult* r, const char* what) {
   const char* state = pq().PQresultErrorField(r, PG_DIAG_SQLSTATE);
   const char* primary = pq().PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
   std::string msg = "postgres: " + describe_sql(what) + ": " +
-                    one_line(primary ? primary : pq().PQresultErrorMessage(r));
+                    pg_one_line(primary ? primary : pq().PQresultErrorMessage(r));
   if (state) msg += std::string(" (SQLSTATE ") + state + ")";
   if (pq().PQstatus(conn_) == CONNECTION_BAD) broken_ = true;
   if (broken() || (state && is_transient(state))) return Status::Unavailable(msg);
@@ -418,7 +417,8 @@ Status PostgresConnection::result_error(const PGresult* r, const char* what) {
 
 Status PostgresConnection::connection_error(const char* what) {
   if (pq().PQstatus(conn_) == CONNECTION_BAD) broken_ = true;
-  std::string msg = "postgres: " + describe_sql(what) + ": " + one_line(pq().PQerrorMessage(conn_));
+  std::string msg =
+      "postgres: " + describe_sql(what) + ": " + pg_one_line(pq().PQerrorMessage(conn_));
   return broken() ? Status::Unavailable(msg) : Status::Internal(msg);
 }
 

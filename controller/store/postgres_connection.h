@@ -33,6 +33,10 @@ struct PgResultDeleter {
 };
 using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
 
+// A libpq message on one line: its newlines and indentation become single spaces, the trailing
+// newline goes.
+std::string pg_one_line(const char* text);
+
 // The value of column `col` in row `row` of `r` as libpq returns it (text format).
 std::string_view pg_column(const PGresult* r, int row, int col);
 // The same column as an integer; Internal, naming `what`, when it is not one.

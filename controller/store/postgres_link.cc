@@ -9,16 +9,6 @@ namespace cenv {
 
 namespace {
 
-// libpq's messages end in a newline; one line reads better.
-std::string trimmed(const char* text) {
-  std::string s = text ? text : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  for (char& c : s) {
-    if (c == '\n') c = ' ';
-  }
-  return s;
-}
-
 int millis_until(PostgresLink::Deadline deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
@@ -60,7 +50,7 @@ Status PostgresLink::connect(Deadline deadline) {
   pq().PQsetNoticeProcessor(
       conn_, [](void*, const char*) {}, nullptr);
   if (pq().PQstatus(conn_) != CONNECTION_OK) {
-    return lost("connect", trimmed(pq().PQerrorMessage(conn_)));
+    return lost("connect", pg_one_line(pq().PQerrorMessage(conn_)));
   }
   if (!on_connect_.empty()) {
     auto r = query(on_connect_.c_str(), {}, deadline);
@@ -76,7 +66,7 @@ Status PostgresLink::await(Deadline deadline, const char* what) {
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) return lost(what, "no answer before the deadline");
     if (n < 0 || !pq().PQconsumeInput(conn_)) {
-      return lost(what, trimmed(pq().PQerrorMessage(conn_)));
+      return lost(what, pg_one_line(pq().PQerrorMessage(conn_)));
     }
   }
   return Status::Ok();
@@ -90,7 +80,7 @@ Result<PgResult> PostgresLink::query(const char* sql, const std::vector<std::str
   for (const std::string& p : params) values.push_back(p.c_str());
   if (!pq().PQsendQueryParams(conn_, sql, static_cast<int>(values.size()), nullptr, values.data(),
                               nullptr, nullptr, 0)) {
-    return lost("send a statement", trimmed(pq().PQerrorMessage(conn_)));
+    return lost("send a statement", pg_one_line(pq().PQerrorMessage(conn_)));
   }
   PgResult first;
   for (;;) {
@@ -99,10 +89,10 @@ Result<PgResult> PostgresLink::query(const char* sql, const std::vector<std::str
     if (!r) break;
     if (!first) first = std::move(r);
   }
-  if (!first) return lost("read an answer", trimmed(pq().PQerrorMessage(conn_)));
+  if (!first) return lost("read an answer", pg_one_line(pq().PQerrorMessage(conn_)));
   const ExecStatusType st = pq().PQresultStatus(first.get());
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    std::string why = trimmed(pq().PQresultErrorMessage(first.get()));
+    std::string why = pg_one_line(pq().PQresultErrorMessage(first.get()));
     if (!connected()) return lost("run a statement", why);
     return Status::Internal("postgres: " + why);
   }
@@ -127,7 +117,7 @@ Result<int> PostgresLink::wait_for_notifications(Deadline deadline, int wake_fd)
     if (n <= 0) return 0;
     if (wake_fd >= 0 && (fds[1].revents & POLLIN)) return 0;
     if (!pq().PQconsumeInput(conn_)) {
-      return lost("wait for notifications", trimmed(pq().PQerrorMessage(conn_)));
+      return lost("wait for notifications", pg_one_line(pq().PQerrorMessage(conn_)));
     }
     return drain();
   }

@@ -412,7 +412,7 @@ Status SqliteStore::write_meta(const char* key, int64_t value) {
 }
 
 Result<std::optional<Object>> SqliteStore::read_object(const ObjectKey& key,
-                                                      boost::json::storage_ptr storage) {
+                                                       boost::json::storage_ptr storage) {
   Use u(statement(kGetObject));
   u.text(1, key.kind).text(2, key.ns).text(3, key.name);
   int rc = u.step();
@@ -545,8 +545,7 @@ Result<Object> SqliteStore::get(const ObjectKey& key) {
   return std::move(**obj);
 }
 
-Result<std::vector<std::optional<Object>>> SqliteStore::get_many(
-    std::span<const ObjectKey> keys) {
+Result<std::vector<std::optional<Object>>> SqliteStore::get_many(std::span<const ObjectKey> keys) {
   return get_many_into(keys, {});
 }
 

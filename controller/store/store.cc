@@ -14,9 +14,7 @@ const char* event_type_name(EventType t) {
   return "UNKNOWN";
 }
 
-const char* log_stream_name(LogStream s) {
-  return s == LogStream::kStderr ? "stderr" : "stdout";
-}
+const char* log_stream_name(LogStream s) { return s == LogStream::kStderr ? "stderr" : "stdout"; }
 
 int64_t LogSummary::bytes_of(int attempt, LogStream stream) const {
   for (const Part& p : parts) {
@@ -87,7 +85,7 @@ Result<std::vector<std::optional<Object>>> Store::get_many(std::span<const Objec
 }
 
 Result<std::vector<std::optional<Object>>> Store::get_many_into(std::span<const ObjectKey> keys,
-                                                                 boost::json::storage_ptr) {
+                                                                boost::json::storage_ptr) {
   return get_many(keys);
 }
 

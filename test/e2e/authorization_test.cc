@@ -108,8 +108,9 @@ TEST_CASE("RoleBindings decide what remote users may do", "[e2e][remote][authori
                    std::chrono::seconds(20)));
   auto edit_b = cenv.run("get cr job -n team-b --context ed");
   CHECK(edit_b.exit_code != 0);
-  CHECK(has(edit_b.err, "user \"ed\" (groups devs) cannot get commandrun/job in namespace "
-                        "\"team-b\""));
+  CHECK(has(edit_b.err,
+            "user \"ed\" (groups devs) cannot get commandrun/job in namespace "
+            "\"team-b\""));
   auto all = cenv.run("get cr -A -o name --context ed");
   CHECK(all.exit_code == 0);
   CHECK(has(all.out, "commandrun/job"));

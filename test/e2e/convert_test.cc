@@ -67,9 +67,9 @@ TEST_CASE("converted compose files apply and every Service becomes Ready", "[e2e
     }
   }
   // The web service answers on the host port the compose file publishes.
-  std::string page = shell(
-      "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(web_port) + " && printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 "
-      "&& timeout 5 cat <&3'");
+  std::string page = shell("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(web_port) +
+                           " && printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 "
+                           "&& timeout 5 cat <&3'");
   CHECK(has(page, "ok"));
   std::string envs;
   for (const Stack& s : stacks) envs += " " + s.ns;

@@ -127,7 +127,8 @@ TEST_CASE("Events go with their namespace and never keep it from being deleted",
   auto wait = cenv.run("wait env/demo --for=delete --timeout=60s");
   CHECK(wait.exit_code == 0);
   CHECK(cenv.run("get env demo").exit_code == 1);
-  auto left = cenv.run("get events -n demo -o name");
+  auto left = cenv.run("get events -n demo -o wide");
+  INFO(left.out);
   CHECK(left.out.empty());
 }
 

@@ -3,8 +3,8 @@
 // root's login by key only), with the private key in the Environment's spec.secrets named by
 // source.secretRef and the server's host key in source.git.knownHosts. Without knownHosts the
 // server is refused, naming the key it offered; the right key syncs the commit; a key the
-// server does not know is Synced=False naming the authentication, and never the key. Everything the test made is
-// removed at the end (the runner removes its Docker objects, the sshd is stopped).
+// server does not know is Synced=False naming the authentication, and never the key. Everything the
+// test made is removed at the end (the runner removes its Docker objects, the sshd is stopped).
 
 #include <signal.h>
 #include <sys/types.h>
@@ -140,8 +140,7 @@ TEST_CASE("gitops over ssh: a private key from spec.secrets syncs and a wrong on
                        "user.email=t@example.com commit -q -m web && git push -q origin main "
                        "2>/dev/null")
                           .c_str()) == 0);
-  const std::string url =
-      "ssh://root@127.0.0.1:" + std::to_string(sshd.port()) + bare.string();
+  const std::string url = "ssh://root@127.0.0.1:" + std::to_string(sshd.port()) + bare.string();
 
   const std::string port = std::to_string(sshd.port());
   const std::string known_hosts = shell("ssh-keyscan -p " + port + " 127.0.0.1 2>/dev/null");

@@ -5,8 +5,8 @@
 // a controller restart; a commit removing the Service deletes it; a suspended Environment does
 // not sync. With a 1h interval, a signed webhook (curl, signed with openssl as the README shows)
 // and `cenv sync --wait` apply a new commit at once, a badly signed one nothing; `cenv suspend`
-// holds a commit back until `cenv resume`. The runner's own CENV_INSTANCE keeps its Docker objects apart; they are removed at
-// the end.
+// holds a commit back until `cenv resume`. The runner's own CENV_INSTANCE keeps its Docker objects
+// apart; they are removed at the end.
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -189,9 +189,8 @@ std::string post_webhook(const CenvRunner& cenv, const std::string& env, const s
   address = address.substr(0, address.find('\n'));
   const std::string cmd =
       "sig=$(openssl dgst -sha256 -hmac '" + secret + "' -r < '" + file.string() +
-      "' | cut -d' ' -f1) && curl -s -w ' %{http_code}' -X POST --data-binary @'" +
-      file.string() + "' -H \"X-Hub-Signature-256: sha256=$sig\" http://" + address +
-      "/hooks/git/" + env;
+      "' | cut -d' ' -f1) && curl -s -w ' %{http_code}' -X POST --data-binary @'" + file.string() +
+      "' -H \"X-Hub-Signature-256: sha256=$sig\" http://" + address + "/hooks/git/" + env;
   std::string out = shell(cmd);
   // curl prints the answer ("...\n") then " <code>": return "<code> <answer>".
   auto space = out.rfind(' ');
@@ -202,16 +201,17 @@ std::string post_webhook(const CenvRunner& cenv, const std::string& env, const s
 
 }  // namespace
 
-TEST_CASE("gitops: a signed webhook and cenv sync apply at once, suspend holds back, resume "
-          "applies", "[e2e][gitops][webhook]") {
+TEST_CASE(
+    "gitops: a signed webhook and cenv sync apply at once, suspend holds back, resume "
+    "applies",
+    "[e2e][gitops][webhook]") {
   GitOps g;
   const std::string a = g.repo.push({{"web.yaml", service("web")}}, "a");
   const std::string env =
       "apiVersion: cenv.io/v1\nkind: Environment\nmetadata:\n  name: gitops\nspec:\n"
       "  secrets:\n    hook: s3cret\n"
       "  source:\n    git:\n      url: file://" +
-      g.repo.bare.string() +
-      "\n    path: deploy\n    interval: 1h\n    webhookSecretRef: hook\n";
+      g.repo.bare.string() + "\n    path: deploy\n    interval: 1h\n    webhookSecretRef: hook\n";
   auto applied = g.cenv.run("apply -f -", env);
   INFO(applied.err);
   REQUIRE(applied.exit_code == 0);
@@ -219,8 +219,8 @@ TEST_CASE("gitops: a signed webhook and cenv sync apply at once, suspend holds b
   REQUIRE(eventually([&] { return g.synced().rfind("True Applied", 0) == 0; }, seconds(30)));
 
   // Wrongly signed: 401, and nothing is fetched.
-  const std::string b = g.repo.push({{"web.yaml", service("web", "  restartPolicy: Always\n")}},
-                                    "b");
+  const std::string b =
+      g.repo.push({{"web.yaml", service("web", "  restartPolicy: Always\n")}}, "b");
   const std::string payload = R"({"ref":"refs/heads/main","after":")" + b + R"("})";
   std::string refused = post_webhook(g.cenv, kEnv, payload, "wrong");
   CHECK(refused.rfind("401 ", 0) == 0);

@@ -33,8 +33,8 @@ commands:
   greet: {command: [hello], args: [world], description: Greets}
 )");
   write_file(dir / "mods/hello/install.sh",
-        "#!/bin/sh\nset -e\nprintf '#!/bin/sh\\necho \"%s, $*\"\\n' \"$GREETING\" "
-        "> /usr/local/bin/hello\nchmod 755 /usr/local/bin/hello\n");
+             "#!/bin/sh\nset -e\nprintf '#!/bin/sh\\necho \"%s, $*\"\\n' \"$GREETING\" "
+             "> /usr/local/bin/hello\nchmod 755 /usr/local/bin/hello\n");
   fs::permissions(dir / "mods/hello/install.sh", fs::perms::owner_all, fs::perm_options::add);
   auto write_env = [&](const std::string& options) {
     write_file(dir / "env.yaml", R"(apiVersion: cenv.io/v1
@@ -60,9 +60,9 @@ spec:
   auto images = [&] {
     auto svc = cenv.run("get svc idle -n modbuild -o json");
     auto at = svc.out.find("\"image\": \"");
-    std::string runs = at == std::string::npos ? ""
-                                               : svc.out.substr(at + 10, svc.out.find('"', at + 10) -
-                                                                             at - 10);
+    std::string runs = at == std::string::npos
+                           ? ""
+                           : svc.out.substr(at + 10, svc.out.find('"', at + 10) - at - 10);
     auto env = cenv.run("env image modbuild");
     return std::make_pair(runs, env.out.substr(0, env.out.find('\n')));
   };

@@ -46,29 +46,30 @@ void write_wheel(const fs::path& file) {
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
     REQUIRE(archive_write_header(a, e) == ARCHIVE_OK);
-    REQUIRE(archive_write_data(a, data.data(), data.size()) == static_cast<la_ssize_t>(data.size()));
+    REQUIRE(archive_write_data(a, data.data(), data.size()) ==
+            static_cast<la_ssize_t>(data.size()));
     archive_entry_free(e);
   }
   REQUIRE(archive_write_close(a) == ARCHIVE_OK);
   archive_write_free(a);
 }
 
-TEST_CASE("requires.pip installs from the Environment's package index",
-          "[e2e][modules][docker]") {
+TEST_CASE("requires.pip installs from the Environment's package index", "[e2e][modules][docker]") {
   CenvRunner cenv;
   const fs::path dir = cenv.home() / "project";
   const std::string port = std::to_string(free_port());
   const fs::path simple = dir / "index/www/simple/hello-cenv";
   write_wheel(simple / "hello_cenv-1.0-py3-none-any.whl");
   write_file(simple / "index.html",
-        "<html><body><a href=\"hello_cenv-1.0-py3-none-any.whl\">"
-        "hello_cenv-1.0-py3-none-any.whl</a></body></html>\n");
+             "<html><body><a href=\"hello_cenv-1.0-py3-none-any.whl\">"
+             "hello_cenv-1.0-py3-none-any.whl</a></body></html>\n");
   write_file(dir / "index/cenv-module.yaml", R"(name: pypi
 version: 1.0.0
 services:
   simple:
     command: [busybox, httpd, -f, -p, "8080", -h, /opt/cenv/modules/pypi/www]
-    ports: [{containerPort: 8080, hostPort: )" + port + R"(, hostIP: 127.0.0.1}]
+    ports: [{containerPort: 8080, hostPort: )" + port +
+                                                 R"(, hostIP: 127.0.0.1}]
     healthCheck: {tcpPort: 8080}
 )");
   write_file(dir / "index.yaml", R"(apiVersion: cenv.io/v1
@@ -94,7 +95,8 @@ kind: Environment
 metadata: {name: pipapp}
 spec:
   baseImage: "cenv/base:bookworm"
-  pipIndex: http://127.0.0.1:)" + port + R"(/simple
+  pipIndex: http://127.0.0.1:)" + port +
+                                   R"(/simple
 ---
 apiVersion: cenv.io/v1
 kind: Module

@@ -17,8 +17,9 @@ TEST_CASE("a controller in the shared image serves a client on the host over mut
           "[e2e][remote][docker]") {
   CenvRunner cenv;
   const std::string tag = "cenv-test/cenv:" + cenv.docker_name("image").substr(5);
-  const std::string built = shell("'" CENV_SOURCE_DIR "/scripts/build-image' --binary '" CENV_BINARY
-                                  "' --tag '" + tag + "' 2>&1");
+  const std::string built =
+      shell("'" CENV_SOURCE_DIR "/scripts/build-image' --binary '" CENV_BINARY "' --tag '" + tag +
+            "' 2>&1");
   INFO(built);
   // Whatever the test's end, the container, its volume and the image go (the image carries no
   // label of the run, so the runner's own clean-up would miss it).
@@ -57,8 +58,8 @@ TEST_CASE("a controller in the shared image serves a client on the host over mut
   REQUIRE(at != std::string::npos);
   std::string address = started.out.substr(at + marker.size());
   address = address.substr(0, address.find('\n'));
-  REQUIRE(cenv.run("context add box --server " + address + " --certs '" + certs + "'")
-              .exit_code == 0);
+  REQUIRE(cenv.run("context add box --server " + address + " --certs '" + certs + "'").exit_code ==
+          0);
 
   // The controller may take a moment to listen.
   RunResult version;

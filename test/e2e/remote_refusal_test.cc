@@ -139,8 +139,8 @@ std::string handshake(const std::string& address, const ClientFiles& files, int 
   REQUIRE(ctx);
   SSL_CTX_set_min_proto_version(ctx, version);
   SSL_CTX_set_max_proto_version(ctx, version);
-  BIO* cert_bio = BIO_new_mem_buf(files.certificate_pem.data(),
-                                  static_cast<int>(files.certificate_pem.size()));
+  BIO* cert_bio =
+      BIO_new_mem_buf(files.certificate_pem.data(), static_cast<int>(files.certificate_pem.size()));
   BIO* key_bio = BIO_new_mem_buf(files.key_pem.data(), static_cast<int>(files.key_pem.size()));
   X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
   EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
@@ -170,7 +170,8 @@ std::string handshake(const std::string& address, const ClientFiles& files, int 
   return agreed;
 }
 
-TEST_CASE("the TLS port speaks TLS 1.3 without session tickets and refuses TLS 1.2", "[e2e][remote]") {
+TEST_CASE("the TLS port speaks TLS 1.3 without session tickets and refuses TLS 1.2",
+          "[e2e][remote]") {
   CenvRunner cenv;
   RemoteController remote(cenv);
   const ClientFiles admin = admin_files(remote.certs());
@@ -214,8 +215,8 @@ TEST_CASE("over TLS the watch limit is the certificate's user's, whatever client
   }
   grpc::Status status = refused->reader->Finish();
   CHECK(status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
-  CHECK(has(status.error_message(), "too many watches: user admin has " +
-                                        std::to_string(kMaxWatchesPerClient) + " open"));
+  CHECK(has(status.error_message(),
+            "too many watches: user admin has " + std::to_string(kMaxWatchesPerClient) + " open"));
   for (auto& w : watches) w->ctx.TryCancel();
   for (auto& w : watches) w->reader->Finish();
 }

@@ -48,9 +48,10 @@ std::string container_env(const std::string& container) {
                " 2>/dev/null");
 }
 
-TEST_CASE("a secret reaches the container and nothing else, survives rotation, and a tampered "
-          "one is refused",
-          "[e2e][secrets]") {
+TEST_CASE(
+    "a secret reaches the container and nothing else, survives rotation, and a tampered "
+    "one is refused",
+    "[e2e][secrets]") {
   CenvRunner cenv;
   std::random_device rd;
   const std::string ns = "e2e-sec-" + std::to_string(rd() % 1000000);
@@ -79,8 +80,7 @@ TEST_CASE("a secret reaches the container and nothing else, survives rotation, a
   CHECK(has(cenv.run("get env " + ns + " -o yaml").out, "DB_PASSWORD: <redacted>"));
 
   // Unchanged stays unchanged; a changed value is configured, and diff shows neither value.
-  CHECK(has(cenv.run("apply -f -", manifest(ns, secret)).out,
-                 "environment/" + ns + " unchanged"));
+  CHECK(has(cenv.run("apply -f -", manifest(ns, secret)).out, "environment/" + ns + " unchanged"));
   auto diff = cenv.run("diff -f -", manifest(ns, secret + "-new"));
   INFO(diff.out << diff.err);
   CHECK(diff.exit_code == 1);
@@ -102,17 +102,16 @@ TEST_CASE("a secret reaches the container and nothing else, survives rotation, a
   REQUIRE(cenv.run("controller start").exit_code == 0);
   CHECK(eventually([&] { return has(container_env(container), "APP_DB_PASSWORD=" + secret); },
                    std::chrono::seconds(120)));
-  CHECK(has(cenv.run("apply -f -", manifest(ns, secret)).out,
-                 "environment/" + ns + " unchanged"));
+  CHECK(has(cenv.run("apply -f -", manifest(ns, secret)).out, "environment/" + ns + " unchanged"));
 
   // A byte of the ciphertext flipped in the SQLite file: refused by the GCM tag.
   CHECK(cenv.run("controller stop").exit_code == 0);
   const std::string path = "'$.spec.secrets.DB_PASSWORD'";
   const std::string v = "json_extract(data, " + path + ")";
-  shell("sqlite3 '" + (cenv.home() / "cenv.db").string() + "' \"UPDATE objects SET data = " +
-        "json_set(data, " + path + ", substr(" + v + ", 1, 30) || CASE substr(" + v +
-        ", 31, 1) WHEN 'A' THEN 'B' ELSE 'A' END || substr(" + v + ", 32)) WHERE kind = " +
-        "'Environment' AND name = '" + ns + "'\"");
+  shell("sqlite3 '" + (cenv.home() / "cenv.db").string() +
+        "' \"UPDATE objects SET data = " + "json_set(data, " + path + ", substr(" + v +
+        ", 1, 30) || CASE substr(" + v + ", 31, 1) WHEN 'A' THEN 'B' ELSE 'A' END || substr(" + v +
+        ", 32)) WHERE kind = " + "'Environment' AND name = '" + ns + "'\"");
   shell("docker rm -f " + container + " >/dev/null 2>&1");
   auto refused = cenv.run("wait svc/app -n " + ns + " --for=condition=Ready=False --timeout=120s");
   INFO(refused.out << refused.err);

@@ -69,9 +69,8 @@ class FakeDockerClient final : public DockerClient {
   // What a build does before its image is added: it may print (on_output), wait (honouring
   // `stop`) and fail (a non-Ok Status is the build's result; no image is added). Default: a
   // build prints one step and succeeds at once.
-  using BuildBehavior = std::function<Status(const BuildOptions& options,
-                                             const ProgressCallback& on_output,
-                                             std::stop_token stop)>;
+  using BuildBehavior = std::function<Status(
+      const BuildOptions& options, const ProgressCallback& on_output, std::stop_token stop)>;
   void set_build_behavior(BuildBehavior behavior);
 
   // Makes a running container exit (event "die"), as a crash or its command ending would.
@@ -194,8 +193,8 @@ class FakeDockerClient final : public DockerClient {
   void end_task(FakeService& s, const Exit& exit, const std::string& state);
   ServiceBehavior service_behavior_;                  // guarded by mu_
   FakeService* find_service(const std::string& ref);  // requires mu_
-  std::map<std::string, FakeService> services_;      // by id; guarded by mu_
-  SwarmState swarm_;                                 // guarded by mu_
+  std::map<std::string, FakeService> services_;       // by id; guarded by mu_
+  SwarmState swarm_;                                  // guarded by mu_
 
   struct Container {
     ContainerInfo info;
@@ -246,11 +245,11 @@ class FakeDockerClient final : public DockerClient {
   std::map<std::string, ImageInfo> pullable_;                     // by ref; guarded by mu_
   std::map<std::string, int> next_ip_;  // network id -> last host number; guarded by mu_
   bool registry_reachable_ = true;      // guarded by mu_
-  std::map<std::string, RegistryAuth> credentials_;  // by registry; guarded by mu_
-  std::vector<std::string> pushed_;                  // guarded by mu_
-  StartBehavior start_behavior_;        // guarded by mu_
-  ExecBehavior exec_behavior_;          // guarded by mu_
-  BuildBehavior build_behavior_;        // guarded by mu_
+  std::map<std::string, RegistryAuth> credentials_;                // by registry; guarded by mu_
+  std::vector<std::string> pushed_;                                // guarded by mu_
+  StartBehavior start_behavior_;                                   // guarded by mu_
+  ExecBehavior exec_behavior_;                                     // guarded by mu_
+  BuildBehavior build_behavior_;                                   // guarded by mu_
   std::map<std::string, std::deque<Status>, std::less<>> faults_;  // guarded by mu_
   std::vector<std::string> calls_;                                 // guarded by mu_
   std::vector<DockerEvent> events_;                                // guarded by mu_

@@ -46,8 +46,10 @@ Result<std::string> FakeDockerClient::create_service(const SwarmServiceSpec& spe
   CENV_RETURN_IF_ERROR(enter("create_service"));
   if (!swarm_.manager()) return not_manager();
   if (find_service(spec.name)) {
-    return Status::AlreadyExists("rpc error: code = AlreadyExists desc = name conflicts with an "
-                                 "existing object: service " + spec.name + " already exists");
+    return Status::AlreadyExists(
+        "rpc error: code = AlreadyExists desc = name conflicts with an "
+        "existing object: service " +
+        spec.name + " already exists");
   }
   FakeService s;
   s.spec = spec;

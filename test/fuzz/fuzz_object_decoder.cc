@@ -14,8 +14,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto kinds = cenv::KindRegistry::builtin().value();
-  auto object = cenv::Object::from_json(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  auto object =
+      cenv::Object::from_json(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!object.ok()) return 0;
   auto again = cenv::Object::from_json(object->to_json());
   if (!again.ok() || !(again.value() == object.value())) std::abort();

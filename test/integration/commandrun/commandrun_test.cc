@@ -32,8 +32,8 @@
 #include "controller/runtime/controller.h"
 #include "controller/runtime/manager.h"
 #include "controller/server/api_service.h"
-#include "controller/store/log_hub.h"
 #include "controller/server/watch_hub.h"
+#include "controller/store/log_hub.h"
 #include "controller/store/sqlite_store.h"
 #include "reconcilers/exec_process.h"
 

@@ -4,6 +4,8 @@
 // with BuildFailed. Everything runs under an instance of its own (CENV_INSTANCE-style names)
 // and every image, container and network it made is removed at the end. Slow: one apt build.
 
+#include "reconcilers/runtime_image.h"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
@@ -14,7 +16,6 @@
 #include "controller/store/log_hub.h"
 #include "modules/manifest.h"
 #include "reconcilers/docker_names.h"
-#include "reconcilers/runtime_image.h"
 #include "test/integration/reconcilers/docker_test_env.h"
 #include "test/unit/controller/runtime/runtime_fixture.h"
 
@@ -68,7 +69,8 @@ struct Bed {
     REQUIRE(s.ok());
     set = std::move(s.value());
     f.create("Environment", "", ns);
-    REQUIRE(eventually([&] { return condition("Ready") == "True/Ready"; }, std::chrono::seconds(60)));
+    REQUIRE(
+        eventually([&] { return condition("Ready") == "True/Ready"; }, std::chrono::seconds(60)));
   }
   ~Bed() {
     if (set) set->stop();
@@ -154,9 +156,10 @@ struct Bed {
   std::unique_ptr<ReconcilerSet> set;
 };
 
-TEST_CASE("runtime image (docker): modules install jq, rebuild from cache and keep the last "
-          "good image when an install fails",
-          "[integration][docker][runtime-image]") {
+TEST_CASE(
+    "runtime image (docker): modules install jq, rebuild from cache and keep the last "
+    "good image when an install fails",
+    "[integration][docker][runtime-image]") {
   Bed b;
   const std::string base = b.image();
   REQUIRE(base == "cenv/base:bookworm");
@@ -207,8 +210,7 @@ TEST_CASE("runtime image (docker): modules install jq, rebuild from cache and ke
   const std::string uid(b.env().uid());
   REQUIRE(b.f.client->remove({"Environment", "", b.ns}, {}).ok());
   REQUIRE(eventually([&] { return b.env().name().empty(); }, std::chrono::seconds(120)));
-  auto left = b.docker->list_images(
-      {.label_filters = runtime_image_filters(b.names, b.ns, uid)});
+  auto left = b.docker->list_images({.label_filters = runtime_image_filters(b.names, b.ns, uid)});
   REQUIRE(left.ok());
   CHECK(left->empty());
 }

@@ -128,8 +128,7 @@ TEST_CASE("json patch refuses more than kMaxJsonPatchOperations operations", "[p
   json::array patch(10'001, json::parse(R"({"op":"test","path":"","value":{}})"));
   Status s = apply_json_patch(t, patch);
   REQUIRE(s.code() == Code::kInvalid);
-  CHECK(s.message() ==
-        "a JSON patch of 10001 operations is longer than the limit of 10000");
+  CHECK(s.message() == "a JSON patch of 10001 operations is longer than the limit of 10000");
   patch.pop_back();
   CHECK(apply_json_patch(t, patch).ok());
 }

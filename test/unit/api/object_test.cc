@@ -77,9 +77,8 @@ TEST_CASE("a number out of double's range is refused, naming it", "[object]") {
     INFO(number);
     std::string text = std::string(R"({"n":)") + number + "}";
     auto object = Object::from_json(text);
-    CHECK(object.status().message() ==
-          std::string("object is not valid JSON: the number ") + number +
-              " is out of the range of a double");
+    CHECK(object.status().message() == std::string("object is not valid JSON: the number ") +
+                                           number + " is out of the range of a double");
   }
 }
 

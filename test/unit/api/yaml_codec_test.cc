@@ -265,8 +265,7 @@ TEST_CASE("duplicate keys are an error naming the key and its line", "[yaml_code
   }
 }
 
-TEST_CASE("malformed YAML is an error with line and column and no library prefix",
-          "[yaml_codec]") {
+TEST_CASE("malformed YAML is an error with line and column and no library prefix", "[yaml_codec]") {
   struct Row {
     const char* text;
     const char* want;
@@ -355,11 +354,18 @@ TEST_CASE("100000 nested brackets are refused without a crash", "[yaml_codec]") 
   };
   const char* kDepth = "nesting is deeper than the limit of 64 levels";
   const std::vector<Row> rows = {
-      {"", "[", kDepth},           {"", "{", "mapping keys must be scalars"},
+      {"", "[", kDepth},
+      {"", "{", "mapping keys must be scalars"},
       {"", "[{\"k\":", kDepth},
-      {"", "- ", kDepth},          {"a: ", "[", kDepth},       {"a: ", "{", "mapping keys must be scalars"},
-      {"a: ", "[{\"k\":", kDepth}, {"- ", "[", kDepth},        {"a:\n  ", "{", "mapping keys must be scalars"},
-      {"a:\n  ", "- ", kDepth},    {"[{\"a\": ", "[", kDepth}, {"a: ", "- ", "block sequence entries are not allowed in this context"},
+      {"", "- ", kDepth},
+      {"a: ", "[", kDepth},
+      {"a: ", "{", "mapping keys must be scalars"},
+      {"a: ", "[{\"k\":", kDepth},
+      {"- ", "[", kDepth},
+      {"a:\n  ", "{", "mapping keys must be scalars"},
+      {"a:\n  ", "- ", kDepth},
+      {"[{\"a\": ", "[", kDepth},
+      {"a: ", "- ", "block sequence entries are not allowed in this context"},
   };
   for (const auto& row : rows) {
     std::string text = row.prefix + repeat(row.open, 100000);
@@ -447,8 +453,7 @@ TEST_CASE("large nested flow collections in YAML are read", "[yaml_codec]") {
   CHECK(parse_ok("[[" + items + "]]")[0].value.at(0).as_array().size() == 150001);
 }
 
-TEST_CASE("a stream of many flow-style documents is read document by document",
-          "[yaml_codec]") {
+TEST_CASE("a stream of many flow-style documents is read document by document", "[yaml_codec]") {
   // 5,000 small JSON documents, about 600 KiB in all: each opens a top-level flow mapping.
   std::string stream;
   for (int i = 0; i < 5000; ++i) {

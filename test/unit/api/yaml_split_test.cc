@@ -16,8 +16,8 @@ constexpr size_t kPart = 256 * 1024;  // yaml_reader.cc's smallest part
 
 // One Service document (11 lines, "---" first), with a block scalar that ends at the next "---".
 std::string service_document(int n) {
-  return "---\napiVersion: cenv.io/v1\nkind: Service\nmetadata:\n  name: svc-" +
-         std::to_string(n) + "\nspec:\n  note: |\n    first line\n    second line\n  ports:\n" +
+  return "---\napiVersion: cenv.io/v1\nkind: Service\nmetadata:\n  name: svc-" + std::to_string(n) +
+         "\nspec:\n  note: |\n    first line\n    second line\n  ports:\n" +
          "    - containerPort: " + std::to_string(8000 + n % 1000) + "\n";
 }
 
@@ -124,8 +124,7 @@ TEST_CASE("an error in a later part of a large manifest is told as a whole read 
   CHECK(early.status().message() == early_small.status().message());
 }
 
-TEST_CASE("the node limit counts the nodes of every part of a large manifest together",
-          "[yaml]") {
+TEST_CASE("the node limit counts the nodes of every part of a large manifest together", "[yaml]") {
   // The nodes of one document: the smallest limit it is read under.
   const std::string one = service_document(1);
   size_t per_document = 1;

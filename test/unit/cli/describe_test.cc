@@ -1,12 +1,11 @@
 // What `cenv describe` prints for people: text an object or its events carry cannot move the
 // cursor, clear the screen or hide lines in the terminal.
 
-#include "cli/describe_cmd.h"
-
 #include <catch2/catch.hpp>
 #include <sstream>
 
 #include "api/clock.h"
+#include "cli/describe_cmd.h"
 
 namespace cenv::cli {
 namespace {

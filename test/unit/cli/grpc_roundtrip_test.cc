@@ -124,8 +124,8 @@ TEST_CASE("writes over the unix socket record its OS user and tell who wrote", "
   api.set_on_event([&](const Object& about, std::string_view, std::string_view reason,
                        std::string_view message, std::string_view user) {
     std::lock_guard lock(mu);
-    told.push_back(std::string(about.name()) + " " + std::string(reason) + " " +
-                   std::string(user) + ": " + std::string(message));
+    told.push_back(std::string(about.name()) + " " + std::string(reason) + " " + std::string(user) +
+                   ": " + std::string(message));
   });
   WatchHub hub(*store.value());
   GrpcServerOptions server_options;

@@ -22,7 +22,8 @@ void check_redacted(const Object& o) {
   INFO(o.to_json());
   CHECK(o.to_json().find(kPlain) == std::string::npos);
   CHECK(o.to_json().find("enc:") == std::string::npos);
-  CHECK(o.spec_or_null()->at("secrets").at("DB").as_string().starts_with(kRedactedSecret.substr(0, 9)));
+  CHECK(o.spec_or_null()->at("secrets").at("DB").as_string().starts_with(
+      kRedactedSecret.substr(0, 9)));
 }
 
 TEST_CASE("the API shows Environment secrets redacted on every call", "[grpc][secrets]") {
@@ -49,7 +50,8 @@ TEST_CASE("the API shows Environment secrets redacted on every call", "[grpc][se
   v1::ApplyRequest req;
   auto* o = req.add_objects();
   o->set_json(R"({"apiVersion":"cenv.io/v1","kind":"Environment","metadata":{"name":"demo"},)"
-              R"("spec":{"secrets":{"DB":")" + std::string(kPlain) + R"("}}})");
+              R"("spec":{"secrets":{"DB":")" +
+              std::string(kPlain) + R"("}}})");
   auto applied = client->apply(req);
   REQUIRE(applied.ok());
   CHECK(applied->results(0).json().find(kPlain) == std::string::npos);
@@ -67,13 +69,16 @@ TEST_CASE("the API shows Environment secrets redacted on every call", "[grpc][se
   }
 
   int seen = 0;
-  Status watched = client->watch("env", "", "", "", [&](const std::string&, const Object& e) {
-    if (e.name() == "demo") {
-      check_redacted(e);
-      ++seen;
-    }
-    return seen == 0;
-  }, std::chrono::system_clock::now() + std::chrono::seconds(10));
+  Status watched = client->watch(
+      "env", "", "", "",
+      [&](const std::string&, const Object& e) {
+        if (e.name() == "demo") {
+          check_redacted(e);
+          ++seen;
+        }
+        return seen == 0;
+      },
+      std::chrono::system_clock::now() + std::chrono::seconds(10));
   CHECK(watched.ok());
   CHECK(seen == 1);
 

@@ -67,8 +67,9 @@ TEST_CASE("manifest reader: infinity and NaN are refused naming file, object and
 }
 
 TEST_CASE("manifest reader: a List item with infinity names the item", "[manifest_reader]") {
-  TempFile file("apiVersion: v1\nkind: List\nitems:\n- apiVersion: cenv.io/v1\n  kind: Service\n"
-                "  metadata: {name: web}\n  spec: {image: x, ports: [{containerPort: .inf}]}\n");
+  TempFile file(
+      "apiVersion: v1\nkind: List\nitems:\n- apiVersion: cenv.io/v1\n  kind: Service\n"
+      "  metadata: {name: web}\n  spec: {image: x, ports: [{containerPort: .inf}]}\n");
   auto read = read_manifests({file.path.string()}, false);
   REQUIRE_FALSE(read.ok());
   CHECK(read.status().message().find("(document 1, item 0): Service \"web\": "
@@ -84,7 +85,9 @@ TEST_CASE("non_finite_number_error names the path of the first such number", "[m
   auto error = non_finite_number_error(v);
   REQUIRE(error.has_value());
   CHECK(error->starts_with("c.d[0][1]: Invalid value: a number must be finite"));
-  CHECK(non_finite_number_error(json::value(std::nan(""))).value().starts_with("Invalid value: a number"));
+  CHECK(non_finite_number_error(json::value(std::nan("")))
+            .value()
+            .starts_with("Invalid value: a number"));
 }
 
 }  // namespace

@@ -46,9 +46,9 @@ TEST_CASE("check_tree_path refuses absolute, empty and dot components", "[module
     const char* path;
     bool ok;
   };
-  const Row rows[] = {{"a", true},      {"a/b/c.sh", true}, {"", false},    {"/etc/passwd", false},
-                      {"../x", false},  {"a/../b", false},  {"./a", false}, {"a//b", false},
-                      {"a/", false},    {"a/.", false}};
+  const Row rows[] = {{"a", true},     {"a/b/c.sh", true}, {"", false},    {"/etc/passwd", false},
+                      {"../x", false}, {"a/../b", false},  {"./a", false}, {"a//b", false},
+                      {"a/", false},   {"a/.", false}};
   for (const Row& r : rows) {
     INFO("path: " << r.path);
     CHECK(check_tree_path(r.path).ok() == r.ok);

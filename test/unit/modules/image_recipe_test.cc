@@ -285,8 +285,9 @@ TEST_CASE("a recipe that cannot be built as asked is refused", "[modules][image_
 TEST_CASE("apt-get's refusal of a package names the module and its requires.apt entry",
           "[modules][image_recipe]") {
   auto r = resolve({module("tools", "name: tools\nversion: 1.0.0\nrequires:\n  apt: [jq, jqq]\n"),
-                    module("pinned", "name: pinned\nversion: 1.0.0\nrequires:\n"
-                                     "  apt: [\"curl=9.9-1\"]\n")});
+                    module("pinned",
+                           "name: pinned\nversion: 1.0.0\nrequires:\n"
+                           "  apt: [\"curl=9.9-1\"]\n")});
   REQUIRE(r.ok());
   struct Row {
     std::vector<std::string> output;
@@ -322,8 +323,8 @@ TEST_CASE("pip requirements come from the module's wheels, else the Environment'
           "[modules][image_recipe]") {
   FileTree wheels;
   wheels.files["wheels/requests-2.31.0-py3-none-any.whl"] = {"wheel", false};
-  InstalledModule offline = module(
-      "offline", "name: offline\nversion: 1.0.0\nrequires: {pip: [requests]}\n", wheels);
+  InstalledModule offline =
+      module("offline", "name: offline\nversion: 1.0.0\nrequires: {pip: [requests]}\n", wheels);
   InstalledModule online =
       module("online", "name: online\nversion: 1.0.0\nrequires: {pip: [\"attrs>=22\"]}\n");
   auto r = resolve({offline, online});

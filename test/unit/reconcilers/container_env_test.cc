@@ -111,7 +111,8 @@ Object sealed_environment(const SecretBox& box) {
 TEST_CASE("container_env: a secret reaches the container only as its box opens it",
           "[reconcilers][container_env]") {
   security::KeyringSecretBox box(security::DataKey::generate().value(), {});
-  Object owner = make("Service", "dev", "web", R"({"secretEnv": [{"name": "PW", "secretKey": "DB"}]})");
+  Object owner =
+      make("Service", "dev", "web", R"({"secretEnv": [{"name": "PW", "secretKey": "DB"}]})");
   Object env = sealed_environment(box);
   boost::json::value& stored = env.spec()["secrets"].as_object()["DB"];
   CHECK(stored.as_string().find("s3cret") == boost::json::string::npos);
@@ -146,8 +147,9 @@ TEST_CASE("container_env: a secret reaches the container only as its box opens i
   SECTION("a ciphertext moved to another Environment does not open there") {
     Object other = make("Environment", "", "prod", "{}");
     other.spec()["secrets"] = boost::json::object{{"DB", stored}};
-    auto got = container_env(make("Service", "prod", "web", R"({"secretEnv": [{"name": "PW", "secretKey": "DB"}]})"),
-                             other, &box);
+    auto got = container_env(
+        make("Service", "prod", "web", R"({"secretEnv": [{"name": "PW", "secretKey": "DB"}]})"),
+        other, &box);
     REQUIRE_FALSE(got.ok());
   }
 }

@@ -180,8 +180,9 @@ TEST_CASE("module: an invalid manifest is InvalidManifest and is not fetched aga
   CHECK(b.message("web", "Fetched").find("cenv-module.yaml") != std::string::npos);
   CHECK(b.git.fetches() == 1);
   // A metadata change reconciles it again without a new generation: the cached result serves.
-  b.update("Module", "web",
-           [](Object& m) { m.metadata()["labels"] = json::object{{"team", "a"}}; });
+  b.update("Module", "web", [](Object& m) {
+    m.metadata()["labels"] = json::object{{"team", "a"}};
+  });
   REQUIRE(eventually([&] { return b.get("Module", "web").labels() != nullptr; }));
   CHECK(b.git.fetches() == 1);
 }
@@ -265,8 +266,9 @@ namespace {
 TEST_CASE("module: Resolved names the install order, and a missing dependency until it comes",
           "[reconcilers][module]") {
   ModuleBed b;
-  b.git.set(kUrl, "main", kCommit1, files_of("name: app\nversion: 1.0.0\nrequires:\n"
-                                             "  modules: [{name: base, version: ^1.2}]\n"));
+  b.git.set(kUrl, "main", kCommit1,
+            files_of("name: app\nversion: 1.0.0\nrequires:\n"
+                     "  modules: [{name: base, version: ^1.2}]\n"));
   b.module("app", git_spec());
   REQUIRE(eventually([&] { return b.condition_is("app", "Resolved", "False", "Unresolved"); }));
   CHECK(b.message("app", "Resolved").find("base") != std::string::npos);
@@ -274,15 +276,13 @@ TEST_CASE("module: Resolved names the install order, and a missing dependency un
   // Not stalled: another Module can satisfy it.
   CHECK_FALSE(get_condition(b.get("Module", "app"), "Stalled").has_value());
   Object app = b.get("Module", "app");
-  CHECK(json::serialize(app.status_or_null()->at("requires").at("modules")) ==
-        R"(["base ^1.2"])");
+  CHECK(json::serialize(app.status_or_null()->at("requires").at("modules")) == R"(["base ^1.2"])");
 
   // The dependency arrives (inline, version 0.0.0 does not meet ^1.2: still unresolved, with
   // the versions named), then a git one that does.
   b.module("base", spec_of(R"({"install": "true"})"));
-  REQUIRE(eventually([&] {
-    return b.message("app", "Resolved").find("0.0.0") != std::string::npos;
-  }));
+  REQUIRE(
+      eventually([&] { return b.message("app", "Resolved").find("0.0.0") != std::string::npos; }));
   b.git.set(kUrl, "v2", kCommit2, files_of("name: base\nversion: 1.3.0\n"));
   b.update("Module", "base", [](Object& base) { base.spec() = git_spec("v2"); });
   REQUIRE(eventually([&] { return b.condition_is("app", "Resolved", "True", "Resolved"); }));

@@ -45,7 +45,7 @@ class InlineModuleFetcher final : public ModuleFetcher {
 
  private:
   std::mutex mu_;
-  int fetches_ = 0;                          // guarded by mu_
+  int fetches_ = 0;                         // guarded by mu_
   std::map<std::string, Status> failures_;  // guarded by mu_
 };
 
@@ -108,15 +108,17 @@ constexpr std::string_view kJq = R"({"requires": {"apt": ["jq"]}})";
 TEST_CASE("runtime image: an Environment without modules runs its base image without a build",
           "[reconcilers][runtime-image]") {
   ImageBed b;
-  REQUIRE(eventually([&] { return b.bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
+  REQUIRE(
+      eventually([&] { return b.bed.condition_is("Environment", "", "dev", "Ready", "True"); }));
   CHECK(b.image() == testing::kBaseImage);
   CHECK(b.bed.condition_is("Environment", "", "dev", "Resolved", "True"));
   CHECK(b.bed.docker.call_count("build_image") == 0);
 }
 
-TEST_CASE("runtime image: modules build one content-addressed image and the same inputs build "
-          "nothing more",
-          "[reconcilers][runtime-image]") {
+TEST_CASE(
+    "runtime image: modules build one content-addressed image and the same inputs build "
+    "nothing more",
+    "[reconcilers][runtime-image]") {
   ImageBed b;
   b.module("jq", kJq);
   REQUIRE(eventually([&] { return b.ready_with_new_image(testing::kBaseImage); }));
@@ -202,16 +204,16 @@ TEST_CASE("runtime image: while it builds the phase is Building with the current
           "[reconcilers][runtime-image]") {
   ImageBed b;
   std::atomic<bool> release{false};
-  b.bed.docker.set_build_behavior([&](const docker::BuildOptions&,
-                                      const docker::ProgressCallback& out, std::stop_token stop) {
-    out("Step 1/3 : FROM cenv/base:bookworm");
-    out("Step 2/3 : RUN apt-get install jq");
-    while (!release.load() && !stop.stop_requested()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    out("Step 3/3 : LABEL io.cenv.modules=...");
-    return Status::Ok();
-  });
+  b.bed.docker.set_build_behavior(
+      [&](const docker::BuildOptions&, const docker::ProgressCallback& out, std::stop_token stop) {
+        out("Step 1/3 : FROM cenv/base:bookworm");
+        out("Step 2/3 : RUN apt-get install jq");
+        while (!release.load() && !stop.stop_requested()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        out("Step 3/3 : LABEL io.cenv.modules=...");
+        return Status::Ok();
+      });
   REQUIRE(eventually([&] { return b.image() == testing::kBaseImage; }));
   b.module("jq", kJq);
   REQUIRE(eventually([&] {
@@ -231,17 +233,17 @@ TEST_CASE("runtime image: a newer recipe cancels the running build",
   ImageBed b;
   std::atomic<int> cancelled{0};
   std::atomic<bool> block{true};
-  b.bed.docker.set_build_behavior([&](const docker::BuildOptions&, const docker::ProgressCallback&,
-                                      std::stop_token stop) {
-    while (block.load()) {
-      if (stop.stop_requested()) {
-        ++cancelled;
-        return Status::Unavailable("build: cancelled");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return Status::Ok();
-  });
+  b.bed.docker.set_build_behavior(
+      [&](const docker::BuildOptions&, const docker::ProgressCallback&, std::stop_token stop) {
+        while (block.load()) {
+          if (stop.stop_requested()) {
+            ++cancelled;
+            return Status::Unavailable("build: cancelled");
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        return Status::Ok();
+      });
   b.module("tool", R"({"install": "echo one"})");
   REQUIRE(eventually([&] { return b.phase() == "Building"; }));
   b.update_module("tool", R"({"install": "echo two"})");
@@ -258,14 +260,14 @@ TEST_CASE("runtime image: a failed build keeps the old image and is not retried 
   b.module("tool", R"({"install": "echo one"})");
   REQUIRE(eventually([&] { return b.ready_with_new_image(testing::kBaseImage); }));
   const std::string good = b.image();
-  b.bed.docker.set_build_behavior([](const docker::BuildOptions&,
-                                     const docker::ProgressCallback& out, std::stop_token) {
-    out("Step 1/3 : FROM cenv/base:bookworm");
-    out("Step 2/3 : RUN [\"/bin/sh\", \"-ec\", \"exit 3\"]");
-    out("oh no, something broke");
-    return Status::Invalid(
-        "build failed: The command '/bin/sh -ec exit 3' returned a non-zero code: 3");
-  });
+  b.bed.docker.set_build_behavior(
+      [](const docker::BuildOptions&, const docker::ProgressCallback& out, std::stop_token) {
+        out("Step 1/3 : FROM cenv/base:bookworm");
+        out("Step 2/3 : RUN [\"/bin/sh\", \"-ec\", \"exit 3\"]");
+        out("oh no, something broke");
+        return Status::Invalid(
+            "build failed: The command '/bin/sh -ec exit 3' returned a non-zero code: 3");
+      });
   b.update_module("tool", R"({"install": "exit 3"})");
   REQUIRE(eventually([&] { return b.image_ready(kConditionFalse, "BuildFailed"); }));
   std::string message = b.image_message();
@@ -317,8 +319,8 @@ TEST_CASE("runtime image: deleting the Environment removes its runtime images",
   b.bed.docker.add_image(foreign);
   REQUIRE(b.bed.f.client->remove({"Environment", "", "dev"}, {}).ok());
   REQUIRE(eventually([&] { return b.bed.get("Environment", "", "dev").name().empty(); }));
-  auto left = b.bed.docker.list_images(
-      {.label_filters = runtime_image_filters(DockerNames(), "dev", uid)});
+  auto left =
+      b.bed.docker.list_images({.label_filters = runtime_image_filters(DockerNames(), "dev", uid)});
   REQUIRE(left.ok());
   CHECK(left->empty());
   CHECK(b.bed.docker.inspect_image("cenv.other-runtime/dev:0123456789ab").ok());
@@ -329,13 +331,14 @@ std::pair<std::string, LogFrame> build_logs(ImageBed& b, bool follow, int64_t si
   LogsService logs(*b.bed.f.api, b.hub, {});
   std::string text;
   LogFrame last;
-  Status s = logs.stream({"env", "", "dev", follow, since},
-                         [&](const LogFrame& f) {
-                           if (f.end) last = f;
-                           text += f.data;
-                           return true;
-                         },
-                         [] { return false; });
+  Status s = logs.stream(
+      {"env", "", "dev", follow, since},
+      [&](const LogFrame& f) {
+        if (f.end) last = f;
+        text += f.data;
+        return true;
+      },
+      [] { return false; });
   INFO(s.to_string());
   REQUIRE(s.ok());
   return {text, last};
@@ -346,22 +349,23 @@ TEST_CASE("runtime image: cenv logs env/NAME streams the last build's output",
   ImageBed b;
   std::atomic<int> build{0};
   std::atomic<bool> release{false};
-  b.bed.docker.set_build_behavior([&](const docker::BuildOptions&,
-                                      const docker::ProgressCallback& out, std::stop_token stop) {
-    int n = ++build;
-    out("Step 1/2 : FROM cenv/base:bookworm");
-    while (n == 1 && !release.load() && !stop.stop_requested()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    out("Step 2/2 : RUN build number " + std::to_string(n));
-    return Status::Ok();
-  });
+  b.bed.docker.set_build_behavior(
+      [&](const docker::BuildOptions&, const docker::ProgressCallback& out, std::stop_token stop) {
+        int n = ++build;
+        out("Step 1/2 : FROM cenv/base:bookworm");
+        while (n == 1 && !release.load() && !stop.stop_requested()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        out("Step 2/2 : RUN build number " + std::to_string(n));
+        return Status::Ok();
+      });
   b.module("tool", R"({"install": "echo one"})");
   REQUIRE(eventually([&] { return b.phase() == "Building"; }));
   // A follower started while the build runs sees it to the end.
   std::pair<std::string, LogFrame> followed;
   std::thread follower([&] { followed = build_logs(b, true); });
-  REQUIRE(eventually([&] { return build_logs(b, false).first.find("Step 1/2") != std::string::npos; }));
+  REQUIRE(
+      eventually([&] { return build_logs(b, false).first.find("Step 1/2") != std::string::npos; }));
   release = true;
   follower.join();
   CHECK(followed.first.find("Step 1/2 : FROM") != std::string::npos);

@@ -463,8 +463,9 @@ TEST_CASE("service: an adopted healthy container stays Ready until the new contr
   bed.tcp_hang = true;
   bed.start();
   REQUIRE(eventually([&] { return bed.set->controller("Service")->idle(); }));
-  bed.update("Service", "dev", "web",
-             [](Object& svc) { svc.json()["spec"].as_object()["args"] = boost::json::array{"-v"}; });
+  bed.update("Service", "dev", "web", [](Object& svc) {
+    svc.json()["spec"].as_object()["args"] = boost::json::array{"-v"};
+  });
   REQUIRE(eventually(
       [&] { return bed.status_field(bed.get("Service", "dev", "web"), "phase") == "Starting"; }));
   CHECK_FALSE(bed.ready("dev", "web"));

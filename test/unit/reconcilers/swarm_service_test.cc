@@ -15,8 +15,10 @@ using testing::ReconcilerBed;
 using testing::spec_of;
 
 void make_manager(ReconcilerBed& bed) {
-  bed.docker.set_swarm_state(
-      {.local_node_state = "active", .control_available = true, .node_id = "fake-node", .error = ""});
+  bed.docker.set_swarm_state({.local_node_state = "active",
+                              .control_available = true,
+                              .node_id = "fake-node",
+                              .error = ""});
 }
 
 void swarm_env(ReconcilerBed& bed) {
@@ -123,9 +125,8 @@ TEST_CASE("swarm service: tasks that do not run show TasksFailing with the task'
   bed.update("Service", "dev", "web", [](Object& o) {
     o.metadata()["annotations"] = boost::json::object{{"touched", "1"}};
   });
-  REQUIRE(eventually([&] {
-    return bed.condition_is("Service", "dev", "web", "Ready", "False", "TasksFailing");
-  }));
+  REQUIRE(eventually(
+      [&] { return bed.condition_is("Service", "dev", "web", "Ready", "False", "TasksFailing"); }));
   std::string message = get_condition(bed.get("Service", "dev", "web"), "Ready")->message;
   CHECK(message.find("1/2 replicas running") != std::string::npos);
   CHECK(message.find("No such image: nope") != std::string::npos);

@@ -82,8 +82,7 @@ TEST_CASE("stored bindings: more unrelated writes than it scans reads the bindin
   CHECK(bindings.builds() == 2);  // past max_scan: read again rather than scan on
 }
 
-TEST_CASE("stored bindings: compacted history reads the bindings again",
-          "[app][authorization]") {
+TEST_CASE("stored bindings: compacted history reads the bindings again", "[app][authorization]") {
   ApiFixture f;
   StoredBindings bindings(*f.store);
   bindings.current();

@@ -95,10 +95,9 @@ TEST_CASE("authorizer: roles allow what they name and nothing else", "[security]
       {"nobody without a binding", user("eve"), svc(Verb::kGet, "team-a"), false},
       {"a binding of another kind grants nothing", user("mallory"), svc(Verb::kGet, "team-a"),
        false},
-      {"a user is not a group of the same name", user("readers"), svc(Verb::kGet, "team-a"),
-       false},
-      {"listing across namespaces is filtered, not refused", user("eve"),
-       svc(Verb::kList, "", ""), true},
+      {"a user is not a group of the same name", user("readers"), svc(Verb::kGet, "team-a"), false},
+      {"listing across namespaces is filtered, not refused", user("eve"), svc(Verb::kList, "", ""),
+       true},
   };
   for (const Row& row : rows) {
     INFO(row.what);

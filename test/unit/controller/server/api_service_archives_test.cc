@@ -44,7 +44,8 @@ apiVersion: cenv.io/v1
 kind: Module
 metadata: {name: jq, namespace: default}
 spec:
-  source: {path: mods/jq, digest: ")" + digest + "\"}\n",
+  source: {path: mods/jq, digest: ")" +
+                                   digest + "\"}\n",
                                "m.yaml");
     REQUIRE(docs.ok());
     return {{Object(docs.value()[0].value.as_object()), "m.yaml (document 1)"}};

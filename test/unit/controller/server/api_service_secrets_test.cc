@@ -18,7 +18,8 @@ constexpr std::string_view kPlain = "hunter2-plain";
 
 std::string env_yaml(std::string_view value, std::string_view key = "DB") {
   return "apiVersion: cenv.io/v1\nkind: Environment\nmetadata: {name: demo}\nspec:\n  secrets:\n"
-         "    " + std::string(key) + ": \"" + std::string(value) + "\"\n";
+         "    " +
+         std::string(key) + ": \"" + std::string(value) + "\"\n";
 }
 
 std::vector<ApplyItem> items(const std::string& yaml) {
@@ -131,8 +132,7 @@ TEST_CASE("apply refuses a tampered sealed value, naming the Environment and key
   CHECK(stored_secret(f) != tampered);
 }
 
-TEST_CASE("a controller without a data key refuses secrets and stores nothing",
-          "[api][secrets]") {
+TEST_CASE("a controller without a data key refuses secrets and stores nothing", "[api][secrets]") {
   testing::ApiFixture f;
   f.api->set_secret_box(nullptr);
   auto r = f.api->apply(items(env_yaml(kPlain)), {});

@@ -101,10 +101,10 @@ TEST_CASE("writers: apply records each caller in managedFields and tells who app
   WritersFixture f;
   CHECK(f.apply(web(80), kAlice) == std::vector<std::string>{"created"});
   CHECK(f.user_of(kWeb, "cenv") == "alice");
-  CHECK(f.take_told() ==
-        std::vector<Told>{{"Service", "web", "Created",
-                           "created by alice (groups: devs, ops) with field manager cenv",
-                           "alice"}});
+  CHECK(
+      f.take_told() ==
+      std::vector<Told>{{"Service", "web", "Created",
+                         "created by alice (groups: devs, ops) with field manager cenv", "alice"}});
 
   // Bob, with his own manager, adds a label: his entry names him, Alice's still her.
   CHECK(f.apply(web(80, ", labels: {tier: front}"), kBob, "bob-tool") ==
@@ -135,8 +135,7 @@ TEST_CASE("writers: update, status update and delete name their caller", "[api][
   WritersFixture f;
   f.apply(web(80), kFred);
   CHECK(f.user_of(kWeb, "cenv") == "fred");
-  CHECK(f.take_told().at(0).message ==
-        "created by fred (the local owner) with field manager cenv");
+  CHECK(f.take_told().at(0).message == "created by fred (the local owner) with field manager cenv");
 
   auto live = f.api->get("Service", "default", "web");
   REQUIRE(live.ok());
@@ -168,8 +167,7 @@ TEST_CASE("writers: update, status update and delete name their caller", "[api][
   CHECK(f.take_told().empty());
 
   REQUIRE(f.api->remove("Service", "default", "web", 0, Propagation::kBackground, kBob).ok());
-  CHECK(f.take_told() ==
-        std::vector<Told>{{"Service", "web", "Deleted", "deleted by bob", "bob"}});
+  CHECK(f.take_told() == std::vector<Told>{{"Service", "web", "Deleted", "deleted by bob", "bob"}});
 }
 
 TEST_CASE("writers: deleting an Environment and pruning tell who did it", "[api][writers]") {
@@ -195,18 +193,19 @@ spec: {}
   f.take_told();
   in_set.prune = true;
   REQUIRE(f.api->apply({}, in_set).ok());
-  CHECK(f.take_told() ==
-        std::vector<Told>{{"Service", "web", "Deleted",
-                           "pruned by alice (groups: devs, ops) (not in apply set front)",
-                           "alice"}});
+  CHECK(
+      f.take_told() ==
+      std::vector<Told>{{"Service", "web", "Deleted",
+                         "pruned by alice (groups: devs, ops) (not in apply set front)", "alice"}});
 }
 
 TEST_CASE("writers: the controller's own writes record the system user and tell nothing",
           "[api][writers]") {
   WritersFixture f;
-  Object created = f.create("Service", "default", "web",
-                            boost::json::object{{"ports", boost::json::array{boost::json::object{
-                                                              {"containerPort", 80}}}}});
+  Object created =
+      f.create("Service", "default", "web",
+               boost::json::object{
+                   {"ports", boost::json::array{boost::json::object{{"containerPort", 80}}}}});
   CHECK(f.user_of(kWeb, std::string(kControllerFieldManager)) == "system:cenv-controller");
   created.metadata()["labels"] = boost::json::object{{"owned", "yes"}};
   auto updated = f.client->update(created);
@@ -291,11 +290,12 @@ TEST_CASE("writers: recorded, a repeated change raises the count of one Event na
                    std::string(j.at("message").as_string()));
   }
   std::sort(seen.begin(), seen.end());
-  CHECK(seen == std::vector<std::string>{
-                    "Applied alice x2: applied by alice (groups: devs, ops) with field manager cenv",
-                    "Applied bob x1: applied by bob with field manager cenv",
-                    "Created alice x1: created by alice (groups: devs, ops) with field manager cenv",
-                });
+  CHECK(seen ==
+        std::vector<std::string>{
+            "Applied alice x2: applied by alice (groups: devs, ops) with field manager cenv",
+            "Applied bob x1: applied by bob with field manager cenv",
+            "Created alice x1: created by alice (groups: devs, ops) with field manager cenv",
+        });
 }
 
 TEST_CASE("writers: a failed event write does not fail the user's write", "[api][writers]") {

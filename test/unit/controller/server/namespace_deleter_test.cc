@@ -280,5 +280,37 @@ TEST_CASE("resume takes up a namespace deletion that another replica began and l
   CHECK(leader.list("Module", "big", "")->items.empty());
 }
 
+TEST_CASE("a user's write that releases the last holder of a namespace tells nothing there",
+          "[api][delete][namespace]") {
+  // The namespace goes within that write (its Events first): an Event told afterwards about
+  // the removed object would be left in a namespace that no longer exists.
+  Fixture f;
+  f.apply(R"(
+apiVersion: cenv.io/v1
+kind: Environment
+metadata: {name: held}
+spec: {}
+---
+apiVersion: cenv.io/v1
+kind: Service
+metadata: {name: web, namespace: held, finalizers: [example.com/wait]}
+spec: {}
+)");
+  REQUIRE(f.api->start_namespace_deletions().ok());
+  REQUIRE(f.api->remove("env", "", "held", 0, Propagation::kBackground).ok());
+  auto pending_told = [&] {
+    auto t = f.told_so_far();
+    return std::count(t.begin(), t.end(), "FinalizersPending web") > 0;
+  };
+  REQUIRE(eventually(pending_told));
+  Object released = f.api->get("svc", "held", "web").value();
+  released.metadata().erase("finalizers");
+  Caller alice{.user = "alice", .groups = {}, .local = false, .system = false};
+  REQUIRE(f.api->update(released, "kubectl-patch", alice).ok());
+  REQUIRE(eventually([&] { return f.environment_gone("held"); }));
+  auto told = f.told_so_far();
+  CHECK(std::count(told.begin(), told.end(), "Updated web") == 0);
+}
+
 }  // namespace
 }  // namespace cenv
