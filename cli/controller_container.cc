@@ -73,6 +73,8 @@ Status wait_until_serving(const std::string& name) {
     auto state = docker({"inspect", "--format", "{{.State.Running}} {{.RestartCount}}", name});
     const bool stopped = !state.ok() || state->exit_code != 0 || state->out != "true 0";
     if (stopped || std::chrono::steady_clock::now() > deadline) {
+      // Read again: it may have said why it stopped after the read above.
+      if (stopped) logs = docker({"logs", name});
       std::string tail = logs.ok() ? logs->out : logs.status().message();
       if (tail.size() > 2000) tail = "..." + tail.substr(tail.size() - 2000);
       return Status::FailedPrecondition(
