@@ -38,6 +38,13 @@ class SwarmGuard {
     REQUIRE(state == "inactive");
     REQUIRE(std::system("docker swarm init --advertise-addr 127.0.0.1 >/dev/null") == 0);
     made_ = true;
+    // The swarm schedules once its node is Ready and its ingress network exists; a service
+    // created before may keep its tasks "New" on no node (seen after several init/leave in a
+    // row in one CI run).
+    REQUIRE(std::system("for i in $(seq 300); do "
+                        "docker network inspect ingress >/dev/null 2>&1 && "
+                        "[ \"$(docker node ls --format '{{.Status}}' 2>/dev/null)\" = Ready ] && "
+                        "exit 0; sleep 0.1; done; exit 1") == 0);
   }
   ~SwarmGuard() {
     if (made_ && std::system("docker swarm leave --force >/dev/null") != 0) {
