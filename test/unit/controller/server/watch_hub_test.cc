@@ -62,6 +62,17 @@ std::vector<std::string> describe(const std::vector<WatchEvent>& events) {
   return out;
 }
 
+// The first events the subscription hands over, waiting up to 5 s for them.
+std::vector<WatchEvent> first_events(WatchHub::Subscription& sub) {
+  std::vector<WatchEvent> live;
+  for (int i = 0; i < 50 && live.empty(); ++i) {
+    auto next = sub.next(100ms);
+    REQUIRE(next.ok());
+    live = std::move(next.value());
+  }
+  return live;
+}
+
 TEST_CASE("subscribe_from replays the matching history up to the subscription, which goes on",
           "[watch_hub]") {
   Fixture f;
@@ -85,12 +96,7 @@ TEST_CASE("subscribe_from replays the matching history up to the subscription, w
   // What is committed afterwards comes through the subscription, once.
   int64_t later = f.create("Service", "default", "d");
   hub.notify();
-  std::vector<WatchEvent> live;
-  for (int i = 0; i < 50 && live.empty(); ++i) {
-    auto next = replay->subscription->next(100ms);
-    REQUIRE(next.ok());
-    live = std::move(next.value());
-  }
+  std::vector<WatchEvent> live = first_events(*replay->subscription);
   CHECK(describe(live) == std::vector<std::string>{"ADDED Service d@" + std::to_string(later)});
 }
 
@@ -186,12 +192,7 @@ TEST_CASE("a hub nobody watches skips to the store's revision without reading th
                                  "ADDED Service b@" + std::to_string(last)});
   int64_t later = f.create("Service", "default", "c");
   hub.notify();
-  std::vector<WatchEvent> live;
-  for (int i = 0; i < 50 && live.empty(); ++i) {
-    auto next = replay->subscription->next(100ms);
-    REQUIRE(next.ok());
-    live = std::move(next.value());
-  }
+  std::vector<WatchEvent> live = first_events(*replay->subscription);
   CHECK(describe(live) == std::vector<std::string>{"ADDED Service c@" + std::to_string(later)});
 
   // Once the watcher is gone, the hub skips again.
